@@ -1,0 +1,19 @@
+package io.tandem.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.List;
+import java.util.Optional;
+
+/** A whole, validated node configuration. Immutable; a reload builds a new one. */
+public record TandemConfig(RuntimeSettings runtime, AdminSettings admin, List<VipConfig> vips) {
+    public TandemConfig {
+        requireNonNull(runtime, "runtime");
+        requireNonNull(admin, "admin");
+        vips = List.copyOf(requireNonNull(vips, "vips"));
+    }
+
+    public Optional<VipConfig> vip(String name) {
+        return vips.stream().filter(v -> v.name().equals(name)).findFirst();
+    }
+}

@@ -1,0 +1,32 @@
+package io.tandem.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A virtual service: where clients connect ({@code listen}, {@code protocol}) and how their
+ * connections are spread over {@code backends}. A TCP connection keeps the VipConfig it was
+ * accepted with, so a reload never changes a live connection's behaviour.
+ *
+ * @param retries    extra backends tried after a failed connect (HAProxy {@code retries} +
+ *                   {@code redispatch}: each retry goes to a different backend, without delay)
+ */
+public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                        List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                        ProxyProtocolVersion proxyProtocol, RelayMode relay,
+                        Optional<HealthCheckSpec> healthCheck) {
+    public VipConfig {
+        requireNonNull(name, "name");
+        requireNonNull(listen, "listen");
+        requireNonNull(protocol, "protocol");
+        requireNonNull(policy, "policy");
+        backends = List.copyOf(requireNonNull(backends, "backends"));
+        requireNonNull(limits, "limits");
+        requireNonNull(timeouts, "timeouts");
+        requireNonNull(proxyProtocol, "proxyProtocol");
+        requireNonNull(relay, "relay");
+        requireNonNull(healthCheck, "healthCheck");
+    }
+}

@@ -1,0 +1,32 @@
+package io.tandem.health;
+
+/**
+ * One reason a backend may not take new connections. A backend's health is a <em>set</em> of
+ * these, each set and cleared by exactly one subsystem (Envoy's model), so one subsystem can
+ * never undo another's verdict: an operator's drain survives a passing check, and a failing
+ * check survives an operator's enable.
+ */
+public enum HealthFlag {
+    /** Set and cleared by the active checker (fall / rise). */
+    FAILED_ACTIVE_CHECK("active check failing"),
+    /** Set by passive outlier detection on live traffic; cleared when its ejection ends. */
+    EJECTED_PASSIVE("ejected by passive detection"),
+    /** Operator drain or Marathon TASK_KILLING: no new connections, existing ones finish. */
+    DRAINING("draining"),
+    /** Operator maintenance: out of rotation until enabled again. */
+    DISABLED("disabled by operator"),
+    /** The discovery source says the backend is unhealthy (e.g. Marathon health false). */
+    UNHEALTHY_IN_SOURCE("unhealthy in discovery source"),
+    /** Newly added to a VIP with an active check, not yet checked. */
+    PENDING_FIRST_CHECK("waiting for first check");
+
+    private final String description;
+
+    HealthFlag(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,70 @@
+package io.tandem.core.pool;
+
+import static java.util.Objects.requireNonNull;
+
+import io.tandem.config.HostPort;
+import java.net.InetSocketAddress;
+
+/**
+ * A backend as the data path sees it: where to connect, its weight in this snapshot and its
+ * live counters. Immutable except for {@link #stats()}, which is shared by every snapshot that
+ * contains the same backend so counters survive membership and weight changes
+ * ({@link #withWeight(int)}).
+ */
+public final class Backend {
+    private final HostPort address;
+    private final InetSocketAddress socketAddress;
+    private final int weight;
+    private final BackendStats stats;
+
+    private Backend(HostPort address, InetSocketAddress socketAddress, int weight, BackendStats stats) {
+        this.address = requireNonNull(address, "address");
+        this.socketAddress = requireNonNull(socketAddress, "socketAddress");
+        if (weight < 0) {
+            throw new IllegalArgumentException("weight: " + weight + " (expected >= 0)");
+        }
+        this.weight = weight;
+        this.stats = requireNonNull(stats, "stats");
+    }
+
+    /** A new backend with fresh counters. {@code socketAddress} should be resolved already. */
+    public static Backend of(HostPort address, InetSocketAddress socketAddress, int weight) {
+        return new Backend(address, socketAddress, weight, new BackendStats());
+    }
+
+    /** Convenience for tests and quick mode: resolves {@code address} now (may block on DNS). */
+    public static Backend of(HostPort address, int weight) {
+        return of(address, new InetSocketAddress(address.host(), address.port()), weight);
+    }
+
+    /** The same backend (same counters) with another weight, for a new snapshot. */
+    public Backend withWeight(int newWeight) {
+        return newWeight == weight ? this : new Backend(address, socketAddress, newWeight, stats);
+    }
+
+    public HostPort address() {
+        return address;
+    }
+
+    public InetSocketAddress socketAddress() {
+        return socketAddress;
+    }
+
+    public int weight() {
+        return weight;
+    }
+
+    public BackendStats stats() {
+        return stats;
+    }
+
+    /** Connections currently proxied to this backend. */
+    public int active() {
+        return stats.active.get();
+    }
+
+    @Override
+    public String toString() {
+        return address.toString();
+    }
+}

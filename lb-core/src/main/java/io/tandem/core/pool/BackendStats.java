@@ -1,0 +1,20 @@
+package io.tandem.core.pool;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Live counters of one backend, written by every event loop that proxies to it. LongAdder
+ * stripes its cells per thread, so loops never contend on a cache line; Micrometer reads
+ * the sums when scraped (FunctionCounter), so there is no metrics call on the hot path.
+ * {@code active} is an AtomicInteger because least-connections and per-backend limits need
+ * its exact value on every pick.
+ */
+public final class BackendStats {
+    public final AtomicInteger active = new AtomicInteger();
+    public final LongAdder totalConnections = new LongAdder();
+    public final LongAdder bytesIn = new LongAdder();   // backend -> client
+    public final LongAdder bytesOut = new LongAdder();  // client -> backend
+    public final LongAdder connectFailures = new LongAdder();
+    public final LongAdder limitHits = new LongAdder();
+}

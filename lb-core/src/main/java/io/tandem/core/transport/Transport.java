@@ -1,0 +1,66 @@
+package io.tandem.core.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.tandem.config.TransportKind;
+
+/**
+ * The event-loop transport, chosen once at start-up (reactor-netty's
+ * {@code DefaultLoopNativeDetector} move): epoll when the native library loads, NIO otherwise.
+ * Everything that creates channels asks this object for the classes, so no other code
+ * branches on the transport except where epoll-only features (splice, SO_REUSEPORT,
+ * IP_FREEBIND, TCP_USER_TIMEOUT) are applied.
+ */
+public record Transport(String name, boolean isEpoll, IoHandlerFactory ioHandlerFactory,
+                        Class<? extends ServerChannel> serverChannel,
+                        Class<? extends SocketChannel> socketChannel,
+                        Class<? extends DatagramChannel> datagramChannel) {
+
+    public static Transport epollTransport() {
+        Epoll.ensureAvailability();
+        return new Transport("epoll", true, EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
+                EpollSocketChannel.class, EpollDatagramChannel.class);
+    }
+
+    public static Transport nioTransport() {
+        return new Transport("nio", false, NioIoHandler.newFactory(), NioServerSocketChannel.class,
+                NioSocketChannel.class, NioDatagramChannel.class);
+    }
+
+    /**
+     * @throws IllegalStateException when {@code EPOLL} is demanded but unavailable (with the cause)
+     */
+    public static Transport select(TransportKind kind) {
+        return switch (kind) {
+            case EPOLL -> {
+                if (!Epoll.isAvailable()) {
+                    throw new IllegalStateException("runtime.transport: epoll (unavailable: "
+                            + Epoll.unavailabilityCause() + ")");
+                }
+                yield epollTransport();
+            }
+            case NIO -> nioTransport();
+            case AUTO -> Epoll.isAvailable() ? epollTransport() : nioTransport();
+        };
+    }
+
+    /** A new event-loop group of {@code threads} (0 = one per core) named {@code prefix-N}. */
+    public EventLoopGroup newGroup(int threads, String prefix) {
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory(prefix, true), ioHandlerFactory);
+    }
+}

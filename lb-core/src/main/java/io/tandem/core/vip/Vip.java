@@ -1,0 +1,49 @@
+package io.tandem.core.vip;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.channel.Channel;
+import io.tandem.core.pool.BackendPool;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A VIP at run time: the one volatile reference to its current {@link BackendPool} (written
+ * only by the control loop, read once per new connection by the data path), its counters,
+ * and the set of live client channels (for drain on shutdown and for closing connections to
+ * an ejected backend).
+ */
+public final class Vip {
+    private final String name;
+    private final VipStats stats = new VipStats();
+    private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
+    private volatile BackendPool pool;
+
+    public Vip(String name, BackendPool initial) {
+        this.name = requireNonNull(name, "name");
+        this.pool = requireNonNull(initial, "initial");
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The current snapshot. Read it once per connection and keep it. */
+    public BackendPool pool() {
+        return pool;
+    }
+
+    /** Control loop only. */
+    public void publish(BackendPool next) {
+        this.pool = requireNonNull(next, "next");
+    }
+
+    public VipStats stats() {
+        return stats;
+    }
+
+    /** Live frontend (client-side) channels of this VIP. The data path adds and removes them. */
+    public Set<Channel> connections() {
+        return connections;
+    }
+}

@@ -1,0 +1,17 @@
+package io.tandem.core.vip;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/** Live counters of one VIP (see {@link io.tandem.core.pool.BackendStats} for why LongAdder). */
+public final class VipStats {
+    public final AtomicInteger active = new AtomicInteger();
+    public final LongAdder totalConnections = new LongAdder();
+    public final LongAdder bytesIn = new LongAdder();   // client -> proxy
+    public final LongAdder bytesOut = new LongAdder();  // proxy -> client
+    public final LongAdder connectRetries = new LongAdder();
+    /** Connections refused because every eligible backend failed (or the pool was empty). */
+    public final LongAdder noBackend = new LongAdder();
+    /** Connections refused by {@code limits.max_connections}. */
+    public final LongAdder limitHits = new LongAdder();
+}
