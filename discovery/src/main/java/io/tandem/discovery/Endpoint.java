@@ -3,18 +3,33 @@ package io.tandem.discovery;
 import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.HostPort;
+import java.util.Optional;
 
 /**
- * One backend as a discovery source reports it. {@code origin} names the source
- * ({@code static}, {@code zookeeper:/services/orders/id}, {@code marathon:/app/task}) so the
- * admin API can say where a backend came from.
+ * One backend as a discovery source reports it.
+ *
+ * @param weight          relative weight (>= 0; 0 = take no new connections)
+ * @param zone            availability zone, when the source knows it
+ * @param healthyInSource false when the source itself says the backend is unhealthy
+ *                        (Marathon health false) — becomes the {@code UNHEALTHY_IN_SOURCE} flag
+ * @param draining        true when the source says it is going away (Marathon TASK_KILLING,
+ *                        a Curator instance with {@code enabled: false}) — becomes {@code DRAINING}
+ * @param origin          where it came from ({@code static}, {@code zookeeper:/services/orders/id},
+ *                        {@code marathon:/app/task-id}), shown by the admin API
  */
-public record Endpoint(HostPort address, int weight, String origin) {
+public record Endpoint(HostPort address, int weight, Optional<String> zone, boolean healthyInSource,
+                       boolean draining, String origin) {
     public Endpoint {
         requireNonNull(address, "address");
+        requireNonNull(zone, "zone");
         requireNonNull(origin, "origin");
         if (weight < 0) {
             throw new IllegalArgumentException("weight: " + weight + " (expected >= 0)");
         }
+    }
+
+    /** A plain, healthy endpoint of weight 1. */
+    public static Endpoint of(HostPort address, String origin) {
+        return new Endpoint(address, 1, Optional.empty(), true, false, origin);
     }
 }
