@@ -1,0 +1,62 @@
+package io.tandem.core.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.tandem.config.HostPort;
+import io.tandem.core.admin.AdminClient;
+import io.tandem.core.admin.StatusTable;
+import io.tandem.core.control.NodeView;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code tandem status}: the node's view, from its admin API, as a table (or JSON). */
+@Command(name = "status", description = "Show a running node's VIPs and backends (reads the admin API).")
+final class StatusCommand implements Callable<Integer> {
+    @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9090",
+            description = "admin API address (default: ${DEFAULT-VALUE})")
+    String admin;
+
+    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:TANDEM_ADMIN_TOKEN}",
+            description = "bearer token (default: $TANDEM_ADMIN_TOKEN)")
+    String token;
+
+    @Option(names = "--json", description = "print the raw JSON view")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        HostPort address;
+        try {
+            address = HostPort.parse(admin);
+        } catch (IllegalArgumentException e) {
+            spec.commandLine().getErr().println("--admin: " + e.getMessage());
+            return TandemMain.EXIT_USAGE;
+        }
+        NodeView view;
+        try {
+            view = new AdminClient().fetchNode(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
+        } catch (Exception e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return TandemMain.EXIT_FAILED;
+        }
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper().registerModule(new JavaTimeModule()).registerModule(new Jdk8Module())
+                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                    .enable(SerializationFeature.INDENT_OUTPUT);
+            spec.commandLine().getOut().println(mapper.writeValueAsString(view));
+        } else {
+            spec.commandLine().getOut().print(StatusTable.render(view));
+        }
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+}

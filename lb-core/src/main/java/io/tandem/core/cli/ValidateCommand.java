@@ -1,0 +1,43 @@
+package io.tandem.core.cli;
+
+import io.tandem.config.ConfigLoader;
+import io.tandem.config.ConfigResult;
+import io.tandem.config.ConfigSummary;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code tandem validate --config FILE}: every error at once, or a summary. */
+@Command(name = "validate", description = "Check a config file; print every error with its path, or a summary.")
+final class ValidateCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "YAML config file")
+    Path config;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        return switch (ConfigLoader.load(config)) {
+            case ConfigResult.Invalid invalid -> {
+                err.println(config + ": " + invalid.errors().size() + " error"
+                        + (invalid.errors().size() == 1 ? "" : "s"));
+                invalid.errors().forEach(e -> err.println("  " + e));
+                err.flush();
+                yield TandemMain.EXIT_INVALID_CONFIG;
+            }
+            case ConfigResult.Valid valid -> {
+                out.println(config + ": valid");
+                out.print(ConfigSummary.describe(valid.config()));
+                out.flush();
+                yield 0;
+            }
+        };
+    }
+}

@@ -1,0 +1,211 @@
+package io.tandem.core.node;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.channel.EventLoopGroup;
+import io.tandem.config.ConfigResult;
+import io.tandem.config.TandemConfig;
+import io.tandem.core.admin.AdminServer;
+import io.tandem.core.control.ControlLoop;
+import io.tandem.core.control.NodeControl.ReloadOutcome;
+import io.tandem.core.metrics.Metrics;
+import io.tandem.core.transport.Transport;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Tandem node: the transport and event loops, the control loop, the admin API and
+ * the reload triggers (config file change, SIGHUP). {@link #start} either returns a node that is
+ * serving every configured VIP, or throws with every reason it could not.
+ *
+ * <p>Shutdown is graceful ({@link #shutdown}): stop accepting, let connections finish until
+ * the drain deadline, close what is left, stop. A SIGKILL loses only what was in flight.
+ */
+public final class Node implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+    private final TandemConfig initial;
+    private final Transport transport;
+    private final EventLoopGroup workers;
+    private final Metrics metrics;
+    private final ControlLoop control;
+    private final AdminServer admin;
+    private final ConfigWatcher watcher;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    private Node(TandemConfig initial, Transport transport, EventLoopGroup workers, Metrics metrics,
+                 ControlLoop control, AdminServer admin, ConfigWatcher watcher) {
+        this.initial = initial;
+        this.transport = transport;
+        this.workers = workers;
+        this.metrics = metrics;
+        this.control = control;
+        this.admin = admin;
+        this.watcher = watcher;
+    }
+
+    /** How to start a node. */
+    public record Options(String name, TandemConfig config, Supplier<ConfigResult> source, String sourceName,
+                          Optional<Path> watchFile) {
+        public Options {
+            requireNonNull(name, "name");
+            requireNonNull(config, "config");
+            requireNonNull(source, "source");
+            requireNonNull(sourceName, "sourceName");
+            requireNonNull(watchFile, "watchFile");
+        }
+
+        /** A node whose config never changes (quick mode, tests). */
+        public static Options fixed(String name, TandemConfig config) {
+            return new Options(name, config, () -> new ConfigResult.Valid(config), "command line", Optional.empty());
+        }
+
+        /** A node reading (and re-reading on reload) {@code file}. */
+        public static Options file(String name, TandemConfig config, Path file, boolean watch) {
+            return new Options(name, config, () -> io.tandem.config.ConfigLoader.load(file), file.toString(),
+                    watch ? Optional.of(file) : Optional.empty());
+        }
+    }
+
+    /** Thrown by {@link #start} with every reason the node could not start. */
+    public static final class StartException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        StartException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    public static Node start(Options options) throws StartException {
+        TandemConfig cfg = options.config();
+        Transport transport;
+        try {
+            transport = Transport.select(cfg.runtime().transport());
+        } catch (IllegalStateException e) {
+            throw new StartException(e.getMessage(), e);
+        }
+        EventLoopGroup workers = transport.newGroup(cfg.runtime().eventLoops(), "tandem-io");
+        Metrics metrics = new Metrics();
+        ControlLoop control = new ControlLoop(options.name(), transport, workers, metrics, options.source(),
+                options.sourceName(), Clock.systemUTC());
+        AdminServer admin = null;
+        try {
+            ReloadOutcome outcome = control.start(cfg).join();
+            if (!outcome.applied()) {
+                throw new StartException("cannot start: " + String.join("; ", outcome.errors()), null);
+            }
+            if (cfg.admin().enabled()) {
+                try {
+                    admin = AdminServer.start(cfg.admin(), workers, transport, control, metrics.registry()).join();
+                } catch (CompletionException e) {
+                    throw new StartException("admin.listen: " + cfg.admin().listen()
+                            + " (expected a bindable address: " + e.getCause().getMessage() + ")", e.getCause());
+                }
+            }
+        } catch (StartException | RuntimeException e) {
+            if (admin != null) {
+                admin.close();
+            }
+            control.close();
+            workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            throw e instanceof StartException se ? se : new StartException(e.toString(), e);
+        }
+        ConfigWatcher watcher = options.watchFile().map(f -> ConfigWatcher.start(f, control)).orElse(null);
+        Node node = new Node(cfg, transport, workers, metrics, control, admin, watcher);
+        log.info("node started node={} transport={} event_loops={} vips={} admin={}", options.name(),
+                transport.name(), workers.iterator().hasNext() ? countLoops(workers) : 0, cfg.vips().size(),
+                admin == null ? "off" : admin.localAddress());
+        return node;
+    }
+
+    private static int countLoops(EventLoopGroup group) {
+        int n = 0;
+        for (var ignored : group) {
+            n++;
+        }
+        return n;
+    }
+
+    public ControlLoop control() {
+        return control;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    /** The admin API's bound address, when enabled. */
+    public Optional<InetSocketAddress> adminAddress() {
+        return Optional.ofNullable(admin).map(AdminServer::localAddress);
+    }
+
+    /** The bound address of a VIP's listener. */
+    public Optional<InetSocketAddress> listenAddress(String vip) {
+        return control.listenAddress(vip);
+    }
+
+    /** Reload on SIGHUP (POSIX only; silently unavailable elsewhere). */
+    public void reloadOnSighup() {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+                log.info("reload requested by=SIGHUP");
+                control.reload();
+            });
+        } catch (IllegalArgumentException e) {
+            log.debug("SIGHUP unavailable error=\"{}\"", e.toString());
+        }
+    }
+
+    /**
+     * Graceful shutdown: stop accepting, wait until connections finish or {@code drain} passes,
+     * close the rest, stop everything. Idempotent.
+     */
+    public void shutdown(Duration drain) {
+        if (!stopped.compareAndSet(false, true)) {
+            return;
+        }
+        long start = System.nanoTime();
+        log.info("shutdown started drain_timeout={}", io.tandem.config.Durations.format(drain));
+        if (watcher != null) {
+            watcher.close();
+        }
+        control.stopAccepting().join();
+        long deadline = start + drain.toNanos();
+        int active;
+        while ((active = control.activeConnections()) > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50); // polling a counter on the shutdown thread, not waiting for a test condition
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int closed = active > 0 ? control.closeAllConnections().join() : 0;
+        if (admin != null) {
+            admin.close();
+        }
+        control.close();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("shutdown complete after_ms={} closed_at_deadline={}",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), closed);
+    }
+
+    /** Shuts down with the configured drain timeout. */
+    @Override
+    public void close() {
+        shutdown(initial.runtime().drainTimeout());
+    }
+}
