@@ -1,0 +1,499 @@
+#!/usr/bin/python3
+"""Tandem perf harness: Tandem beside HAProxy and nginx (and direct) in one run, on loopback.
+
+Every proxy under test is started once; each measurement is repeated --reps times with the
+proxies interleaved in rotated order (A B C, B C A, ...), so drift on a shared machine spreads
+over all of them. Results: median and min-max per cell, ratios to the best peer, CPU from
+/proc (the steadiest figure on a shared machine), a markdown report and PNG plots.
+
+Run through ../bench (it installs the tools and builds Tandem). All traffic stays on 127.0.0.1,
+every load is bounded in time.
+"""
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+# Backend ports (shared by every proxy) and one block of front ports per proxy.
+IPERF_PORT = 25201
+HTTP_BACKENDS = (25301, 25302)
+HOLD_PORT = 25401
+FRONT = {"direct": None, "haproxy-splice": 26000, "haproxy": 26100, "nginx": 26200, "tandem": 26300,
+         "tandem-copy": 26400}
+# offsets inside a proxy's block
+BULK, HTTP, IDLE = 1, 2, 3
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, capture_output=True, text=True, **kw)
+
+
+def wait_port(port, timeout=30.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open within {timeout}s")
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / CLK_TCK
+
+
+def rss_bytes(pids):
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def tree(pid):
+    """pid and all its descendants (nginx/haproxy workers)."""
+    out = [pid]
+    try:
+        kids = sh(f"pgrep -P {pid}").stdout.split()
+    except subprocess.CalledProcessError:
+        kids = []
+    for k in kids:
+        out += tree(int(k))
+    return out
+
+
+class Proc:
+    def __init__(self, name, cmd, ports, env=None):
+        self.name = name
+        self.log = open(WORK / f"{name}.log", "w")
+        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                  start_new_session=True)
+        try:
+            for port in ports:
+                wait_port(port, proc=self.p)
+        except RuntimeError as e:
+            self.stop()
+            tail = (WORK / f"{name}.log").read_text()[-2000:]
+            raise RuntimeError(f"{name}: {e}; its output:\n{tail}") from None
+
+    def pids(self):
+        return tree(self.p.pid)
+
+    def stop(self):
+        try:
+            os.killpg(self.p.pid, signal.SIGTERM)
+            self.p.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# ---------------------------------------------------------------- backends and proxies
+
+def start_backends():
+    procs = [Proc("iperf3-server", ["iperf3", "-s", "-p", str(IPERF_PORT)], [IPERF_PORT])]
+    conf = WORK / "nginx-backend.conf"
+    servers = "\n".join(f"""
+        server {{ listen 127.0.0.1:{p} backlog=4096; keepalive_requests 1000000; access_log off;
+                  location / {{ return 200 "hello from {p}\\n"; }} }}""" for p in HTTP_BACKENDS)
+    conf.write_text(f"""
+        daemon off; worker_processes 1; pid {WORK}/nginx-backend.pid; error_log {WORK}/nginx-backend.err;
+        events {{ worker_connections 20000; }}
+        http {{ {servers} }}
+    """)
+    procs.append(Proc("nginx-backend", ["nginx", "-c", str(conf), "-p", str(WORK)], HTTP_BACKENDS))
+    return procs
+
+
+def haproxy_cfg(base, splice):
+    return f"""
+global
+    nbthread {os.cpu_count()}
+    maxconn 7000
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    {"option splice-auto" if splice else ""}
+listen bulk
+    bind 127.0.0.1:{base + BULK}
+    server s1 127.0.0.1:{IPERF_PORT}
+listen http
+    bind 127.0.0.1:{base + HTTP}
+    balance roundrobin
+    server s1 127.0.0.1:{HTTP_BACKENDS[0]}
+    server s2 127.0.0.1:{HTTP_BACKENDS[1]}
+listen idle
+    bind 127.0.0.1:{base + IDLE}
+    server s1 127.0.0.1:{HOLD_PORT}
+"""
+
+
+def nginx_cfg(base):
+    return f"""
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off; worker_processes {os.cpu_count()}; pid {WORK}/nginx-proxy.pid; error_log {WORK}/nginx-proxy.err;
+worker_rlimit_nofile 20000;
+events {{ worker_connections 20000; }}
+stream {{
+    upstream bulk {{ server 127.0.0.1:{IPERF_PORT}; }}
+    upstream http {{ server 127.0.0.1:{HTTP_BACKENDS[0]}; server 127.0.0.1:{HTTP_BACKENDS[1]}; }}
+    upstream idle {{ server 127.0.0.1:{HOLD_PORT}; }}
+    server {{ listen 127.0.0.1:{base + BULK}; proxy_pass bulk; }}
+    server {{ listen 127.0.0.1:{base + HTTP} backlog=4096; proxy_pass http; }}
+    server {{ listen 127.0.0.1:{base + IDLE}; proxy_pass idle; }}
+}}
+"""
+
+
+def tandem_cfg(base, relay):
+    return f"""
+admin:
+  enabled: false
+vips:
+  - name: bulk
+    listen: 127.0.0.1:{base + BULK}
+    relay: {relay}
+    backends: [127.0.0.1:{IPERF_PORT}]
+  - name: http
+    listen: 127.0.0.1:{base + HTTP}
+    relay: {relay}
+    backends: [127.0.0.1:{HTTP_BACKENDS[0]}, 127.0.0.1:{HTTP_BACKENDS[1]}]
+  - name: idle
+    listen: 127.0.0.1:{base + IDLE}
+    relay: {relay}
+    backends: [127.0.0.1:{HOLD_PORT}]
+"""
+
+
+def java():
+    out = sh(f"bash -c 'source {ROOT}/scripts/find-jdk.sh; tandem_find_java'").stdout.strip()
+    return out
+
+
+def start_proxy(name):
+    base = FRONT[name]
+    ports = [base + BULK, base + HTTP, base + IDLE]
+    if name.startswith("haproxy"):
+        cfg = WORK / f"{name}.cfg"
+        cfg.write_text(haproxy_cfg(base, splice=name == "haproxy-splice"))
+        return Proc(name, ["haproxy", "-db", "-f", str(cfg)], ports)
+    if name == "nginx":
+        cfg = WORK / "nginx-proxy.conf"
+        cfg.write_text(nginx_cfg(base))
+        return Proc(name, ["nginx", "-c", str(cfg), "-p", str(WORK)], ports)
+    if name.startswith("tandem"):
+        cfg = WORK / f"{name}.yaml"
+        cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
+        flags = os.environ.get("TANDEM_JAVA_OPTS", "-XX:+UseZGC -XX:+UseCompactObjectHeaders").split()
+        return Proc(name, [java(), *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
+                           str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
+                    ports)
+    raise ValueError(name)
+
+
+def port_of(name, offset):
+    if name == "direct":
+        return {BULK: IPERF_PORT, HTTP: HTTP_BACKENDS[0], IDLE: HOLD_PORT}[offset]
+    return FRONT[name] + offset
+
+
+# ---------------------------------------------------------------- measurements
+
+def run_iperf(port, streams, duration):
+    out = sh(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(duration), "-P", str(streams), "-J",
+              "--connect-timeout", "3000"], timeout=duration + 30).stdout
+    j = json.loads(out)
+    return j["end"]["sum_received"]["bits_per_second"], j["end"]["sum_received"]["bytes"]
+
+
+WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+WRK_LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+WRK_REQS = re.compile(r"(\d+) requests in")
+WRK_ERR = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def run_wrk(port, duration, close):
+    cmd = ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    out = sh(cmd + [f"http://127.0.0.1:{port}/"], timeout=duration + 30).stdout
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+    lat = {p: float(v) * unit[u] for p, v, u in WRK_LAT.findall(out)}
+    errors = 0
+    for m in WRK_ERR.finditer(out):
+        errors += sum(int(x) for x in m.groups() if x)
+    return float(WRK_RPS.search(out).group(1)), lat.get("50"), lat.get("99"), int(WRK_REQS.search(out).group(1)), errors
+
+
+class Holder:
+    """Backend that accepts connections and holds them open, counting them."""
+
+    def __init__(self):
+        self.count = 0
+        self.writers = []
+
+    async def handle(self, reader, writer):
+        self.count += 1
+        self.writers.append(writer)
+        await reader.read()  # until EOF
+
+
+async def idle_memory(proxy_pids, port, n, holder):
+    before = rss_bytes(proxy_pids)
+    start_count = holder.count
+    conns = []
+    for i in range(n):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        conns.append(w)
+        if i % 200 == 199:
+            await asyncio.sleep(0.01)
+    deadline = time.time() + 30
+    while holder.count - start_count < n and time.time() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    after = rss_bytes(proxy_pids)
+    established = holder.count - start_count
+    for w in conns:
+        w.close()
+    for w in holder.writers:
+        w.close()
+    holder.writers.clear()
+    await asyncio.sleep(1.0)
+    return (after - before) / max(1, established), established
+
+
+# ---------------------------------------------------------------- the run
+
+def median_cell(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5, help="seconds per load cell (bounded)")
+    ap.add_argument("--idle-conns", type=int, default=3000)
+    ap.add_argument("--proxies", default="direct,haproxy-splice,haproxy,nginx,tandem,tandem-copy")
+    ap.add_argument("--only", default="bulk1,bulk4,keepalive,newconn,idle")
+    ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "latest"))
+    args = ap.parse_args()
+    if args.duration > 60 or args.reps > 10 or args.idle_conns > 8000:
+        sys.exit("bench: bounds are duration<=60, reps<=10, idle-conns<=8000 (fd limit 20000)")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    global WORK
+    WORK = Path(tempfile.mkdtemp(prefix="tandem-perf-"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    proxies = args.proxies.split(",")
+    tests = args.only.split(",")
+
+    holder = Holder()
+    loop = asyncio.new_event_loop()
+    hold_server = loop.run_until_complete(asyncio.start_server(holder.handle, "127.0.0.1", HOLD_PORT, backlog=4096))
+
+    running = start_backends()
+    procs = {}
+    results = {t: {p: [] for p in proxies} for t in ["bulk1", "bulk4", "keepalive", "newconn", "idle"]}
+    extra = {t: {p: [] for p in proxies} for t in results}
+    try:
+        for p in proxies:
+            if p != "direct":
+                procs[p] = start_proxy(p)
+                running.append(procs[p])
+        time.sleep(1)
+        for rep in range(args.reps):
+            order = proxies[rep % len(proxies):] + proxies[:rep % len(proxies)]
+            for p in order:
+                pids = procs[p].pids() if p in procs else []
+                for t in tests:
+                    c0 = cpu_seconds(pids)
+                    if t in ("bulk1", "bulk4"):
+                        bps, nbytes = run_iperf(port_of(p, BULK), 1 if t == "bulk1" else 4, args.duration)
+                        cpu = cpu_seconds(pids) - c0
+                        results[t][p].append(bps / 1e9)
+                        extra[t][p].append(cpu / (nbytes / 1e9) if pids else None)
+                    elif t in ("keepalive", "newconn"):
+                        rps, p50, p99, reqs, errs = run_wrk(port_of(p, HTTP), args.duration, close=t == "newconn")
+                        cpu = cpu_seconds(pids) - c0
+                        results[t][p].append(rps)
+                        extra[t][p].append({"p50_ms": p50, "p99_ms": p99, "errors": errs,
+                                            "cpu_us_per_req": cpu * 1e6 / reqs if pids and reqs else None})
+                    elif t == "idle":
+                        if not pids:
+                            continue
+                        per, n = loop.run_until_complete(idle_memory(pids, port_of(p, IDLE), args.idle_conns, holder))
+                        results[t][p].append(per / 1024)
+                        extra[t][p].append({"established": n})
+                    print(f"rep {rep + 1}/{args.reps} {p:15s} {t:9s} {results[t][p][-1] if results[t][p] else '-'}",
+                          flush=True)
+    finally:
+        for pr in running:
+            pr.stop()
+        hold_server.close()
+
+    summary = {"machine": machine(), "args": vars(args), "results": {}}
+    for t in results:
+        summary["results"][t] = {}
+        for p in proxies:
+            cell = median_cell(results[t][p])
+            if cell is None:
+                continue
+            ex = extra[t][p]
+            if t in ("bulk1", "bulk4"):
+                cell["cpu_s_per_gb"] = median_cell([e for e in ex if e is not None])
+            elif t in ("keepalive", "newconn"):
+                cell["p50_ms"] = median_cell([e["p50_ms"] for e in ex])
+                cell["p99_ms"] = median_cell([e["p99_ms"] for e in ex])
+                cell["errors"] = sum(e["errors"] for e in ex)
+                cell["cpu_us_per_req"] = median_cell([e["cpu_us_per_req"] for e in ex if e["cpu_us_per_req"]])
+            summary["results"][t][p] = cell
+    (out / "results.json").write_text(json.dumps(summary, indent=2))
+    report = render(summary)
+    (out / "report.md").write_text(report)
+    plot(summary, out)
+    print(report)
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "?")
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    ver = lambda c: subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip() \
+        or subprocess.run(c, shell=True, capture_output=True, text=True).stderr.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(int(mem) / 1048576, 1),
+            "kernel": platform.release(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "haproxy": ver("haproxy -v | head -1"), "nginx": ver("nginx -v 2>&1"),
+            "java": ver(f"{java()} -version 2>&1 | head -1")}
+
+
+LOWER_IS_BETTER = {"idle"}
+TITLES = {"bulk1": "bulk TCP, 1 stream (Gbit/s)", "bulk4": "bulk TCP, 4 streams (Gbit/s)",
+          "keepalive": "keep-alive HTTP req/s (wrk -c64)", "newconn": "new connection per request, conns/s",
+          "idle": "memory per idle proxied connection (KiB)"}
+PEERS = ("haproxy-splice", "haproxy", "nginx")
+
+
+def fmt(cell, digits=1):
+    if not cell:
+        return "–"
+    m, lo, hi = cell["median"], cell["min"], cell["max"]
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(m)} ({f.format(lo)}–{f.format(hi)})"
+
+
+def render(s):
+    m = s["machine"]
+    lines = [f"# Tandem perf run — {m['date']}", "",
+             f"Machine: {m['cores']} cores ({m['cpu']}), {m['mem_gib']} GiB, kernel {m['kernel']}; "
+             f"{m['java']}; {m['haproxy']}; {m['nginx']}. Load generator, proxies and backends share these "
+             f"cores. Each cell: median (min–max) of {s['args']['reps']} runs of {s['args']['duration']} s, "
+             f"proxies interleaved. Ratio = Tandem ÷ best peer (for memory: best peer ÷ Tandem, so >1 is better).",
+             ""]
+    res = s["results"]
+    for t, title in TITLES.items():
+        if t not in res or not res[t]:
+            continue
+        lines += [f"## {title}", ""]
+        cols = ["proxy", "value"]
+        if t.startswith("bulk"):
+            cols.append("proxy CPU s/GB")
+        if t in ("keepalive", "newconn"):
+            cols += ["p50 ms", "p99 ms", "proxy CPU µs/req", "errors"]
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for p, cell in res[t].items():
+            row = [p, fmt(cell, 2 if t.startswith("bulk") else (2 if t == "idle" else 0))]
+            if t.startswith("bulk"):
+                row.append(fmt(cell.get("cpu_s_per_gb"), 2))
+            if t in ("keepalive", "newconn"):
+                row += [fmt(cell.get("p50_ms"), 2), fmt(cell.get("p99_ms"), 2), fmt(cell.get("cpu_us_per_req"), 1),
+                        str(cell.get("errors", 0))]
+            lines.append("| " + " | ".join(row) + " |")
+        ratio = ratio_line(res[t], t)
+        if ratio:
+            lines += ["", ratio]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def ratio_line(cells, t):
+    peers = {p: c["median"] for p, c in cells.items() if p in PEERS}
+    if not peers:
+        return None
+    out = []
+    for tp in ("tandem", "tandem-copy"):
+        if tp not in cells:
+            continue
+        if t in LOWER_IS_BETTER:
+            best = min(peers, key=peers.get)
+            r = peers[best] / cells[tp]["median"] if cells[tp]["median"] > 0 else float("inf")
+        else:
+            best = max(peers, key=peers.get)
+            r = cells[tp]["median"] / peers[best]
+        out.append(f"{tp} ÷ best peer ({best}) = **{r:.2f}×**")
+    return "Ratio: " + "; ".join(out) if out else None
+
+
+def plot(s, out):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: matplotlib missing, no plots", file=sys.stderr)
+        return
+    res = {t: c for t, c in s["results"].items() if c}
+    fig, axes = plt.subplots(1, len(res), figsize=(4.2 * len(res), 4))
+    if len(res) == 1:
+        axes = [axes]
+    for ax, (t, cells) in zip(axes, res.items()):
+        names = list(cells)
+        med = [cells[n]["median"] for n in names]
+        err = [[cells[n]["median"] - cells[n]["min"] for n in names], [cells[n]["max"] - cells[n]["median"] for n in names]]
+        colors = ["#d62728" if n.startswith("tandem") else "#7f7f7f" if n == "direct" else "#1f77b4" for n in names]
+        ax.bar(names, med, yerr=err, color=colors, capsize=3)
+        ax.set_title(TITLES[t], fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "comparison.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
