@@ -1,0 +1,64 @@
+package io.tandem.core.policy;
+
+import static java.util.Objects.requireNonNull;
+
+import io.tandem.config.PolicyKind;
+import io.tandem.core.pool.Backend;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds the {@link Policy} for one pool snapshot. The control loop calls this whenever
+ * membership, health or a weight changes and publishes the result inside a new
+ * {@link io.tandem.core.pool.BackendPool}; a built policy never changes afterwards, so all the
+ * expensive work (a weighted schedule, a Maglev table) happens here, off the data path.
+ *
+ * <p>Backends of weight 0 are never picked by any policy (an operator's "weight: 0" means
+ * "keep it known but send it nothing"). A list with no backend of positive weight gives a
+ * policy whose every pick returns {@code null}.
+ */
+public final class Policies {
+
+    private Policies() {}
+
+    /**
+     * A policy of {@code kind} over {@code backends} (in any order; Maglev's table depends only
+     * on the set of backend addresses and weights, so both nodes of a pair agree).
+     */
+    public static Policy create(PolicyKind kind, List<Backend> backends) {
+        requireNonNull(kind, "kind");
+        Backend[] routable = routable(backends);
+        if (routable.length == 0) {
+            return EmptyPolicy.INSTANCE;
+        }
+        return switch (kind) {
+            case ROUND_ROBIN -> new RoundRobinPolicy(routable);
+            case WEIGHTED_ROUND_ROBIN -> new WeightedRoundRobinPolicy(routable);
+            case LEAST_CONNECTIONS -> new LeastConnectionsPolicy(routable);
+            case POWER_OF_TWO -> new PowerOfTwoPolicy(routable);
+            case MAGLEV -> new MaglevPolicy(routable, MaglevPolicy.DEFAULT_TABLE_SIZE);
+        };
+    }
+
+    /** The backends a policy may pick: positive weight, input order kept. */
+    static Backend[] routable(List<Backend> backends) {
+        requireNonNull(backends, "backends");
+        List<Backend> routable = new ArrayList<>(backends.size());
+        for (int i = 0; i < backends.size(); i++) {
+            Backend b = requireNonNull(backends.get(i), "backends[" + i + "]");
+            if (b.weight() > 0) {
+                routable.add(b);
+            }
+        }
+        return routable.toArray(new Backend[0]);
+    }
+
+    static int gcd(int a, int b) {
+        while (b != 0) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
+    }
+}
