@@ -417,4 +417,30 @@ class AdminServerTest {
         server.close();
         assertThatThrownBy(() -> new RawHttp(address).close()).isInstanceOf(IOException.class);
     }
+
+    @Test
+    void aSlowViewDoesNotHoldUpOtherRequestsOnTheSameEventLoop() throws Exception {
+        var release = new java.util.concurrent.CountDownLatch(1);
+        var slow = new FakeNode() {
+            @Override
+            public NodeView view() {
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return super.view();
+            }
+        };
+        try (var s = start(Optional.empty(), slow)) {
+            var uri = URI.create("http://127.0.0.1:" + s.localAddress().getPort() + "/api/node");
+            var pending = http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            // One event-loop thread serves both connections: /health answering proves it is free.
+            assertThat(call(s, "GET", "/health").statusCode()).isEqualTo(200);
+            assertThat(pending).isNotDone();
+            release.countDown();
+            assertThat(pending.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
+    }
 }
