@@ -1,0 +1,133 @@
+package io.tandem.core.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import io.tandem.core.control.NodeView;
+import io.tandem.core.control.NodeView.BackendView;
+import io.tandem.core.control.NodeView.VipView;
+import io.tandem.health.HealthFlag;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Renders a {@link NodeView} as the fixed-width table {@code tandem status} prints, in the
+ * spirit of {@code ipvsadm -L}: one header line for the node, then each VIP followed by its
+ * backends indented under {@code ->}. Deterministic (flags in declaration order, VIPs and
+ * backends in the view's order), no colours, so it can be diffed and grepped.
+ */
+public final class StatusTable {
+    private static final String[] VIP_HEADER =
+            {"VIP", "LISTEN", "PROTO", "POLICY", "ACTIVE", "TOTAL", "ELIGIBLE", "STATE"};
+    private static final boolean[] VIP_RIGHT = {false, false, false, false, true, true, true, false};
+    private static final String[] BACKEND_HEADER =
+            {"  -> BACKEND", "WEIGHT", "STATE", "ACTIVE", "TOTAL", "IN", "OUT", "CONN-FAIL"};
+    private static final boolean[] BACKEND_RIGHT = {false, true, false, true, true, true, true, true};
+
+    private StatusTable() {
+    }
+
+    public static String render(NodeView view) {
+        requireNonNull(view, "view");
+        StringBuilder out = new StringBuilder();
+        out.append("node ").append(view.node())
+                .append("  transport ").append(view.transport())
+                .append("  config #").append(view.configGeneration())
+                .append(" (").append(view.configSource()).append(", loaded ").append(view.configLoadedAt()).append(')')
+                .append("  ready ").append(view.ready() ? "yes" : "no")
+                .append(view.draining() ? "  DRAINING" : "")
+                .append('\n');
+        if (view.vips().isEmpty()) {
+            return out.append("(no VIPs)\n").toString();
+        }
+
+        List<String[]> vipRows = new ArrayList<>();
+        List<String[]> backendRows = new ArrayList<>();
+        vipRows.add(VIP_HEADER);
+        backendRows.add(BACKEND_HEADER);
+        for (VipView v : view.vips()) {
+            vipRows.add(vipRow(v));
+            for (BackendView b : v.backends()) {
+                backendRows.add(backendRow(b));
+            }
+        }
+        int[] vipWidths = widths(vipRows);
+        int[] backendWidths = widths(backendRows);
+
+        out.append('\n');
+        line(out, VIP_HEADER, vipWidths, VIP_RIGHT);
+        line(out, BACKEND_HEADER, backendWidths, BACKEND_RIGHT);
+        for (VipView v : view.vips()) {
+            line(out, vipRow(v), vipWidths, VIP_RIGHT);
+            if (v.backends().isEmpty()) {
+                out.append("  -> (no backends)\n");
+            }
+            for (BackendView b : v.backends()) {
+                line(out, backendRow(b), backendWidths, BACKEND_RIGHT);
+            }
+        }
+        return out.toString();
+    }
+
+    private static String[] vipRow(VipView v) {
+        List<String> state = new ArrayList<>();
+        if (!v.listening()) {
+            state.add("NOT-LISTENING");
+        }
+        if (v.panic()) {
+            state.add("PANIC");
+        }
+        return new String[] {
+                v.name(), v.listen(), v.protocol().toLowerCase(Locale.ROOT), v.policy(),
+                Integer.toString(v.activeConnections()), Long.toString(v.totalConnections()),
+                v.eligible() + "/" + v.backends().size(),
+                state.isEmpty() ? "ok" : String.join(",", state)};
+    }
+
+    private static String[] backendRow(BackendView b) {
+        String state = b.flags().isEmpty() ? "UP"
+                : b.flags().stream().sorted().map(HealthFlag::name).collect(Collectors.joining(","));
+        return new String[] {
+                "  -> " + b.address(), Integer.toString(b.weight()), state,
+                Integer.toString(b.activeConnections()), Long.toString(b.totalConnections()),
+                bytes(b.bytesIn()), bytes(b.bytesOut()), Long.toString(b.connectFailures())};
+    }
+
+    private static int[] widths(List<String[]> rows) {
+        int[] w = new int[rows.get(0).length];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                w[i] = Math.max(w[i], row[i].length());
+            }
+        }
+        return w;
+    }
+
+    private static void line(StringBuilder out, String[] cells, int[] widths, boolean[] right) {
+        StringBuilder l = new StringBuilder();
+        for (int i = 0; i < cells.length; i++) {
+            if (i > 0) {
+                l.append("  ");
+            }
+            String pad = " ".repeat(widths[i] - cells[i].length());
+            l.append(right[i] ? pad + cells[i] : cells[i] + pad);
+        }
+        out.append(l.toString().stripTrailing()).append('\n');
+    }
+
+    /** Binary units, one decimal: {@code 512 B}, {@code 1.5 KiB}, {@code 3.2 GiB}. */
+    static String bytes(long n) {
+        if (n < 1024) {
+            return n + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    }
+}

@@ -1,0 +1,238 @@
+package io.tandem.core.metrics;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendStats;
+import io.tandem.core.vip.Vip;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The node's Prometheus registry and the bridge from live counters to meters.
+ *
+ * <p>The data path only bumps the LongAdders in {@link io.tandem.core.vip.VipStats} and
+ * {@link BackendStats}; every per-VIP and per-backend meter here is a {@link FunctionCounter}
+ * or {@link Gauge} that reads those counters when Prometheus scrapes, so there is no
+ * Micrometer call on the hot path.
+ *
+ * <p>Meters read their source through a small holder that this class keeps strongly (Micrometer
+ * itself only keeps a weak reference). Binding the same VIP or backend name again just repoints
+ * the holder at the new object: the series never duplicate, never vanish between two scrapes,
+ * and a counter bound to fresh stats shows up as an ordinary counter reset. Unbinding removes
+ * every meter carrying the name's tags, so a removed backend's series disappear.
+ *
+ * <p>Bind and unbind are called by the control loop; they are synchronized so tests and other
+ * callers are safe too. Scrapes may run on any thread.
+ */
+public final class Metrics implements AutoCloseable {
+    static final String VIP_TAG = "vip";
+    static final String BACKEND_TAG = "backend";
+
+    private final PrometheusMeterRegistry registry;
+    private final JvmGcMetrics gcMetrics;
+    private final Map<String, VipHolder> vips = new ConcurrentHashMap<>();
+    /** vip name → backend address → holder. */
+    private final Map<String, Map<String, BackendHolder>> backends = new ConcurrentHashMap<>();
+
+    /** A fresh registry ({@link PrometheusConfig#DEFAULT}) with JVM and process meters bound. */
+    public Metrics() {
+        this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        this.gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * Registers the meters of {@code vip} (tag {@code vip=<name>}). Binding a VIP of the same
+     * name again repoints the meters at the new object.
+     */
+    public synchronized void bindVip(Vip vip) {
+        requireNonNull(vip, "vip");
+        VipHolder existing = vips.get(vip.name());
+        if (existing != null) {
+            existing.vip = vip;
+            return;
+        }
+        VipHolder holder = new VipHolder(vip);
+        Tags tags = Tags.of(VIP_TAG, vip.name());
+        gauge("tandem.vip.connections.active", "Client connections open now", tags, holder,
+                h -> h.vip.stats().active.get());
+        counter("tandem.vip.connections", "Client connections accepted", tags, holder,
+                h -> h.vip.stats().totalConnections.sum());
+        counter("tandem.vip.bytes.in", "Bytes received from clients", tags, holder,
+                h -> h.vip.stats().bytesIn.sum());
+        counter("tandem.vip.bytes.out", "Bytes sent to clients", tags, holder,
+                h -> h.vip.stats().bytesOut.sum());
+        counter("tandem.vip.connect.retries", "Backend connects retried on another backend", tags, holder,
+                h -> h.vip.stats().connectRetries.sum());
+        counter("tandem.vip.no.backend", "Connections refused because no backend could take them", tags,
+                holder, h -> h.vip.stats().noBackend.sum());
+        counter("tandem.vip.limit.hits", "Connections refused by limits.max_connections", tags, holder,
+                h -> h.vip.stats().limitHits.sum());
+        gauge("tandem.vip.panic", "1 when too few backends are eligible and the VIP routes to all known ones",
+                tags, holder, h -> h.vip.pool().panic() ? 1 : 0);
+        gauge("tandem.vip.backends.eligible", "Backends that may take new connections", tags, holder,
+                h -> eligibleCount(h.vip));
+        vips.put(vip.name(), holder);
+    }
+
+    /**
+     * Registers the meters of one backend of {@code vip} (tags {@code vip}, {@code backend=host:port}).
+     *
+     * @param eligible read at scrape time; true when the backend may take new connections
+     */
+    public synchronized void bindBackend(Vip vip, Backend backend, BooleanSupplier eligible) {
+        requireNonNull(vip, "vip");
+        requireNonNull(backend, "backend");
+        requireNonNull(eligible, "eligible");
+        String address = backend.address().toString();
+        Map<String, BackendHolder> ofVip = backends.computeIfAbsent(vip.name(), k -> new ConcurrentHashMap<>());
+        BackendHolder existing = ofVip.get(address);
+        if (existing != null) {
+            existing.stats = backend.stats();
+            existing.eligible = eligible;
+            return;
+        }
+        BackendHolder holder = new BackendHolder(backend.stats(), eligible);
+        Tags tags = Tags.of(VIP_TAG, vip.name(), BACKEND_TAG, address);
+        gauge("tandem.backend.connections.active", "Connections proxied to the backend now", tags, holder,
+                h -> h.stats.active.get());
+        counter("tandem.backend.connections", "Connections proxied to the backend", tags, holder,
+                h -> h.stats.totalConnections.sum());
+        counter("tandem.backend.bytes.in", "Bytes received from the backend", tags, holder,
+                h -> h.stats.bytesIn.sum());
+        counter("tandem.backend.bytes.out", "Bytes sent to the backend", tags, holder,
+                h -> h.stats.bytesOut.sum());
+        counter("tandem.backend.connect.failures", "Failed connects to the backend", tags, holder,
+                h -> h.stats.connectFailures.sum());
+        counter("tandem.backend.limit.hits", "Picks refused by limits.max_connections_per_backend", tags,
+                holder, h -> h.stats.limitHits.sum());
+        gauge("tandem.backend.eligible", "1 when the backend may take new connections", tags, holder,
+                h -> h.eligible.getAsBoolean() ? 1 : 0);
+        ofVip.put(address, holder);
+    }
+
+    /** Removes every meter tagged with this VIP and backend. Unknown names are ignored. */
+    public synchronized void unbindBackend(String vip, String backend) {
+        requireNonNull(vip, "vip");
+        requireNonNull(backend, "backend");
+        Map<String, BackendHolder> ofVip = backends.get(vip);
+        if (ofVip != null) {
+            ofVip.remove(backend);
+        }
+        removeMatching(vip, backend);
+    }
+
+    /** Removes every meter tagged with this VIP, its backends' included. Unknown names are ignored. */
+    public synchronized void unbindVip(String vip) {
+        requireNonNull(vip, "vip");
+        vips.remove(vip);
+        backends.remove(vip);
+        removeMatching(vip, null);
+    }
+
+    /**
+     * A plain counter for control-plane events (reloads, health transitions, failovers).
+     *
+     * @param tags key/value pairs
+     */
+    public Counter counter(String name, String... tags) {
+        return Counter.builder(requireNonNull(name, "name")).tags(tags).register(registry);
+    }
+
+    /**
+     * A timer for control-plane durations (reload, check latency, failover).
+     *
+     * @param tags key/value pairs
+     */
+    public Timer timer(String name, String... tags) {
+        return Timer.builder(requireNonNull(name, "name")).tags(tags).register(registry);
+    }
+
+    @Override
+    public void close() {
+        gcMetrics.close();
+        registry.close();
+    }
+
+    /** In panic the pool holds every known backend, so count the bound backends that are eligible. */
+    private double eligibleCount(Vip vip) {
+        var pool = vip.pool();
+        if (!pool.panic()) {
+            return pool.backends().size();
+        }
+        Map<String, BackendHolder> ofVip = backends.get(vip.name());
+        if (ofVip == null) {
+            return 0;
+        }
+        int n = 0;
+        for (BackendHolder h : ofVip.values()) {
+            if (h.eligible.getAsBoolean()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void removeMatching(String vip, String backend) {
+        List<Meter> doomed = new ArrayList<>();
+        for (Meter m : registry.getMeters()) {
+            Meter.Id id = m.getId();
+            if (vip.equals(id.getTag(VIP_TAG)) && (backend == null || backend.equals(id.getTag(BACKEND_TAG)))) {
+                doomed.add(m);
+            }
+        }
+        doomed.forEach(registry::remove);
+    }
+
+    private <T> void gauge(String name, String help, Tags tags, T holder, ToDoubleFunction<T> f) {
+        Gauge.builder(name, holder, f).description(help).tags(tags).strongReference(true).register(registry);
+    }
+
+    private <T> void counter(String name, String help, Tags tags, T holder, ToDoubleFunction<T> f) {
+        FunctionCounter.builder(name, holder, f).description(help).tags(tags).register(registry);
+    }
+
+    private static final class VipHolder {
+        volatile Vip vip;
+
+        VipHolder(Vip vip) {
+            this.vip = vip;
+        }
+    }
+
+    private static final class BackendHolder {
+        volatile BackendStats stats;
+        volatile BooleanSupplier eligible;
+
+        BackendHolder(BackendStats stats, BooleanSupplier eligible) {
+            this.stats = stats;
+            this.eligible = eligible;
+        }
+    }
+}
