@@ -42,8 +42,8 @@ final class StatusCommand implements Callable<Integer> {
             return TandemMain.EXIT_USAGE;
         }
         NodeView view;
-        try {
-            view = new AdminClient().fetchNode(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
+        try (AdminClient client = new AdminClient()) {
+            view = client.fetchNode(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
         } catch (Exception e) {
             spec.commandLine().getErr().println(e.getMessage());
             return TandemMain.EXIT_FAILED;

@@ -116,6 +116,7 @@ public final class Node implements AutoCloseable {
                 admin.close();
             }
             control.close();
+            metrics.close();
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             throw e instanceof StartException se ? se : new StartException(e.toString(), e);
         }
@@ -198,6 +199,7 @@ public final class Node implements AutoCloseable {
             admin.close();
         }
         control.close();
+        metrics.close();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("shutdown complete after_ms={} closed_at_deadline={}",
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), closed);
