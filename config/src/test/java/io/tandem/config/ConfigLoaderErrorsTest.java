@@ -150,6 +150,10 @@ class ConfigLoaderErrorsTest {
                                 + " rise, fall, jitter, fast_interval, down_interval; path is for http checks)"),
                 bad("health check without a type", VIP + "    health_check: {interval: 1s}\n",
                         "vips[0].health_check.type: missing (expected one of tcp, http, send-expect, udp)"),
+                bad("misspelt check type is reported once, its keys are not blamed",
+                        VIP + "    health_check: {type: htp, path: /}\n",
+                        "vips[0].health_check.type: \"htp\" (expected one of tcp, http, send-expect, udp;"
+                                + " did you mean \"http\"?)"),
                 bad("health check timing out of range", VIP + """
                             health_check: {type: tcp, interval: 5ms, rise: 0, jitter: 0.7, intervall: 1s}
                         """,

@@ -27,6 +27,25 @@ class ConfigLoaderFileTest {
     }
 
     @Test
+    void errorExampleInTheConfigurationReferenceIsRealOutput() throws IOException {
+        String doc = Files.readString(Path.of("../docs/configuration.md"));
+        String section = doc.substring(doc.indexOf("## Errors look like this"));
+        String yaml = fenced(section, "```yaml\n");
+        String shown = fenced(section.substring(section.indexOf("gives (real output)")), "```\n");
+
+        ConfigResult result = ConfigLoader.parse(yaml, "tandem.yaml");
+
+        assertThat(result).isInstanceOf(ConfigResult.Invalid.class);
+        assertThat(((ConfigResult.Invalid) result).errors()).extracting(ConfigError::toString)
+                .containsExactlyElementsOf(shown.lines().toList());
+    }
+
+    private static String fenced(String text, String opening) {
+        int start = text.indexOf(opening) + opening.length();
+        return text.substring(start, text.indexOf("```", start));
+    }
+
+    @Test
     void missingFileIsOneErrorNamingTheFile(@TempDir Path dir) {
         Path file = dir.resolve("nope.yaml");
 
