@@ -150,11 +150,12 @@ final class ConfigReader {
         }
         Protocol protocol = s.choice("protocol", PROTOCOLS, Protocol.TCP);
         if (listen.isPresent()) {
-            String key = Section.lower(protocol.name()) + " " + Addresses.canonical(listen.get());
-            String first = listens.putIfAbsent(key, s.path());
+            String proto = Section.lower(protocol.name());
+            String first = listens.putIfAbsent(proto + " " + Addresses.canonical(listen.get()),
+                    s.path() + " also listens on " + proto + " " + listen.get());
             if (first != null) {
                 s.error("listen", Render.quote(s.get("listen").textValue()),
-                        "a unique listen address and protocol; " + first + " also listens on " + key);
+                        "a unique listen address and protocol; " + first);
             }
         }
         PolicyKind policy = s.choice("policy", POLICIES, PolicyKind.ROUND_ROBIN);

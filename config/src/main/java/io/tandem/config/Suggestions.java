@@ -23,8 +23,9 @@ final class Suggestions {
                 bestDistance = d;
             }
         }
-        // A two-letter input is within distance 2 of every two-letter key: that is noise, not help.
-        if (best == null || bestDistance > MAX_DISTANCE || bestDistance >= in.length()) {
+        // Short words are all close to each other ("PUT" is 2 edits from "GET"): a suggestion must
+        // also keep at least half of what was typed, or it is noise rather than help.
+        if (best == null || bestDistance > MAX_DISTANCE || bestDistance * 2 > in.length()) {
             return Optional.empty();
         }
         return Optional.of(best);
