@@ -194,6 +194,10 @@ public final class ZooKeeperSource implements DiscoverySource {
         c.getConnectionStateListenable().addListener((cf, newState) -> post(() -> onConnectionState(newState)));
         c.getUnhandledErrorListenable().addListener((message, e) -> lastError = message + ": " + e);
         c.start();
+        if (lifecycle.get() == Lifecycle.CLOSED) {
+            c.close(); // close() raced with start() and may have missed the client
+            return;
+        }
         log.info("zookeeper source started source={} connect={} base_path={} layout={} services={}",
                 name(), settings.connectString(), namespacePrefix + settings.basePath(), settings.layout(),
                 settings.services().isEmpty() ? "all" : settings.services());
@@ -254,8 +258,8 @@ public final class ZooKeeperSource implements DiscoverySource {
             }
             case SUSPENDED, LOST -> {
                 connected = false;
-                if (staleSince == null) {
-                    staleSince = Instant.now();
+                if (staleSince == null && adopted) {
+                    staleSince = Instant.now(); // only once there is a membership to keep serving
                 }
                 lastError = "connection " + newState;
                 log.warn("zookeeper connection {} source={} keeping_last_membership=true", newState, name());
