@@ -333,10 +333,14 @@ final class ProxyConnection {
                     backend, cause);
         }
         accountSpliced();
-        reset(client);
+        // Arm SO_LINGER=0 on both before closing either: closing one runs channelClosed, which
+        // closes the other at once, and that close must already be a reset.
+        lingerZero(client);
         if (backendChannel != null) {
-            reset(backendChannel);
+            lingerZero(backendChannel);
+            backendChannel.close();
         }
+        client.close();
     }
 
     private void accountSpliced() {
@@ -392,6 +396,12 @@ final class ProxyConnection {
 
     /** Closes {@code ch} with SO_LINGER=0 so its peer gets RST. */
     static void reset(Channel ch) {
+        lingerZero(ch);
+        ch.close();
+    }
+
+    /** Makes the next close of {@code ch} send RST instead of FIN. */
+    private static void lingerZero(Channel ch) {
         if (!ch.isOpen()) {
             return;
         }
@@ -400,6 +410,5 @@ final class ProxyConnection {
         } catch (RuntimeException ignored) {
             // the socket is already dead (reset by the peer); a plain close is all that is left
         }
-        ch.close();
     }
 }

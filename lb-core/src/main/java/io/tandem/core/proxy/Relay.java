@@ -248,6 +248,9 @@ final class Relay {
             return;
         }
         long total = TcpInfo.bytesReceived(fd(source));
+        if (inputDone && total > 0) {
+            total--; // the FIN takes one sequence number, and tcpi_bytes_received counts it
+        }
         if (total > counted) {
             long delta = total - counted;
             counted = total;
