@@ -1,0 +1,414 @@
+package io.tandem.core.proxy;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.tandem.config.VipConfig;
+import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendPool;
+import io.tandem.core.transport.Transport;
+import io.tandem.core.vip.Vip;
+import io.tandem.core.vip.VipStats;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxied TCP connection, from accept to the close of both channels: admission (VIP and
+ * backend limits), backend choice with connect retries on other backends, the two
+ * {@link Relay}s, the idle timer, and teardown (graceful when both directions finished with a
+ * FIN, RST otherwise so neither peer mistakes a cut stream for a complete one).
+ *
+ * <p>Everything runs on the client channel's event loop (the backend channel is created on it
+ * too), so no field needs a lock or volatile. The pool snapshot is read once at accept and kept.
+ */
+final class ProxyConnection {
+    private static final Logger log = LoggerFactory.getLogger(ProxyConnection.class);
+
+    private final Vip vip;
+    private final BackendPool pool;
+    private final VipConfig config;
+    private final Transport transport;
+    private final ConnectionEvents events;
+    private final WarnLimiter warn;
+    private final Channel client;
+    private final long spliceAfter;
+    private final Relay up;
+    private final List<Backend> tried = new ArrayList<>(2);
+    private Relay down;
+    private Channel backendChannel;
+    private Backend backend;
+    private InetAddress clientAddress;
+    private int attempts;
+    private boolean anyConnectFailed;
+    private boolean anyBackendAtLimit;
+    private boolean closing;
+    private boolean clientClosed;
+    private boolean backendClosed;
+    private boolean released;
+    private long lastActivityNanos;
+    private ScheduledFuture<?> idleTimer;
+
+    ProxyConnection(Vip vip, BackendPool pool, Transport transport, ConnectionEvents events, WarnLimiter warn,
+                    Channel client) {
+        this.vip = vip;
+        this.pool = pool;
+        this.config = pool.config();
+        this.transport = transport;
+        this.events = events;
+        this.warn = warn;
+        this.client = client;
+        boolean canSplice = transport.isEpoll() && client instanceof AbstractEpollStreamChannel;
+        this.spliceAfter = switch (config.relay()) {
+            case COPY -> Relay.NEVER;
+            case SPLICE -> canSplice ? 0 : Relay.NEVER;
+            case AUTO -> canSplice ? Relay.AUTO_SPLICE_AFTER : Relay.NEVER;
+        };
+        this.up = new Relay(this, client, vip.stats().bytesIn, spliceAfter);
+    }
+
+    boolean closing() {
+        return closing;
+    }
+
+    Channel backendChannel() {
+        return backendChannel;
+    }
+
+    /** The direction whose source is the client ({@code clientSide}) or the backend. */
+    Relay outOf(boolean clientSide) {
+        return clientSide ? up : down;
+    }
+
+    /** The direction whose target is the client ({@code clientSide}) or the backend. */
+    Relay into(boolean clientSide) {
+        return clientSide ? down : up;
+    }
+
+    void touch() {
+        lastActivityNanos = System.nanoTime();
+    }
+
+    // ---- accept and connect --------------------------------------------------------------------
+
+    void clientActive() {
+        VipStats stats = vip.stats();
+        int max = config.limits().maxConnections();
+        int n = stats.active.incrementAndGet();
+        if (max > 0 && n > max) {
+            stats.active.decrementAndGet();
+            stats.limitHits.increment();
+            if (warn.tryAcquire()) {
+                log.warn("connection refused vip={} limit=max_connections max={} client={}", vip.name(), max,
+                        client.remoteAddress());
+            }
+            closing = true;
+            client.close();
+            return;
+        }
+        stats.totalConnections.increment();
+        vip.connections().add(client);
+        client.closeFuture().addListener(f -> channelClosed(true));
+        touch();
+        if (client.remoteAddress() instanceof InetSocketAddress isa) {
+            clientAddress = isa.getAddress();
+        }
+        Backend first = pick();
+        if (first == null) {
+            refuse();
+        } else {
+            connect(first);
+        }
+    }
+
+    /**
+     * The policy's choice among backends not yet tried and not at their connection limit. The
+     * backend's active count is reserved here (not on connect success) so concurrent accepts on
+     * other loops cannot overshoot {@code max_connections_per_backend}; it is released when the
+     * attempt fails or the connection ends.
+     */
+    private Backend pick() {
+        int perBackend = config.limits().maxConnectionsPerBackend();
+        for (int i = 0; i <= pool.backends().size(); i++) {
+            Backend b = pool.pick(clientAddress, tried);
+            if (b == null || tried.contains(b)) {
+                return null;
+            }
+            int active = b.stats().active.incrementAndGet();
+            if (perBackend > 0 && active > perBackend) {
+                b.stats().active.decrementAndGet();
+                b.stats().limitHits.increment();
+                anyBackendAtLimit = true;
+                tried.add(b);
+                continue;
+            }
+            return b;
+        }
+        return null;
+    }
+
+    private void connect(Backend b) {
+        attempts++;
+        long start = System.nanoTime();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(transport.socketChannel())
+                .disableResolver() // backends are resolved by the control loop; never block a loop on DNS
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(config.timeouts().connect().toMillis()))
+                .handler(new RelayHandler(this, false));
+        long userTimeout = config.timeouts().userTimeout().toMillis();
+        if (transport.isEpoll() && userTimeout > 0) {
+            bootstrap.option(EpollChannelOption.TCP_USER_TIMEOUT, timeoutMillis(userTimeout));
+        }
+        ChannelFuture f = bootstrap.connect(b.socketAddress());
+        f.addListener((ChannelFuture done) -> onConnectResult(done, b, start));
+    }
+
+    private static int timeoutMillis(long millis) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, millis));
+    }
+
+    private void onConnectResult(ChannelFuture f, Backend b, long start) {
+        long elapsed = System.nanoTime() - start;
+        if (f.isSuccess()) {
+            notifyConnected(b, elapsed);
+            Channel ch = f.channel();
+            if (closing) { // the client left while we were connecting
+                b.stats().active.decrementAndGet();
+                ch.close();
+                return;
+            }
+            backend = b;
+            backendChannel = ch;
+            b.stats().totalConnections.increment();
+            ch.closeFuture().addListener(x -> channelClosed(false));
+            down = new Relay(this, ch, vip.stats().bytesOut, spliceAfter);
+            ByteBuf header = ProxyProtocolHeader.encode(config.proxyProtocol(), client.remoteAddress(),
+                    client.localAddress(), ch.alloc());
+            if (header != null) {
+                ch.writeAndFlush(header, ch.voidPromise());
+            }
+            up.start(ch, b.stats().bytesOut);
+            down.start(client, b.stats().bytesIn);
+            startIdleTimer();
+            return;
+        }
+        Throwable cause = f.cause();
+        b.stats().active.decrementAndGet();
+        b.stats().connectFailures.increment();
+        anyConnectFailed = true;
+        tried.add(b);
+        notifyConnectFailed(b, cause, elapsed);
+        if (log.isDebugEnabled()) {
+            log.debug("backend connect failed vip={} backend={} attempt={} after_ms={} cause=\"{}\"", vip.name(), b,
+                    attempts, NANOSECONDS.toMillis(elapsed), cause);
+        }
+        if (closing) {
+            return;
+        }
+        if (attempts <= config.retries()) {
+            Backend next = pick();
+            if (next != null) {
+                vip.stats().connectRetries.increment();
+                connect(next);
+                return;
+            }
+        }
+        refuse();
+    }
+
+    private void notifyConnected(Backend b, long elapsed) {
+        try {
+            events.connected(vip, b, elapsed);
+        } catch (RuntimeException e) {
+            log.warn("connection event listener failed vip={} backend={}", vip.name(), b, e);
+        }
+    }
+
+    private void notifyConnectFailed(Backend b, Throwable cause, long elapsed) {
+        try {
+            events.connectFailed(vip, b, cause, elapsed);
+        } catch (RuntimeException e) {
+            log.warn("connection event listener failed vip={} backend={}", vip.name(), b, e);
+        }
+    }
+
+    /** No backend could take the connection: reset the client so it fails fast and can retry. */
+    private void refuse() {
+        boolean limitOnly = anyBackendAtLimit && !anyConnectFailed;
+        if (limitOnly) {
+            vip.stats().limitHits.increment();
+        } else {
+            vip.stats().noBackend.increment();
+        }
+        if (warn.tryAcquire()) {
+            log.warn("connection refused vip={} reason={} backends={} tried={} client={}", vip.name(),
+                    limitOnly ? "max_connections_per_backend" : "no_backend", pool.backends().size(), tried.size(),
+                    client.remoteAddress());
+        }
+        closing = true;
+        reset(client);
+    }
+
+    // ---- idle timeout --------------------------------------------------------------------------
+
+    private void startIdleTimer() {
+        long idle = config.timeouts().idle().toNanos();
+        if (idle > 0) {
+            idleTimer = client.eventLoop().schedule(this::checkIdle, idle, NANOSECONDS);
+        }
+    }
+
+    private void checkIdle() {
+        if (closing) {
+            return;
+        }
+        long idle = config.timeouts().idle().toNanos();
+        long quiet = System.nanoTime() - lastActivityNanos;
+        // Spliced bytes never reach the JVM: ask the kernel when each spliced source last received data.
+        quiet = Math.min(quiet, splicedQuietNanos(up));
+        quiet = Math.min(quiet, splicedQuietNanos(down));
+        if (quiet < idle) {
+            idleTimer = client.eventLoop().schedule(this::checkIdle, idle - quiet, NANOSECONDS);
+            return;
+        }
+        log.debug("connection idle vip={} client={} backend={} idle_ms={}", vip.name(), client.remoteAddress(),
+                backend, NANOSECONDS.toMillis(idle));
+        closing = true;
+        accountSpliced();
+        client.close();
+        backendChannel.close();
+    }
+
+    private static long splicedQuietNanos(Relay r) {
+        if (r == null || !r.splicing() || !(r.source() instanceof EpollSocketChannel ch) || !ch.isOpen()) {
+            return Long.MAX_VALUE;
+        }
+        return MILLISECONDS.toNanos(ch.tcpInfo().lastDataRecv());
+    }
+
+    // ---- teardown ------------------------------------------------------------------------------
+
+    /** A direction shut its target's output down; when both have, the connection is complete. */
+    void directionDone() {
+        if (closing || !up.outputDone() || down == null || !down.outputDone()) {
+            return;
+        }
+        closing = true;
+        client.close();
+        backendChannel.close();
+    }
+
+    /** An error on {@code ch} (a channel of this connection, or a stale connect attempt). */
+    void exceptionCaught(Channel ch, Throwable cause) {
+        if (ch == client || ch == backendChannel) {
+            abort(cause);
+        }
+    }
+
+    /** Tears the connection down with RST on both sides. Idempotent. */
+    void abort(Throwable cause) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        if (log.isDebugEnabled()) {
+            log.debug("connection reset vip={} client={} backend={} cause=\"{}\"", vip.name(), client.remoteAddress(),
+                    backend, cause);
+        }
+        accountSpliced();
+        // Arm SO_LINGER=0 on both before closing either: closing one runs channelClosed, which
+        // closes the other at once, and that close must already be a reset.
+        lingerZero(client);
+        if (backendChannel != null) {
+            lingerZero(backendChannel);
+            backendChannel.close();
+        }
+        client.close();
+    }
+
+    private void accountSpliced() {
+        up.accountSpliced();
+        if (down != null) {
+            down.accountSpliced();
+        }
+    }
+
+    private void channelClosed(boolean clientSide) {
+        if (clientSide) {
+            clientClosed = true;
+        } else {
+            backendClosed = true;
+        }
+        Channel other = clientSide ? backendChannel : client;
+        if (!closing) {
+            // One side went away without an error reaching us. Unless both directions had
+            // finished, the stream was cut: make the other peer see that (RST, not FIN).
+            closing = true;
+            accountSpliced();
+            if (other != null) {
+                if (up.outputDone() && down != null && down.outputDone()) {
+                    other.close();
+                } else {
+                    reset(other);
+                }
+            }
+        } else if (other != null) {
+            other.close();
+        }
+        maybeRelease();
+    }
+
+    private void maybeRelease() {
+        if (released || !clientClosed || (backendChannel != null && !backendClosed)) {
+            return;
+        }
+        released = true;
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
+        vip.connections().remove(client);
+        vip.stats().active.decrementAndGet();
+        if (backend != null) {
+            backend.stats().active.decrementAndGet();
+        }
+        up.release();
+        if (down != null) {
+            down.release();
+        }
+    }
+
+    /** Closes {@code ch} with SO_LINGER=0 so its peer gets RST. */
+    static void reset(Channel ch) {
+        lingerZero(ch);
+        ch.close();
+    }
+
+    /** Makes the next close of {@code ch} send RST instead of FIN. */
+    private static void lingerZero(Channel ch) {
+        if (!ch.isOpen()) {
+            return;
+        }
+        try {
+            ch.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException ignored) {
+            // the socket is already dead (reset by the peer); a plain close is all that is left
+        }
+    }
+}

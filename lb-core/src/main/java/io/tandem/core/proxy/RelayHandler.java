@@ -1,0 +1,77 @@
+package io.tandem.core.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * The one handler in each channel of a proxied connection (the client's and the backend's).
+ * It routes the channel's events to the connection: what this channel reads belongs to the
+ * direction it is the source of; its writability belongs to the direction it is the target of.
+ */
+final class RelayHandler extends ChannelInboundHandlerAdapter {
+    private final ProxyConnection conn;
+    private final boolean clientSide;
+
+    RelayHandler(ProxyConnection conn, boolean clientSide) {
+        this.conn = conn;
+        this.clientSide = clientSide;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (clientSide) {
+            conn.clientActive();
+        }
+    }
+
+    /** A backend channel of a failed or abandoned connect attempt is not part of the connection. */
+    private boolean stale(ChannelHandlerContext ctx) {
+        return !clientSide && ctx.channel() != conn.backendChannel();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Relay out = stale(ctx) ? null : conn.outOf(clientSide);
+        if (out != null && msg instanceof ByteBuf buf) {
+            out.onRead(buf);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Relay out = stale(ctx) ? null : conn.outOf(clientSide);
+        if (out != null) {
+            out.onReadComplete();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Relay in = stale(ctx) ? null : conn.into(clientSide);
+        if (in != null) {
+            in.onTargetWritabilityChanged();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ChannelInputShutdownEvent.INSTANCE) {
+            Relay out = stale(ctx) ? null : conn.outOf(clientSide);
+            if (out != null) {
+                out.onInputShutdown();
+            }
+        }
+        // ChannelInputShutdownReadComplete and others: nothing to do.
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        conn.exceptionCaught(ctx.channel(), cause);
+    }
+}

@@ -1,0 +1,143 @@
+package io.tandem.core.testing;
+
+import io.netty.channel.EventLoopGroup;
+import io.tandem.config.BackendConfig;
+import io.tandem.config.HostPort;
+import io.tandem.config.Limits;
+import io.tandem.config.PolicyKind;
+import io.tandem.config.Protocol;
+import io.tandem.config.ProxyProtocolVersion;
+import io.tandem.config.RelayMode;
+import io.tandem.config.Timeouts;
+import io.tandem.config.VipConfig;
+import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendPool;
+import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.proxy.TcpListener;
+import io.tandem.core.transport.Transport;
+import io.tandem.core.vip.Vip;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running proxy for one VIP on loopback: a {@link Vip} built directly from a
+ * {@link VipConfig} and a round-robin pool, bound with {@link TcpListener#bind}. Event-loop
+ * groups (two loops, like the CI machine's two cores) are shared per transport across tests.
+ */
+public final class ProxyFixture implements AutoCloseable {
+    /** Transports under test, by name as used in test display names. */
+    public enum TransportKind {
+        EPOLL, NIO;
+
+        public Transport transport() {
+            return this == EPOLL ? Transport.epollTransport() : Transport.nioTransport();
+        }
+    }
+
+    private static final Map<TransportKind, EventLoopGroup> GROUPS = new ConcurrentHashMap<>();
+
+    public final Vip vip;
+    public final List<Backend> backends;
+    private final TcpListener listener;
+
+    private ProxyFixture(Vip vip, List<Backend> backends, TcpListener listener) {
+        this.vip = vip;
+        this.backends = backends;
+        this.listener = listener;
+    }
+
+    public static EventLoopGroup group(TransportKind kind) {
+        return GROUPS.computeIfAbsent(kind, k -> k.transport().newGroup(2, "proxy-" + k.name().toLowerCase()));
+    }
+
+    public static Builder builder(TransportKind kind) {
+        return new Builder(kind);
+    }
+
+    public InetSocketAddress address() {
+        return listener.localAddress();
+    }
+
+    public TcpListener listener() {
+        return listener;
+    }
+
+    @Override
+    public void close() {
+        listener.close().orTimeout(10, TimeUnit.SECONDS).join();
+        vip.connections().forEach(ch -> ch.close());
+    }
+
+    /** Config knobs the data-path tests vary; everything else has test-friendly defaults. */
+    public static final class Builder {
+        private final TransportKind kind;
+        private final List<InetSocketAddress> backendAddresses = new ArrayList<>();
+        private RelayMode relay = RelayMode.COPY;
+        private Limits limits = Limits.UNLIMITED;
+        private Timeouts timeouts = new Timeouts(Duration.ofSeconds(2), Duration.ZERO, Duration.ZERO);
+        private int retries = 2;
+        private ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion.NONE;
+        private ConnectionEvents events = ConnectionEvents.NONE;
+
+        private Builder(TransportKind kind) {
+            this.kind = kind;
+        }
+
+        public Builder backend(InetSocketAddress address) {
+            backendAddresses.add(address);
+            return this;
+        }
+
+        public Builder relay(RelayMode relay) {
+            this.relay = relay;
+            return this;
+        }
+
+        public Builder limits(Limits limits) {
+            this.limits = limits;
+            return this;
+        }
+
+        public Builder timeouts(Timeouts timeouts) {
+            this.timeouts = timeouts;
+            return this;
+        }
+
+        public Builder retries(int retries) {
+            this.retries = retries;
+            return this;
+        }
+
+        public Builder proxyProtocol(ProxyProtocolVersion version) {
+            this.proxyProtocol = version;
+            return this;
+        }
+
+        public Builder events(ConnectionEvents events) {
+            this.events = events;
+            return this;
+        }
+
+        public ProxyFixture start() {
+            List<BackendConfig> configs = new ArrayList<>();
+            List<Backend> backends = new ArrayList<>();
+            for (InetSocketAddress a : backendAddresses) {
+                HostPort hp = HostPort.of(a.getAddress().getHostAddress(), a.getPort());
+                configs.add(new BackendConfig(hp, 1));
+                backends.add(Backend.of(hp, a, 1));
+            }
+            VipConfig config = new VipConfig("t", HostPort.of("127.0.0.1", 0), Protocol.TCP, PolicyKind.ROUND_ROBIN,
+                    configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty());
+            Vip vip = new Vip("t", new BackendPool(config, backends, new RoundRobinTestPolicy(backends), false, 1));
+            TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
+                    .orTimeout(10, TimeUnit.SECONDS).join();
+            return new ProxyFixture(vip, List.copyOf(backends), listener);
+        }
+    }
+}
