@@ -111,10 +111,12 @@ public final class HealthChecker implements AutoCloseable {
             check.refs++;
             SharedCheck c = check;
             watcher = new Watcher(c, listener, initial, this::release);
+            // Add before start: both run in order on the check's loop, so the first result
+            // always finds its first watcher.
+            c.addWatcher(watcher);
             if (created) {
                 c.start();
             }
-            c.addWatcher(watcher);
         }
         return watcher;
     }

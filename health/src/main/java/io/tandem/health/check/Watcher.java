@@ -42,11 +42,11 @@ final class Watcher implements CheckHandle {
             return;
         }
         try {
-            if (transition != null) {
-                listener.onTransition(transition);
-            }
             if (result != null) {
                 listener.onProbe(result);
+            }
+            if (transition != null) {
+                listener.onTransition(transition);
             }
         } catch (RuntimeException e) {
             log.warn("health listener threw check={}", check, e);
