@@ -1,0 +1,126 @@
+package io.tandem.health.check;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.tandem.config.HealthCheckSpec;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Everything about a check that does not change between probes, prepared (and validated) once
+ * per shared check: the probe address, the bootstrap, compiled patterns and encoded payloads.
+ */
+final class ProbeTemplate {
+
+    private final HealthCheckSpec spec;
+    private final InetSocketAddress address;
+    private final Duration timeout;
+    private final Bootstrap bootstrap;
+    private final SslContext ssl;
+    private final byte[] send;
+    private final byte[] expectPrefix;
+    private final Pattern expectRegex;
+
+    ProbeTemplate(InetSocketAddress target, HealthCheckSpec spec, Class<? extends SocketChannel> socketChannel,
+                  Class<? extends DatagramChannel> datagramChannel, Supplier<SslContext> tls) {
+        this.spec = spec;
+        int port = spec.port().orElse(target.getPort());
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " (expected 1..65535)");
+        }
+        this.address = port == target.getPort() ? target : new InetSocketAddress(target.getAddress(), port);
+        this.timeout = spec.timing().timeout();
+        int timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        Bootstrap b = new Bootstrap();
+        SslContext sslContext = null;
+        byte[] sendBytes = null;
+        byte[] prefix = null;
+        Pattern regex = null;
+        switch (spec) {
+            case HealthCheckSpec.Tcp t -> b.channel(socketChannel);
+            case HealthCheckSpec.Http h -> {
+                b.channel(socketChannel);
+                if (h.statusMin() < 100 || h.statusMax() > 599 || h.statusMin() > h.statusMax()) {
+                    throw new IllegalArgumentException("status: " + h.statusMin() + ".." + h.statusMax()
+                            + " (expected a range within 100..599)");
+                }
+                if (!h.path().startsWith("/")) {
+                    throw new IllegalArgumentException("path: \"" + h.path() + "\" (expected to start with /)");
+                }
+                if (h.method().isBlank() || !h.method().chars().allMatch(c -> c > 32 && c < 127)) {
+                    throw new IllegalArgumentException("method: \"" + h.method() + "\" (expected an HTTP method token)");
+                }
+                if (h.tls()) {
+                    sslContext = tls.get();
+                }
+            }
+            case HealthCheckSpec.SendExpect s -> {
+                b.channel(socketChannel);
+                sendBytes = s.send().map(x -> x.getBytes(UTF_8)).orElse(null);
+                if (s.expect().isEmpty()) {
+                    throw new IllegalArgumentException("expect: \"\" (expected a non-empty string or regex)");
+                }
+                if (s.regex()) {
+                    try {
+                        regex = Pattern.compile(s.expect());
+                    } catch (PatternSyntaxException e) {
+                        throw new IllegalArgumentException("expect: \"" + s.expect() + "\" (expected a valid regex: "
+                                + e.getDescription() + ")");
+                    }
+                } else {
+                    prefix = s.expect().getBytes(UTF_8);
+                }
+            }
+            case HealthCheckSpec.Udp u -> {
+                b.channel(datagramChannel);
+                sendBytes = u.send().getBytes(UTF_8);
+                prefix = u.expect().filter(x -> !x.isEmpty()).map(x -> x.getBytes(UTF_8)).orElse(null);
+            }
+        }
+        if (!(spec instanceof HealthCheckSpec.Udp)) {
+            b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    // Close probe connections with a reset, as HAProxy does: no TIME_WAIT pile-up
+                    // on the balancer from fast checks on many backends.
+                    .option(ChannelOption.SO_LINGER, 0);
+        }
+        this.bootstrap = b;
+        this.ssl = sslContext;
+        this.send = sendBytes;
+        this.expectPrefix = prefix;
+        this.expectRegex = regex;
+    }
+
+    InetSocketAddress address() {
+        return address;
+    }
+
+    Probe newProbe(EventLoop loop, Consumer<Probe.Outcome> done) {
+        return switch (spec) {
+            case HealthCheckSpec.Tcp t -> new TcpConnectProbe(bootstrap, loop, address, timeout, done);
+            case HealthCheckSpec.Http h -> new HttpProbe(bootstrap, loop, address, timeout, h, ssl, done);
+            case HealthCheckSpec.SendExpect s ->
+                    new SendExpectProbe(bootstrap, loop, address, timeout, send, expectPrefix, expectRegex, done);
+            case HealthCheckSpec.Udp u -> new UdpProbe(bootstrap, loop, address, timeout, send, expectPrefix, done);
+        };
+    }
+
+    static String kind(HealthCheckSpec spec) {
+        return switch (spec) {
+            case HealthCheckSpec.Tcp t -> "tcp";
+            case HealthCheckSpec.Http h -> h.tls() ? "https" : "http";
+            case HealthCheckSpec.SendExpect s -> "send_expect";
+            case HealthCheckSpec.Udp u -> "udp";
+        };
+    }
+}
