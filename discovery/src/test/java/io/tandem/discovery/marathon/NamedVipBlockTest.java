@@ -38,7 +38,7 @@ class NamedVipBlockTest {
         assertThat(a).isEqualTo(b);
         assertThat(BLOCK.contains(a)).isTrue();
         // pinned: a change of hash or probing silently moves every named VIP of a running pair
-        assertThat(a.getHostAddress()).isEqualTo("198.18.175.99") // SHA-256("/orders")[0..16) mod 32766 + 198.18.128.1;
+        assertThat(a.getHostAddress()).isEqualTo("198.18.175.99"); // SHA-256("/orders")[0..16) mod 32766 + 198.18.128.1
     }
 
     @Test
