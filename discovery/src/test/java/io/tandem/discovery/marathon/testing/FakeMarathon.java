@@ -281,12 +281,17 @@ public final class FakeMarathon implements AutoCloseable {
     }
 
     private void heartbeatLoop() {
+        long last = System.nanoTime();
         while (!closed) {
             try {
-                Thread.sleep(heartbeat.toMillis());
+                Thread.sleep(Math.min(20, Math.max(1, heartbeat.toMillis()))); // re-read the period often
             } catch (InterruptedException e) {
                 return;
             }
+            if (System.nanoTime() - last < heartbeat.toNanos()) {
+                continue;
+            }
+            last = System.nanoTime();
             if (silent) {
                 continue;
             }
