@@ -1,0 +1,45 @@
+package io.tandem.discovery.marathon;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Counts skipped malformed entries and warns about them, at most once per kind per interval so a
+ * broken app re-read on every resync cannot flood the log. The count is per occurrence.
+ */
+final class Drops {
+    private static final Logger log = LoggerFactory.getLogger(MarathonSource.class);
+
+    private final AtomicLong count = new AtomicLong();
+    private final Map<String, Long> lastWarnNanos = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> suppressed = new ConcurrentHashMap<>();
+    private final long intervalNanos;
+
+    Drops(long intervalNanos) {
+        this.intervalNanos = intervalNanos;
+    }
+
+    /** @param kind what was skipped: {@code app}, {@code task}, {@code event}, {@code vip-label}... */
+    void drop(String kind, String id, String reason) {
+        count.incrementAndGet();
+        long now = System.nanoTime();
+        Long last = lastWarnNanos.get(kind);
+        if (last == null || now - last >= intervalNanos) {
+            lastWarnNanos.put(kind, now);
+            AtomicLong s = suppressed.computeIfAbsent(kind, k -> new AtomicLong());
+            long skipped = s.getAndSet(0);
+            log.warn("marathon entry dropped kind={} id=\"{}\" reason=\"{}\" suppressed_since_last={}",
+                    kind, id, reason, skipped);
+        } else {
+            suppressed.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+            log.debug("marathon entry dropped kind={} id=\"{}\" reason=\"{}\"", kind, id, reason);
+        }
+    }
+
+    long count() {
+        return count.get();
+    }
+}
