@@ -26,7 +26,6 @@ public final class TandemMain {
     /** The configured picocli command line (tests run commands through it in-process). */
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new TandemMain());
-        cl.setExitCodeOnInvalidInput(EXIT_USAGE);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }
