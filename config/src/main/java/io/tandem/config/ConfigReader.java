@@ -17,16 +17,26 @@ import java.util.regex.PatternSyntaxException;
  * built only from sections without errors, and the whole config only when there are none.
  */
 final class ConfigReader {
-    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "vips");
+    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "discovery", "vips");
+    static final List<String> DISCOVERY_KEYS = List.of("zookeeper", "marathon");
+    static final List<String> ZOOKEEPER_KEYS = List.of("connect", "session_timeout", "connection_timeout",
+            "namespace", "auth", "base_path", "layout", "removal_debounce", "tls");
+    static final List<String> ZK_TLS_KEYS = List.of("trust_store", "trust_store_password", "key_store",
+            "key_store_password");
+    static final List<String> MARATHON_KEYS = List.of("urls", "basic_auth", "token", "silence_timeout",
+            "resync_interval", "named_vip_block", "unreachable");
+    static final List<String> OUTLIER_KEYS = List.of("consecutive_failures", "base_ejection_time",
+            "max_ejection_time", "max_ejection_percent", "response_timeout", "response_timeout_mode");
     static final List<String> RUNTIME_KEYS = List.of("event_loops", "transport", "drain_timeout");
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
-            "proxy_protocol", "relay", "backends", "limits", "timeouts", "health_check");
+            "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
+            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down");
     static final List<String> BACKEND_KEYS = List.of("address", "weight");
     static final List<String> LIMITS_KEYS = List.of("max_connections", "max_connections_per_backend");
     static final List<String> TIMEOUTS_KEYS = List.of("connect", "idle", "user_timeout");
     static final List<String> CHECK_COMMON_KEYS = List.of("type", "port", "interval", "timeout", "rise",
-            "fall", "jitter", "fast_interval", "down_interval");
+            "fall", "jitter", "fast_interval", "down_interval", "initial_state");
     static final Map<String, List<String>> CHECK_TYPE_KEYS = orderedMap(
             "tcp", List.of(),
             "http", List.of("tls", "method", "path", "host", "expect_status", "body_contains"),
@@ -73,11 +83,12 @@ final class ConfigReader {
         s.allowKeys(ROOT_KEYS);
         RuntimeSettings runtime = s.child("runtime").map(this::runtime).orElse(RuntimeSettings.DEFAULTS);
         AdminSettings admin = s.child("admin").map(this::admin).orElse(AdminSettings.DEFAULTS);
-        List<VipConfig> vips = vips(s);
+        DiscoverySettings discovery = s.child("discovery").map(this::discovery).orElse(DiscoverySettings.NONE);
+        List<VipConfig> vips = vips(s, discovery);
         if (problems.count() > 0) {
             return result(null);
         }
-        return result(new TandemConfig(runtime, admin, vips));
+        return result(new TandemConfig(runtime, admin, discovery, vips));
     }
 
     private ConfigResult result(TandemConfig config) {
@@ -105,7 +116,116 @@ final class ConfigReader {
         return new AdminSettings(enabled, listen, token);
     }
 
-    private List<VipConfig> vips(Section root) {
+    private DiscoverySettings discovery(Section s) {
+        s.allowKeys(DISCOVERY_KEYS);
+        return new DiscoverySettings(s.child("zookeeper").map(this::zookeeper), s.child("marathon").map(this::marathon));
+    }
+
+    private DiscoverySettings.ZooKeeper zookeeper(Section s) {
+        s.allowKeys(ZOOKEEPER_KEYS);
+        Optional<String> connect = s.nonEmptyText("connect", "a ZooKeeper connect string, e.g. zk1:2181,zk2:2181");
+        if (!s.has("connect")) {
+            s.missing("connect", "a ZooKeeper connect string, e.g. zk1:2181,zk2:2181");
+        }
+        Duration session = s.duration("session_timeout", Duration.ofSeconds(1), Duration.ofMinutes(10), "",
+                Duration.ofSeconds(30));
+        Duration connection = s.duration("connection_timeout", Duration.ofMillis(100), Duration.ofMinutes(5), "",
+                Duration.ofSeconds(10));
+        Optional<String> namespace = s.nonEmptyText("namespace", "a chroot without leading slash, e.g. prod");
+        namespace.filter(n -> n.startsWith("/")).ifPresent(n ->
+                s.error("namespace", Render.quote(n), "a chroot without leading slash, e.g. prod"));
+        Optional<String> auth = s.nonEmptyText("auth", "digest credentials user:password");
+        auth.filter(a -> a.indexOf(':') <= 0).ifPresent(a ->
+                s.error("auth", "\"***\"", "digest credentials user:password"));
+        String basePath = s.nonEmptyText("base_path", "an absolute znode path, e.g. /services").orElse("/services");
+        if (!basePath.startsWith("/") || (basePath.length() > 1 && basePath.endsWith("/"))) {
+            s.error("base_path", Render.quote(basePath), "an absolute znode path, e.g. /services");
+        }
+        DiscoverySettings.Layout layout = s.choice("layout", orderedMap("curator", DiscoverySettings.Layout.CURATOR,
+                "plain", DiscoverySettings.Layout.PLAIN), DiscoverySettings.Layout.CURATOR);
+        Duration debounce = s.duration("removal_debounce", Duration.ZERO, Duration.ofMinutes(5), ", 0 = off",
+                Duration.ofMillis(1500));
+        Optional<DiscoverySettings.Tls> tls = s.child("tls").flatMap(this::zkTls);
+        return new DiscoverySettings.ZooKeeper(connect.orElse("?"), session, connection, namespace, auth, basePath,
+                layout, debounce, tls);
+    }
+
+    private Optional<DiscoverySettings.Tls> zkTls(Section s) {
+        s.allowKeys(ZK_TLS_KEYS);
+        Optional<String> trust = s.nonEmptyText("trust_store", "a trust store file path");
+        if (!s.has("trust_store")) {
+            s.missing("trust_store", "a trust store file path");
+        }
+        String trustPassword = s.nonEmptyText("trust_store_password", "the trust store password").orElse("");
+        Optional<String> key = s.nonEmptyText("key_store", "a key store file path (for mutual TLS)");
+        Optional<String> keyPassword = s.nonEmptyText("key_store_password", "the key store password");
+        return trust.map(t -> new DiscoverySettings.Tls(java.nio.file.Path.of(t), trustPassword,
+                key.map(java.nio.file.Path::of), keyPassword));
+    }
+
+    private DiscoverySettings.Marathon marathon(Section s) {
+        s.allowKeys(MARATHON_KEYS);
+        String expected = "a list of Marathon base URLs, e.g. [http://marathon1:8080]";
+        List<String> urls = new ArrayList<>();
+        JsonNode list = s.get("urls");
+        if (list == null) {
+            s.missing("urls", expected);
+        } else if (!list.isArray() || list.isEmpty()) {
+            s.errorAt("urls", list, expected);
+        } else {
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode u = list.get(i);
+                String path = s.pathOf("urls") + "[" + i + "]";
+                boolean ok = u.isTextual() && u.textValue().matches("https?://[^/\\s]+(/.*)?");
+                if (ok) {
+                    urls.add(u.textValue().replaceAll("/+$", ""));
+                } else {
+                    problems.add(Problems.child(s.positionOf("urls"), i), path, Render.node(u),
+                            "an http:// or https:// URL");
+                }
+            }
+        }
+        Optional<String> basic = s.nonEmptyText("basic_auth", "user:password");
+        basic.filter(a -> a.indexOf(':') <= 0).ifPresent(a -> s.error("basic_auth", "\"***\"", "user:password"));
+        Optional<String> token = s.nonEmptyText("token", "a bearer token");
+        if (basic.isPresent() && token.isPresent()) {
+            s.error("token", "\"***\"", "either basic_auth or token, not both");
+        }
+        Duration silence = s.duration("silence_timeout", Duration.ofSeconds(1), Duration.ofMinutes(10), "",
+                Duration.ofSeconds(30));
+        Duration resync = s.duration("resync_interval", Duration.ofSeconds(1), Duration.ofHours(24), "",
+                Duration.ofMinutes(5));
+        String block = s.nonEmptyText("named_vip_block", "an IPv4 CIDR block, e.g. 198.18.128.0/17")
+                .orElse("198.18.128.0/17");
+        if (!block.matches("(\\d{1,3}\\.){3}\\d{1,3}/([8-9]|[12]\\d|30)")) {
+            s.error("named_vip_block", Render.quote(block), "an IPv4 CIDR block /8../30, e.g. 198.18.128.0/17");
+        }
+        boolean keep = s.choice("unreachable", orderedMap("keep", true, "remove", false), true);
+        return new DiscoverySettings.Marathon(urls, basic, token, silence, resync, block, keep);
+    }
+
+    private OutlierDetection outlier(Section s) {
+        s.allowKeys(OUTLIER_KEYS);
+        OutlierDetection d = OutlierDetection.DEFAULTS;
+        int failures = s.integer("consecutive_failures", 0, 1000, ", 0 = off", d.consecutiveFailures());
+        Duration base = s.duration("base_ejection_time", Duration.ofMillis(10), Duration.ofHours(1), "",
+                d.baseEjectionTime());
+        Duration max = s.duration("max_ejection_time", Duration.ofMillis(10), Duration.ofHours(24), "",
+                d.maxEjectionTime());
+        if (max.compareTo(base) < 0 && s.has("max_ejection_time")) {
+            s.error("max_ejection_time", Durations.format(max), "a duration >= base_ejection_time ("
+                    + Durations.format(base) + ")");
+        }
+        int percent = s.integer("max_ejection_percent", 0, 100, d.maxEjectionPercent());
+        Duration response = s.duration("response_timeout", Duration.ZERO, Duration.ofHours(1), ", 0 = off",
+                d.responseTimeout());
+        ResponseTimeoutMode mode = s.choice("response_timeout_mode", orderedMap("first-response",
+                ResponseTimeoutMode.FIRST_RESPONSE, "every-request", ResponseTimeoutMode.EVERY_REQUEST),
+                d.responseTimeoutMode());
+        return new OutlierDetection(failures, base, max, percent, response, mode);
+    }
+
+    private List<VipConfig> vips(Section root, DiscoverySettings discovery) {
         JsonNode list = root.get("vips");
         if (list == null) {
             root.missing("vips", "a list of VIPs; use [] for none");
@@ -124,13 +244,14 @@ final class ConfigReader {
             Optional<Section> vip = Section.of(list.get(i), path, Problems.child(position, i), problems,
                     "a VIP: a mapping with name, listen, backends");
             if (vip.isPresent()) {
-                vip(vip.get(), names, listens).ifPresent(vips::add);
+                vip(vip.get(), names, listens, discovery).ifPresent(vips::add);
             }
         }
         return vips;
     }
 
-    private Optional<VipConfig> vip(Section s, Map<String, String> names, Map<String, String> listens) {
+    private Optional<VipConfig> vip(Section s, Map<String, String> names, Map<String, String> listens,
+                                    DiscoverySettings discovery) {
         int before = problems.count();
         s.allowKeys(VIP_KEYS);
         Optional<String> name = s.text("name", "a VIP name matching " + NAME.pattern());
@@ -168,15 +289,27 @@ final class ConfigReader {
         if (protocol == Protocol.UDP && relay == RelayMode.SPLICE) {
             s.errorAt("relay", s.get("relay"), "auto or copy on a udp VIP; splice is TCP only");
         }
-        List<BackendConfig> backends = backends(s);
+        Optional<String> service = s.nonEmptyText("service", "the name of a discovered service, e.g. /orders#0");
+        if (service.isPresent() && !discovery.any()) {
+            s.error("service", Render.quote(service.get()), "a service of a discovery source; configure "
+                    + "discovery.zookeeper or discovery.marathon first");
+        }
+        List<BackendConfig> backends = service.isPresent() && (!s.has("backends") || emptyList(s.get("backends")))
+                ? List.of() : backends(s);
         Limits limits = s.child("limits").map(this::limits).orElse(Limits.UNLIMITED);
         Timeouts timeouts = s.child("timeouts").map(this::timeouts).orElse(Timeouts.DEFAULTS);
-        Optional<HealthCheckSpec> check = s.child("health_check").flatMap(this::healthCheck);
+        boolean[] trusted = {false};
+        Optional<HealthCheckSpec> check = s.child("health_check").flatMap(c -> healthCheck(c, trusted));
+        OutlierDetection outlier = s.child("outlier_detection").map(this::outlier).orElse(OutlierDetection.DEFAULTS);
+        int panic = s.integer("panic_threshold", 0, 100, " (percent), 0 = only when none is eligible", 0);
+        Duration slowStart = s.duration("slow_start", Duration.ZERO, Duration.ofHours(1), ", 0 = off", Duration.ZERO);
+        boolean closeOnDown = s.bool("close_on_backend_down", false);
         if (problems.count() != before) {
             return Optional.empty();
         }
+        HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
-                limits, timeouts, retries, proxyProtocol, relay, check));
+                limits, timeouts, retries, proxyProtocol, relay, check, health, service));
     }
 
     private List<BackendConfig> backends(Section vip) {
@@ -251,8 +384,14 @@ final class ConfigReader {
         return new Timeouts(connect, idle, user);
     }
 
-    private Optional<HealthCheckSpec> healthCheck(Section s) {
+    private static boolean emptyList(JsonNode n) {
+        return n == null || n.isNull() || (n.isArray() && n.isEmpty());
+    }
+
+    /** Reads a health check; {@code trusted[0]} receives its {@code initial_state}. */
+    private Optional<HealthCheckSpec> healthCheck(Section s, boolean[] trusted) {
         int before = problems.count();
+        trusted[0] = s.choice("initial_state", orderedMap("pending", false, "trusted", true), false);
         Optional<String> type = s.requiredChoice("type", CHECK_TYPES);
         List<String> allowed = new ArrayList<>(CHECK_COMMON_KEYS);
         if (type.isPresent()) {

@@ -6,11 +6,18 @@ import java.util.List;
 import java.util.Optional;
 
 /** A whole, validated node configuration. Immutable; a reload builds a new one. */
-public record TandemConfig(RuntimeSettings runtime, AdminSettings admin, List<VipConfig> vips) {
+public record TandemConfig(RuntimeSettings runtime, AdminSettings admin, DiscoverySettings discovery,
+                           List<VipConfig> vips) {
     public TandemConfig {
         requireNonNull(runtime, "runtime");
         requireNonNull(admin, "admin");
+        requireNonNull(discovery, "discovery");
         vips = List.copyOf(requireNonNull(vips, "vips"));
+    }
+
+    /** A config without discovery sources. */
+    public TandemConfig(RuntimeSettings runtime, AdminSettings admin, List<VipConfig> vips) {
+        this(runtime, admin, DiscoverySettings.NONE, vips);
     }
 
     public Optional<VipConfig> vip(String name) {

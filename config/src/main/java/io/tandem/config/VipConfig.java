@@ -12,11 +12,13 @@ import java.util.Optional;
  *
  * @param retries    extra backends tried after a failed connect (HAProxy {@code retries} +
  *                   {@code redispatch}: each retry goes to a different backend, without delay)
+ * @param health     passive detection, panic threshold, slow start, closing connections on failure
+ * @param service    a discovered service whose endpoints join {@code backends} (ZooKeeper or Marathon)
  */
 public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
                         List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
-                        Optional<HealthCheckSpec> healthCheck) {
+                        Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -28,5 +30,15 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(proxyProtocol, "proxyProtocol");
         requireNonNull(relay, "relay");
         requireNonNull(healthCheck, "healthCheck");
+        requireNonNull(health, "health");
+        requireNonNull(service, "service");
+    }
+
+    /** A VIP with default health policy and static backends only. */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                HealthPolicy.DEFAULTS, Optional.empty());
     }
 }

@@ -39,13 +39,13 @@ class ConfigLoaderErrorsTest {
                         "vips[0].backends: [] (expected at least one backend)"),
                 bad("unknown key gets a did-you-mean", VIP + "    polcy: maglev\n",
                         "vips[0].polcy: unknown key (expected one of name, listen, protocol, policy, retries,"
-                                + " proxy_protocol, relay, backends, limits, timeouts, health_check;"
+                                + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down;"
                                 + " did you mean \"policy\"?)"),
                 bad("unknown key far from every allowed key gets no suggestion", VIP + "    colour: blue\n",
                         "vips[0].colour: unknown key (expected one of name, listen, protocol, policy, retries,"
-                                + " proxy_protocol, relay, backends, limits, timeouts, health_check)"),
+                                + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down)"),
                 bad("unknown root key", "vip: []\n",
-                        "vip: unknown key (expected one of runtime, admin, vips; did you mean \"vips\"?)",
+                        "vip: unknown key (expected one of runtime, admin, discovery, vips; did you mean \"vips\"?)",
                         "vips: missing (expected a list of VIPs; use [] for none)"),
                 bad("listen port out of range", """
                         vips:
@@ -147,7 +147,7 @@ class ConfigLoaderErrorsTest {
                                 + " with address and weight)"),
                 bad("health check key of another check type", VIP + "    health_check: {type: tcp, path: /x}\n",
                         "vips[0].health_check.path: unknown key (expected one of type, port, interval, timeout,"
-                                + " rise, fall, jitter, fast_interval, down_interval; path is for http checks)"),
+                                + " rise, fall, jitter, fast_interval, down_interval, initial_state; path is for http checks)"),
                 bad("health check without a type", VIP + "    health_check: {interval: 1s}\n",
                         "vips[0].health_check.type: missing (expected one of tcp, http, send-expect, udp)"),
                 bad("misspelt check type is reported once, its keys are not blamed",
@@ -161,7 +161,7 @@ class ConfigLoaderErrorsTest {
                         "vips[0].health_check.rise: 0 (expected an integer 1..100)",
                         "vips[0].health_check.jitter: 0.7 (expected a number 0..0.5)",
                         "vips[0].health_check.intervall: unknown key (expected one of type, port, interval,"
-                                + " timeout, rise, fall, jitter, fast_interval, down_interval;"
+                                + " timeout, rise, fall, jitter, fast_interval, down_interval, initial_state;"
                                 + " did you mean \"interval\"?)"),
                 bad("http check values", VIP + """
                             health_check: {type: http, path: healthz, method: PUT, expect_status: 400-300}
