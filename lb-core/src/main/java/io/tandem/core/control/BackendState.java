@@ -2,19 +2,23 @@ package io.tandem.core.control;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.config.HealthCheckSpec;
 import io.tandem.core.control.NodeView.TransitionView;
 import io.tandem.core.pool.Backend;
 import io.tandem.health.HealthFlag;
+import io.tandem.health.check.CheckHandle;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
 
 /**
  * The control loop's mutable record of one backend of one VIP: the {@link Backend} the data
- * path sees, its health flags and its recent transitions. Confined to the control loop thread.
+ * path sees, its health flags, its active check and its recent transitions. Confined to the
+ * control loop thread.
  */
 final class BackendState {
     private static final int RECENT_TRANSITIONS = 16;
@@ -23,6 +27,13 @@ final class BackendState {
     private final String origin;
     private final EnumSet<HealthFlag> flags = EnumSet.noneOf(HealthFlag.class);
     private final Deque<TransitionView> recent = new ArrayDeque<>();
+    /** When the backend last became eligible (slow start); null while it is not. */
+    Instant eligibleSince;
+    /** The active check this backend is watched by, and the spec it was started with. */
+    CheckHandle check;
+    HealthCheckSpec checkSpec;
+    /** Closes the remaining connections when an operator drain's deadline passes. */
+    ScheduledFuture<?> drainDeadline;
 
     BackendState(Backend backend, String origin) {
         this.backend = requireNonNull(backend, "backend");
@@ -45,8 +56,12 @@ final class BackendState {
         return flags.isEmpty();
     }
 
+    boolean has(HealthFlag flag) {
+        return flags.contains(flag);
+    }
+
     Set<HealthFlag> flags() {
-        return EnumSet.copyOf(flags.isEmpty() ? EnumSet.noneOf(HealthFlag.class) : flags);
+        return flags.isEmpty() ? Set.of() : Set.copyOf(flags);
     }
 
     /**
@@ -67,5 +82,13 @@ final class BackendState {
 
     List<TransitionView> recentTransitions() {
         return List.copyOf(recent);
+    }
+
+    void stopCheck() {
+        if (check != null) {
+            check.close();
+            check = null;
+            checkSpec = null;
+        }
     }
 }

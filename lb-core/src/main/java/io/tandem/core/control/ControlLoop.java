@@ -3,7 +3,10 @@ package io.tandem.core.control;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.EventLoopGroup;
+import io.micrometer.core.instrument.Timer;
 import io.tandem.config.BackendConfig;
+import io.tandem.config.HealthCheckSpec;
+import io.tandem.config.OutlierDetection;
 import io.tandem.config.ConfigResult;
 import io.tandem.config.HostPort;
 import io.tandem.config.Protocol;
@@ -20,6 +23,12 @@ import io.tandem.core.proxy.TcpListener;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
+import io.tandem.health.check.HealthChecker;
+import io.tandem.health.check.HealthTransition;
+import io.tandem.health.check.InitialState;
+import io.tandem.health.passive.OutlierDetector;
+import io.tandem.health.passive.OutlierSettings;
+import java.time.Duration;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -31,10 +40,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -55,7 +65,7 @@ import org.slf4j.LoggerFactory;
 public final class ControlLoop implements NodeControl, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlLoop.class);
 
-    private final ExecutorService loop = Executors.newSingleThreadExecutor(
+    private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("tandem-control").daemon(true).factory());
     private final String nodeName;
     private final Transport transport;
@@ -65,6 +75,9 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private final String configSourceName;
     private final Clock clock;
     private final Instant startedAt;
+    private final HealthChecker checker;
+    private final ConnectionEvents signals = new PassiveSignals();
+    private final WarnEvery cappedWarning = new WarnEvery(Duration.ofSeconds(5));
 
     // Confined to the loop thread.
     private final Map<String, VipState> vips = new LinkedHashMap<>();
@@ -87,6 +100,14 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         this.configSourceName = requireNonNull(configSourceName, "configSourceName");
         this.clock = requireNonNull(clock, "clock");
         this.startedAt = clock.instant();
+        // Checks run on the data-path loops (timers, never a thread per check); their verdicts
+        // arrive on this control loop, in order.
+        this.checker = new HealthChecker(workers, transport.socketChannel(), transport.datagramChannel(), loop, clock);
+    }
+
+    /** The passive signals the data path reports into this loop. */
+    public ConnectionEvents connectionEvents() {
+        return signals;
     }
 
     /** Applies the first config. Completes exceptionally if it cannot be applied (e.g. a port in use). */
@@ -145,6 +166,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 throw new IllegalArgumentException("VIP \"" + vipName + "\" has no backend " + address);
             }
             Instant now = clock.instant();
+            boolean wasEligible = bs.eligible();
             boolean changed = switch (action) {
                 case DRAIN -> bs.flag(HealthFlag.DRAINING, true, "operator drain", now);
                 case DISABLE -> bs.flag(HealthFlag.DISABLED, true, "operator disable", now);
@@ -153,8 +175,14 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             };
             log.info("backend action vip={} backend={} action={} changed={} flags={}", vipName, address,
                     action.name().toLowerCase(java.util.Locale.ROOT), changed, bs.flags());
+            if (action == BackendAction.DRAIN && changed) {
+                scheduleDrainDeadline(vs, bs);
+            } else if (action == BackendAction.ENABLE && bs.drainDeadline != null) {
+                bs.drainDeadline.cancel(false);
+                bs.drainDeadline = null;
+            }
             if (changed) {
-                publish(vs);
+                afterFlagChange(vs, bs, wasEligible, false);
             }
             return backendView(bs);
         }, loop);
@@ -218,9 +246,11 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             CompletableFuture.runAsync(() -> {
                 for (VipState vs : vips.values()) {
                     closeListener(vs);
+                    vs.backends.values().forEach(BackendState::stopCheck);
                     metrics.unbindVip(vs.vip.name());
                 }
                 vips.clear();
+                checker.close();
             }, loop).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("control loop close failed error=\"{}\"", e.toString());
@@ -273,7 +303,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
                 VipState vs = new VipState(v, new Vip(v.name(), emptyPool(v)));
                 try {
-                    vs.listener = TcpListener.bind(vs.vip, workers, transport, events()).join();
+                    vs.listener = TcpListener.bind(vs.vip, workers, transport, signals).join();
                     fresh.put(v.name(), vs);
                 } catch (CompletionException e) {
                     Throwable cause = e.getCause() == null ? e : e.getCause();
@@ -297,6 +327,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             boolean replaced = fresh.containsKey(e.getKey());
             if (v == null || replaced) {
                 closeListener(e.getValue());
+                stopHealth(e.getValue());
                 metrics.unbindVip(e.getKey());
                 it.remove();
                 if (v == null) {
@@ -323,8 +354,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                     changes.add("updated vip " + v.name());
                 }
             }
+            VipConfig previous = vs.config;
             vs.config = v;
             syncBackends(vs, resolved.get(v.name()), now, changes);
+            syncHealth(vs, previous, now);
             publish(vs);
         }
         vips.keySet().retainAll(wanted.keySet());
@@ -347,6 +380,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             var e = it.next();
             if (!weights.containsKey(e.getKey())) {
                 it.remove();
+                e.getValue().stopCheck();
+                if (e.getValue().drainDeadline != null) {
+                    e.getValue().drainDeadline.cancel(false);
+                }
                 metrics.unbindBackend(vs.vip.name(), e.getKey().toString());
                 changes.add("removed backend " + e.getKey() + " from " + vs.vip.name());
                 log.info("backend removed vip={} backend={}", vs.vip.name(), e.getKey());
@@ -357,6 +394,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             if (bs == null) {
                 Backend b = Backend.of(w.getKey(), addrs.get(w.getKey()), w.getValue());
                 BackendState fresh = new BackendState(b, "static");
+                fresh.eligibleSince = now;
                 vs.backends.put(w.getKey(), fresh);
                 metrics.bindBackend(vs.vip, b, fresh::eligible);
                 changes.add("added backend " + w.getKey() + " to " + vs.vip.name());
@@ -369,19 +407,310 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         }
     }
 
-    /** Builds and publishes a new immutable snapshot for {@code vs}. */
+    /** Builds and publishes a new immutable snapshot for {@code vs} (panic and slow start included). */
     private void publish(VipState vs) {
-        List<Backend> eligible = new ArrayList<>();
+        List<PoolBuilder.Member> members = new ArrayList<>(vs.backends.size());
         for (BackendState bs : vs.backends.values()) {
-            if (bs.eligible()) {
-                eligible.add(bs.backend());
+            members.add(new PoolBuilder.Member(bs.backend(), bs.flags(), bs.eligibleSince));
+        }
+        PoolBuilder.Built built = PoolBuilder.build(vs.config, members, clock.instant(), ++vs.poolGeneration);
+        vs.vip.publish(built.pool());
+        if (built.panic() != vs.panic) {
+            vs.panic = built.panic();
+            if (built.panic()) {
+                log.warn("vip panic vip={} eligible={}/{} panic_threshold={}% routing_to={} reason=\"too few eligible "
+                        + "backends: routing to every backend an operator has not drained\"", vs.vip.name(),
+                        built.eligible(), built.known(), vs.config.health().panicThresholdPercent(),
+                        built.pool().backends().size());
+                metrics.counter("tandem.vip.panic.entered", "vip", vs.vip.name()).increment();
+            } else {
+                log.info("vip panic over vip={} eligible={}/{}", vs.vip.name(), built.eligible(), built.known());
             }
         }
-        BackendPool pool = new BackendPool(vs.config, eligible, Policies.create(vs.config.policy(), eligible),
-                false, ++vs.poolGeneration);
-        vs.vip.publish(pool);
-        log.debug("pool published vip={} generation={} eligible={}/{}", vs.vip.name(), pool.generation(),
-                eligible.size(), vs.backends.size());
+        if (built.ramping() && vs.rampTimer == null) {
+            long step = Math.max(100, vs.config.health().slowStart().toMillis() / 10);
+            vs.rampTimer = loop.schedule(() -> {
+                vs.rampTimer = null;
+                if (vips.get(vs.vip.name()) == vs) {
+                    publish(vs);
+                }
+            }, step, TimeUnit.MILLISECONDS);
+        }
+        log.debug("pool published vip={} generation={} eligible={}/{} panic={} ramping={}", vs.vip.name(),
+                built.pool().generation(), built.eligible(), built.known(), built.panic(), built.ramping());
+    }
+
+    // ---------------------------------------------------------------- health (on the loop thread)
+
+    /**
+     * Starts, restarts or stops active checks and passive detection so they match the VIP's
+     * config. A backend already checked with the same spec keeps its check and its verdict.
+     */
+    private void syncHealth(VipState vs, VipConfig previous, Instant now) {
+        VipConfig c = vs.config;
+        OutlierDetection od = c.health().outlierDetection();
+        if (!od.enabled()) {
+            if (vs.outliers != null) {
+                for (HostPort hp : vs.backends.keySet()) {
+                    BackendState bs = vs.backends.get(hp);
+                    boolean was = bs.eligible();
+                    if (bs.flag(HealthFlag.EJECTED_PASSIVE, false, "passive detection switched off", now)) {
+                        afterFlagChange(vs, bs, was, false);
+                    }
+                }
+            }
+            vs.outliers = null;
+        } else if (vs.outliers == null || !previous.health().outlierDetection().equals(od)) {
+            vs.outliers = new OutlierDetector<>(new OutlierSettings(od.consecutiveFailures(), od.baseEjectionTime(),
+                    od.maxEjectionTime(), od.maxEjectionPercent() / 100.0, Duration.ofSeconds(10)), clock);
+        }
+        if (vs.outliers != null) {
+            vs.outliers.setMembers(vs.backends.keySet());
+        }
+        Optional<HealthCheckSpec> spec = c.healthCheck();
+        boolean trust = c.health().trustNewBackends();
+        for (var e : vs.backends.entrySet()) {
+            BackendState bs = e.getValue();
+            if (spec.isPresent() && spec.get().equals(bs.checkSpec)) {
+                continue;
+            }
+            boolean was = bs.eligible();
+            boolean hadCheck = bs.check != null;
+            bs.stopCheck();
+            bs.flag(HealthFlag.FAILED_ACTIVE_CHECK, false, hadCheck ? "health check changed" : "no health check", now);
+            bs.flag(HealthFlag.PENDING_FIRST_CHECK, false, "health check changed", now);
+            if (spec.isPresent()) {
+                // A backend already serving keeps serving while its new check makes up its mind.
+                boolean pending = !trust && !(hadCheck && was);
+                if (pending) {
+                    bs.flag(HealthFlag.PENDING_FIRST_CHECK, true, "waiting for first check", now);
+                }
+                startCheck(vs, bs, spec.get(), pending ? InitialState.PENDING : InitialState.TRUSTED);
+            }
+            if (was != bs.eligible()) {
+                afterFlagChange(vs, bs, was, true);
+            }
+        }
+    }
+
+    private void startCheck(VipState vs, BackendState bs, HealthCheckSpec spec, InitialState initial) {
+        bs.checkSpec = spec;
+        String vipName = vs.vip.name();
+        bs.check = checker.watch(bs.backend().socketAddress(), spec, initial, t -> {
+            // Runs on this loop. Ignore verdicts from a check that has since been replaced.
+            if (vips.get(vipName) == vs && vs.backends.get(bs.backend().address()) == bs && bs.checkSpec == spec) {
+                onCheckTransition(vs, bs, t);
+            }
+        });
+    }
+
+    private void onCheckTransition(VipState vs, BackendState bs, HealthTransition t) {
+        Instant now = t.at();
+        boolean was = bs.eligible();
+        boolean changed = bs.flag(HealthFlag.PENDING_FIRST_CHECK, false, "first check " + (t.up() ? "passed" : "failed"),
+                now);
+        changed |= bs.flag(HealthFlag.FAILED_ACTIVE_CHECK, !t.up(), t.reason(), now);
+        if (!changed) {
+            return;
+        }
+        long afterMs = t.detectionLatency().toMillis();
+        log.info("backend {} vip={} backend={} flag=FAILED_ACTIVE_CHECK cause=active-check reason=\"{}\" after_ms={} "
+                + "eligible={}", t.up() ? "up" : "down", vs.vip.name(), bs.backend().address(), t.reason(), afterMs,
+                bs.eligible());
+        metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag", "FAILED_ACTIVE_CHECK",
+                "action", t.up() ? "clear" : "set").increment();
+        if (!t.up()) {
+            detectionTimer(vs.vip.name(), "active").record(t.detectionLatency());
+        } else if (vs.outliers != null && bs.has(HealthFlag.EJECTED_PASSIVE)) {
+            // The backend answers its check again: no reason to keep it ejected.
+            vs.outliers.onSuccess(bs.backend().address());
+        }
+        afterFlagChange(vs, bs, was, false);
+    }
+
+    private void onConnectFailed(Vip vip, Backend backend, Throwable cause) {
+        VipState vs = vips.get(vip.name());
+        if (vs == null || vs.vip != vip || vs.outliers == null) {
+            return;
+        }
+        BackendState bs = vs.backends.get(backend.address());
+        if (bs == null) {
+            return;
+        }
+        String reason = "connect failed: " + describe(cause);
+        OutlierDetector.Decision<HostPort> d = vs.outliers.onFailure(backend.address(), reason);
+        switch (d.outcome()) {
+            case EJECTED -> {
+                Instant now = clock.instant();
+                boolean was = bs.eligible();
+                bs.flag(HealthFlag.EJECTED_PASSIVE, true, d.reason(), now);
+                Duration after = Duration.between(d.firstFailureAt(), now);
+                log.info("backend ejected vip={} backend={} flag=EJECTED_PASSIVE cause=passive reason=\"{}\" "
+                        + "consecutive={} until={} after_ms={}", vs.vip.name(), backend.address(), d.reason(),
+                        d.consecutiveFailures(), d.until().map(Instant::toString).orElse("?"), after.toMillis());
+                metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag", "EJECTED_PASSIVE",
+                        "action", "set").increment();
+                detectionTimer(vs.vip.name(), "passive").record(after);
+                if (bs.checkSpec != null) {
+                    checker.probeNow(backend.socketAddress(), bs.checkSpec); // confirm at once
+                }
+                afterFlagChange(vs, bs, was, false);
+                scheduleEjectionExpiry(vs);
+            }
+            case CAPPED -> {
+                if (cappedWarning.allow()) {
+                    log.warn("ejection capped vip={} backend={} reason=\"{}\"", vs.vip.name(), backend.address(),
+                            d.reason());
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void onConnectSucceeded(Vip vip, Backend backend) {
+        VipState vs = vips.get(vip.name());
+        if (vs != null && vs.vip == vip && vs.outliers != null) {
+            vs.outliers.onSuccess(backend.address());
+        }
+    }
+
+    private void scheduleEjectionExpiry(VipState vs) {
+        if (vs.ejectionTimer != null) {
+            vs.ejectionTimer.cancel(false);
+            vs.ejectionTimer = null;
+        }
+        if (vs.outliers == null) {
+            return;
+        }
+        vs.outliers.nextExpiry().ifPresent(at -> {
+            long delay = Math.max(0, Duration.between(clock.instant(), at).toMillis());
+            vs.ejectionTimer = loop.schedule(() -> {
+                vs.ejectionTimer = null;
+                if (vips.get(vs.vip.name()) != vs || vs.outliers == null) {
+                    return;
+                }
+                Instant now = clock.instant();
+                for (HostPort hp : vs.outliers.expired()) {
+                    BackendState bs = vs.backends.get(hp);
+                    if (bs != null) {
+                        boolean was = bs.eligible();
+                        if (bs.flag(HealthFlag.EJECTED_PASSIVE, false, "ejection time over", now)) {
+                            log.info("backend ejection over vip={} backend={} eligible={}", vs.vip.name(), hp,
+                                    bs.eligible());
+                            metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag",
+                                    "EJECTED_PASSIVE", "action", "clear").increment();
+                            afterFlagChange(vs, bs, was, false);
+                        }
+                    }
+                }
+                scheduleEjectionExpiry(vs);
+            }, delay + 1, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    /**
+     * After any flag change: note when the backend became eligible (slow start), close its
+     * connections if it went down and the VIP asks for that, and publish unless told not to.
+     */
+    private void afterFlagChange(VipState vs, BackendState bs, boolean wasEligible, boolean deferPublish) {
+        boolean is = bs.eligible();
+        if (is && !wasEligible) {
+            bs.eligibleSince = clock.instant();
+        } else if (!is) {
+            bs.eligibleSince = null;
+        }
+        if (wasEligible && !is && vs.config.health().closeOnBackendDown()
+                && (bs.has(HealthFlag.FAILED_ACTIVE_CHECK) || bs.has(HealthFlag.EJECTED_PASSIVE))) {
+            int closed = vs.vip.closeConnectionsTo(bs.backend());
+            if (closed > 0) {
+                log.info("connections closed vip={} backend={} count={} reason=\"backend down, close_on_backend_down\"",
+                        vs.vip.name(), bs.backend().address(), closed);
+            }
+        }
+        if (!deferPublish) {
+            publish(vs);
+        }
+    }
+
+    private void scheduleDrainDeadline(VipState vs, BackendState bs) {
+        if (bs.drainDeadline != null) {
+            bs.drainDeadline.cancel(false);
+        }
+        Duration deadline = config.runtime().drainTimeout();
+        bs.drainDeadline = loop.schedule(() -> {
+            bs.drainDeadline = null;
+            if (vips.get(vs.vip.name()) == vs && bs.has(HealthFlag.DRAINING)) {
+                int closed = vs.vip.closeConnectionsTo(bs.backend());
+                log.info("drain deadline vip={} backend={} closed={} deadline={}", vs.vip.name(),
+                        bs.backend().address(), closed, io.tandem.config.Durations.format(deadline));
+            }
+        }, deadline.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void stopHealth(VipState vs) {
+        vs.backends.values().forEach(bs -> {
+            bs.stopCheck();
+            if (bs.drainDeadline != null) {
+                bs.drainDeadline.cancel(false);
+            }
+        });
+        if (vs.ejectionTimer != null) {
+            vs.ejectionTimer.cancel(false);
+        }
+        if (vs.rampTimer != null) {
+            vs.rampTimer.cancel(false);
+        }
+    }
+
+    private Timer detectionTimer(String vip, String cause) {
+        return Timer.builder("tandem.health.detection").description("first failing signal to backend out of rotation")
+                .tags("vip", vip, "cause", cause).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(metrics.registry());
+    }
+
+    private static String describe(Throwable cause) {
+        String m = cause.getMessage();
+        String s = m == null ? cause.getClass().getSimpleName() : m;
+        int colon = s.lastIndexOf(": ");
+        return colon > 0 && s.length() - colon < 60 ? s.substring(colon + 2) : s;
+    }
+
+    /** Passive signals from the data path: counted there, decided here. */
+    private final class PassiveSignals implements ConnectionEvents {
+        @Override
+        public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
+            backend.stats().failureStreak.incrementAndGet();
+            loop.execute(() -> onConnectFailed(vip, backend, cause));
+        }
+
+        @Override
+        public void connected(Vip vip, Backend backend, long elapsedNanos) {
+            // Only a success that ends a failure streak needs the control loop.
+            if (backend.stats().failureStreak.get() > 0 && backend.stats().failureStreak.getAndSet(0) > 0) {
+                loop.execute(() -> onConnectSucceeded(vip, backend));
+            }
+        }
+    }
+
+    /** Lets a warning through at most once per period. Loop thread only. */
+    private static final class WarnEvery {
+        private final long periodNanos;
+        private long last = Long.MIN_VALUE / 2;
+
+        WarnEvery(Duration period) {
+            this.periodNanos = period.toNanos();
+        }
+
+        boolean allow() {
+            long now = System.nanoTime();
+            if (now - last >= periodNanos) {
+                last = now;
+                return true;
+            }
+            return false;
+        }
     }
 
     private static BackendPool emptyPool(VipConfig v) {
@@ -397,10 +726,6 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             }
             vs.listener = null;
         }
-    }
-
-    private ConnectionEvents events() {
-        return ConnectionEvents.NONE;
     }
 
     private NodeView buildView() {

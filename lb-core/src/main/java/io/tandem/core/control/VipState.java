@@ -6,8 +6,10 @@ import io.tandem.config.HostPort;
 import io.tandem.config.VipConfig;
 import io.tandem.core.proxy.TcpListener;
 import io.tandem.core.vip.Vip;
+import io.tandem.health.passive.OutlierDetector;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
 
 /** The control loop's record of one VIP. Confined to the control loop thread. */
 final class VipState {
@@ -16,6 +18,11 @@ final class VipState {
     TcpListener listener;
     final Map<HostPort, BackendState> backends = new LinkedHashMap<>();
     long poolGeneration;
+    boolean panic;
+    /** Passive detection; null when the VIP has it switched off. */
+    OutlierDetector<HostPort> outliers;
+    ScheduledFuture<?> ejectionTimer;
+    ScheduledFuture<?> rampTimer;
 
     VipState(VipConfig config, Vip vip) {
         this.config = requireNonNull(config, "config");

@@ -63,6 +63,21 @@ public final class Backend {
         return stats.active.get();
     }
 
+    /**
+     * Same backend = same address and same counters, whatever the weight: a snapshot that only
+     * re-weights a backend (slow start) still contains "the same" backend for retries and UDP
+     * sessions.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Backend b && b.stats == stats && b.address.equals(address);
+    }
+
+    @Override
+    public int hashCode() {
+        return address.hashCode();
+    }
+
     @Override
     public String toString() {
         return address.toString();

@@ -17,4 +17,9 @@ public final class BackendStats {
     public final LongAdder bytesOut = new LongAdder();  // client -> backend
     public final LongAdder connectFailures = new LongAdder();
     public final LongAdder limitHits = new LongAdder();
+    /**
+     * Connect failures since the last success, as the data path saw them. Lets a successful
+     * connect skip posting to the control loop unless there is a failure streak to reset.
+     */
+    public final AtomicInteger failureStreak = new AtomicInteger();
 }

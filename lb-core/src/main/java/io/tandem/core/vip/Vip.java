@@ -3,6 +3,9 @@ package io.tandem.core.vip;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.util.AttributeKey;
+import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,6 +17,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * an ejected backend).
  */
 public final class Vip {
+    /**
+     * Set by the data path on a client channel once its backend is connected, so the control loop
+     * can find (and close) the connections of one backend: drain deadline, close on backend down.
+     */
+    public static final AttributeKey<Backend> BACKEND = AttributeKey.valueOf("tandem.backend");
+
     private final String name;
     private final VipStats stats = new VipStats();
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
@@ -45,5 +54,38 @@ public final class Vip {
     /** Live frontend (client-side) channels of this VIP. The data path adds and removes them. */
     public Set<Channel> connections() {
         return connections;
+    }
+
+    /**
+     * Closes every connection proxied to {@code backend}, with a reset so neither peer mistakes
+     * the cut for a complete stream. Safe from any thread (each close runs on its own loop).
+     *
+     * @return how many connections were closed
+     */
+    public int closeConnectionsTo(Backend backend) {
+        int n = 0;
+        for (Channel ch : connections) {
+            if (backend.equals(ch.attr(BACKEND).get())) {
+                n++;
+                ch.eventLoop().execute(() -> {
+                    if (ch.isOpen()) {
+                        ch.config().setOption(ChannelOption.SO_LINGER, 0);
+                        ch.close();
+                    }
+                });
+            }
+        }
+        return n;
+    }
+
+    /** Connections currently proxied to {@code backend}. */
+    public int connectionsTo(Backend backend) {
+        int n = 0;
+        for (Channel ch : connections) {
+            if (backend.equals(ch.attr(BACKEND).get())) {
+                n++;
+            }
+        }
+        return n;
     }
 }

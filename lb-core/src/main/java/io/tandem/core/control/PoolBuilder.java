@@ -1,0 +1,96 @@
+package io.tandem.core.control;
+
+import io.tandem.config.HealthPolicy;
+import io.tandem.config.VipConfig;
+import io.tandem.core.policy.Policies;
+import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendPool;
+import io.tandem.health.HealthFlag;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Builds a VIP's next {@link BackendPool} from its backends' flags: which backends are
+ * routable, whether the VIP is in panic, and each backend's effective weight during slow start.
+ * Pure (the time is passed in), so the rules are unit-tested without sockets.
+ *
+ * <ul>
+ *   <li><b>Eligible</b>: no flag at all.</li>
+ *   <li><b>Panic</b>: when no backend is eligible, or fewer than {@code panic_threshold} percent
+ *       of the VIP's backends are, route to every backend that an operator has not drained or
+ *       disabled — trying a maybe-broken backend beats refusing every client, and a connect retry
+ *       still skips the ones that refuse. Operator flags are never overridden.</li>
+ *   <li><b>Slow start</b>: a backend eligible for less than {@code slow_start} gets
+ *       {@code weight × elapsed/window} (at least 1 %); weights are scaled ×100 while any backend
+ *       ramps so integer weights can express the ramp. Only weighted policies (everything but
+ *       round-robin) use weights.</li>
+ * </ul>
+ */
+final class PoolBuilder {
+    /** Scale applied to weights while a ramp is in progress. */
+    static final int RAMP_SCALE = 100;
+
+    private static final Set<HealthFlag> OPERATOR_FLAGS = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED);
+
+    private PoolBuilder() {
+    }
+
+    /** What the builder decided, with the pool. */
+    record Built(BackendPool pool, boolean panic, boolean ramping, int eligible, int known) {
+    }
+
+    /** A backend's input: the data-path backend, its flags and since when it has been eligible. */
+    record Member(Backend backend, Set<HealthFlag> flags, Instant eligibleSince) {
+    }
+
+    static Built build(VipConfig config, List<Member> members, Instant now, long generation) {
+        HealthPolicy policy = config.health();
+        List<Member> eligible = new ArrayList<>();
+        List<Member> routable = new ArrayList<>();
+        for (Member m : members) {
+            if (m.flags().isEmpty()) {
+                eligible.add(m);
+            }
+            if (m.flags().stream().noneMatch(OPERATOR_FLAGS::contains)) {
+                routable.add(m);
+            }
+        }
+        boolean panic = !routable.isEmpty() && (eligible.isEmpty()
+                || eligible.size() * 100 < policy.panicThresholdPercent() * routable.size());
+        List<Member> chosen = panic ? routable : eligible;
+
+        Duration window = policy.slowStart();
+        boolean ramping = false;
+        List<Backend> backends = new ArrayList<>(chosen.size());
+        if (!window.isZero() && !panic) {
+            for (Member m : chosen) {
+                if (m.eligibleSince() != null && Duration.between(m.eligibleSince(), now).compareTo(window) < 0) {
+                    ramping = true;
+                    break;
+                }
+            }
+        }
+        for (Member m : chosen) {
+            Backend b = m.backend();
+            if (ramping) {
+                int full = b.weight() * RAMP_SCALE;
+                int w = full;
+                if (m.eligibleSince() != null) {
+                    long elapsed = Math.max(0, Duration.between(m.eligibleSince(), now).toMillis());
+                    if (elapsed < window.toMillis()) {
+                        w = (int) Math.max(1, full * elapsed / window.toMillis());
+                    }
+                }
+                backends.add(b.withWeight(w));
+            } else {
+                backends.add(b);
+            }
+        }
+        BackendPool pool = new BackendPool(config, backends, Policies.create(config.policy(), backends), panic,
+                generation);
+        return new Built(pool, panic, ramping, eligible.size(), members.size());
+    }
+}

@@ -1,0 +1,109 @@
+package io.tandem.core.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tandem.config.HealthPolicy;
+import io.tandem.config.HostPort;
+import io.tandem.config.Limits;
+import io.tandem.config.OutlierDetection;
+import io.tandem.config.PolicyKind;
+import io.tandem.config.Protocol;
+import io.tandem.config.ProxyProtocolVersion;
+import io.tandem.config.RelayMode;
+import io.tandem.config.Timeouts;
+import io.tandem.config.VipConfig;
+import io.tandem.core.pool.Backend;
+import io.tandem.health.HealthFlag;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Eligibility, panic and slow-start rules of the pool a VIP publishes. */
+class PoolBuilderTest {
+    private static final Instant NOW = Instant.parse("2026-11-25T10:00:00Z");
+
+    private static VipConfig vip(int panicPercent, Duration slowStart) {
+        return new VipConfig("v", HostPort.of("127.0.0.1", 80), Protocol.TCP, PolicyKind.WEIGHTED_ROUND_ROBIN,
+                List.of(), Limits.UNLIMITED, Timeouts.DEFAULTS, 3, ProxyProtocolVersion.NONE, RelayMode.COPY,
+                Optional.empty(), new HealthPolicy(false, OutlierDetection.DEFAULTS, panicPercent, slowStart, false),
+                Optional.empty());
+    }
+
+    private static PoolBuilder.Member member(int i, int weight, Set<HealthFlag> flags, Instant since) {
+        return new PoolBuilder.Member(Backend.of(HostPort.of("127.0.0." + i, 80), weight), flags, since);
+    }
+
+    @Test
+    void onlyBackendsWithoutFlagsAreRouted() {
+        var b = PoolBuilder.build(vip(0, Duration.ZERO), List.of(
+                member(1, 1, Set.of(), NOW),
+                member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(3, 1, Set.of(HealthFlag.PENDING_FIRST_CHECK), null)), NOW, 7);
+        assertThat(b.panic()).isFalse();
+        assertThat(b.pool().backends()).extracting(x -> x.address().host()).containsExactly("127.0.0.1");
+        assertThat(b.pool().generation()).isEqualTo(7);
+    }
+
+    @Test
+    void withNoEligibleBackendPanicRoutesToAllButOperatorDrainedOrDisabledOnes() {
+        var b = PoolBuilder.build(vip(0, Duration.ZERO), List.of(
+                member(1, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(2, 1, Set.of(HealthFlag.EJECTED_PASSIVE), null),
+                member(3, 1, Set.of(HealthFlag.DRAINING), null),
+                member(4, 1, Set.of(HealthFlag.DISABLED, HealthFlag.FAILED_ACTIVE_CHECK), null)), NOW, 1);
+        assertThat(b.panic()).isTrue();
+        assertThat(b.pool().panic()).isTrue();
+        assertThat(b.pool().backends()).extracting(x -> x.address().host()).containsExactly("127.0.0.1", "127.0.0.2");
+    }
+
+    @Test
+    void onlyOperatorFlaggedBackendsMeansAnEmptyPoolNotPanic() {
+        var b = PoolBuilder.build(vip(50, Duration.ZERO), List.of(member(1, 1, Set.of(HealthFlag.DISABLED), null)),
+                NOW, 1);
+        assertThat(b.panic()).isFalse();
+        assertThat(b.pool().backends()).isEmpty();
+    }
+
+    @Test
+    void panicThresholdIsAShareOfTheBackendsAnOperatorHasNotTakenOut() {
+        List<PoolBuilder.Member> oneOfFourUp = List.of(
+                member(1, 1, Set.of(), NOW),
+                member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(3, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(4, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null));
+        assertThat(PoolBuilder.build(vip(25, Duration.ZERO), oneOfFourUp, NOW, 1).panic()).isFalse();
+        assertThat(PoolBuilder.build(vip(26, Duration.ZERO), oneOfFourUp, NOW, 1).panic()).isTrue();
+        assertThat(PoolBuilder.build(vip(26, Duration.ZERO), oneOfFourUp, NOW, 1).pool().backends()).hasSize(4);
+    }
+
+    @Test
+    void slowStartRampsARecoveredBackendsWeightAcrossTheWindow() {
+        Duration window = Duration.ofSeconds(10);
+        List<PoolBuilder.Member> ms = List.of(
+                member(1, 2, Set.of(), NOW.minusSeconds(60)),
+                member(2, 2, Set.of(), NOW.minusSeconds(3)));
+        var b = PoolBuilder.build(vip(0, window), ms, NOW, 1);
+        assertThat(b.ramping()).isTrue();
+        assertThat(b.pool().backends()).extracting(Backend::weight).containsExactly(200, 60);
+        var later = PoolBuilder.build(vip(0, window), ms, NOW.plusSeconds(7), 2);
+        assertThat(later.ramping()).isFalse();
+        assertThat(later.pool().backends()).extracting(Backend::weight).containsExactly(2, 2);
+    }
+
+    @Test
+    void rampingBackendStartsAtOnePercentNotZero() {
+        var b = PoolBuilder.build(vip(0, Duration.ofSeconds(10)), List.of(
+                member(1, 1, Set.of(), NOW.minusSeconds(60)), member(2, 1, Set.of(), NOW)), NOW, 1);
+        assertThat(b.pool().backends()).extracting(Backend::weight).containsExactly(100, 1);
+    }
+
+    @Test
+    void reweightedBackendIsStillTheSameBackendForRetries() {
+        Backend b = Backend.of(HostPort.of("127.0.0.1", 80), 1);
+        assertThat(b.withWeight(50)).isEqualTo(b).hasSameHashCodeAs(b);
+        assertThat(Backend.of(HostPort.of("127.0.0.1", 80), 1)).isNotEqualTo(b);
+    }
+}
