@@ -234,6 +234,7 @@ final class ProxyConnection {
     }
 
     private void notifyConnected(Backend b, long elapsed) {
+        client.attr(Vip.BACKEND).set(b); // lets the control loop find this backend's connections
         try {
             events.connected(vip, b, elapsed);
         } catch (RuntimeException e) {

@@ -196,10 +196,18 @@ class ControlLoopIT {
 
     /** A loopback echo backend counting accepted connections. */
     static final class Echo implements AutoCloseable {
-        final ServerSocket server = new ServerSocket(0, 128, InetAddress.getLoopbackAddress());
+        final ServerSocket server;
         final AtomicInteger accepted = new AtomicInteger();
 
         Echo() throws IOException {
+            this(0);
+        }
+
+        /** An echo backend on {@code port} (0 = any), e.g. to bring a "dead" backend back. */
+        Echo(int port) throws IOException {
+            server = new ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
             Thread.ofVirtual().start(() -> {
                 while (!server.isClosed()) {
                     try {
