@@ -99,6 +99,21 @@ class ProxyBehaviourIT {
         }
     }
 
+    /**
+     * Connects and reads: true when the proxy ended the connection. The proxy may reset a
+     * refused connection so fast that the reset is reported by connect() itself.
+     */
+    private static boolean refusedByProxy(InetSocketAddress proxy) throws IOException {
+        Socket s = new Socket();
+        try (s) {
+            s.connect(proxy, 5_000);
+            s.setSoTimeout(5_000);
+            return endedByProxy(s);
+        } catch (SocketException e) {
+            return e.getMessage() != null && e.getMessage().contains("reset");
+        }
+    }
+
     @Test
     void deadBackendIsRetriedOnAnotherWithoutClientVisibleFailures() throws Exception {
         TestBackend a = track(TestBackend.start(Mode.ECHO));
@@ -135,11 +150,13 @@ class ProxyBehaviourIT {
     void allBackendsDownResetsTheClientFastAndCountsNoBackend() throws Exception {
         ProxyFixture proxy = track(ProxyFixture.builder(transport).backend(dead()).backend(dead()).retries(3).start());
         long start = System.nanoTime();
-        try (Socket s = TestClient.connect(proxy.address())) {
-            s.setSoTimeout(5_000);
-            assertThatThrownBy(() -> s.getInputStream().read())
-                    .as("RST, not a clean EOF").isInstanceOf(SocketException.class).hasMessageContaining("reset");
-        }
+        assertThatThrownBy(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(proxy.address(), 5_000); // the RST may already be reported here
+                s.setSoTimeout(5_000);
+                s.getInputStream().read();
+            }
+        }).as("RST, not a clean EOF").isInstanceOf(SocketException.class).hasMessageContaining("reset");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
         assertThat(proxy.vip.stats().noBackend.sum()).isEqualTo(1);
         assertThat(proxy.backends).allSatisfy(b -> assertThat(b.stats().connectFailures.sum()).isEqualTo(1));
@@ -158,10 +175,7 @@ class ProxyBehaviourIT {
                 open.add(s);
                 assertThat(roundTrip(s, "ok" + i)).isEqualTo("ok" + i);
             }
-            try (Socket fourth = TestClient.connect(proxy.address())) {
-                fourth.setSoTimeout(5_000);
-                assertThat(endedByProxy(fourth)).as("4th connection closed by the proxy").isTrue();
-            }
+            assertThat(refusedByProxy(proxy.address())).as("4th connection closed by the proxy").isTrue();
             assertThat(proxy.vip.stats().limitHits.sum()).isEqualTo(1);
             assertThat(proxy.vip.stats().active.get()).isEqualTo(3);
             open.removeFirst().close();
@@ -190,10 +204,8 @@ class ProxyBehaviourIT {
             assertThat(roundTrip(s2, "two")).isEqualTo("two");
             assertThat(a.accepted()).isEqualTo(1);
             assertThat(b.accepted()).isEqualTo(1);
-            try (Socket s3 = TestClient.connect(proxy.address())) {
-                s3.setSoTimeout(5_000);
-                assertThat(endedByProxy(s3)).as("3rd connection refused: both backends at their limit").isTrue();
-            }
+            assertThat(refusedByProxy(proxy.address())).as("3rd connection refused: both backends at their limit")
+                    .isTrue();
             assertThat(proxy.backends.get(0).stats().limitHits.sum()).isGreaterThanOrEqualTo(2);
             assertThat(proxy.backends.get(1).stats().limitHits.sum()).isEqualTo(1);
             assertThat(proxy.vip.stats().limitHits.sum()).isEqualTo(1);
