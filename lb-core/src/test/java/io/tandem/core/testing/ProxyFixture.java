@@ -10,6 +10,7 @@ import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
 import io.tandem.config.VipConfig;
+import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.proxy.ConnectionEvents;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A running proxy for one VIP on loopback: a {@link Vip} built directly from a
@@ -84,6 +86,7 @@ public final class ProxyFixture implements AutoCloseable {
         private int retries = 2;
         private ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion.NONE;
         private ConnectionEvents events = ConnectionEvents.NONE;
+        private Function<List<Backend>, Policy> policy = RoundRobinTestPolicy::new;
 
         private Builder(TransportKind kind) {
             this.kind = kind;
@@ -119,6 +122,11 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
+        public Builder policy(Function<List<Backend>, Policy> policy) {
+            this.policy = policy;
+            return this;
+        }
+
         public Builder events(ConnectionEvents events) {
             this.events = events;
             return this;
@@ -134,7 +142,7 @@ public final class ProxyFixture implements AutoCloseable {
             }
             VipConfig config = new VipConfig("t", HostPort.of("127.0.0.1", 0), Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty());
-            Vip vip = new Vip("t", new BackendPool(config, backends, new RoundRobinTestPolicy(backends), false, 1));
+            Vip vip = new Vip("t", new BackendPool(config, backends, policy.apply(backends), false, 1));
             TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
                     .orTimeout(10, TimeUnit.SECONDS).join();
             return new ProxyFixture(vip, List.copyOf(backends), listener);

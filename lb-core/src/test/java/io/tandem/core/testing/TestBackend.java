@@ -25,11 +25,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@link Mode#SINK}: reads a header (seed, length), verifies the {@link PatternStream}
  *       and records a {@link SinkResult} (bytes, first mismatch, how the stream ended);</li>
  *   <li>{@link Mode#SOURCE}: reads a header (seed, length, rst flag), sends the pattern, then
- *       closes with FIN, or with RST when the flag is set.</li>
+ *       closes with FIN, or with RST when the flag is set;</li>
+ *   <li>{@link Mode#CAPTURE}: reads everything to EOF and queues the bytes (small streams only).</li>
  * </ul>
  */
 public final class TestBackend implements AutoCloseable {
-    public enum Mode { ECHO, SINK, SOURCE }
+    public enum Mode { ECHO, SINK, SOURCE, CAPTURE }
 
     /** How a SINK stream ended. */
     public enum End { EOF, RESET, ERROR }
@@ -42,6 +43,7 @@ public final class TestBackend implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
     public final BlockingQueue<SinkResult> sinkResults = new LinkedBlockingQueue<>();
+    public final BlockingQueue<byte[]> captured = new LinkedBlockingQueue<>();
 
     private TestBackend(Mode mode) throws IOException {
         this.mode = mode;
@@ -84,6 +86,7 @@ public final class TestBackend implements AutoCloseable {
                 case ECHO -> echo(s);
                 case SINK -> sink(s);
                 case SOURCE -> source(s);
+                case CAPTURE -> captured.add(s.getInputStream().readAllBytes());
             }
         } catch (IOException e) {
             // the test observes outcomes through its client; backend I/O errors are expected in RST tests

@@ -1,0 +1,22 @@
+package io.tandem.core.testing;
+
+import io.tandem.core.pool.Backend;
+import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.Vip;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Counts the passive signals the data path reports. */
+public final class RecordingEvents implements ConnectionEvents {
+    public final AtomicInteger connected = new AtomicInteger();
+    public final AtomicInteger connectFailed = new AtomicInteger();
+
+    @Override
+    public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
+        connectFailed.incrementAndGet();
+    }
+
+    @Override
+    public void connected(Vip vip, Backend backend, long elapsedNanos) {
+        connected.incrementAndGet();
+    }
+}
