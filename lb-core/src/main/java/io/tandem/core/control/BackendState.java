@@ -32,6 +32,8 @@ final class BackendState {
     /** The active check this backend is watched by, and the spec it was started with. */
     CheckHandle check;
     HealthCheckSpec checkSpec;
+    /** When the data path saw the first connect failure of the current streak (detection latency). */
+    Instant firstFailureAt;
     /** Closes the remaining connections when an operator drain's deadline passes. */
     ScheduledFuture<?> drainDeadline;
 

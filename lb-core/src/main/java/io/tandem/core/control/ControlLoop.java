@@ -528,7 +528,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         afterFlagChange(vs, bs, was, false);
     }
 
-    private void onConnectFailed(Vip vip, Backend backend, Throwable cause) {
+    private void onConnectFailed(Vip vip, Backend backend, Throwable cause, Instant signalAt) {
         VipState vs = vips.get(vip.name());
         if (vs == null || vs.vip != vip || vs.outliers == null) {
             return;
@@ -538,13 +538,17 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             return;
         }
         String reason = "connect failed: " + describe(cause);
+        if (bs.firstFailureAt == null) {
+            bs.firstFailureAt = signalAt;
+        }
         OutlierDetector.Decision<HostPort> d = vs.outliers.onFailure(backend.address(), reason);
         switch (d.outcome()) {
             case EJECTED -> {
                 Instant now = clock.instant();
                 boolean was = bs.eligible();
                 bs.flag(HealthFlag.EJECTED_PASSIVE, true, d.reason(), now);
-                Duration after = Duration.between(d.firstFailureAt(), now);
+                Duration after = Duration.between(bs.firstFailureAt, now);
+                bs.firstFailureAt = null;
                 log.info("backend ejected vip={} backend={} flag=EJECTED_PASSIVE cause=passive reason=\"{}\" "
                         + "consecutive={} until={} after_ms={}", vs.vip.name(), backend.address(), d.reason(),
                         d.consecutiveFailures(), d.until().map(Instant::toString).orElse("?"), after.toMillis());
@@ -572,6 +576,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         VipState vs = vips.get(vip.name());
         if (vs != null && vs.vip == vip && vs.outliers != null) {
             vs.outliers.onSuccess(backend.address());
+            BackendState bs = vs.backends.get(backend.address());
+            if (bs != null) {
+                bs.firstFailureAt = null;
+            }
         }
     }
 
@@ -670,11 +678,14 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 .register(metrics.registry());
     }
 
-    private static String describe(Throwable cause) {
+    /** "connect(..) failed: Connection refused: /127.0.0.1:9001" becomes "connection refused". */
+    static String describe(Throwable cause) {
         String m = cause.getMessage();
-        String s = m == null ? cause.getClass().getSimpleName() : m;
-        int colon = s.lastIndexOf(": ");
-        return colon > 0 && s.length() - colon < 60 ? s.substring(colon + 2) : s;
+        if (m == null || m.isBlank()) {
+            return cause.getClass().getSimpleName();
+        }
+        m = m.replaceFirst(":\\s*/?[0-9A-Za-z.:\\[\\]%-]*$", "").replaceFirst("^[a-z_]+\\(\\.\\.\\) failed: ", "");
+        return m.isEmpty() ? cause.getClass().getSimpleName() : Character.toLowerCase(m.charAt(0)) + m.substring(1);
     }
 
     /** Passive signals from the data path: counted there, decided here. */
@@ -682,7 +693,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         @Override
         public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
             backend.stats().failureStreak.incrementAndGet();
-            loop.execute(() -> onConnectFailed(vip, backend, cause));
+            Instant at = clock.instant(); // detection latency counts the time the signal waits for the loop
+            loop.execute(() -> onConnectFailed(vip, backend, cause, at));
         }
 
         @Override

@@ -107,9 +107,11 @@ class HealthWiringIT {
             assertThat(echoOnce(vip, "m" + i)).isEqualTo("m" + i);
         }
         NodeView.BackendView bv = backend(n, dead);
-        // Ejected on the first refusal for 1 s, then 2 s, 4 s...: only a few attempts ever reached it,
-        // each retried on another backend at once.
-        assertThat(bv.connectFailures()).isBetween(1L, 4L);
+        // Ejected on the first refusal for 1 s, then 2 s, 4 s...: only a few of the 300 attempts reached
+        // it (those accepted before the new pool was published; more on a loaded machine), each retried
+        // on another backend at once.
+        assertThat(bv.connectFailures()).as("transitions %s", bv.recentTransitions()).isBetween(1L, 30L);
+        assertThat(bv.recentTransitions().getFirst().reason()).startsWith("1 consecutive failure");
         assertThat(bv.recentTransitions()).first().satisfies(t -> {
             assertThat(t.flag()).isEqualTo(HealthFlag.EJECTED_PASSIVE);
             assertThat(t.set()).isTrue();
