@@ -32,6 +32,9 @@ final class BackendState {
     /** The active check this backend is watched by, and the spec it was started with. */
     CheckHandle check;
     HealthCheckSpec checkSpec;
+    /** Who wants DRAINING: the operator, the discovery source, or both (the flag is either). */
+    boolean operatorDraining;
+    boolean sourceDraining;
     /** When the data path saw the first connect failure of the current streak (detection latency). */
     Instant firstFailureAt;
     /** Closes the remaining connections when an operator drain's deadline passes. */

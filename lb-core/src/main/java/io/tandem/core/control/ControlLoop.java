@@ -36,6 +36,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,6 +80,9 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private final HealthChecker checker;
     private final ConnectionEvents signals = new PassiveSignals();
     private final WarnEvery cappedWarning = new WarnEvery(Duration.ofSeconds(5));
+    private final Discovery discovery = new Discovery();
+    /** VIPs declared by discovery (Marathon labels), as last adopted. Loop thread. */
+    private Map<String, VipConfig> declaredVips = Map.of();
 
     // Confined to the loop thread.
     private final Map<String, VipState> vips = new LinkedHashMap<>();
@@ -168,10 +173,17 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             Instant now = clock.instant();
             boolean wasEligible = bs.eligible();
             boolean changed = switch (action) {
-                case DRAIN -> bs.flag(HealthFlag.DRAINING, true, "operator drain", now);
+                case DRAIN -> {
+                    bs.operatorDraining = true;
+                    yield bs.flag(HealthFlag.DRAINING, true, "operator drain", now);
+                }
                 case DISABLE -> bs.flag(HealthFlag.DISABLED, true, "operator disable", now);
-                case ENABLE -> bs.flag(HealthFlag.DRAINING, false, "operator enable", now)
-                        | bs.flag(HealthFlag.DISABLED, false, "operator enable", now);
+                case ENABLE -> {
+                    bs.operatorDraining = false;
+                    // A drain the discovery source asked for (TASK_KILLING) is not the operator's to lift.
+                    yield bs.flag(HealthFlag.DRAINING, bs.sourceDraining, "operator enable", now)
+                            | bs.flag(HealthFlag.DISABLED, false, "operator enable", now);
+                }
             };
             log.info("backend action vip={} backend={} action={} changed={} flags={}", vipName, address,
                     action.name().toLowerCase(java.util.Locale.ROOT), changed, bs.flags());
@@ -250,6 +262,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                     metrics.unbindVip(vs.vip.name());
                 }
                 vips.clear();
+                discovery.close();
                 checker.close();
             }, loop).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -268,16 +281,37 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private ReloadOutcome apply(TandemConfig next, String why) {
         List<String> changes = new ArrayList<>();
         List<String> errors = new ArrayList<>();
+        // The VIPs to run: the file's, plus those discovery declares (Marathon VIP labels) that do
+        // not clash with a file VIP. A declared VIP that cannot run is dropped alone, with a warning;
+        // a file VIP that cannot run rejects the whole config.
         Map<String, VipConfig> wanted = new LinkedHashMap<>();
+        Set<String> fileListens = new HashSet<>();
         for (VipConfig v : next.vips()) {
             wanted.put(v.name(), v);
+            fileListens.add(v.protocol() + " " + v.listen());
+        }
+        Set<String> declaredNames = new HashSet<>();
+        for (VipConfig v : declaredVips.values()) {
+            if (wanted.containsKey(v.name()) || fileListens.contains(v.protocol() + " " + v.listen())) {
+                log.warn("declared vip ignored vip={} listen={} reason=\"a config file VIP has the same name or "
+                        + "address\"", v.name(), v.listen());
+                continue;
+            }
+            if (!supports(v)) {
+                log.warn("declared vip ignored vip={} listen={} reason=\"{} VIPs are not supported yet\"", v.name(),
+                        v.listen(), v.protocol());
+                continue;
+            }
+            wanted.put(v.name(), v);
+            declaredNames.add(v.name());
         }
 
         // Phase 1: everything that can fail, without touching the running state.
         Map<String, Map<HostPort, InetSocketAddress>> resolved = new HashMap<>();
         for (VipConfig v : next.vips()) {
-            if (v.protocol() == Protocol.UDP) {
-                errors.add("vips[" + v.name() + "].protocol: udp (expected tcp: UDP VIPs are not supported yet)");
+            if (!supports(v)) {
+                errors.add("vips[" + v.name() + "].protocol: " + v.protocol().name().toLowerCase(java.util.Locale.ROOT)
+                        + " (expected tcp: UDP VIPs are not supported yet)");
                 continue;
             }
             Map<HostPort, InetSocketAddress> addrs = new LinkedHashMap<>();
@@ -294,7 +328,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         }
         Map<String, VipState> fresh = new LinkedHashMap<>();
         if (errors.isEmpty()) {
-            for (VipConfig v : next.vips()) {
+            for (VipConfig v : wanted.values()) {
                 VipState current = vips.get(v.name());
                 boolean rebind = current == null || !current.config.listen().equals(v.listen())
                         || current.config.protocol() != v.protocol() || current.listener == null;
@@ -307,8 +341,14 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                     fresh.put(v.name(), vs);
                 } catch (CompletionException e) {
                     Throwable cause = e.getCause() == null ? e : e.getCause();
-                    errors.add("vips[" + v.name() + "].listen: " + v.listen() + " (expected a bindable address: "
-                            + cause.getMessage() + ")");
+                    if (declaredNames.remove(v.name())) {
+                        wanted.remove(v.name());
+                        log.warn("declared vip ignored vip={} listen={} reason=\"cannot bind: {}\"", v.name(),
+                                v.listen(), cause.getMessage());
+                    } else {
+                        errors.add("vips[" + v.name() + "].listen: " + v.listen() + " (expected a bindable address: "
+                                + cause.getMessage() + ")");
+                    }
                 }
             }
         }
@@ -336,15 +376,16 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
             }
         }
-        for (VipConfig v : next.vips()) {
+        for (VipConfig v : wanted.values()) {
             VipState vs = fresh.get(v.name());
             if (vs != null) {
                 vips.put(v.name(), vs);
                 metrics.bindVip(vs.vip);
                 changes.add("listening vip " + v.name() + " on " + vs.listener.localAddress());
-                log.info("vip listening vip={} listen={} protocol={} policy={} backends={}", v.name(),
-                        vs.listener.localAddress(), v.protocol().name().toLowerCase(java.util.Locale.ROOT),
-                        v.policy().configName(), v.backends().size());
+                log.info("vip listening vip={} listen={} protocol={} policy={} backends={} service={} origin={}",
+                        v.name(), vs.listener.localAddress(), v.protocol().name().toLowerCase(java.util.Locale.ROOT),
+                        v.policy().configName(), v.backends().size(), v.service().orElse("-"),
+                        declaredNames.contains(v.name()) ? "discovery" : "config");
             } else {
                 vs = vips.get(v.name());
                 if (vs == null) {
@@ -356,7 +397,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             }
             VipConfig previous = vs.config;
             vs.config = v;
-            syncBackends(vs, resolved.get(v.name()), now, changes);
+            vs.staticAddresses = resolved.getOrDefault(v.name(), Map.of());
+            syncBackends(vs, now, changes);
             syncHealth(vs, previous, now);
             publish(vs);
         }
@@ -364,21 +406,80 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         config = next;
         generation++;
         configLoadedAt = now;
+        discovery.configure(next.discovery(), loop, this::onDiscoveryChanged);
         metrics.counter("tandem.reloads", "result", "applied").increment();
         log.info("config applied why={} generation={} vips={} changes={}", why, generation, vips.size(),
                 changes.size());
         return new ReloadOutcome(true, generation, changes, List.of());
     }
 
-    /** Adds, keeps (same counters, maybe a new weight) and removes backends to match the config. */
-    private void syncBackends(VipState vs, Map<HostPort, InetSocketAddress> addrs, Instant now, List<String> changes) {
-        Map<HostPort, Integer> weights = new LinkedHashMap<>();
-        for (BackendConfig b : vs.config.backends()) {
-            weights.put(b.address(), b.weight());
+    private static boolean supports(VipConfig v) {
+        return v.protocol() == Protocol.TCP;
+    }
+
+    /**
+     * A discovery source reported: adopt VIPs it declares (or drops), and re-sync the backends of
+     * every VIP bound to a discovered service. Loop thread.
+     */
+    private void onDiscoveryChanged(String source) {
+        if (config == null) {
+            return;
         }
+        Map<String, VipConfig> declared = discovery.declaredVips();
+        if (!declared.equals(declaredVips)) {
+            declaredVips = declared;
+            ReloadOutcome o = apply(config, "discovery:" + source);
+            if (!o.applied()) {
+                log.warn("discovery update not applied source={} errors={}", source, o.errors());
+            }
+            return;
+        }
+        Instant now = clock.instant();
+        List<String> changes = new ArrayList<>();
+        for (VipState vs : vips.values()) {
+            if (vs.config.service().isPresent()) {
+                syncBackends(vs, now, changes);
+                syncHealth(vs, vs.config, now);
+                publish(vs);
+            }
+        }
+        if (!changes.isEmpty()) {
+            log.info("discovery applied source={} changes={}", source, changes.size());
+        }
+    }
+
+    /** What a VIP's backends should be: its static backends plus its service's discovered endpoints. */
+    private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
+                           boolean unhealthyInSource) {
+    }
+
+    private Map<HostPort, Desired> desired(VipState vs) {
+        Map<HostPort, Desired> out = new LinkedHashMap<>();
+        for (BackendConfig b : vs.config.backends()) {
+            InetSocketAddress a = vs.staticAddresses.get(b.address());
+            if (a != null) {
+                out.put(b.address(), new Desired(a, b.weight(), "static", false, false));
+            }
+        }
+        vs.config.service().ifPresent(service -> {
+            for (Discovery.Resolved r : discovery.endpoints(service)) {
+                var ep = r.endpoint();
+                out.putIfAbsent(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
+                        ep.draining() || ep.weight() == 0, !ep.healthyInSource()));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Adds, keeps (same counters, maybe a new weight) and removes backends to match the config and
+     * discovery. A removed backend leaves the pool; its open connections finish on their own.
+     */
+    private void syncBackends(VipState vs, Instant now, List<String> changes) {
+        Map<HostPort, Desired> want = desired(vs);
         for (var it = vs.backends.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
-            if (!weights.containsKey(e.getKey())) {
+            if (!want.containsKey(e.getKey())) {
                 it.remove();
                 e.getValue().stopCheck();
                 if (e.getValue().drainDeadline != null) {
@@ -386,23 +487,37 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
                 metrics.unbindBackend(vs.vip.name(), e.getKey().toString());
                 changes.add("removed backend " + e.getKey() + " from " + vs.vip.name());
-                log.info("backend removed vip={} backend={}", vs.vip.name(), e.getKey());
+                log.info("backend removed vip={} backend={} origin={} open_connections={}", vs.vip.name(), e.getKey(),
+                        e.getValue().origin(), vs.vip.connectionsTo(e.getValue().backend()));
             }
         }
-        for (var w : weights.entrySet()) {
+        for (var w : want.entrySet()) {
+            Desired d = w.getValue();
             BackendState bs = vs.backends.get(w.getKey());
             if (bs == null) {
-                Backend b = Backend.of(w.getKey(), addrs.get(w.getKey()), w.getValue());
-                BackendState fresh = new BackendState(b, "static");
-                fresh.eligibleSince = now;
-                vs.backends.put(w.getKey(), fresh);
-                metrics.bindBackend(vs.vip, b, fresh::eligible);
+                Backend b = Backend.of(w.getKey(), d.socketAddress(), Math.max(1, d.weight()));
+                bs = new BackendState(b, d.origin());
+                bs.eligibleSince = now;
+                vs.backends.put(w.getKey(), bs);
+                metrics.bindBackend(vs.vip, b, bs::eligible);
                 changes.add("added backend " + w.getKey() + " to " + vs.vip.name());
-                log.info("backend added vip={} backend={} weight={} origin=static", vs.vip.name(), w.getKey(),
-                        w.getValue());
-            } else if (bs.backend().weight() != w.getValue()) {
-                bs.backend(bs.backend().withWeight(w.getValue()));
+                log.info("backend added vip={} backend={} weight={} origin={}", vs.vip.name(), w.getKey(),
+                        d.weight(), d.origin());
+            } else if (bs.backend().weight() != Math.max(1, d.weight())) {
+                bs.backend(bs.backend().withWeight(Math.max(1, d.weight())));
                 changes.add("reweighted backend " + w.getKey() + " of " + vs.vip.name());
+            }
+            // Flags the discovery source owns: draining (TASK_KILLING, enabled=false) and its own health.
+            boolean was = bs.eligible();
+            bs.sourceDraining = d.sourceDraining();
+            boolean changed = bs.flag(HealthFlag.DRAINING, bs.sourceDraining || bs.operatorDraining,
+                    d.sourceDraining() ? "draining in source " + d.origin() : "source no longer draining", now);
+            changed |= bs.flag(HealthFlag.UNHEALTHY_IN_SOURCE, d.unhealthyInSource(), d.unhealthyInSource()
+                    ? "unhealthy in source " + d.origin() : "healthy in source", now);
+            if (changed) {
+                log.info("backend source flags vip={} backend={} flags={} origin={}", vs.vip.name(), w.getKey(),
+                        bs.flags(), d.origin());
+                afterFlagChange(vs, bs, was, true);
             }
         }
     }
@@ -756,7 +871,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         }
         boolean ready = config != null && !draining && vips.values().stream().allMatch(v -> v.listener != null);
         return new NodeView(nodeName, startedAt, transport.name(), configSourceName, generation,
-                Objects.requireNonNullElse(configLoadedAt, startedAt), ready, draining, vv);
+                Objects.requireNonNullElse(configLoadedAt, startedAt), ready, draining, vv, discovery.views(),
+                discovery.namedVips());
     }
 
     private static BackendView backendView(BackendState bs) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.tandem.health.HealthFlag;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -15,10 +16,28 @@ import java.util.Set;
  */
 public record NodeView(String node, Instant startedAt, String transport, String configSource,
                        long configGeneration, Instant configLoadedAt, boolean ready, boolean draining,
-                       List<VipView> vips) {
+                       List<VipView> vips, List<SourceView> sources, Map<String, String> namedVips) {
 
     public NodeView {
         vips = List.copyOf(vips);
+        sources = List.copyOf(sources == null ? List.of() : sources);
+        namedVips = Map.copyOf(namedVips == null ? Map.of() : namedVips);
+    }
+
+    /** A node without discovery sources. */
+    public NodeView(String node, Instant startedAt, String transport, String configSource, long configGeneration,
+                    Instant configLoadedAt, boolean ready, boolean draining, List<VipView> vips) {
+        this(node, startedAt, transport, configSource, configGeneration, configLoadedAt, ready, draining, vips,
+                List.of(), Map.of());
+    }
+
+    /**
+     * A discovery source: whether its upstream is live, since when it serves last-known (stale)
+     * membership, its last error and event, malformed entries dropped, and what it currently knows.
+     */
+    public record SourceView(String name, boolean connected, boolean stale, Optional<Instant> staleSince,
+                             Optional<String> lastError, Optional<Instant> lastEventAt, long droppedEntries,
+                             int services, int endpoints) {
     }
 
     public Optional<VipView> vip(String name) {

@@ -18,6 +18,8 @@ final class VipState {
     TcpListener listener;
     final Map<HostPort, BackendState> backends = new LinkedHashMap<>();
     long poolGeneration;
+    /** The config's static backends, resolved when the config was applied. */
+    Map<HostPort, java.net.InetSocketAddress> staticAddresses = Map.of();
     boolean panic;
     /** Passive detection; null when the VIP has it switched off. */
     OutlierDetector<HostPort> outliers;
