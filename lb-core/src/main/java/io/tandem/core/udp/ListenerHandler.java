@@ -1,0 +1,256 @@
+package io.tandem.core.udp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.Vip;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The handler of one listening datagram socket (one per event loop with SO_REUSEPORT) and
+ * owner of that socket's sessions. Everything here runs on {@link #loop}: the session table
+ * is a plain map, expiry is a periodic sweep on the same loop, and a session's upstream socket
+ * is registered on the same loop, so no session state is ever touched by two threads.
+ *
+ * <p>Writes are batched: datagrams to backends are flushed once per session per read batch
+ * ({@code channelReadComplete}), replies to clients once per event-loop iteration (one task
+ * scheduled by the first reply), which lets epoll use {@code sendmmsg} for many clients.
+ */
+final class ListenerHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ListenerHandler.class);
+    private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
+
+    final Vip vip;
+    final UdpSettings settings;
+    final UdpStats stats;
+    final ConnectionEvents events;
+    final EventLoop loop;
+    final SessionTable table = new SessionTable();
+    private final ChannelFactory<? extends Channel> upstreamFactory;
+    private final FixedRecvByteBufAllocator upstreamAllocator;
+    private final ArrayList<Session> dirty = new ArrayList<>();
+    private final Runnable flushReplies = this::flushReplies;
+    private Channel channel;
+    private ScheduledFuture<?> sweeper;
+    private boolean replyFlushScheduled;
+    private boolean closed;
+    private long lastLimitWarn = System.nanoTime() - WARN_INTERVAL_NANOS;
+    private long lastSocketWarn = System.nanoTime() - WARN_INTERVAL_NANOS;
+
+    ListenerHandler(Vip vip, UdpSettings settings, UdpStats stats, ConnectionEvents events, EventLoop loop,
+                    ChannelFactory<? extends Channel> upstreamFactory) {
+        this.vip = vip;
+        this.settings = settings;
+        this.stats = stats;
+        this.events = events;
+        this.loop = loop;
+        this.upstreamFactory = upstreamFactory;
+        // One byte more than allowed: a datagram that fills it was truncated by the kernel.
+        this.upstreamAllocator = new FixedRecvByteBufAllocator(settings.maxDatagramSize() + 1);
+        this.upstreamAllocator.maxMessagesPerRead(16);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        long period = Math.clamp(settings.sessionIdle().toNanos() / 4,
+                TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
+        sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof DatagramPacket packet)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        ByteBuf content = packet.content();
+        int len = content.readableBytes();
+        stats.datagramsIn.increment();
+        stats.bytesIn.add(len);
+        if (len > settings.maxDatagramSize()) {
+            // The receive slot is maxDatagramSize + 1 bytes, so this one was truncated: never forward it.
+            packet.release();
+            stats.droppedTooBig.increment();
+            return;
+        }
+        if (closed) {
+            packet.release();
+            return;
+        }
+        long now = System.nanoTime();
+        InetSocketAddress client = packet.sender();
+        Session s = table.get(client);
+        if (s == null) {
+            s = open(client, now);
+            if (s == null) {
+                packet.release();
+                return;
+            }
+        } else {
+            table.touch(s, now);
+        }
+        vip.stats().bytesIn.add(len);
+        if (!s.forward(content, now)) {
+            closeSession(s, Reason.NO_BACKEND);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        for (int i = 0, n = dirty.size(); i < n; i++) {
+            dirty.get(i).flush();
+        }
+        dirty.clear();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("udp listener error vip={} local={} reason=\"{}\"", vip.name(), channel.localAddress(),
+                cause.toString());
+    }
+
+    /** For tests and debugging: the state of one client's session, read on the loop. */
+    String describe(InetSocketAddress client) {
+        Session s = table.get(client);
+        return s == null ? null : s.toString();
+    }
+
+    void markDirty(Session s) {
+        dirty.add(s);
+    }
+
+    Channel newUpstreamChannel() {
+        Channel ch = upstreamFactory.newChannel();
+        ch.config().setRecvByteBufAllocator(upstreamAllocator);
+        return ch;
+    }
+
+    /** Sends a backend's reply to the client out of the listening socket. Takes ownership of {@code content}. */
+    void reply(ByteBuf content, InetSocketAddress client) {
+        if (closed || !channel.isWritable()) {
+            content.release();
+            stats.droppedCongested.increment();
+            return;
+        }
+        int len = content.readableBytes();
+        stats.datagramsOut.increment();
+        stats.bytesOut.add(len);
+        vip.stats().bytesOut.add(len);
+        channel.write(new DatagramPacket(content, client), channel.voidPromise());
+        if (!replyFlushScheduled) {
+            replyFlushScheduled = true;
+            loop.execute(flushReplies); // runs after this loop iteration's I/O: one sendmmsg for all replies
+        }
+    }
+
+    private void flushReplies() {
+        replyFlushScheduled = false;
+        channel.flush();
+    }
+
+    private Session open(InetSocketAddress client, long now) {
+        if (!reserveSlot()) {
+            Session victim = table.eldest();
+            if (victim == null) {
+                // Full, and every session lives on other loops: cannot evict from here without locks.
+                stats.droppedSessionLimit.increment();
+                warnLimit();
+                return null;
+            }
+            closeSession(victim, Reason.EVICTED);
+            warnLimit();
+            if (!reserveSlot()) {
+                stats.droppedSessionLimit.increment();
+                return null;
+            }
+        }
+        Session s = new Session(client, this);
+        table.add(s, now);
+        stats.sessionsCreated.increment();
+        vip.stats().totalConnections.increment();
+        vip.stats().active.incrementAndGet();
+        return s;
+    }
+
+    /** One slot of the VIP-wide session budget, shared by all loops (a CAS, only when a session starts). */
+    private boolean reserveSlot() {
+        int max = settings.maxSessions();
+        for (;;) {
+            int active = stats.sessionsActive.get();
+            if (active >= max) {
+                return false;
+            }
+            if (stats.sessionsActive.compareAndSet(active, active + 1)) {
+                stats.sessionsPeak.accumulateAndGet(active + 1, Math::max);
+                return true;
+            }
+        }
+    }
+
+    void closeSession(Session s, Reason reason) {
+        if (!table.remove(s)) {
+            return;
+        }
+        s.close();
+        stats.sessionsActive.decrementAndGet();
+        vip.stats().active.decrementAndGet();
+        switch (reason) {
+            case EXPIRED -> stats.sessionsExpired.increment();
+            case EVICTED -> stats.sessionsEvicted.increment();
+            case COMPLETED -> stats.sessionsCompleted.increment();
+            case NO_BACKEND, SHUTDOWN -> { }
+        }
+    }
+
+    private void sweep() {
+        long now = System.nanoTime();
+        long idle = settings.sessionIdle().toNanos();
+        for (Session s = table.eldest(); s != null && now - s.lastActive >= idle; s = table.eldest()) {
+            closeSession(s, Reason.EXPIRED);
+        }
+    }
+
+    /** Closes every session of this socket. Runs on {@link #loop}. */
+    void closeAll() {
+        closed = true;
+        if (sweeper != null) {
+            sweeper.cancel(false);
+        }
+        for (Session s = table.eldest(); s != null; s = table.eldest()) {
+            closeSession(s, Reason.SHUTDOWN);
+        }
+        dirty.clear();
+    }
+
+    private void warnLimit() {
+        long now = System.nanoTime();
+        if (now - lastLimitWarn >= WARN_INTERVAL_NANOS) {
+            lastLimitWarn = now;
+            log.warn("udp session limit reached vip={} max_sessions={} evicted_total={} dropped_total={}",
+                    vip.name(), settings.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
+        }
+    }
+
+    void warnSocketFailure(RuntimeException e) {
+        long now = System.nanoTime();
+        if (now - lastSocketWarn >= WARN_INTERVAL_NANOS) {
+            lastSocketWarn = now;
+            log.warn("udp upstream socket failed vip={} reason=\"{}\"", vip.name(), e.toString());
+        }
+    }
+}
