@@ -31,7 +31,9 @@ final class ConfigReader {
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
-            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down");
+            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp");
+    static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
+            "responses_per_request");
     static final List<String> BACKEND_KEYS = List.of("address", "weight");
     static final List<String> LIMITS_KEYS = List.of("max_connections", "max_connections_per_backend");
     static final List<String> TIMEOUTS_KEYS = List.of("connect", "idle", "user_timeout");
@@ -204,6 +206,16 @@ final class ConfigReader {
         return new DiscoverySettings.Marathon(urls, basic, token, silence, resync, block, keep);
     }
 
+    private UdpOptions udp(Section s) {
+        s.allowKeys(UDP_KEYS);
+        UdpOptions d = UdpOptions.DEFAULTS;
+        return new UdpOptions(
+                s.integer("max_datagram_size", 1, 65_507, d.maxDatagramSize()),
+                s.duration("session_idle", Duration.ofMillis(10), Duration.ofHours(24), "", d.sessionIdle()),
+                s.integer("max_sessions", 1, 1_000_000, d.maxSessions()),
+                s.integer("responses_per_request", 0, 1000, ", 0 = sessions end by idling", d.responsesPerRequest()));
+    }
+
     private OutlierDetection outlier(Section s) {
         s.allowKeys(OUTLIER_KEYS);
         OutlierDetection d = OutlierDetection.DEFAULTS;
@@ -304,12 +316,18 @@ final class ConfigReader {
         int panic = s.integer("panic_threshold", 0, 100, " (percent), 0 = only when none is eligible", 0);
         Duration slowStart = s.duration("slow_start", Duration.ZERO, Duration.ofHours(1), ", 0 = off", Duration.ZERO);
         boolean closeOnDown = s.bool("close_on_backend_down", false);
+        UdpOptions udp = UdpOptions.DEFAULTS;
+        if (s.has("udp") && protocol != Protocol.UDP) {
+            s.error("udp", "a mapping", "no udp section on a tcp VIP");
+        } else {
+            udp = s.child("udp").map(this::udp).orElse(UdpOptions.DEFAULTS);
+        }
         if (problems.count() != before) {
             return Optional.empty();
         }
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
-                limits, timeouts, retries, proxyProtocol, relay, check, health, service));
+                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp));
     }
 
     private List<BackendConfig> backends(Section vip) {

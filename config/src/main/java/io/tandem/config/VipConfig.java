@@ -14,11 +14,13 @@ import java.util.Optional;
  *                   {@code redispatch}: each retry goes to a different backend, without delay)
  * @param health     passive detection, panic threshold, slow start, closing connections on failure
  * @param service    a discovered service whose endpoints join {@code backends} (ZooKeeper or Marathon)
+ * @param udp        session settings (udp VIPs only)
  */
 public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
                         List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
-                        Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service) {
+                        Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
+                        UdpOptions udp) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -32,6 +34,16 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(healthCheck, "healthCheck");
         requireNonNull(health, "health");
         requireNonNull(service, "service");
+        requireNonNull(udp, "udp");
+    }
+
+    /** A VIP with default UDP options (all TCP VIPs). */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck,
+                     HealthPolicy health, Optional<String> service) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                health, service, UdpOptions.DEFAULTS);
     }
 
     /** A VIP with default health policy and static backends only. */
@@ -39,6 +51,6 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
                      List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                      ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck) {
         this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
-                HealthPolicy.DEFAULTS, Optional.empty());
+                HealthPolicy.DEFAULTS, Optional.empty(), UdpOptions.DEFAULTS);
     }
 }

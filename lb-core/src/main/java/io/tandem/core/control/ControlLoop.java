@@ -21,6 +21,8 @@ import io.tandem.core.pool.BackendPool;
 import io.tandem.core.proxy.ConnectionEvents;
 import io.tandem.core.proxy.TcpListener;
 import io.tandem.core.transport.Transport;
+import io.tandem.core.udp.UdpListener;
+import io.tandem.core.udp.UdpSettings;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthChecker;
@@ -297,11 +299,6 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                         + "address\"", v.name(), v.listen());
                 continue;
             }
-            if (!supports(v)) {
-                log.warn("declared vip ignored vip={} listen={} reason=\"{} VIPs are not supported yet\"", v.name(),
-                        v.listen(), v.protocol());
-                continue;
-            }
             wanted.put(v.name(), v);
             declaredNames.add(v.name());
         }
@@ -309,11 +306,6 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         // Phase 1: everything that can fail, without touching the running state.
         Map<String, Map<HostPort, InetSocketAddress>> resolved = new HashMap<>();
         for (VipConfig v : next.vips()) {
-            if (!supports(v)) {
-                errors.add("vips[" + v.name() + "].protocol: " + v.protocol().name().toLowerCase(java.util.Locale.ROOT)
-                        + " (expected tcp: UDP VIPs are not supported yet)");
-                continue;
-            }
             Map<HostPort, InetSocketAddress> addrs = new LinkedHashMap<>();
             for (BackendConfig b : v.backends()) {
                 try {
@@ -337,7 +329,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
                 VipState vs = new VipState(v, new Vip(v.name(), emptyPool(v)));
                 try {
-                    vs.listener = TcpListener.bind(vs.vip, workers, transport, signals).join();
+                    vs.listener = bind(vs);
                     fresh.put(v.name(), vs);
                 } catch (CompletionException e) {
                     Throwable cause = e.getCause() == null ? e : e.getCause();
@@ -413,8 +405,20 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         return new ReloadOutcome(true, generation, changes, List.of());
     }
 
-    private static boolean supports(VipConfig v) {
-        return v.protocol() == Protocol.TCP;
+    /** Binds the VIP's listener (blocking this loop briefly; the bind itself runs on an event loop). */
+    private VipState.Bound bind(VipState vs) {
+        VipConfig v = vs.config;
+        if (v.protocol() == Protocol.UDP) {
+            var o = v.udp();
+            UdpSettings settings = UdpSettings.DEFAULTS.withMaxDatagramSize(o.maxDatagramSize())
+                    .withSessionIdle(o.sessionIdle()).withMaxSessions(o.maxSessions())
+                    .withResponsesPerRequest(o.responsesPerRequest());
+            UdpListener l = UdpListener.bind(vs.vip, workers, transport, signals, settings).join();
+            metrics.bindUdp(v.name(), l.stats());
+            return new VipState.Bound(l::localAddress, l::close);
+        }
+        TcpListener l = TcpListener.bind(vs.vip, workers, transport, signals).join();
+        return new VipState.Bound(l::localAddress, l::close);
     }
 
     /**

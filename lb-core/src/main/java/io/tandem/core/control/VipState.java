@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.HostPort;
 import io.tandem.config.VipConfig;
-import io.tandem.core.proxy.TcpListener;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.passive.OutlierDetector;
 import java.util.LinkedHashMap;
@@ -15,7 +14,7 @@ import java.util.concurrent.ScheduledFuture;
 final class VipState {
     VipConfig config;
     final Vip vip;
-    TcpListener listener;
+    Bound listener;
     final Map<HostPort, BackendState> backends = new LinkedHashMap<>();
     long poolGeneration;
     /** The config's static backends, resolved when the config was applied. */
@@ -25,6 +24,18 @@ final class VipState {
     OutlierDetector<HostPort> outliers;
     ScheduledFuture<?> ejectionTimer;
     ScheduledFuture<?> rampTimer;
+
+    /** A bound listener of either protocol: where it listens, and how to stop it. */
+    record Bound(java.util.function.Supplier<java.net.InetSocketAddress> address,
+                 java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> closer) {
+        java.net.InetSocketAddress localAddress() {
+            return address.get();
+        }
+
+        java.util.concurrent.CompletableFuture<Void> close() {
+            return closer.get();
+        }
+    }
 
     VipState(VipConfig config, Vip vip) {
         this.config = requireNonNull(config, "config");

@@ -17,6 +17,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendStats;
+import io.tandem.core.udp.UdpStats;
 import io.tandem.core.vip.Vip;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +50,7 @@ public final class Metrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gcMetrics;
     private final Map<String, VipHolder> vips = new ConcurrentHashMap<>();
+    private final Map<String, UdpHolder> udp = new ConcurrentHashMap<>();
     /** vip name → backend address → holder. */
     private final Map<String, Map<String, BackendHolder>> backends = new ConcurrentHashMap<>();
 
@@ -137,6 +139,48 @@ public final class Metrics implements AutoCloseable {
         ofVip.put(address, holder);
     }
 
+    /**
+     * Registers the session and datagram meters of a UDP VIP (tag {@code vip}); rebinding the same
+     * name repoints them at the new listener's stats. {@link #unbindVip} removes them.
+     */
+    public synchronized void bindUdp(String vip, UdpStats stats) {
+        requireNonNull(vip, "vip");
+        requireNonNull(stats, "stats");
+        UdpHolder existing = udp.get(vip);
+        if (existing != null) {
+            existing.stats = stats;
+            return;
+        }
+        UdpHolder h0 = new UdpHolder(stats);
+        Tags tags = Tags.of(VIP_TAG, vip);
+        gauge("tandem.udp.sessions.active", "UDP sessions open now", tags, h0, h -> h.stats.sessionsActive.get());
+        counter("tandem.udp.sessions.opened", "UDP sessions opened", tags, h0, h -> h.stats.sessionsCreated.sum());
+        counter("tandem.udp.sessions.expired", "UDP sessions ended by idling", tags, h0,
+                h -> h.stats.sessionsExpired.sum());
+        counter("tandem.udp.sessions.evicted", "UDP sessions evicted because the VIP reached udp.max_sessions",
+                tags, h0, h -> h.stats.sessionsEvicted.sum());
+        counter("tandem.udp.sessions.completed", "UDP sessions ended after their responses", tags, h0,
+                h -> h.stats.sessionsCompleted.sum());
+        counter("tandem.udp.sessions.repinned", "UDP sessions moved to another backend", tags, h0,
+                h -> h.stats.sessionsRepinned.sum());
+        counter("tandem.udp.datagrams.in", "Datagrams received from clients", tags, h0, h -> h.stats.datagramsIn.sum());
+        counter("tandem.udp.datagrams.out", "Datagrams sent to clients", tags, h0, h -> h.stats.datagramsOut.sum());
+        counter("tandem.udp.datagrams.forwarded", "Datagrams forwarded to backends", tags, h0,
+                h -> h.stats.datagramsForwarded.sum());
+        counter("tandem.udp.bytes.in", "UDP payload bytes from clients", tags, h0, h -> h.stats.bytesIn.sum());
+        counter("tandem.udp.bytes.out", "UDP payload bytes to clients", tags, h0, h -> h.stats.bytesOut.sum());
+        for (var reason : Map.<String, ToDoubleFunction<UdpHolder>>of(
+                "too_big", h -> h.stats.droppedTooBig.sum(),
+                "no_backend", h -> h.stats.droppedNoBackend.sum(),
+                "session_limit", h -> h.stats.droppedSessionLimit.sum(),
+                "backend_unreachable", h -> h.stats.droppedBackendUnreachable.sum(),
+                "congested", h -> h.stats.droppedCongested.sum()).entrySet()) {
+            counter("tandem.udp.dropped", "Datagrams dropped, by reason", tags.and("reason", reason.getKey()), h0,
+                    reason.getValue());
+        }
+        udp.put(vip, h0);
+    }
+
     /** Removes every meter tagged with this VIP and backend. Unknown names are ignored. */
     public synchronized void unbindBackend(String vip, String backend) {
         requireNonNull(vip, "vip");
@@ -153,6 +197,7 @@ public final class Metrics implements AutoCloseable {
         requireNonNull(vip, "vip");
         vips.remove(vip);
         backends.remove(vip);
+        udp.remove(vip);
         removeMatching(vip, null);
     }
 
@@ -223,6 +268,15 @@ public final class Metrics implements AutoCloseable {
 
         VipHolder(Vip vip) {
             this.vip = vip;
+        }
+    }
+
+    /** Holds the current UdpStats of a VIP so a rebind can repoint its meters. */
+    private static final class UdpHolder {
+        volatile UdpStats stats;
+
+        UdpHolder(UdpStats stats) {
+            this.stats = stats;
         }
     }
 

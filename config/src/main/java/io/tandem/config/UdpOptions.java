@@ -1,0 +1,25 @@
+package io.tandem.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+
+/**
+ * UDP session settings of a {@code udp} VIP.
+ *
+ * @param maxDatagramSize     larger datagrams are dropped and counted, never truncated
+ * @param sessionIdle         a session (client address → backend) ends after this long without a datagram
+ *                            either way
+ * @param maxSessions         sessions per VIP on this node; when full the least recently used is evicted
+ *                            (a flood of spoofed source ports cannot exhaust memory or descriptors)
+ * @param responsesPerRequest 0 = sessions end by idling; N = a session ends once each request got N
+ *                            replies (DNS: 1), freeing its socket at once
+ */
+public record UdpOptions(int maxDatagramSize, Duration sessionIdle, int maxSessions, int responsesPerRequest) {
+    /** 16 KiB datagrams (nginx's default UDP buffer), 30 s idle, 65,536 sessions, idle-only. */
+    public static final UdpOptions DEFAULTS = new UdpOptions(16_384, Duration.ofSeconds(30), 65_536, 0);
+
+    public UdpOptions {
+        requireNonNull(sessionIdle, "sessionIdle");
+    }
+}
