@@ -41,8 +41,12 @@ class DemoIT {
             assertThat(demo.output()).contains("curl -s http://127.0.0.1:" + web + "/");
 
             Set<String> seen = new HashSet<>();
-            for (int i = 0; i < 9; i++) {
-                seen.add(get(web, "/").lines().findFirst().orElseThrow());
+            try {
+                for (int i = 0; i < 9; i++) {
+                    seen.add(get(web, "/").lines().findFirst().orElseThrow());
+                }
+            } catch (Exception e) {
+                throw new AssertionError("demo request failed: " + e + "; demo output:\n" + demo.output(), e);
             }
             assertThat(seen).hasSize(3);
 
@@ -64,7 +68,7 @@ class DemoIT {
     private static String get(int port, String path) throws Exception {
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             return r.body();
         }

@@ -90,9 +90,14 @@ final class TandemProcess implements AutoCloseable {
 
     /** Waits until a line containing {@code text} has been printed. */
     TandemProcess awaitLine(String text, Duration atMost) {
-        await().atMost(atMost).pollInterval(Duration.ofMillis(20))
-                .failFast("tandem exited early:\n" + "(see output)", () -> !process.isAlive() && !hasLine(text))
-                .until(() -> hasLine(text));
+        try {
+            await().atMost(atMost).pollInterval(Duration.ofMillis(20))
+                    .failFast("tandem exited before printing \"" + text + "\"",
+                            () -> !process.isAlive() && !hasLine(text))
+                    .until(() -> hasLine(text));
+        } catch (org.awaitility.core.ConditionTimeoutException | org.awaitility.core.TerminalFailureException e) {
+            throw new AssertionError(e.getMessage() + "; its output:\n" + output(), e);
+        }
         return this;
     }
 
