@@ -16,6 +16,24 @@ public interface ConnectionEvents {
     /** A backend connect attempt succeeded. */
     void connected(Vip vip, Backend backend, long elapsedNanos);
 
+    /**
+     * A connected backend owed an answer and stayed silent for the VIP's
+     * {@code outlier_detection.response_timeout}: the client had sent bytes and the backend sent
+     * none back since (in {@code FIRST_RESPONSE} mode: none at all on this connection; in
+     * {@code EVERY_REQUEST} mode: none since the client's latest unanswered send). The sign of a
+     * hung backend (stopped, deadlocked), whose kernel still completes handshakes. Reported at
+     * most once per connection and silence: it fires again on the same connection only in
+     * {@code EVERY_REQUEST} mode, after the backend answered and then fell silent again. The
+     * connection is left open; closing it (e.g. by ejecting the backend with
+     * {@code close_on_backend_down}) is the caller's decision.
+     *
+     * @param waitedNanos how long the backend had been silent when the timeout was noticed
+     *                    (at least the timeout; more when the event loop or, in splice mode,
+     *                    the kernel-counter polling ran late)
+     */
+    default void responseTimedOut(Vip vip, Backend backend, long waitedNanos) {
+    }
+
     /** Ignores everything. */
     ConnectionEvents NONE = new ConnectionEvents() {
         @Override

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One proxied TCP connection, from accept to the close of both channels: admission (VIP and
  * backend limits), backend choice with connect retries on other backends, the two
- * {@link Relay}s, the idle timer, and teardown (graceful when both directions finished with a
+ * {@link Relay}s, the connection timer (idle timeout and the {@link ResponseWatch} for hung
+ * backends share it: one pending timer per connection at most), and teardown (graceful when both directions finished with a
  * FIN, RST otherwise so neither peer mistakes a cut stream for a complete one).
  *
  * <p>Everything runs on the client channel's event loop (the backend channel is created on it
@@ -36,6 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ProxyConnection {
     private static final Logger log = LoggerFactory.getLogger(ProxyConnection.class);
+    private static final long NO_TIMER = Long.MAX_VALUE;
 
     private final Vip vip;
     private final BackendPool pool;
@@ -46,6 +48,10 @@ final class ProxyConnection {
     private final Channel client;
     private final long spliceAfter;
     private final Relay up;
+    /** Null unless the VIP has a response timeout. */
+    private final ResponseWatch watch;
+    private final long idleNanos;
+    private final Runnable onTimer = this::onTimer;
     private final List<Backend> tried = new ArrayList<>(2);
     private Relay down;
     private Channel backendChannel;
@@ -59,7 +65,9 @@ final class ProxyConnection {
     private boolean backendClosed;
     private boolean released;
     private long lastActivityNanos;
-    private ScheduledFuture<?> idleTimer;
+    private ScheduledFuture<?> timer;
+    /** When the pending timer fires ({@link #NO_TIMER}: none pending). */
+    private long timerAt = NO_TIMER;
 
     ProxyConnection(Vip vip, BackendPool pool, Transport transport, ConnectionEvents events, WarnLimiter warn,
                     Channel client) {
@@ -76,7 +84,13 @@ final class ProxyConnection {
             case SPLICE -> canSplice ? 0 : Relay.NEVER;
             case AUTO -> canSplice ? Relay.AUTO_SPLICE_AFTER : Relay.NEVER;
         };
-        this.up = new Relay(this, client, vip.stats().bytesIn, spliceAfter);
+        this.watch = ResponseWatch.of(config);
+        this.idleNanos = config.timeouts().idle().toNanos();
+        // EVERY_REQUEST must see each client send when it happens; kernel timestamps of a spliced
+        // direction cannot order a quick keep-alive request after the previous answer. Requests
+        // are small in the protocols this mode fits, so copying them costs little; answers may splice.
+        long upSpliceAfter = watch != null && watch.everyRequest() ? Relay.NEVER : spliceAfter;
+        this.up = new Relay(this, client, vip.stats().bytesIn, upSpliceAfter);
     }
 
     boolean closing() {
@@ -99,6 +113,36 @@ final class ProxyConnection {
 
     void touch() {
         lastActivityNanos = System.nanoTime();
+    }
+
+    /** {@code from}'s source sent bytes that are on their way to its target. Per read: keep it cheap. */
+    void relayed(Relay from) {
+        long now = System.nanoTime();
+        lastActivityNanos = now;
+        if (watch != null) {
+            if (from == up) {
+                watch.clientSent(now, down);
+            } else {
+                watch.backendSent();
+            }
+            armTimer(watch.nextCheck(now, up, down));
+        }
+    }
+
+    /** {@code from}'s source sent its FIN. A backend that closes is not hung: that ends its silence. */
+    void inputShutdown(Relay from) {
+        if (watch != null && from == down) {
+            long now = System.nanoTime();
+            watch.backendSent();
+            armTimer(watch.nextCheck(now, up, down));
+        }
+    }
+
+    /** A direction now splices: its bytes are visible only to the kernel, so the watch may need to poll. */
+    void spliceStarted() {
+        if (watch != null && down != null) {
+            armTimer(watch.nextCheck(System.nanoTime(), up, down));
+        }
     }
 
     // ---- accept and connect --------------------------------------------------------------------
@@ -206,7 +250,7 @@ final class ProxyConnection {
             }
             up.start(ch, b.stats().bytesOut);
             down.start(client, b.stats().bytesIn);
-            startIdleTimer();
+            startTimer();
             return;
         }
         Throwable cause = f.cause();
@@ -267,41 +311,90 @@ final class ProxyConnection {
         reset(client);
     }
 
-    // ---- idle timeout --------------------------------------------------------------------------
+    // ---- the connection timer: idle timeout and response timeout -------------------------------
 
-    private void startIdleTimer() {
-        long idle = config.timeouts().idle().toNanos();
-        if (idle > 0) {
-            idleTimer = client.eventLoop().schedule(this::checkIdle, idle, NANOSECONDS);
+    private void startTimer() {
+        long now = System.nanoTime();
+        long next = idleNanos > 0 ? now + idleNanos : NO_TIMER;
+        if (watch != null) {
+            next = Math.min(next, watch.nextCheck(now, up, down));
         }
+        armTimer(next);
     }
 
-    private void checkIdle() {
+    /**
+     * Makes the timer fire no later than {@code at}. A pending timer that fires earlier is kept:
+     * it re-plans when it fires. So a connection has one pending timer at most, and traffic
+     * reschedules it only when a deadline moves earlier (at most once per silence).
+     */
+    private void armTimer(long at) {
+        if (at >= timerAt || closing) {
+            return;
+        }
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        timerAt = at;
+        timer = client.eventLoop().schedule(onTimer, Math.max(0, at - System.nanoTime()), NANOSECONDS);
+    }
+
+    private void onTimer() {
+        timer = null;
+        timerAt = NO_TIMER;
         if (closing) {
             return;
         }
-        long idle = config.timeouts().idle().toNanos();
-        long quiet = System.nanoTime() - lastActivityNanos;
-        // Spliced bytes never reach the JVM: ask the kernel when each spliced source last received data.
-        quiet = Math.min(quiet, splicedQuietNanos(up));
-        quiet = Math.min(quiet, splicedQuietNanos(down));
-        if (quiet < idle) {
-            idleTimer = client.eventLoop().schedule(this::checkIdle, idle - quiet, NANOSECONDS);
-            return;
+        long now = System.nanoTime();
+        long next = NO_TIMER;
+        if (idleNanos > 0) {
+            long quiet = now - lastActivityNanos;
+            // Spliced bytes never reach the JVM: ask the kernel when each spliced source last received data.
+            quiet = Math.min(quiet, splicedQuietNanos(up));
+            quiet = Math.min(quiet, splicedQuietNanos(down));
+            if (quiet >= idleNanos) {
+                closeIdle();
+                return;
+            }
+            next = now + idleNanos - quiet;
         }
+        if (watch != null) {
+            long waited = watch.check(now, up, down, client.isWritable());
+            if (waited >= 0) {
+                notifyResponseTimedOut(waited);
+            }
+            next = Math.min(next, watch.nextCheck(now, up, down));
+        }
+        armTimer(next);
+    }
+
+    private void closeIdle() {
         log.debug("connection idle vip={} client={} backend={} idle_ms={}", vip.name(), client.remoteAddress(),
-                backend, NANOSECONDS.toMillis(idle));
+                backend, NANOSECONDS.toMillis(idleNanos));
         closing = true;
         accountSpliced();
         client.close();
         backendChannel.close();
     }
 
+    private void notifyResponseTimedOut(long waited) {
+        if (log.isDebugEnabled()) {
+            log.debug("backend response timeout vip={} backend={} client={} waited_ms={} mode={}", vip.name(),
+                    backend, client.remoteAddress(), NANOSECONDS.toMillis(waited),
+                    watch.everyRequest() ? "every_request" : "first_response");
+        }
+        try {
+            events.responseTimedOut(vip, backend, waited);
+        } catch (RuntimeException e) {
+            log.warn("connection event listener failed vip={} backend={}", vip.name(), backend, e);
+        }
+    }
+
     private static long splicedQuietNanos(Relay r) {
         if (r == null || !r.splicing() || !(r.source() instanceof EpollSocketChannel ch) || !ch.isOpen()) {
             return Long.MAX_VALUE;
         }
-        return MILLISECONDS.toNanos(ch.tcpInfo().lastDataRecv());
+        long millis = TcpInfo.lastDataRecvMillis(ch.fd().intValue());
+        return millis < 0 ? Long.MAX_VALUE : MILLISECONDS.toNanos(millis);
     }
 
     // ---- teardown ------------------------------------------------------------------------------
@@ -381,8 +474,9 @@ final class ProxyConnection {
             return;
         }
         released = true;
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
         }
         vip.connections().remove(client);
         vip.stats().active.decrementAndGet();

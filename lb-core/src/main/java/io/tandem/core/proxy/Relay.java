@@ -81,6 +81,21 @@ final class Relay {
         return source;
     }
 
+    /** The source channel's file descriptor; only for epoll channels (a splicing direction). */
+    int sourceFd() {
+        return fd(source);
+    }
+
+    /** Bytes counted so far: exact while copying; a spliced direction's kernel bytes are added only at its end. */
+    long counted() {
+        return counted;
+    }
+
+    /** Whether the source sent its FIN. */
+    boolean inputDone() {
+        return inputDone;
+    }
+
     /** Connects this direction to its target and starts moving bytes. */
     void start(Channel target, LongAdder backendBytes) {
         this.target = target;
@@ -93,6 +108,7 @@ final class Relay {
             }
             early = null;
             target.flush();
+            conn.relayed(this);
         }
         if (inputDone) {
             finishOutput();
@@ -108,14 +124,15 @@ final class Relay {
             buf.release();
             return;
         }
-        conn.touch();
         if (!started) {
+            conn.touch();
             if (early == null) {
                 early = new ArrayList<>(2);
             }
             early.add(buf);
             return;
         }
+        conn.relayed(this);
         count(buf.readableBytes());
         target.write(buf, target.voidPromise());
     }
@@ -146,6 +163,7 @@ final class Relay {
             return;
         }
         inputDone = true;
+        conn.inputShutdown(this);
         if (!started || conn.closing()) {
             return; // start() finishes the direction once the target exists
         }
@@ -183,6 +201,7 @@ final class Relay {
         });
         // Netty's splice reads on AUTO_READ and pauses it itself while the target is full.
         src.config().setAutoRead(true);
+        conn.spliceStarted();
     }
 
     /** Moves what is left in the source socket after its FIN, one pipe-full at a time. */
@@ -196,7 +215,7 @@ final class Relay {
             }
             int n = Native.splice(fd(source), -1, pipe[1].intValue(), -1, DRAIN_CHUNK);
             if (n > 0) {
-                conn.touch();
+                conn.relayed(this);
                 counted += n;
                 vipBytes.add(n);
                 backendBytes.add(n);

@@ -2,6 +2,7 @@ package io.tandem.core.testing;
 
 import io.netty.channel.EventLoopGroup;
 import io.tandem.config.BackendConfig;
+import io.tandem.config.HealthPolicy;
 import io.tandem.config.HostPort;
 import io.tandem.config.Limits;
 import io.tandem.config.PolicyKind;
@@ -86,6 +87,7 @@ public final class ProxyFixture implements AutoCloseable {
         private int retries = 2;
         private ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion.NONE;
         private ConnectionEvents events = ConnectionEvents.NONE;
+        private HealthPolicy health = HealthPolicy.DEFAULTS;
         private Function<List<Backend>, Policy> policy = RoundRobinTestPolicy::new;
 
         private Builder(TransportKind kind) {
@@ -132,6 +134,11 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
+        public Builder health(HealthPolicy health) {
+            this.health = health;
+            return this;
+        }
+
         public ProxyFixture start() {
             List<BackendConfig> configs = new ArrayList<>();
             List<Backend> backends = new ArrayList<>();
@@ -141,7 +148,7 @@ public final class ProxyFixture implements AutoCloseable {
                 backends.add(Backend.of(hp, a, 1));
             }
             VipConfig config = new VipConfig("t", HostPort.of("127.0.0.1", 0), Protocol.TCP, PolicyKind.ROUND_ROBIN,
-                    configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty());
+                    configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty());
             Vip vip = new Vip("t", new BackendPool(config, backends, policy.apply(backends), false, 1));
             TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
                     .orTimeout(10, TimeUnit.SECONDS).join();

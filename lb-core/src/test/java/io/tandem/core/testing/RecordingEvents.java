@@ -3,12 +3,23 @@ package io.tandem.core.testing;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.proxy.ConnectionEvents;
 import io.tandem.core.vip.Vip;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** Counts the passive signals the data path reports. */
 public final class RecordingEvents implements ConnectionEvents {
     public final AtomicInteger connected = new AtomicInteger();
     public final AtomicInteger connectFailed = new AtomicInteger();
+    public final AtomicInteger responseTimedOut = new AtomicInteger();
+    /** The waitedNanos of each response timeout, in report order. */
+    public final Queue<Long> responseWaits = new ConcurrentLinkedQueue<>();
+
+    @Override
+    public void responseTimedOut(Vip vip, Backend backend, long waitedNanos) {
+        responseWaits.add(waitedNanos);
+        responseTimedOut.incrementAndGet();
+    }
 
     @Override
     public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
