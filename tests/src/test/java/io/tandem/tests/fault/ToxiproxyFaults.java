@@ -56,7 +56,7 @@ final class ToxiproxyFaults implements Faults {
             docker = false;
         }
         Assumptions.assumeTrue(docker, "Docker engine not available: Toxiproxy scenarios skipped; the same "
-                + "scenarios run through kernel faults in BackendFaultIT [kernel] (see docs/testing.md)");
+                + "scenarios run through kernel faults in the [kernel] runs of BackendProcessFaultIT and BackendNetworkFaultIT");
         ToxiproxyContainer c = new ToxiproxyContainer(IMAGE).withAccessToHost(true);
         c.start();
         return new ToxiproxyFaults(c);

@@ -30,6 +30,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.regex.Matcher;
@@ -39,25 +43,21 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Backend faults under live client load: a real node process, three backend processes, a bounded
- * load of new TCP connections running throughout, and one backend broken for real (SIGKILL,
- * SIGSTOP, an iptables SYN blackhole, an iptables TCP reset). Each scenario proves the product
- * promise for that fault: the backend is taken out of rotation, and clients do not notice —
- * no failed connection among those that start after the fault where the fault shows at connect
- * time, and no stuck client where it does not (a hung backend). Connections in flight at the
- * fault instant are counted apart: at layer 4 nothing can save them.
+ * The common run of a backend fault scenario: a real node process, three backend processes, a
+ * bounded load of new TCP connections running throughout, one backend ({@code b2}) broken for
+ * real, and the node's view read through the admin API. Connections in flight at the fault
+ * instant are counted apart: at layer 4 nothing can save them.
  *
  * <p>Every scenario runs once per fault backend: {@code [kernel]} (root + iptables, CI) and
  * {@code [toxiproxy]} (needs a Docker engine; skipped with a message where there is none). Each
  * prints a {@code FAULT-SUMMARY} line (also appended to {@code target/fault-summary.txt}) with the
- * measured fault-to-ejection time, failures after the fault and in-flight losses.
+ * measured fault-to-ejection time, failures after the fault and in-flight losses. See
+ * {@code docs/testing.md}.
  */
-class BackendFaultIT {
-    private static final String VIP = "svc";
+abstract class BackendFaultScenarios {
+    static final String VIP = "svc";
     private static final Set<String> DOWN_FLAGS = Set.of("EJECTED_PASSIVE", "FAILED_ACTIVE_CHECK");
     private static final Duration NODE_START = Duration.ofSeconds(45);
     private static final Duration DETECT_WITHIN = Duration.ofSeconds(10); // generous: shared, noisy machine
@@ -96,81 +96,7 @@ class BackendFaultIT {
         return resource;
     }
 
-    // ---- scenarios ------------------------------------------------------------------------------
-
-    @ParameterizedTest(name = "[{0}]")
-    @MethodSource("via")
-    void killedBackendIsEjectedAndNoConnectionStartedAfterTheKillFails(String via) throws Exception {
-        Setup s = setup(via, FaultKind.CRASH, """
-                    health_check: {type: tcp, interval: 300ms, timeout: 250ms, fall: 2, rise: 2}
-                """);
-        Measured m = faultUnderLoad(s, "kill-9", LoadLoop.Options.defaults(), null);
-        assertConnectionsAfterTheFaultDidNotFail(m);
-    }
-
-    @ParameterizedTest(name = "[{0}]")
-    @MethodSource("via")
-    void hungBackendIsEjectedNoClientStaysStuckAndAfterSigcontItReturnsThroughRise(String via) throws Exception {
-        Setup s = setup(via, FaultKind.HANG, """
-                    health_check:
-                      type: http
-                      path: /healthz
-                      interval: 200ms
-                      timeout: 300ms
-                      fast_interval: 50ms
-                      down_interval: 200ms
-                      fall: 2
-                      rise: 2
-                    outlier_detection: {consecutive_failures: 1, response_timeout: 300ms}
-                    close_on_backend_down: true
-                    slow_start: 1s
-                """);
-        // A client whose connection is closed under it retries at once on a new one (up to 5 times);
-        // an attempt with no answer for 5 s is "stuck", which must never happen.
-        LoadLoop.Options opts = LoadLoop.Options.defaults().withAttemptsPerRequest(5)
-                .withReadTimeout(Duration.ofSeconds(5));
-        Measured m = faultUnderLoad(s, "sigstop", opts, (fault, load) -> {
-            long contNanos = System.nanoTime();
-            Instant contAt = Instant.now();
-            fault.clear(); // SIGCONT (or the toxic removed)
-            await("hung backend back in rotation after SIGCONT").atMost(Duration.ofSeconds(15))
-                    .pollInterval(Duration.ofMillis(20)).until(() -> s.admin.allEligible(VIP));
-            BackendState back = s.admin.backend(VIP, s.victimRoute());
-            long backMs = back.firstCleared(contAt.minusMillis(2), "FAILED_ACTIVE_CHECK")
-                    .or(() -> back.firstCleared(contAt.minusMillis(2), "EJECTED_PASSIVE"))
-                    .map(t -> Duration.between(contAt, t.at()).toMillis()).orElse(-1L);
-            await("the recovered backend answers clients again").atMost(Duration.ofSeconds(10))
-                    .until(() -> load.answersFrom(s.victim().name(), contNanos) >= 3);
-            return "cont_to_eligible_ms=" + backMs;
-        });
-        assertThat(m.stuck).as("attempts left with no answer for 5 s: %s", m.examples).isZero();
-        assertThat(m.failedRequests).as("client requests that failed even after retrying: %s", m.examples).isZero();
-        if (!m.visibleAtConnect) {
-            assertThat(m.failedAfterEjection).as("failures after ejection: %s", m.examples).isZero();
-        }
-    }
-
-    @ParameterizedTest(name = "[{0}]")
-    @MethodSource("via")
-    void synBlackholedBackendIsEjectedAndConnectionsAfterTheFaultRetryElsewhere(String via) throws Exception {
-        Setup s = setup(via, FaultKind.BLACKHOLE, """
-                    health_check: {type: tcp, interval: 300ms, timeout: 200ms, fall: 2, rise: 2}
-                """);
-        Measured m = faultUnderLoad(s, "iptables-drop", LoadLoop.Options.defaults(), null);
-        assertConnectionsAfterTheFaultDidNotFail(m);
-    }
-
-    @ParameterizedTest(name = "[{0}]")
-    @MethodSource("via")
-    void resettingBackendIsEjectedAndConnectionsAfterTheFaultRetryElsewhere(String via) throws Exception {
-        Setup s = setup(via, FaultKind.RESET, """
-                    health_check: {type: tcp, interval: 300ms, timeout: 250ms, fall: 2, rise: 2}
-                """);
-        Measured m = faultUnderLoad(s, "iptables-reset", LoadLoop.Options.defaults(), null);
-        assertConnectionsAfterTheFaultDidNotFail(m);
-    }
-
-    private static void assertConnectionsAfterTheFaultDidNotFail(Measured m) {
+    static void assertConnectionsAfterTheFaultDidNotFail(Measured m) {
         if (m.visibleAtConnect) {
             assertThat(m.failedAfterFault).as("failed connections that started after the fault: %s", m.examples)
                     .isZero();
@@ -184,8 +110,8 @@ class BackendFaultIT {
     // ---- the common run --------------------------------------------------------------------------
 
     /** A node with one VIP over three backend processes; b2 is the one the scenario breaks. */
-    private record Setup(Faults faults, FaultKind kind, List<BackendProcess> backends, List<String> routes,
-                         TandemProcess node, AdminClient admin, int vipPort) {
+    record Setup(Faults faults, FaultKind kind, List<BackendProcess> backends, List<String> routes,
+                 TandemProcess node, AdminClient admin, int vipPort) {
         BackendProcess victim() {
             return backends.get(1);
         }
@@ -195,13 +121,29 @@ class BackendFaultIT {
         }
     }
 
-    private Setup setup(String via, FaultKind kind, String healthYaml) throws Exception {
+    Setup setup(String via, FaultKind kind, String healthYaml) throws Exception {
         Faults faults = closeLater(Faults.named(via));
         Assumptions.assumeTrue(faults.supports(kind), () -> via + " faults cannot make " + kind
                 + "; this scenario runs through the other fault backend");
+        // Started in parallel: each is a JVM start, slow on a busy machine.
         List<BackendProcess> backends = new ArrayList<>();
-        for (String name : List.of("b1", "b2", "b3")) {
-            backends.add(closeLater(BackendProcess.start(name)));
+        try (ExecutorService starter = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<BackendProcess>> starting = new ArrayList<>();
+            for (String name : List.of("b1", "b2", "b3")) {
+                starting.add(starter.submit(() -> BackendProcess.start(name)));
+            }
+            for (Future<BackendProcess> f : starting) {
+                try {
+                    backends.add(closeLater(f.get()));
+                } catch (ExecutionException e) {
+                    for (Future<BackendProcess> other : starting) { // close the ones that did start
+                        if (other != f && other.state() == Future.State.SUCCESS) {
+                            other.resultNow().close();
+                        }
+                    }
+                    throw new IOException("backend did not start", e.getCause());
+                }
+            }
         }
         List<String> routes = new ArrayList<>();
         for (BackendProcess b : backends) {
@@ -235,15 +177,15 @@ class BackendFaultIT {
 
     /** Runs after ejection, before the load stops; returns extra summary fields. */
     @FunctionalInterface
-    private interface AfterEjection {
+    interface AfterEjection {
         String run(Fault fault, LoadLoop load) throws Exception;
     }
 
     /** What a scenario measured; printed as one line. */
-    private record Measured(String scenario, String via, boolean visibleAtConnect, long ejectMs, String signal,
-                            String nodeAfterMs, int attempts, long afterFault, long failedAfterFault, long inFlight,
-                            long inFlightFailed, long failedAfterEjection, long stuck, long failedRequests,
-                            long retriedAttempts, String extra, List<String> examples) {
+    record Measured(String scenario, String via, boolean visibleAtConnect, long ejectMs, String signal,
+                    String nodeAfterMs, int attempts, long afterFault, long failedAfterFault, long inFlight,
+                    long inFlightFailed, long failedAfterEjection, long stuck, long failedRequests,
+                    long retriedAttempts, String extra, List<String> examples){
         String line() {
             return "FAULT-SUMMARY scenario=" + scenario + " via=" + via + " fault_to_eject_ms=" + ejectMs
                     + " signal=" + signal + " node_after_ms=" + nodeAfterMs + " attempts=" + attempts
@@ -255,7 +197,7 @@ class BackendFaultIT {
         }
     }
 
-    private Measured faultUnderLoad(Setup s, String scenario, LoadLoop.Options opts, AfterEjection after)
+    Measured faultUnderLoad(Setup s, String scenario, LoadLoop.Options opts, AfterEjection after)
             throws Exception {
         long loadStart = System.nanoTime();
         LoadLoop load = closeLater(LoadLoop.start(s.vipPort, opts));
