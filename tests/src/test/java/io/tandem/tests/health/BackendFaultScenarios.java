@@ -185,7 +185,7 @@ abstract class BackendFaultScenarios {
     record Measured(String scenario, String via, boolean visibleAtConnect, long ejectMs, String signal,
                     String nodeAfterMs, int attempts, long afterFault, long failedAfterFault, long inFlight,
                     long inFlightFailed, long failedAfterEjection, long stuck, long failedRequests,
-                    long retriedAttempts, String extra, List<String> examples){
+                    long retriedAttempts, String extra, List<String> examples) {
         String line() {
             return "FAULT-SUMMARY scenario=" + scenario + " via=" + via + " fault_to_eject_ms=" + ejectMs
                     + " signal=" + signal + " node_after_ms=" + nodeAfterMs + " attempts=" + attempts
