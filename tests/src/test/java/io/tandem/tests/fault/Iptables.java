@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * {@code iptables} rules on the INPUT chain for one loopback TCP port, each tagged with a comment
+ * {@code iptables} rules on the INPUT chain for one loopback TCP port ({@code -i lo -d 127.0.0.1}), each tagged with a comment
  * {@code tandem-test-<owner pid>-<n>} so that leftovers of a crashed test JVM can be found and
  * removed ({@link #sweep()}) without touching anyone else's rules, nor the rules of a test run
  * that is still alive.
@@ -108,7 +108,9 @@ final class Iptables {
 
     /** As {@link #insert(int, Action)} with a given comment (tests of the sweep use a dead pid's). */
     static Rule insert(int port, Action action, String comment) throws IOException {
-        List<String> spec = new ArrayList<>(List.of("-p", "tcp", "-m", "tcp", "--dport", Integer.toString(port),
+        // Loopback only: a rule can never touch real traffic that happens to use the same port number.
+        List<String> spec = new ArrayList<>(List.of("-i", "lo", "-d", "127.0.0.1/32", "-p", "tcp", "-m", "tcp",
+                "--dport", Integer.toString(port),
                 "-m", "comment", "--comment", comment));
         spec.addAll(action.jump);
         List<String> cmd = new ArrayList<>(List.of("iptables", "-w", "5", "-I", "INPUT"));
