@@ -2,6 +2,7 @@ package io.tandem.tests;
 
 import static org.awaitility.Awaitility.await;
 
+import io.tandem.tests.support.Orphans;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -18,9 +19,10 @@ import java.util.concurrent.TimeUnit;
  * A real Tandem node process started from the packaged jar ({@code lb-core/target/tandem.jar},
  * built by the reactor before this module's integration tests), with the same JVM that runs
  * the tests. Output is captured line by line so tests can wait for log events. Always
- * {@link #close() closed} (SIGKILL) at the end of a test.
+ * {@link #close() closed} (SIGKILL) at the end of a test; a node left by a test JVM that died is
+ * killed by the next run's {@link Orphans#sweep()}.
  */
-final class TandemProcess implements AutoCloseable {
+public final class TandemProcess implements AutoCloseable {
     private final Process process;
     private final List<String> lines = new CopyOnWriteArrayList<>();
 
@@ -52,8 +54,9 @@ final class TandemProcess implements AutoCloseable {
     }
 
     /** Starts {@code tandem ARGS...}. */
-    static TandemProcess start(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED",
+    public static TandemProcess start(String... args) throws IOException {
+        // The owner mark lets a later run kill this node if this test JVM dies before close().
+        List<String> cmd = new ArrayList<>(List.of(java(), Orphans.ownerArg(), "--enable-native-access=ALL-UNNAMED",
                 "-Dio.netty.leakDetection.level=paranoid", "-jar", jar().toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -61,7 +64,7 @@ final class TandemProcess implements AutoCloseable {
     }
 
     /** Runs {@code tandem ARGS...} to completion (bounded) and returns exit code and output. */
-    static Result run(Duration limit, String... args) throws IOException, InterruptedException {
+    public static Result run(Duration limit, String... args) throws IOException, InterruptedException {
         try (TandemProcess p = start(args)) {
             if (!p.process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new AssertionError("tandem " + String.join(" ", args) + " did not finish within " + limit
@@ -74,7 +77,7 @@ final class TandemProcess implements AutoCloseable {
         }
     }
 
-    record Result(int exitCode, String output) {
+    public record Result(int exitCode, String output) {
     }
 
     private String awaitOutputComplete() throws InterruptedException {
@@ -89,7 +92,7 @@ final class TandemProcess implements AutoCloseable {
     }
 
     /** Waits until a line containing {@code text} has been printed. */
-    TandemProcess awaitLine(String text, Duration atMost) {
+    public TandemProcess awaitLine(String text, Duration atMost) {
         try {
             await().atMost(atMost).pollInterval(Duration.ofMillis(20))
                     .failFast("tandem exited before printing \"" + text + "\"",
@@ -101,35 +104,35 @@ final class TandemProcess implements AutoCloseable {
         return this;
     }
 
-    boolean hasLine(String text) {
+    public boolean hasLine(String text) {
         return lines.stream().anyMatch(l -> l.contains(text));
     }
 
-    long countLines(String text) {
+    public long countLines(String text) {
         return lines.stream().filter(l -> l.contains(text)).count();
     }
 
-    String output() {
+    public String output() {
         return String.join("\n", lines);
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
-    Process process() {
+    public Process process() {
         return process;
     }
 
     /** Sends a POSIX signal with kill(1): TERM, KILL, HUP, STOP, CONT. */
-    void signal(String name) throws IOException, InterruptedException {
+    public void signal(String name) throws IOException, InterruptedException {
         Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
         if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
             throw new IOException("kill -" + name + " " + process.pid() + " failed");
         }
     }
 
-    boolean waitForExit(Duration limit) throws InterruptedException {
+    public boolean waitForExit(Duration limit) throws InterruptedException {
         return process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
     }
 
