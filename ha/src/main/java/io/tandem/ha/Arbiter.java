@@ -40,12 +40,25 @@ import java.util.TreeSet;
 final class Arbiter {
 
     /** Timings in milliseconds. */
+    /**
+     * Timings in milliseconds. {@code deadAfterLoss}: a lost peer is declared dead no sooner than
+     * this after its link loss, so that a node cut off from both ZooKeeper and its peers (which
+     * drops everything {@code isolationGrace} after <em>its</em> link loss) is gone first, with a
+     * margin of two heartbeat intervals for the two sides noticing the loss at different times.
+     */
     record Timing(long heartbeatTimeout, long probeTimeout, long isolationGrace, long claimDelay,
-                  long preemptDelay, long reprobeInterval, long retryBackoff) {
+                  long preemptDelay, long reprobeInterval, long retryBackoff, long deadAfterLoss) {
         static Timing of(HaSettings s) {
+            long interval = s.heartbeatInterval().toMillis();
             return new Timing(s.heartbeatTimeout().toMillis(), s.probeTimeout().toMillis(),
                     s.isolationGrace().toMillis(), s.claimDelay().toMillis(), s.preemptDelay().toMillis(),
-                    Math.max(500, 10 * s.heartbeatTimeout().toMillis()), Math.max(20, s.probeTimeout().toMillis()));
+                    Math.max(500, 10 * s.heartbeatTimeout().toMillis()), Math.max(20, s.probeTimeout().toMillis()),
+                    s.isolationGrace().toMillis() + 2 * interval);
+        }
+
+        /** A control thread later than this was frozen long enough for a peer to have taken over. */
+        long freezeThreshold() {
+            return heartbeatTimeout + probeTimeout;
         }
     }
 
@@ -230,7 +243,7 @@ final class Arbiter {
 
     /** Called every heartbeat interval; a late tick means the node was frozen. Returns true if so. */
     boolean tick(long now) {
-        boolean frozen = lastTick >= 0 && now - lastTick > t.heartbeatTimeout() && !held.isEmpty();
+        boolean frozen = lastTick >= 0 && now - lastTick > t.freezeThreshold() && !held.isEmpty();
         lastTick = now;
         if (frozen) {
             frozenAt = now;
@@ -256,8 +269,11 @@ final class Arbiter {
         List<Action> out = new ArrayList<>(pending);
         pending.clear();
 
+        // The link's reader notices silence exactly (socket read timeout); this is a backstop for
+        // a stuck reader, generous so that heartbeats queued behind a busy control thread don't trip it.
+        boolean onTime = lastTick < 0 || now - lastTick <= t.heartbeatTimeout();
         for (Peer p : peers.values()) {
-            if (p.up && now - p.lastHeartbeatAt > t.heartbeatTimeout()) {
+            if (onTime && p.up && now - p.lastHeartbeatAt > 3 * t.heartbeatTimeout()) {
                 markDown(p, "heartbeat_timeout", now);
                 out.add(new Action.DropLink(p.id));
             }
@@ -272,10 +288,10 @@ final class Arbiter {
             if (suspect.isEmpty() || witnessed) {
                 suspect.clear();
                 frozenAt = -1;
-            } else if (now - frozenAt >= t.probeTimeout()) {
+            } else if (now - frozenAt >= t.freezeThreshold()) {
                 for (String vip : List.copyOf(suspect)) {
                     release(out, vip, OwnershipCause.ISOLATED, "frozen and not revalidated in "
-                            + t.probeTimeout() + "ms");
+                            + t.freezeThreshold() + "ms");
                 }
                 suspect.clear();
                 frozenAt = -1;
@@ -324,7 +340,7 @@ final class Arbiter {
                 case IDLE -> sendProbe(out, p, now);
                 case SENT -> unwritten |= now - p.probeSentAt >= t.isolationGrace();
                 case WRITTEN -> {
-                    if (now - p.probeWrittenAt >= t.probeTimeout()) {
+                    if (now - p.probeWrittenAt >= t.probeTimeout() && now - p.downAt >= t.deadAfterLoss()) {
                         p.probe = ProbeState.DEAD;
                         p.verdictAt = now;
                     }

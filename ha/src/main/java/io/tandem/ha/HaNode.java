@@ -303,7 +303,9 @@ public final class HaNode implements AutoCloseable {
                         Lease fresh = store.read(vip);
                         post(() -> arbiter.revalidated(vip, fresh, now()));
                     } catch (Exception e) {
-                        log.warn("revalidation read failed node={} vip={} error=\"{}\"", me, vip, e.toString());
+                        if (!closed.get()) {
+                            log.warn("revalidation read failed node={} vip={} error=\"{}\"", me, vip, e.toString());
+                        }
                     }
                 }
             });

@@ -22,7 +22,8 @@ import java.util.TreeSet;
  * group share the same VIP list and timings; only {@code nodeId} and {@code listen} differ.
  *
  * <p>Defaults aim at a takeover under 200 ms: heartbeats every 20 ms, a peer silent for 60 ms is
- * suspected, a probe through ZooKeeper unanswered for 60 ms proves it gone. Raise the heartbeat
+ * suspected, a probe through ZooKeeper unanswered for 60 ms (and no sooner than isolation grace
+ * + 2 heartbeat intervals = 100 ms after the link loss) proves it gone. Raise the heartbeat
  * timeout on hosts with long GC or scheduling pauses: a false suspicion costs a probe, and only
  * when ZooKeeper is down too does it cost the VIPs (see docs/ha.md).
  *
@@ -208,7 +209,7 @@ public record HaSettings(
         private Duration heartbeatInterval = Duration.ofMillis(20);
         private Duration heartbeatTimeout = Duration.ofMillis(60);
         private Duration probeTimeout = Duration.ofMillis(60);
-        private Duration isolationGrace = Duration.ofMillis(30);
+        private Duration isolationGrace = Duration.ofMillis(60);
         private Duration claimDelay = Duration.ofSeconds(3);
         private boolean preempt;
         private Duration preemptDelay = Duration.ofSeconds(10);
