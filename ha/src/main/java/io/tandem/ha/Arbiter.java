@@ -39,7 +39,6 @@ import java.util.TreeSet;
  */
 final class Arbiter {
 
-    /** Timings in milliseconds. */
     /**
      * Timings in milliseconds. {@code deadAfterLoss}: a lost peer is declared dead no sooner than
      * this after its link loss, so that a node cut off from both ZooKeeper and its peers (which

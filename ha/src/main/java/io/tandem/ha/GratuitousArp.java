@@ -21,6 +21,7 @@ import java.nio.file.Path;
  * broadcast address) from an interface through an {@code AF_PACKET} raw socket, using the FFM
  * API: no JNI, no external tool. Needs CAP_NET_RAW (root). Linux only.
  */
+@SuppressWarnings("restricted") // native access is the point; the JVM needs --enable-native-access
 final class GratuitousArp {
     private static final int AF_PACKET = 17;
     private static final int SOCK_RAW = 3;
@@ -90,7 +91,8 @@ final class GratuitousArp {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             short protoBe = Short.reverseBytes(ETH_P_ARP);
-            int fd = (int) SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, (int) (protoBe & 0xffff));
+            int protocol = protoBe & 0xffff;
+            int fd = (int) SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, protocol);
             if (fd < 0) {
                 throw new IOException("socket(AF_PACKET): errno " + (int) ERRNO.get(state, 0L) + " (expected CAP_NET_RAW)");
             }

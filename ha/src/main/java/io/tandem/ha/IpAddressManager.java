@@ -40,7 +40,7 @@ public final class IpAddressManager implements AddressManager {
     @Override
     public void add(String address) throws IOException {
         Result r = run(command("ip", "addr", "add", prefixed(address), "dev", iface, v6(address) ? "nodad" : null));
-        if (r.code != 0 && !r.output.contains("File exists")) {
+        if (r.code != 0 && !r.output.contains("File exists") && !r.output.contains("already assigned")) {
             throw new IOException("ip addr add " + prefixed(address) + " dev " + iface + ": exit " + r.code + " "
                     + r.output.trim());
         }
@@ -49,7 +49,8 @@ public final class IpAddressManager implements AddressManager {
     @Override
     public void remove(String address) throws IOException {
         Result r = run(command("ip", "addr", "del", prefixed(address), "dev", iface));
-        if (r.code != 0 && !r.output.contains("Cannot assign requested address")) {
+        boolean absent = r.output.contains("Cannot assign requested address") || r.output.contains("Address not found");
+        if (r.code != 0 && !absent) {
             throw new IOException("ip addr del " + prefixed(address) + " dev " + iface + ": exit " + r.code + " "
                     + r.output.trim());
         }
@@ -75,6 +76,11 @@ public final class IpAddressManager implements AddressManager {
             throw new IOException("arping -U -c 1 -I " + iface + " " + address + ": exit " + r.code + " "
                     + r.output.trim());
         }
+    }
+
+    /** Whether the raw-socket path failed and announcements now go through {@code arping}. */
+    boolean usesArpingFallback() {
+        return ffmFailed;
     }
 
     private List<String> command(String... parts) {
