@@ -113,6 +113,9 @@ final class Arbiter {
     private final Map<String, Long> retryAt = new HashMap<>();
     private final Map<String, Long> freeSince = new HashMap<>();
     private final List<Action> pending = new ArrayList<>();
+    /** Given up voluntarily: our owner znode is being deleted, so it must not count as "ours, recover it". */
+    private final Set<String> relinquished = new HashSet<>();
+    private boolean stopped;
     private long nextNonce;
 
     private long lastTick = -1;
@@ -235,6 +238,7 @@ final class Arbiter {
     void addressFailed(String vip, long now) {
         Held h = held.remove(vip);
         if (h != null) {
+            relinquished.add(vip);
             pending.add(new Action.Release(vip, h.epoch(), OwnershipCause.ADDRESS_FAILED, "address add failed", true));
             retryAt.put(vip, now + 10 * t.claimDelay());
         }
@@ -255,6 +259,7 @@ final class Arbiter {
 
     /** Releases everything (voluntarily, deleting our owner nodes). */
     List<Action> shutdown() {
+        stopped = true;
         List<Action> out = new ArrayList<>();
         for (String vip : List.copyOf(held.keySet())) {
             release(out, vip, OwnershipCause.SHUTDOWN, "node closing");
@@ -267,6 +272,9 @@ final class Arbiter {
     List<Action> evaluate(long now) {
         List<Action> out = new ArrayList<>(pending);
         pending.clear();
+        if (stopped) {
+            return out;
+        }
 
         // The link's reader notices silence exactly (socket read timeout); this is a backstop for
         // a stuck reader, generous so that heartbeats queued behind a busy control thread don't trip it.
@@ -392,6 +400,9 @@ final class Arbiter {
                 continue;
             }
             Lease l = leases.getOrDefault(vip, Lease.NONE);
+            if (!me.equals(l.owner())) {
+                relinquished.remove(vip);
+            }
             Seen seen = knownEpoch.get(vip);
             if (seen != null && seen.epoch() > l.epoch()) {
                 continue; // our view of ZooKeeper lags what a peer told us: wait for it
@@ -399,7 +410,9 @@ final class Arbiter {
             if (l.ownerLive()) {
                 freeSince.remove(vip);
                 if (l.owner().equals(me)) {
-                    claim(out, vip, OwnershipCause.RECOVERED, l, null);
+                    if (!relinquished.contains(vip)) {
+                        claim(out, vip, OwnershipCause.RECOVERED, l, null);
+                    }
                 } else {
                     Peer p = peers.get(l.owner());
                     if (p != null && p.probe == ProbeState.DEAD) {
@@ -457,6 +470,9 @@ final class Arbiter {
         }
         suspect.remove(vip);
         boolean voluntary = cause == OwnershipCause.PREEMPTED || cause == OwnershipCause.SHUTDOWN;
+        if (voluntary) {
+            relinquished.add(vip);
+        }
         out.add(new Action.Release(vip, h.epoch(), cause, detail, voluntary));
     }
 

@@ -354,6 +354,40 @@ class ArbiterTest {
     }
 
     @Test
+    void anAddressHandedBackIsNotRecoveredWhileOurOwnerNodeIsStillBeingDeleted() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(2, "a", SESSION)), now);
+        a.evaluate(now);
+        long back = now;
+        while (now < back + 6000) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            List<Action> actions = a.evaluate(now);
+            assertThat(only(actions, Action.Claim.class)).as("no RECOVERED claim of a relinquished address").isEmpty();
+        }
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
+        // once the owner node is gone the preferred owner claims; we would only after the claim delay
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", free(2, "a", 2)), now);
+        a.heartbeat("b", hb(true, Map.of()), now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+    }
+
+    @Test
+    void afterShutdownNothingIsClaimedAnyMore() {
+        Arbiter a = arbiter(false);
+        a.shutdown();
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        now += 5_000;
+        assertThat(a.evaluate(now)).isEmpty();
+    }
+
+    @Test
     void shutdownReleasesEverythingVoluntarily() {
         Arbiter a = steadyPair(false);
         assertThat(only(a.shutdown(), Action.Release.class))
