@@ -257,6 +257,11 @@ final class Arbiter {
         return frozen;
     }
 
+    /** Releases everything now (not voluntarily: our owner nodes stay, so we may recover them). */
+    void releaseAll(OwnershipCause cause, String detail) {
+        releaseAll(pending, cause, detail);
+    }
+
     /** Releases everything (voluntarily, deleting our owner nodes). */
     List<Action> shutdown() {
         stopped = true;

@@ -57,6 +57,9 @@ public final class HaNode implements AutoCloseable {
     private final AtomicLong tokens = new AtomicLong();
     private final Map<String, Long> serveToken = new ConcurrentHashMap<>();
     private final Deque<OwnershipEvent> recent = new ConcurrentLinkedDeque<>();
+    private final AtomicBoolean watchdogFired = new AtomicBoolean();
+    private volatile long lastTickDone = now();
+    private volatile List<String> servedSnapshot = List.of();
     private final AtomicInteger recentSize = new AtomicInteger();
 
     // control-thread state
@@ -131,6 +134,12 @@ public final class HaNode implements AutoCloseable {
      */
     public static HaNode start(HaSettings settings, AddressManager addresses, OwnershipListener listener)
             throws IOException {
+        return start(settings, addresses, listener, true);
+    }
+
+    /** {@code watchdog} false: tests that simulate a whole-process freeze (SIGSTOP stops the watchdog too). */
+    static HaNode start(HaSettings settings, AddressManager addresses, OwnershipListener listener, boolean watchdog)
+            throws IOException {
         requireNonNull(settings, "settings");
         requireNonNull(addresses, "addresses");
         requireNonNull(listener, "listener");
@@ -146,6 +155,9 @@ public final class HaNode implements AutoCloseable {
         node.store.start();
         long tick = settings.heartbeatInterval().toMillis();
         node.ticker = node.control.scheduleWithFixedDelay(node::tick, tick, tick, TimeUnit.MILLISECONDS);
+        if (watchdog) {
+            Thread.ofPlatform().daemon().name("tandem-ha-watchdog-" + settings.nodeId()).start(node::watchdog);
+        }
         log.info("ha node started node={} incarnation={} peer_port={} peers={} vips={} preferred={}",
                 settings.nodeId(), node.incarnation, node.link.port(), settings.peers().size(), settings.vips().size(),
                 settings.preferredOwners());
@@ -187,14 +199,53 @@ public final class HaNode implements AutoCloseable {
     private void tick() {
         try {
             long now = now();
+            if (watchdogFired.getAndSet(false)) {
+                arbiter.releaseAll(OwnershipCause.ISOLATED, "control thread stalled; watchdog removed the addresses");
+            }
             if (arbiter.tick(now)) {
                 log.warn("ha control thread was late node={} (frozen or paused?) revalidating held vips={}",
                         settings.nodeId(), arbiter.heldEpochs().keySet());
             }
             step();
             sendHeartbeat();
+            lastTickDone = now();
         } catch (RuntimeException e) {
             log.error("ha tick failed node={}", settings.nodeId(), e);
+        }
+    }
+
+    /**
+     * The control thread sends the heartbeats and answers the probes, so when it hangs (a
+     * deadlock, a stuck listener) the peers take the addresses over; this thread, independent of
+     * it, removes them first. The threshold stays below the earliest peer takeover:
+     * heartbeat timeout + probe timeout - one interval.
+     */
+    private void watchdog() {
+        long interval = Math.max(5, settings.heartbeatInterval().toMillis() / 2);
+        long threshold = settings.heartbeatTimeout().toMillis() + settings.probeTimeout().toMillis()
+                - settings.heartbeatInterval().toMillis();
+        while (!closed.get()) {
+            try {
+                Thread.sleep(interval); // periodic check, not a wait for a condition
+            } catch (InterruptedException e) {
+                return;
+            }
+            long stalled = now() - lastTickDone;
+            List<String> served = servedSnapshot;
+            if (stalled > threshold && !served.isEmpty() && !closed.get() && watchdogFired.compareAndSet(false, true)) {
+                serveToken.clear();
+                log.error("ha control thread stalled node={} stalled_ms={} removing addresses={} (peers will take them over)",
+                        settings.nodeId(), stalled, served);
+                for (String vip : served) {
+                    try {
+                        addresses.remove(vip);
+                    } catch (IOException | RuntimeException e) {
+                        log.error("watchdog address remove failed node={} vip={} error=\"{}\"", settings.nodeId(), vip,
+                                e.toString());
+                    }
+                }
+                servedSnapshot = List.of();
+            }
         }
     }
 
@@ -264,6 +315,9 @@ public final class HaNode implements AutoCloseable {
         if (changed) {
             sendHeartbeat();
         }
+        if (!watchdogFired.get()) {
+            servedSnapshot = List.copyOf(arbiter.heldEpochs().keySet());
+        }
         view = buildView();
     }
 
@@ -327,6 +381,9 @@ public final class HaNode implements AutoCloseable {
         serveToken.put(s.vip(), token);
         String detail = s.fromPeer() == null ? "" : "from " + s.fromPeer();
         chain(s.vip(), () -> {
+            if (!Long.valueOf(token).equals(serveToken.get(s.vip()))) {
+                return; // released (or the watchdog fired) before the add got its turn
+            }
             long t0 = now();
             try {
                 addresses.add(s.vip());

@@ -54,6 +54,8 @@ final class HaFixture implements AutoCloseable {
     final Map<String, TcpProxy> peerProxies = new ConcurrentHashMap<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final String zkConnect;
+    /** False to model a whole-process freeze (SIGSTOP also stops the watchdog). */
+    boolean watchdog = true;
 
     HaFixture(String zkConnect, String... ids) throws IOException {
         this.zkConnect = zkConnect;
@@ -125,7 +127,7 @@ final class HaFixture implements AutoCloseable {
             }
         };
         m.node = HaNode.start(tune.apply(settings(id)).build(),
-                ledger.forNode(id, m.adds, m.removes, m.announces), listener);
+                ledger.forNode(id, m.adds, m.removes, m.announces), listener, watchdog);
         closeables.add(m.node);
         return m;
     }

@@ -138,6 +138,7 @@ class HaPairIT {
     @Test
     void frozenNodeThawsWithStaleEpochsAndDropsItsAddresses() throws Exception {
         f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
+        f.watchdog = false; // a SIGSTOP freezes the watchdog too
         f.start("lb1");
         f.start("lb2");
         awaitSplit();
@@ -160,6 +161,27 @@ class HaPairIT {
         System.out.printf("HA-MEASURE frozen: freeze->lb1_serving_ms~%d thaw->stale_node_dropped_ms=%d"
                 + " (overlap = freeze remainder + thaw->drop: %s)%n", takeoverMs, dropMs, f.ledger.overlaps());
         assertThat(dropMs).isLessThan(1_000);
+    }
+
+    @Test
+    void hungControlThreadHasItsAddressesRemovedByTheWatchdogBeforeThePeerTakesOver() throws Exception {
+        f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
+        f.start("lb1");
+        f.start("lb2");
+        awaitSplit();
+
+        var release = f.member("lb2").node.freezeForTest();
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5))
+                .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
+        assertThat(f.ledger.overlaps()).as("the hung node's addresses went before the takeover").isEmpty();
+
+        release.countDown();
+        await().atMost(Duration.ofSeconds(3)).until(() -> f.changes("lb2", false).size() == 2);
+        assertThat(f.changes("lb2", false)).extracting(HaFixture.Change::cause)
+                .allMatch(c -> c == OwnershipCause.ISOLATED || c == OwnershipCause.FENCED);
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+                .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
+        assertThat(f.ledger.overlaps()).isEmpty();
     }
 
     @Test
