@@ -91,7 +91,7 @@ final class HaFixture implements AutoCloseable {
         String zk = m.zkProxy != null ? m.zkProxy.address() : zkConnect;
         HaSettings.Builder b = HaSettings.builder(id, cluster, HostPort.of("127.0.0.1", m.listenPort), zk)
                 .zkSession(Duration.ofSeconds(4), Duration.ofSeconds(1))
-                .claimDelay(Duration.ofMillis(500))
+                .claimDelay(Duration.ofSeconds(2)) // a slow-starting preferred owner must not lose its addresses
                 // behaviour tests run on a shared, noisy CI box: relaxed detection so that a slow
                 // scheduler never fakes a failure; the measuring tests set the defaults back
                 .heartbeat(Duration.ofMillis(25), Duration.ofMillis(250))
