@@ -1,0 +1,542 @@
+package io.tandem.ha;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The ownership decisions of one node, as a pure state machine: inputs are ZooKeeper's state and
+ * leases, peer heartbeats and link losses, probe and claim outcomes, each stamped with a
+ * monotonic time in milliseconds; {@link #evaluate(long)} returns what to do. No I/O, no clock,
+ * no threads: {@link HaNode} calls it from its single control thread, tests call it directly.
+ *
+ * <p>The rules (docs/ha.md explains why):
+ * <ol>
+ *   <li><b>Fence</b>: a held address whose epoch is lower than any epoch seen for it (ZooKeeper
+ *       record, a peer's heartbeat, a fresh read) is released at once, whatever else holds.
+ *   <li><b>Without ZooKeeper</b> (SUSPENDED, LOST): claim nothing; keep held addresses while at
+ *       least one peer link is up (the peer's heartbeat is the second witness that it does not
+ *       serve them); with no peer link either, release everything after the isolation grace.
+ *   <li><b>With ZooKeeper</b>: a lost peer is probed through ZooKeeper; unanswered within the
+ *       probe timeout it is dead and its addresses are taken over with epoch + 1 (which fences
+ *       it should it be alive after all). A probe this node cannot even write within the
+ *       isolation grace, with every peer link down, means this node is the isolated one: it
+ *       releases everything.
+ *   <li>Free addresses go to their preferred owner at once, to anyone else after the claim delay,
+ *       never to a node while an up peer says it serves the address.
+ *   <li>After a new session, held leases are re-asserted with a new epoch.
+ *   <li>A tick that comes much later than scheduled means this node was frozen: held addresses
+ *       are revalidated by a direct read or a fresh peer heartbeat, or released.
+ * </ol>
+ */
+final class Arbiter {
+
+    /**
+     * Timings in milliseconds. {@code deadAfterLoss}: a lost peer is declared dead no sooner than
+     * this after its link loss, so that a node cut off from both ZooKeeper and its peers (which
+     * drops everything {@code isolationGrace} after <em>its</em> link loss) is gone first, with a
+     * margin of two heartbeat intervals for the two sides noticing the loss at different times.
+     */
+    record Timing(long heartbeatTimeout, long probeTimeout, long isolationGrace, long claimDelay,
+                  long preemptDelay, long reprobeInterval, long retryBackoff, long deadAfterLoss) {
+        static Timing of(HaSettings s) {
+            long interval = s.heartbeatInterval().toMillis();
+            return new Timing(s.heartbeatTimeout().toMillis(), s.probeTimeout().toMillis(),
+                    s.isolationGrace().toMillis(), s.claimDelay().toMillis(), s.preemptDelay().toMillis(),
+                    Math.max(500, 10 * s.heartbeatTimeout().toMillis()), Math.max(20, s.probeTimeout().toMillis()),
+                    s.isolationGrace().toMillis() + 2 * interval);
+        }
+
+        /** A control thread later than this was frozen long enough for a peer to have taken over. */
+        long freezeThreshold() {
+            return heartbeatTimeout + probeTimeout;
+        }
+    }
+
+    enum ProbeState { IDLE, SENT, WRITTEN, ALIVE, DEAD }
+
+    record Held(long epoch, long since, OwnershipCause cause) {
+    }
+
+    private record Seen(long epoch, String node, String source) {
+    }
+
+    static final class Peer {
+        final String id;
+        boolean up;
+        long upSince = -1;
+        long lastHeartbeatAt = -1;
+        PeerMessage.Heartbeat heartbeat;
+        long downAt = -1;
+        String downCause = "never connected";
+        ProbeState probe = ProbeState.IDLE;
+        long nonce;
+        long probeSentAt = -1;
+        long probeWrittenAt = -1;
+        long verdictAt = -1;
+
+        Peer(String id) {
+            this.id = id;
+        }
+
+        boolean claims(String vip) {
+            return up && heartbeat != null && heartbeat.held().containsKey(vip);
+        }
+    }
+
+    private final String me;
+    private final List<String> vips;
+    private final Map<String, String> preferred;
+    private final boolean preempt;
+    private final Timing t;
+
+    private ZkState zk = ZkState.NOT_STARTED;
+    private long zkSince;
+    private long sessionId;
+    private boolean cacheReady;
+    private Map<String, Lease> leases = Map.of();
+
+    private final Map<String, Peer> peers = new LinkedHashMap<>();
+    private long lastPeerDownAt = -1;
+
+    private final Map<String, Held> held = new TreeMap<>();
+    private final Map<String, Seen> knownEpoch = new HashMap<>();
+    private final Set<String> inflight = new HashSet<>();
+    private final Map<String, Long> retryAt = new HashMap<>();
+    private final Map<String, Long> freeSince = new HashMap<>();
+    private final List<Action> pending = new ArrayList<>();
+    /** Given up voluntarily: our owner znode is being deleted, so it must not count as "ours, recover it". */
+    private final Set<String> relinquished = new HashSet<>();
+    private boolean stopped;
+    private long nextNonce;
+
+    private long lastTick = -1;
+    private long frozenAt = -1;
+    private final Set<String> suspect = new TreeSet<>();
+
+    /** {@code nonceBase} must differ between incarnations of a node so its probes are never mistaken for old ones. */
+    Arbiter(String me, List<String> peerIds, Map<String, String> preferred, boolean preempt, Timing timing,
+            long nonceBase, long now) {
+        this.nextNonce = nonceBase;
+        this.me = requireNonNull(me, "me");
+        this.preferred = Map.copyOf(preferred);
+        this.vips = List.copyOf(new TreeSet<>(preferred.keySet()));
+        this.preempt = preempt;
+        this.t = requireNonNull(timing, "timing");
+        this.zkSince = now;
+        for (String p : peerIds) {
+            peers.put(p, new Peer(p));
+        }
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    void zkState(ZkState state, long session, long now) {
+        if (state != zk) {
+            zk = state;
+            zkSince = now;
+        }
+        if (state == ZkState.CONNECTED) {
+            sessionId = session;
+        }
+    }
+
+    void cacheReady(long now) {
+        cacheReady = true;
+    }
+
+    void leases(Map<String, Lease> current, long now) {
+        leases = Map.copyOf(current);
+        current.forEach((vip, l) -> observe(vip, l.epoch(), l.holder(), "ZooKeeper"));
+    }
+
+    void heartbeat(String peerId, PeerMessage.Heartbeat hb, long now) {
+        Peer p = peers.get(peerId);
+        if (p == null) {
+            return;
+        }
+        if (!p.up) {
+            p.up = true;
+            p.upSince = now;
+            p.probe = ProbeState.IDLE;
+        }
+        p.lastHeartbeatAt = now;
+        p.heartbeat = hb;
+        hb.held().forEach((vip, epoch) -> observe(vip, epoch, peerId, "heartbeat"));
+    }
+
+    void linkLost(String peerId, String cause, long now) {
+        Peer p = peers.get(peerId);
+        if (p != null && p.up) {
+            markDown(p, cause, now);
+        }
+    }
+
+    void probeWritten(String peerId, long nonce, long now) {
+        Peer p = peers.get(peerId);
+        if (p != null && p.probe == ProbeState.SENT && p.nonce == nonce) {
+            p.probe = ProbeState.WRITTEN;
+            p.probeWrittenAt = now;
+        }
+    }
+
+    void probeAnswered(String peerId, long nonce, long now) {
+        Peer p = peers.get(peerId);
+        if (p != null && !p.up && p.nonce == nonce
+                && (p.probe == ProbeState.SENT || p.probe == ProbeState.WRITTEN)) {
+            p.probe = ProbeState.ALIVE;
+            p.verdictAt = now;
+        }
+    }
+
+    /** Outcome of a {@link Action.Claim} or {@link Action.Reassert}; {@code epoch} &lt; 0 when it failed. */
+    void claimDone(String vip, OwnershipCause cause, String fromPeer, long startedAt, long epoch, long now) {
+        inflight.remove(vip);
+        if (epoch < 0) {
+            retryAt.put(vip, now + t.retryBackoff());
+            return;
+        }
+        observe(vip, epoch, me, "claim");
+        Held h = held.get(vip);
+        if (h != null) {
+            held.put(vip, new Held(epoch, h.since(), h.cause()));
+            return;
+        }
+        held.put(vip, new Held(epoch, now, cause));
+        freeSince.remove(vip);
+        long detect = -1;
+        long decide = -1;
+        Peer p = fromPeer == null ? null : peers.get(fromPeer);
+        if (p != null && p.downAt >= 0) {
+            detect = p.lastHeartbeatAt >= 0 ? Math.max(0, p.downAt - p.lastHeartbeatAt) : -1;
+            decide = now - p.downAt;
+        }
+        pending.add(new Action.Serve(vip, epoch, cause, fromPeer, detect, decide));
+    }
+
+    /** Fresh epoch record read after a freeze; {@code fresh} null when the read failed. */
+    void revalidated(String vip, Lease fresh, long now) {
+        if (fresh == null) {
+            return;
+        }
+        observe(vip, fresh.epoch(), fresh.holder(), "direct read");
+        Held h = held.get(vip);
+        if (h != null && fresh.epoch() == h.epoch() && me.equals(fresh.holder())) {
+            suspect.remove(vip);
+        }
+    }
+
+    /** Adding the address failed: give the lease up so another node can serve it. */
+    void addressFailed(String vip, long now) {
+        Held h = held.remove(vip);
+        if (h != null) {
+            relinquished.add(vip);
+            pending.add(new Action.Release(vip, h.epoch(), OwnershipCause.ADDRESS_FAILED, "address add failed", true));
+            retryAt.put(vip, now + 10 * t.claimDelay());
+        }
+    }
+
+    /** Called every heartbeat interval; a late tick means the node was frozen. Returns true if so. */
+    boolean tick(long now) {
+        boolean frozen = lastTick >= 0 && now - lastTick > t.freezeThreshold() && !held.isEmpty();
+        lastTick = now;
+        if (frozen) {
+            frozenAt = now;
+            suspect.clear();
+            suspect.addAll(held.keySet());
+            pending.add(new Action.Revalidate(Set.copyOf(suspect)));
+        }
+        return frozen;
+    }
+
+    /** Releases everything now (not voluntarily: our owner nodes stay, so we may recover them). */
+    void releaseAll(OwnershipCause cause, String detail) {
+        releaseAll(pending, cause, detail);
+    }
+
+    /** Releases everything (voluntarily, deleting our owner nodes). */
+    List<Action> shutdown() {
+        stopped = true;
+        List<Action> out = new ArrayList<>();
+        for (String vip : List.copyOf(held.keySet())) {
+            release(out, vip, OwnershipCause.SHUTDOWN, "node closing");
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- decisions
+
+    List<Action> evaluate(long now) {
+        List<Action> out = new ArrayList<>(pending);
+        pending.clear();
+        if (stopped) {
+            return out;
+        }
+
+        // The link's reader notices silence exactly (socket read timeout); this is a backstop for
+        // a stuck reader, generous so that heartbeats queued behind a busy control thread don't trip it.
+        boolean onTime = lastTick < 0 || now - lastTick <= t.heartbeatTimeout();
+        for (Peer p : peers.values()) {
+            if (onTime && p.up && now - p.lastHeartbeatAt > 3 * t.heartbeatTimeout()) {
+                markDown(p, "heartbeat_timeout", now);
+                out.add(new Action.DropLink(p.id));
+            }
+        }
+
+        fence(out);
+
+        boolean anyPeerUp = peers.values().stream().anyMatch(p -> p.up);
+        if (frozenAt >= 0) {
+            boolean witnessed = peers.values().stream().anyMatch(p -> p.up && p.lastHeartbeatAt > frozenAt);
+            suspect.retainAll(held.keySet());
+            if (suspect.isEmpty() || witnessed) {
+                suspect.clear();
+                frozenAt = -1;
+            } else if (now - frozenAt >= t.freezeThreshold()) {
+                for (String vip : List.copyOf(suspect)) {
+                    release(out, vip, OwnershipCause.ISOLATED, "frozen and not revalidated in "
+                            + t.freezeThreshold() + "ms");
+                }
+                suspect.clear();
+                frozenAt = -1;
+            }
+        }
+
+        boolean zkOk = zk == ZkState.CONNECTED && cacheReady;
+        if (!zkOk) {
+            if (!held.isEmpty() && !anyPeerUp) {
+                long cutSince = Math.max(zkSince, lastPeerDownAt);
+                if (now - cutSince >= t.isolationGrace()) {
+                    releaseAll(out, OwnershipCause.ISOLATED, "ZooKeeper " + zk + " and no peer link for "
+                            + (now - cutSince) + "ms");
+                }
+            }
+            return out;
+        }
+
+        probes(out, anyPeerUp, now);
+        reassert(out);
+        claims(out, now);
+        if (preempt) {
+            preempt(out, now);
+        }
+        return out;
+    }
+
+    private void fence(List<Action> out) {
+        for (Map.Entry<String, Held> e : List.copyOf(held.entrySet())) {
+            Seen seen = knownEpoch.get(e.getKey());
+            // a higher epoch naming us is our own re-assert racing its completion, not a fence
+            if (seen != null && seen.epoch() > e.getValue().epoch() && !me.equals(seen.node())) {
+                release(out, e.getKey(), OwnershipCause.FENCED, "epoch " + seen.epoch() + " held by " + seen.node()
+                        + " (seen in " + seen.source() + ") > ours " + e.getValue().epoch());
+            }
+        }
+    }
+
+    private void probes(List<Action> out, boolean anyPeerUp, long now) {
+        boolean unwritten = false;
+        for (Peer p : peers.values()) {
+            if (p.up) {
+                continue;
+            }
+            switch (p.probe) {
+                case IDLE -> sendProbe(out, p, now);
+                case SENT -> unwritten |= now - p.probeSentAt >= t.isolationGrace();
+                case WRITTEN -> {
+                    if (now - p.probeWrittenAt >= t.probeTimeout() && now - p.downAt >= t.deadAfterLoss()) {
+                        p.probe = ProbeState.DEAD;
+                        p.verdictAt = now;
+                    }
+                }
+                case ALIVE -> {
+                    if (now - p.verdictAt >= t.reprobeInterval()) {
+                        sendProbe(out, p, now);
+                    }
+                }
+                case DEAD -> {
+                }
+            }
+        }
+        if (unwritten && !anyPeerUp && !held.isEmpty()) {
+            releaseAll(out, OwnershipCause.ISOLATED, "no peer link and ZooKeeper did not acknowledge a probe in "
+                    + t.isolationGrace() + "ms");
+        }
+    }
+
+    private void sendProbe(List<Action> out, Peer p, long now) {
+        p.probe = ProbeState.SENT;
+        p.nonce = nextNonce++;
+        p.probeSentAt = now;
+        p.probeWrittenAt = -1;
+        out.add(new Action.Probe(p.id, p.nonce));
+    }
+
+    private void reassert(List<Action> out) {
+        for (Map.Entry<String, Held> e : held.entrySet()) {
+            String vip = e.getKey();
+            if (inflight.contains(vip)) {
+                continue;
+            }
+            Lease l = leases.getOrDefault(vip, Lease.NONE);
+            if (l.epoch() == e.getValue().epoch() && me.equals(l.holder())
+                    && (!l.ownerLive() || l.ownerSession() != sessionId)) {
+                inflight.add(vip);
+                out.add(new Action.Reassert(vip, l));
+            }
+        }
+    }
+
+    private void claims(List<Action> out, long now) {
+        for (String vip : vips) {
+            if (held.containsKey(vip) || inflight.contains(vip) || retryAt.getOrDefault(vip, 0L) > now) {
+                continue;
+            }
+            if (peers.values().stream().anyMatch(p -> p.claims(vip))) {
+                freeSince.remove(vip);
+                continue;
+            }
+            Lease l = leases.getOrDefault(vip, Lease.NONE);
+            if (!me.equals(l.owner())) {
+                relinquished.remove(vip);
+            }
+            Seen seen = knownEpoch.get(vip);
+            if (seen != null && seen.epoch() > l.epoch()) {
+                continue; // our view of ZooKeeper lags what a peer told us: wait for it
+            }
+            if (l.ownerLive()) {
+                freeSince.remove(vip);
+                if (l.owner().equals(me)) {
+                    if (!relinquished.contains(vip)) {
+                        claim(out, vip, OwnershipCause.RECOVERED, l, null);
+                    }
+                } else {
+                    Peer p = peers.get(l.owner());
+                    if (p != null && p.probe == ProbeState.DEAD) {
+                        claim(out, vip, OwnershipCause.PEER_DEAD, l, p.id);
+                    }
+                }
+                continue;
+            }
+            if (me.equals(preferred.get(vip))) {
+                claim(out, vip, OwnershipCause.PREFERRED, l, null);
+                continue;
+            }
+            Peer last = l.holder() == null ? null : peers.get(l.holder());
+            if (last != null && last.probe == ProbeState.DEAD) {
+                claim(out, vip, OwnershipCause.PEER_DEAD, l, last.id);
+                continue;
+            }
+            long since = freeSince.computeIfAbsent(vip, k -> now);
+            if (now - since >= t.claimDelay()) {
+                claim(out, vip, OwnershipCause.FREE_LEASE, l, null);
+            }
+        }
+    }
+
+    private void claim(List<Action> out, String vip, OwnershipCause cause, Lease seen, String fromPeer) {
+        inflight.add(vip);
+        out.add(new Action.Claim(vip, cause, seen, fromPeer));
+    }
+
+    private void preempt(List<Action> out, long now) {
+        for (Map.Entry<String, Held> e : List.copyOf(held.entrySet())) {
+            String owner = preferred.get(e.getKey());
+            if (me.equals(owner)) {
+                continue;
+            }
+            Peer p = peers.get(owner);
+            if (p != null && p.up && p.heartbeat != null && p.heartbeat.zkConnected()
+                    && now - p.upSince >= t.preemptDelay()) {
+                release(out, e.getKey(), OwnershipCause.PREEMPTED, "preferred owner " + owner + " back for "
+                        + (now - p.upSince) + "ms");
+            }
+        }
+    }
+
+    private void releaseAll(List<Action> out, OwnershipCause cause, String detail) {
+        for (String vip : List.copyOf(held.keySet())) {
+            release(out, vip, cause, detail);
+        }
+    }
+
+    private void release(List<Action> out, String vip, OwnershipCause cause, String detail) {
+        Held h = held.remove(vip);
+        if (h == null) {
+            return;
+        }
+        suspect.remove(vip);
+        boolean voluntary = cause == OwnershipCause.PREEMPTED || cause == OwnershipCause.SHUTDOWN;
+        if (voluntary) {
+            relinquished.add(vip);
+        }
+        out.add(new Action.Release(vip, h.epoch(), cause, detail, voluntary));
+    }
+
+    private void markDown(Peer p, String cause, long now) {
+        p.up = false;
+        p.downAt = now;
+        p.downCause = cause;
+        p.probe = ProbeState.IDLE;
+        lastPeerDownAt = now;
+    }
+
+    private void observe(String vip, long epoch, String node, String source) {
+        Seen s = knownEpoch.get(vip);
+        if (s == null || epoch > s.epoch()) {
+            knownEpoch.put(vip, new Seen(epoch, node, source));
+        }
+    }
+
+    // ---------------------------------------------------------------- views (for HaView and tests)
+
+    Map<String, Held> held() {
+        return Map.copyOf(held);
+    }
+
+    Map<String, Long> heldEpochs() {
+        Map<String, Long> m = new TreeMap<>();
+        held.forEach((k, v) -> m.put(k, v.epoch()));
+        return m;
+    }
+
+    ZkState zk() {
+        return zk;
+    }
+
+    long sessionId() {
+        return sessionId;
+    }
+
+    Peer peer(String id) {
+        return peers.get(id);
+    }
+
+    List<Peer> peers() {
+        return List.copyOf(peers.values());
+    }
+
+    Lease lease(String vip) {
+        return leases.getOrDefault(vip, Lease.NONE);
+    }
+
+    List<String> vips() {
+        return vips;
+    }
+
+    String preferredOwner(String vip) {
+        return preferred.get(vip);
+    }
+
+    boolean zkUsable() {
+        return zk == ZkState.CONNECTED && cacheReady;
+    }
+}

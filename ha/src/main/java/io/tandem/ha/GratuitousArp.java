@@ -1,0 +1,125 @@
+package io.tandem.ha;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Sends one gratuitous ARP (an ARP request with sender IP = target IP = the VIP, to the
+ * broadcast address) from an interface through an {@code AF_PACKET} raw socket, using the FFM
+ * API: no JNI, no external tool. Needs CAP_NET_RAW (root). Linux only.
+ */
+@SuppressWarnings("restricted") // native access is the point; the JVM needs --enable-native-access
+final class GratuitousArp {
+    private static final int AF_PACKET = 17;
+    private static final int SOCK_RAW = 3;
+    private static final short ETH_P_ARP = 0x0806;
+    private static final int SOCKADDR_LL_SIZE = 20;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle SOCKET = downcall("socket",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle SENDTO = downcall("sendto",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    private GratuitousArp() {
+    }
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd,
+                Linker.Option.captureCallState("errno"));
+    }
+
+    /** The 42-byte Ethernet frame: broadcast destination, ARP request, sender = target = {@code ip}. */
+    static byte[] frame(byte[] mac, byte[] ip) {
+        ByteBuffer b = ByteBuffer.allocate(42).order(ByteOrder.BIG_ENDIAN);
+        for (int i = 0; i < 6; i++) {
+            b.put((byte) 0xff);
+        }
+        b.put(mac);
+        b.putShort(ETH_P_ARP);
+        b.putShort((short) 1);        // hardware type: Ethernet
+        b.putShort((short) 0x0800);   // protocol type: IPv4
+        b.put((byte) 6).put((byte) 4);
+        b.putShort((short) 1);        // operation: request
+        b.put(mac).put(ip);           // sender
+        b.put(new byte[6]).put(ip);   // target hardware unknown, target IP = ours
+        return b.array();
+    }
+
+    static byte[] mac(String iface) throws IOException {
+        String text = Files.readString(Path.of("/sys/class/net", iface, "address")).trim();
+        String[] parts = text.split(":");
+        if (parts.length != 6) {
+            throw new IOException("mac of " + iface + ": \"" + text + "\" (expected 6 octets)");
+        }
+        byte[] mac = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            mac[i] = (byte) Integer.parseInt(parts[i], 16);
+        }
+        return mac;
+    }
+
+    static int ifindex(String iface) throws IOException {
+        return Integer.parseInt(Files.readString(Path.of("/sys/class/net", iface, "ifindex")).trim());
+    }
+
+    static void send(String iface, String address) throws IOException {
+        InetAddress a = InetAddress.ofLiteral(address);
+        if (!(a instanceof Inet4Address)) {
+            throw new IOException("gratuitous ARP: " + address + " (expected an IPv4 address)");
+        }
+        byte[] frame = frame(mac(iface), a.getAddress());
+        int ifindex = ifindex(iface);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            short protoBe = Short.reverseBytes(ETH_P_ARP);
+            int protocol = protoBe & 0xffff;
+            int fd = (int) SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, protocol);
+            if (fd < 0) {
+                throw new IOException("socket(AF_PACKET): errno " + (int) ERRNO.get(state, 0L) + " (expected CAP_NET_RAW)");
+            }
+            try {
+                MemorySegment sll = arena.allocate(SOCKADDR_LL_SIZE, 4);
+                sll.set(ValueLayout.JAVA_SHORT, 0, (short) AF_PACKET);
+                sll.set(ValueLayout.JAVA_SHORT, 2, protoBe);
+                sll.set(ValueLayout.JAVA_INT, 4, ifindex);
+                sll.set(ValueLayout.JAVA_SHORT, 8, (short) 1);     // ARPHRD_ETHER
+                sll.set(ValueLayout.JAVA_BYTE, 10, (byte) 0);
+                sll.set(ValueLayout.JAVA_BYTE, 11, (byte) 6);
+                for (int i = 0; i < 6; i++) {
+                    sll.set(ValueLayout.JAVA_BYTE, 12 + i, (byte) 0xff);
+                }
+                MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, frame);
+                long sent = (long) SENDTO.invokeExact(state, fd, buf, (long) frame.length, 0, sll, SOCKADDR_LL_SIZE);
+                if (sent != frame.length) {
+                    throw new IOException("sendto(" + iface + "): " + sent + " errno " + (int) ERRNO.get(state, 0L)
+                            + " (expected " + frame.length + " bytes sent)");
+                }
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(fd);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("gratuitous ARP via FFM failed", t);
+        }
+    }
+}

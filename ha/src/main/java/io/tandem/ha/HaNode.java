@@ -1,0 +1,581 @@
+package io.tandem.ha;
+
+import static java.util.Objects.requireNonNull;
+
+import io.tandem.config.HostPort;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node of the HA group: holds ZooKeeper leases for VIP addresses, talks to its peers over
+ * the peer link, and adds/removes/announces the addresses it owns through an
+ * {@link AddressManager}. The protocol and the failure matrix are in docs/ha.md.
+ *
+ * <p>Everything that changes ownership runs on one HA control thread: ZooKeeper events, peer
+ * heartbeats, probe answers and claim results are posted to it, it asks the {@link Arbiter}
+ * what to do, and hands blocking work (ZooKeeper transactions, {@code ip}, ARP) to virtual
+ * threads. Address operations for one address run in order.
+ *
+ * <p>Lifecycle: {@link #start} → {@link #close} (idempotent; releases every address and
+ * deletes this node's leases so a peer can take them at once).
+ */
+public final class HaNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HaNode.class);
+    private static final int RECENT_EVENTS = 64;
+
+    private final HaSettings settings;
+    private final AddressManager addresses;
+    private final OwnershipListener listener;
+    private final long incarnation;
+    private final Arbiter arbiter;
+    private final ScheduledExecutorService control;
+    private final ExecutorService io = Executors.newVirtualThreadPerTaskExecutor();
+    private final LeaseStore store;
+    private final PeerLink link;
+    private final AtomicBoolean refreshQueued = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong tokens = new AtomicLong();
+    private final Map<String, Long> serveToken = new ConcurrentHashMap<>();
+    private final Deque<OwnershipEvent> recent = new ConcurrentLinkedDeque<>();
+    private final AtomicBoolean watchdogFired = new AtomicBoolean();
+    private volatile long lastTickDone = now();
+    private volatile List<String> servedSnapshot = List.of();
+    private final AtomicInteger recentSize = new AtomicInteger();
+
+    // control-thread state
+    private final Map<String, CompletableFuture<Void>> chains = new HashMap<>();
+    private final Map<String, Long> answered = new HashMap<>();
+    private final Map<String, Arbiter.ProbeState> lastProbe = new HashMap<>();
+    private long sequence;
+    private ScheduledFuture<?> ticker;
+    private volatile HaView view;
+
+    private HaNode(HaSettings settings, AddressManager addresses, OwnershipListener listener) throws IOException {
+        this.settings = settings;
+        this.addresses = addresses;
+        this.listener = listener;
+        this.incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
+        List<String> peerIds = settings.peers().stream().map(HaPeer::nodeId).toList();
+        this.arbiter = new Arbiter(settings.nodeId(), peerIds, settings.preferredOwners(), settings.preempt(),
+                Arbiter.Timing.of(settings), incarnation, now());
+        this.control = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("tandem-ha-control-" + settings.nodeId()).daemon().unstarted(r));
+        this.store = new LeaseStore(settings, new LeaseStore.Events() {
+            @Override
+            public void state(ZkState state, long sessionId) {
+                post(() -> onZkState(state, sessionId));
+            }
+
+            @Override
+            public void changed() {
+                if (refreshQueued.compareAndSet(false, true)) {
+                    post(() -> {
+                        refreshQueued.set(false);
+                        refresh();
+                    });
+                }
+            }
+
+            @Override
+            public void initialized() {
+                post(() -> {
+                    arbiter.cacheReady(now());
+                    refresh();
+                });
+            }
+        });
+        this.link = new PeerLink(settings, new PeerLink.Events() {
+            @Override
+            public void heartbeat(String peer, PeerMessage.Heartbeat hb, long atMs) {
+                post(() -> onHeartbeat(peer, hb, atMs));
+            }
+
+            @Override
+            public void lost(String peer, String cause, long atMs) {
+                post(() -> onLinkLost(peer, cause, atMs));
+            }
+
+            @Override
+            public void message(String peer, PeerMessage message) {
+                if (message instanceof PeerMessage.BackendEjected b) {
+                    io.execute(() -> listener.peerBackendEjected(b));
+                }
+            }
+        }, HaNode::now);
+        this.view = buildView();
+    }
+
+    /**
+     * Starts a node: removes leftover VIP addresses of a previous run from the interface (a
+     * crashed process leaves them behind), binds the peer link, connects to ZooKeeper. Returns at
+     * once; addresses are acquired as leases are won.
+     *
+     * @throws IOException when the peer-link port cannot be bound
+     */
+    public static HaNode start(HaSettings settings, AddressManager addresses, OwnershipListener listener)
+            throws IOException {
+        return start(settings, addresses, listener, true);
+    }
+
+    /** {@code watchdog} false: tests that simulate a whole-process freeze (SIGSTOP stops the watchdog too). */
+    static HaNode start(HaSettings settings, AddressManager addresses, OwnershipListener listener, boolean watchdog)
+            throws IOException {
+        requireNonNull(settings, "settings");
+        requireNonNull(addresses, "addresses");
+        requireNonNull(listener, "listener");
+        HaNode node = new HaNode(settings, addresses, listener);
+        for (HaVip v : settings.vips()) {
+            try {
+                addresses.remove(v.address());
+            } catch (IOException e) {
+                log.warn("stale address sweep failed vip={} error=\"{}\"", v.address(), e.toString());
+            }
+        }
+        node.link.start();
+        node.store.start();
+        long tick = settings.heartbeatInterval().toMillis();
+        node.ticker = node.control.scheduleWithFixedDelay(node::tick, tick, tick, TimeUnit.MILLISECONDS);
+        if (watchdog) {
+            Thread.ofPlatform().daemon().name("tandem-ha-watchdog-" + settings.nodeId()).start(node::watchdog);
+        }
+        log.info("ha node started node={} incarnation={} peer_port={} peers={} vips={} preferred={}",
+                settings.nodeId(), node.incarnation, node.link.port(), settings.peers().size(), settings.vips().size(),
+                settings.preferredOwners());
+        return node;
+    }
+
+    /** The current snapshot (never blocks). */
+    public HaView view() {
+        return view;
+    }
+
+    /** The bound peer-link port (useful when {@code listen} asked for port 0). */
+    public int peerPort() {
+        return link.port();
+    }
+
+    /** Tells every peer that this node's passive detector ejected {@code backend} of {@code vip}. */
+    public void publishBackendEjected(String vip, HostPort backend, String reason) {
+        link.send(new PeerMessage.BackendEjected(settings.nodeId(), vip, backend, reason, System.currentTimeMillis()));
+    }
+
+    // ------------------------------------------------------------------ control thread
+
+    private void post(Runnable r) {
+        try {
+            control.execute(() -> {
+                try {
+                    r.run();
+                    step();
+                } catch (RuntimeException e) {
+                    log.error("ha control task failed node={}", settings.nodeId(), e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private void tick() {
+        try {
+            long now = now();
+            if (watchdogFired.getAndSet(false)) {
+                arbiter.releaseAll(OwnershipCause.ISOLATED, "control thread stalled; watchdog removed the addresses");
+            }
+            if (arbiter.tick(now)) {
+                log.warn("ha control thread was late node={} (frozen or paused?) revalidating held vips={}",
+                        settings.nodeId(), arbiter.heldEpochs().keySet());
+            }
+            step();
+            sendHeartbeat();
+            lastTickDone = now();
+        } catch (RuntimeException e) {
+            log.error("ha tick failed node={}", settings.nodeId(), e);
+        }
+    }
+
+    /**
+     * The control thread sends the heartbeats and answers the probes, so when it hangs (a
+     * deadlock, a stuck listener) the peers take the addresses over; this thread, independent of
+     * it, removes them first. The threshold stays below the earliest peer takeover:
+     * heartbeat timeout + probe timeout - one interval.
+     */
+    private void watchdog() {
+        long interval = Math.max(5, settings.heartbeatInterval().toMillis() / 2);
+        long threshold = settings.heartbeatTimeout().toMillis() + settings.probeTimeout().toMillis()
+                - settings.heartbeatInterval().toMillis();
+        while (!closed.get()) {
+            try {
+                Thread.sleep(interval); // periodic check, not a wait for a condition
+            } catch (InterruptedException e) {
+                return;
+            }
+            long stalled = now() - lastTickDone;
+            List<String> served = servedSnapshot;
+            if (stalled > threshold && !served.isEmpty() && !closed.get() && watchdogFired.compareAndSet(false, true)) {
+                serveToken.clear();
+                log.error("ha control thread stalled node={} stalled_ms={} removing addresses={} (peers will take them over)",
+                        settings.nodeId(), stalled, served);
+                for (String vip : served) {
+                    try {
+                        addresses.remove(vip);
+                    } catch (IOException | RuntimeException e) {
+                        log.error("watchdog address remove failed node={} vip={} error=\"{}\"", settings.nodeId(), vip,
+                                e.toString());
+                    }
+                }
+                servedSnapshot = List.of();
+            }
+        }
+    }
+
+    private void sendHeartbeat() {
+        link.send(new PeerMessage.Heartbeat(settings.nodeId(), incarnation, ++sequence, arbiter.zkUsable(),
+                arbiter.heldEpochs()));
+    }
+
+    private void onZkState(ZkState state, long sessionId) {
+        ZkState before = arbiter.zk();
+        arbiter.zkState(state, sessionId, now());
+        if (before != state) {
+            log.info("zookeeper state node={} state={} session=0x{}", settings.nodeId(), state,
+                    Long.toHexString(sessionId));
+        }
+        if (state == ZkState.CONNECTED) {
+            refresh();
+        }
+    }
+
+    private void onHeartbeat(String peer, PeerMessage.Heartbeat hb, long at) {
+        Arbiter.Peer p = arbiter.peer(peer);
+        boolean wasUp = p != null && p.up;
+        long previousIncarnation = p != null && p.heartbeat != null ? p.heartbeat.incarnation() : 0;
+        arbiter.heartbeat(peer, hb, at);
+        if (p != null && !wasUp) {
+            log.info("peer link up node={} peer={} incarnation={}{}", settings.nodeId(), peer, hb.incarnation(),
+                    previousIncarnation != 0 && previousIncarnation != hb.incarnation() ? " restarted=true" : "");
+        }
+    }
+
+    private void onLinkLost(String peer, String cause, long at) {
+        Arbiter.Peer p = arbiter.peer(peer);
+        if (p != null && p.up) {
+            log.info("peer link lost node={} peer={} cause={} silence_ms={}", settings.nodeId(), peer, cause,
+                    at - p.lastHeartbeatAt);
+        }
+        arbiter.linkLost(peer, cause, at);
+    }
+
+    private void refresh() {
+        long now = now();
+        arbiter.leases(store.leases(), now);
+        store.probesToMe().forEach((prober, nonce) -> {
+            if (!nonce.equals(answered.get(prober))) {
+                answered.put(prober, nonce);
+                store.writeAck(prober, nonce);
+            }
+        });
+        for (Arbiter.Peer p : arbiter.peers()) {
+            if (!p.up && (p.probe == Arbiter.ProbeState.SENT || p.probe == Arbiter.ProbeState.WRITTEN)
+                    && store.ackFrom(p.id) == p.nonce) {
+                arbiter.probeAnswered(p.id, p.nonce, now);
+            }
+        }
+    }
+
+    private void step() {
+        long now = now();
+        List<Action> actions = arbiter.evaluate(now);
+        boolean changed = false;
+        for (Action a : actions) {
+            changed |= a instanceof Action.Serve || a instanceof Action.Release;
+            execute(a, now);
+        }
+        logProbeVerdicts();
+        if (changed) {
+            sendHeartbeat();
+        }
+        if (!watchdogFired.get()) {
+            servedSnapshot = List.copyOf(arbiter.heldEpochs().keySet());
+        }
+        view = buildView();
+    }
+
+    private void execute(Action a, long now) {
+        String me = settings.nodeId();
+        switch (a) {
+            case Action.Claim c -> io.execute(() -> {
+                long epoch = claim(c.vip(), c.seen());
+                post(() -> arbiter.claimDone(c.vip(), c.cause(), c.fromPeer(), now, epoch, now()));
+            });
+            case Action.Reassert r -> io.execute(() -> {
+                long epoch = claim(r.vip(), r.seen());
+                if (epoch >= 0) {
+                    log.info("lease re-asserted node={} vip={} epoch={} session=0x{}", me, r.vip(), epoch,
+                            Long.toHexString(store.sessionId()));
+                }
+                post(() -> arbiter.claimDone(r.vip(), OwnershipCause.RECOVERED, null, now, epoch, now()));
+            });
+            case Action.Serve s -> serve(s);
+            case Action.Release r -> release(r);
+            case Action.Probe p -> {
+                log.info("peer probe node={} peer={} nonce={} (link down, asking through ZooKeeper)", me, p.peer(),
+                        p.nonce());
+                store.writeProbe(p.peer(), p.nonce(), (ok, nonce) -> {
+                    if (ok) {
+                        post(() -> arbiter.probeWritten(p.peer(), nonce, now()));
+                    }
+                });
+            }
+            case Action.DropLink d -> {
+                log.info("peer link lost node={} peer={} cause=heartbeat_timeout", me, d.peer());
+                link.drop(d.peer());
+            }
+            case Action.Revalidate r -> io.execute(() -> {
+                for (String vip : r.vips()) {
+                    try {
+                        Lease fresh = store.read(vip);
+                        post(() -> arbiter.revalidated(vip, fresh, now()));
+                    } catch (Exception e) {
+                        if (!closed.get()) {
+                            log.warn("revalidation read failed node={} vip={} error=\"{}\"", me, vip, e.toString());
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    private long claim(String vip, Lease seen) {
+        try {
+            return store.claim(vip, seen);
+        } catch (Exception e) {
+            log.debug("claim not committed node={} vip={} seen_epoch={} error=\"{}\"", settings.nodeId(), vip,
+                    seen.epoch(), e.toString());
+            return -1;
+        }
+    }
+
+    private void serve(Action.Serve s) {
+        long token = tokens.incrementAndGet();
+        serveToken.put(s.vip(), token);
+        String detail = s.fromPeer() == null ? "" : "from " + s.fromPeer();
+        chain(s.vip(), () -> {
+            if (!Long.valueOf(token).equals(serveToken.get(s.vip()))) {
+                return; // released (or the watchdog fired) before the add got its turn
+            }
+            long t0 = now();
+            try {
+                addresses.add(s.vip());
+            } catch (IOException | RuntimeException e) {
+                log.error("address add failed node={} vip={} error=\"{}\" (releasing the lease)", settings.nodeId(),
+                        s.vip(), e.toString());
+                post(() -> arbiter.addressFailed(s.vip(), now()));
+                return;
+            }
+            long addrMs = now() - t0;
+            record(new OwnershipEvent(s.vip(), true, s.epoch(), s.cause(), detail, System.currentTimeMillis(),
+                    s.detectMs(), s.decideMs(), addrMs));
+            if (s.cause() == OwnershipCause.PEER_DEAD) {
+                log.info("vip acquired node={} vip={} epoch={} cause={} from={} silence_ms={} decide_ms={} address_ms={} takeover_ms={}",
+                        settings.nodeId(), s.vip(), s.epoch(), s.cause(), s.fromPeer(), s.detectMs(), s.decideMs(),
+                        addrMs, s.decideMs() + addrMs);
+            } else {
+                log.info("vip acquired node={} vip={} epoch={} cause={} address_ms={}", settings.nodeId(), s.vip(),
+                        s.epoch(), s.cause(), addrMs);
+            }
+            listener.acquired(s.vip(), s.epoch(), s.cause());
+        });
+        scheduleAnnouncements(s.vip(), token);
+    }
+
+    private void scheduleAnnouncements(String vip, long token) {
+        long spacing = settings.garpSpacing().toMillis();
+        long repeat = settings.garpRepeatAfter().toMillis();
+        for (int burst = 0; burst < (repeat > 0 ? 2 : 1); burst++) {
+            for (int i = 0; i < settings.garpCount(); i++) {
+                long delay = burst * repeat + i * spacing;
+                Runnable announce = () -> chain(vip, () -> {
+                    if (Long.valueOf(token).equals(serveToken.get(vip))) {
+                        try {
+                            addresses.announce(vip);
+                        } catch (IOException | RuntimeException e) {
+                            log.warn("gratuitous arp failed node={} vip={} error=\"{}\"", settings.nodeId(), vip,
+                                    e.toString());
+                        }
+                    }
+                });
+                if (delay == 0) {
+                    announce.run();
+                } else {
+                    try {
+                        control.schedule(announce, delay, TimeUnit.MILLISECONDS);
+                    } catch (RejectedExecutionException e) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    private void release(Action.Release r) {
+        serveToken.remove(r.vip());
+        chain(r.vip(), () -> {
+            long t0 = now();
+            try {
+                addresses.remove(r.vip());
+            } catch (IOException | RuntimeException e) {
+                log.error("address remove failed node={} vip={} error=\"{}\"", settings.nodeId(), r.vip(), e.toString());
+            }
+            long addrMs = now() - t0;
+            if (r.deleteOwner()) {
+                store.deleteOwner(r.vip());
+            }
+            record(new OwnershipEvent(r.vip(), false, r.epoch(), r.cause(), r.detail(), System.currentTimeMillis(),
+                    -1, -1, addrMs));
+            log.info("vip released node={} vip={} epoch={} cause={} detail=\"{}\" address_ms={}", settings.nodeId(),
+                    r.vip(), r.epoch(), r.cause(), r.detail(), addrMs);
+            listener.released(r.vip(), r.cause());
+        });
+    }
+
+    /** Runs {@code op} on a virtual thread after every earlier operation on the same address. */
+    private void chain(String vip, Runnable op) {
+        CompletableFuture<Void> previous = chains.getOrDefault(vip, CompletableFuture.completedFuture(null));
+        chains.put(vip, previous.thenRunAsync(op, io).exceptionally(e -> {
+            log.error("address operation failed node={} vip={}", settings.nodeId(), vip, e);
+            return null;
+        }));
+    }
+
+    private void record(OwnershipEvent e) {
+        recent.addLast(e);
+        if (recentSize.incrementAndGet() > RECENT_EVENTS) {
+            recent.pollFirst();
+            recentSize.decrementAndGet();
+        }
+        post(() -> { }); // rebuild the view with the event
+    }
+
+    private void logProbeVerdicts() {
+        for (Arbiter.Peer p : arbiter.peers()) {
+            Arbiter.ProbeState before = lastProbe.put(p.id, p.probe);
+            if (before != p.probe && (p.probe == Arbiter.ProbeState.ALIVE || p.probe == Arbiter.ProbeState.DEAD)) {
+                if (p.probe == Arbiter.ProbeState.DEAD) {
+                    log.warn("peer declared dead node={} peer={} link_cause={} since_link_loss_ms={} (probe unanswered)",
+                            settings.nodeId(), p.id, p.downCause, now() - p.downAt);
+                } else {
+                    log.warn("peer link down but peer alive in ZooKeeper node={} peer={} link_cause={} (no takeover)",
+                            settings.nodeId(), p.id, p.downCause);
+                }
+            }
+        }
+    }
+
+    private HaView buildView() {
+        long now = now();
+        long wall = System.currentTimeMillis();
+        Map<String, Arbiter.Held> held = arbiter.held();
+        List<HaView.VipView> vips = new ArrayList<>();
+        for (String vip : arbiter.vips()) {
+            Arbiter.Held h = held.get(vip);
+            Lease l = arbiter.lease(vip);
+            vips.add(new HaView.VipView(vip, arbiter.preferredOwner(vip), h != null, h != null ? h.epoch() : l.epoch(),
+                    l.owner(), h != null ? wall - (now - h.since()) : -1));
+        }
+        List<HaView.PeerView> peers = new ArrayList<>();
+        for (Arbiter.Peer p : arbiter.peers()) {
+            PeerMessage.Heartbeat hb = p.heartbeat;
+            peers.add(new HaView.PeerView(p.id, p.up, p.lastHeartbeatAt < 0 ? -1 : now - p.lastHeartbeatAt,
+                    p.downCause, p.probe.name(), hb != null && hb.zkConnected(), hb == null ? Map.of() : hb.held()));
+        }
+        return new HaView(settings.nodeId(), incarnation, arbiter.zk(), arbiter.sessionId(), peers, vips,
+                List.copyOf(recent));
+    }
+
+    static long now() {
+        return System.nanoTime() / 1_000_000;
+    }
+
+    // ------------------------------------------------------------------ shutdown and test hooks
+
+    /**
+     * Releases every address (removing it and deleting this node's lease so a peer can claim
+     * it at once), then closes the peer link and the ZooKeeper session. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        CompletableFuture<Void> released = new CompletableFuture<>();
+        try {
+            control.execute(() -> {
+                if (ticker != null) {
+                    ticker.cancel(false);
+                }
+                for (Action a : arbiter.shutdown()) {
+                    execute(a, now());
+                }
+                sendHeartbeat();
+                CompletableFuture.allOf(chains.values().toArray(CompletableFuture[]::new))
+                        .whenComplete((v, e) -> released.complete(null));
+            });
+            released.get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.warn("ha node close did not release every address in time node={} error=\"{}\"", settings.nodeId(),
+                    e.toString());
+        }
+        control.shutdownNow();
+        link.close();
+        store.close();
+        io.shutdownNow();
+        log.info("ha node closed node={}", settings.nodeId());
+    }
+
+    /** Test hook: the process "dies": no more decisions, sockets closed, ZooKeeper session left to expire. */
+    void crashForTest() {
+        closed.set(true);
+        control.shutdownNow();
+        link.closeAbruptly();
+        io.shutdownNow();
+    }
+
+    /** Test hook: closes the ZooKeeper client of a crashed node (after the test is done with it). */
+    void abandonForTest() {
+        store.close();
+    }
+
+    /** Test hook: blocks the control thread (no heartbeats, no probe answers, no decisions) until the returned latch opens. */
+    CountDownLatch freezeForTest() {
+        CountDownLatch thaw = new CountDownLatch(1);
+        control.execute(() -> {
+            try {
+                thaw.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return thaw;
+    }
+}

@@ -1,0 +1,122 @@
+package io.tandem.ha;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The real {@link AddressManager} for Linux: {@code ip addr add|del ADDR/32 dev IF} (/128 with
+ * {@code nodad} for IPv6) and gratuitous ARP through an {@code AF_PACKET} socket (FFM), falling
+ * back to {@code arping -U} when the raw socket cannot be used. Needs root or CAP_NET_ADMIN +
+ * CAP_NET_RAW. IPv6 addresses are added and removed but not announced (no unsolicited
+ * neighbour advertisement yet).
+ */
+public final class IpAddressManager implements AddressManager {
+    private static final Logger log = LoggerFactory.getLogger(IpAddressManager.class);
+    private static final long COMMAND_TIMEOUT_MS = 5_000;
+
+    private final String iface;
+    private final List<String> netnsPrefix;
+    private volatile boolean ffmFailed;
+
+    /** Manages addresses on {@code interfaceName} in this process's network namespace. */
+    public IpAddressManager(String interfaceName) {
+        this(interfaceName, List.of());
+    }
+
+    /** {@code commandPrefix} is prepended to every command (e.g. {@code ip netns exec NS}); tests use it. */
+    IpAddressManager(String interfaceName, List<String> commandPrefix) {
+        this.iface = requireNonNull(interfaceName, "interfaceName");
+        this.netnsPrefix = List.copyOf(commandPrefix);
+    }
+
+    @Override
+    public void add(String address) throws IOException {
+        Result r = run(command("ip", "addr", "add", prefixed(address), "dev", iface, v6(address) ? "nodad" : null));
+        if (r.code != 0 && !r.output.contains("File exists") && !r.output.contains("already assigned")) {
+            throw new IOException("ip addr add " + prefixed(address) + " dev " + iface + ": exit " + r.code + " "
+                    + r.output.trim());
+        }
+    }
+
+    @Override
+    public void remove(String address) throws IOException {
+        Result r = run(command("ip", "addr", "del", prefixed(address), "dev", iface));
+        boolean absent = r.output.contains("Cannot assign requested address") || r.output.contains("Address not found");
+        if (r.code != 0 && !absent) {
+            throw new IOException("ip addr del " + prefixed(address) + " dev " + iface + ": exit " + r.code + " "
+                    + r.output.trim());
+        }
+    }
+
+    @Override
+    public void announce(String address) throws IOException {
+        if (v6(address)) {
+            return;
+        }
+        if (!ffmFailed && netnsPrefix.isEmpty()) {
+            try {
+                GratuitousArp.send(iface, address);
+                return;
+            } catch (IOException | RuntimeException | LinkageError e) {
+                ffmFailed = true;
+                log.warn("gratuitous arp via raw socket failed iface={} error=\"{}\" (falling back to arping)", iface,
+                        e.toString());
+            }
+        }
+        Result r = run(command("arping", "-U", "-c", "1", "-I", iface, address));
+        if (r.code != 0) {
+            throw new IOException("arping -U -c 1 -I " + iface + " " + address + ": exit " + r.code + " "
+                    + r.output.trim());
+        }
+    }
+
+    /** Whether the raw-socket path failed and announcements now go through {@code arping}. */
+    boolean usesArpingFallback() {
+        return ffmFailed;
+    }
+
+    private List<String> command(String... parts) {
+        java.util.ArrayList<String> cmd = new java.util.ArrayList<>(netnsPrefix);
+        for (String p : parts) {
+            if (p != null) {
+                cmd.add(p);
+            }
+        }
+        return cmd;
+    }
+
+    private static boolean v6(String address) {
+        return !(InetAddress.ofLiteral(address) instanceof Inet4Address);
+    }
+
+    private static String prefixed(String address) {
+        return address + (v6(address) ? "/128" : "/32");
+    }
+
+    private record Result(int code, String output) {
+    }
+
+    private static Result run(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(COMMAND_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(String.join(" ", cmd) + ": timed out after " + COMMAND_TIMEOUT_MS + "ms");
+            }
+            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", cmd) + ": interrupted", e);
+        }
+    }
+}

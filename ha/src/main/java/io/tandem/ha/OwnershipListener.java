@@ -1,0 +1,28 @@
+package io.tandem.ha;
+
+/**
+ * Told when this node starts or stops serving a VIP address. Calls for one address arrive in
+ * order, after the address was added to (or removed from) the interface, on a virtual thread of
+ * the HA node: post to your own control loop, never block for long.
+ */
+public interface OwnershipListener {
+    void acquired(String address, long epoch, OwnershipCause cause);
+
+    void released(String address, OwnershipCause cause);
+
+    /** A peer reported a backend ejected by its passive detector: re-probe it now. */
+    default void peerBackendEjected(PeerMessage.BackendEjected message) {
+    }
+
+    static OwnershipListener none() {
+        return new OwnershipListener() {
+            @Override
+            public void acquired(String address, long epoch, OwnershipCause cause) {
+            }
+
+            @Override
+            public void released(String address, OwnershipCause cause) {
+            }
+        };
+    }
+}

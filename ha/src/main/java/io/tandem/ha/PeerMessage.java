@@ -1,0 +1,46 @@
+package io.tandem.ha;
+
+import static java.util.Objects.requireNonNull;
+
+import io.tandem.config.HostPort;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** What nodes tell each other over the peer link (TCP, length-prefixed frames). */
+public sealed interface PeerMessage {
+
+    /** The sending node's id. */
+    String nodeId();
+
+    /**
+     * Sent every heartbeat interval. Carries the sender's claims so a receiver can fence itself
+     * (a higher epoch for an address it serves) and can witness, while ZooKeeper is unreachable,
+     * that the sender is <em>not</em> serving an address.
+     *
+     * @param incarnation changes on every start of the sender (detects restarts)
+     * @param sequence increases by one per heartbeat
+     * @param zkConnected whether the sender has a live ZooKeeper session (preemption waits for it)
+     * @param held the addresses the sender serves, with their epochs
+     */
+    record Heartbeat(String nodeId, long incarnation, long sequence, boolean zkConnected, Map<String, Long> held)
+            implements PeerMessage {
+        public Heartbeat {
+            requireNonNull(nodeId, "nodeId");
+            held = Map.copyOf(new TreeMap<>(requireNonNull(held, "held")));
+        }
+    }
+
+    /**
+     * Shared health view: the sender's passive detector ejected a backend, so the receiver can
+     * re-probe it at once instead of waiting for its own traffic or check interval.
+     */
+    record BackendEjected(String nodeId, String vip, HostPort backend, String reason, long atEpochMillis)
+            implements PeerMessage {
+        public BackendEjected {
+            requireNonNull(nodeId, "nodeId");
+            requireNonNull(vip, "vip");
+            requireNonNull(backend, "backend");
+            requireNonNull(reason, "reason");
+        }
+    }
+}

@@ -1,0 +1,397 @@
+package io.tandem.ha;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The ownership rules of {@link Arbiter}, driven with explicit times (ms) and no I/O. */
+class ArbiterTest {
+    private static final Arbiter.Timing T = new Arbiter.Timing(60, 60, 30, 1000, 5000, 600, 60, 50);
+    private static final long SESSION = 0x11;
+
+    private long now = 1_000;
+
+    private Arbiter arbiter(boolean preempt) {
+        return new Arbiter("a", List.of("b"), Map.of("10.0.0.1", "a", "10.0.0.2", "b"), preempt, T, 1, now);
+    }
+
+    private static Lease free(long epoch, String lastHolder, int version) {
+        return new Lease(epoch, lastHolder, version, null, 0, -1);
+    }
+
+    private static Lease owned(long epoch, String holder, long session) {
+        return new Lease(epoch, holder, (int) epoch, holder, session, 0);
+    }
+
+    private void connect(Arbiter a, Map<String, Lease> leases) {
+        a.zkState(ZkState.CONNECTED, SESSION, now);
+        a.cacheReady(now);
+        a.leases(leases, now);
+    }
+
+    private static PeerMessage.Heartbeat hb(boolean zk, Map<String, Long> held) {
+        return new PeerMessage.Heartbeat("b", 7, 1, zk, held);
+    }
+
+    private static <T extends Action> List<T> only(List<Action> actions, Class<T> type) {
+        return actions.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+
+    /** a holds 10.0.0.1 at epoch 1, b holds 10.0.0.2 at epoch 1, link up. */
+    private Arbiter steadyPair(boolean preempt) {
+        Arbiter a = arbiter(preempt);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", owned(1, "b", 0x22)));
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        a.claimDone("10.0.0.1", OwnershipCause.PREFERRED, null, now, 1, now);
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(1, "b", 0x22)), now);
+        a.evaluate(now);
+        return a;
+    }
+
+    @Test
+    void preferredOwnerClaimsAFreeAddressAtOnceAndOthersOnlyAfterTheClaimDelay() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+
+        List<Action.Claim> first = only(a.evaluate(now), Action.Claim.class);
+        assertThat(first).extracting(Action.Claim::vip).containsExactly("10.0.0.1");
+        assertThat(first.getFirst().cause()).isEqualTo(OwnershipCause.PREFERRED);
+
+        now += 999;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        now += 1;
+        List<Action.Claim> late = only(a.evaluate(now), Action.Claim.class);
+        assertThat(late).extracting(Action.Claim::vip, Action.Claim::cause)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.FREE_LEASE));
+    }
+
+    @Test
+    void committedClaimIsServedWithItsEpochOnce() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(4, "b", 4), "10.0.0.2", owned(1, "b", 0x22)));
+        a.evaluate(now);
+        a.claimDone("10.0.0.1", OwnershipCause.PREFERRED, null, now, 5, now);
+
+        List<Action.Serve> serve = only(a.evaluate(now), Action.Serve.class);
+        assertThat(serve).extracting(Action.Serve::vip, Action.Serve::epoch)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", 5L));
+        assertThat(only(a.evaluate(now), Action.Serve.class)).isEmpty();
+        assertThat(a.heldEpochs()).containsExactly(Map.entry("10.0.0.1", 5L));
+    }
+
+    @Test
+    void aFreeAddressThatAnUpPeerSaysItServesIsNeverClaimed() {
+        Arbiter a = arbiter(false);
+        a.heartbeat("b", hb(false, Map.of("10.0.0.1", 3L)), now);
+        connect(a, Map.of("10.0.0.1", free(3, "b", 3), "10.0.0.2", free(0, null, -1)));
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        now += 5_000;
+        a.heartbeat("b", hb(false, Map.of("10.0.0.1", 3L)), now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vip)
+                .containsExactly("10.0.0.2");
+    }
+
+    @Test
+    void higherEpochInZooKeeperFencesAHeldAddressAtOnce() {
+        Arbiter a = steadyPair(false);
+        a.leases(Map.of("10.0.0.1", owned(2, "b", 0x22), "10.0.0.2", owned(1, "b", 0x22)), now);
+        List<Action.Release> r = only(a.evaluate(now), Action.Release.class);
+        assertThat(r).extracting(Action.Release::vip, Action.Release::cause)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", OwnershipCause.FENCED));
+        assertThat(r.getFirst().deleteOwner()).isFalse();
+        assertThat(a.heldEpochs()).isEmpty();
+    }
+
+    @Test
+    void peerHeartbeatWithHigherEpochFencesEvenWithoutZooKeeper() {
+        Arbiter a = steadyPair(false);
+        a.zkState(ZkState.SUSPENDED, 0, now);
+        a.heartbeat("b", hb(false, Map.of("10.0.0.1", 2L, "10.0.0.2", 1L)), now);
+        assertThat(only(a.evaluate(now), Action.Release.class)).extracting(Action.Release::cause)
+                .containsExactly(OwnershipCause.FENCED);
+    }
+
+    @Test
+    void ownReassertSeenInTheCacheBeforeItsCompletionIsNotAFence() {
+        Arbiter a = steadyPair(false);
+        a.leases(Map.of("10.0.0.1", owned(2, "a", SESSION), "10.0.0.2", owned(1, "b", 0x22)), now);
+        assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+    }
+
+    @Test
+    void withoutZooKeeperButWithThePeerUpHeldAddressesStayAndNothingIsClaimed() {
+        Arbiter a = steadyPair(false);
+        a.zkState(ZkState.SUSPENDED, 0, now);
+        for (int i = 0; i < 100; i++) {
+            now += 20;
+            a.heartbeat("b", hb(false, Map.of("10.0.0.2", 1L)), now);
+            List<Action> actions = a.evaluate(now);
+            assertThat(only(actions, Action.Release.class)).isEmpty();
+            assertThat(only(actions, Action.Claim.class)).isEmpty();
+        }
+        a.zkState(ZkState.LOST, 0, now);
+        now += 20;
+        a.heartbeat("b", hb(false, Map.of("10.0.0.2", 1L)), now);
+        assertThat(a.evaluate(now)).isEmpty();
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
+    }
+
+    @Test
+    void cutOffFromZooKeeperAndEveryPeerReleasesEverythingAfterTheIsolationGrace() {
+        Arbiter a = steadyPair(false);
+        a.zkState(ZkState.SUSPENDED, 0, now);
+        a.linkLost("b", "eof", now);
+        now += 29;
+        assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        now += 1;
+        assertThat(only(a.evaluate(now), Action.Release.class)).extracting(Action.Release::cause)
+                .containsExactly(OwnershipCause.ISOLATED);
+    }
+
+    @Test
+    void lostPeerIsProbedAndItsAddressTakenOverWhenTheProbeGoesUnanswered() {
+        Arbiter a = steadyPair(false);
+        long lastHb = now;
+        now += 3;
+        a.linkLost("b", "eof", now);
+        long down = now;
+        List<Action.Probe> probes = only(a.evaluate(now), Action.Probe.class);
+        assertThat(probes).extracting(Action.Probe::peer).containsExactly("b");
+        now += 4;
+        a.probeWritten("b", probes.getFirst().nonce(), now);
+        now += 59;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        now += 1;
+        List<Action.Claim> claims = only(a.evaluate(now), Action.Claim.class);
+        assertThat(claims).extracting(Action.Claim::vip, Action.Claim::cause, Action.Claim::fromPeer)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PEER_DEAD, "b"));
+        assertThat(claims.getFirst().seen().owner()).isEqualTo("b");
+
+        now += 5;
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now - 5, 2, now);
+        Action.Serve serve = only(a.evaluate(now), Action.Serve.class).getFirst();
+        assertThat(serve.detectMs()).isEqualTo(3);
+        assertThat(serve.decideMs()).isEqualTo(now - down);
+        assertThat(lastHb).isLessThan(down);
+    }
+
+    @Test
+    void aLostPeerIsNotDeclaredDeadBeforeAnIsolatedPeerWouldHaveDroppedItsAddresses() {
+        Arbiter a = new Arbiter("a", List.of("b"), Map.of("10.0.0.1", "a", "10.0.0.2", "b"), false,
+                new Arbiter.Timing(60, 60, 160, 1000, 5000, 600, 60, 200), 1, now);
+        connect(a, Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(1, "b", 0x22)));
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        a.linkLost("b", "eof", now);
+        long down = now;
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now + 2);
+        now = down + 199;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        now = down + 200;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::cause)
+                .containsExactly(OwnershipCause.PEER_DEAD);
+    }
+
+    @Test
+    void heartbeatsQueuedBehindABusyControlThreadDoNotMarkTheLinkDown() {
+        Arbiter a = steadyPair(false);
+        a.tick(now);
+        now += 300; // the control thread was busy: a heartbeat from 300 ms ago is processed only now
+        assertThat(only(a.evaluate(now), Action.DropLink.class)).isEmpty();
+        assertThat(a.peer("b").up).isTrue();
+        a.tick(now);
+        now += 20;
+        a.tick(now);
+        assertThat(only(a.evaluate(now), Action.DropLink.class)).as("backstop once on time again").hasSize(1);
+    }
+
+    @Test
+    void answeredProbeMeansNoTakeoverAndTheLostPeerIsProbedAgainLater() {
+        Arbiter a = steadyPair(false);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now + 2);
+        a.probeAnswered("b", nonce, now + 6);
+        now += 500;
+        assertThat(a.evaluate(now)).isEmpty();
+        now += 200;
+        assertThat(only(a.evaluate(now), Action.Probe.class)).hasSize(1);
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
+    }
+
+    @Test
+    void aProbeZooKeeperDoesNotAcknowledgeWithEveryPeerDownMeansThisNodeIsIsolated() {
+        Arbiter a = steadyPair(false);
+        now += 61;
+        a.linkLost("b", "heartbeat_timeout", now);
+        assertThat(only(a.evaluate(now), Action.Probe.class)).hasSize(1);
+        now += 29;
+        assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        now += 1;
+        assertThat(only(a.evaluate(now), Action.Release.class)).extracting(Action.Release::cause)
+                .containsExactly(OwnershipCause.ISOLATED);
+    }
+
+    @Test
+    void aNewSessionReassertsHeldLeasesAndKeepsServing() {
+        Arbiter a = steadyPair(false);
+        a.zkState(ZkState.LOST, 0, now);
+        a.zkState(ZkState.CONNECTED, 0x99, now);
+        a.leases(Map.of("10.0.0.1", free(1, "a", 1), "10.0.0.2", owned(1, "b", 0x22)), now);
+        List<Action> actions = a.evaluate(now);
+        assertThat(only(actions, Action.Reassert.class)).extracting(Action.Reassert::vip).containsExactly("10.0.0.1");
+        assertThat(only(actions, Action.Release.class)).isEmpty();
+        a.claimDone("10.0.0.1", OwnershipCause.RECOVERED, null, now, 2, now);
+        assertThat(only(a.evaluate(now), Action.Serve.class)).isEmpty();
+        assertThat(a.heldEpochs()).containsExactly(Map.entry("10.0.0.1", 2L));
+    }
+
+    @Test
+    void failedClaimIsRetriedOnlyAfterTheBackoff() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", owned(1, "b", 0x22)));
+        a.evaluate(now);
+        a.claimDone("10.0.0.1", OwnershipCause.PREFERRED, null, now, -1, now);
+        now += 59;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        now += 1;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).hasSize(1);
+    }
+
+    @Test
+    void withoutPreemptionAReturningPreferredOwnerDoesNotGetItsAddressBack() {
+        Arbiter a = steadyPair(false);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        for (int i = 0; i < 500; i++) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        }
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1", "10.0.0.2");
+    }
+
+    @Test
+    void withPreemptionTheAddressIsHandedBackOnceThePreferredOwnerWasBackForTheDelay() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        long back = now + 20;
+        List<Action.Release> released = List.of();
+        while (released.isEmpty() && now < back + 10_000) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            released = only(a.evaluate(now), Action.Release.class);
+        }
+        assertThat(now - back).isBetween(5000L, 5020L);
+        assertThat(released).extracting(Action.Release::vip, Action.Release::cause, Action.Release::deleteOwner)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PREEMPTED, true));
+    }
+
+    @Test
+    void aLateTickRevalidatesHeldAddressesAndKeepsThoseZooKeeperConfirms() {
+        Arbiter a = steadyPair(false);
+        a.tick(now);
+        now += 500;
+        assertThat(a.tick(now)).isTrue();
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now); // link still up, but no witness after the freeze
+        List<Action> actions = a.evaluate(now);
+        assertThat(only(actions, Action.Revalidate.class)).extracting(Action.Revalidate::vips)
+                .containsExactly(java.util.Set.of("10.0.0.1"));
+        a.revalidated("10.0.0.1", owned(1, "a", SESSION), now + 3);
+        now += 120;
+        assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
+    }
+
+    @Test
+    void aLateTickWithNoRevalidationReleasesAfterTheProbeTimeout() {
+        Arbiter a = steadyPair(false);
+        a.tick(now);
+        now += 500;
+        a.tick(now);
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        now += 119;
+        assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        now += 1;
+        assertThat(only(a.evaluate(now), Action.Release.class)).extracting(Action.Release::cause, Action.Release::detail)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(OwnershipCause.ISOLATED,
+                        "frozen and not revalidated in 120ms"));
+    }
+
+    @Test
+    void aHeartbeatReceivedAfterTheFreezeWitnessesHeldAddresses() {
+        Arbiter a = steadyPair(false);
+        a.tick(now);
+        now += 500;
+        a.tick(now);
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        now += 20;
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        now += 60;
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        now += 60;
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+    }
+
+    @Test
+    void anAddressHandedBackIsNotRecoveredWhileOurOwnerNodeIsStillBeingDeleted() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(2, "a", SESSION)), now);
+        a.evaluate(now);
+        long back = now;
+        while (now < back + 6000) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            List<Action> actions = a.evaluate(now);
+            assertThat(only(actions, Action.Claim.class)).as("no RECOVERED claim of a relinquished address").isEmpty();
+        }
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
+        // once the owner node is gone the preferred owner claims; we would only after the claim delay
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", free(2, "a", 2)), now);
+        a.heartbeat("b", hb(true, Map.of()), now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+    }
+
+    @Test
+    void afterShutdownNothingIsClaimedAnyMore() {
+        Arbiter a = arbiter(false);
+        a.shutdown();
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        now += 5_000;
+        assertThat(a.evaluate(now)).isEmpty();
+    }
+
+    @Test
+    void shutdownReleasesEverythingVoluntarily() {
+        Arbiter a = steadyPair(false);
+        assertThat(only(a.shutdown(), Action.Release.class))
+                .extracting(Action.Release::vip, Action.Release::cause, Action.Release::deleteOwner)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", OwnershipCause.SHUTDOWN, true));
+    }
+}
