@@ -647,7 +647,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         afterFlagChange(vs, bs, was, false);
     }
 
-    private void onConnectFailed(Vip vip, Backend backend, Throwable cause, Instant signalAt) {
+    private void onPassiveFailure(Vip vip, Backend backend, String reason, Instant signalAt, String kind) {
         VipState vs = vips.get(vip.name());
         if (vs == null || vs.vip != vip || vs.outliers == null) {
             return;
@@ -656,7 +656,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         if (bs == null) {
             return;
         }
-        String reason = "connect failed: " + describe(cause);
+        metrics.counter("tandem.passive.signals", "vip", vs.vip.name(), "kind", kind).increment();
         if (bs.firstFailureAt == null) {
             bs.firstFailureAt = signalAt;
         }
@@ -813,7 +813,17 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
             backend.stats().failureStreak.incrementAndGet();
             Instant at = clock.instant(); // detection latency counts the time the signal waits for the loop
-            loop.execute(() -> onConnectFailed(vip, backend, cause, at));
+            loop.execute(() -> onPassiveFailure(vip, backend, "connect failed: " + describe(cause), at, "connect"));
+        }
+
+        @Override
+        public void responseTimedOut(Vip vip, Backend backend, long waitedNanos) {
+            // Not part of the connect-failure streak: a hung backend still completes handshakes, and
+            // those successful connects must not reset its count of unanswered requests.
+            Instant at = clock.instant();
+            long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(waitedNanos);
+            loop.execute(() -> onPassiveFailure(vip, backend, "no response within " + ms + " ms of client data", at,
+                    "response-timeout"));
         }
 
         @Override

@@ -206,6 +206,76 @@ class HealthWiringIT {
     }
 
     @Test
+    void aHungBackendIsEjectedByTheResponseTimeoutAndItsConnectionsAreClosed() throws Exception {
+        // Accepts and reads, never answers: what a SIGSTOPped process looks like from outside.
+        ServerSocket hung = keep(new ServerSocket(0, 128, InetAddress.getLoopbackAddress()));
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread.ofVirtual().start(() -> {
+            while (!hung.isClosed()) {
+                try {
+                    Socket s = hung.accept();
+                    held.add(s);
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            s.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                        } catch (IOException e) {
+                            // closed
+                        }
+                    });
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        closeables.add(() -> held.forEach(s -> {
+            try {
+                s.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }));
+        Echo a = keep(new Echo());
+        OutlierDetection od = new OutlierDetection(1, Duration.ofSeconds(5), Duration.ofSeconds(60), 50,
+                Duration.ofMillis(300), io.tandem.config.ResponseTimeoutMode.FIRST_RESPONSE);
+        Node n = node(vip(List.of(hung.getLocalPort(), a.port()), Optional.empty(),
+                new HealthPolicy(false, od, 0, Duration.ZERO, true)), Duration.ZERO);
+        int vip = n.listenAddress("v").orElseThrow().getPort();
+        // Round-robin: one of the first two connections lands on the hung backend.
+        List<Socket> clients = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Socket s = new Socket();
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), vip), 2000);
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write('q');
+            clients.add(s);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend(n, hung.getLocalPort()).flags()
+                .contains(HealthFlag.EJECTED_PASSIVE));
+        assertThat(backend(n, hung.getLocalPort()).recentTransitions().getLast().reason())
+                .contains("no response within");
+        int answered = 0;
+        int closed = 0;
+        for (Socket s : clients) {
+            try {
+                int r = s.getInputStream().read();
+                if (r == 'q') {
+                    answered++;
+                } else {
+                    closed++;
+                }
+            } catch (IOException e) {
+                closed++;
+            }
+            s.close();
+        }
+        assertThat(answered).as("the healthy backend answered").isEqualTo(1);
+        assertThat(closed).as("the stuck connection was closed, not left hanging").isEqualTo(1);
+        for (int i = 0; i < 10; i++) {
+            assertThat(echoOnce(vip, "r" + i)).isEqualTo("r" + i);
+        }
+    }
+
+    @Test
     void drainedBackendsConnectionsAreClosedAtTheDrainDeadline() throws Exception {
         Echo a = keep(new Echo());
         Node n = node(vip(List.of(a.port()), Optional.empty(), HealthPolicy.DEFAULTS), Duration.ofMillis(500));
