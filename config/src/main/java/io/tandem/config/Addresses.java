@@ -119,6 +119,11 @@ final class Addresses {
     }
 
     /** True for 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+    /** An IPv4 dotted quad or an IPv6 literal (no brackets, no port), checked without DNS. */
+    static boolean isIpLiteral(String host) {
+        return IPV4.matcher(host).matches() || (host.indexOf(':') >= 0 && ipv6(host).isPresent());
+    }
+
     static boolean isLoopback(String host) {
         if (host.equalsIgnoreCase("localhost")) {
             return true;

@@ -17,7 +17,13 @@ import java.util.regex.PatternSyntaxException;
  * built only from sections without errors, and the whole config only when there are none.
  */
 final class ConfigReader {
-    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "discovery", "vips");
+    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "discovery", "ha", "vips");
+    static final List<String> HA_KEYS = List.of("node_id", "cluster", "listen", "peers", "zookeeper", "interface",
+            "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "addresses");
+    static final List<String> HA_ZK_KEYS = List.of("connect", "session_timeout", "connection_timeout");
+    static final List<String> HA_HEARTBEAT_KEYS = List.of("interval", "timeout");
+    static final List<String> HA_PREEMPT_KEYS = List.of("enabled", "delay");
+    static final List<String> HA_GARP_KEYS = List.of("count", "spacing", "repeat_after");
     static final List<String> DISCOVERY_KEYS = List.of("zookeeper", "marathon");
     static final List<String> ZOOKEEPER_KEYS = List.of("connect", "session_timeout", "connection_timeout",
             "namespace", "auth", "base_path", "layout", "removal_debounce", "tls");
@@ -87,10 +93,11 @@ final class ConfigReader {
         AdminSettings admin = s.child("admin").map(this::admin).orElse(AdminSettings.DEFAULTS);
         DiscoverySettings discovery = s.child("discovery").map(this::discovery).orElse(DiscoverySettings.NONE);
         List<VipConfig> vips = vips(s, discovery);
+        Optional<HaConfig> ha = s.child("ha").flatMap(this::ha);
         if (problems.count() > 0) {
             return result(null);
         }
-        return result(new TandemConfig(runtime, admin, discovery, vips));
+        return result(new TandemConfig(runtime, admin, discovery, vips, ha));
     }
 
     private ConfigResult result(TandemConfig config) {
@@ -214,6 +221,155 @@ final class ConfigReader {
                 s.duration("session_idle", Duration.ofMillis(10), Duration.ofHours(24), "", d.sessionIdle()),
                 s.integer("max_sessions", 1, 1_000_000, d.maxSessions()),
                 s.integer("responses_per_request", 0, 1000, ", 0 = sessions end by idling", d.responsesPerRequest()));
+    }
+
+    private Optional<HaConfig> ha(Section s) {
+        int before = problems.count();
+        s.allowKeys(HA_KEYS);
+        String idExpected = "a node id matching " + NAME.pattern();
+        Optional<String> nodeId = s.nonEmptyText("node_id", idExpected);
+        if (!s.has("node_id")) {
+            s.missing("node_id", idExpected);
+        }
+        nodeId.filter(n -> !NAME.matcher(n).matches()).ifPresent(n -> s.error("node_id", Render.quote(n), idExpected));
+        String cluster = s.nonEmptyText("cluster", "a cluster name matching " + NAME.pattern()).orElse("default");
+        if (!NAME.matcher(cluster).matches()) {
+            s.error("cluster", Render.quote(cluster), "a cluster name matching " + NAME.pattern());
+        }
+        Optional<HostPort> listen = address(s, "listen", Addresses.HostRule.IP_LITERAL);
+        if (!s.has("listen")) {
+            s.missing("listen", "this node's peer-link address, e.g. 198.18.0.1:7946");
+        }
+        List<HaConfig.Peer> peers = new ArrayList<>();
+        JsonNode list = s.get("peers");
+        String peerExpected = "a list of peers, each {id: NODE, address: host:port}";
+        if (list == null) {
+            s.missing("peers", peerExpected);
+        } else if (!list.isArray() || list.isEmpty()) {
+            s.errorAt("peers", list, peerExpected);
+        } else {
+            for (int i = 0; i < list.size(); i++) {
+                String path = s.pathOf("peers") + "[" + i + "]";
+                Optional<Section> p = Section.of(list.get(i), path, Problems.child(s.positionOf("peers"), i), problems,
+                        peerExpected);
+                if (p.isEmpty()) {
+                    continue;
+                }
+                Section ps = p.get();
+                ps.allowKeys(List.of("id", "address"));
+                Optional<String> id = ps.nonEmptyText("id", idExpected);
+                if (!ps.has("id")) {
+                    ps.missing("id", idExpected);
+                }
+                id.filter(x -> nodeId.isPresent() && x.equals(nodeId.get()))
+                        .ifPresent(x -> ps.error("id", Render.quote(x), "another node's id, not this node's node_id"));
+                Optional<HostPort> addr = address(ps, "address", Addresses.HostRule.IP_OR_NAME);
+                if (!ps.has("address")) {
+                    ps.missing("address", "the peer's peer-link address host:port");
+                }
+                if (id.isPresent() && addr.isPresent()) {
+                    peers.add(new HaConfig.Peer(id.get(), addr.get()));
+                }
+            }
+        }
+        Section zk = s.child("zookeeper").orElse(null);
+        String zkConnect = "?";
+        Duration zkSession = Duration.ofSeconds(10);
+        Duration zkConnection = Duration.ofSeconds(3);
+        if (zk == null) {
+            s.missing("zookeeper", "a mapping with connect: the ZooKeeper that arbitrates VIP ownership");
+        } else {
+            zk.allowKeys(HA_ZK_KEYS);
+            zkConnect = zk.nonEmptyText("connect", "a ZooKeeper connect string").orElse("?");
+            if (!zk.has("connect")) {
+                zk.missing("connect", "a ZooKeeper connect string, e.g. zk1:2181,zk2:2181");
+            }
+            zkSession = zk.duration("session_timeout", Duration.ofSeconds(1), Duration.ofMinutes(10), "", zkSession);
+            zkConnection = zk.duration("connection_timeout", Duration.ofMillis(100), Duration.ofMinutes(5), "",
+                    zkConnection);
+        }
+        String iface = s.nonEmptyText("interface", "a network interface name, e.g. eth0").orElse("lo");
+        Duration hbInterval = Duration.ofMillis(20);
+        Duration hbTimeout = Duration.ofMillis(60);
+        Optional<Section> hb = s.child("heartbeat");
+        if (hb.isPresent()) {
+            hb.get().allowKeys(HA_HEARTBEAT_KEYS);
+            hbInterval = hb.get().duration("interval", Duration.ofMillis(5), Duration.ofSeconds(10), "", hbInterval);
+            hbTimeout = hb.get().duration("timeout", Duration.ofMillis(10), Duration.ofSeconds(60), "", hbTimeout);
+            if (hbTimeout.compareTo(hbInterval.multipliedBy(2)) < 0) {
+                hb.get().error("timeout", Durations.format(hbTimeout), "at least 2 x heartbeat.interval ("
+                        + Durations.format(hbInterval.multipliedBy(2)) + ")");
+            }
+        }
+        Duration probe = s.duration("probe_timeout", Duration.ofMillis(5), Duration.ofSeconds(30), "",
+                Duration.ofMillis(60));
+        Duration grace = s.duration("isolation_grace", Duration.ZERO, Duration.ofSeconds(60), "", Duration.ofMillis(60));
+        Duration claim = s.duration("claim_delay", Duration.ZERO, Duration.ofMinutes(10), "", Duration.ofSeconds(3));
+        boolean preempt = false;
+        Duration preemptDelay = Duration.ofSeconds(10);
+        Optional<Section> pre = s.child("preempt");
+        if (pre.isPresent()) {
+            pre.get().allowKeys(HA_PREEMPT_KEYS);
+            preempt = pre.get().bool("enabled", false);
+            preemptDelay = pre.get().duration("delay", Duration.ZERO, Duration.ofHours(1), "", preemptDelay);
+        }
+        int garpCount = 5;
+        Duration garpSpacing = Duration.ofMillis(100);
+        Duration garpRepeat = Duration.ofSeconds(5);
+        Optional<Section> garp = s.child("garp");
+        if (garp.isPresent()) {
+            garp.get().allowKeys(HA_GARP_KEYS);
+            garpCount = garp.get().integer("count", 0, 100, garpCount);
+            garpSpacing = garp.get().duration("spacing", Duration.ofMillis(1), Duration.ofSeconds(10), "", garpSpacing);
+            garpRepeat = garp.get().duration("repeat_after", Duration.ZERO, Duration.ofMinutes(10), ", 0 = no repeat",
+                    garpRepeat);
+        }
+        List<HaConfig.Address> addresses = new ArrayList<>();
+        JsonNode al = s.get("addresses");
+        String addrExpected = "a list of VIP addresses, each an IP literal or {address: IP, preferred_owner: NODE}";
+        if (al == null) {
+            s.missing("addresses", addrExpected);
+        } else if (!al.isArray()) {
+            s.errorAt("addresses", al, addrExpected);
+        } else {
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            nodeId.ifPresent(ids::add);
+            peers.forEach(p -> ids.add(p.id()));
+            for (int i = 0; i < al.size(); i++) {
+                JsonNode item = al.get(i);
+                String path = s.pathOf("addresses") + "[" + i + "]";
+                int[] pos = Problems.child(s.positionOf("addresses"), i);
+                if (item.isTextual()) {
+                    if (Addresses.isIpLiteral(item.textValue())) {
+                        addresses.add(new HaConfig.Address(item.textValue(), Optional.empty()));
+                    } else {
+                        problems.add(pos, path, Render.node(item), "an IP literal");
+                    }
+                    continue;
+                }
+                Optional<Section> as = Section.of(item, path, pos, problems, addrExpected);
+                if (as.isEmpty()) {
+                    continue;
+                }
+                as.get().allowKeys(List.of("address", "preferred_owner"));
+                Optional<String> a = as.get().nonEmptyText("address", "an IP literal");
+                if (!as.get().has("address")) {
+                    as.get().missing("address", "an IP literal");
+                }
+                a.filter(x -> !Addresses.isIpLiteral(x)).ifPresent(x -> as.get().error("address", Render.quote(x),
+                        "an IP literal"));
+                Optional<String> owner = as.get().nonEmptyText("preferred_owner", "a node id of this group");
+                owner.filter(o -> !ids.contains(o)).ifPresent(o -> as.get().error("preferred_owner", Render.quote(o),
+                        "one of " + String.join(", ", new java.util.TreeSet<>(ids))));
+                a.ifPresent(x -> addresses.add(new HaConfig.Address(x, owner)));
+            }
+        }
+        if (problems.count() != before || nodeId.isEmpty() || listen.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new HaConfig(nodeId.get(), cluster, listen.get(), peers, zkConnect, zkSession,
+                zkConnection, iface, hbInterval, hbTimeout, probe, grace, claim, preempt, preemptDelay, garpCount,
+                garpSpacing, garpRepeat, addresses));
     }
 
     private OutlierDetection outlier(Section s) {

@@ -7,12 +7,19 @@ import java.util.Optional;
 
 /** A whole, validated node configuration. Immutable; a reload builds a new one. */
 public record TandemConfig(RuntimeSettings runtime, AdminSettings admin, DiscoverySettings discovery,
-                           List<VipConfig> vips) {
+                           List<VipConfig> vips, Optional<HaConfig> ha) {
     public TandemConfig {
         requireNonNull(runtime, "runtime");
         requireNonNull(admin, "admin");
         requireNonNull(discovery, "discovery");
         vips = List.copyOf(requireNonNull(vips, "vips"));
+        requireNonNull(ha, "ha");
+    }
+
+    /** A config of a single node (no HA group). */
+    public TandemConfig(RuntimeSettings runtime, AdminSettings admin, DiscoverySettings discovery,
+                        List<VipConfig> vips) {
+        this(runtime, admin, discovery, vips, Optional.empty());
     }
 
     /** A config without discovery sources. */

@@ -1,0 +1,56 @@
+package io.tandem.config;
+
+import static io.tandem.config.ConfigLoaderValidTest.valid;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The {@code ha} section: a node of an HA group, its peers, ZooKeeper and the moving addresses. */
+class HaConfigTest {
+
+    @Test
+    void haSectionParsesWithDefaults() {
+        HaConfig ha = valid("""
+                ha:
+                  node_id: lb1
+                  listen: 198.18.0.1:7946
+                  peers: [{id: lb2, address: 198.18.0.2:7946}]
+                  zookeeper: {connect: "198.18.0.9:2181"}
+                  interface: eth0
+                  addresses: [198.18.1.10, {address: 198.18.1.11, preferred_owner: lb2}]
+                vips: []
+                """).ha().orElseThrow();
+        assertThat(ha.nodeId()).isEqualTo("lb1");
+        assertThat(ha.cluster()).isEqualTo("default");
+        assertThat(ha.peers()).containsExactly(new HaConfig.Peer("lb2", HostPort.of("198.18.0.2", 7946)));
+        assertThat(ha.heartbeatInterval()).isEqualTo(Duration.ofMillis(20));
+        assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(60));
+        assertThat(ha.preempt()).isFalse();
+        assertThat(ha.addresses()).containsExactly(new HaConfig.Address("198.18.1.10", Optional.empty()),
+                new HaConfig.Address("198.18.1.11", Optional.of("lb2")));
+    }
+
+    @Test
+    void haMistakesAreAllReportedWithTheirPaths() {
+        ConfigResult r = ConfigLoader.parse("""
+                ha:
+                  node_id: lb1
+                  listen: 198.18.0.1:7946
+                  peers: [{id: lb1, address: 198.18.0.2:7946}]
+                  heartbeat: {interval: 50ms, timeout: 60ms}
+                  addresses: [not-an-ip, {address: 198.18.1.11, preferred_owner: lb9}]
+                vips: []
+                """, "t.yaml");
+        assertThat(r).isInstanceOf(ConfigResult.Invalid.class);
+        List<String> errors = ((ConfigResult.Invalid) r).errors().stream().map(Object::toString).toList();
+        assertThat(errors).containsExactly(
+                "ha.peers[0].id: \"lb1\" (expected another node's id, not this node's node_id)",
+                "ha.heartbeat.timeout: 60ms (expected at least 2 x heartbeat.interval (100ms))",
+                "ha.addresses[0]: \"not-an-ip\" (expected an IP literal)",
+                "ha.addresses[1].preferred_owner: \"lb9\" (expected one of lb1)",
+                "ha.zookeeper: missing (expected a mapping with connect: the ZooKeeper that arbitrates VIP ownership)");
+    }
+}
