@@ -88,6 +88,10 @@ final class AdminRouter {
             };
             case 2 -> switch (s.get(0) + "/" + s.get(1)) {
                 case "api/node" -> read ? offloop(() -> AdminResponse.json(200, control.view())) : notAllowed(GET_HEAD);
+                case "api/ha" -> read ? offloop(() -> control.haView()
+                        .map(v -> AdminResponse.json(200, v))
+                        .orElseGet(() -> AdminResponse.error(404, "this node is not part of an HA group (no ha section)")))
+                        : notAllowed(GET_HEAD);
                 case "api/vips" -> read ? offloop(() -> AdminResponse.json(200, control.view().vips()))
                         : notAllowed(GET_HEAD);
                 case "api/reload" -> post ? reload(req) : notAllowed(POST);

@@ -112,6 +112,45 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         this.checker = new HealthChecker(workers, transport.socketChannel(), transport.datagramChannel(), loop, clock);
     }
 
+    /** Receives this node's passive ejections (the HA peer link shares them with the other nodes). */
+    @FunctionalInterface
+    public interface EjectionListener {
+        void ejected(String vip, HostPort backend, String reason);
+    }
+
+    private volatile Supplier<Optional<Object>> haView = Optional::empty;
+    private volatile EjectionListener ejectionListener = (vip, backend, reason) -> { };
+
+    /** Connects the HA group: its view for the admin API and where to report passive ejections. */
+    public void attachHa(Supplier<Optional<Object>> view, EjectionListener ejections) {
+        this.haView = requireNonNull(view, "view");
+        this.ejectionListener = requireNonNull(ejections, "ejections");
+    }
+
+    @Override
+    public Optional<Object> haView() {
+        return haView.get();
+    }
+
+    /**
+     * A peer node ejected {@code backend} of {@code vip} by passive detection: probe it here at once
+     * (shared health view) so both nodes stop sending to a dead backend within milliseconds of each
+     * other. The peer's verdict is a hint; this node's own check decides.
+     */
+    public void peerEjected(String vip, HostPort backend, String reason) {
+        loop.execute(() -> {
+            VipState vs = vips.get(vip);
+            BackendState bs = vs == null ? null : vs.backends.get(backend);
+            if (bs == null) {
+                return;
+            }
+            boolean probed = bs.checkSpec != null && checker.probeNow(bs.backend().socketAddress(), bs.checkSpec);
+            log.info("peer ejected backend vip={} backend={} peer_reason=\"{}\" probed={}", vip, backend, reason,
+                    probed);
+            metrics.counter("tandem.ha.peer.ejections", "vip", vip).increment();
+        });
+    }
+
     /** The passive signals the data path reports into this loop. */
     public ConnectionEvents connectionEvents() {
         return signals;
@@ -679,6 +718,12 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
                 afterFlagChange(vs, bs, was, false);
                 scheduleEjectionExpiry(vs);
+                try {
+                    ejectionListener.ejected(vs.vip.name(), backend.address(), d.reason());
+                } catch (RuntimeException e) {
+                    log.warn("ejection listener failed vip={} backend={} error=\"{}\"", vs.vip.name(),
+                            backend.address(), e.toString());
+                }
             }
             case CAPPED -> {
                 if (cappedWarning.allow()) {
@@ -747,8 +792,11 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         } else if (!is) {
             bs.eligibleSince = null;
         }
+        // Close only when another backend can take the clients: with nothing eligible the VIP
+        // panics and keeps routing to this backend, so cutting its connections would only hurt.
         if (wasEligible && !is && vs.config.health().closeOnBackendDown()
-                && (bs.has(HealthFlag.FAILED_ACTIVE_CHECK) || bs.has(HealthFlag.EJECTED_PASSIVE))) {
+                && (bs.has(HealthFlag.FAILED_ACTIVE_CHECK) || bs.has(HealthFlag.EJECTED_PASSIVE))
+                && vs.backends.values().stream().anyMatch(BackendState::eligible)) {
             int closed = vs.vip.closeConnectionsTo(bs.backend());
             if (closed > 0) {
                 log.info("connections closed vip={} backend={} count={} reason=\"backend down, close_on_backend_down\"",

@@ -11,6 +11,14 @@ public interface NodeControl {
     /** A fresh picture of the node. */
     NodeView view();
 
+    /**
+     * The HA group as this node sees it (peers, link state, each VIP address's owner and epoch,
+     * ZooKeeper state), or empty when the node is not part of a group. Serialised as-is to JSON.
+     */
+    default java.util.Optional<Object> haView() {
+        return java.util.Optional.empty();
+    }
+
     /** Re-read the config source, validate, compile and swap; a bad file changes nothing. */
     CompletableFuture<ReloadOutcome> reload();
 

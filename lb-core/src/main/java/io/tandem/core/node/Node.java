@@ -10,6 +10,8 @@ import io.tandem.core.control.ControlLoop;
 import io.tandem.core.control.NodeControl.ReloadOutcome;
 import io.tandem.core.metrics.Metrics;
 import io.tandem.core.transport.Transport;
+import io.tandem.ha.HaNode;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -40,10 +42,11 @@ public final class Node implements AutoCloseable {
     private final ControlLoop control;
     private final AdminServer admin;
     private final ConfigWatcher watcher;
+    private final HaNode ha;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
     private Node(TandemConfig initial, Transport transport, EventLoopGroup workers, Metrics metrics,
-                 ControlLoop control, AdminServer admin, ConfigWatcher watcher) {
+                 ControlLoop control, AdminServer admin, ConfigWatcher watcher, HaNode ha) {
         this.initial = initial;
         this.transport = transport;
         this.workers = workers;
@@ -51,6 +54,7 @@ public final class Node implements AutoCloseable {
         this.control = control;
         this.admin = admin;
         this.watcher = watcher;
+        this.ha = ha;
     }
 
     /** How to start a node. */
@@ -120,8 +124,22 @@ public final class Node implements AutoCloseable {
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             throw e instanceof StartException se ? se : new StartException(e.toString(), e);
         }
+        HaNode ha = null;
+        if (cfg.ha().isPresent()) {
+            try {
+                ha = HaWiring.start(cfg.ha().get(), control, metrics);
+            } catch (IOException | IllegalArgumentException e) {
+                if (admin != null) {
+                    admin.close();
+                }
+                control.close();
+                metrics.close();
+                workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+                throw new StartException("ha: " + e.getMessage(), e);
+            }
+        }
         ConfigWatcher watcher = options.watchFile().map(f -> ConfigWatcher.start(f, control)).orElse(null);
-        Node node = new Node(cfg, transport, workers, metrics, control, admin, watcher);
+        Node node = new Node(cfg, transport, workers, metrics, control, admin, watcher, ha);
         log.info("node started node={} transport={} event_loops={} vips={} admin={}", options.name(),
                 transport.name(), workers.iterator().hasNext() ? countLoops(workers) : 0, cfg.vips().size(),
                 admin == null ? "off" : admin.localAddress());
@@ -182,6 +200,10 @@ public final class Node implements AutoCloseable {
         log.info("shutdown started drain_timeout={}", io.tandem.config.Durations.format(drain));
         if (watcher != null) {
             watcher.close();
+        }
+        if (ha != null) {
+            // Give the VIP addresses up first so a peer takes new clients over at once.
+            ha.close();
         }
         control.stopAccepting().join();
         long deadline = start + drain.toNanos();

@@ -1,0 +1,77 @@
+package io.tandem.core.node;
+
+import io.tandem.config.HaConfig;
+import io.tandem.core.control.ControlLoop;
+import io.tandem.core.metrics.Metrics;
+import io.tandem.ha.HaNode;
+import io.tandem.ha.HaSettings;
+import io.tandem.ha.IpAddressManager;
+import io.tandem.ha.OwnershipCause;
+import io.tandem.ha.OwnershipListener;
+import io.tandem.ha.PeerMessage;
+import java.io.IOException;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Joins a node to its HA group: maps the config's {@code ha} section to {@link HaSettings},
+ * starts the {@link HaNode} with the real address manager ({@code ip addr} + gratuitous ARP),
+ * counts ownership changes, and connects the shared health view both ways (this node's passive
+ * ejections go out on the peer link; a peer's ejections make this node re-probe at once).
+ */
+final class HaWiring {
+    private static final Logger log = LoggerFactory.getLogger(HaWiring.class);
+
+    private HaWiring() {
+    }
+
+    static HaSettings settings(HaConfig c) {
+        HaSettings.Builder b = HaSettings.builder(c.nodeId(), c.cluster(), c.listen(), c.zkConnect())
+                .zkSession(c.zkSessionTimeout(), c.zkConnectionTimeout())
+                .heartbeat(c.heartbeatInterval(), c.heartbeatTimeout())
+                .probeTimeout(c.probeTimeout())
+                .isolationGrace(c.isolationGrace())
+                .claimDelay(c.claimDelay())
+                .preempt(c.preempt(), c.preemptDelay())
+                .interfaceName(c.interfaceName())
+                .garp(c.garpCount(), c.garpSpacing(), c.garpRepeatAfter());
+        c.peers().forEach(p -> b.peer(p.id(), p.address()));
+        for (HaConfig.Address a : c.addresses()) {
+            if (a.preferredOwner().isPresent()) {
+                b.vip(a.address(), a.preferredOwner().get());
+            } else {
+                b.vip(a.address());
+            }
+        }
+        return b.build();
+    }
+
+    static HaNode start(HaConfig config, ControlLoop control, Metrics metrics) throws IOException {
+        HaSettings settings = settings(config);
+        HaNode node = HaNode.start(settings, new IpAddressManager(settings.interfaceName()), new OwnershipListener() {
+            @Override
+            public void acquired(String address, long epoch, OwnershipCause cause) {
+                log.info("vip address acquired address={} epoch={} cause={}", address, epoch, cause);
+                metrics.counter("tandem.ha.ownership.changes", "address", address, "change", "acquired", "cause",
+                        cause.name().toLowerCase(Locale.ROOT)).increment();
+            }
+
+            @Override
+            public void released(String address, OwnershipCause cause) {
+                log.info("vip address released address={} cause={}", address, cause);
+                metrics.counter("tandem.ha.ownership.changes", "address", address, "change", "released", "cause",
+                        cause.name().toLowerCase(Locale.ROOT)).increment();
+            }
+
+            @Override
+            public void peerBackendEjected(PeerMessage.BackendEjected m) {
+                control.peerEjected(m.vip(), m.backend(), m.nodeId() + ": " + m.reason());
+            }
+        });
+        control.attachHa(() -> Optional.of(node.view()), node::publishBackendEjected);
+        metrics.registry().gauge("tandem.ha.addresses.served", node, n -> n.view().servedHere().size());
+        return node;
+    }
+}
