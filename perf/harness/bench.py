@@ -32,10 +32,12 @@ from common import ROOT, cpu_seconds, java, machine, rss_bytes, sh, tree, wait_p
 IPERF_PORT = 25201
 HTTP_BACKENDS = (25301, 25302)
 HOLD_PORT = 25401
+UDP_ECHO_PORT = 25501
 FRONT = {"direct": None, "haproxy-splice": 26000, "haproxy": 26100, "nginx": 26200, "tandem": 26300,
          "tandem-copy": 26400}
 # offsets inside a proxy's block
-BULK, HTTP, IDLE = 1, 2, 3
+BULK, HTTP, IDLE, UDP = 1, 2, 3, 4
+PERF_JAR = ROOT / "perf" / "target" / "benchmarks.jar"
 
 
 class Proc:
@@ -80,6 +82,9 @@ def start_backends():
         http {{ {servers} }}
     """)
     procs.append(Proc("nginx-backend", ["nginx", "-c", str(conf), "-p", str(WORK)], HTTP_BACKENDS))
+    # UDP echo backend (Netty epoll, our load tool's partner); UDP has no port to wait for.
+    procs.append(Proc("udp-echo", [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR),
+                                   "io.tandem.perf.udp.UdpEchoServer", f"127.0.0.1:{UDP_ECHO_PORT}", "1", "600"], []))
     return procs
 
 
@@ -121,6 +126,8 @@ stream {{
     server {{ listen 127.0.0.1:{base + BULK}; proxy_pass bulk; }}
     server {{ listen 127.0.0.1:{base + HTTP} backlog=4096; proxy_pass http; }}
     server {{ listen 127.0.0.1:{base + IDLE}; proxy_pass idle; }}
+    upstream udpecho {{ server 127.0.0.1:{UDP_ECHO_PORT}; }}
+    server {{ listen 127.0.0.1:{base + UDP} udp reuseport; proxy_pass udpecho; }}
 }}
 """
 
@@ -142,6 +149,11 @@ vips:
     listen: 127.0.0.1:{base + IDLE}
     relay: {relay}
     backends: [127.0.0.1:{HOLD_PORT}]
+  - name: udp
+    listen: 127.0.0.1:{base + UDP}
+    protocol: udp
+    backends: [127.0.0.1:{UDP_ECHO_PORT}]
+    udp: {{max_datagram_size: 2048}}
 """
 
 
@@ -168,7 +180,7 @@ def start_proxy(name):
 
 def port_of(name, offset):
     if name == "direct":
-        return {BULK: IPERF_PORT, HTTP: HTTP_BACKENDS[0], IDLE: HOLD_PORT}[offset]
+        return {BULK: IPERF_PORT, HTTP: HTTP_BACKENDS[0], IDLE: HOLD_PORT, UDP: UDP_ECHO_PORT}[offset]
     return FRONT[name] + offset
 
 
@@ -198,6 +210,19 @@ def run_wrk(port, duration, close):
     for m in WRK_ERR.finditer(out):
         errors += sum(int(x) for x in m.groups() if x)
     return float(WRK_RPS.search(out).group(1)), lat.get("50"), lat.get("99"), int(WRK_REQS.search(out).group(1)), errors
+
+
+UDP_OUT = re.compile(r"echoes=(\d+) echoes_per_s=(\d+) lost=\d+ loss=([\d.]+)% late=\d+ rtt_p50_us=\d+ rtt_p99_us=(\d+)")
+
+
+def run_udp(port, duration):
+    """Closed-loop UDP echo: 64 sockets x 4 datagrams in flight, 64-byte payload (our Java load tool)."""
+    out = sh([java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR), "io.tandem.perf.udp.UdpEchoLoad",
+              f"127.0.0.1:{port}", "64", "4", "64", str(duration), "1"], timeout=duration + 60).stdout
+    m = UDP_OUT.search(out)
+    if not m:
+        raise RuntimeError(f"unexpected UdpEchoLoad output: {out[-500:]}")
+    return float(m.group(2)), float(m.group(3)), int(m.group(4)) / 1000.0, int(m.group(1))
 
 
 class Holder:
@@ -252,7 +277,7 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per load cell (bounded)")
     ap.add_argument("--idle-conns", type=int, default=3000)
     ap.add_argument("--proxies", default="direct,haproxy-splice,haproxy,nginx,tandem,tandem-copy")
-    ap.add_argument("--only", default="bulk1,bulk4,keepalive,newconn,idle")
+    ap.add_argument("--only", default="bulk1,bulk4,keepalive,newconn,idle,udp")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "latest"))
     args = ap.parse_args()
     if args.duration > 60 or args.reps > 10 or args.idle_conns > 8000:
@@ -273,7 +298,7 @@ def main():
 
     running = start_backends()
     procs = {}
-    results = {t: {p: [] for p in proxies} for t in ["bulk1", "bulk4", "keepalive", "newconn", "idle"]}
+    results = {t: {p: [] for p in proxies} for t in ["bulk1", "bulk4", "keepalive", "newconn", "idle", "udp"]}
     extra = {t: {p: [] for p in proxies} for t in results}
     try:
         for p in proxies:
@@ -298,6 +323,14 @@ def main():
                         results[t][p].append(rps)
                         extra[t][p].append({"p50_ms": p50, "p99_ms": p99, "errors": errs,
                                             "cpu_us_per_req": cpu * 1e6 / reqs if pids and reqs else None})
+                    elif t == "udp":
+                        if p.startswith("haproxy"):
+                            continue  # HAProxy OSS has no generic UDP proxying
+                        eps, loss, p99, echoes = run_udp(port_of(p, UDP), args.duration)
+                        cpu = cpu_seconds(pids) - c0
+                        results[t][p].append(eps)
+                        extra[t][p].append({"loss_pct": loss, "p99_ms": p99,
+                                            "cpu_us_per_echo": cpu * 1e6 / echoes if pids and echoes else None})
                     elif t == "idle":
                         if not pids:
                             continue
@@ -326,6 +359,10 @@ def main():
                 cell["p99_ms"] = median_cell([e["p99_ms"] for e in ex])
                 cell["errors"] = sum(e["errors"] for e in ex)
                 cell["cpu_us_per_req"] = median_cell([e["cpu_us_per_req"] for e in ex if e["cpu_us_per_req"]])
+            elif t == "udp":
+                cell["loss_pct"] = median_cell([e["loss_pct"] for e in ex])
+                cell["p99_ms"] = median_cell([e["p99_ms"] for e in ex])
+                cell["cpu_us_per_req"] = median_cell([e["cpu_us_per_echo"] for e in ex if e["cpu_us_per_echo"]])
             summary["results"][t][p] = cell
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     report = render(summary)
@@ -338,8 +375,9 @@ def main():
 LOWER_IS_BETTER = {"idle"}
 TITLES = {"bulk1": "bulk TCP, 1 stream (Gbit/s)", "bulk4": "bulk TCP, 4 streams (Gbit/s)",
           "keepalive": "keep-alive HTTP req/s (wrk -c64)", "newconn": "new connection per request, conns/s",
-          "idle": "memory per idle proxied connection (KiB)"}
-PEERS = ("haproxy-splice", "haproxy", "nginx")
+          "idle": "memory per idle proxied connection (KiB)",
+          "udp": "UDP echo, 64 B datagrams, 64 sockets x 4 in flight (echoes/s)"}
+PEERS = ("haproxy-splice", "haproxy", "nginx")  # for udp only nginx can take part
 
 
 def fmt(cell, digits=1):
@@ -368,11 +406,15 @@ def render(s):
             cols.append("proxy CPU s/GB")
         if t in ("keepalive", "newconn"):
             cols += ["p50 ms", "p99 ms", "proxy CPU µs/req", "errors"]
+        if t == "udp":
+            cols += ["loss %", "RTT p99 ms", "proxy CPU µs/echo"]
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for p, cell in res[t].items():
             row = [p, fmt(cell, 2 if t.startswith("bulk") else (2 if t == "idle" else 0))]
             if t.startswith("bulk"):
                 row.append(fmt(cell.get("cpu_s_per_gb"), 2))
+            if t == "udp":
+                row += [fmt(cell.get("loss_pct"), 3), fmt(cell.get("p99_ms"), 2), fmt(cell.get("cpu_us_per_req"), 1)]
             if t in ("keepalive", "newconn"):
                 row += [fmt(cell.get("p50_ms"), 2), fmt(cell.get("p99_ms"), 2), fmt(cell.get("cpu_us_per_req"), 1),
                         str(cell.get("errors", 0))]
