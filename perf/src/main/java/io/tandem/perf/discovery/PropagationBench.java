@@ -48,7 +48,8 @@ public final class PropagationBench {
 
     /** What one source produced. Latencies in nanoseconds; {@code missed*} = phase cap hit. */
     record SourceResult(String source, int requested, int warmup, List<Long> add, List<Long> remove,
-                        List<Long> probe, List<Integer> probesPerAdd, int missedAdd, int missedRemove,
+                        List<Long> probe, List<Integer> probesPerAdd, List<Long> addWrite, int missedAdd,
+                        int missedRemove,
                         boolean budgetHit) {
     }
 
@@ -139,6 +140,7 @@ public final class PropagationBench {
         List<Long> remove = new ArrayList<>();
         List<Long> probe = new ArrayList<>();
         List<Integer> probesPerAdd = new ArrayList<>();
+        List<Long> addWrite = new ArrayList<>();
         int missedAdd = 0;
         int missedRemove = 0;
         boolean budgetHit = false;
@@ -172,6 +174,7 @@ public final class PropagationBench {
                     IdBackend fresh = new IdBackend(source.charAt(0) + Integer.toString(i));
                     previous = fresh;
                     long t0 = registry.add(i, fresh);
+                    long written = System.nanoTime();
                     Probe p = awaitProbe(vip, id -> fresh.id().equals(id), t0);
                     if (i >= warmup) {
                         if (p == null) {
@@ -180,6 +183,7 @@ public final class PropagationBench {
                             add.add(p.elapsed());
                             probe.add(p.lastProbe());
                             probesPerAdd.add(p.probes());
+                            addWrite.add(written - t0);
                         }
                     }
                     LockSupport.parkNanos(TRIAL_GAP_NANOS);
@@ -204,8 +208,8 @@ public final class PropagationBench {
                 node.shutdown(Duration.ZERO);
             }
         }
-        return new SourceResult(source, trials, warmup, add, remove, probe, probesPerAdd, missedAdd, missedRemove,
-                budgetHit);
+        return new SourceResult(source, trials, warmup, add, remove, probe, probesPerAdd, addWrite, missedAdd,
+                missedRemove, budgetHit);
     }
 
     private static Node startNode(Registry registry) throws Exception {
@@ -337,17 +341,20 @@ public final class PropagationBench {
         sb.append("|---|---|---|---|---|---|---|---|---|\n");
         for (SourceResult r : results) {
             row(sb, r.source(), "add → first connection to it", r.add(), r.missedAdd());
+            row(sb, r.source(), "(add → start of that connection)", minus(r.add(), r.probe()), r.missedAdd());
             row(sb, r.source(), "remove → no connection to it", r.remove(), r.missedRemove());
         }
         sb.append('\n');
         for (SourceResult r : results) {
             sb.append(String.format(Locale.ROOT,
                     "- %s: %d measured trials after %d warm-up trials%s; deciding probe (connect + newline + reply"
-                            + " through the VIP) p50 %s ms, max %s ms; probes per add: median %d, max %d.%n",
+                            + " through the VIP) p50 %s ms, max %s ms; probes per add: median %d, max %d;"
+                            + " the add write call itself (t0 until it returned) p50 %s ms, p99 %s ms.%n",
                     r.source(), r.add().size() + r.missedAdd(), r.warmup(),
                     r.budgetHit() ? " (time budget hit before " + r.requested() + ")" : "",
                     ms(percentileMs(r.probe(), 50)), ms(percentileMs(r.probe(), 100)),
-                    median(r.probesPerAdd()), r.probesPerAdd().stream().mapToInt(Integer::intValue).max().orElse(0)));
+                    median(r.probesPerAdd()), r.probesPerAdd().stream().mapToInt(Integer::intValue).max().orElse(0),
+                    ms(percentileMs(r.addWrite(), 50)), ms(percentileMs(r.addWrite(), 99))));
         }
         return sb.toString();
     }
@@ -359,6 +366,15 @@ public final class PropagationBench {
                 .append(ms(percentileMs(nanos, 50))).append(" | ").append(ms(percentileMs(nanos, 90))).append(" | ")
                 .append(ms(p99)).append(" | ").append(ms(percentileMs(nanos, 100))).append(" | ").append(missed)
                 .append(" | ").append(goal).append(" |\n");
+    }
+
+    /** Per trial: time to the start of the deciding probe, i.e. without that probe's own duration. */
+    private static List<Long> minus(List<Long> elapsed, List<Long> probe) {
+        List<Long> out = new ArrayList<>(elapsed.size());
+        for (int i = 0; i < elapsed.size(); i++) {
+            out.add(elapsed.get(i) - probe.get(i));
+        }
+        return out;
     }
 
     private static int median(List<Integer> values) {
