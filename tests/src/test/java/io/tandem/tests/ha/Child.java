@@ -22,6 +22,7 @@ final class Child implements AutoCloseable {
     private final String name;
     private final Process process;
     private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.CountDownLatch eof = new java.util.concurrent.CountDownLatch(1);
 
     private Child(String name, Process process) {
         this.name = name;
@@ -35,6 +36,8 @@ final class Child implements AutoCloseable {
                 }
             } catch (IOException e) {
                 // process gone
+            } finally {
+                eof.countDown();
             }
         });
     }
@@ -49,10 +52,16 @@ final class Child implements AutoCloseable {
     }
 
     Child awaitLine(String text, Duration atMost) {
+        // fail fast only once the whole output was read: a short-lived child may exit before
+        // the reader thread has seen its last line
         await(name + " prints \"" + text + "\"").atMost(atMost).pollInterval(Duration.ofMillis(20))
-                .failFast(name + " exited; output:\n" + String.join("\n", lines), () -> !process.isAlive())
-                .until(() -> lines.stream().anyMatch(l -> l.contains(text)));
+                .failFast(name + " exited without printing it", () -> eof.getCount() == 0 && !hasLine(text))
+                .until(() -> hasLine(text));
         return this;
+    }
+
+    private boolean hasLine(String text) {
+        return lines.stream().anyMatch(l -> l.contains(text));
     }
 
     List<String> lines() {
