@@ -55,8 +55,18 @@ public final class TandemProcess implements AutoCloseable {
 
     /** Starts {@code tandem ARGS...}. */
     public static TandemProcess start(String... args) throws IOException {
+        return startWith(List.of(), args);
+    }
+
+    /**
+     * Starts {@code PREFIX... java -jar tandem.jar ARGS...}, e.g. with the prefix
+     * {@code ip netns exec NS} to run the node inside a network namespace. The prefix must exec
+     * the JVM (as {@code ip netns exec} does) so that {@link #pid()} and signals reach the node.
+     */
+    public static TandemProcess startWith(List<String> prefix, String... args) throws IOException {
         // The owner mark lets a later run kill this node if this test JVM dies before close().
-        List<String> cmd = new ArrayList<>(List.of(java(), Orphans.ownerArg(), "--enable-native-access=ALL-UNNAMED",
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of(java(), Orphans.ownerArg(), "--enable-native-access=ALL-UNNAMED",
                 "-Dio.netty.leakDetection.level=paranoid", "-jar", jar().toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
