@@ -289,8 +289,11 @@ final class ConfigReader {
                     zkConnection);
         }
         String iface = s.nonEmptyText("interface", "a network interface name, e.g. eth0").orElse("lo");
-        Duration hbInterval = Duration.ofMillis(20);
-        Duration hbTimeout = Duration.ofMillis(60);
+        // Config defaults are wider than the ha module's measuring defaults (20/60 ms): on a loaded
+        // host a 60 ms timeout made cold starts flap (tests/…/HaPairSystemIT). With these, a process
+        // crash is taken over in ~150 ms (EOF + probe) and a silent host in ~400 ms.
+        Duration hbInterval = Duration.ofMillis(25);
+        Duration hbTimeout = Duration.ofMillis(250);
         Optional<Section> hb = s.child("heartbeat");
         if (hb.isPresent()) {
             hb.get().allowKeys(HA_HEARTBEAT_KEYS);
@@ -302,8 +305,9 @@ final class ConfigReader {
             }
         }
         Duration probe = s.duration("probe_timeout", Duration.ofMillis(5), Duration.ofSeconds(30), "",
-                Duration.ofMillis(60));
-        Duration grace = s.duration("isolation_grace", Duration.ZERO, Duration.ofSeconds(60), "", Duration.ofMillis(60));
+                Duration.ofMillis(100));
+        Duration grace = s.duration("isolation_grace", Duration.ZERO, Duration.ofSeconds(60), "",
+                Duration.ofMillis(100));
         Duration claim = s.duration("claim_delay", Duration.ZERO, Duration.ofMinutes(10), "", Duration.ofSeconds(3));
         boolean preempt = false;
         Duration preemptDelay = Duration.ofSeconds(10);

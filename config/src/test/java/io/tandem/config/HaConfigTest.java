@@ -26,8 +26,9 @@ class HaConfigTest {
         assertThat(ha.nodeId()).isEqualTo("lb1");
         assertThat(ha.cluster()).isEqualTo("default");
         assertThat(ha.peers()).containsExactly(new HaConfig.Peer("lb2", HostPort.of("198.18.0.2", 7946)));
-        assertThat(ha.heartbeatInterval()).isEqualTo(Duration.ofMillis(20));
-        assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(60));
+        assertThat(ha.heartbeatInterval()).isEqualTo(Duration.ofMillis(25));
+        assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(250));
+        assertThat(ha.probeTimeout()).isEqualTo(Duration.ofMillis(100));
         assertThat(ha.preempt()).isFalse();
         assertThat(ha.addresses()).containsExactly(new HaConfig.Address("198.18.1.10", Optional.empty()),
                 new HaConfig.Address("198.18.1.11", Optional.of("lb2")));
