@@ -206,12 +206,13 @@ final class ProxyConnection {
     private void connect(Backend b) {
         attempts++;
         long start = System.nanoTime();
+        // TCP_NODELAY is not set here: Netty 4.2 enables it on every socket channel it creates
+        // (epoll and NIO), and setting it again cost one setsockopt per connect (perf/PROFILE.md).
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(transport.socketChannel())
+                .channelFactory(transport.socketChannelFactory())
                 .disableResolver() // backends are resolved by the control loop; never block a loop on DNS
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(config.timeouts().connect().toMillis()))
@@ -398,6 +399,12 @@ final class ProxyConnection {
     }
 
     // ---- teardown ------------------------------------------------------------------------------
+
+    /** Whether the direction other than {@code r} has finished (its target's output is shut down). */
+    boolean otherDirectionDone(Relay r) {
+        Relay other = r == up ? down : up;
+        return other != null && other.outputDone();
+    }
 
     /** A direction shut its target's output down; when both have, the connection is complete. */
     void directionDone() {

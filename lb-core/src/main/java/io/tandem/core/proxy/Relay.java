@@ -247,6 +247,15 @@ final class Relay {
                 source.config().setAutoRead(false);
                 accountSpliced();
             }
+            if (conn.otherDirectionDone(this)) {
+                // The last direction: the connection closes both channels now, and a close of a
+                // target whose own input already reached EOF (the other direction finished) sends
+                // the same FIN a shutdownOutput would. Skipping the shutdown saves a syscall and
+                // the stack-trace exception Netty builds in every shutdownOutput (perf/PROFILE.md).
+                outputDone = true;
+                conn.directionDone();
+                return;
+            }
             ((DuplexChannel) target).shutdownOutput().addListener((ChannelFuture s) -> {
                 if (!s.isSuccess()) {
                     conn.abort(s.cause());

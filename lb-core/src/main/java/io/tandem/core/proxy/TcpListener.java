@@ -85,13 +85,14 @@ public final class TcpListener {
                                  List<EventLoopGroup> groups, int index, InetSocketAddress address,
                                  List<Channel> bound, CompletableFuture<TcpListener> result) {
         EventLoopGroup g = groups.get(index);
+        // No TCP_NODELAY child option: Netty 4.2 enables it on every accepted channel already
+        // (EpollSocketChannelConfig / NioSocketChannelConfig); a second setsockopt per accept was waste.
         ServerBootstrap b = new ServerBootstrap()
                 .group(g, g)
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override

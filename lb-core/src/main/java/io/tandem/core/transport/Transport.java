@@ -1,6 +1,8 @@
 package io.tandem.core.transport;
 
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -57,6 +59,24 @@ public record Transport(String name, boolean isEpoll, IoHandlerFactory ioHandler
             case AUTO -> Epoll.isAvailable() ? epollTransport() : nioTransport();
         };
     }
+
+    /**
+     * A factory for {@link #socketChannel()} instances, shared by every caller. Why:
+     * {@code Bootstrap.channel(Class)} builds a new {@link ReflectiveChannelFactory} per call,
+     * whose constructor runs {@code Class.getConstructor} (reflection: ~5% of the event loops' samples
+     * with a new connection per request, as every backend connect builds a Bootstrap; perf/PROFILE.md).
+     */
+    public ChannelFactory<? extends SocketChannel> socketChannelFactory() {
+        return FACTORIES.get(socketChannel);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static final ClassValue<ChannelFactory<? extends SocketChannel>> FACTORIES = new ClassValue<>() {
+        @Override
+        protected ChannelFactory<? extends SocketChannel> computeValue(Class<?> type) {
+            return new ReflectiveChannelFactory(type);
+        }
+    };
 
     /** A new event-loop group of {@code threads} (0 = one per core) named {@code prefix-N}. */
     public EventLoopGroup newGroup(int threads, String prefix) {
