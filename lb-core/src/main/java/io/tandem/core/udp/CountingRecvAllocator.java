@@ -10,18 +10,25 @@ import java.util.concurrent.atomic.LongAdder;
  * buffers it hands out, i.e. receive system calls. On epoll with
  * {@code MAX_DATAGRAM_PAYLOAD_SIZE} set, one buffer of {@code slot * batch} bytes feeds one
  * {@code recvmmsg}; comparing the count with the datagrams read shows whether batching works.
- * Not "respecting maybe-more-data" lets NIO keep reading until the socket is empty instead of
- * stopping after every datagram shorter than the buffer.
+ * On NIO, not "respecting maybe-more-data" lets it keep reading until the socket is empty
+ * instead of stopping after every datagram shorter than the buffer. On epoll it is respected:
+ * a {@code recvmmsg} that did not fill every slot emptied the socket, so the read loop stops
+ * there instead of paying one more call that only returns EAGAIN (epoll is level-triggered,
+ * anything that arrives later wakes the loop again).
  */
 final class CountingRecvAllocator extends DefaultMaxMessagesRecvByteBufAllocator {
     private final int bufferSize;
     private final LongAdder calls;
 
     CountingRecvAllocator(int bufferSize, int maxMessagesPerRead, LongAdder calls) {
+        this(bufferSize, maxMessagesPerRead, calls, false);
+    }
+
+    CountingRecvAllocator(int bufferSize, int maxMessagesPerRead, LongAdder calls, boolean respectMaybeMoreData) {
         super(maxMessagesPerRead);
         this.bufferSize = bufferSize;
         this.calls = calls;
-        respectMaybeMoreData(false);
+        respectMaybeMoreData(respectMaybeMoreData);
     }
 
     @Override

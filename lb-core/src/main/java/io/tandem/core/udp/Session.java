@@ -94,7 +94,7 @@ final class Session {
         }
         lastSentNanos = now;
         upstream.write(content, upstream.voidPromise());
-        owner.stats.datagramsForwarded.increment();
+        owner.countForwarded();
         backend.stats().bytesOut.add(len);
         if (!dirty) {
             dirty = true;

@@ -141,7 +141,8 @@ public final class UdpListener {
                 .group(loop)
                 .channel(transport.datagramChannel())
                 .option(ChannelOption.RCVBUF_ALLOCATOR,
-                        new CountingRecvAllocator(slot * batch, Math.max(16, batch * 4), handler.stats.receiveCalls))
+                        new CountingRecvAllocator(slot * batch, Math.max(16, batch * 4), handler.stats.receiveCalls,
+                                transport.isEpoll()))
                 .option(ChannelOption.SO_RCVBUF, LISTENER_SOCKET_BUFFER)
                 .option(ChannelOption.SO_SNDBUF, LISTENER_SOCKET_BUFFER)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
