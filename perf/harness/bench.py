@@ -171,7 +171,7 @@ def start_proxy(name):
     if name.startswith("tandem"):
         cfg = WORK / f"{name}.yaml"
         cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
-        flags = os.environ.get("TANDEM_JAVA_OPTS", "-XX:+UseZGC -XX:+UseCompactObjectHeaders").split()
+        flags = os.environ.get("TANDEM_JAVA_OPTS", "-XX:+UseG1GC -XX:+UseCompactObjectHeaders").split()  # the launcher's flags
         return Proc(name, [java(), *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
                            str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
                     ports)

@@ -16,8 +16,12 @@ import java.time.Duration;
  *                            replies (DNS: 1), freeing its socket at once
  */
 public record UdpOptions(int maxDatagramSize, Duration sessionIdle, int maxSessions, int responsesPerRequest) {
-    /** 16 KiB datagrams (nginx's default UDP buffer), 30 s idle, 65,536 sessions, idle-only. */
-    public static final UdpOptions DEFAULTS = new UdpOptions(16_384, Duration.ofSeconds(30), 65_536, 0);
+    /**
+     * 9000-byte datagrams (a jumbo frame: anything a real network delivers unfragmented), 30 s idle,
+     * 65,536 sessions, idle-only. The receive buffer is this × the recvmmsg batch (16), so a larger
+     * maximum costs memory per read; raise it for protocols that fragment (e.g. large EDNS).
+     */
+    public static final UdpOptions DEFAULTS = new UdpOptions(9_000, Duration.ofSeconds(30), 65_536, 0);
 
     public UdpOptions {
         requireNonNull(sessionIdle, "sessionIdle");
