@@ -62,7 +62,7 @@ class HaPairIT {
         f.start("lb1");
         f.start("lb2");
         awaitSplit();
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
             assertThat(f.member("lb1").served()).containsExactly("10.99.0.1", "10.99.0.3");
             assertThat(f.member("lb2").served()).containsExactly("10.99.0.2", "10.99.0.4");
             HaView v = f.member("lb1").view();
@@ -88,7 +88,7 @@ class HaPairIT {
 
         long crashedAt = System.nanoTime();
         f.crash("lb2");
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5))
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
         List<HaFixture.Change> takeovers = f.changes("lb1", true).stream()
                 .filter(c -> c.cause() == OwnershipCause.PEER_DEAD).toList();
@@ -105,8 +105,8 @@ class HaPairIT {
         // the preferred owner comes back: no preemption, so it serves nothing and nothing moves
         f.zkProxy("lb2").restore();
         f.start("lb2", HaFixture::defaultDetection);
-        await().atMost(Duration.ofSeconds(5)).until(() -> f.member("lb1").view().peers().getFirst().linkUp());
-        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3))
+        await().atMost(Duration.ofSeconds(15)).until(() -> f.member("lb1").view().peers().getFirst().linkUp());
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
         assertThat(f.member("lb2").served()).isEmpty();
         assertThat(f.ledger.overlaps()).isEmpty();
@@ -126,7 +126,7 @@ class HaPairIT {
         toLb1.pause();
         toLb2.pause();
         lb2zk.pause();
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5))
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
         long takeoverMs = f.changes("lb1", true).stream().filter(c -> c.cause() == OwnershipCause.PEER_DEAD)
                 .mapToLong(c -> (c.nanos() - cutAt) / 1_000_000).max().orElseThrow();
@@ -148,16 +148,16 @@ class HaPairIT {
 
         var thaw = f.member("lb2").node.freezeForTest();
         long frozenAt = System.nanoTime();
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5)).untilAsserted(() ->
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).untilAsserted(() ->
                 assertThat(f.member("lb1").served()).containsExactly("10.99.0.1", "10.99.0.2", "10.99.0.3", "10.99.0.4"));
         long takeoverMs = (System.nanoTime() - frozenAt) / 1_000_000;
         assertThat(f.ledger.overlapOpen()).as("a frozen node still has its addresses: the honest window").isTrue();
 
         long thawedAt = System.nanoTime();
         thaw.countDown();
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(2))
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(2))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
-        await().atMost(Duration.ofSeconds(3)).until(() -> f.changes("lb2", false).size() == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.changes("lb2", false).size() == 2);
         long dropMs = f.changes("lb2", false).stream().mapToLong(c -> (c.nanos() - thawedAt) / 1_000_000).max()
                 .orElseThrow();
         assertThat(f.changes("lb2", false)).extracting(HaFixture.Change::cause).containsOnly(OwnershipCause.FENCED);
@@ -174,15 +174,15 @@ class HaPairIT {
         awaitSplit();
 
         var release = f.member("lb2").node.freezeForTest();
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5))
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
         assertThat(f.ledger.overlaps()).as("the hung node's addresses went before the takeover").isEmpty();
 
         release.countDown();
-        await().atMost(Duration.ofSeconds(3)).until(() -> f.changes("lb2", false).size() == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.changes("lb2", false).size() == 2);
         assertThat(f.changes("lb2", false)).extracting(HaFixture.Change::cause)
                 .allMatch(c -> c == OwnershipCause.ISOLATED || c == OwnershipCause.FENCED);
-        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(8))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
         assertThat(f.ledger.overlaps()).isEmpty();
     }
@@ -199,16 +199,16 @@ class HaPairIT {
 
         toLb1.cut();
         toLb2.cut();
-        await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(f.member("lb1").view().peers().getFirst().probe()).isEqualTo("ALIVE");
             assertThat(f.member("lb2").view().peers().getFirst().probe()).isEqualTo("ALIVE");
         });
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(8))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(SPLIT));
 
         toLb1.restore();
         toLb2.restore();
-        await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(f.member("lb1").view().peers().getFirst().linkUp()).isTrue();
             assertThat(f.member("lb2").view().peers().getFirst().linkUp()).isTrue();
         });
@@ -227,17 +227,17 @@ class HaPairIT {
         int removesBefore = f.member("lb2").removes.get();
 
         lb2zk.cut();
-        await().atMost(Duration.ofSeconds(5)).until(() -> f.member("lb2").view().zk() == ZkState.LOST);
+        await().atMost(Duration.ofSeconds(15)).until(() -> f.member("lb2").view().zk() == ZkState.LOST);
         // lb2's session expires on the server: its owner nodes vanish; lb1 must still not claim them
         await().atMost(Duration.ofSeconds(6)).until(() -> f.member("lb1").view().vips().stream()
                 .filter(v -> v.preferredOwner().equals("lb2")).allMatch(v -> v.zkOwner() == null));
-        await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
+        await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(8))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(SPLIT));
 
         lb2zk.restore();
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(f.member("lb1").view().vips())
                 .extracting(HaView.VipView::zkOwner).containsExactly("lb1", "lb2", "lb1", "lb2"));
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(f.member("lb2").view().vips())
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(f.member("lb2").view().vips())
                 .filteredOn(HaView.VipView::servedHere).hasSize(2)
                 .allSatisfy(v -> assertThat(v.epoch()).as("re-asserted with a new epoch").isGreaterThan(1)));
         assertThat(f.member("lb2").removes.get()).isEqualTo(removesBefore);
@@ -252,12 +252,12 @@ class HaPairIT {
         f.start("lb2", b -> b.preempt(true, Duration.ofMillis(500)));
         awaitSplit();
         f.crash("lb2");
-        await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
 
         f.zkProxy("lb2").restore();
         f.start("lb2", b -> b.preempt(true, Duration.ofMillis(500)));
         awaitSplit();
-        await().atMost(Duration.ofSeconds(3)).until(() -> f.changes("lb1", false).size() == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.changes("lb1", false).size() == 2);
         assertThat(f.changes("lb1", false)).extracting(HaFixture.Change::cause).containsOnly(OwnershipCause.PREEMPTED);
         assertThat(f.ledger.overlaps()).isEmpty();
     }
@@ -278,7 +278,7 @@ class HaPairIT {
             own.stop();
             await().atMost(Duration.ofSeconds(6)).until(() -> f.member("lb1").view().zk() == ZkState.LOST
                     && f.member("lb2").view().zk() == ZkState.LOST);
-            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(8))
                     .untilAsserted(() -> assertThat(f.holders()).isEqualTo(SPLIT));
 
             own.restart();

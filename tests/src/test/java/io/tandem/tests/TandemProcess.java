@@ -81,7 +81,7 @@ public final class TandemProcess implements AutoCloseable {
                         + "; output:\n" + p.output());
             }
             // Let the reader thread drain the pipe.
-            await().atMost(Duration.ofSeconds(5)).until(() -> !p.process.isAlive());
+            await().atMost(Duration.ofSeconds(15)).until(() -> !p.process.isAlive());
             Thread.onSpinWait();
             return new Result(p.process.exitValue(), p.awaitOutputComplete());
         }

@@ -331,7 +331,7 @@ class MarathonSourceIT {
         FakeMarathon fake = fake();
         fake.heartbeat(Duration.ofMillis(50));
         ordersRunning(fake, settings(fake.baseUri()).silenceTimeout(Duration.ofMillis(300)));
-        await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(5)).until(() -> fake.eventRequests() == 1);
+        await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(15)).until(() -> fake.eventRequests() == 1);
     }
 
     @Test

@@ -160,7 +160,7 @@ class ProxyBehaviourIT {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
         assertThat(proxy.vip.stats().noBackend.sum()).isEqualTo(1);
         assertThat(proxy.backends).allSatisfy(b -> assertThat(b.stats().connectFailures.sum()).isEqualTo(1));
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.vip.stats().active.get() == 0);
+        await().atMost(Duration.ofSeconds(15)).until(() -> proxy.vip.stats().active.get() == 0);
     }
 
     @Test
@@ -179,7 +179,7 @@ class ProxyBehaviourIT {
             assertThat(proxy.vip.stats().limitHits.sum()).isEqualTo(1);
             assertThat(proxy.vip.stats().active.get()).isEqualTo(3);
             open.removeFirst().close();
-            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.vip.stats().active.get() == 2);
+            await().atMost(Duration.ofSeconds(15)).until(() -> proxy.vip.stats().active.get() == 2);
             try (Socket again = TestClient.connect(proxy.address())) {
                 assertThat(roundTrip(again, "again")).isEqualTo("again");
             }

@@ -128,7 +128,7 @@ class ResponseTimeoutIT {
         for (int i = 0; i < connections; i++) {
             AnsweringBackend.request(connect(), 100);
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> hung.requests() == connections);
+        await().atMost(Duration.ofSeconds(15)).until(() -> hung.requests() == connections);
 
         await().atMost(DETECTED_WITHIN).until(() -> events.responseTimedOut.get() == connections);
         assertThat(events.responseWaits).allSatisfy(w -> assertThat(w).isGreaterThanOrEqualTo(TIMEOUT.toNanos()));
@@ -171,7 +171,7 @@ class ResponseTimeoutIT {
         proxy(hung, TIMEOUT, ResponseTimeoutMode.EVERY_REQUEST);
         connect();
         connect();
-        await().atMost(Duration.ofSeconds(5)).until(() -> hung.accepted() == 2);
+        await().atMost(Duration.ofSeconds(15)).until(() -> hung.accepted() == 2);
         assertNoReportFor(QUIET_FOR);
     }
 
@@ -198,7 +198,7 @@ class ResponseTimeoutIT {
         AnsweringBackend.request(s, 100);
         AnsweringBackend.readAnswer(s, 100);
         AnsweringBackend.request(s, 100);
-        await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests() == 2);
+        await().atMost(Duration.ofSeconds(15)).until(() -> backend.requests() == 2);
         assertNoReportFor(QUIET_FOR);
     }
 
@@ -207,7 +207,7 @@ class ResponseTimeoutIT {
         AnsweringBackend hung = track(AnsweringBackend.hangingAfter(0));
         proxy(hung, Duration.ZERO, ResponseTimeoutMode.FIRST_RESPONSE);
         AnsweringBackend.request(connect(), 100);
-        await().atMost(Duration.ofSeconds(5)).until(() -> hung.requests() == 1);
+        await().atMost(Duration.ofSeconds(15)).until(() -> hung.requests() == 1);
         assertNoReportFor(QUIET_FOR);
     }
 }

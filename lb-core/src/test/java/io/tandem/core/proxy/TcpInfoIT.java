@@ -54,7 +54,7 @@ class TcpInfoIT {
 
             client.getOutputStream().write(new byte[12_345]);
             client.getOutputStream().flush();
-            await().atMost(Duration.ofSeconds(5)).until(() -> TcpInfo.bytesReceived(fd) == 12_345);
+            await().atMost(Duration.ofSeconds(15)).until(() -> TcpInfo.bytesReceived(fd) == 12_345);
 
             long ours = ch.eventLoop().submit(() -> TcpInfo.lastDataRecvMillis(fd)).get(5, TimeUnit.SECONDS);
             long netty = ch.eventLoop().submit(() -> ch.tcpInfo().lastDataRecv()).get(5, TimeUnit.SECONDS);

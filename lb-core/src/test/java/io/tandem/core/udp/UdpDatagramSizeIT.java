@@ -28,7 +28,7 @@ class UdpDatagramSizeIT {
             h.send(client, new byte[1000]);             // fits; its echo (1003 bytes with "B0|") is too big on the way out
             String ok = h.exchange(client, "x".repeat(997)); // fits both ways: echo is exactly 1000 bytes
             assertThat(ok).hasSize(1000).startsWith("B0|xxx");
-            await().atMost(Duration.ofSeconds(5)).until(() -> h.stats().droppedTooBig.sum() == 3);
+            await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().droppedTooBig.sum() == 3);
             assertThat(List.copyOf(atBackend)).as("sizes the backend received").startsWith(1000, 997)
                     .doesNotContain(1001, 5000);
             assertThat(HarnessReplies.drain(client)).as("no truncated reply reached the client").isEmpty();
@@ -43,7 +43,7 @@ class UdpDatagramSizeIT {
             client.setSendBufferSize(1 << 20);
             h.send(client, new byte[UdpSettings.MAX_IPV4_PAYLOAD]);
             List<Integer> atBackend = h.echoes.getFirst().receivedSizes;
-            await().atMost(Duration.ofSeconds(5)).until(() -> !atBackend.isEmpty());
+            await().atMost(Duration.ofSeconds(15)).until(() -> !atBackend.isEmpty());
             assertThat(atBackend.getFirst()).isEqualTo(UdpSettings.MAX_IPV4_PAYLOAD);
             assertThat(h.stats().droppedTooBig.sum()).isZero();
         }
@@ -80,7 +80,7 @@ class UdpDatagramSizeIT {
             for (var f : blocked) {
                 f.get(10, TimeUnit.SECONDS);
             }
-            await().atMost(Duration.ofSeconds(5)).until(() -> h.stats().datagramsIn.sum() == count);
+            await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().datagramsIn.sum() == count);
             return h.stats().receiveCalls.sum() - before;
         }
     }

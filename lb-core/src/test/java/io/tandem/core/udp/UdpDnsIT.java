@@ -78,7 +78,7 @@ class UdpDnsIT {
                     assertThat(rdata).isEqualTo(ANSWER_ADDRESS);
                 }
             }
-            await().atMost(Duration.ofSeconds(5)).until(() -> listener.stats().sessionsActive.get() == 0);
+            await().atMost(Duration.ofSeconds(15)).until(() -> listener.stats().sessionsActive.get() == 0);
             assertThat(listener.stats().sessionsCompleted.sum()).isEqualTo(listener.stats().sessionsCreated.sum());
             assertThat(listener.stats().sessionsCreated.sum()).isGreaterThanOrEqualTo(20);
         } finally {

@@ -46,7 +46,7 @@ class UdpRepinIT {
 
             // The first datagram after the kill is lost (UDP); the client's retry reaches B1.
             assertThat(h.exchange(client, "two")).isEqualTo("B1|two");
-            await().atMost(Duration.ofSeconds(5)).until(() -> !h.events.failures.isEmpty());
+            await().atMost(Duration.ofSeconds(15)).until(() -> !h.events.failures.isEmpty());
             assertThat(h.events.failures).first().satisfies(f -> {
                 assertThat(f.backend()).isSameAs(b0);
                 assertThat(Session.isPortUnreachable(f.cause())).as("cause %s", f.cause()).isTrue();
@@ -68,7 +68,7 @@ class UdpRepinIT {
             h.vip.publish(new BackendPool(h.vip.pool().config(), List.of(),
                     UdpTestSupport.firstAvailable(List.of()), false, 2));
             h.send(client, "nobody");
-            await().atMost(Duration.ofSeconds(5)).until(() -> h.stats().droppedNoBackend.sum() == 1);
+            await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().droppedNoBackend.sum() == 1);
             assertThat(h.stats().sessionsActive.get()).isZero();
             assertThat(h.vip.stats().noBackend.sum()).isEqualTo(1);
         }

@@ -163,7 +163,7 @@ class HaPairSystemIT {
         lb1.signal("KILL");
         long t0 = System.currentTimeMillis();
         assertThat(lb1.waitForExit(Duration.ofSeconds(5))).isTrue();
-        await("lb2 serves both VIPs").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await("lb2 serves both VIPs").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
                 .until(() -> served("lb2").equals(Set.of(VIP10, VIP11)) && net.has("lb2", VIP10));
         long owned = System.currentTimeMillis() - t0;
         awaitOkAfter(client, VIP10, t0, 20);
@@ -192,7 +192,7 @@ class HaPairSystemIT {
         long t0 = System.currentTimeMillis();
         long owned;
         try {
-            await("lb1 serves both VIPs").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+            await("lb1 serves both VIPs").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
                     .until(() -> served("lb1").equals(Set.of(VIP10, VIP11)) && net.has("lb1", VIP11));
             owned = System.currentTimeMillis() - t0;
             awaitOkAfter(client, VIP11, t0, 20);
@@ -202,10 +202,10 @@ class HaPairSystemIT {
             lb2.signal("CONT");
         }
         long thaw = System.currentTimeMillis();
-        await("thawed lb2 drops .11").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+        await("thawed lb2 drops .11").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(10))
                 .until(() -> !net.has("lb2", VIP11));
         long dropped = System.currentTimeMillis() - thaw;
-        await("thawed lb2 reports it serves nothing").atMost(Duration.ofSeconds(5))
+        await("thawed lb2 reports it serves nothing").atMost(Duration.ofSeconds(15))
                 .pollInterval(Duration.ofMillis(20)).until(() -> served("lb2").isEmpty());
         // the client keeps reaching .11 (now on lb1) after the thaw, and the thawed node stays out
         long after = System.currentTimeMillis();
@@ -252,7 +252,7 @@ class HaPairSystemIT {
                 assertThat(r.code()).as(r.output()).isZero();
             }
         }
-        await("lb1 sees the peer link down").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await("lb1 sees the peer link down").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
                 .until(() -> !peerLinkUp("lb1"));
         int samples = 0;
         long deadline = System.currentTimeMillis() + 3_000;
@@ -359,7 +359,7 @@ class HaPairSystemIT {
         startPair("s6");
         lb1.signal("KILL");
         assertThat(lb1.waitForExit(Duration.ofSeconds(5))).isTrue();
-        await("lb2 serves both VIPs").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await("lb2 serves both VIPs").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
                 .until(() -> served("lb2").equals(Set.of(VIP10, VIP11)));
         AddressWatch watch = AddressWatch.start(net, "lb1", "lb2");
         lb1 = startNode("lb1", "s6");
