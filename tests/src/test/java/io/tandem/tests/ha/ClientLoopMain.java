@@ -1,5 +1,6 @@
 package io.tandem.tests.ha;
 
+import io.tandem.tests.support.OwnerWatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -20,7 +21,7 @@ public final class ClientLoopMain {
     public static void main(String[] args) throws Exception {
         long duration = Long.parseLong(args[0]);
         long interval = Long.parseLong(args[1]);
-        ChildMain.exitWithOwner(Long.parseLong(args[2]));
+        OwnerWatch.exitWithOwner(Long.parseLong(args[2]));
         long end = System.currentTimeMillis() + duration;
         Thread[] threads = new Thread[args.length - 3];
         for (int i = 3; i < args.length; i++) {

@@ -1,5 +1,6 @@
 package io.tandem.tests.ha;
 
+import io.tandem.tests.support.OwnerWatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,7 +22,7 @@ public final class HttpBackendMain {
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getByName(args[0]), Integer.parseInt(args[1])), 1024);
-        ChildMain.exitWithOwner(Long.parseLong(args[3]));
+        OwnerWatch.exitWithOwner(Long.parseLong(args[3]));
         String body = "backend=" + args[2] + "\n";
         byte[] response = ("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n"
                 + body).getBytes(StandardCharsets.US_ASCII);

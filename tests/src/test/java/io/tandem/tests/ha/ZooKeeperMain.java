@@ -1,5 +1,6 @@
 package io.tandem.tests.ha;
 
+import io.tandem.tests.support.OwnerWatch;
 import java.io.File;
 import java.util.Map;
 import org.apache.curator.test.InstanceSpec;
@@ -17,7 +18,7 @@ public final class ZooKeeperMain {
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(args[0]);
         File data = new File(args[1]);
-        ChildMain.exitWithOwner(Long.parseLong(args[2]));
+        OwnerWatch.exitWithOwner(Long.parseLong(args[2]));
         // fsync on a shared CI disk can take hundreds of ms: long enough to make a node doubt
         // its ZooKeeper connection (docs/ha.md §9); durability is not what these tests check.
         System.setProperty("zookeeper.forceSync", "no");

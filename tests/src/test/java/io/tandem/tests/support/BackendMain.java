@@ -8,7 +8,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
 
 /**
  * A tiny HTTP/1.x backend meant to run as its <em>own OS process</em>, so a system test can
@@ -44,7 +43,7 @@ public final class BackendMain {
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
-        watchOwner(owner);
+        OwnerWatch.exitWithOwner(owner);
         byte[] response = response(name);
         System.out.println(READY + server.getLocalPort());
         System.out.flush();
@@ -80,26 +79,5 @@ public final class BackendMain {
         } catch (IOException e) {
             // client gone (checks close with a reset), nothing to do
         }
-    }
-
-    private static void watchOwner(long owner) {
-        if (owner <= 0) {
-            return;
-        }
-        Thread t = new Thread(() -> {
-            while (true) {
-                Optional<ProcessHandle> h = ProcessHandle.of(owner);
-                if (h.isEmpty() || !h.get().isAlive()) {
-                    Runtime.getRuntime().halt(0);
-                }
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "owner-watch");
-        t.setDaemon(true);
-        t.start();
     }
 }

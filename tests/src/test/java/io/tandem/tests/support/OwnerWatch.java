@@ -1,14 +1,17 @@
-package io.tandem.tests.ha;
+package io.tandem.tests.support;
 
 import java.util.Optional;
 
-/** Shared bits of the tiny mains the HA system test runs inside namespaces. */
-final class ChildMain {
-    private ChildMain() {
+/**
+ * For the small helper processes the system tests start (backends, ZooKeeper, client loops):
+ * they halt when the test JVM that owns them is gone, so a crashed run leaves nothing behind.
+ */
+public final class OwnerWatch {
+    private OwnerWatch() {
     }
 
     /** Halts this process when the test JVM {@code owner} is gone, so a crashed run leaves nothing. */
-    static void exitWithOwner(long owner) {
+    public static void exitWithOwner(long owner) {
         if (owner <= 0) {
             return;
         }
