@@ -25,8 +25,9 @@ import java.util.TreeSet;
  *   <li><b>Without ZooKeeper</b> (SUSPENDED, LOST): claim nothing; keep held addresses while at
  *       least one peer link is up (the peer's heartbeat is the second witness that it does not
  *       serve them); with no peer link either, release everything after the isolation grace.
- *   <li><b>With ZooKeeper</b>: a lost peer is probed through ZooKeeper; unanswered within the
- *       probe timeout it is dead and its addresses are taken over with epoch + 1 (which fences
+ *   <li><b>With ZooKeeper</b>: a lost peer is probed through ZooKeeper; once the probe is
+ *       written, a refused connection to the peer's link port proves it dead at once; otherwise,
+ *       unanswered within the probe timeout it is dead and its addresses are taken over with epoch + 1 (which fences
  *       it should it be alive after all). A probe this node cannot even write within the
  *       isolation grace, with every peer link down, means this node is the isolated one: it
  *       releases everything.
@@ -82,6 +83,8 @@ final class Arbiter {
         long probeSentAt = -1;
         long probeWrittenAt = -1;
         long verdictAt = -1;
+        long refusedAt = -1;
+        String deadProof = "";
 
         Peer(String id) {
             this.id = id;
@@ -167,6 +170,7 @@ final class Arbiter {
             p.up = true;
             p.upSince = now;
             p.probe = ProbeState.IDLE;
+            p.refusedAt = -1;
         }
         p.lastHeartbeatAt = now;
         p.heartbeat = hb;
@@ -177,6 +181,14 @@ final class Arbiter {
         Peer p = peers.get(peerId);
         if (p != null && p.up) {
             markDown(p, cause, now);
+        }
+    }
+
+    /** A connection to the peer's link port was refused after its link went down: its process is gone. */
+    void refused(String peerId, long now) {
+        Peer p = peers.get(peerId);
+        if (p != null && !p.up && p.downAt >= 0 && now >= p.downAt) {
+            p.refusedAt = now;
         }
     }
 
@@ -352,9 +364,13 @@ final class Arbiter {
                 case IDLE -> sendProbe(out, p, now);
                 case SENT -> unwritten |= now - p.probeSentAt >= t.isolationGrace();
                 case WRITTEN -> {
-                    if (now - p.probeWrittenAt >= t.probeTimeout() && now - p.downAt >= t.deadAfterLoss()) {
-                        p.probe = ProbeState.DEAD;
-                        p.verdictAt = now;
+                    if (p.refusedAt >= 0 && p.downAt >= 0 && p.refusedAt >= p.downAt) {
+                        // Refused + our probe acknowledged by ZooKeeper: the peer's host is up but
+                        // its process is gone, and we are not the isolated one. No need to wait
+                        // out the probe or the isolation ordering (a dead process serves nothing).
+                        declareDead(p, "peer-link port refused, probe written", now);
+                    } else if (now - p.probeWrittenAt >= t.probeTimeout() && now - p.downAt >= t.deadAfterLoss()) {
+                        declareDead(p, "probe unanswered for " + (now - p.probeWrittenAt) + "ms", now);
                     }
                 }
                 case ALIVE -> {
@@ -370,6 +386,12 @@ final class Arbiter {
             releaseAll(out, OwnershipCause.ISOLATED, "no peer link and ZooKeeper did not acknowledge a probe in "
                     + t.isolationGrace() + "ms");
         }
+    }
+
+    private static void declareDead(Peer p, String proof, long now) {
+        p.probe = ProbeState.DEAD;
+        p.verdictAt = now;
+        p.deadProof = proof;
     }
 
     private void sendProbe(List<Action> out, Peer p, long now) {
@@ -486,6 +508,7 @@ final class Arbiter {
         p.downAt = now;
         p.downCause = cause;
         p.probe = ProbeState.IDLE;
+        p.refusedAt = -1;
         lastPeerDownAt = now;
     }
 

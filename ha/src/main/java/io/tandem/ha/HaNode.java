@@ -116,6 +116,11 @@ public final class HaNode implements AutoCloseable {
             }
 
             @Override
+            public void refused(String peer, long atMs) {
+                post(() -> arbiter.refused(peer, atMs));
+            }
+
+            @Override
             public void message(String peer, PeerMessage message) {
                 if (message instanceof PeerMessage.BackendEjected b) {
                     io.execute(() -> listener.peerBackendEjected(b));
@@ -482,8 +487,8 @@ public final class HaNode implements AutoCloseable {
             Arbiter.ProbeState before = lastProbe.put(p.id, p.probe);
             if (before != p.probe && (p.probe == Arbiter.ProbeState.ALIVE || p.probe == Arbiter.ProbeState.DEAD)) {
                 if (p.probe == Arbiter.ProbeState.DEAD) {
-                    log.warn("peer declared dead node={} peer={} link_cause={} since_link_loss_ms={} (probe unanswered)",
-                            settings.nodeId(), p.id, p.downCause, now() - p.downAt);
+                    log.warn("peer declared dead node={} peer={} link_cause={} since_link_loss_ms={} proof=\"{}\"",
+                            settings.nodeId(), p.id, p.downCause, p.downAt < 0 ? -1 : p.verdictAt - p.downAt, p.deadProof);
                 } else {
                     log.warn("peer link down but peer alive in ZooKeeper node={} peer={} link_cause={} (no takeover)",
                             settings.nodeId(), p.id, p.downCause);

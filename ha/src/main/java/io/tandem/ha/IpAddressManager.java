@@ -12,8 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The real {@link AddressManager} for Linux: {@code ip addr add|del ADDR/32 dev IF} (/128 with
- * {@code nodad} for IPv6) and gratuitous ARP through an {@code AF_PACKET} socket (FFM), falling
+ * The real {@link AddressManager} for Linux: the equivalent of {@code ip addr add|del ADDR/32 dev IF}
+ * (/128 with {@code nodad} for IPv6) as one netlink request ({@link NetlinkAddress}), falling back
+ * to spawning {@code ip} when netlink cannot be used, and gratuitous ARP through an {@code AF_PACKET} socket (FFM), falling
  * back to {@code arping -U} when the raw socket cannot be used. Needs root or CAP_NET_ADMIN +
  * CAP_NET_RAW. IPv6 addresses are added and removed but not announced (no unsolicited
  * neighbour advertisement yet).
@@ -25,6 +26,7 @@ public final class IpAddressManager implements AddressManager {
     private final String iface;
     private final List<String> netnsPrefix;
     private volatile boolean ffmFailed;
+    private volatile boolean netlinkFailed;
 
     /** Manages addresses on {@code interfaceName} in this process's network namespace. */
     public IpAddressManager(String interfaceName) {
@@ -39,6 +41,19 @@ public final class IpAddressManager implements AddressManager {
 
     @Override
     public void add(String address) throws IOException {
+        if (netlink()) {
+            try {
+                NetlinkAddress.add(iface, address);
+                return;
+            } catch (NetlinkAddress.KernelError e) {
+                if (e.errno == NetlinkAddress.EEXIST) {
+                    return;
+                }
+                throw e;
+            } catch (IOException | RuntimeException | LinkageError e) {
+                netlinkFailed(e);
+            }
+        }
         Result r = run(command("ip", "addr", "add", prefixed(address), "dev", iface, v6(address) ? "nodad" : null));
         if (r.code != 0 && !r.output.contains("File exists") && !r.output.contains("already assigned")) {
             throw new IOException("ip addr add " + prefixed(address) + " dev " + iface + ": exit " + r.code + " "
@@ -48,6 +63,19 @@ public final class IpAddressManager implements AddressManager {
 
     @Override
     public void remove(String address) throws IOException {
+        if (netlink()) {
+            try {
+                NetlinkAddress.remove(iface, address);
+                return;
+            } catch (NetlinkAddress.KernelError e) {
+                if (e.errno == NetlinkAddress.EADDRNOTAVAIL) {
+                    return;
+                }
+                throw e;
+            } catch (IOException | RuntimeException | LinkageError e) {
+                netlinkFailed(e);
+            }
+        }
         Result r = run(command("ip", "addr", "del", prefixed(address), "dev", iface));
         boolean absent = r.output.contains("Cannot assign requested address") || r.output.contains("Address not found");
         if (r.code != 0 && !absent) {
@@ -76,6 +104,21 @@ public final class IpAddressManager implements AddressManager {
             throw new IOException("arping -U -c 1 -I " + iface + " " + address + ": exit " + r.code + " "
                     + r.output.trim());
         }
+    }
+
+    private boolean netlink() {
+        return !netlinkFailed && netnsPrefix.isEmpty();
+    }
+
+    private void netlinkFailed(Throwable e) {
+        netlinkFailed = true;
+        log.warn("address change via netlink failed iface={} error=\"{}\" (falling back to the ip command)", iface,
+                e.toString());
+    }
+
+    /** Whether netlink failed and address changes now spawn {@code ip}. */
+    boolean usesIpFallback() {
+        return netlinkFailed;
     }
 
     /** Whether the raw-socket path failed and announcements now go through {@code arping}. */

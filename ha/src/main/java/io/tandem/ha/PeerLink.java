@@ -38,6 +38,13 @@ final class PeerLink implements Closeable {
 
         void lost(String peer, String cause, long atMs);
 
+        /**
+         * A connection to the peer's link port was refused: its host is up and answering, but
+         * nothing listens there, so the peer process is gone (a stopped or hung process still
+         * has its listening socket, which the kernel keeps accepting on).
+         */
+        void refused(String peer, long atMs);
+
         void message(String peer, PeerMessage message);
     }
 
@@ -155,7 +162,32 @@ final class PeerLink implements Closeable {
         }
         if (peer != null && !closed && inbound.remove(peer, s)) {
             events.lost(peer, cause, clock.getAsLong());
+            String lostPeer = peer;
+            peers.stream().filter(p -> p.nodeId().equals(lostPeer)).findFirst()
+                    .ifPresent(p -> Thread.ofVirtual().name("tandem-ha-check-" + me + "-" + lostPeer)
+                            .start(() -> checkRefused(p)));
         }
+    }
+
+    /**
+     * One connection attempt right after a link loss: the dialer would only notice the dead
+     * peer at its next failed write plus the reconnect pacing. A refusal is the cheapest proof
+     * that the peer process is gone; an accepted connection is closed at once (the peer's
+     * reader sees EOF before any frame and ignores it).
+     */
+    private void checkRefused(HaPeer p) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(p.address().host(), p.address().port()), connectTimeoutMs);
+        } catch (IOException e) {
+            if (refusal(e) && !closed) {
+                events.refused(p.nodeId(), clock.getAsLong());
+            }
+        }
+    }
+
+    private static boolean refusal(IOException e) {
+        return e instanceof java.net.ConnectException && e.getMessage() != null
+                && e.getMessage().contains("refused");
     }
 
     private void dialLoop(HaPeer p) {
@@ -180,6 +212,9 @@ final class PeerLink implements Closeable {
                 }
             } catch (IOException e) {
                 log.debug("peer link to peer={} failed error=\"{}\"", p.nodeId(), e.toString());
+                if (refusal(e) && !closed) {
+                    events.refused(p.nodeId(), clock.getAsLong());
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

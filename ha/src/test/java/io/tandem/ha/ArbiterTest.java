@@ -197,6 +197,72 @@ class ArbiterTest {
     }
 
     @Test
+    void aRefusedPeerLinkPortWithTheProbeWrittenIsProofOfDeathWithoutWaitingForTheProbeTimeout() {
+        Arbiter a = new Arbiter("a", List.of("b"), Map.of("10.0.0.1", "a", "10.0.0.2", "b"), false,
+                new Arbiter.Timing(60, 60, 160, 1000, 5000, 600, 60, 200), 1, now);
+        connect(a, Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(1, "b", 0x22)));
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
+        a.evaluate(now);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        now += 1;
+        a.refused("b", now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).as("not before ZooKeeper took our probe").isEmpty();
+        now += 3;
+        a.probeWritten("b", nonce, now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::cause)
+                .containsExactly(OwnershipCause.PEER_DEAD);
+        assertThat(a.peer("b").deadProof).contains("refused");
+    }
+
+    @Test
+    void aRefusalBeforeTheLinkWentDownOrAfterItCameBackProvesNothing() {
+        Arbiter a = steadyPair(false);
+        a.refused("b", now); // link up: a refusal now is stale by the time the link drops
+        now += 2;
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now + 1);
+        now += 2;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+
+        // refused while down, but the peer came back (restarted) before the verdict
+        a.refused("b", now);
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now + 1);
+        now += 5;
+        a.linkLost("b", "eof", now);
+        long again = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", again, now + 1);
+        now += 2;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+    }
+
+    @Test
+    void aPeerThatNeverConnectedIsNotProvenDeadByARefusal() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(1, "b", 0x22)));
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.refused("b", now);
+        a.probeWritten("b", nonce, now + 1);
+        now += 2;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        assertThat(a.peer("b").probe).isEqualTo(Arbiter.ProbeState.WRITTEN);
+    }
+
+    @Test
+    void anAnsweredProbeWinsOverALaterRefusal() {
+        Arbiter a = steadyPair(false);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now + 1);
+        a.probeAnswered("b", nonce, now + 3);
+        a.refused("b", now + 4); // alive in ZooKeeper, its link listener broken or firewalled: no takeover
+        now += 10;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        assertThat(a.peer("b").probe).isEqualTo(Arbiter.ProbeState.ALIVE);
+    }
+
+    @Test
     void heartbeatsQueuedBehindABusyControlThreadDoNotMarkTheLinkDown() {
         Arbiter a = steadyPair(false);
         a.tick(now);

@@ -1,0 +1,169 @@
+package io.tandem.ha;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Adds and removes an interface address with one {@code RTM_NEWADDR}/{@code RTM_DELADDR}
+ * request on an {@code AF_NETLINK} socket (FFM, no JNI), which is what {@code ip addr add}
+ * does after it has been spawned. Spawning {@code ip} from a JVM costs milliseconds to tens of
+ * milliseconds on a loaded host, and the takeover waits for it; the netlink call costs
+ * microseconds. Needs CAP_NET_ADMIN. Linux only; {@link IpAddressManager} falls back to
+ * {@code ip} when this fails for any reason other than the kernel refusing the request.
+ */
+@SuppressWarnings("restricted") // native access is the point; the JVM needs --enable-native-access
+final class NetlinkAddress {
+    private static final int AF_NETLINK = 16;
+    private static final int SOCK_RAW = 3;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int NETLINK_ROUTE = 0;
+    private static final int AF_INET = 2;
+    private static final int AF_INET6 = 10;
+    private static final short RTM_NEWADDR = 20;
+    private static final short RTM_DELADDR = 21;
+    private static final short NLMSG_ERROR = 2;
+    private static final short NLM_F_REQUEST = 0x1;
+    private static final short NLM_F_ACK = 0x4;
+    private static final short NLM_F_EXCL = 0x200;
+    private static final short NLM_F_CREATE = 0x400;
+    private static final short IFA_ADDRESS = 1;
+    private static final short IFA_LOCAL = 2;
+    private static final byte IFA_F_NODAD = 0x02;
+    private static final int SOCKADDR_NL_SIZE = 12;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_RCVTIMEO = 20;
+
+    static final int EEXIST = 17;
+    static final int ENODEV = 19;
+    static final int EADDRNOTAVAIL = 99;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle SOCKET = downcall("socket",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = downcall("setsockopt",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle SENDTO = downcall("sendto",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle RECV = downcall("recv",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    /** The kernel answered the request with an error (as opposed to netlink itself being unusable). */
+    static final class KernelError extends IOException {
+        final int errno;
+
+        KernelError(String what, int errno) {
+            super(what + ": kernel answered errno " + errno);
+            this.errno = errno;
+        }
+    }
+
+    private NetlinkAddress() {
+    }
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd,
+                Linker.Option.captureCallState("errno"));
+    }
+
+    static void add(String iface, String address) throws IOException {
+        request(RTM_NEWADDR, (short) (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), iface, address);
+    }
+
+    static void remove(String iface, String address) throws IOException {
+        request(RTM_DELADDR, (short) (NLM_F_REQUEST | NLM_F_ACK), iface, address);
+    }
+
+    /**
+     * The request bytes: nlmsghdr, ifaddrmsg, then IFA_LOCAL and IFA_ADDRESS (both the address,
+     * as {@code ip addr add A/32} sends them), host byte order as netlink wants.
+     */
+    static byte[] message(short type, short flags, int seq, int ifindex, byte[] addr) {
+        boolean v6 = addr.length == 16;
+        int attr = align4(4 + addr.length);
+        int len = 16 + 8 + 2 * attr;
+        ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.nativeOrder());
+        b.putInt(len).putShort(type).putShort(flags).putInt(seq).putInt(0);
+        b.put((byte) (v6 ? AF_INET6 : AF_INET)).put((byte) (addr.length * 8))
+                .put(v6 ? IFA_F_NODAD : 0).put((byte) 0 /* RT_SCOPE_UNIVERSE */).putInt(ifindex);
+        for (short t : new short[] {IFA_LOCAL, IFA_ADDRESS}) {
+            b.putShort((short) (4 + addr.length)).putShort(t).put(addr);
+            b.position(b.position() + attr - 4 - addr.length);
+        }
+        return b.array();
+    }
+
+    private static int align4(int n) {
+        return (n + 3) & ~3;
+    }
+
+    private static void request(short type, short flags, String iface, String address) throws IOException {
+        InetAddress a = InetAddress.ofLiteral(address);
+        String what = (type == RTM_NEWADDR ? "RTM_NEWADDR " : "RTM_DELADDR ") + address + (a instanceof Inet4Address
+                ? "/32" : "/128") + " dev " + iface;
+        int ifindex;
+        try {
+            ifindex = GratuitousArp.ifindex(iface);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new KernelError(what + " (no such interface)", ENODEV);
+        }
+        byte[] msg = message(type, flags, 1, ifindex, a.getAddress());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) SOCKET.invokeExact(state, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+            if (fd < 0) {
+                throw new IOException("socket(AF_NETLINK): errno " + (int) ERRNO.get(state, 0L));
+            }
+            try {
+                MemorySegment tv = arena.allocate(16, 8); // struct timeval: a stuck kernel must not hang the takeover
+                tv.set(ValueLayout.JAVA_LONG, 0, 2L);
+                int ignoredOpt = (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+                MemorySegment nl = arena.allocate(SOCKADDR_NL_SIZE, 4); // zeroed: pid 0 = the kernel, no groups
+                nl.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
+                MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, msg);
+                long sent = (long) SENDTO.invokeExact(state, fd, buf, (long) msg.length, 0, nl, SOCKADDR_NL_SIZE);
+                if (sent != msg.length) {
+                    throw new IOException(what + ": sendto returned " + sent + " errno " + (int) ERRNO.get(state, 0L));
+                }
+                MemorySegment reply = arena.allocate(4096, 8);
+                long n = (long) RECV.invokeExact(state, fd, reply, 4096L, 0);
+                if (n < 20) {
+                    throw new IOException(what + ": no acknowledgement (recv " + n + " errno "
+                            + (int) ERRNO.get(state, 0L) + ")");
+                }
+                short replyType = reply.get(ValueLayout.JAVA_SHORT, 4);
+                if (replyType != NLMSG_ERROR) {
+                    throw new IOException(what + ": unexpected reply type " + replyType + " (expected NLMSG_ERROR)");
+                }
+                int error = reply.get(ValueLayout.JAVA_INT, 16);
+                if (error != 0) {
+                    throw new KernelError(what, -error);
+                }
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(fd);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(what + " via FFM failed", t);
+        }
+    }
+}
