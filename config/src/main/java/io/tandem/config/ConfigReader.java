@@ -19,7 +19,8 @@ import java.util.regex.PatternSyntaxException;
 final class ConfigReader {
     static final List<String> ROOT_KEYS = List.of("runtime", "admin", "discovery", "ha", "vips");
     static final List<String> HA_KEYS = List.of("node_id", "cluster", "listen", "peers", "zookeeper", "interface",
-            "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "addresses");
+            "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "address_lifetime",
+            "addresses");
     static final List<String> HA_ZK_KEYS = List.of("connect", "session_timeout", "connection_timeout");
     static final List<String> HA_HEARTBEAT_KEYS = List.of("interval", "timeout");
     static final List<String> HA_PREEMPT_KEYS = List.of("enabled", "delay");
@@ -328,6 +329,12 @@ final class ConfigReader {
             garpRepeat = garp.get().duration("repeat_after", Duration.ZERO, Duration.ofMinutes(10), ", 0 = no repeat",
                     garpRepeat);
         }
+        Duration lifetime = s.duration("address_lifetime", Duration.ZERO, Duration.ofHours(1),
+                ", 0 = addresses never expire", Duration.ZERO);
+        if (!lifetime.isZero() && (lifetime.toMillis() % 1000 != 0 || lifetime.compareTo(Duration.ofSeconds(2)) < 0)) {
+            s.errorAt("address_lifetime", s.get("address_lifetime"),
+                    "0 or whole seconds of at least 2s (the kernel counts address lifetimes in seconds)");
+        }
         List<HaConfig.Address> addresses = new ArrayList<>();
         JsonNode al = s.get("addresses");
         String addrExpected = "a list of VIP addresses, each an IP literal or {address: IP, preferred_owner: NODE}";
@@ -373,7 +380,7 @@ final class ConfigReader {
         }
         return Optional.of(new HaConfig(nodeId.get(), cluster, listen.get(), peers, zkConnect, zkSession,
                 zkConnection, iface, hbInterval, hbTimeout, probe, grace, claim, preempt, preemptDelay, garpCount,
-                garpSpacing, garpRepeat, addresses));
+                garpSpacing, garpRepeat, lifetime, addresses));
     }
 
     private OutlierDetection outlier(Section s) {

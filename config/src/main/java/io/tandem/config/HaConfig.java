@@ -14,7 +14,8 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
                        Duration zkSessionTimeout, Duration zkConnectionTimeout, String interfaceName,
                        Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
                        Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
-                       int garpCount, Duration garpSpacing, Duration garpRepeatAfter, List<Address> addresses) {
+                       int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
+                       List<Address> addresses) {
     public HaConfig {
         requireNonNull(nodeId, "nodeId");
         requireNonNull(cluster, "cluster");
@@ -32,6 +33,7 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
         requireNonNull(preemptDelay, "preemptDelay");
         requireNonNull(garpSpacing, "garpSpacing");
         requireNonNull(garpRepeatAfter, "garpRepeatAfter");
+        requireNonNull(addressLifetime, "addressLifetime");
         addresses = List.copyOf(requireNonNull(addresses, "addresses"));
     }
 

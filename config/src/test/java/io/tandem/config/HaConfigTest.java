@@ -30,6 +30,7 @@ class HaConfigTest {
         assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(250));
         assertThat(ha.probeTimeout()).isEqualTo(Duration.ofMillis(100));
         assertThat(ha.preempt()).isFalse();
+        assertThat(ha.addressLifetime()).as("off unless asked for").isZero();
         assertThat(ha.addresses()).containsExactly(new HaConfig.Address("198.18.1.10", Optional.empty()),
                 new HaConfig.Address("198.18.1.11", Optional.of("lb2")));
     }
@@ -53,5 +54,25 @@ class HaConfigTest {
                 "ha.addresses[0]: \"not-an-ip\" (expected an IP literal)",
                 "ha.addresses[1].preferred_owner: \"lb9\" (expected one of lb1)",
                 "ha.zookeeper: missing (expected a mapping with connect: the ZooKeeper that arbitrates VIP ownership)");
+    }
+
+    @Test
+    void addressLifetimeIsWholeSecondsOfAtLeastTwoOrZero() {
+        String base = """
+                ha:
+                  node_id: lb1
+                  listen: 198.18.0.1:7946
+                  peers: [{id: lb2, address: 198.18.0.2:7946}]
+                  zookeeper: {connect: "198.18.0.9:2181"}
+                  address_lifetime: %s
+                  addresses: [198.18.1.10]
+                vips: []
+                """;
+        assertThat(valid(base.formatted("3s")).ha().orElseThrow().addressLifetime()).isEqualTo(Duration.ofSeconds(3));
+        ConfigResult r = ConfigLoader.parse(base.formatted("1500ms"), "t.yaml");
+        assertThat(r).isInstanceOf(ConfigResult.Invalid.class);
+        assertThat(((ConfigResult.Invalid) r).errors().stream().map(Object::toString).toList()).containsExactly(
+                "ha.address_lifetime: \"1500ms\" (expected 0 or whole seconds of at least 2s (the kernel counts address"
+                        + " lifetimes in seconds))");
     }
 }

@@ -12,6 +12,15 @@ public interface AddressManager {
     /** Adds the address (as a /32 or /128) so the pre-bound listeners start receiving. */
     void add(String address) throws IOException;
 
+    /**
+     * Adds the address, or renews it when present, so that the kernel removes it by itself
+     * {@code lifetime} after the last call (a process that died or froze stops renewing). The
+     * default ignores the lifetime: for managers without kernel-side expiry.
+     */
+    default void addWithLifetime(String address, java.time.Duration lifetime) throws IOException {
+        add(address);
+    }
+
     /** Removes the address; removing an absent address is not an error. */
     void remove(String address) throws IOException;
 

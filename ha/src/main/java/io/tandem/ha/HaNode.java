@@ -160,6 +160,10 @@ public final class HaNode implements AutoCloseable {
         node.store.start();
         long tick = settings.heartbeatInterval().toMillis();
         node.ticker = node.control.scheduleWithFixedDelay(node::tick, tick, tick, TimeUnit.MILLISECONDS);
+        if (!settings.addressLifetime().isZero()) {
+            long every = Math.max(250, settings.addressLifetime().toMillis() / 3);
+            node.control.scheduleAtFixedRate(node::renewAddresses, every, every, TimeUnit.MILLISECONDS);
+        }
         if (watchdog) {
             Thread.ofPlatform().daemon().name("tandem-ha-watchdog-" + settings.nodeId()).start(node::watchdog);
         }
@@ -391,7 +395,7 @@ public final class HaNode implements AutoCloseable {
             }
             long t0 = now();
             try {
-                addresses.add(s.vip());
+                addOrRenew(s.vip());
             } catch (IOException | RuntimeException e) {
                 log.error("address add failed node={} vip={} error=\"{}\" (releasing the lease)", settings.nodeId(),
                         s.vip(), e.toString());
@@ -412,6 +416,31 @@ public final class HaNode implements AutoCloseable {
             listener.acquired(s.vip(), s.epoch(), s.cause());
         });
         scheduleAnnouncements(s.vip(), token);
+    }
+
+    private void addOrRenew(String vip) throws IOException {
+        if (settings.addressLifetime().isZero()) {
+            addresses.add(vip);
+        } else {
+            addresses.addWithLifetime(vip, settings.addressLifetime());
+        }
+    }
+
+    /**
+     * With an address lifetime, every held address is renewed three times per lifetime, in
+     * order with its other operations. Runs on the control thread's scheduler on purpose: a
+     * control thread that hangs stops renewing, and the kernel removes the addresses by itself.
+     */
+    private void renewAddresses() {
+        serveToken.forEach((vip, token) -> chain(vip, () -> {
+            if (token.equals(serveToken.get(vip))) {
+                try {
+                    addresses.addWithLifetime(vip, settings.addressLifetime());
+                } catch (IOException | RuntimeException e) {
+                    log.warn("address renewal failed node={} vip={} error=\"{}\"", settings.nodeId(), vip, e.toString());
+                }
+            }
+        }));
     }
 
     private void scheduleAnnouncements(String vip, long token) {

@@ -46,6 +46,9 @@ import java.util.TreeSet;
  * @param garpCount gratuitous ARPs per burst
  * @param garpSpacing time between the ARPs of one burst
  * @param garpRepeatAfter a second burst this long after takeover (zero: none)
+ * @param addressLifetime zero: addresses stay until removed; otherwise they are added with this
+ *        kernel valid lifetime (whole seconds) and renewed every third of it, so the kernel itself
+ *        removes the addresses of a process that died or froze (see docs/ha.md)
  */
 public record HaSettings(
         String nodeId,
@@ -66,7 +69,8 @@ public record HaSettings(
         String interfaceName,
         int garpCount,
         Duration garpSpacing,
-        Duration garpRepeatAfter) {
+        Duration garpRepeatAfter,
+        Duration addressLifetime) {
 
     public HaSettings {
         requireNonNull(nodeId, "nodeId");
@@ -127,6 +131,13 @@ public record HaSettings(
         }
         if (garpRepeatAfter.isNegative()) {
             errors.add("garpRepeatAfter: " + garpRepeatAfter + " (expected >= 0)");
+        }
+        requireNonNull(addressLifetime, "addressLifetime");
+        if (!addressLifetime.isZero() && (addressLifetime.toMillis() % 1000 != 0
+                || addressLifetime.compareTo(Duration.ofSeconds(2)) < 0
+                || addressLifetime.compareTo(Duration.ofHours(1)) > 0)) {
+            errors.add("addressLifetime: " + addressLifetime.toMillis() + "ms (expected 0, or whole seconds from 2s to 1h:"
+                    + " the kernel counts address lifetimes in seconds)");
         }
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", errors));
@@ -217,6 +228,7 @@ public record HaSettings(
         private int garpCount = 5;
         private Duration garpSpacing = Duration.ofMillis(100);
         private Duration garpRepeatAfter = Duration.ofSeconds(5);
+        private Duration addressLifetime = Duration.ZERO;
 
         private Builder(String nodeId, String cluster, HostPort listen, String zkConnect) {
             this.nodeId = nodeId;
@@ -290,10 +302,16 @@ public record HaSettings(
             return this;
         }
 
+        public Builder addressLifetime(Duration lifetime) {
+            this.addressLifetime = lifetime;
+            return this;
+        }
+
         public HaSettings build() {
             return new HaSettings(nodeId, cluster, listen, peers, vips, zkConnect, zkSessionTimeout,
                     zkConnectionTimeout, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace,
-                    claimDelay, preempt, preemptDelay, interfaceName, garpCount, garpSpacing, garpRepeatAfter);
+                    claimDelay, preempt, preemptDelay, interfaceName, garpCount, garpSpacing, garpRepeatAfter,
+                    addressLifetime);
         }
     }
 }

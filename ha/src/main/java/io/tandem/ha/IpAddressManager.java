@@ -62,6 +62,27 @@ public final class IpAddressManager implements AddressManager {
     }
 
     @Override
+    public void addWithLifetime(String address, java.time.Duration lifetime) throws IOException {
+        int seconds = (int) Math.max(1, lifetime.toSeconds());
+        if (netlink()) {
+            try {
+                NetlinkAddress.addWithLifetime(iface, address, seconds);
+                return;
+            } catch (NetlinkAddress.KernelError e) {
+                throw e;
+            } catch (IOException | RuntimeException | LinkageError e) {
+                netlinkFailed(e);
+            }
+        }
+        Result r = run(command("ip", "addr", "replace", prefixed(address), "dev", iface, "valid_lft",
+                seconds + "sec", "preferred_lft", seconds + "sec", v6(address) ? "nodad" : null));
+        if (r.code != 0) {
+            throw new IOException("ip addr replace " + prefixed(address) + " dev " + iface + " valid_lft " + seconds
+                    + "sec: exit " + r.code + " " + r.output.trim());
+        }
+    }
+
+    @Override
     public void remove(String address) throws IOException {
         if (netlink()) {
             try {

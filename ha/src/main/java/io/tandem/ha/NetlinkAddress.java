@@ -40,6 +40,8 @@ final class NetlinkAddress {
     private static final short NLM_F_CREATE = 0x400;
     private static final short IFA_ADDRESS = 1;
     private static final short IFA_LOCAL = 2;
+    private static final short IFA_CACHEINFO = 6;
+    private static final short NLM_F_REPLACE = 0x100;
     private static final byte IFA_F_NODAD = 0x02;
     private static final int SOCKADDR_NL_SIZE = 12;
     private static final int SOL_SOCKET = 1;
@@ -85,21 +87,34 @@ final class NetlinkAddress {
     }
 
     static void add(String iface, String address) throws IOException {
-        request(RTM_NEWADDR, (short) (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), iface, address);
+        request(RTM_NEWADDR, (short) (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), iface, address, 0);
+    }
+
+    /**
+     * Adds the address, or renews it if present, with a valid (and preferred) lifetime of
+     * {@code seconds}: the kernel deletes it when that runs out without a renewal.
+     */
+    static void addWithLifetime(String iface, String address, int seconds) throws IOException {
+        if (seconds <= 0) {
+            throw new IllegalArgumentException("seconds: " + seconds + " (expected > 0)");
+        }
+        request(RTM_NEWADDR, (short) (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE), iface, address,
+                seconds);
     }
 
     static void remove(String iface, String address) throws IOException {
-        request(RTM_DELADDR, (short) (NLM_F_REQUEST | NLM_F_ACK), iface, address);
+        request(RTM_DELADDR, (short) (NLM_F_REQUEST | NLM_F_ACK), iface, address, 0);
     }
 
     /**
      * The request bytes: nlmsghdr, ifaddrmsg, then IFA_LOCAL and IFA_ADDRESS (both the address,
-     * as {@code ip addr add A/32} sends them), host byte order as netlink wants.
+     * as {@code ip addr add A/32} sends them) and, with a lifetime, IFA_CACHEINFO (preferred and
+     * valid seconds), host byte order as netlink wants.
      */
-    static byte[] message(short type, short flags, int seq, int ifindex, byte[] addr) {
+    static byte[] message(short type, short flags, int seq, int ifindex, byte[] addr, int lifetimeSeconds) {
         boolean v6 = addr.length == 16;
         int attr = align4(4 + addr.length);
-        int len = 16 + 8 + 2 * attr;
+        int len = 16 + 8 + 2 * attr + (lifetimeSeconds > 0 ? 20 : 0);
         ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.nativeOrder());
         b.putInt(len).putShort(type).putShort(flags).putInt(seq).putInt(0);
         b.put((byte) (v6 ? AF_INET6 : AF_INET)).put((byte) (addr.length * 8))
@@ -108,6 +123,10 @@ final class NetlinkAddress {
             b.putShort((short) (4 + addr.length)).putShort(t).put(addr);
             b.position(b.position() + attr - 4 - addr.length);
         }
+        if (lifetimeSeconds > 0) {
+            b.putShort((short) 20).putShort(IFA_CACHEINFO).putInt(lifetimeSeconds).putInt(lifetimeSeconds)
+                    .putInt(0).putInt(0);
+        }
         return b.array();
     }
 
@@ -115,7 +134,8 @@ final class NetlinkAddress {
         return (n + 3) & ~3;
     }
 
-    private static void request(short type, short flags, String iface, String address) throws IOException {
+    private static void request(short type, short flags, String iface, String address, int lifetimeSeconds)
+            throws IOException {
         InetAddress a = InetAddress.ofLiteral(address);
         String what = (type == RTM_NEWADDR ? "RTM_NEWADDR " : "RTM_DELADDR ") + address + (a instanceof Inet4Address
                 ? "/32" : "/128") + " dev " + iface;
@@ -125,7 +145,7 @@ final class NetlinkAddress {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new KernelError(what + " (no such interface)", ENODEV);
         }
-        byte[] msg = message(type, flags, 1, ifindex, a.getAddress());
+        byte[] msg = message(type, flags, 1, ifindex, a.getAddress(), lifetimeSeconds);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             int fd = (int) SOCKET.invokeExact(state, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

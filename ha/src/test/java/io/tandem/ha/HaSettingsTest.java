@@ -45,6 +45,7 @@ class HaSettingsTest {
                 .vip("10.1.0.1", "nobody").vip("not-an-ip").vip("10.1.0.1")
                 .heartbeat(Duration.ofMillis(50), Duration.ofMillis(60))
                 .garp(99, Duration.ofMillis(100), Duration.ZERO)
+                .addressLifetime(Duration.ofMillis(1500))
                 .build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("nodeId: \"lb/a\" (expected a non-blank id without '/')")
@@ -53,7 +54,8 @@ class HaSettingsTest {
                 .hasMessageContaining("vips[1].address: \"not-an-ip\" (expected an IPv4 or IPv6 literal)")
                 .hasMessageContaining("vips[2].address: \"10.1.0.1\" (expected each address once)")
                 .hasMessageContaining("heartbeatTimeout: 60ms (expected >= 2 x heartbeatInterval = 100ms)")
-                .hasMessageContaining("garpCount: 99 (expected 0..50)");
+                .hasMessageContaining("garpCount: 99 (expected 0..50)")
+                .hasMessageContaining("addressLifetime: 1500ms (expected 0, or whole seconds from 2s to 1h");
     }
 
     @Test

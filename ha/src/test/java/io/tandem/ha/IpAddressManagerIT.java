@@ -118,6 +118,28 @@ class IpAddressManagerIT {
     }
 
     @Test
+    void anAddressAddedWithALifetimeStaysWhileRenewedAndTheKernelRemovesItWhenRenewalsStop() throws Exception {
+        String vip = subnet + ".20";
+        IpAddressManager addresses = new IpAddressManager(hostEnd);
+        addresses.addWithLifetime(vip, Duration.ofSeconds(2));
+        assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).containsPattern(
+                vip + "/32 .*valid_lft [12]sec");
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+        while (System.nanoTime() < until) { // renewing (as HaNode does, every third of the lifetime) keeps it
+            addresses.addWithLifetime(vip, Duration.ofSeconds(2));
+            assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).contains(vip + "/32");
+            TimeUnit.MILLISECONDS.sleep(600); // the renewal period itself, not a wait for a condition
+        }
+        long stopped = System.nanoTime();
+        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !sh("ip", "-o", "addr", "show", "dev", hostEnd).output.contains(vip + "/32"));
+        long goneMs = (System.nanoTime() - stopped) / 1_000_000;
+        System.out.printf("HA-MEASURE address lifetime 2s: gone %d ms after the last renewal%n", goneMs);
+        assertThat(goneMs).as("not before the lifetime ran out").isGreaterThanOrEqualTo(1_000);
+        assertThat(addresses.usesIpFallback()).isFalse();
+    }
+
+    @Test
     void netlinkRequestTheKernelRefusesIsReportedWithItsErrnoAndNotRetriedThroughIp() throws Exception {
         // a missing interface is the operator's error, not netlink being unusable: no ip fallback
         IpAddressManager missing = new IpAddressManager("tha-missing0");

@@ -36,7 +36,8 @@ final class HaWiring {
                 .claimDelay(c.claimDelay())
                 .preempt(c.preempt(), c.preemptDelay())
                 .interfaceName(c.interfaceName())
-                .garp(c.garpCount(), c.garpSpacing(), c.garpRepeatAfter());
+                .garp(c.garpCount(), c.garpSpacing(), c.garpRepeatAfter())
+                .addressLifetime(c.addressLifetime());
         c.peers().forEach(p -> b.peer(p.id(), p.address()));
         for (HaConfig.Address a : c.addresses()) {
             if (a.preferredOwner().isPresent()) {
