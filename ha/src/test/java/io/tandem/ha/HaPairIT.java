@@ -268,6 +268,28 @@ class HaPairIT {
     }
 
     @Test
+    void withAnAddressLifetimeHeldAddressesAreRenewedAndRenewalsStopWhenTheNodeFreezes() throws Exception {
+        f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
+        f.watchdog = false; // a SIGSTOP freezes the watchdog too
+        f.start("lb1", b -> b.addressLifetime(Duration.ofSeconds(2)));
+        f.start("lb2", b -> b.addressLifetime(Duration.ofSeconds(2)));
+        awaitSplit();
+        int addsAtSplit = f.member("lb2").adds.get();
+        // 2 addresses, renewed every 667 ms: at least 2 renewals each within 2 s
+        await().atMost(Duration.ofSeconds(5)).until(() -> f.member("lb2").adds.get() >= addsAtSplit + 4);
+
+        var thaw = f.member("lb2").node.freezeForTest();
+        try {
+            int addsAtFreeze = f.member("lb2").adds.get();
+            await().pollDelay(Duration.ofMillis(2000)).atMost(Duration.ofSeconds(4)).untilAsserted(() ->
+                    assertThat(f.member("lb2").adds.get()).as("a frozen node renews nothing, so the kernel"
+                            + " would expire its addresses").isLessThanOrEqualTo(addsAtFreeze + 2));
+        } finally {
+            thaw.countDown();
+        }
+    }
+
+    @Test
     void zooKeeperDownWithBothNodesUpKeepsEveryAddressServedAndComesBackWithoutFlap() throws Exception {
         File dir = java.nio.file.Files.createTempDirectory("ha-zk").toFile();
         try (TestingServer own = new TestingServer(new InstanceSpec(dir, -1, -1, -1, true, -1, 200, -1), true)) {
