@@ -60,6 +60,8 @@ public final class HaNode implements AutoCloseable {
     private final AtomicBoolean watchdogFired = new AtomicBoolean();
     private volatile long lastTickDone = now();
     private volatile List<String> servedSnapshot = List.of();
+    /** Whether a peer link was up at the last decision: only then can a peer take over quickly. */
+    private volatile boolean peerUp;
     private final AtomicInteger recentSize = new AtomicInteger();
 
     // control-thread state
@@ -227,7 +229,10 @@ public final class HaNode implements AutoCloseable {
      * The control thread sends the heartbeats and answers the probes, so when it hangs (a
      * deadlock, a stuck listener) the peers take the addresses over; this thread, independent of
      * it, removes them first. The threshold stays below the earliest peer takeover:
-     * heartbeat timeout + probe timeout - one interval.
+     * heartbeat timeout + probe timeout - one interval. It stays put when no peer link was up
+     * before the stall: a peer that (re)connects during the stall can still take over after its
+     * probe goes unanswered, and the stalled node is fenced when it resumes — the same window
+     * as a frozen process (docs/ha.md, failure matrix).
      */
     private void watchdog() {
         long interval = Math.max(5, settings.heartbeatInterval().toMillis() / 2);
@@ -241,7 +246,10 @@ public final class HaNode implements AutoCloseable {
             }
             long stalled = now() - lastTickDone;
             List<String> served = servedSnapshot;
-            if (stalled > threshold && !served.isEmpty() && !closed.get() && watchdogFired.compareAndSet(false, true)) {
+            // With no peer link up (the peer is dead or never came), nobody is about to take the
+            // addresses over: removing them would turn a stall into an outage for nothing.
+            if (stalled > threshold && !served.isEmpty() && peerUp && !closed.get()
+                    && watchdogFired.compareAndSet(false, true)) {
                 serveToken.clear();
                 log.error("ha control thread stalled node={} stalled_ms={} removing addresses={} (peers will take them over)",
                         settings.nodeId(), stalled, served);
@@ -326,6 +334,7 @@ public final class HaNode implements AutoCloseable {
         }
         if (!watchdogFired.get()) {
             servedSnapshot = List.copyOf(arbiter.heldEpochs().keySet());
+            peerUp = arbiter.peers().stream().anyMatch(p -> p.up);
         }
         view = buildView();
     }

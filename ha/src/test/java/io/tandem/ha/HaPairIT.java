@@ -188,6 +188,24 @@ class HaPairIT {
     }
 
     @Test
+    void aStalledControlThreadWithNoPeerUpKeepsItsAddressesBecauseNobodyCouldTakeThemOver() throws Exception {
+        f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
+        f.start("lb1", b -> b.claimDelay(Duration.ofMillis(200))); // lb2 never starts
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
+        int removes = f.member("lb1").removes.get();
+
+        var release = f.member("lb1").node.freezeForTest(); // a hung control thread; the watchdog runs
+        try {
+            await().pollDelay(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3)).untilAsserted(() ->
+                    assertThat(f.member("lb1").removes.get()).as("watchdog removed nothing").isEqualTo(removes));
+        } finally {
+            release.countDown();
+        }
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
+    }
+
+    @Test
     void peerLinkCutWithZooKeeperUpNeverHasTwoOwnersAndMovesNothing() throws Exception {
         f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
         TcpProxy toLb1 = f.peerProxy("lb2", "lb1");
