@@ -3,10 +3,7 @@ package io.tandem.core.control;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.EventLoopGroup;
-import io.micrometer.core.instrument.Timer;
 import io.tandem.config.BackendConfig;
-import io.tandem.config.HealthCheckSpec;
-import io.tandem.config.OutlierDetection;
 import io.tandem.config.ConfigResult;
 import io.tandem.config.HostPort;
 import io.tandem.config.Protocol;
@@ -26,11 +23,6 @@ import io.tandem.core.udp.UdpSettings;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthChecker;
-import io.tandem.health.check.HealthTransition;
-import io.tandem.health.check.InitialState;
-import io.tandem.health.passive.OutlierDetector;
-import io.tandem.health.passive.OutlierSettings;
-import java.time.Duration;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -79,9 +71,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private final String configSourceName;
     private final Clock clock;
     private final Instant startedAt;
-    private final HealthChecker checker;
-    private final ConnectionEvents signals = new PassiveSignals();
-    private final WarnEvery cappedWarning = new WarnEvery(Duration.ofSeconds(5));
+    private final HealthKeeper health;
     private final Discovery discovery = new Discovery();
     /** VIPs declared by discovery (Marathon labels), as last adopted. Loop thread. */
     private Map<String, VipConfig> declaredVips = Map.of();
@@ -109,7 +99,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         this.startedAt = clock.instant();
         // Checks run on the data-path loops (timers, never a thread per check); their verdicts
         // arrive on this control loop, in order.
-        this.checker = new HealthChecker(workers, transport.socketChannel(), transport.datagramChannel(), loop, clock);
+        HealthChecker checker = new HealthChecker(workers, transport.socketChannel(), transport.datagramChannel(), loop,
+                clock);
+        this.health = new HealthKeeper(loop, checker, metrics, clock, vips::get, this::publish,
+                () -> config.runtime().drainTimeout());
     }
 
     /** Receives this node's passive ejections (the HA peer link shares them with the other nodes). */
@@ -119,12 +112,11 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     }
 
     private volatile Supplier<Optional<Object>> haView = Optional::empty;
-    private volatile EjectionListener ejectionListener = (vip, backend, reason) -> { };
 
     /** Connects the HA group: its view for the admin API and where to report passive ejections. */
     public void attachHa(Supplier<Optional<Object>> view, EjectionListener ejections) {
         this.haView = requireNonNull(view, "view");
-        this.ejectionListener = requireNonNull(ejections, "ejections");
+        health.onEjection(requireNonNull(ejections, "ejections"));
     }
 
     @Override
@@ -144,7 +136,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             if (bs == null) {
                 return;
             }
-            boolean probed = bs.checkSpec != null && checker.probeNow(bs.backend().socketAddress(), bs.checkSpec);
+            boolean probed = health.probeNow(bs);
             log.info("peer ejected backend vip={} backend={} peer_reason=\"{}\" probed={}", vip, backend, reason,
                     probed);
             metrics.counter("tandem.ha.peer.ejections", "vip", vip).increment();
@@ -153,7 +145,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
 
     /** The passive signals the data path reports into this loop. */
     public ConnectionEvents connectionEvents() {
-        return signals;
+        return health.connectionEvents();
     }
 
     /** Applies the first config. Completes exceptionally if it cannot be applied (e.g. a port in use). */
@@ -229,13 +221,13 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             log.info("backend action vip={} backend={} action={} changed={} flags={}", vipName, address,
                     action.name().toLowerCase(java.util.Locale.ROOT), changed, bs.flags());
             if (action == BackendAction.DRAIN && changed) {
-                scheduleDrainDeadline(vs, bs);
+                health.scheduleDrainDeadline(vs, bs);
             } else if (action == BackendAction.ENABLE && bs.drainDeadline != null) {
                 bs.drainDeadline.cancel(false);
                 bs.drainDeadline = null;
             }
             if (changed) {
-                afterFlagChange(vs, bs, wasEligible, false);
+                health.afterFlagChange(vs, bs, wasEligible, false);
             }
             return backendView(bs);
         }, loop);
@@ -304,7 +296,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
                 vips.clear();
                 discovery.close();
-                checker.close();
+                health.close();
             }, loop).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("control loop close failed error=\"{}\"", e.toString());
@@ -398,7 +390,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             boolean replaced = fresh.containsKey(e.getKey());
             if (v == null || replaced) {
                 closeListener(e.getValue());
-                stopHealth(e.getValue());
+                health.stopHealth(e.getValue());
                 metrics.unbindVip(e.getKey());
                 it.remove();
                 if (v == null) {
@@ -430,7 +422,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             vs.config = v;
             vs.staticAddresses = resolved.getOrDefault(v.name(), Map.of());
             syncBackends(vs, now, changes);
-            syncHealth(vs, previous, now);
+            health.syncHealth(vs, previous, now);
             publish(vs);
         }
         vips.keySet().retainAll(wanted.keySet());
@@ -452,11 +444,11 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             UdpSettings settings = UdpSettings.DEFAULTS.withMaxDatagramSize(o.maxDatagramSize())
                     .withSessionIdle(o.sessionIdle()).withMaxSessions(o.maxSessions())
                     .withResponsesPerRequest(o.responsesPerRequest());
-            UdpListener l = UdpListener.bind(vs.vip, workers, transport, signals, settings).join();
+            UdpListener l = UdpListener.bind(vs.vip, workers, transport, health.connectionEvents(), settings).join();
             metrics.bindUdp(v.name(), l.stats());
             return new VipState.Bound(l::localAddress, l::close);
         }
-        TcpListener l = TcpListener.bind(vs.vip, workers, transport, signals).join();
+        TcpListener l = TcpListener.bind(vs.vip, workers, transport, health.connectionEvents()).join();
         return new VipState.Bound(l::localAddress, l::close);
     }
 
@@ -482,7 +474,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         for (VipState vs : vips.values()) {
             if (vs.config.service().isPresent()) {
                 syncBackends(vs, now, changes);
-                syncHealth(vs, vs.config, now);
+                health.syncHealth(vs, vs.config, now);
                 publish(vs);
             }
         }
@@ -560,7 +552,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             if (changed) {
                 log.info("backend source flags vip={} backend={} flags={} origin={}", vs.vip.name(), w.getKey(),
                         bs.flags(), d.origin());
-                afterFlagChange(vs, bs, was, true);
+                health.afterFlagChange(vs, bs, was, true);
             }
         }
     }
@@ -596,310 +588,6 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         }
         log.debug("pool published vip={} generation={} eligible={}/{} panic={} ramping={}", vs.vip.name(),
                 built.pool().generation(), built.eligible(), built.known(), built.panic(), built.ramping());
-    }
-
-    // ---------------------------------------------------------------- health (on the loop thread)
-
-    /**
-     * Starts, restarts or stops active checks and passive detection so they match the VIP's
-     * config. A backend already checked with the same spec keeps its check and its verdict.
-     */
-    private void syncHealth(VipState vs, VipConfig previous, Instant now) {
-        VipConfig c = vs.config;
-        OutlierDetection od = c.health().outlierDetection();
-        if (!od.enabled()) {
-            if (vs.outliers != null) {
-                for (HostPort hp : vs.backends.keySet()) {
-                    BackendState bs = vs.backends.get(hp);
-                    boolean was = bs.eligible();
-                    if (bs.flag(HealthFlag.EJECTED_PASSIVE, false, "passive detection switched off", now)) {
-                        afterFlagChange(vs, bs, was, false);
-                    }
-                }
-            }
-            vs.outliers = null;
-        } else if (vs.outliers == null || !previous.health().outlierDetection().equals(od)) {
-            vs.outliers = new OutlierDetector<>(new OutlierSettings(od.consecutiveFailures(), od.baseEjectionTime(),
-                    od.maxEjectionTime(), od.maxEjectionPercent() / 100.0, Duration.ofSeconds(10)), clock);
-        }
-        if (vs.outliers != null) {
-            vs.outliers.setMembers(vs.backends.keySet());
-        }
-        Optional<HealthCheckSpec> spec = c.healthCheck();
-        boolean trust = c.health().trustNewBackends();
-        for (var e : vs.backends.entrySet()) {
-            BackendState bs = e.getValue();
-            if (spec.isPresent() && spec.get().equals(bs.checkSpec)) {
-                continue;
-            }
-            boolean was = bs.eligible();
-            boolean hadCheck = bs.check != null;
-            bs.stopCheck();
-            bs.flag(HealthFlag.FAILED_ACTIVE_CHECK, false, hadCheck ? "health check changed" : "no health check", now);
-            bs.flag(HealthFlag.PENDING_FIRST_CHECK, false, "health check changed", now);
-            if (spec.isPresent()) {
-                // A backend already serving keeps serving while its new check makes up its mind.
-                boolean pending = !trust && !(hadCheck && was);
-                if (pending) {
-                    bs.flag(HealthFlag.PENDING_FIRST_CHECK, true, "waiting for first check", now);
-                }
-                startCheck(vs, bs, spec.get(), pending ? InitialState.PENDING : InitialState.TRUSTED);
-            }
-            if (was != bs.eligible()) {
-                afterFlagChange(vs, bs, was, true);
-            }
-        }
-    }
-
-    private void startCheck(VipState vs, BackendState bs, HealthCheckSpec spec, InitialState initial) {
-        bs.checkSpec = spec;
-        String vipName = vs.vip.name();
-        bs.check = checker.watch(bs.backend().socketAddress(), spec, initial, t -> {
-            // Runs on this loop. Ignore verdicts from a check that has since been replaced.
-            if (vips.get(vipName) == vs && vs.backends.get(bs.backend().address()) == bs && bs.checkSpec == spec) {
-                onCheckTransition(vs, bs, t);
-            }
-        });
-    }
-
-    private void onCheckTransition(VipState vs, BackendState bs, HealthTransition t) {
-        Instant now = t.at();
-        boolean was = bs.eligible();
-        boolean changed = bs.flag(HealthFlag.PENDING_FIRST_CHECK, false, "first check " + (t.up() ? "passed" : "failed"),
-                now);
-        changed |= bs.flag(HealthFlag.FAILED_ACTIVE_CHECK, !t.up(), t.reason(), now);
-        if (!changed) {
-            return;
-        }
-        long afterMs = t.detectionLatency().toMillis();
-        log.info("backend {} vip={} backend={} flag=FAILED_ACTIVE_CHECK cause=active-check reason=\"{}\" after_ms={} "
-                + "eligible={}", t.up() ? "up" : "down", vs.vip.name(), bs.backend().address(), t.reason(), afterMs,
-                bs.eligible());
-        metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag", "FAILED_ACTIVE_CHECK",
-                "action", t.up() ? "clear" : "set").increment();
-        if (!t.up()) {
-            detectionTimer(vs.vip.name(), "active").record(t.detectionLatency());
-        } else if (vs.outliers != null && bs.has(HealthFlag.EJECTED_PASSIVE)) {
-            // The backend answers its check again: no reason to keep it ejected.
-            vs.outliers.onSuccess(bs.backend().address());
-        }
-        afterFlagChange(vs, bs, was, false);
-    }
-
-    private void onPassiveFailure(Vip vip, Backend backend, String reason, Instant signalAt, String kind) {
-        VipState vs = vips.get(vip.name());
-        if (vs == null || vs.vip != vip || vs.outliers == null) {
-            return;
-        }
-        BackendState bs = vs.backends.get(backend.address());
-        if (bs == null) {
-            return;
-        }
-        metrics.counter("tandem.passive.signals", "vip", vs.vip.name(), "kind", kind).increment();
-        if (bs.firstFailureAt == null) {
-            bs.firstFailureAt = signalAt;
-        }
-        OutlierDetector.Decision<HostPort> d = vs.outliers.onFailure(backend.address(), reason);
-        switch (d.outcome()) {
-            case EJECTED -> {
-                Instant now = clock.instant();
-                boolean was = bs.eligible();
-                bs.flag(HealthFlag.EJECTED_PASSIVE, true, d.reason(), now);
-                Duration after = Duration.between(bs.firstFailureAt, now);
-                bs.firstFailureAt = null;
-                log.info("backend ejected vip={} backend={} flag=EJECTED_PASSIVE cause=passive reason=\"{}\" "
-                        + "consecutive={} until={} after_ms={}", vs.vip.name(), backend.address(), d.reason(),
-                        d.consecutiveFailures(), d.until().map(Instant::toString).orElse("?"), after.toMillis());
-                metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag", "EJECTED_PASSIVE",
-                        "action", "set").increment();
-                detectionTimer(vs.vip.name(), "passive").record(after);
-                if (bs.checkSpec != null) {
-                    checker.probeNow(backend.socketAddress(), bs.checkSpec); // confirm at once
-                }
-                afterFlagChange(vs, bs, was, false);
-                scheduleEjectionExpiry(vs);
-                try {
-                    ejectionListener.ejected(vs.vip.name(), backend.address(), d.reason());
-                } catch (RuntimeException e) {
-                    log.warn("ejection listener failed vip={} backend={} error=\"{}\"", vs.vip.name(),
-                            backend.address(), e.toString());
-                }
-            }
-            case CAPPED -> {
-                if (cappedWarning.allow()) {
-                    log.warn("ejection capped vip={} backend={} reason=\"{}\"", vs.vip.name(), backend.address(),
-                            d.reason());
-                }
-            }
-            default -> {
-            }
-        }
-    }
-
-    private void onConnectSucceeded(Vip vip, Backend backend) {
-        VipState vs = vips.get(vip.name());
-        if (vs != null && vs.vip == vip && vs.outliers != null) {
-            vs.outliers.onSuccess(backend.address());
-            BackendState bs = vs.backends.get(backend.address());
-            if (bs != null) {
-                bs.firstFailureAt = null;
-            }
-        }
-    }
-
-    private void scheduleEjectionExpiry(VipState vs) {
-        if (vs.ejectionTimer != null) {
-            vs.ejectionTimer.cancel(false);
-            vs.ejectionTimer = null;
-        }
-        if (vs.outliers == null) {
-            return;
-        }
-        vs.outliers.nextExpiry().ifPresent(at -> {
-            long delay = Math.max(0, Duration.between(clock.instant(), at).toMillis());
-            vs.ejectionTimer = loop.schedule(() -> {
-                vs.ejectionTimer = null;
-                if (vips.get(vs.vip.name()) != vs || vs.outliers == null) {
-                    return;
-                }
-                Instant now = clock.instant();
-                for (HostPort hp : vs.outliers.expired()) {
-                    BackendState bs = vs.backends.get(hp);
-                    if (bs != null) {
-                        boolean was = bs.eligible();
-                        if (bs.flag(HealthFlag.EJECTED_PASSIVE, false, "ejection time over", now)) {
-                            log.info("backend ejection over vip={} backend={} eligible={}", vs.vip.name(), hp,
-                                    bs.eligible());
-                            metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag",
-                                    "EJECTED_PASSIVE", "action", "clear").increment();
-                            afterFlagChange(vs, bs, was, false);
-                        }
-                    }
-                }
-                scheduleEjectionExpiry(vs);
-            }, delay + 1, TimeUnit.MILLISECONDS);
-        });
-    }
-
-    /**
-     * After any flag change: note when the backend became eligible (slow start), close its
-     * connections if it went down and the VIP asks for that, and publish unless told not to.
-     */
-    private void afterFlagChange(VipState vs, BackendState bs, boolean wasEligible, boolean deferPublish) {
-        boolean is = bs.eligible();
-        if (is && !wasEligible) {
-            bs.eligibleSince = clock.instant();
-        } else if (!is) {
-            bs.eligibleSince = null;
-        }
-        // Close only when another backend can take the clients: with nothing eligible the VIP
-        // panics and keeps routing to this backend, so cutting its connections would only hurt.
-        if (wasEligible && !is && vs.config.health().closeOnBackendDown()
-                && (bs.has(HealthFlag.FAILED_ACTIVE_CHECK) || bs.has(HealthFlag.EJECTED_PASSIVE))
-                && vs.backends.values().stream().anyMatch(BackendState::eligible)) {
-            int closed = vs.vip.closeConnectionsTo(bs.backend());
-            if (closed > 0) {
-                log.info("connections closed vip={} backend={} count={} reason=\"backend down, close_on_backend_down\"",
-                        vs.vip.name(), bs.backend().address(), closed);
-            }
-        }
-        if (!deferPublish) {
-            publish(vs);
-        }
-    }
-
-    private void scheduleDrainDeadline(VipState vs, BackendState bs) {
-        if (bs.drainDeadline != null) {
-            bs.drainDeadline.cancel(false);
-        }
-        Duration deadline = config.runtime().drainTimeout();
-        bs.drainDeadline = loop.schedule(() -> {
-            bs.drainDeadline = null;
-            if (vips.get(vs.vip.name()) == vs && bs.has(HealthFlag.DRAINING)) {
-                int closed = vs.vip.closeConnectionsTo(bs.backend());
-                log.info("drain deadline vip={} backend={} closed={} deadline={}", vs.vip.name(),
-                        bs.backend().address(), closed, io.tandem.config.Durations.format(deadline));
-            }
-        }, deadline.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void stopHealth(VipState vs) {
-        vs.backends.values().forEach(bs -> {
-            bs.stopCheck();
-            if (bs.drainDeadline != null) {
-                bs.drainDeadline.cancel(false);
-            }
-        });
-        if (vs.ejectionTimer != null) {
-            vs.ejectionTimer.cancel(false);
-        }
-        if (vs.rampTimer != null) {
-            vs.rampTimer.cancel(false);
-        }
-    }
-
-    private Timer detectionTimer(String vip, String cause) {
-        return Timer.builder("tandem.health.detection").description("first failing signal to backend out of rotation")
-                .tags("vip", vip, "cause", cause).publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
-                .register(metrics.registry());
-    }
-
-    /** "connect(..) failed: Connection refused: /127.0.0.1:9001" becomes "connection refused". */
-    static String describe(Throwable cause) {
-        String m = cause.getMessage();
-        if (m == null || m.isBlank()) {
-            return cause.getClass().getSimpleName();
-        }
-        m = m.replaceFirst(":\\s*/?[0-9A-Za-z.:\\[\\]%-]*$", "").replaceFirst("^[a-z_]+\\(\\.\\.\\) failed: ", "");
-        return m.isEmpty() ? cause.getClass().getSimpleName() : Character.toLowerCase(m.charAt(0)) + m.substring(1);
-    }
-
-    /** Passive signals from the data path: counted there, decided here. */
-    private final class PassiveSignals implements ConnectionEvents {
-        @Override
-        public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
-            backend.stats().failureStreak.incrementAndGet();
-            Instant at = clock.instant(); // detection latency counts the time the signal waits for the loop
-            loop.execute(() -> onPassiveFailure(vip, backend, "connect failed: " + describe(cause), at, "connect"));
-        }
-
-        @Override
-        public void responseTimedOut(Vip vip, Backend backend, long waitedNanos) {
-            // Not part of the connect-failure streak: a hung backend still completes handshakes, and
-            // those successful connects must not reset its count of unanswered requests.
-            Instant at = clock.instant();
-            long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(waitedNanos);
-            loop.execute(() -> onPassiveFailure(vip, backend, "no response within " + ms + " ms of client data", at,
-                    "response-timeout"));
-        }
-
-        @Override
-        public void connected(Vip vip, Backend backend, long elapsedNanos) {
-            // Only a success that ends a failure streak needs the control loop.
-            if (backend.stats().failureStreak.get() > 0 && backend.stats().failureStreak.getAndSet(0) > 0) {
-                loop.execute(() -> onConnectSucceeded(vip, backend));
-            }
-        }
-    }
-
-    /** Lets a warning through at most once per period. Loop thread only. */
-    private static final class WarnEvery {
-        private final long periodNanos;
-        private long last = Long.MIN_VALUE / 2;
-
-        WarnEvery(Duration period) {
-            this.periodNanos = period.toNanos();
-        }
-
-        boolean allow() {
-            long now = System.nanoTime();
-            if (now - last >= periodNanos) {
-                last = now;
-                return true;
-            }
-            return false;
-        }
     }
 
     private static BackendPool emptyPool(VipConfig v) {

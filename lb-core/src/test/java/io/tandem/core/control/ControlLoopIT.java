@@ -194,10 +194,11 @@ class ControlLoopIT {
         }
     }
 
-    /** A loopback echo backend counting accepted connections. */
+    /** A loopback echo backend counting accepted connections (TCP health checks included) and those that carried data. */
     static final class Echo implements AutoCloseable {
         final ServerSocket server;
         final AtomicInteger accepted = new AtomicInteger();
+        final AtomicInteger carriedData = new AtomicInteger();
 
         Echo() throws IOException {
             this(0);
@@ -215,6 +216,12 @@ class ControlLoopIT {
                         accepted.incrementAndGet();
                         Thread.ofVirtual().start(() -> {
                             try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+                                int first = in.read();
+                                if (first < 0) {
+                                    return;
+                                }
+                                carriedData.incrementAndGet(); // before the echo, so a client that read it sees the count
+                                out.write(first);
                                 in.transferTo(out);
                             } catch (IOException e) {
                                 // peer gone
