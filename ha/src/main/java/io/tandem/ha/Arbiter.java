@@ -195,6 +195,13 @@ final class Arbiter {
     void probeWritten(String peerId, long nonce, long now) {
         Peer p = peers.get(peerId);
         if (p != null && p.probe == ProbeState.SENT && p.nonce == nonce) {
+            if (now - p.probeSentAt > t.freezeThreshold()) {
+                // Written only now: we were cut off from ZooKeeper meanwhile (Curator retried it on
+                // reconnect). The peer's answer window would start while our own view is still
+                // catching up; a node back from isolation must not judge its peer on that. Ask again.
+                p.probe = ProbeState.IDLE;
+                return;
+            }
             p.probe = ProbeState.WRITTEN;
             p.probeWrittenAt = now;
         }

@@ -216,6 +216,24 @@ class ArbiterTest {
     }
 
     @Test
+    void aProbeZooKeeperTookOnlyAfterAnOutageIsReplacedByAFreshOneInsteadOfStartingTheAnswerWindow() {
+        Arbiter a = steadyPair(false);
+        a.linkLost("b", "heartbeat_timeout", now);
+        long stale = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        now += 2_000; // cut off from ZooKeeper all along; Curator writes the probe on reconnect
+        a.probeWritten("b", stale, now);
+        List<Action.Probe> fresh = only(a.evaluate(now), Action.Probe.class);
+        assertThat(fresh).as("a new probe, not a verdict clock started on the old one").hasSize(1);
+        assertThat(fresh.getFirst().nonce()).isNotEqualTo(stale);
+        now += 100;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).noneMatch(c -> c.cause() == OwnershipCause.PEER_DEAD);
+        a.probeAnswered("b", fresh.getFirst().nonce(), now);
+        now += 100;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).noneMatch(c -> c.cause() == OwnershipCause.PEER_DEAD);
+        assertThat(a.peer("b").probe).isEqualTo(Arbiter.ProbeState.ALIVE);
+    }
+
+    @Test
     void aRefusalBeforeTheLinkWentDownOrAfterItCameBackProvesNothing() {
         Arbiter a = steadyPair(false);
         a.refused("b", now); // link up: a refusal now is stale by the time the link drops
