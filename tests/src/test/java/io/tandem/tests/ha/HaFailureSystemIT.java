@@ -36,8 +36,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * failure, shown with real processes in network namespaces (same fixture as
  * {@link HaPairSystemIT}, {@link PairSystem}): a host that vanishes without a FIN, a node cut off
  * from ZooKeeper and its peer while clients still reach it, ZooKeeper down followed by a peer's
- * death, and ZooKeeper down followed by a peer-link cut with both nodes alive. Overlaps are measured by {@code ip monitor address} in both node namespaces, not
- * sampled. Linux + root only; prints one {@code HA-SYS} line per scenario.
+ * death, and ZooKeeper down followed by a peer-link cut with both nodes alive. Overlaps are
+ * measured by {@code ip monitor address} in both node namespaces, not sampled. Linux + root
+ * only; prints one {@code HA-SYS} line per scenario.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
