@@ -374,7 +374,7 @@ class HaFailureSystemIT {
      * {@code since}. Coming back, it probes its peer through ZooKeeper; on the loaded 2-vCPU box
      * the alive peer's answer can miss {@code probe_timeout} (250 ms here), and then the returning
      * node takes the peer's VIPs and the peer is {@code FENCED}: the "needless (safe) takeover"
-     * of docs/ha.md §4/§10 (seen once in five runs, load 13.7). That is the probe-timeout
+     * of docs/ha.md §4/§10 (seen once in seven host-loss runs, load 13.7). That is the probe-timeout
      * trade-off, not the isolation rule these scenarios test, so it is reported and checked to
      * be fenced ({@link #assertFencedFalseTakeover}) instead of failing the scenario.
      */
