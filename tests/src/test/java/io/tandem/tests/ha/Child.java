@@ -68,6 +68,10 @@ final class Child implements AutoCloseable {
         return List.copyOf(lines);
     }
 
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
     void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);

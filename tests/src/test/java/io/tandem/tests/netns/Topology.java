@@ -128,6 +128,17 @@ public final class Topology implements AutoCloseable {
         return run(all);
     }
 
+    /**
+     * Takes {@code host}'s switch port (its veth end in the bridge namespace) down or up: a
+     * pulled cable. The host's own {@code eth0} stays administratively up with its addresses and
+     * routes; it only loses carrier, so its kernel keeps sending (into the void) and reports no
+     * error, and nothing reaches or leaves it: no FIN, no RST, no ARP. Idempotent.
+     */
+    public void link(String host, boolean up) throws IOException {
+        address(host);
+        ok(List.of("ip", "-n", bridgeNs, "link", "set", host, up ? "up" : "down"));
+    }
+
     /** The IPv4 addresses on {@code eth0} of {@code host}, as {@code a.b.c.d/len}. */
     public List<String> addressesOn(String host) throws IOException {
         Result r = run(List.of("ip", "-n", ns(host), "-o", "-4", "addr", "show", "dev", IFACE));
