@@ -8,7 +8,6 @@ import static io.tandem.tests.ha.PairSystem.attempts;
 import static io.tandem.tests.ha.PairSystem.sys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tandem.tests.ha.PairSystem.Attempt;
 import io.tandem.tests.ha.PairSystem.Gap;
@@ -21,15 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The failure-matrix rows of docs/ha.md §6 that need a node to lose the network, or a double
@@ -40,40 +32,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * measured by {@code ip monitor address} in both node namespaces, not sampled. Linux + root
  * only; prints one {@code HA-SYS} line per scenario.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class HaFailureSystemIT {
-    private PairSystem pair;
-    private Topology net;
+class HaFailureSystemIT extends PairSystemTest {
 
-    @BeforeAll
-    void buildTopology() throws Exception {
-        String why = PairSystem.unavailableReason();
-        assumeTrue(why == null, () -> "HA system test skipped: " + why);
-        pair = PairSystem.create();
-        net = pair.net();
-    }
-
-    @AfterAll
-    void removeTopology() throws Exception {
-        if (pair != null) {
-            pair.close();
-        }
-    }
-
-    @AfterEach
-    void stopNodesAndClients(TestInfo test) throws Exception {
-        pair.afterEach(test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test"));
-    }
-
-    /**
-     * Host loss: lb1's switch port goes down ({@link Topology#link}). Unlike an iptables DROP in
-     * lb1's namespace (its own kernel would fail its sends with EPERM) or taking its {@code eth0}
-     * down (routes flushed, ENETUNREACH at once), a dead port makes neither side see any error:
-     * no FIN, no RST, no ICMP, no ARP — lb2 only stops hearing heartbeats, lb1 only stops
-     * hearing anything. lb1 must drop .10 by itself (cut off from ZooKeeper and its peer) before
-     * lb2 takes it, and must not take it back when the cable returns.
-     */
     @Test
     @Order(1)
     void ownerHostLostWithoutFinDropsItsVipByIsolationBeforeTheSurvivorTakesItAndStaysOffWhenItsLinkReturns()

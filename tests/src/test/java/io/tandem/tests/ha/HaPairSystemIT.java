@@ -7,27 +7,18 @@ import static io.tandem.tests.ha.PairSystem.attempts;
 import static io.tandem.tests.ha.PairSystem.sys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tandem.tests.ha.PairSystem.Attempt;
 import io.tandem.tests.ha.PairSystem.Gap;
 import io.tandem.tests.ha.PairSystem.Stats;
 import io.tandem.tests.netns.AddressWatch;
-import io.tandem.tests.netns.Topology;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The HA pair as real processes in network namespaces (DESIGN §7/§8, docs/ha.md §6 "system"
@@ -42,32 +33,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * killed nodes cannot leak into it. Linux + root only; skipped with a message otherwise.
  * Prints one {@code HA-SYS} line per scenario.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class HaPairSystemIT {
-    private PairSystem pair;
-    private Topology net;
-
-    @BeforeAll
-    void buildTopology() throws Exception {
-        String why = PairSystem.unavailableReason();
-        assumeTrue(why == null, () -> "HA system test skipped: " + why);
-        pair = PairSystem.create();
-        net = pair.net();
-    }
-
-    @AfterAll
-    void removeTopology() throws Exception {
-        if (pair != null) {
-            pair.close();
-        }
-    }
-
-    @AfterEach
-    void stopNodesAndClients(TestInfo test) throws Exception {
-        // keeps every process's output for a post-mortem: target/hasys/<test>-<n>.log
-        pair.afterEach(test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test"));
-    }
+class HaPairSystemIT extends PairSystemTest {
 
     @Test
     @Order(1)
