@@ -27,7 +27,7 @@ class HaConfigTest {
         assertThat(ha.cluster()).isEqualTo("default");
         assertThat(ha.peers()).containsExactly(new HaConfig.Peer("lb2", HostPort.of("198.18.0.2", 7946)));
         assertThat(ha.heartbeatInterval()).isEqualTo(Duration.ofMillis(25));
-        assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(250));
+        assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(150));
         assertThat(ha.probeTimeout()).isEqualTo(Duration.ofMillis(100));
         assertThat(ha.preempt()).isFalse();
         assertThat(ha.addressLifetime()).as("off unless asked for").isZero();
