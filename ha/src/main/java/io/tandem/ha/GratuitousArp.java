@@ -81,6 +81,23 @@ final class GratuitousArp {
         return Integer.parseInt(Files.readString(Path.of("/sys/class/net", iface, "ifindex")).trim());
     }
 
+    /**
+     * Opens and closes an {@code AF_PACKET} socket: links the native calls and initialises this
+     * class before the first takeover needs them (measured: the first GARP of a fresh node left
+     * ~66 ms later than a warm node's). Failure is ignored: {@link #send} reports it when it matters.
+     */
+    static void warmUp() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, (int) Short.reverseBytes(ETH_P_ARP) & 0xffff);
+            if (fd >= 0) {
+                int ignored = (int) CLOSE.invokeExact(fd);
+            }
+        } catch (Throwable ignored) {
+            // no CAP_NET_RAW or no FFM: send() falls back to arping and says so
+        }
+    }
+
     static void send(String iface, String address) throws IOException {
         InetAddress a = InetAddress.ofLiteral(address);
         if (!(a instanceof Inet4Address)) {

@@ -151,6 +151,7 @@ public final class HaNode implements AutoCloseable {
         requireNonNull(addresses, "addresses");
         requireNonNull(listener, "listener");
         HaNode node = new HaNode(settings, addresses, listener);
+        addresses.warmUp();
         for (HaVip v : settings.vips()) {
             try {
                 addresses.remove(v.address());
@@ -452,13 +453,27 @@ public final class HaNode implements AutoCloseable {
         }));
     }
 
+    /** Later than this, a scheduled gratuitous ARP is not sent (see scheduleAnnouncements). */
+    private long lateAnnouncementMs() {
+        return settings.heartbeatTimeout().toMillis();
+    }
+
     private void scheduleAnnouncements(String vip, long token) {
         long spacing = settings.garpSpacing().toMillis();
         long repeat = settings.garpRepeatAfter().toMillis();
         for (int burst = 0; burst < (repeat > 0 ? 2 : 1); burst++) {
             for (int i = 0; i < settings.garpCount(); i++) {
                 long delay = burst * repeat + i * spacing;
+                long due = now() + delay;
                 Runnable announce = () -> chain(vip, () -> {
+                    // An announcement far behind its time means this process was frozen: a peer
+                    // may own the address by now, and a stale ARP would pull clients back here.
+                    long late = now() - due;
+                    if (delay > 0 && late > lateAnnouncementMs()) {
+                        log.warn("gratuitous arp skipped node={} vip={} late_ms={} (frozen or stalled?)",
+                                settings.nodeId(), vip, late);
+                        return;
+                    }
                     if (Long.valueOf(token).equals(serveToken.get(vip))) {
                         try {
                             addresses.announce(vip);

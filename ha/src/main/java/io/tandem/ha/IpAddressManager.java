@@ -106,6 +106,13 @@ public final class IpAddressManager implements AddressManager {
     }
 
     @Override
+    public void warmUp() {
+        if (netnsPrefix.isEmpty()) {
+            GratuitousArp.warmUp(); // the address calls are warmed by the start-up sweep (a netlink delete)
+        }
+    }
+
+    @Override
     public void announce(String address) throws IOException {
         if (v6(address)) {
             return;

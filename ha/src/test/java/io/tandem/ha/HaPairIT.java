@@ -167,6 +167,27 @@ class HaPairIT {
     }
 
     @Test
+    void gratuitousArpsThatFellDueDuringAFreezeAreNotSentAfterTheThaw() throws Exception {
+        f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
+        f.watchdog = false; // a SIGSTOP freezes the watchdog too
+        // a slow burst, so that most of it is still pending when lb2 freezes
+        f.start("lb1", b -> b.garp(5, Duration.ofSeconds(1), Duration.ZERO));
+        f.start("lb2", b -> b.garp(5, Duration.ofSeconds(1), Duration.ZERO));
+        awaitSplit();
+        var thaw = f.member("lb2").node.freezeForTest();
+        int atFreeze = f.member("lb2").announces.get();
+        assertThat(atFreeze).as("some of lb2's 2 x 5 announcements still pending").isLessThan(10);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(f.member("lb1").served())
+                .containsExactly("10.99.0.1", "10.99.0.2", "10.99.0.3", "10.99.0.4"));
+        Thread.sleep(2_500); // stay frozen past the rest of the burst: the freeze itself, not a wait for a condition
+        thaw.countDown();
+        await().atMost(Duration.ofSeconds(5)).until(() -> f.member("lb2").served().isEmpty());
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(f.member("lb2").announces.get()).as("no stale ARP pulls clients back to the thawed node")
+                        .isEqualTo(atFreeze));
+    }
+
+    @Test
     void hungControlThreadHasItsAddressesRemovedByTheWatchdogBeforeThePeerTakesOver() throws Exception {
         f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
         f.start("lb1");
