@@ -527,7 +527,7 @@ vrrp_script chk_haproxy {{
         # fresh pid files per start: a SIGKILLed keepalived leaves its own behind (and, if nothing reaps
         # the killed children at once, a zombie with that pid makes the new one exit "already running")
         self.starts += 1
-        run = WORK / f"run-{me}-{self.starts}"
+        run = WORK / f"run-{self.name}-{me}-{self.starts}"
         run.mkdir()
         self.keepalived[me] = Proc(f"{self.name}-keepalived-{me}",
                                    nsx(me, "keepalived", "-n", "-l", "-D", "-G", "-P", "-f", str(kcfg),
@@ -954,6 +954,8 @@ def plot(s, out):
                         textcoords="offset points")
             if rep.get("address_added_ms") is not None:
                 ax.plot([rep["address_added_ms"]], [i - 0.28], marker="^", color=colors[sy], ms=5)
+            if rep.get("client_arp_moved_ms") is not None:
+                ax.plot([rep["client_arp_moved_ms"]], [i - 0.28], marker="D", color="#9467bd", ms=4)
             if sy == "tandem" and rep.get("tandem"):
                 for k, mk in (("link_lost_ms", "o"), ("declared_dead_ms", "s")):
                     if rep["tandem"].get(k) is not None:
@@ -964,7 +966,8 @@ def plot(s, out):
         ax.set_ylim(-0.6, len(systems) - 0.4)
         ax.set_xlim(-300, xmax)
         ax.set_title(f"{SC_TITLE[sc]}: client attempts (by start time) in the median trial; green ok, red failed; "
-                     "▼ first success, ▲ VIP added on survivor, ○ Tandem peer link lost, □ declared dead", fontsize=8)
+                     "▼ first success (end), ▲ VIP added on survivor, ◆ client ARP moved, ○ Tandem peer link lost, □ declared dead",
+                     fontsize=8)
         ax.set_xlabel("ms from fault", fontsize=8)
     ax = axes[-1, 0]
     labels, p50, p99, cols = [], [], [], []
@@ -980,6 +983,7 @@ def plot(s, out):
     ax.bar([i - 0.2 for i in x], p50, width=0.4, color=cols, alpha=0.55, label="p50")
     ax.bar([i + 0.2 for i in x], p99, width=0.4, color=cols, label="p99")
     ax.set_yscale("log")
+    ax.set_ylim(bottom=20)
     ax.set_xticks(list(x))
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("client gap ms (log)", fontsize=8)
@@ -1017,6 +1021,7 @@ def main():
     ap.add_argument("--interval", type=float, default=10, help="client: ms between connection attempts (2..50)")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "takeover-latest"))
     ap.add_argument("--merge", action="store_true", help="add these trials to the ones already in --out/results.json")
+    ap.add_argument("--keep-logs", action="store_true", help="copy every process's output to --out/logs/")
     ap.add_argument("--max-minutes", type=float, default=25, help="stop starting new trials after this")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -1139,6 +1144,9 @@ http {{ access_log off; server {{ listen {HOSTS['be']}:{BE_PORT}; location / {{ 
     if trials:
         plot(summary, out)
     print(report)
+    if args.keep_logs:
+        shutil.rmtree(out / "logs", ignore_errors=True)
+        shutil.copytree(WORK, out / "logs", ignore=shutil.ignore_patterns("run-*", "*.pid"))
     shutil.rmtree(WORK, ignore_errors=True)
 
 
