@@ -764,7 +764,7 @@ def analyse(system, scenario, victim, survivor, t_fault, t_end, first, client, m
     r["split_brain_windows"] = [(v, round((s - t_fault) * 1000, 1), round((e - s) * 1000, 1)) for v, s, e in sb]
     # the client's attempts around the fault, for the timeline plot (times relative to the fault, ms)
     r["attempts"] = [(round((a[0] - t_fault) * 1000, 1), round((a[1] - t_fault) * 1000, 1), a[2])
-                     for a in attempts if a[0] <= (first[1] if first else t_end) + 0.5]
+                     for a in attempts if t_fault - 0.5 <= a[0] <= (first[1] if first else t_end) + 0.5]
     rel = lambda t: round((t - t_fault) * 1000, 1) if t is not None else None
     if isinstance(system, Tandem):
         node = system.nodes[survivor]
