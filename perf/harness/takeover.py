@@ -966,9 +966,7 @@ def plot(s, out):
         ax.set_yticklabels(systems, fontsize=8)
         ax.set_ylim(-0.6, len(systems) - 0.4)
         ax.set_xlim(-300, xmax)
-        ax.set_title(f"{SC_TITLE[sc]}: client attempts (by start time) in the median trial; green ok, red failed; "
-                     "▼ first success (end), ▲ VIP added on survivor, ◆ client ARP moved, ○ Tandem peer link lost, □ declared dead",
-                     fontsize=8)
+        ax.set_title(f"{SC_TITLE[sc]}: the median trial of each system", fontsize=9)
         ax.set_xlabel("ms from fault", fontsize=8)
     ax = axes[-1, 0]
     labels, p50, p99, cols = [], [], [], []
@@ -992,7 +990,10 @@ def plot(s, out):
     ax.axhline(500, color="k", ls=":", lw=0.8)
     ax.set_title("client gap p50 (light) / p99 (dark); dotted: the 200 ms (crash) and 500 ms (host loss) goals",
                  fontsize=8)
-    fig.tight_layout()
+    fig.suptitle("Client attempts by start time (green ok, red failed). ▼ first success (its end), ▲ VIP added on the "
+                 "survivor, ◆ client's ARP entry moved, ○ Tandem: peer link lost, □ Tandem: peer declared dead",
+                 fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(out / "timeline.png", dpi=110)
 
 
