@@ -1148,7 +1148,7 @@ http {{ access_log off; server {{ listen {HOSTS['be']}:{BE_PORT}; location / {{ 
     summary = {"machine": machine(), "args": vars(args), "load_at_start": prev.get("load_at_start", []) + [load0],
                "load_at_end": prev.get("load_at_end", []) + [round(os.getloadavg()[0], 2)],
                "summary": summarise(trials, all_systems, all_scen), "configs": configs, "trials": trials}
-    (out / "results.json").write_text(json.dumps(summary, indent=1))
+    (out / "results.json").write_text(json.dumps(summary, separators=(",", ":")))  # compact: ~10k attempts
     report = render(summary)
     (out / "results.md").write_text(report)
     if trials:
