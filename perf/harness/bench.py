@@ -215,14 +215,43 @@ def run_wrk(port, duration, close):
 UDP_OUT = re.compile(r"echoes=(\d+) echoes_per_s=(\d+) lost=\d+ loss=([\d.]+)% late=\d+ rtt_p50_us=\d+ rtt_p99_us=(\d+)")
 
 
-def run_udp(port, duration):
-    """Closed-loop UDP echo: 64 sockets x 4 datagrams in flight, 64-byte payload (our Java load tool)."""
-    out = sh([java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR), "io.tandem.perf.udp.UdpEchoLoad",
-              f"127.0.0.1:{port}", "64", "4", "64", str(duration), "1"], timeout=duration + 60).stdout
+def run_udp(port, duration, pids=()):
+    """Closed-loop UDP echo: 64 sockets x 4 datagrams in flight, 64-byte payload (our Java load tool).
+
+    The proxy's CPU (pids) is sampled over exactly the measured window (from the tool's
+    "measuring" line to its result), not over the load JVM's start and 1-s warm-up, which
+    are not in the echo count either. Returns (echoes/s, loss %, p99 ms, echoes, proxy CPU s)."""
+    cmd = [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR), "io.tandem.perf.udp.UdpEchoLoad",
+           f"127.0.0.1:{port}", "64", "4", "64", str(duration), "1"]
+    import threading  # local: only the UDP runner needs it
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def kill():
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    killer = threading.Timer(duration + 60, kill)  # bounded even if the tool hangs without output
+    killer.start()
+    lines, c0, cpu = [], None, None
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("udp echo load measuring"):
+                c0 = cpu_seconds(pids)
+            elif UDP_OUT.search(line) and c0 is not None:
+                cpu = cpu_seconds(pids) - c0
+        p.wait()
+    finally:
+        killer.cancel()
+        if p.poll() is None:
+            kill()
+            p.wait()
+    out = "".join(lines)
     m = UDP_OUT.search(out)
     if not m:
         raise RuntimeError(f"unexpected UdpEchoLoad output: {out[-500:]}")
-    return float(m.group(2)), float(m.group(3)), int(m.group(4)) / 1000.0, int(m.group(1))
+    return float(m.group(2)), float(m.group(3)), int(m.group(4)) / 1000.0, int(m.group(1)), cpu
 
 
 class Holder:
@@ -278,6 +307,8 @@ def main():
     ap.add_argument("--idle-conns", type=int, default=3000)
     ap.add_argument("--proxies", default="direct,haproxy-splice,haproxy,nginx,tandem,tandem-copy")
     ap.add_argument("--only", default="bulk1,bulk4,keepalive,newconn,idle,udp")
+    ap.add_argument("--udp-warmup", type=int, default=10,
+                    help="seconds of untimed UDP load through each proxy before the udp reps (0 = none)")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "latest"))
     args = ap.parse_args()
     if args.duration > 60 or args.reps > 10 or args.idle_conns > 8000:
@@ -306,6 +337,13 @@ def main():
                 procs[p] = start_proxy(p)
                 running.append(procs[p])
         time.sleep(1)
+        if "udp" in tests and args.udp_warmup > 0:
+            # Same untimed load through every proxy first (and direct: the echo backend and the load
+            # tool warm up too), so the reps compare JIT-compiled steady states, not a JVM compiling.
+            for p in proxies:
+                if not p.startswith("haproxy"):
+                    eps = run_udp(port_of(p, UDP), min(args.udp_warmup, 60))[0]
+                    print(f"warm-up {p:15s} udp       {eps:.0f} (not counted)", flush=True)
         for rep in range(args.reps):
             order = proxies[rep % len(proxies):] + proxies[:rep % len(proxies)]
             for p in order:
@@ -326,8 +364,7 @@ def main():
                     elif t == "udp":
                         if p.startswith("haproxy"):
                             continue  # HAProxy OSS has no generic UDP proxying
-                        eps, loss, p99, echoes = run_udp(port_of(p, UDP), args.duration)
-                        cpu = cpu_seconds(pids) - c0
+                        eps, loss, p99, echoes, cpu = run_udp(port_of(p, UDP), args.duration, pids)
                         results[t][p].append(eps)
                         extra[t][p].append({"loss_pct": loss, "p99_ms": p99,
                                             "cpu_us_per_echo": cpu * 1e6 / echoes if pids and echoes else None})

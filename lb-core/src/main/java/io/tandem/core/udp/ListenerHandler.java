@@ -13,6 +13,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.core.proxy.ConnectionEvents;
 import io.tandem.core.vip.Vip;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -31,6 +32,9 @@ import org.slf4j.LoggerFactory;
 final class ListenerHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ListenerHandler.class);
     private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Escape hatch and A/B switch: {@code -Dtandem.udp.rawUpstream=false} uses a Netty channel per session on epoll too. */
+    private static final boolean RAW_UPSTREAMS =
+            Boolean.parseBoolean(System.getProperty("tandem.udp.rawUpstream", "true"));
 
     enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
 
@@ -42,6 +46,9 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
     final SessionTable table = new SessionTable();
     private final ChannelFactory<? extends Channel> upstreamFactory;
     private final FixedRecvByteBufAllocator upstreamAllocator;
+    /** Upstream sockets registered with epoll directly (no channel per session); false on NIO. */
+    final boolean rawUpstreams;
+    private ByteBuffer scratch; // receive buffer of the raw upstream sockets of this loop
     // Per-datagram counters, summed on the loop and added to the shared LongAdders once per read
     // burst / reply flush (see publishCounts): 7 contended adds per echo become 7 per burst.
     private long countIn;
@@ -71,6 +78,7 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
         // session's socket rarely holds more than one reply per wake-up.
         this.upstreamAllocator = new FixedRecvByteBufAllocator(settings.maxDatagramSize() + 1);
         this.upstreamAllocator.maxMessagesPerRead(16);
+        this.rawUpstreams = RAW_UPSTREAMS && RawUpstream.supported(loop);
     }
 
     @Override
@@ -168,6 +176,21 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
 
     void markDirty(Session s) {
         dirty.add(s);
+    }
+
+    /** The loop's scratch buffer for raw upstream sockets, cleared, at least {@code size} bytes. */
+    ByteBuffer scratch(int size) {
+        ByteBuffer b = scratch;
+        if (b == null || b.capacity() < size) {
+            b = ByteBuffer.allocateDirect(Math.max(size, settings.maxDatagramSize() + 1));
+            scratch = b;
+        }
+        return b.clear();
+    }
+
+    /** A buffer for one reply of {@code len} bytes (exact size: replies wait in the outbound buffer until the flush). */
+    ByteBuf allocReply(int len) {
+        return channel.alloc().directBuffer(len, len);
     }
 
     Channel newUpstreamChannel() {
@@ -282,7 +305,7 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void warnSocketFailure(RuntimeException e) {
+    void warnSocketFailure(Exception e) {
         long now = System.nanoTime();
         if (now - lastSocketWarn >= WARN_INTERVAL_NANOS) {
             lastSocketWarn = now;

@@ -5,13 +5,16 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.Errors;
 import io.netty.util.ReferenceCountUtil;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -24,7 +27,11 @@ import org.slf4j.LoggerFactory;
  * listening socket that created the session, and the kernel reports ICMP port unreachable
  * from the backend on it ({@link PortUnreachableException}) — a passive health signal.
  *
- * <p>Lives on its listener's event loop (the upstream channel is registered on the same loop),
+ * <p>The upstream socket is a {@link Link}: on epoll a raw socket registered with the loop's
+ * epoll ({@link RawUpstream}, no channel per session), elsewhere a Netty datagram channel
+ * ({@link ChannelLink}).
+ *
+ * <p>Lives on its listener's event loop (the upstream socket is registered on the same loop),
  * so none of this needs locks. The backend is re-checked against the VIP's current pool on each
  * client datagram (one volatile read plus an identity compare when the pool did not change).
  */
@@ -41,7 +48,7 @@ final class Session {
     long lastActive;
 
     private Backend backend;     // null before the first pick and after the backend failed or left
-    private Channel upstream;    // connected to backend while backend != null
+    private Link upstream;       // connected to backend while backend != null
     private BackendPool seenPool;
     private List<Backend> failed = List.of();
     private boolean repinPending;
@@ -83,20 +90,23 @@ final class Session {
             owner.vip.stats().noBackend.increment();
             return false;
         }
-        if (!upstream.isWritable()) {
-            content.release();
-            owner.stats.droppedCongested.increment();
+        int len = content.readableBytes();
+        Backend b = backend;
+        Link link = upstream;
+        lastSentNanos = now;
+        if (!link.write(content)) {
+            // Congested (dropped), or the send reported the backend unreachable (the session detached).
+            if (upstream == link) {
+                owner.stats.droppedCongested.increment();
+            }
             return true;
         }
-        int len = content.readableBytes();
         if (owner.settings.responsesPerRequest() > 0) {
             owed += owner.settings.responsesPerRequest();
         }
-        lastSentNanos = now;
-        upstream.write(content, upstream.voidPromise());
         owner.countForwarded();
-        backend.stats().bytesOut.add(len);
-        if (!dirty) {
+        b.stats().bytesOut.add(len);
+        if (!dirty && link.needsFlush()) {
             dirty = true;
             owner.markDirty(this);
         }
@@ -106,9 +116,9 @@ final class Session {
     /** Flushes what {@link #forward} wrote during this read batch (one syscall per session, not per datagram). */
     void flush() {
         dirty = false;
-        Channel ch = upstream;
-        if (ch != null && ch.isActive()) {
-            ch.flush();
+        Link link = upstream;
+        if (link != null) {
+            link.flush();
         }
     }
 
@@ -129,16 +139,30 @@ final class Session {
             return false;
         }
         Backend b = picked;
-        Channel ch;
-        try {
-            ch = owner.newUpstreamChannel();
-        } catch (RuntimeException e) { // socket() failed: out of file descriptors
-            owner.warnSocketFailure(e);
-            return false;
+        ChannelLink toConnect = null;
+        if (owner.rawUpstreams) {
+            RawUpstream raw;
+            try {
+                raw = RawUpstream.open(this, (IoEventLoop) owner.loop, b.socketAddress());
+            } catch (IOException | RuntimeException e) { // socket() failed (out of file descriptors) or connect()
+                owner.warnSocketFailure(e);
+                return false;
+            }
+            upstream = raw;
+        } else {
+            Channel ch;
+            try {
+                ch = owner.newUpstreamChannel();
+            } catch (RuntimeException e) { // socket() failed: out of file descriptors
+                owner.warnSocketFailure(e);
+                return false;
+            }
+            ChannelLink link = new ChannelLink(ch);
+            ch.pipeline().addLast(new Upstream(link));
+            upstream = link;
+            toConnect = link;
         }
-        ch.pipeline().addLast(new Upstream());
         backend = b;
-        upstream = ch;
         attachedNanos = now;
         answered = false;
         owed = 0;
@@ -148,22 +172,25 @@ final class Session {
             repinPending = false;
             owner.stats.sessionsRepinned.increment();
         }
-        connect(ch, b);
-        return true;
+        if (toConnect != null) {
+            connect(toConnect, b);
+        }
+        return upstream != null;
     }
 
-    private void connect(Channel ch, Backend b) {
+    private void connect(ChannelLink link, Backend b) {
+        Channel ch = link.channel;
         // Registration and connect of a datagram channel complete inline on this loop; the
         // listeners below also cover the general (asynchronous) case.
         owner.loop.register(ch).addListener((ChannelFuture reg) -> {
             if (!reg.isSuccess()) {
-                onUpstreamFailure(ch, b, reg.cause());
+                onUpstreamFailure(link, b, reg.cause());
                 return;
             }
             ch.connect(b.socketAddress()).addListener((ChannelFuture con) -> {
                 if (!con.isSuccess()) {
-                    onUpstreamFailure(ch, b, con.cause());
-                } else if (ch == upstream) {
+                    onUpstreamFailure(link, b, con.cause());
+                } else if (link == upstream) {
                     ch.flush(); // datagrams written while connecting
                 }
             });
@@ -171,21 +198,38 @@ final class Session {
     }
 
     private void detach() {
-        Channel ch = upstream;
+        Link link = upstream;
         Backend b = backend;
         upstream = null;
         backend = null;
         owed = 0;
-        if (ch != null) {
-            ch.close();
+        if (link != null) {
+            link.close();
         }
         if (b != null) {
             b.stats().active.decrementAndGet();
         }
     }
 
-    private void onUpstreamFailure(Channel ch, Backend b, Throwable cause) {
-        if (ch != upstream) {
+    ListenerHandler owner() {
+        return owner;
+    }
+
+    /** A send or receive on {@code link} failed: ICMP port unreachable ends the pinning, anything else is logged. */
+    void onLinkFailure(Link link, Throwable cause) {
+        if (link != upstream) {
+            return;
+        }
+        if (isPortUnreachable(cause)) {
+            onUpstreamFailure(link, backend, cause);
+        } else {
+            log.debug("udp upstream error vip={} client={} backend={} reason=\"{}\"",
+                    owner.vip.name(), client, backend, cause.toString());
+        }
+    }
+
+    private void onUpstreamFailure(Link link, Backend b, Throwable cause) {
+        if (link != upstream) {
             return; // an older upstream of this session
         }
         long elapsed = System.nanoTime() - lastSentNanos;
@@ -204,8 +248,23 @@ final class Session {
         repinPending = true;
     }
 
-    private void onReply(Channel ch, DatagramPacket packet) {
-        if (ch != upstream) {
+    /** A reply of {@code len} bytes read by a raw upstream into {@code scratch} (positions 0..len). */
+    void onRawReply(Link link, ByteBuffer scratch, int len) {
+        if (link != upstream) {
+            return;
+        }
+        if (len > owner.settings.maxDatagramSize()) {
+            owner.stats.droppedTooBig.increment();
+            return;
+        }
+        ByteBuf content = owner.allocReply(len);
+        scratch.clear().limit(len);
+        content.writeBytes(scratch);
+        onReply(content, len);
+    }
+
+    private void onReply(Link link, DatagramPacket packet) {
+        if (link != upstream) {
             packet.release();
             return;
         }
@@ -216,6 +275,11 @@ final class Session {
             owner.stats.droppedTooBig.increment();
             return;
         }
+        onReply(content, len);
+    }
+
+    /** Relays one reply to the client. Takes ownership of {@code content}. */
+    private void onReply(ByteBuf content, int len) {
         long now = System.nanoTime();
         if (!answered) {
             // A UDP connect() proves nothing about the backend; its first answer does.
@@ -243,10 +307,7 @@ final class Session {
 
     @Override
     public String toString() {
-        Channel ch = upstream;
-        return "Session[client=" + client + " backend=" + backend + " upstream=" + ch
-                + (ch == null ? "" : " active=" + ch.isActive() + " writable=" + ch.isWritable()
-                        + " pending=" + ch.unsafe().outboundBuffer().size())
+ return "Session[client=" + client + " backend=" + backend + " upstream=" + upstream
                 + " dirty=" + dirty + " owed=" + owed + " idle_ms=" + (System.nanoTime() - lastActive) / 1_000_000 + "]";
     }
 
@@ -263,12 +324,73 @@ final class Session {
         return false;
     }
 
+    /** A session's connected upstream socket, whichever way it is driven. */
+    sealed interface Link permits ChannelLink, RawUpstream {
+        /** Sends (or queues until {@link #flush}) one datagram. Takes ownership of {@code content}. @return false if dropped */
+        boolean write(ByteBuf content);
+
+        /** Whether {@link #write} only queued and the session must {@link #flush} after the read batch. */
+        boolean needsFlush();
+
+        void flush();
+
+        void close();
+    }
+
+    /** The upstream as a Netty datagram channel (NIO, or epoll when raw sockets are disabled). */
+    static final class ChannelLink implements Link {
+        final Channel channel;
+
+        ChannelLink(Channel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public boolean write(ByteBuf content) {
+            if (!channel.isWritable()) {
+                content.release();
+                return false;
+            }
+            channel.write(content, channel.voidPromise());
+            return true;
+        }
+
+        @Override
+        public boolean needsFlush() {
+            return true;
+        }
+
+        @Override
+        public void flush() {
+            if (channel.isActive()) {
+                channel.flush();
+            }
+        }
+
+        @Override
+        public void close() {
+            channel.close();
+        }
+
+        @Override
+        public String toString() {
+            return channel + " active=" + channel.isActive() + " writable=" + channel.isWritable()
+                    + " pending=" + channel.unsafe().outboundBuffer().size();
+        }
+    }
+
     /** The handler of one upstream channel; events of a replaced channel are ignored. */
     private final class Upstream extends ChannelInboundHandlerAdapter {
+        private final ChannelLink link;
+
+        Upstream(ChannelLink link) {
+            this.link = link;
+        }
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof DatagramPacket packet) {
-                onReply(ctx.channel(), packet);
+                onReply(link, packet);
             } else {
                 ReferenceCountUtil.release(msg);
             }
@@ -276,15 +398,7 @@ final class Session {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (ctx.channel() != upstream) {
-                return;
-            }
-            if (isPortUnreachable(cause)) {
-                onUpstreamFailure(ctx.channel(), backend, cause);
-            } else {
-                log.debug("udp upstream error vip={} client={} backend={} reason=\"{}\"",
-                        owner.vip.name(), client, backend, cause.toString());
-            }
+            onLinkFailure(link, cause);
         }
     }
 }
