@@ -3,14 +3,14 @@ package io.tandem.core.proxy;
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
@@ -51,6 +51,9 @@ final class ProxyConnection {
     /** Null unless the VIP has a response timeout. */
     private final ResponseWatch watch;
     private final long idleNanos;
+    private final int connectTimeoutMillis;
+    /** 0: not set (NIO has no TCP_USER_TIMEOUT). */
+    private final int userTimeoutMillis;
     private final Runnable onTimer = this::onTimer;
     private final List<Backend> tried = new ArrayList<>(2);
     private Relay down;
@@ -86,6 +89,9 @@ final class ProxyConnection {
         };
         this.watch = ResponseWatch.of(config);
         this.idleNanos = config.timeouts().idle().toNanos();
+        this.connectTimeoutMillis = timeoutMillis(config.timeouts().connect().toMillis());
+        long userTimeout = config.timeouts().userTimeout().toMillis();
+        this.userTimeoutMillis = transport.isEpoll() && userTimeout > 0 ? timeoutMillis(userTimeout) : 0;
         // EVERY_REQUEST must see each client send when it happens; kernel timestamps of a spliced
         // direction cannot order a quick keep-alive request after the previous answer. Requests
         // are small in the protocols this mode fits, so copying them costs little; answers may splice.
@@ -206,23 +212,48 @@ final class ProxyConnection {
     private void connect(Backend b) {
         attempts++;
         long start = System.nanoTime();
-        // TCP_NODELAY is not set here: Netty 4.2 enables it on every socket channel it creates
-        // (epoll and NIO), and setting it again cost one setsockopt per connect (perf/PROFILE.md).
-        Bootstrap bootstrap = new Bootstrap()
-                .group(client.eventLoop())
-                .channelFactory(transport.socketChannelFactory())
-                .disableResolver() // backends are resolved by the control loop; never block a loop on DNS
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(config.timeouts().connect().toMillis()))
-                .handler(new RelayHandler(this, false));
-        long userTimeout = config.timeouts().userTimeout().toMillis();
-        if (transport.isEpoll() && userTimeout > 0) {
-            bootstrap.option(EpollChannelOption.TCP_USER_TIMEOUT, timeoutMillis(userTimeout));
+        // No Bootstrap per connect (its option/attribute maps, handler copy and the extra task hop
+        // to connect cost per connection; perf/PROFILE.md): the channel is built here, configured
+        // with typed setters, registered on the client's loop (synchronous there) and connected.
+        // TCP_NODELAY is not set: Netty 4.2 enables it on every socket channel it creates.
+        Channel ch;
+        try {
+            ch = transport.socketChannelFactory().newChannel();
+        } catch (RuntimeException e) { // out of file descriptors and the like: a failed attempt
+            connectFailed(b, e, System.nanoTime() - start);
+            return;
         }
-        ChannelFuture f = bootstrap.connect(b.socketAddress());
-        f.addListener((ChannelFuture done) -> onConnectResult(done, b, start));
+        SocketChannelConfig cfg = (SocketChannelConfig) ch.config();
+        try {
+            cfg.setAutoRead(false);
+            cfg.setAllowHalfClosure(true);
+            cfg.setConnectTimeoutMillis(connectTimeoutMillis);
+            cfg.setKeepAlive(true);
+            if (userTimeoutMillis > 0 && cfg instanceof EpollSocketChannelConfig epoll) {
+                epoll.setTcpUserTimeout(userTimeoutMillis);
+            }
+        } catch (RuntimeException e) {
+            ch.unsafe().closeForcibly();
+            connectFailed(b, e, System.nanoTime() - start);
+            return;
+        }
+        ch.pipeline().addLast(new RelayHandler(this, false));
+        ChannelFuture registered = client.eventLoop().register(ch);
+        if (registered.isDone()) {
+            connectRegistered(registered, b, start);
+        } else {
+            registered.addListener((ChannelFuture r) -> connectRegistered(r, b, start));
+        }
+    }
+
+    private void connectRegistered(ChannelFuture registered, Backend b, long start) {
+        Channel ch = registered.channel();
+        if (!registered.isSuccess()) {
+            ch.unsafe().closeForcibly();
+            connectFailed(b, registered.cause(), System.nanoTime() - start);
+            return;
+        }
+        ch.connect(b.socketAddress()).addListener((ChannelFuture done) -> onConnectResult(done, b, start));
     }
 
     private static int timeoutMillis(long millis) {
@@ -254,7 +285,11 @@ final class ProxyConnection {
             startTimer();
             return;
         }
-        Throwable cause = f.cause();
+        f.channel().close(); // what Bootstrap's CLOSE_ON_FAILURE did
+        connectFailed(b, f.cause(), elapsed);
+    }
+
+    private void connectFailed(Backend b, Throwable cause, long elapsed) {
         b.stats().active.decrementAndGet();
         b.stats().connectFailures.increment();
         anyConnectFailed = true;

@@ -8,6 +8,7 @@ import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +19,13 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code source} to {@code target} and propagates the source's FIN as a shutdownOutput of the
  * target once every byte before it has been written. Confined to the connection's event loop.
  *
- * <p><b>Copy</b>: read a batch (AUTO_READ is off), write it, flush, and read again only while
- * the target is writable; otherwise wait for its writability to come back. Buffered bytes
- * per direction are therefore bounded by the target's high water mark plus one read.
+ * <p><b>Copy</b>: the source reads on AUTO_READ once the target exists; each read is written
+ * to the target and the burst flushed once at read-complete. When a write leaves the target
+ * unwritable, AUTO_READ goes off (Netty's read loop checks it before every read, so it stops
+ * at once) until the target's writability comes back. Buffered bytes per direction are
+ * therefore bounded by the target's high water mark plus one read. Why not AUTO_READ off with
+ * a {@code read()} per burst: on epoll every such read() re-adds EPOLLIN and Netty removes it
+ * again after the read, two {@code epoll_ctl} per burst and direction (perf/PROFILE.md).
  *
  * <p><b>Splice</b> (both channels epoll): Netty's {@code spliceTo} moves the bulk through a
  * kernel pipe with its own EPOLLOUT backpressure. It has a known defect: when the peer's FIN
@@ -115,7 +120,7 @@ final class Relay {
         } else if (spliceAfter == 0) {
             startSplice();
         } else {
-            readIfWritable();
+            resumeIfWritable();
         }
     }
 
@@ -135,6 +140,10 @@ final class Relay {
         conn.relayed(this);
         count(buf.readableBytes());
         target.write(buf, target.voidPromise());
+        if (!waitingWritable && !target.isWritable()) {
+            waitingWritable = true;
+            source.config().setAutoRead(false); // stops Netty's read loop before its next read
+        }
     }
 
     void onReadComplete() {
@@ -142,8 +151,8 @@ final class Relay {
             return;
         }
         target.flush();
-        if (!inputDone) {
-            readIfWritable();
+        if (!inputDone && copiedEnoughToSplice()) {
+            startSplice();
         }
     }
 
@@ -152,7 +161,7 @@ final class Relay {
         if (waitingWritable && target.isWritable() && !conn.closing()) {
             waitingWritable = false;
             if (!inputDone && !splicing) {
-                readIfWritable();
+                resumeIfWritable();
             }
         }
     }
@@ -172,17 +181,21 @@ final class Relay {
             source.config().setAutoRead(false);
             source.eventLoop().execute(this::drain);
         } else {
+            // Nothing more to read; with AUTO_READ on Netty would keep EPOLLIN until its next wake-up.
+            source.config().setAutoRead(false);
             finishOutput();
         }
     }
 
-    private void readIfWritable() {
+    /** Reads on AUTO_READ while the target is writable (setting it on issues the first read). */
+    private void resumeIfWritable() {
         if (copiedEnoughToSplice()) {
             startSplice();
         } else if (target.isWritable()) {
-            source.read();
+            source.config().setAutoRead(true);
         } else {
             waitingWritable = true;
+            source.config().setAutoRead(false);
         }
     }
 
@@ -252,6 +265,21 @@ final class Relay {
                 // target whose own input already reached EOF (the other direction finished) sends
                 // the same FIN a shutdownOutput would. Skipping the shutdown saves a syscall and
                 // the stack-trace exception Netty builds in every shutdownOutput (perf/PROFILE.md).
+                outputDone = true;
+                conn.directionDone();
+                return;
+            }
+            if (target instanceof AbstractEpollStreamChannel epoll) {
+                // shutdown(SHUT_WR) on the socket itself: Netty's shutdownOutput() builds a
+                // ChannelOutputShutdownException with a full stack trace every time (for the
+                // writes it would fail; we have none pending: the empty flush above completed).
+                // The socket records the state, so the channel's isOutputShutdown() stays true.
+                try {
+                    ((Socket) epoll.fd()).shutdown(false, true);
+                } catch (IOException | RuntimeException e) {
+                    conn.abort(e);
+                    return;
+                }
                 outputDone = true;
                 conn.directionDone();
                 return;
