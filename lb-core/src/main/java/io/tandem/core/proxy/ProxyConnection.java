@@ -11,6 +11,7 @@ import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
@@ -18,6 +19,7 @@ import io.tandem.core.pool.BackendPool;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
 import io.tandem.core.vip.VipStats;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -67,6 +69,9 @@ final class ProxyConnection {
     private boolean clientClosed;
     private boolean backendClosed;
     private boolean released;
+    /** close() was called on the channel through its pipeline (by us or the control loop), not by EOF. */
+    private boolean clientCloseRequested;
+    private boolean backendCloseRequested;
     private long lastActivityNanos;
     private ScheduledFuture<?> timer;
     /** When the pending timer fires ({@link #NO_TIMER}: none pending). */
@@ -105,6 +110,20 @@ final class ProxyConnection {
 
     Channel backendChannel() {
         return backendChannel;
+    }
+
+    /** Someone called close() on this connection's client ({@code clientSide}) or backend channel. */
+    void closeRequested(boolean clientSide) {
+        if (clientSide) {
+            clientCloseRequested = true;
+        } else {
+            backendCloseRequested = true;
+        }
+    }
+
+    /** The direction other than {@code r} (null while the backend is not connected). */
+    Relay other(Relay r) {
+        return r == up ? down : up;
     }
 
     /** The direction whose source is the client ({@code clientSide}) or the backend. */
@@ -218,7 +237,7 @@ final class ProxyConnection {
         // TCP_NODELAY is not set: Netty 4.2 enables it on every socket channel it creates.
         Channel ch;
         try {
-            ch = transport.socketChannelFactory().newChannel();
+            ch = newBackendChannel(b.socketAddress());
         } catch (RuntimeException e) { // out of file descriptors and the like: a failed attempt
             connectFailed(b, e, System.nanoTime() - start);
             return;
@@ -244,6 +263,19 @@ final class ProxyConnection {
         } else {
             registered.addListener((ChannelFuture r) -> connectRegistered(r, b, start));
         }
+    }
+
+    /**
+     * On epoll a socket of the backend's own address family: Netty's default is a dual-stack
+     * IPv6 socket, which costs an IPV6_V6ONLY setsockopt and IPv4-mapped address conversions
+     * per connection for the IPv4 backends that are the common case.
+     */
+    private Channel newBackendChannel(InetSocketAddress address) {
+        if (transport.isEpoll() && transport.socketChannel() == EpollSocketChannel.class) {
+            return new EpollSocketChannel(address.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET
+                    : SocketProtocolFamily.INET6);
+        }
+        return transport.socketChannelFactory().newChannel();
     }
 
     private void connectRegistered(ChannelFuture registered, Backend b, long start) {
@@ -350,12 +382,26 @@ final class ProxyConnection {
     // ---- the connection timer: idle timeout and response timeout -------------------------------
 
     private void startTimer() {
+        if (watch == null && idleNanos >= LateIdleTimers.MIN_IDLE_NANOS) {
+            // Most connections end long before their idle timeout: a timer per connection (a
+            // scheduled task in the loop's priority queue, cancelled at close) is wasted on them.
+            // The loop arms timers for the connections still open once a second instead.
+            LateIdleTimers.add(this, client.eventLoop());
+            return;
+        }
         long now = System.nanoTime();
         long next = idleNanos > 0 ? now + idleNanos : NO_TIMER;
         if (watch != null) {
             next = Math.min(next, watch.nextCheck(now, up, down));
         }
         armTimer(next);
+    }
+
+    /** {@link LateIdleTimers}: this connection has lived about a second; give it its idle timer. */
+    void armIdleTimerLate() {
+        if (!closing && !released) {
+            armTimer(lastActivityNanos + idleNanos);
+        }
     }
 
     /**
@@ -493,6 +539,18 @@ final class ProxyConnection {
             backendClosed = true;
         }
         Channel other = clientSide ? backendChannel : client;
+        Relay from = outOf(clientSide);
+        Relay into = into(clientSide);
+        if (!closing && !(clientSide ? clientCloseRequested : backendCloseRequested) && into != null && into.outputDone()
+                && from != null && !from.inputDone() && !from.splicing()) {
+            // Nobody asked for this close and our output to this channel was already shut: the
+            // peer's EOF closed it (Relay.finishOutput turned half-closure off for this case, so
+            // Netty closes at EOF instead of a shutdown(SHUT_RD) that fails with ENOTCONN and a
+            // stack-trace exception). Every byte it sent was read first: finish its direction.
+            from.onSourceEof();
+            maybeRelease();
+            return;
+        }
         if (!closing) {
             // One side went away without an error reaching us. Unless both directions had
             // finished, the stream was cut: make the other peer see that (RST, not FIN).

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import java.io.IOException;
@@ -206,6 +207,7 @@ final class Relay {
     @SuppressWarnings("deprecation") // spliceTo: deprecated for its tail loss, which drain() repairs
     private void startSplice() {
         splicing = true;
+        ((SocketChannelConfig) source.config()).setAllowHalfClosure(true); // the tail drain needs the FIN as an input shutdown
         AbstractEpollStreamChannel src = (AbstractEpollStreamChannel) source;
         src.spliceTo((AbstractEpollStreamChannel) target, Integer.MAX_VALUE).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
@@ -280,19 +282,47 @@ final class Relay {
                     conn.abort(e);
                     return;
                 }
-                outputDone = true;
-                conn.directionDone();
+                outputShut();
                 return;
             }
             ((DuplexChannel) target).shutdownOutput().addListener((ChannelFuture s) -> {
                 if (!s.isSuccess()) {
                     conn.abort(s.cause());
                 } else {
-                    outputDone = true;
-                    conn.directionDone();
+                    outputShut();
                 }
             });
         });
+    }
+
+    /**
+     * The target's output is shut down; its input (the other direction's source) is still open.
+     * When that peer's FIN arrives now, both FINs have crossed: a half-closing shutdown(SHUT_RD)
+     * would fail with ENOTCONN (Netty throws a NotYetConnectedException with a stack trace for
+     * it, per connection). So the target closes at EOF instead, and ProxyConnection finishes the
+     * other direction from the close ({@link #onSourceEof}). Not while that direction splices:
+     * the splice tail drain needs the half-closed input (it re-enables half-closure itself).
+     */
+    private void outputShut() {
+        outputDone = true;
+        Relay other = conn.other(this);
+        if (other != null && !other.splicing && !other.inputDone) {
+            ((SocketChannelConfig) target.config()).setAllowHalfClosure(false);
+        }
+        conn.directionDone();
+    }
+
+    /**
+     * The source closed at its EOF (half-closure was off, see {@link #outputShut}): everything it
+     * sent was read before. Finish like a FIN.
+     */
+    void onSourceEof() {
+        if (inputDone) {
+            return;
+        }
+        inputDone = true;
+        conn.inputShutdown(this);
+        finishOutput();
     }
 
     /**

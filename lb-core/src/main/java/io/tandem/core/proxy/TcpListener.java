@@ -11,7 +11,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.EventExecutor;
@@ -19,6 +21,7 @@ import io.tandem.config.HostPort;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -96,7 +99,12 @@ public final class TcpListener {
         // allocations per connection, perf/PROFILE.md). Acceptor does only what a child needs.
         ServerChannel server;
         try {
-            server = transport.serverChannel().getDeclaredConstructor().newInstance();
+            // Epoll: a socket of the listen address's family (an IPv4 VIP gets AF_INET, so accepted
+            // sockets carry no IPv4-mapped addresses to convert per connection).
+            server = transport.isEpoll() && transport.serverChannel() == EpollServerSocketChannel.class
+                    ? new EpollServerSocketChannel(address.getAddress() instanceof Inet4Address
+                            ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6)
+                    : transport.serverChannel().getDeclaredConstructor().newInstance();
             server.config().setOption(ChannelOption.SO_REUSEADDR, true);
             if (transport.isEpoll()) {
                 server.config().setOption(EpollChannelOption.SO_REUSEPORT, true);
