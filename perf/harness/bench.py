@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, cpu_seconds, java, machine, rss_bytes, sh, tree, wait_port
+from common import ROOT, cpu_seconds, java, machine, sh, tree, wait_port
 
 # Backend ports (shared by every proxy) and one block of front ports per proxy.
 IPERF_PORT = 25201
@@ -267,28 +267,145 @@ class Holder:
         await reader.read()  # until EOF
 
 
-async def idle_memory(proxy_pids, port, n, holder):
-    before = rss_bytes(proxy_pids)
+# ---------------------------------------------------------------- memory per idle connection
+#
+# An RSS delta on a long-running proxy says little: a JVM's heap is committed up front, and
+# every allocator (glibc malloc, HAProxy's pools, the JVM's GC) keeps memory freed by earlier
+# repetitions and hands it out again, so a second fill costs "nothing" (0.00-0.17 KiB/conn in
+# earlier runs). So each repetition measures a FRESH instance of the proxy (its own ports,
+# FRONT + MEM_SHIFT), with no caches of freed memory beyond its own warm-up:
+#   private: growth of the process tree's private memory (smaps_rollup Private_Clean +
+#            Private_Dirty, all pids summed) from 0 to N idle proxied connections: what the OS
+#            must give the proxy. Same method for every proxy.
+#   JVM only: live heap after a full GC (jcmd GC.run, then GC.heap_info "used") and native
+#            memory (NMT summary, committed), both taken at 0 and at N connections. Native
+#            leaves out the heap and the categories that move by megabytes with JIT and class
+#            loading whatever the connections do (Compiler, Arena Chunk, Code, Class, Symbol,
+#            Metaspace, Shared class space, NMT itself): per-connection native memory (direct
+#            buffers, JNI, thread-local caches) lands in the others ("Other", "Internal", ...). The JVM's private growth is reported too, but it
+#            measures heap sizing (eden pages first touched by garbage), not connections; its
+#            row value is live heap + native.
+# Kernel memory is excluded for every proxy: each proxied connection is 2 TCP sockets in any
+# proxy (same slab objects: TCP, sock_inode_cache, filp, dentry), idle sockets queue no bytes.
+MEM_SHIFT = 50
+MEM_WARMUP = 200  # connections opened and closed first: lazy initialisation, class loading, JIT
+
+
+def tandem_jar(name):
+    return ROOT / "lb-core/target/tandem.jar"
+
+
+def start_memory_instance(name):
+    base = FRONT[name] + MEM_SHIFT
+    ports = [base + BULK, base + HTTP, base + IDLE]
+    if name.startswith("haproxy"):
+        cfg = WORK / f"{name}-mem.cfg"
+        cfg.write_text(haproxy_cfg(base, splice=name == "haproxy-splice"))
+        return Proc(f"{name}-mem", ["haproxy", "-db", "-f", str(cfg)], ports)
+    if name == "nginx":
+        cfg = WORK / "nginx-mem.conf"
+        cfg.write_text(nginx_cfg(base).replace("nginx-proxy.pid", "nginx-mem.pid").replace("nginx-proxy.err",
+                                                                                          "nginx-mem.err"))
+        return Proc(f"{name}-mem", ["nginx", "-c", str(cfg), "-p", str(WORK)], ports)
+    if name.startswith("tandem"):
+        cfg = WORK / f"{name}-mem.yaml"
+        cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
+        flags = os.environ.get("TANDEM_JAVA_OPTS", "-XX:+UseG1GC -XX:+UseCompactObjectHeaders").split()
+        return Proc(f"{name}-mem", [java(), *flags, "-XX:NativeMemoryTracking=summary",
+                                    "--enable-native-access=ALL-UNNAMED", "-jar", str(tandem_jar(name)), "run",
+                                    "--no-watch", "--config", str(cfg)], ports)
+    raise ValueError(name)
+
+
+def private_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+NMT_CATEGORY = re.compile(r"^-\s+(.+?) \(reserved=\d+KB, committed=(\d+)KB", re.M)
+NMT_VOLATILE = {"Java Heap", "Native Memory Tracking", "Compiler", "Arena Chunk", "Code", "Class", "Symbol",
+                "Metaspace", "Shared class space"}
+
+
+def jvm_live_kib(pid):
+    """(live heap after a full GC, native committed without heap and NMT itself), KiB."""
+    jcmd = str(Path(java()).parent / "jcmd")
+    sh([jcmd, str(pid), "GC.run"], timeout=60)
+    heap = sh([jcmd, str(pid), "GC.heap_info"], timeout=60).stdout
+    used = int(re.search(r"used (\d+)K", heap).group(1))
+    nmt = sh([jcmd, str(pid), "VM.native_memory", "summary", "scale=KB"], timeout=60).stdout
+    cats = {name: int(kb) for name, kb in NMT_CATEGORY.findall(nmt)}
+    return used, sum(kb for name, kb in cats.items() if name not in NMT_VOLATILE), cats
+
+
+async def open_idle(port, n, holder):
+    """n connections through the proxy, each reaching the holder backend; returns (writers, established)."""
     start_count = holder.count
     conns = []
     for i in range(n):
-        r, w = await asyncio.open_connection("127.0.0.1", port)
+        for attempt in range(5):  # a full accept backlog on a loaded box resets a SYN now and then
+            try:
+                r, w = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except ConnectionError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.1)
         conns.append(w)
         if i % 200 == 199:
             await asyncio.sleep(0.01)
     deadline = time.time() + 30
     while holder.count - start_count < n and time.time() < deadline:
         await asyncio.sleep(0.05)
-    await asyncio.sleep(1.0)
-    after = rss_bytes(proxy_pids)
-    established = holder.count - start_count
+    return conns, holder.count - start_count
+
+
+async def close_idle(conns, holder):
     for w in conns:
         w.close()
     for w in holder.writers:
         w.close()
     holder.writers.clear()
     await asyncio.sleep(1.0)
-    return (after - before) / max(1, established), established
+
+
+def idle_memory(name, n, holder, loop):
+    """Memory per idle proxied connection of a fresh instance of proxy `name` (see above)."""
+    proc = start_memory_instance(name)
+    try:
+        pids = proc.pids()
+        port = FRONT[name] + MEM_SHIFT + IDLE
+        conns, _ = loop.run_until_complete(open_idle(port, MEM_WARMUP, holder))
+        loop.run_until_complete(close_idle(conns, holder))
+        jvm = name.startswith("tandem")
+        live0 = jvm_live_kib(proc.p.pid) if jvm else None
+        time.sleep(0.5)
+        priv0 = private_kib(pids)
+        conns, established = loop.run_until_complete(open_idle(port, n, holder))
+        loop.run_until_complete(asyncio.sleep(1.0))
+        priv1 = private_kib(proc.pids())
+        live1 = jvm_live_kib(proc.p.pid) if jvm else None
+        loop.run_until_complete(close_idle(conns, holder))
+    finally:
+        proc.stop()
+    k = max(1, established)
+    out = {"established": established, "private_kib": (priv1 - priv0) / k}
+    if live0:
+        out["heap_kib"] = (live1[0] - live0[0]) / k
+        out["native_kib"] = (live1[1] - live0[1]) / k
+        out["nmt_delta_kib"] = {c: live1[2][c] - live0[2].get(c, 0) for c in live1[2]
+                                if live1[2][c] != live0[2].get(c, 0)}
+        out["value"] = out["heap_kib"] + out["native_kib"]
+    else:
+        out["value"] = out["private_kib"]
+    return out
 
 
 # ---------------------------------------------------------------- the run
@@ -311,8 +428,8 @@ def main():
                     help="seconds of untimed UDP load through each proxy before the udp reps (0 = none)")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "latest"))
     args = ap.parse_args()
-    if args.duration > 60 or args.reps > 10 or args.idle_conns > 8000:
-        sys.exit("bench: bounds are duration<=60, reps<=10, idle-conns<=8000 (fd limit 20000)")
+    if args.duration > 60 or args.reps > 10 or args.idle_conns > 5000:
+        sys.exit("bench: bounds are duration<=60, reps<=10, idle-conns<=5000 (fd limit 20000: 2 per conn here, 2 in the proxy)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -371,9 +488,9 @@ def main():
                     elif t == "idle":
                         if not pids:
                             continue
-                        per, n = loop.run_until_complete(idle_memory(pids, port_of(p, IDLE), args.idle_conns, holder))
-                        results[t][p].append(per / 1024)
-                        extra[t][p].append({"established": n})
+                        mem = idle_memory(p, args.idle_conns, holder, loop)
+                        results[t][p].append(mem["value"])
+                        extra[t][p].append(mem)
                     print(f"rep {rep + 1}/{args.reps} {p:15s} {t:9s} {results[t][p][-1] if results[t][p] else '-'}",
                           flush=True)
     finally:
@@ -400,6 +517,13 @@ def main():
                 cell["loss_pct"] = median_cell([e["loss_pct"] for e in ex])
                 cell["p99_ms"] = median_cell([e["p99_ms"] for e in ex])
                 cell["cpu_us_per_req"] = median_cell([e["cpu_us_per_echo"] for e in ex if e["cpu_us_per_echo"]])
+            elif t == "idle":
+                cell["established"] = min(e["established"] for e in ex)
+                cell["private_kib"] = median_cell([e["private_kib"] for e in ex])
+                if any("heap_kib" in e for e in ex):
+                    cell["heap_kib"] = median_cell([e["heap_kib"] for e in ex])
+                    cell["native_kib"] = median_cell([e["native_kib"] for e in ex])
+                cell["runs"] = ex
             summary["results"][t][p] = cell
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     report = render(summary)
@@ -412,7 +536,8 @@ def main():
 LOWER_IS_BETTER = {"idle"}
 TITLES = {"bulk1": "bulk TCP, 1 stream (Gbit/s)", "bulk4": "bulk TCP, 4 streams (Gbit/s)",
           "keepalive": "keep-alive HTTP req/s (wrk -c64)", "newconn": "new connection per request, conns/s",
-          "idle": "memory per idle proxied connection (KiB)",
+          "idle": "memory per idle proxied connection (KiB; fresh instance; JVM: live heap + native, others: "
+                  "private memory growth)",
           "udp": "UDP echo, 64 B datagrams, 64 sockets x 4 in flight (echoes/s)"}
 PEERS = ("haproxy-splice", "haproxy", "nginx")  # for udp only nginx can take part
 
@@ -445,6 +570,8 @@ def render(s):
             cols += ["p50 ms", "p99 ms", "proxy CPU µs/req", "errors"]
         if t == "udp":
             cols += ["loss %", "RTT p99 ms", "proxy CPU µs/echo"]
+        if t == "idle":
+            cols += ["private memory growth KiB/conn", "JVM live heap KiB/conn", "JVM native KiB/conn", "connections"]
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for p, cell in res[t].items():
             row = [p, fmt(cell, 2 if t.startswith("bulk") else (2 if t == "idle" else 0))]
@@ -452,6 +579,9 @@ def render(s):
                 row.append(fmt(cell.get("cpu_s_per_gb"), 2))
             if t == "udp":
                 row += [fmt(cell.get("loss_pct"), 3), fmt(cell.get("p99_ms"), 2), fmt(cell.get("cpu_us_per_req"), 1)]
+            if t == "idle":
+                row += [fmt(cell.get("private_kib"), 2), fmt(cell.get("heap_kib"), 2), fmt(cell.get("native_kib"), 2),
+                        str(cell.get("established", "–"))]
             if t in ("keepalive", "newconn"):
                 row += [fmt(cell.get("p50_ms"), 2), fmt(cell.get("p99_ms"), 2), fmt(cell.get("cpu_us_per_req"), 1),
                         str(cell.get("errors", 0))]

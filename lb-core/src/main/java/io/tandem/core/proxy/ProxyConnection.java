@@ -3,14 +3,15 @@ package io.tandem.core.proxy;
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.SocketChannelConfig;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
@@ -18,6 +19,7 @@ import io.tandem.core.pool.BackendPool;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
 import io.tandem.core.vip.VipStats;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -51,6 +53,9 @@ final class ProxyConnection {
     /** Null unless the VIP has a response timeout. */
     private final ResponseWatch watch;
     private final long idleNanos;
+    private final int connectTimeoutMillis;
+    /** 0: not set (NIO has no TCP_USER_TIMEOUT). */
+    private final int userTimeoutMillis;
     private final Runnable onTimer = this::onTimer;
     private final List<Backend> tried = new ArrayList<>(2);
     private Relay down;
@@ -64,6 +69,9 @@ final class ProxyConnection {
     private boolean clientClosed;
     private boolean backendClosed;
     private boolean released;
+    /** close() was called on the channel through its pipeline (by us or the control loop), not by EOF. */
+    private boolean clientCloseRequested;
+    private boolean backendCloseRequested;
     private long lastActivityNanos;
     private ScheduledFuture<?> timer;
     /** When the pending timer fires ({@link #NO_TIMER}: none pending). */
@@ -86,6 +94,9 @@ final class ProxyConnection {
         };
         this.watch = ResponseWatch.of(config);
         this.idleNanos = config.timeouts().idle().toNanos();
+        this.connectTimeoutMillis = timeoutMillis(config.timeouts().connect().toMillis());
+        long userTimeout = config.timeouts().userTimeout().toMillis();
+        this.userTimeoutMillis = transport.isEpoll() && userTimeout > 0 ? timeoutMillis(userTimeout) : 0;
         // EVERY_REQUEST must see each client send when it happens; kernel timestamps of a spliced
         // direction cannot order a quick keep-alive request after the previous answer. Requests
         // are small in the protocols this mode fits, so copying them costs little; answers may splice.
@@ -99,6 +110,20 @@ final class ProxyConnection {
 
     Channel backendChannel() {
         return backendChannel;
+    }
+
+    /** Someone called close() on this connection's client ({@code clientSide}) or backend channel. */
+    void closeRequested(boolean clientSide) {
+        if (clientSide) {
+            clientCloseRequested = true;
+        } else {
+            backendCloseRequested = true;
+        }
+    }
+
+    /** The direction other than {@code r} (null while the backend is not connected). */
+    Relay other(Relay r) {
+        return r == up ? down : up;
     }
 
     /** The direction whose source is the client ({@code clientSide}) or the backend. */
@@ -206,23 +231,61 @@ final class ProxyConnection {
     private void connect(Backend b) {
         attempts++;
         long start = System.nanoTime();
-        // TCP_NODELAY is not set here: Netty 4.2 enables it on every socket channel it creates
-        // (epoll and NIO), and setting it again cost one setsockopt per connect (perf/PROFILE.md).
-        Bootstrap bootstrap = new Bootstrap()
-                .group(client.eventLoop())
-                .channelFactory(transport.socketChannelFactory())
-                .disableResolver() // backends are resolved by the control loop; never block a loop on DNS
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(config.timeouts().connect().toMillis()))
-                .handler(new RelayHandler(this, false));
-        long userTimeout = config.timeouts().userTimeout().toMillis();
-        if (transport.isEpoll() && userTimeout > 0) {
-            bootstrap.option(EpollChannelOption.TCP_USER_TIMEOUT, timeoutMillis(userTimeout));
+        // No Bootstrap per connect (its option/attribute maps, handler copy and the extra task hop
+        // to connect cost per connection; perf/PROFILE.md): the channel is built here, configured
+        // with typed setters, registered on the client's loop (synchronous there) and connected.
+        // TCP_NODELAY is not set: Netty 4.2 enables it on every socket channel it creates.
+        Channel ch;
+        try {
+            ch = newBackendChannel(b.socketAddress());
+        } catch (RuntimeException e) { // out of file descriptors and the like: a failed attempt
+            connectFailed(b, e, System.nanoTime() - start);
+            return;
         }
-        ChannelFuture f = bootstrap.connect(b.socketAddress());
-        f.addListener((ChannelFuture done) -> onConnectResult(done, b, start));
+        SocketChannelConfig cfg = (SocketChannelConfig) ch.config();
+        try {
+            cfg.setAutoRead(false);
+            cfg.setAllowHalfClosure(true);
+            cfg.setConnectTimeoutMillis(connectTimeoutMillis);
+            cfg.setKeepAlive(true);
+            if (userTimeoutMillis > 0 && cfg instanceof EpollSocketChannelConfig epoll) {
+                epoll.setTcpUserTimeout(userTimeoutMillis);
+            }
+        } catch (RuntimeException e) {
+            ch.unsafe().closeForcibly();
+            connectFailed(b, e, System.nanoTime() - start);
+            return;
+        }
+        ch.pipeline().addLast(new RelayHandler(this, false));
+        ChannelFuture registered = client.eventLoop().register(ch);
+        if (registered.isDone()) {
+            connectRegistered(registered, b, start);
+        } else {
+            registered.addListener((ChannelFuture r) -> connectRegistered(r, b, start));
+        }
+    }
+
+    /**
+     * On epoll a socket of the backend's own address family: Netty's default is a dual-stack
+     * IPv6 socket, which costs an IPV6_V6ONLY setsockopt and IPv4-mapped address conversions
+     * per connection for the IPv4 backends that are the common case.
+     */
+    private Channel newBackendChannel(InetSocketAddress address) {
+        if (transport.isEpoll() && transport.socketChannel() == EpollSocketChannel.class) {
+            return new EpollSocketChannel(address.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET
+                    : SocketProtocolFamily.INET6);
+        }
+        return transport.socketChannelFactory().newChannel();
+    }
+
+    private void connectRegistered(ChannelFuture registered, Backend b, long start) {
+        Channel ch = registered.channel();
+        if (!registered.isSuccess()) {
+            ch.unsafe().closeForcibly();
+            connectFailed(b, registered.cause(), System.nanoTime() - start);
+            return;
+        }
+        ch.connect(b.socketAddress()).addListener((ChannelFuture done) -> onConnectResult(done, b, start));
     }
 
     private static int timeoutMillis(long millis) {
@@ -254,7 +317,11 @@ final class ProxyConnection {
             startTimer();
             return;
         }
-        Throwable cause = f.cause();
+        f.channel().close(); // what Bootstrap's CLOSE_ON_FAILURE did
+        connectFailed(b, f.cause(), elapsed);
+    }
+
+    private void connectFailed(Backend b, Throwable cause, long elapsed) {
         b.stats().active.decrementAndGet();
         b.stats().connectFailures.increment();
         anyConnectFailed = true;
@@ -315,12 +382,26 @@ final class ProxyConnection {
     // ---- the connection timer: idle timeout and response timeout -------------------------------
 
     private void startTimer() {
+        if (watch == null && idleNanos >= LateIdleTimers.MIN_IDLE_NANOS) {
+            // Most connections end long before their idle timeout: a timer per connection (a
+            // scheduled task in the loop's priority queue, cancelled at close) is wasted on them.
+            // The loop arms timers for the connections still open once a second instead.
+            LateIdleTimers.add(this, client.eventLoop());
+            return;
+        }
         long now = System.nanoTime();
         long next = idleNanos > 0 ? now + idleNanos : NO_TIMER;
         if (watch != null) {
             next = Math.min(next, watch.nextCheck(now, up, down));
         }
         armTimer(next);
+    }
+
+    /** {@link LateIdleTimers}: this connection has lived about a second; give it its idle timer. */
+    void armIdleTimerLate() {
+        if (!closing && !released) {
+            armTimer(lastActivityNanos + idleNanos);
+        }
     }
 
     /**
@@ -458,6 +539,18 @@ final class ProxyConnection {
             backendClosed = true;
         }
         Channel other = clientSide ? backendChannel : client;
+        Relay from = outOf(clientSide);
+        Relay into = into(clientSide);
+        if (!closing && !(clientSide ? clientCloseRequested : backendCloseRequested) && into != null && into.outputDone()
+                && from != null && !from.inputDone() && !from.splicing()) {
+            // Nobody asked for this close and our output to this channel was already shut: the
+            // peer's EOF closed it (Relay.finishOutput turned half-closure off for this case, so
+            // Netty closes at EOF instead of a shutdown(SHUT_RD) that fails with ENOTCONN and a
+            // stack-trace exception). Every byte it sent was read first: finish its direction.
+            from.onSourceEof();
+            maybeRelease();
+            return;
+        }
         if (!closing) {
             // One side went away without an error reaching us. Unless both directions had
             // finished, the stream was cut: make the other peer see that (RST, not FIN).

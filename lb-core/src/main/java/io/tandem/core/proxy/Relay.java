@@ -7,7 +7,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +20,13 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code source} to {@code target} and propagates the source's FIN as a shutdownOutput of the
  * target once every byte before it has been written. Confined to the connection's event loop.
  *
- * <p><b>Copy</b>: read a batch (AUTO_READ is off), write it, flush, and read again only while
- * the target is writable; otherwise wait for its writability to come back. Buffered bytes
- * per direction are therefore bounded by the target's high water mark plus one read.
+ * <p><b>Copy</b>: the source reads on AUTO_READ once the target exists; each read is written
+ * to the target and the burst flushed once at read-complete. When a write leaves the target
+ * unwritable, AUTO_READ goes off (Netty's read loop checks it before every read, so it stops
+ * at once) until the target's writability comes back. Buffered bytes per direction are
+ * therefore bounded by the target's high water mark plus one read. Why not AUTO_READ off with
+ * a {@code read()} per burst: on epoll every such read() re-adds EPOLLIN and Netty removes it
+ * again after the read, two {@code epoll_ctl} per burst and direction (perf/PROFILE.md).
  *
  * <p><b>Splice</b> (both channels epoll): Netty's {@code spliceTo} moves the bulk through a
  * kernel pipe with its own EPOLLOUT backpressure. It has a known defect: when the peer's FIN
@@ -41,6 +47,14 @@ final class Relay {
      * download splices while its small request stays on copy.
      */
     static final long AUTO_SPLICE_AFTER = 64 * 1024;
+    /**
+     * ... and only from a read burst (the reads between two read-completes) of at least this
+     * many bytes: a bulk stream. Keep-alive traffic of small messages passes 64 KiB on a long
+     * connection too, but splicing a few hundred bytes per message costs more than copying
+     * them (two splice calls and Netty's splice tasks per message: keep-alive CPU per request
+     * was ~20 % higher with {@code auto} than with {@code copy}, perf/PROFILE.md).
+     */
+    static final int AUTO_SPLICE_MIN_BURST = 16 * 1024;
     static final long NEVER = Long.MAX_VALUE;
     /** Upper bound per drain splice; the pipe's capacity (64 KiB by default) is the real limit. */
     private static final int DRAIN_CHUNK = 1 << 20;
@@ -58,6 +72,8 @@ final class Relay {
     private boolean splicing;
     /** Bytes added to the counters so far (copied, drained, or accounted from TCP_INFO). */
     private long counted;
+    /** Bytes read since the last read-complete. */
+    private int burst;
     /** Bytes read before the target existed (a client that sends and closes during connect). */
     private List<ByteBuf> early;
     private FileDescriptor[] pipe;
@@ -115,7 +131,7 @@ final class Relay {
         } else if (spliceAfter == 0) {
             startSplice();
         } else {
-            readIfWritable();
+            resumeIfWritable();
         }
     }
 
@@ -133,8 +149,14 @@ final class Relay {
             return;
         }
         conn.relayed(this);
-        count(buf.readableBytes());
+        int n = buf.readableBytes();
+        count(n);
+        burst += n;
         target.write(buf, target.voidPromise());
+        if (!waitingWritable && !target.isWritable()) {
+            waitingWritable = true;
+            source.config().setAutoRead(false); // stops Netty's read loop before its next read
+        }
     }
 
     void onReadComplete() {
@@ -142,8 +164,10 @@ final class Relay {
             return;
         }
         target.flush();
-        if (!inputDone) {
-            readIfWritable();
+        boolean bulk = burst >= AUTO_SPLICE_MIN_BURST || spliceAfter == 0;
+        burst = 0;
+        if (!inputDone && bulk && copiedEnoughToSplice()) {
+            startSplice();
         }
     }
 
@@ -152,7 +176,7 @@ final class Relay {
         if (waitingWritable && target.isWritable() && !conn.closing()) {
             waitingWritable = false;
             if (!inputDone && !splicing) {
-                readIfWritable();
+                resumeIfWritable();
             }
         }
     }
@@ -172,17 +196,21 @@ final class Relay {
             source.config().setAutoRead(false);
             source.eventLoop().execute(this::drain);
         } else {
+            // Nothing more to read; with AUTO_READ on Netty would keep EPOLLIN until its next wake-up.
+            source.config().setAutoRead(false);
             finishOutput();
         }
     }
 
-    private void readIfWritable() {
+    /** Reads on AUTO_READ while the target is writable (setting it on issues the first read). */
+    private void resumeIfWritable() {
         if (copiedEnoughToSplice()) {
             startSplice();
         } else if (target.isWritable()) {
-            source.read();
+            source.config().setAutoRead(true);
         } else {
             waitingWritable = true;
+            source.config().setAutoRead(false);
         }
     }
 
@@ -193,6 +221,7 @@ final class Relay {
     @SuppressWarnings("deprecation") // spliceTo: deprecated for its tail loss, which drain() repairs
     private void startSplice() {
         splicing = true;
+        ((SocketChannelConfig) source.config()).setAllowHalfClosure(true); // the tail drain needs the FIN as an input shutdown
         AbstractEpollStreamChannel src = (AbstractEpollStreamChannel) source;
         src.spliceTo((AbstractEpollStreamChannel) target, Integer.MAX_VALUE).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
@@ -256,15 +285,58 @@ final class Relay {
                 conn.directionDone();
                 return;
             }
+            if (target instanceof AbstractEpollStreamChannel epoll) {
+                // shutdown(SHUT_WR) on the socket itself: Netty's shutdownOutput() builds a
+                // ChannelOutputShutdownException with a full stack trace every time (for the
+                // writes it would fail; we have none pending: the empty flush above completed).
+                // The socket records the state, so the channel's isOutputShutdown() stays true.
+                try {
+                    ((Socket) epoll.fd()).shutdown(false, true);
+                } catch (IOException | RuntimeException e) {
+                    conn.abort(e);
+                    return;
+                }
+                outputShut();
+                return;
+            }
             ((DuplexChannel) target).shutdownOutput().addListener((ChannelFuture s) -> {
                 if (!s.isSuccess()) {
                     conn.abort(s.cause());
                 } else {
-                    outputDone = true;
-                    conn.directionDone();
+                    outputShut();
                 }
             });
         });
+    }
+
+    /**
+     * The target's output is shut down; its input (the other direction's source) is still open.
+     * When that peer's FIN arrives now, both FINs have crossed: a half-closing shutdown(SHUT_RD)
+     * would fail with ENOTCONN (Netty throws a NotYetConnectedException with a stack trace for
+     * it, per connection). So the target closes at EOF instead, and ProxyConnection finishes the
+     * other direction from the close ({@link #onSourceEof}). Not while that direction splices:
+     * the splice tail drain needs the half-closed input (it re-enables half-closure itself).
+     */
+    private void outputShut() {
+        outputDone = true;
+        Relay other = conn.other(this);
+        if (other != null && !other.splicing && !other.inputDone) {
+            ((SocketChannelConfig) target.config()).setAllowHalfClosure(false);
+        }
+        conn.directionDone();
+    }
+
+    /**
+     * The source closed at its EOF (half-closure was off, see {@link #outputShut}): everything it
+     * sent was read before. Finish like a FIN.
+     */
+    void onSourceEof() {
+        if (inputDone) {
+            return;
+        }
+        inputDone = true;
+        conn.inputShutdown(this);
+        finishOutput();
     }
 
     /**

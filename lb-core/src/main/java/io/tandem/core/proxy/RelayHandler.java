@@ -2,7 +2,8 @@ package io.tandem.core.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 
@@ -11,7 +12,7 @@ import io.netty.util.ReferenceCountUtil;
  * It routes the channel's events to the connection: what this channel reads belongs to the
  * direction it is the source of; its writability belongs to the direction it is the target of.
  */
-final class RelayHandler extends ChannelInboundHandlerAdapter {
+final class RelayHandler extends ChannelDuplexHandler {
     private final ProxyConnection conn;
     private final boolean clientSide;
 
@@ -68,6 +69,18 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
         // ChannelInputShutdownReadComplete and others: nothing to do.
         ReferenceCountUtil.release(evt);
+    }
+
+    /**
+     * Outbound close() calls (ours and the control loop's) pass here; Netty's own close at EOF
+     * does not. That is how the connection tells a peer's EOF from a requested close.
+     */
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+        if (!stale(ctx)) {
+            conn.closeRequested(clientSide);
+        }
+        ctx.close(promise);
     }
 
     @Override

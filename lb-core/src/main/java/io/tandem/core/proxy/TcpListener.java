@@ -2,17 +2,26 @@ package io.tandem.core.proxy;
 
 import static java.util.Objects.requireNonNull;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.socket.SocketChannelConfig;
+import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.EventExecutor;
 import io.tandem.config.HostPort;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
+import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -85,44 +94,135 @@ public final class TcpListener {
                                  List<EventLoopGroup> groups, int index, InetSocketAddress address,
                                  List<Channel> bound, CompletableFuture<TcpListener> result) {
         EventLoopGroup g = groups.get(index);
-        // No TCP_NODELAY child option: Netty 4.2 enables it on every accepted channel already
-        // (EpollSocketChannelConfig / NioSocketChannelConfig); a second setsockopt per accept was waste.
-        ServerBootstrap b = new ServerBootstrap()
-                .group(g, g)
-                .channel(transport.serverChannel())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ProxyConnection conn = new ProxyConnection(vip, vip.pool(), transport, events, warn, ch);
-                        ch.pipeline().addLast(new RelayHandler(conn, true));
-                    }
-                });
-        if (transport.isEpoll()) {
-            b.option(EpollChannelOption.SO_REUSEPORT, true).option(EpollChannelOption.IP_FREEBIND, true);
+        // No ServerBootstrap: its acceptor sets every child option per accept and its
+        // ChannelInitializer adds and removes itself in every new pipeline (a quarter of the
+        // allocations per connection, perf/PROFILE.md). Acceptor does only what a child needs.
+        ServerChannel server;
+        try {
+            // Epoll: a socket of the listen address's family (an IPv4 VIP gets AF_INET, so accepted
+            // sockets carry no IPv4-mapped addresses to convert per connection).
+            server = transport.isEpoll() && transport.serverChannel() == EpollServerSocketChannel.class
+                    ? new EpollServerSocketChannel(address.getAddress() instanceof Inet4Address
+                            ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6)
+                    : transport.serverChannel().getDeclaredConstructor().newInstance();
+            server.config().setOption(ChannelOption.SO_REUSEADDR, true);
+            if (transport.isEpoll()) {
+                server.config().setOption(EpollChannelOption.SO_REUSEPORT, true);
+                server.config().setOption(EpollChannelOption.IP_FREEBIND, true);
+                // Accepted sockets inherit SO_KEEPALIVE from the listener on Linux (the kernel
+                // clones the listener's flags): one setsockopt per listener instead of per accept.
+                ((Socket) ((UnixChannel) server).fd()).setKeepAlive(true);
+            }
+        } catch (ReflectiveOperationException | IOException | RuntimeException e) {
+            bound.forEach(Channel::close);
+            result.completeExceptionally(e);
+            return;
         }
-        b.bind(address).addListener((ChannelFuture f) -> {
-            if (!f.isSuccess()) {
+        server.pipeline().addLast(new Acceptor(vip, transport, events, warn, g, !transport.isEpoll()));
+        g.register(server).addListener((ChannelFuture r) -> {
+            if (!r.isSuccess()) {
+                server.unsafe().closeForcibly();
                 bound.forEach(Channel::close);
-                result.completeExceptionally(f.cause());
+                result.completeExceptionally(r.cause());
                 return;
             }
-            bound.add(f.channel());
-            if (index + 1 < groups.size()) {
-                // Port 0: every other socket must join the port the first one got.
-                int port = ((InetSocketAddress) f.channel().localAddress()).getPort();
-                bindNext(vip, transport, events, warn, groups, index + 1,
-                        new InetSocketAddress(address.getAddress(), port), bound, result);
-            } else {
-                TcpListener listener = new TcpListener(vip, bound);
-                log.info("listener bound vip={} address={} transport={} sockets={}", vip.name(),
-                        listener.localAddress, transport.name(), bound.size());
-                result.complete(listener);
-            }
+            server.bind(address).addListener((ChannelFuture f) -> bound(vip, transport, events, warn, groups, index,
+                    address, bound, result, f));
         });
+    }
+
+    private static void bound(Vip vip, Transport transport, ConnectionEvents events, WarnLimiter warn,
+                              List<EventLoopGroup> groups, int index, InetSocketAddress address,
+                              List<Channel> bound, CompletableFuture<TcpListener> result, ChannelFuture f) {
+        if (!f.isSuccess()) {
+            f.channel().close();
+            bound.forEach(Channel::close);
+            result.completeExceptionally(f.cause());
+            return;
+        }
+        bound.add(f.channel());
+        if (index + 1 < groups.size()) {
+            // Port 0: every other socket must join the port the first one got.
+            int port = ((InetSocketAddress) f.channel().localAddress()).getPort();
+            bindNext(vip, transport, events, warn, groups, index + 1,
+                    new InetSocketAddress(address.getAddress(), port), bound, result);
+        } else {
+            TcpListener listener = new TcpListener(vip, bound);
+            log.info("listener bound vip={} address={} transport={} sockets={}", vip.name(),
+                    listener.localAddress, transport.name(), bound.size());
+            result.complete(listener);
+        }
+    }
+
+    /**
+     * The server channel's only handler: each accepted child gets its connection's
+     * {@link RelayHandler} directly and is registered on {@code childGroup} (on epoll the
+     * listener's own loop). What ServerBootstrap's acceptor does, minus the generic option and
+     * attribute maps and the per-child initializer.
+     */
+    private static final class Acceptor extends ChannelInboundHandlerAdapter {
+        private final Vip vip;
+        private final Transport transport;
+        private final ConnectionEvents events;
+        private final WarnLimiter warn;
+        private final EventLoopGroup childGroup;
+        /** NIO listeners cannot carry SO_KEEPALIVE: set it on each child. */
+        private final boolean keepAlivePerChild;
+
+        Acceptor(Vip vip, Transport transport, ConnectionEvents events, WarnLimiter warn, EventLoopGroup childGroup,
+                 boolean keepAlivePerChild) {
+            this.vip = vip;
+            this.transport = transport;
+            this.events = events;
+            this.warn = warn;
+            this.childGroup = childGroup;
+            this.keepAlivePerChild = keepAlivePerChild;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Channel child = (Channel) msg;
+            try {
+                SocketChannelConfig cfg = (SocketChannelConfig) child.config();
+                cfg.setAutoRead(false);
+                cfg.setAllowHalfClosure(true);
+                if (keepAlivePerChild) {
+                    cfg.setKeepAlive(true);
+                }
+                ProxyConnection conn = new ProxyConnection(vip, vip.pool(), transport, events, warn, child);
+                child.pipeline().addLast(new RelayHandler(conn, true));
+                ChannelFuture registered = childGroup.register(child);
+                if (registered.isDone()) {
+                    closeIfFailed(registered);
+                } else {
+                    registered.addListener(Acceptor::closeIfFailed);
+                }
+            } catch (RuntimeException e) {
+                child.unsafe().closeForcibly();
+                log.warn("accept failed vip={} cause=\"{}\"", vip.name(), e.toString());
+            }
+        }
+
+        private static void closeIfFailed(io.netty.util.concurrent.Future<? super Void> f) {
+            if (!f.isSuccess()) {
+                ((ChannelFuture) f).channel().unsafe().closeForcibly();
+                log.warn("accepted connection not registered cause=\"{}\"", f.cause().toString());
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Accept errors (EMFILE, ENFILE): pause accepting for a second rather than spin on
+            // a listener that stays readable, as Netty's ServerBootstrap does.
+            if (warn.tryAcquire()) {
+                log.warn("accept error vip={} pausing_ms=1000 cause=\"{}\"", vip.name(), cause.toString());
+            }
+            ChannelConfig config = ctx.channel().config();
+            if (config.isAutoRead()) {
+                config.setAutoRead(false);
+                ctx.channel().eventLoop().schedule(() -> config.setAutoRead(true), 1, TimeUnit.SECONDS);
+            }
+        }
     }
 
     /** The actual bound address (with the real port when the config asked for port 0). */
