@@ -84,7 +84,10 @@ def start_backends():
     procs.append(Proc("nginx-backend", ["nginx", "-c", str(conf), "-p", str(WORK)], HTTP_BACKENDS))
     # UDP echo backend (Netty epoll, our load tool's partner); UDP has no port to wait for.
     procs.append(Proc("udp-echo", [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR),
-                                   "io.tandem.perf.udp.UdpEchoServer", f"127.0.0.1:{UDP_ECHO_PORT}", "1", "600"], []))
+                                   "io.tandem.perf.udp.UdpEchoServer", f"127.0.0.1:{UDP_ECHO_PORT}", "1",
+                                   # lives for the whole run (a full run takes 10-15 min; it used to
+                                   # stop after 600 s and fail the last UDP cells), still bounded
+                                   "3600"], []))
     return procs
 
 
@@ -212,7 +215,7 @@ def run_wrk(port, duration, close):
     return float(WRK_RPS.search(out).group(1)), lat.get("50"), lat.get("99"), int(WRK_REQS.search(out).group(1)), errors
 
 
-UDP_OUT = re.compile(r"echoes=(\d+) echoes_per_s=(\d+) lost=\d+ loss=([\d.]+)% late=\d+ rtt_p50_us=\d+ rtt_p99_us=(\d+)")
+UDP_OUT = re.compile(r"echoes=(\d+) echoes_per_s=(\d+) lost=\d+ loss=([\d.]+)% late=\d+ rtt_p50_us=-?\d+ rtt_p99_us=(-?\d+)")
 
 
 def run_udp(port, duration, pids=()):
