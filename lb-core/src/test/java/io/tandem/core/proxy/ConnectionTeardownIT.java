@@ -2,10 +2,8 @@ package io.tandem.core.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.Channel;
-import io.netty.channel.epoll.Epoll;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.tandem.config.Timeouts;
 import io.tandem.core.testing.LeakWatcher;
@@ -24,12 +22,8 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -44,29 +38,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(TransportKind.class)
 @ExtendWith(LeakWatcher.class)
-class ConnectionTeardownIT {
-    private final TransportKind transport;
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
+class ConnectionTeardownIT extends PerTransportIT {
     ConnectionTeardownIT(TransportKind transport) {
-        this.transport = transport;
-    }
-
-    @BeforeEach
-    void requireTransport() {
-        assumeTrue(transport != TransportKind.EPOLL || Epoll.isAvailable(), "epoll unavailable");
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeables.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        closeables.add(c);
-        return c;
+        super(transport);
     }
 
     /** What a backend saw after it answered and half-closed: the bytes that followed, and how its input ended. */

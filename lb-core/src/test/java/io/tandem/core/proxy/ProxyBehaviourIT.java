@@ -3,12 +3,10 @@ package io.tandem.core.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.channel.epoll.Epoll;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.tandem.config.Limits;
@@ -35,8 +33,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -49,31 +45,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ParameterizedClass(name = "{0}")
 @EnumSource(TransportKind.class)
 @ExtendWith(LeakWatcher.class)
-class ProxyBehaviourIT {
+class ProxyBehaviourIT extends PerTransportIT {
     static final int RETRY_CONNECTIONS = Integer.getInteger("tandem.it.retryConnections", 3000);
 
-    private final TransportKind transport;
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
     ProxyBehaviourIT(TransportKind transport) {
-        this.transport = transport;
-    }
-
-    @BeforeEach
-    void requireTransport() {
-        assumeTrue(transport != TransportKind.EPOLL || Epoll.isAvailable(), "epoll unavailable");
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeables.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        closeables.add(c);
-        return c;
+        super(transport);
     }
 
     private static InetSocketAddress dead() throws IOException {
