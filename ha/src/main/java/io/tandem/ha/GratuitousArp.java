@@ -2,13 +2,8 @@ package io.tandem.ha;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
@@ -28,23 +23,7 @@ final class GratuitousArp {
     private static final short ETH_P_ARP = 0x0806;
     private static final int SOCKADDR_LL_SIZE = 20;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SOCKET = downcall("socket",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    private static final MethodHandle SENDTO = downcall("sendto",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-    private static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-
     private GratuitousArp() {
-    }
-
-    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd,
-                Linker.Option.captureCallState("errno"));
     }
 
     /** The 42-byte Ethernet frame: broadcast destination, ARP request, sender = target = {@code ip}. */
@@ -88,10 +67,10 @@ final class GratuitousArp {
      */
     static void warmUp() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int fd = (int) SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, (int) Short.reverseBytes(ETH_P_ARP) & 0xffff);
+            MemorySegment state = arena.allocate(Libc.CALL_STATE);
+            int fd = (int) Libc.SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, (int) Short.reverseBytes(ETH_P_ARP) & 0xffff);
             if (fd >= 0) {
-                int ignored = (int) CLOSE.invokeExact(fd);
+                int ignored = (int) Libc.CLOSE.invokeExact(fd);
             }
         } catch (Throwable ignored) {
             // no CAP_NET_RAW or no FFM: send() falls back to arping and says so
@@ -106,12 +85,12 @@ final class GratuitousArp {
         byte[] frame = frame(mac(iface), a.getAddress());
         int ifindex = ifindex(iface);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = arena.allocate(Libc.CALL_STATE);
             short protoBe = Short.reverseBytes(ETH_P_ARP);
             int protocol = protoBe & 0xffff;
-            int fd = (int) SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, protocol);
+            int fd = (int) Libc.SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, protocol);
             if (fd < 0) {
-                throw new IOException("socket(AF_PACKET): errno " + (int) ERRNO.get(state, 0L) + " (expected CAP_NET_RAW)");
+                throw new IOException("socket(AF_PACKET): errno " + Libc.errno(state) + " (expected CAP_NET_RAW)");
             }
             try {
                 MemorySegment sll = arena.allocate(SOCKADDR_LL_SIZE, 4);
@@ -125,13 +104,13 @@ final class GratuitousArp {
                     sll.set(ValueLayout.JAVA_BYTE, 12 + i, (byte) 0xff);
                 }
                 MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, frame);
-                long sent = (long) SENDTO.invokeExact(state, fd, buf, (long) frame.length, 0, sll, SOCKADDR_LL_SIZE);
+                long sent = (long) Libc.SENDTO.invokeExact(state, fd, buf, (long) frame.length, 0, sll, SOCKADDR_LL_SIZE);
                 if (sent != frame.length) {
-                    throw new IOException("sendto(" + iface + "): " + sent + " errno " + (int) ERRNO.get(state, 0L)
+                    throw new IOException("sendto(" + iface + "): " + sent + " errno " + Libc.errno(state)
                             + " (expected " + frame.length + " bytes sent)");
                 }
             } finally {
-                int ignored = (int) CLOSE.invokeExact(fd);
+                int ignored = (int) Libc.CLOSE.invokeExact(fd);
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;

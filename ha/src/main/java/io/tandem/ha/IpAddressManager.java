@@ -41,18 +41,8 @@ public final class IpAddressManager implements AddressManager {
 
     @Override
     public void add(String address) throws IOException {
-        if (netlink()) {
-            try {
-                NetlinkAddress.add(iface, address);
-                return;
-            } catch (NetlinkAddress.KernelError e) {
-                if (e.errno == NetlinkAddress.EEXIST) {
-                    return;
-                }
-                throw e;
-            } catch (IOException | RuntimeException | LinkageError e) {
-                netlinkFailed(e);
-            }
+        if (viaNetlink(() -> NetlinkAddress.add(iface, address), NetlinkAddress.EEXIST)) {
+            return;
         }
         Result r = run(command("ip", "addr", "add", prefixed(address), "dev", iface, v6(address) ? "nodad" : null));
         if (r.code != 0 && !r.output.contains("File exists") && !r.output.contains("already assigned")) {
@@ -64,15 +54,8 @@ public final class IpAddressManager implements AddressManager {
     @Override
     public void addWithLifetime(String address, java.time.Duration lifetime) throws IOException {
         int seconds = (int) Math.max(1, lifetime.toSeconds());
-        if (netlink()) {
-            try {
-                NetlinkAddress.addWithLifetime(iface, address, seconds);
-                return;
-            } catch (NetlinkAddress.KernelError e) {
-                throw e;
-            } catch (IOException | RuntimeException | LinkageError e) {
-                netlinkFailed(e);
-            }
+        if (viaNetlink(() -> NetlinkAddress.addWithLifetime(iface, address, seconds), -1)) {
+            return;
         }
         Result r = run(command("ip", "addr", "replace", prefixed(address), "dev", iface, "valid_lft",
                 seconds + "sec", "preferred_lft", seconds + "sec", v6(address) ? "nodad" : null));
@@ -84,24 +67,41 @@ public final class IpAddressManager implements AddressManager {
 
     @Override
     public void remove(String address) throws IOException {
-        if (netlink()) {
-            try {
-                NetlinkAddress.remove(iface, address);
-                return;
-            } catch (NetlinkAddress.KernelError e) {
-                if (e.errno == NetlinkAddress.EADDRNOTAVAIL) {
-                    return;
-                }
-                throw e;
-            } catch (IOException | RuntimeException | LinkageError e) {
-                netlinkFailed(e);
-            }
+        if (viaNetlink(() -> NetlinkAddress.remove(iface, address), NetlinkAddress.EADDRNOTAVAIL)) {
+            return;
         }
         Result r = run(command("ip", "addr", "del", prefixed(address), "dev", iface));
         boolean absent = r.output.contains("Cannot assign requested address") || r.output.contains("Address not found");
         if (r.code != 0 && !absent) {
             throw new IOException("ip addr del " + prefixed(address) + " dev " + iface + ": exit " + r.code + " "
                     + r.output.trim());
+        }
+    }
+
+    private interface NetlinkCall {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs {@code call} unless netlink is off; true when it is done (including the kernel
+     * answering {@code doneErrno}: the idempotent case), false to fall back to {@code ip}. A kernel
+     * refusal is the caller's answer and is thrown; any other failure turns netlink off for good.
+     */
+    private boolean viaNetlink(NetlinkCall call, int doneErrno) throws IOException {
+        if (!netlink()) {
+            return false;
+        }
+        try {
+            call.run();
+            return true;
+        } catch (NetlinkAddress.KernelError e) {
+            if (e.errno == doneErrno) {
+                return true;
+            }
+            throw e;
+        } catch (IOException | RuntimeException | LinkageError e) {
+            netlinkFailed(e);
+            return false;
         }
     }
 

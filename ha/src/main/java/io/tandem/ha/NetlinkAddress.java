@@ -2,14 +2,8 @@ package io.tandem.ha;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
@@ -51,23 +45,6 @@ final class NetlinkAddress {
     static final int ENODEV = 19;
     static final int EADDRNOTAVAIL = 99;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SOCKET = downcall("socket",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    private static final MethodHandle SETSOCKOPT = downcall("setsockopt",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-    private static final MethodHandle SENDTO = downcall("sendto",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-    private static final MethodHandle RECV = downcall("recv",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT));
-    private static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-
     /** The kernel answered the request with an error (as opposed to netlink itself being unusable). */
     static final class KernelError extends IOException {
         final int errno;
@@ -79,11 +56,6 @@ final class NetlinkAddress {
     }
 
     private NetlinkAddress() {
-    }
-
-    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd,
-                Linker.Option.captureCallState("errno"));
     }
 
     static void add(String iface, String address) throws IOException {
@@ -147,27 +119,27 @@ final class NetlinkAddress {
         }
         byte[] msg = message(type, flags, 1, ifindex, a.getAddress(), lifetimeSeconds);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int fd = (int) SOCKET.invokeExact(state, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+            MemorySegment state = arena.allocate(Libc.CALL_STATE);
+            int fd = (int) Libc.SOCKET.invokeExact(state, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
             if (fd < 0) {
-                throw new IOException("socket(AF_NETLINK): errno " + (int) ERRNO.get(state, 0L));
+                throw new IOException("socket(AF_NETLINK): errno " + Libc.errno(state));
             }
             try {
                 MemorySegment tv = arena.allocate(16, 8); // struct timeval: a stuck kernel must not hang the takeover
                 tv.set(ValueLayout.JAVA_LONG, 0, 2L);
-                int ignoredOpt = (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+                int ignoredOpt = (int) Libc.SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
                 MemorySegment nl = arena.allocate(SOCKADDR_NL_SIZE, 4); // zeroed: pid 0 = the kernel, no groups
                 nl.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
                 MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, msg);
-                long sent = (long) SENDTO.invokeExact(state, fd, buf, (long) msg.length, 0, nl, SOCKADDR_NL_SIZE);
+                long sent = (long) Libc.SENDTO.invokeExact(state, fd, buf, (long) msg.length, 0, nl, SOCKADDR_NL_SIZE);
                 if (sent != msg.length) {
-                    throw new IOException(what + ": sendto returned " + sent + " errno " + (int) ERRNO.get(state, 0L));
+                    throw new IOException(what + ": sendto returned " + sent + " errno " + Libc.errno(state));
                 }
                 MemorySegment reply = arena.allocate(4096, 8);
-                long n = (long) RECV.invokeExact(state, fd, reply, 4096L, 0);
+                long n = (long) Libc.RECV.invokeExact(state, fd, reply, 4096L, 0);
                 if (n < 20) {
                     throw new IOException(what + ": no acknowledgement (recv " + n + " errno "
-                            + (int) ERRNO.get(state, 0L) + ")");
+                            + Libc.errno(state) + ")");
                 }
                 short replyType = reply.get(ValueLayout.JAVA_SHORT, 4);
                 if (replyType != NLMSG_ERROR) {
@@ -178,7 +150,7 @@ final class NetlinkAddress {
                     throw new KernelError(what, -error);
                 }
             } finally {
-                int ignored = (int) CLOSE.invokeExact(fd);
+                int ignored = (int) Libc.CLOSE.invokeExact(fd);
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tandem.tests.TandemProcess;
 import io.tandem.tests.netns.Topology;
+import io.tandem.tests.support.BackendMain;
 import io.tandem.tests.support.Orphans;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,8 +69,9 @@ final class PairSystem implements AutoCloseable {
                     .host("be", "198.18.0.20")
                     .host("zk", "198.18.0.30");
             s.startZooKeeper();
-            s.backend = Child.start("backend", net.in("be"), HttpBackendMain.class, net.address("be"), "8080", "be1",
-                    Long.toString(ProcessHandle.current().pid())).awaitLine("backend ready", Duration.ofSeconds(20));
+            s.backend = Child.start("backend", net.in("be"), BackendMain.class, "--address", net.address("be"),
+                    "--port", "8080", "--name", "be1", "--owner", Long.toString(ProcessHandle.current().pid()))
+                    .awaitLine(BackendMain.READY, Duration.ofSeconds(20));
         } catch (Exception | AssertionError e) {
             s.close();
             throw e;

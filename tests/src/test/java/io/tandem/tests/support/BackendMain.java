@@ -17,12 +17,13 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>Uses only the JDK, so it runs from the test-classes directory alone:
  * {@code java -cp target/test-classes io.tandem.tests.support.BackendMain --name b1 --owner PID}.
- * It binds an ephemeral loopback port and prints {@code tandem-test-backend listening port=N}.
+ * It binds an ephemeral loopback port (or {@code --address A --port P}, e.g. inside a network
+ * namespace) and prints {@code tandem-test-backend listening port=N}.
  * It exits by itself when the owner process (the test JVM) is gone, so a crashed test run leaves
  * no server behind (a stopped one is swept by {@link BackendProcess#sweepOrphans()}).
  */
 public final class BackendMain {
-    static final String READY = "tandem-test-backend listening port=";
+    public static final String READY = "tandem-test-backend listening port=";
 
     private BackendMain() {
     }
@@ -31,18 +32,20 @@ public final class BackendMain {
         String name = "backend";
         long owner = -1;
         int port = 0;
+        InetAddress address = InetAddress.getLoopbackAddress();
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--name" -> name = args[i + 1];
+                case "--address" -> address = InetAddress.ofLiteral(args[i + 1]);
                 case "--owner" -> owner = Long.parseLong(args[i + 1]);
                 case "--port" -> port = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option: " + args[i]
-                        + " (expected --name, --owner, --port)");
+                        + " (expected --name, --owner, --port, --address)");
             }
         }
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
-        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
+        server.bind(new InetSocketAddress(address, port), 1024);
         OwnerWatch.exitWithOwner(owner);
         byte[] response = response(name);
         System.out.println(READY + server.getLocalPort());
