@@ -257,13 +257,16 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         }
     }
 
-    /** Closes every remaining client connection of every VIP (end of a drain deadline). */
+    /**
+     * Cuts every remaining connection of every VIP (end of a drain deadline): both peers get a
+     * reset, so none mistakes a cut stream for a complete one.
+     */
     public CompletableFuture<Integer> closeAllConnections() {
         return CompletableFuture.supplyAsync(() -> {
             int n = 0;
             for (VipState vs : vips.values()) {
-                for (var ch : List.copyOf(vs.vip.connections())) {
-                    ch.close();
+                for (var c : List.copyOf(vs.vip.connections())) {
+                    c.reset();
                     n++;
                 }
             }

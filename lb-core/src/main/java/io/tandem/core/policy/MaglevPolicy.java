@@ -108,6 +108,11 @@ final class MaglevPolicy implements Policy {
         return null;
     }
 
+    @Override
+    public boolean usesClientAddress() {
+        return true;
+    }
+
     /**
      * The client's 64-bit hash, of its address only (no port, so all of a client's connections
      * land together). IPv4 hashes the 32-bit address without allocating; IPv6 hashes a copy of

@@ -21,4 +21,12 @@ public interface Policy {
      * @return a backend, or {@code null} when every backend is in {@code tried} or the pool is empty
      */
     Backend pick(InetAddress client, Collection<Backend> tried);
+
+    /**
+     * Whether {@link #pick} reads its {@code client} argument. When it does not, the data path
+     * may pass {@code null} and skip decoding the client's address for every new connection.
+     */
+    default boolean usesClientAddress() {
+        return false;
+    }
 }

@@ -27,15 +27,21 @@ final class LateIdleTimers {
         }
     };
 
-    private ArrayList<ProxyConnection> pending = new ArrayList<>();
-    private ArrayList<ProxyConnection> spare = new ArrayList<>();
+    /** A connection whose idle timer is armed late. */
+    interface Armable {
+        /** Arms the idle timer from the connection's last activity (on its loop). */
+        void armIdleTimerLate();
+    }
+
+    private ArrayList<Armable> pending = new ArrayList<>();
+    private ArrayList<Armable> spare = new ArrayList<>();
     private boolean scheduled;
 
     private LateIdleTimers() {
     }
 
     /** Call on {@code loop} (the connection's loop). */
-    static void add(ProxyConnection conn, EventLoop loop) {
+    static void add(Armable conn, EventLoop loop) {
         LateIdleTimers timers = PER_LOOP.get();
         timers.pending.add(conn);
         if (!timers.scheduled) {
@@ -46,7 +52,7 @@ final class LateIdleTimers {
 
     private void armAll() {
         scheduled = false;
-        ArrayList<ProxyConnection> due = pending;
+        ArrayList<Armable> due = pending;
         pending = spare;
         for (int i = 0; i < due.size(); i++) {
             due.get(i).armIdleTimerLate();

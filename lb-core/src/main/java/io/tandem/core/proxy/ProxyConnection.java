@@ -1,90 +1,57 @@
 package io.tandem.core.proxy;
 
-import static java.util.concurrent.TimeUnit.MILLISECONDS;
-import static java.util.concurrent.TimeUnit.NANOSECONDS;
-
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
-import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.channel.socket.SocketProtocolFamily;
-import io.netty.util.concurrent.ScheduledFuture;
-import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
-import io.tandem.core.vip.VipStats;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One proxied TCP connection, from accept to the close of both channels: admission (VIP and
- * backend limits), backend choice with connect retries on other backends, the two
- * {@link Relay}s, the connection timer (idle timeout and the {@link ResponseWatch} for hung
- * backends share it: one pending timer per connection at most), and teardown (graceful when both directions finished with a
- * FIN, RST otherwise so neither peer mistakes a cut stream for a complete one).
+ * A proxied TCP connection of the channel engine (NIO, and epoll with
+ * {@code -Dtandem.tcp.engine=channel}): the client and the backend are Netty channels, each with
+ * one {@link RelayHandler}, and two {@link Relay}s move the bytes. Teardown is graceful when both
+ * directions finished with a FIN, RST otherwise so neither peer mistakes a cut stream for a
+ * complete one.
  *
  * <p>Everything runs on the client channel's event loop (the backend channel is created on it
  * too), so no field needs a lock or volatile. The pool snapshot is read once at accept and kept.
  */
-final class ProxyConnection {
+final class ProxyConnection extends ProxiedConnection {
     private static final Logger log = LoggerFactory.getLogger(ProxyConnection.class);
-    private static final long NO_TIMER = Long.MAX_VALUE;
 
-    private final Vip vip;
-    private final BackendPool pool;
-    private final VipConfig config;
     private final Transport transport;
-    private final ConnectionEvents events;
-    private final WarnLimiter warn;
     private final Channel client;
     private final long spliceAfter;
     private final Relay up;
-    /** Null unless the VIP has a response timeout. */
-    private final ResponseWatch watch;
-    private final long idleNanos;
-    private final int connectTimeoutMillis;
     /** 0: not set (NIO has no TCP_USER_TIMEOUT). */
     private final int userTimeoutMillis;
-    private final Runnable onTimer = this::onTimer;
-    private final List<Backend> tried = new ArrayList<>(2);
     private Relay down;
     private Channel backendChannel;
-    private Backend backend;
     private InetAddress clientAddress;
-    private int attempts;
-    private boolean anyConnectFailed;
-    private boolean anyBackendAtLimit;
-    private boolean closing;
     private boolean clientClosed;
     private boolean backendClosed;
-    private boolean released;
     /** close() was called on the channel through its pipeline (by us or the control loop), not by EOF. */
     private boolean clientCloseRequested;
     private boolean backendCloseRequested;
-    private long lastActivityNanos;
-    private ScheduledFuture<?> timer;
-    /** When the pending timer fires ({@link #NO_TIMER}: none pending). */
-    private long timerAt = NO_TIMER;
 
     ProxyConnection(Vip vip, BackendPool pool, Transport transport, ConnectionEvents events, WarnLimiter warn,
                     Channel client) {
-        this.vip = vip;
-        this.pool = pool;
-        this.config = pool.config();
+        super(vip, pool, events, warn);
         this.transport = transport;
-        this.events = events;
-        this.warn = warn;
         this.client = client;
         boolean canSplice = transport.isEpoll() && client instanceof AbstractEpollStreamChannel;
         this.spliceAfter = switch (config.relay()) {
@@ -92,9 +59,6 @@ final class ProxyConnection {
             case SPLICE -> canSplice ? 0 : Relay.NEVER;
             case AUTO -> canSplice ? Relay.AUTO_SPLICE_AFTER : Relay.NEVER;
         };
-        this.watch = ResponseWatch.of(config);
-        this.idleNanos = config.timeouts().idle().toNanos();
-        this.connectTimeoutMillis = timeoutMillis(config.timeouts().connect().toMillis());
         long userTimeout = config.timeouts().userTimeout().toMillis();
         this.userTimeoutMillis = transport.isEpoll() && userTimeout > 0 ? timeoutMillis(userTimeout) : 0;
         // EVERY_REQUEST must see each client send when it happens; kernel timestamps of a spliced
@@ -106,6 +70,10 @@ final class ProxyConnection {
 
     boolean closing() {
         return closing;
+    }
+
+    Channel client() {
+        return client;
     }
 
     Channel backendChannel() {
@@ -136,99 +104,84 @@ final class ProxyConnection {
         return clientSide ? down : up;
     }
 
-    void touch() {
-        lastActivityNanos = System.nanoTime();
+    // ---- ProxiedConnection ---------------------------------------------------------------------
+
+    @Override
+    EventLoop loop() {
+        return client.eventLoop();
     }
 
-    /** {@code from}'s source sent bytes that are on their way to its target. Per read: keep it cheap. */
-    void relayed(Relay from) {
-        long now = System.nanoTime();
-        lastActivityNanos = now;
-        if (watch != null) {
-            if (from == up) {
-                watch.clientSent(now, down);
-            } else {
-                watch.backendSent();
+    @Override
+    Direction up() {
+        return up;
+    }
+
+    @Override
+    Direction down() {
+        return down;
+    }
+
+    @Override
+    boolean clientWritable() {
+        return client.isWritable();
+    }
+
+    @Override
+    InetAddress clientAddress() {
+        return clientAddress;
+    }
+
+    @Override
+    Object clientForLog() {
+        return client.remoteAddress();
+    }
+
+    @Override
+    void closeClient() {
+        client.close();
+    }
+
+    @Override
+    void resetClient() {
+        reset(client);
+    }
+
+    @Override
+    void closeIdle() {
+        accountSpliced();
+        client.close();
+        backendChannel.close();
+    }
+
+    /**
+     * Resets the client channel; its close resets the backend too (see {@link #channelClosed}),
+     * unless both directions had already finished.
+     */
+    @Override
+    public void reset() {
+        client.eventLoop().execute(() -> {
+            if (client.isOpen()) {
+                lingerZero(client);
+                client.close();
             }
-            armTimer(watch.nextCheck(now, up, down));
-        }
-    }
-
-    /** {@code from}'s source sent its FIN. A backend that closes is not hung: that ends its silence. */
-    void inputShutdown(Relay from) {
-        if (watch != null && from == down) {
-            long now = System.nanoTime();
-            watch.backendSent();
-            armTimer(watch.nextCheck(now, up, down));
-        }
-    }
-
-    /** A direction now splices: its bytes are visible only to the kernel, so the watch may need to poll. */
-    void spliceStarted() {
-        if (watch != null && down != null) {
-            armTimer(watch.nextCheck(System.nanoTime(), up, down));
-        }
+        });
     }
 
     // ---- accept and connect --------------------------------------------------------------------
 
     void clientActive() {
-        VipStats stats = vip.stats();
-        int max = config.limits().maxConnections();
-        int n = stats.active.incrementAndGet();
-        if (max > 0 && n > max) {
-            stats.active.decrementAndGet();
-            stats.limitHits.increment();
-            if (warn.tryAcquire()) {
-                log.warn("connection refused vip={} limit=max_connections max={} client={}", vip.name(), max,
-                        client.remoteAddress());
-            }
-            closing = true;
-            client.close();
+        if (!admit()) {
             return;
         }
-        stats.totalConnections.increment();
-        vip.connections().add(client);
         client.closeFuture().addListener(f -> channelClosed(true));
-        touch();
         if (client.remoteAddress() instanceof InetSocketAddress isa) {
             clientAddress = isa.getAddress();
         }
-        Backend first = pick();
-        if (first == null) {
-            refuse();
-        } else {
-            connect(first);
-        }
+        start();
     }
 
-    /**
-     * The policy's choice among backends not yet tried and not at their connection limit. The
-     * backend's active count is reserved here (not on connect success) so concurrent accepts on
-     * other loops cannot overshoot {@code max_connections_per_backend}; it is released when the
-     * attempt fails or the connection ends.
-     */
-    private Backend pick() {
-        int perBackend = config.limits().maxConnectionsPerBackend();
-        for (int i = 0; i <= pool.backends().size(); i++) {
-            Backend b = pool.pick(clientAddress, tried);
-            if (b == null || tried.contains(b)) {
-                return null;
-            }
-            int active = b.stats().active.incrementAndGet();
-            if (perBackend > 0 && active > perBackend) {
-                b.stats().active.decrementAndGet();
-                b.stats().limitHits.increment();
-                anyBackendAtLimit = true;
-                tried.add(b);
-                continue;
-            }
-            return b;
-        }
-        return null;
-    }
-
-    private void connect(Backend b) {
+    @Override
+    void connect(Backend b) {
         attempts++;
         long start = System.nanoTime();
         // No Bootstrap per connect (its option/attribute maps, handler copy and the extra task hop
@@ -288,23 +241,17 @@ final class ProxyConnection {
         ch.connect(b.socketAddress()).addListener((ChannelFuture done) -> onConnectResult(done, b, start));
     }
 
-    private static int timeoutMillis(long millis) {
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, millis));
-    }
-
     private void onConnectResult(ChannelFuture f, Backend b, long start) {
         long elapsed = System.nanoTime() - start;
         if (f.isSuccess()) {
-            notifyConnected(b, elapsed);
             Channel ch = f.channel();
             if (closing) { // the client left while we were connecting
-                b.stats().active.decrementAndGet();
+                connectedTooLate(b, elapsed);
                 ch.close();
                 return;
             }
-            backend = b;
+            connected(b, elapsed);
             backendChannel = ch;
-            b.stats().totalConnections.increment();
             ch.closeFuture().addListener(x -> channelClosed(false));
             down = new Relay(this, ch, vip.stats().bytesOut, spliceAfter);
             ByteBuf header = ProxyProtocolHeader.encode(config.proxyProtocol(), client.remoteAddress(),
@@ -319,164 +266,6 @@ final class ProxyConnection {
         }
         f.channel().close(); // what Bootstrap's CLOSE_ON_FAILURE did
         connectFailed(b, f.cause(), elapsed);
-    }
-
-    private void connectFailed(Backend b, Throwable cause, long elapsed) {
-        b.stats().active.decrementAndGet();
-        b.stats().connectFailures.increment();
-        anyConnectFailed = true;
-        tried.add(b);
-        notifyConnectFailed(b, cause, elapsed);
-        if (log.isDebugEnabled()) {
-            log.debug("backend connect failed vip={} backend={} attempt={} after_ms={} cause=\"{}\"", vip.name(), b,
-                    attempts, NANOSECONDS.toMillis(elapsed), cause);
-        }
-        if (closing) {
-            return;
-        }
-        if (attempts <= config.retries()) {
-            Backend next = pick();
-            if (next != null) {
-                vip.stats().connectRetries.increment();
-                connect(next);
-                return;
-            }
-        }
-        refuse();
-    }
-
-    private void notifyConnected(Backend b, long elapsed) {
-        client.attr(Vip.BACKEND).set(b); // lets the control loop find this backend's connections
-        try {
-            events.connected(vip, b, elapsed);
-        } catch (RuntimeException e) {
-            log.warn("connection event listener failed vip={} backend={}", vip.name(), b, e);
-        }
-    }
-
-    private void notifyConnectFailed(Backend b, Throwable cause, long elapsed) {
-        try {
-            events.connectFailed(vip, b, cause, elapsed);
-        } catch (RuntimeException e) {
-            log.warn("connection event listener failed vip={} backend={}", vip.name(), b, e);
-        }
-    }
-
-    /** No backend could take the connection: reset the client so it fails fast and can retry. */
-    private void refuse() {
-        boolean limitOnly = anyBackendAtLimit && !anyConnectFailed;
-        if (limitOnly) {
-            vip.stats().limitHits.increment();
-        } else {
-            vip.stats().noBackend.increment();
-        }
-        if (warn.tryAcquire()) {
-            log.warn("connection refused vip={} reason={} backends={} tried={} client={}", vip.name(),
-                    limitOnly ? "max_connections_per_backend" : "no_backend", pool.backends().size(), tried.size(),
-                    client.remoteAddress());
-        }
-        closing = true;
-        reset(client);
-    }
-
-    // ---- the connection timer: idle timeout and response timeout -------------------------------
-
-    private void startTimer() {
-        if (watch == null && idleNanos >= LateIdleTimers.MIN_IDLE_NANOS) {
-            // Most connections end long before their idle timeout: a timer per connection (a
-            // scheduled task in the loop's priority queue, cancelled at close) is wasted on them.
-            // The loop arms timers for the connections still open once a second instead.
-            LateIdleTimers.add(this, client.eventLoop());
-            return;
-        }
-        long now = System.nanoTime();
-        long next = idleNanos > 0 ? now + idleNanos : NO_TIMER;
-        if (watch != null) {
-            next = Math.min(next, watch.nextCheck(now, up, down));
-        }
-        armTimer(next);
-    }
-
-    /** {@link LateIdleTimers}: this connection has lived about a second; give it its idle timer. */
-    void armIdleTimerLate() {
-        if (!closing && !released) {
-            armTimer(lastActivityNanos + idleNanos);
-        }
-    }
-
-    /**
-     * Makes the timer fire no later than {@code at}. A pending timer that fires earlier is kept:
-     * it re-plans when it fires. So a connection has one pending timer at most, and traffic
-     * reschedules it only when a deadline moves earlier (at most once per silence).
-     */
-    private void armTimer(long at) {
-        if (at >= timerAt || closing) {
-            return;
-        }
-        if (timer != null) {
-            timer.cancel(false);
-        }
-        timerAt = at;
-        timer = client.eventLoop().schedule(onTimer, Math.max(0, at - System.nanoTime()), NANOSECONDS);
-    }
-
-    private void onTimer() {
-        timer = null;
-        timerAt = NO_TIMER;
-        if (closing) {
-            return;
-        }
-        long now = System.nanoTime();
-        long next = NO_TIMER;
-        if (idleNanos > 0) {
-            long quiet = now - lastActivityNanos;
-            // Spliced bytes never reach the JVM: ask the kernel when each spliced source last received data.
-            quiet = Math.min(quiet, splicedQuietNanos(up));
-            quiet = Math.min(quiet, splicedQuietNanos(down));
-            if (quiet >= idleNanos) {
-                closeIdle();
-                return;
-            }
-            next = now + idleNanos - quiet;
-        }
-        if (watch != null) {
-            long waited = watch.check(now, up, down, client.isWritable());
-            if (waited >= 0) {
-                notifyResponseTimedOut(waited);
-            }
-            next = Math.min(next, watch.nextCheck(now, up, down));
-        }
-        armTimer(next);
-    }
-
-    private void closeIdle() {
-        log.debug("connection idle vip={} client={} backend={} idle_ms={}", vip.name(), client.remoteAddress(),
-                backend, NANOSECONDS.toMillis(idleNanos));
-        closing = true;
-        accountSpliced();
-        client.close();
-        backendChannel.close();
-    }
-
-    private void notifyResponseTimedOut(long waited) {
-        if (log.isDebugEnabled()) {
-            log.debug("backend response timeout vip={} backend={} client={} waited_ms={} mode={}", vip.name(),
-                    backend, client.remoteAddress(), NANOSECONDS.toMillis(waited),
-                    watch.everyRequest() ? "every_request" : "first_response");
-        }
-        try {
-            events.responseTimedOut(vip, backend, waited);
-        } catch (RuntimeException e) {
-            log.warn("connection event listener failed vip={} backend={}", vip.name(), backend, e);
-        }
-    }
-
-    private static long splicedQuietNanos(Relay r) {
-        if (r == null || !r.splicing() || !(r.source() instanceof EpollSocketChannel ch) || !ch.isOpen()) {
-            return Long.MAX_VALUE;
-        }
-        long millis = TcpInfo.lastDataRecvMillis(ch.fd().intValue());
-        return millis < 0 ? Long.MAX_VALUE : MILLISECONDS.toNanos(millis);
     }
 
     // ---- teardown ------------------------------------------------------------------------------
@@ -512,7 +301,7 @@ final class ProxyConnection {
         closing = true;
         if (log.isDebugEnabled()) {
             log.debug("connection reset vip={} client={} backend={} cause=\"{}\"", vip.name(), client.remoteAddress(),
-                    backend, cause);
+                    backend(), cause);
         }
         accountSpliced();
         // Arm SO_LINGER=0 on both before closing either: closing one runs channelClosed, which
@@ -570,22 +359,14 @@ final class ProxyConnection {
     }
 
     private void maybeRelease() {
-        if (released || !clientClosed || (backendChannel != null && !backendClosed)) {
+        if (!clientClosed || (backendChannel != null && !backendClosed)) {
             return;
         }
-        released = true;
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
-        vip.connections().remove(client);
-        vip.stats().active.decrementAndGet();
-        if (backend != null) {
-            backend.stats().active.decrementAndGet();
-        }
-        up.release();
-        if (down != null) {
-            down.release();
+        if (release()) {
+            up.release();
+            if (down != null) {
+                down.release();
+            }
         }
     }
 

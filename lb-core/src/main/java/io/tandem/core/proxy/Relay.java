@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Linux keeps queued data readable after {@code shutdown(SHUT_RD)}, which is what makes the
  * drain possible.
  */
-final class Relay {
+final class Relay implements Direction {
     /**
      * {@link io.tandem.config.RelayMode#AUTO} switches a direction to splice after this many
      * bytes. 64 KiB: below it (handshakes, small request/response) the copy path's lower
@@ -97,18 +97,25 @@ final class Relay {
         return source;
     }
 
-    /** The source channel's file descriptor; only for epoll channels (a splicing direction). */
-    int sourceFd() {
-        return fd(source);
+    /** Netty's splice moves this direction's bytes where only the kernel sees them. */
+    @Override
+    public boolean kernelOnly() {
+        return splicing;
+    }
+
+    @Override
+    public int sourceFd() {
+        return source instanceof AbstractEpollStreamChannel ch && ch.isOpen() ? ch.fd().intValue() : -1;
     }
 
     /** Bytes counted so far: exact while copying; a spliced direction's kernel bytes are added only at its end. */
-    long counted() {
+    @Override
+    public long counted() {
         return counted;
     }
 
-    /** Whether the source sent its FIN. */
-    boolean inputDone() {
+    @Override
+    public boolean inputDone() {
         return inputDone;
     }
 
@@ -230,7 +237,7 @@ final class Relay {
         });
         // Netty's splice reads on AUTO_READ and pauses it itself while the target is full.
         src.config().setAutoRead(true);
-        conn.spliceStarted();
+        conn.kernelOnlyStarted();
     }
 
     /** Moves what is left in the source socket after its FIN, one pipe-full at a time. */

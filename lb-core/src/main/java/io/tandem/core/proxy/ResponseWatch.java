@@ -77,11 +77,11 @@ final class ResponseWatch {
     }
 
     /** The client's bytes were read and sent to the backend. */
-    void clientSent(long now, Relay down) {
+    void clientSent(long now, Direction down) {
         if (!everyRequest && answered) {
             return;
         }
-        if (!down.splicing()) {
+        if (!down.kernelOnly()) {
             if (since == NONE) {
                 since = now;
             }
@@ -113,14 +113,14 @@ final class ResponseWatch {
      *                       the backend may have answered into buffers we do not read, so the
      *                       clock restarts instead of blaming it
      */
-    long check(long now, Relay up, Relay down, boolean clientWritable) {
+    long check(long now, Direction up, Direction down, boolean clientWritable) {
         if (!everyRequest && (answered || reported)) {
             return -1;
         }
-        if (down.splicing()) {
+        if (down.kernelOnly()) {
             sampleBackend(down);
         }
-        if (up.splicing() && since == NONE && !answered) {
+        if (up.kernelOnly() && since == NONE && !answered) {
             sampleClient(now, up);
         }
         if (since == NONE || reported) {
@@ -139,7 +139,7 @@ final class ResponseWatch {
     }
 
     /** When {@link #check} should next run, or {@link #NONE} when only a relayed byte can change anything. */
-    long nextCheck(long now, Relay up, Relay down) {
+    long nextCheck(long now, Direction up, Direction down) {
         if (!everyRequest && (answered || reported)) {
             return NONE;
         }
@@ -147,19 +147,19 @@ final class ResponseWatch {
             return since + timeoutNanos;
         }
         // Spliced events reach us only by polling: a client send when none is owed, an answer after a report.
-        boolean poll = (since == NONE && !answered && up.splicing()) || (reported && down.splicing());
+        boolean poll = (since == NONE && !answered && up.kernelOnly()) || (reported && down.kernelOnly());
         return poll ? now + timeoutNanos : NONE;
     }
 
     /** Any backend byte the kernel received since the last look (or since the clock started) is an answer. */
-    private void sampleBackend(Relay down) {
+    private void sampleBackend(Direction down) {
         if (backendGrew(down)) {
             backendSent();
         }
     }
 
     /** Whether the spliced backend sent bytes not looked at yet; marks them looked at. */
-    private boolean backendGrew(Relay down) {
+    private boolean backendGrew(Direction down) {
         long bytes = TcpInfo.bytesReceived(down.sourceFd());
         if (backendSeen < 0) {
             backendSeen = down.counted(); // what was copied before the direction spliced
@@ -171,7 +171,7 @@ final class ResponseWatch {
         return false;
     }
 
-    private void sampleClient(long now, Relay up) {
+    private void sampleClient(long now, Direction up) {
         int fd = up.sourceFd();
         long bytes = TcpInfo.bytesReceived(fd);
         if (bytes < 0) {

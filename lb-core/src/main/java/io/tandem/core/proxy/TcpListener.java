@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -33,11 +34,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The bound sockets of one TCP VIP. On epoll it is one {@code SO_REUSEPORT} server channel per
- * event loop (the kernel spreads accepts, no shared accept queue) with {@code IP_FREEBIND}, so
- * a standby node can bind a VIP address it does not own yet and accept the moment the address
- * is added; accepted connections stay on the loop that accepted them. On NIO it is a single
- * server channel whose children are spread over the group.
+ * The bound sockets of one TCP VIP. On epoll it is one {@code SO_REUSEPORT} socket per event
+ * loop (the kernel spreads accepts, no shared accept queue) with {@code IP_FREEBIND}, so a
+ * standby node can bind a VIP address it does not own yet and accept the moment the address is
+ * added; accepted connections stay on the loop that accepted them. With the raw engine (the
+ * default on epoll) those are {@link RawListener}s and connections are {@link RawConnection}s;
+ * with Netty channels (NIO, or epoll with {@code -Dtandem.tcp.engine=channel}) server channels
+ * and {@link ProxyConnection}s. On NIO it is a single server channel whose children are spread
+ * over the group.
  *
  * <p>Each accepted connection reads the VIP's pool snapshot once and keeps it for its life (a
  * reload or membership change never alters a live connection). Closing the listener stops
@@ -47,13 +51,17 @@ public final class TcpListener {
     private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
 
     private final Vip vip;
+    /** Channel engine: the server channels. */
     private final List<Channel> channels;
+    /** Raw engine: one listening socket per loop. */
+    private final List<RawListener> raw;
     private final InetSocketAddress localAddress;
 
-    private TcpListener(Vip vip, List<Channel> channels) {
+    private TcpListener(Vip vip, List<Channel> channels, List<RawListener> raw, InetSocketAddress localAddress) {
         this.vip = vip;
         this.channels = List.copyOf(channels);
-        this.localAddress = (InetSocketAddress) channels.getFirst().localAddress();
+        this.raw = List.copyOf(raw);
+        this.localAddress = localAddress;
     }
 
     /**
@@ -78,6 +86,14 @@ public final class TcpListener {
             return result;
         }
         WarnLimiter warn = new WarnLimiter(1, TimeUnit.SECONDS);
+        if (transport.rawTcp()) {
+            List<IoEventLoop> loops = new ArrayList<>();
+            for (EventExecutor loop : group) {
+                loops.add((IoEventLoop) loop);
+            }
+            bindRaw(vip, events, warn, loops, 0, address, new ArrayList<>(), result);
+            return result;
+        }
         List<EventLoopGroup> parents = new ArrayList<>();
         if (transport.isEpoll()) {
             for (EventExecutor loop : group) {
@@ -88,6 +104,34 @@ public final class TcpListener {
         }
         bindNext(vip, transport, events, warn, parents, 0, address, new CopyOnWriteArrayList<>(), result);
         return result;
+    }
+
+    /** Binds a raw listening socket on each loop in turn (the first fixes the port when the config says 0). */
+    private static void bindRaw(Vip vip, ConnectionEvents events, WarnLimiter warn, List<IoEventLoop> loops,
+                                int index, InetSocketAddress address, List<RawListener> bound,
+                                CompletableFuture<TcpListener> result) {
+        IoEventLoop loop = loops.get(index);
+        loop.execute(() -> {
+            RawListener l;
+            try {
+                l = RawListener.bind(vip, loop, address, events, warn);
+            } catch (IOException | RuntimeException e) {
+                bound.forEach(b -> b.loop.execute(b::close));
+                result.completeExceptionally(e);
+                return;
+            }
+            bound.add(l);
+            InetSocketAddress actual = l.localAddress();
+            if (index + 1 < loops.size()) {
+                bindRaw(vip, events, warn, loops, index + 1, new InetSocketAddress(address.getAddress(),
+                        actual.getPort()), bound, result);
+            } else {
+                TcpListener listener = new TcpListener(vip, List.of(), bound, actual);
+                log.info("listener bound vip={} address={} transport=epoll engine=raw sockets={}", vip.name(),
+                        actual, bound.size());
+                result.complete(listener);
+            }
+        });
     }
 
     private static void bindNext(Vip vip, Transport transport, ConnectionEvents events, WarnLimiter warn,
@@ -147,7 +191,8 @@ public final class TcpListener {
             bindNext(vip, transport, events, warn, groups, index + 1,
                     new InetSocketAddress(address.getAddress(), port), bound, result);
         } else {
-            TcpListener listener = new TcpListener(vip, bound);
+            TcpListener listener = new TcpListener(vip, bound, List.of(),
+                    (InetSocketAddress) bound.getFirst().localAddress());
             log.info("listener bound vip={} address={} transport={} sockets={}", vip.name(),
                     listener.localAddress, transport.name(), bound.size());
             result.complete(listener);
@@ -232,7 +277,10 @@ public final class TcpListener {
 
     /** Stops accepting. Existing connections are not closed. */
     public CompletableFuture<Void> close() {
-        List<CompletableFuture<Void>> all = new ArrayList<>(channels.size());
+        List<CompletableFuture<Void>> all = new ArrayList<>(channels.size() + raw.size());
+        for (RawListener l : raw) {
+            all.add(CompletableFuture.runAsync(l::close, l.loop));
+        }
         for (Channel ch : channels) {
             CompletableFuture<Void> cf = new CompletableFuture<>();
             ch.close().addListener(f -> cf.complete(null));

@@ -26,20 +26,41 @@ import io.tandem.config.TransportKind;
  * Everything that creates channels asks this object for the classes, so no other code
  * branches on the transport except where epoll-only features (splice, SO_REUSEPORT,
  * IP_FREEBIND, TCP_USER_TIMEOUT) are applied.
+ *
+ * <p>On epoll, TCP VIPs run on the raw engine ({@code rawTcp}: sockets registered with the
+ * loop's epoll directly, no Netty channel per socket; perf/PROFILE.md) unless the system
+ * property {@code tandem.tcp.engine=channel} asks for Netty channels (an escape hatch, and the
+ * A/B baseline). NIO always uses channels.
+ *
+ * @param rawTcp TCP connections use the raw epoll engine rather than Netty channels
  */
-public record Transport(String name, boolean isEpoll, IoHandlerFactory ioHandlerFactory,
+public record Transport(String name, boolean isEpoll, boolean rawTcp, IoHandlerFactory ioHandlerFactory,
                         Class<? extends ServerChannel> serverChannel,
                         Class<? extends SocketChannel> socketChannel,
                         Class<? extends DatagramChannel> datagramChannel) {
+    /** System property choosing the TCP engine on epoll: {@code raw} (default) or {@code channel}. */
+    public static final String ENGINE_PROPERTY = "tandem.tcp.engine";
 
+    /** Epoll with the TCP engine the {@value #ENGINE_PROPERTY} property names (raw unless it says channel). */
     public static Transport epollTransport() {
+        String engine = System.getProperty(ENGINE_PROPERTY, "raw");
+        return switch (engine) {
+            case "raw" -> epollTransport(true);
+            case "channel" -> epollTransport(false);
+            default -> throw new IllegalStateException("-D" + ENGINE_PROPERTY + ": " + engine
+                    + " (expected raw or channel)");
+        };
+    }
+
+    /** Epoll with the raw TCP engine ({@code true}) or Netty channels for TCP ({@code false}). */
+    public static Transport epollTransport(boolean rawTcp) {
         Epoll.ensureAvailability();
-        return new Transport("epoll", true, EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
-                EpollSocketChannel.class, EpollDatagramChannel.class);
+        return new Transport(rawTcp ? "epoll" : "epoll-channel", true, rawTcp, EpollIoHandler.newFactory(),
+                EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class);
     }
 
     public static Transport nioTransport() {
-        return new Transport("nio", false, NioIoHandler.newFactory(), NioServerSocketChannel.class,
+        return new Transport("nio", false, false, NioIoHandler.newFactory(), NioServerSocketChannel.class,
                 NioSocketChannel.class, NioDatagramChannel.class);
     }
 

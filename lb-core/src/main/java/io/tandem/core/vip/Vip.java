@@ -2,9 +2,6 @@ package io.tandem.core.vip;
 
 import static java.util.Objects.requireNonNull;
 
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelOption;
-import io.netty.util.AttributeKey;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import java.util.Set;
@@ -13,19 +10,13 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A VIP at run time: the one volatile reference to its current {@link BackendPool} (written
  * only by the control loop, read once per new connection by the data path), its counters,
- * and the set of live client channels (for drain on shutdown and for closing connections to
+ * and the set of live TCP connections (for drain on shutdown and for closing connections to
  * an ejected backend).
  */
 public final class Vip {
-    /**
-     * Set by the data path on a client channel once its backend is connected, so the control loop
-     * can find (and close) the connections of one backend: drain deadline, close on backend down.
-     */
-    public static final AttributeKey<Backend> BACKEND = AttributeKey.valueOf("tandem.backend");
-
     private final String name;
     private final VipStats stats = new VipStats();
-    private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private volatile BackendPool pool;
 
     public Vip(String name, BackendPool initial) {
@@ -51,8 +42,8 @@ public final class Vip {
         return stats;
     }
 
-    /** Live frontend (client-side) channels of this VIP. The data path adds and removes them. */
-    public Set<Channel> connections() {
+    /** Live TCP connections of this VIP. The data path adds and removes them. */
+    public Set<Connection> connections() {
         return connections;
     }
 
@@ -64,15 +55,10 @@ public final class Vip {
      */
     public int closeConnectionsTo(Backend backend) {
         int n = 0;
-        for (Channel ch : connections) {
-            if (backend.equals(ch.attr(BACKEND).get())) {
+        for (Connection c : connections) {
+            if (backend.equals(c.backend())) {
                 n++;
-                ch.eventLoop().execute(() -> {
-                    if (ch.isOpen()) {
-                        ch.config().setOption(ChannelOption.SO_LINGER, 0);
-                        ch.close();
-                    }
-                });
+                c.reset();
             }
         }
         return n;
@@ -81,8 +67,8 @@ public final class Vip {
     /** Connections currently proxied to {@code backend}. */
     public int connectionsTo(Backend backend) {
         int n = 0;
-        for (Channel ch : connections) {
-            if (backend.equals(ch.attr(BACKEND).get())) {
+        for (Connection c : connections) {
+            if (backend.equals(c.backend())) {
                 n++;
             }
         }

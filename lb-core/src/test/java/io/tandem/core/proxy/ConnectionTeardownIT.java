@@ -2,11 +2,12 @@ package io.tandem.core.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.channel.Channel;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.tandem.config.Timeouts;
 import io.tandem.core.testing.LeakWatcher;
+import io.tandem.core.testing.PatternStream;
 import io.tandem.core.testing.ProxyFixture;
 import io.tandem.core.testing.ProxyFixture.TransportKind;
 import io.tandem.core.testing.TestBackend;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -82,16 +84,24 @@ class ConnectionTeardownIT extends PerTransportIT {
     }
 
     @Test
-    void acceptedClientSocketsHaveKeepAliveOn() throws Exception {
+    void acceptedClientSocketsHaveKeepAliveAndNoDelayOn() throws Exception {
         TestBackend echo = track(TestBackend.start(Mode.ECHO));
         ProxyFixture proxy = track(ProxyFixture.builder(transport).backend(echo.address()).start());
         try (Socket s = TestClient.connect(proxy.address())) {
             await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.vip.connections().isEmpty());
-            Channel client = proxy.vip.connections().iterator().next();
-            // Reads the socket option from the kernel (getsockopt) on both transports.
-            boolean keepAlive = client.eventLoop().submit(() -> ((SocketChannelConfig) client.config()).isKeepAlive())
-                    .get(10, TimeUnit.SECONDS);
-            assertThat(keepAlive).as("SO_KEEPALIVE on the accepted socket").isTrue();
+            ProxiedConnection conn = (ProxiedConnection) proxy.vip.connections().iterator().next();
+            // Reads the socket options from the kernel (getsockopt) on the connection's loop. The raw
+            // engine sets neither per accepted socket: Linux copies them from the listening socket.
+            boolean[] options = conn.loop().submit(() -> switch (conn) {
+                case RawConnection raw -> new boolean[] {raw.client.isKeepAlive(), raw.client.isTcpNoDelay()};
+                case ProxyConnection channel -> {
+                    SocketChannelConfig cfg = (SocketChannelConfig) channel.client().config();
+                    yield new boolean[] {cfg.isKeepAlive(), cfg.isTcpNoDelay()};
+                }
+                default -> throw new IllegalStateException("unknown engine " + conn);
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(options[0]).as("SO_KEEPALIVE on the accepted socket").isTrue();
+            assertThat(options[1]).as("TCP_NODELAY on the accepted socket").isTrue();
         }
     }
 
@@ -151,5 +161,112 @@ class ConnectionTeardownIT extends PerTransportIT {
             assertThat(after.bytes()).isEmpty();
             assertThat(after.reset()).as("a cut connection resets the backend").isTrue();
         }
+    }
+
+    /**
+     * The proxy's client socket shut both ways (the client sent its FIN, the backend's FIN was
+     * passed on) while request bytes still wait in the proxy for a backend that does not read:
+     * epoll reports HUP for that socket on every wait, and nothing can be done with it until the
+     * backend reads. The raw engine parks the socket (EPOLLONESHOT); the loop must not spin on it
+     * meanwhile, and every byte must still arrive once the backend reads.
+     *
+     * <p>The client streams (through a small send buffer) until the proxy has to hold bytes
+     * itself, then sends its FIN: the proxy had been reading it promptly until then, so what is
+     * still unsent and the FIN fit in the proxy's receive buffer (how much the kernel buffers towards a backend that does not read depends on
+     * its buffer autotuning, so a fixed request size cannot build this state reliably).
+     */
+    @Test
+    void aClientGoneBothWaysWhileItsBytesWaitForASlowBackendDoesNotSpinTheLoop() throws Exception {
+        assumeTrue(transport == TransportKind.EPOLL, "parking a HUP socket is the raw engine's own logic");
+        ServerSocket backend = track(new ServerSocket());
+        backend.setReceiveBufferSize(4096); // a small window: the rest waits in the proxy's buffers
+        backend.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+        ProxyFixture proxy = proxyTo(backend);
+        CompletableFuture<Socket> accepted = CompletableFuture.supplyAsync(() -> {
+            try {
+                return backend.accept();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (Socket client = TestClient.connect(proxy.address()); Socket b = accepted.get(10, TimeUnit.SECONDS)) {
+            client.setSoTimeout(10_000);
+            b.setSoTimeout(10_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.vip.connections().isEmpty());
+            RawConnection conn = (RawConnection) proxy.vip.connections().iterator().next();
+            // A small send buffer: when the proxy starts holding bytes, little is still unsent here.
+            client.setSendBufferSize(32 * 1024);
+            PatternStream pattern = new PatternStream(91);
+            byte[] chunk = new byte[16 * 1024];
+            long sent = 0;
+            while (!conn.loop().submit(conn::clientBytesWaiting).get(10, TimeUnit.SECONDS)) {
+                assertThat(sent).as("bytes sent before the proxy held any").isLessThan(256L << 20);
+                pattern.next(chunk, 0, chunk.length);
+                client.getOutputStream().write(chunk);
+                sent += chunk.length;
+            }
+            client.shutdownOutput();
+            b.getOutputStream().write("resp".getBytes(StandardCharsets.US_ASCII));
+            b.shutdownOutput();
+            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .as("the answer, then the proxy's FIN").isEqualTo("resp");
+            // The proxy's kernel acknowledged the client's FIN (after every request byte) once the
+            // client's socket is in FIN_WAIT2 or TIME_WAIT (its FIN went first) or gone from the
+            // table (the proxy's went first: LAST_ACK, then closed while the Socket is still open).
+            int proxyPort = proxy.address().getPort();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                int st = tcpState(client.getLocalPort(), proxyPort);
+                return st == FIN_WAIT2 || st == TIME_WAIT || st == -1;
+            });
+            assertThat(conn.loop().submit(conn::clientBytesWaiting).get(10, TimeUnit.SECONDS))
+                    .as("request bytes still wait in the proxy").isTrue();
+            long before = loopCpuNanos();
+            Thread.sleep(1_000); // the measurement window itself, not a wait for a condition
+            long spent = loopCpuNanos() - before;
+            System.out.printf("slow backend transport=%s sent=%d loop_cpu_ms=%d%n", transport, sent,
+                    TimeUnit.NANOSECONDS.toMillis(spent));
+            assertThat(Duration.ofNanos(spent)).as("event-loop CPU over 1 s while nothing can move")
+                    .isLessThan(Duration.ofMillis(300));
+            // The backend reads now: every request byte in order, then EOF.
+            TestClient.ReadResult r = TestClient.readPattern(b.getInputStream(), 91);
+            assertThat(r.mismatchAt()).isEqualTo(-1);
+            assertThat(r.bytes()).isEqualTo(sent);
+            assertThat(r.end()).isEqualTo(TestBackend.End.EOF);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> proxy.vip.stats().active.get() == 0);
+    }
+
+    private static final int FIN_WAIT2 = 5;
+    private static final int TIME_WAIT = 6;
+
+    /**
+     * The kernel's TCP state ("st" in /proc/net/tcp, or tcp6 for dual-stack sockets) of the
+     * loopback socket from {@code localPort} to {@code remotePort}, or -1 when there is none.
+     */
+    private static int tcpState(int localPort, int remotePort) throws IOException {
+        String local = String.format(":%04X", localPort);
+        String remote = String.format(":%04X", remotePort);
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 3 && f[1].endsWith(local) && f[2].endsWith(remote)) {
+                    return Integer.parseInt(f[3], 16);
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** CPU time of this transport's event-loop threads (ProxyFixture names them proxy-KIND-N-M). */
+    private long loopCpuNanos() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        String prefix = "proxy-" + transport.name().toLowerCase() + "-";
+        long total = 0;
+        for (java.lang.management.ThreadInfo t : mx.dumpAllThreads(false, false)) {
+            if (t.getThreadName().startsWith(prefix)) {
+                total += Math.max(0, mx.getThreadCpuTime(t.getThreadId()));
+            }
+        }
+        return total;
     }
 }

@@ -2,7 +2,6 @@ package io.tandem.core.proxy;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.channel.epoll.Epoll;
 import io.tandem.core.testing.ProxyFixture.TransportKind;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +23,7 @@ abstract class PerTransportIT {
 
     @BeforeEach
     void requireTransport() {
-        assumeTrue(transport != TransportKind.EPOLL || Epoll.isAvailable(), "epoll unavailable");
+        assumeTrue(transport.available(), "epoll unavailable");
     }
 
     @AfterEach

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.channel.epoll.Epoll;
 import io.tandem.config.RelayMode;
 import io.tandem.core.testing.LeakWatcher;
 import io.tandem.core.testing.ProxyFixture;
@@ -35,7 +34,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * transport and relay mode. Streams are deterministic patterns verified incrementally.
  *
  * <p>Sizes (system properties, defaults = the CI sizes): {@code tandem.it.bigBytes} (1 GiB) for
- * the one-way transfers of each transport's default mode (epoll AUTO, NIO COPY) and
+ * the one-way transfers of each transport's default mode (epoll AUTO on the raw engine, NIO
+ * COPY) and
  * {@code tandem.it.mediumBytes} (256 MiB) for the other modes; {@code tandem.it.burstBytes}
  * (256 MiB); {@code tandem.it.halfCloseBytes} (64 MiB) × {@code tandem.it.halfCloseRepeats} (10);
  * {@code tandem.it.concurrent} (1000) connections.
@@ -64,6 +64,9 @@ class RelayIntegrityIT {
                 new Combo(TransportKind.EPOLL, RelayMode.AUTO, true),
                 new Combo(TransportKind.EPOLL, RelayMode.COPY, false),
                 new Combo(TransportKind.EPOLL, RelayMode.SPLICE, false),
+                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.AUTO, false),
+                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.COPY, false),
+                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.SPLICE, false),
                 new Combo(TransportKind.NIO, RelayMode.COPY, true));
     }
 
@@ -77,7 +80,7 @@ class RelayIntegrityIT {
 
     @BeforeEach
     void requireTransport() {
-        assumeTrue(combo.transport() != TransportKind.EPOLL || Epoll.isAvailable(), "epoll unavailable");
+        assumeTrue(combo.transport().available(), "epoll unavailable");
     }
 
     @AfterEach

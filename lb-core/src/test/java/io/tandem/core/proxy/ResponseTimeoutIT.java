@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.channel.epoll.Epoll;
 import io.tandem.config.HealthPolicy;
 import io.tandem.config.OutlierDetection;
 import io.tandem.config.RelayMode;
@@ -59,6 +58,9 @@ class ResponseTimeoutIT {
                 new Combo(TransportKind.EPOLL, RelayMode.AUTO),
                 new Combo(TransportKind.EPOLL, RelayMode.COPY),
                 new Combo(TransportKind.EPOLL, RelayMode.SPLICE),
+                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.AUTO),
+                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.COPY),
+                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.SPLICE),
                 new Combo(TransportKind.NIO, RelayMode.COPY));
     }
 
@@ -73,7 +75,7 @@ class ResponseTimeoutIT {
 
     @BeforeEach
     void requireTransport() {
-        assumeTrue(combo.transport() != TransportKind.EPOLL || Epoll.isAvailable(), "epoll unavailable");
+        assumeTrue(combo.transport().available(), "epoll unavailable");
     }
 
     @AfterEach

@@ -34,12 +34,24 @@ import java.util.function.Function;
  * groups (two loops, like the CI machine's two cores) are shared per transport across tests.
  */
 public final class ProxyFixture implements AutoCloseable {
-    /** Transports under test, by name as used in test display names. */
+    /**
+     * Transports (and TCP engines) under test, by name as used in test display names: epoll with
+     * the raw engine (the default on Linux), epoll with Netty channels (the escape hatch), NIO.
+     */
     public enum TransportKind {
-        EPOLL, NIO;
+        EPOLL, EPOLL_CHANNEL, NIO;
 
         public Transport transport() {
-            return this == EPOLL ? Transport.epollTransport() : Transport.nioTransport();
+            return switch (this) {
+                case EPOLL -> Transport.epollTransport(true);
+                case EPOLL_CHANNEL -> Transport.epollTransport(false);
+                case NIO -> Transport.nioTransport();
+            };
+        }
+
+        /** False for the epoll kinds where the native transport cannot load. */
+        public boolean available() {
+            return this == NIO || io.netty.channel.epoll.Epoll.isAvailable();
         }
     }
 
@@ -74,7 +86,7 @@ public final class ProxyFixture implements AutoCloseable {
     @Override
     public void close() {
         listener.close().orTimeout(10, TimeUnit.SECONDS).join();
-        vip.connections().forEach(ch -> ch.close());
+        vip.connections().forEach(c -> c.reset());
     }
 
     /** Config knobs the data-path tests vary; everything else has test-friendly defaults. */
