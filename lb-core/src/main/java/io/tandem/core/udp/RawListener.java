@@ -352,14 +352,18 @@ final class RawListener implements EpollIoHandle {
         }
         if (failure != 0) {
             int lost = k - sent;
-            if (failure == Syscalls.EAGAIN || failure == 105 /* ENOBUFS */) {
-                handler.stats.droppedCongested.add(lost);
-            } else {
-                // ECONNREFUSED (ICMP port unreachable) re-pins the session and counts one drop there.
+            if (failure == Syscalls.ECONNREFUSED) {
+                // ICMP port unreachable: the session re-pins and counts one drop there, the rest here.
                 if (lost > 1) {
                     handler.stats.droppedBackendUnreachable.add(lost - 1);
                 }
                 s.onLinkFailure(up, failure(failure, "sendmmsg"));
+            } else {
+                // EAGAIN/ENOBUFS: the socket's send queue is full; anything else is logged by the session.
+                handler.stats.droppedCongested.add(lost);
+                if (failure != Syscalls.EAGAIN && failure != 105 /* ENOBUFS */) {
+                    s.onLinkFailure(up, failure(failure, "sendmmsg"));
+                }
             }
         }
     }
