@@ -28,6 +28,9 @@ import org.slf4j.LoggerFactory;
  * <p>Writes are batched: datagrams to backends are flushed once per session per read batch
  * ({@code channelReadComplete}), replies to clients once per event-loop iteration (one task
  * scheduled by the first reply), which lets epoll use {@code sendmmsg} for many clients.
+ *
+ * <p>With a {@link RawListener} (epoll default) this object is not in any pipeline: the raw
+ * listener does the I/O and uses this one for the sessions, limits, sweep and counters.
  */
 final class ListenerHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ListenerHandler.class);

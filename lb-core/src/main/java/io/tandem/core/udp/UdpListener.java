@@ -29,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * The bound sockets of one UDP VIP and the sessions behind them. On epoll it binds one
  * {@code SO_REUSEPORT} socket per event loop (the kernel spreads clients over them by a hash
  * of the 4-tuple, so a client always reaches the same socket) and reads with {@code recvmmsg};
- * on NIO one socket. Each socket owns the sessions of the clients it receives
+ * on NIO one socket. On epoll the sockets are raw ({@link RawListener}: no Netty channel,
+ * recvmmsg/sendmmsg on native batches, see perf/UDP.md session 3) unless
+ * {@code -Dtandem.udp.rawListener=false}; on NIO they are Netty datagram channels
+ * ({@link ListenerHandler} in their pipeline). Each socket owns the sessions of the clients it receives
  * ({@link SessionTable}, confined to its loop); the session limit is shared by the VIP.
  *
  * <p>Why a map per event loop and not one Caffeine cache: a session's upstream channel must be
