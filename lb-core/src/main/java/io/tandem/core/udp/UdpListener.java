@@ -142,8 +142,13 @@ public final class UdpListener {
         ListenerHandler handler = new ListenerHandler(vip, settings, stats, events, loops.get(index), upstreamFactory);
         bindOne(transport, settings, loops.get(index), handler, address).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
-                for (Channel c : channels) {
-                    c.close();
+                for (int i = 0; i < channels.size(); i++) {
+                    ListenerHandler h = handlers.get(i);
+                    Channel c = channels.get(i);
+                    h.loop.execute(() -> {
+                        h.closeAll(); // stops its sweep
+                        c.close();
+                    });
                 }
                 result.completeExceptionally(f.cause());
                 return;
@@ -188,7 +193,10 @@ public final class UdpListener {
                 raw = RawListener.open(handler, address, LISTENER_SOCKET_BUFFER);
             } catch (Exception | Error e) {
                 for (ListenerHandler h : handlers) {
-                    h.loop.execute(() -> h.raw.close());
+                    h.loop.execute(() -> {
+                        h.closeAll(); // stops its sweep
+                        h.raw.close();
+                    });
                 }
                 result.completeExceptionally(e);
                 return;
