@@ -82,12 +82,14 @@ def start_backends():
         http {{ {servers} }}
     """)
     procs.append(Proc("nginx-backend", ["nginx", "-c", str(conf), "-p", str(WORK)], HTTP_BACKENDS))
-    # UDP echo backend (Netty epoll, our load tool's partner); UDP has no port to wait for.
-    procs.append(Proc("udp-echo", [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR),
-                                   "io.tandem.perf.udp.UdpEchoServer", f"127.0.0.1:{UDP_ECHO_PORT}", "1",
-                                   # lives for the whole run (a full run takes 10-15 min; it used to
-                                   # stop after 600 s and fail the last UDP cells), still bounded
-                                   "3600"], []))
+    # UDP echo backend; UDP has no port to wait for. It lives for the whole run (a full run takes
+    # 10-15 min; it used to stop after 600 s and fail the last UDP cells), still bounded (3600 s).
+    if UDP_ECHO == "c":
+        cmd = [str(udp_tool("udp_echo_server")), f"127.0.0.1:{UDP_ECHO_PORT}", "3600"]
+    else:
+        cmd = [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR),
+               "io.tandem.perf.udp.UdpEchoServer", f"127.0.0.1:{UDP_ECHO_PORT}", "1", "3600"]
+    procs.append(Proc("udp-echo", cmd, []))
     return procs
 
 
@@ -218,14 +220,45 @@ def run_wrk(port, duration, close):
 UDP_OUT = re.compile(r"echoes=(\d+) echoes_per_s=(\d+) lost=\d+ loss=([\d.]+)% late=\d+ rtt_p50_us=-?\d+ rtt_p99_us=(-?\d+)")
 
 
+# UDP load tool and echo backend: "c" (default) = perf/src/main/c/udp_echo_{load,server}.c,
+# compiled here with gcc into perf/target/; "java" = io.tandem.perf.udp.UdpEchoLoad/UdpEchoServer
+# (Netty). Same load either way (64 sockets, each its own source port, 4 in flight, 64 B, 1 s loss
+# timeout, same output line); the C pair costs ~3x less CPU per echo, so on a shared 2-core machine
+# more of it is left to the proxy under test (perf/UDP.md, session 3). Set by main() from
+# --udp-load / --udp-echo.
+UDP_LOAD = "c"
+UDP_ECHO = "c"
+C_SOURCES = ROOT / "perf" / "src" / "main" / "c"
+
+
+def udp_tool(name):
+    """perf/target/NAME built from perf/src/main/c/NAME.c (rebuilt when the source is newer)."""
+    src, out = C_SOURCES / f"{name}.c", ROOT / "perf" / "target" / name
+    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
+        if shutil.which("gcc") is None:
+            print("bench: installing gcc for the C UDP tools", file=sys.stderr, flush=True)
+            sh("apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sh(["gcc", "-O2", "-Wall", "-o", str(out), str(src)])
+    return out
+
+
+UDP_EXTRA = re.compile(r"corrupt=(\d+)")
+
+
 def run_udp(port, duration, pids=()):
-    """Closed-loop UDP echo: 64 sockets x 4 datagrams in flight, 64-byte payload (our Java load tool).
+    """Closed-loop UDP echo: 64 sockets x 4 datagrams in flight, 64-byte payload (UDP_LOAD tool).
 
     The proxy's CPU (pids) is sampled over exactly the measured window (from the tool's
-    "measuring" line to its result), not over the load JVM's start and 1-s warm-up, which
-    are not in the echo count either. Returns (echoes/s, loss %, p99 ms, echoes, proxy CPU s)."""
-    cmd = [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR), "io.tandem.perf.udp.UdpEchoLoad",
-           f"127.0.0.1:{port}", "64", "4", "64", str(duration), "1"]
+    "measuring" line to its result), not over the tool's start and 1-s warm-up, which
+    are not in the echo count either. Returns (echoes/s, loss %, p99 ms, echoes, proxy CPU s,
+    corrupt echoes (C tool: wrong socket or payload; -1 = not checked))."""
+    args = [f"127.0.0.1:{port}", "64", "4", "64", str(duration)]
+    if UDP_LOAD == "c":
+        cmd = [str(udp_tool("udp_echo_load")), *args]
+    else:
+        cmd = [java(), "--enable-native-access=ALL-UNNAMED", "-cp", str(PERF_JAR), "io.tandem.perf.udp.UdpEchoLoad",
+               *args, "1"]
     import threading  # local: only the UDP runner needs it
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
@@ -253,8 +286,10 @@ def run_udp(port, duration, pids=()):
     out = "".join(lines)
     m = UDP_OUT.search(out)
     if not m:
-        raise RuntimeError(f"unexpected UdpEchoLoad output: {out[-500:]}")
-    return float(m.group(2)), float(m.group(3)), int(m.group(4)) / 1000.0, int(m.group(1)), cpu
+        raise RuntimeError(f"unexpected UDP load tool output: {out[-500:]}")
+    c = UDP_EXTRA.search(out)
+    return float(m.group(2)), float(m.group(3)), int(m.group(4)) / 1000.0, int(m.group(1)), cpu, \
+        int(c.group(1)) if c else -1
 
 
 class Holder:
@@ -429,8 +464,14 @@ def main():
     ap.add_argument("--only", default="bulk1,bulk4,keepalive,newconn,idle,udp")
     ap.add_argument("--udp-warmup", type=int, default=10,
                     help="seconds of untimed UDP load through each proxy before the udp reps (0 = none)")
+    ap.add_argument("--udp-load", choices=("c", "java"), default="c",
+                    help="UDP load generator: c (perf/src/main/c, built with gcc) or java (UdpEchoLoad)")
+    ap.add_argument("--udp-echo", choices=("c", "java"), default="c",
+                    help="UDP echo backend: c (perf/src/main/c, built with gcc) or java (UdpEchoServer)")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "latest"))
     args = ap.parse_args()
+    global UDP_LOAD, UDP_ECHO
+    UDP_LOAD, UDP_ECHO = args.udp_load, args.udp_echo
     if args.duration > 60 or args.reps > 10 or args.idle_conns > 5000:
         sys.exit("bench: bounds are duration<=60, reps<=10, idle-conns<=5000 (fd limit 20000: 2 per conn here, 2 in the proxy)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -484,9 +525,9 @@ def main():
                     elif t == "udp":
                         if p.startswith("haproxy"):
                             continue  # HAProxy OSS has no generic UDP proxying
-                        eps, loss, p99, echoes, cpu = run_udp(port_of(p, UDP), args.duration, pids)
+                        eps, loss, p99, echoes, cpu, corrupt = run_udp(port_of(p, UDP), args.duration, pids)
                         results[t][p].append(eps)
-                        extra[t][p].append({"loss_pct": loss, "p99_ms": p99,
+                        extra[t][p].append({"loss_pct": loss, "p99_ms": p99, "corrupt": corrupt,
                                             "cpu_us_per_echo": cpu * 1e6 / echoes if pids and echoes else None})
                     elif t == "idle":
                         if not pids:
@@ -520,6 +561,7 @@ def main():
                 cell["loss_pct"] = median_cell([e["loss_pct"] for e in ex])
                 cell["p99_ms"] = median_cell([e["p99_ms"] for e in ex])
                 cell["cpu_us_per_req"] = median_cell([e["cpu_us_per_echo"] for e in ex if e["cpu_us_per_echo"]])
+                cell["corrupt"] = sum(e["corrupt"] for e in ex) if all(e["corrupt"] >= 0 for e in ex) else None
             elif t == "idle":
                 cell["established"] = min(e["established"] for e in ex)
                 cell["private_kib"] = median_cell([e["private_kib"] for e in ex])
@@ -592,6 +634,12 @@ def render(s):
         ratio = ratio_line(res[t], t)
         if ratio:
             lines += ["", ratio]
+        if t == "udp":
+            a = s["args"]
+            corrupt = {p: c.get("corrupt") for p, c in res[t].items()}
+            lines += ["", f"UDP load tool: {a.get('udp_load', 'java')}, echo backend: {a.get('udp_echo', 'java')} "
+                          f"(perf/UDP.md); corrupt or crossed echoes: "
+                          + ", ".join(f"{p} {'not checked' if v is None else v}" for p, v in corrupt.items())]
         lines.append("")
     return "\n".join(lines)
 

@@ -28,12 +28,15 @@ import org.slf4j.LoggerFactory;
  * <p>Writes are batched: datagrams to backends are flushed once per session per read batch
  * ({@code channelReadComplete}), replies to clients once per event-loop iteration (one task
  * scheduled by the first reply), which lets epoll use {@code sendmmsg} for many clients.
+ *
+ * <p>With a {@link RawListener} (epoll default) this object is not in any pipeline: the raw
+ * listener does the I/O and uses this one for the sessions, limits, sweep and counters.
  */
 final class ListenerHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ListenerHandler.class);
     private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** Escape hatch and A/B switch: {@code -Dtandem.udp.rawUpstream=false} uses a Netty channel per session on epoll too. */
-    private static final boolean RAW_UPSTREAMS =
+    static final boolean RAW_UPSTREAMS =
             Boolean.parseBoolean(System.getProperty("tandem.udp.rawUpstream", "true"));
 
     enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
@@ -48,7 +51,9 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
     private final FixedRecvByteBufAllocator upstreamAllocator;
     /** Upstream sockets registered with epoll directly (no channel per session); false on NIO. */
     final boolean rawUpstreams;
-    private ByteBuffer scratch; // receive buffer of the raw upstream sockets of this loop
+    /** The listening socket when it is raw (no channel): set once it is bound, null on the channel path. */
+    RawListener raw;
+    private ByteBuffer scratch; // receive buffer of the raw upstream sockets of this loop (channel listener)
     // Per-datagram counters, summed on the loop and added to the shared LongAdders once per read
     // burst / reply flush (see publishCounts): 7 contended adds per echo become 7 per burst.
     private long countIn;
@@ -56,6 +61,7 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
     private long countForwarded;
     private long countOut;
     private long countBytesOut;
+    private long countReceiveCalls;
     private final ArrayList<Session> dirty = new ArrayList<>();
     private final Runnable flushReplies = this::flushReplies;
     private Channel channel;
@@ -84,6 +90,11 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        startSweeper();
+    }
+
+    /** Starts the idle-session sweep (the channel path does it when the handler is added). Runs on {@link #loop}. */
+    void startSweeper() {
         long period = Math.clamp(settings.sessionIdle().toNanos() / 4,
                 TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
         sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
@@ -140,8 +151,32 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
         countForwarded++;
     }
 
+    void countForwarded(int datagrams) {
+        countForwarded += datagrams;
+    }
+
+    /** A client datagram of {@code len} bytes arrived (raw listener). */
+    void countIn(int len) {
+        countIn++;
+        countBytesIn += len;
+    }
+
+    /** A reply of {@code len} bytes left for a client (raw listener). */
+    void countOut(int len) {
+        countOut++;
+        countBytesOut += len;
+    }
+
+    void countReceiveCall() {
+        countReceiveCalls++;
+    }
+
     /** Adds the loop-local counts to the shared counters (readers see them at most one burst late). */
-    private void publishCounts() {
+    void publishCounts() {
+        if (countReceiveCalls != 0) {
+            stats.receiveCalls.add(countReceiveCalls);
+            countReceiveCalls = 0;
+        }
         if (countIn != 0) {
             stats.datagramsIn.add(countIn);
             stats.bytesIn.add(countBytesIn);
@@ -171,6 +206,9 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
     /** For tests and debugging: the state of one client's session, read on the loop. */
     String describe(InetSocketAddress client) {
         Session s = table.get(client);
+        if (s == null && raw != null) {
+            s = table.find(client);
+        }
         return s == null ? null : s.toString();
     }
 
@@ -222,6 +260,11 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
     }
 
     private Session open(InetSocketAddress client, long now) {
+        return open(client, now, 0, false);
+    }
+
+    /** A new session for {@code client} (raw IPv4 clients also have a table key), or null when none may be opened. */
+    Session open(InetSocketAddress client, long now, long key4, boolean keyed4) {
         if (!reserveSlot()) {
             Session victim = table.eldest();
             if (victim == null) {
@@ -237,7 +280,7 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
                 return null;
             }
         }
-        Session s = new Session(client, this);
+        Session s = new Session(client, this, key4, keyed4);
         table.add(s, now);
         stats.sessionsCreated.increment();
         vip.stats().totalConnections.increment();

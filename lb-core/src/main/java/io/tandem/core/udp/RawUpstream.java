@@ -30,6 +30,11 @@ import java.nio.ByteBuffer;
  * not relayed. Level-triggered: one datagram per readiness event, so the common case (one
  * reply waiting) costs no extra {@code recv} that would only return {@code EAGAIN}.
  *
+ * <p>Under a {@link RawListener} (the default on epoll) replies are read with {@code recvmmsg}
+ * straight into the listener's reply batch instead (all queued replies in one call, no copy, and
+ * zero-length datagrams are relayed), and forwards are sent by the listener with one
+ * {@code sendmmsg} per session and receive batch; {@link #write} is the channel listener's path.
+ *
  * <p>Confined to its event loop, like the session that owns it.
  */
 final class RawUpstream implements Session.Link, EpollIoHandle {
@@ -109,12 +114,21 @@ final class RawUpstream implements Session.Link, EpollIoHandle {
     public void flush() {
     }
 
+    int fdInt() {
+        return socket.intValue();
+    }
+
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
         if (closed) {
             return;
         }
         ListenerHandler owner = session.owner();
+        RawListener raw = owner.raw;
+        if (raw != null) {
+            raw.readReplies(session, this); // recvmmsg straight into the listener's reply batch
+            return;
+        }
         int cap = owner.settings.maxDatagramSize() + 1;
         ByteBuffer scratch = owner.scratch(cap);
         int n;

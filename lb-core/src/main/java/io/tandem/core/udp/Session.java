@@ -1,5 +1,7 @@
 package io.tandem.core.udp;
 
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -12,6 +14,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.nio.ByteBuffer;
@@ -58,9 +61,38 @@ final class Session {
     private int owed;            // replies still expected (responsesPerRequest mode)
     boolean dirty;               // has unflushed writes on the upstream channel
 
+    // Raw listener path (RawListener): the table key of an IPv4 client, the client's sockaddr
+    // as received (copied into each reply's msghdr), and this session's datagrams of the current
+    // receive batch (a chain of slot indices in the listener).
+    final long key4;
+    final boolean keyed4;
+    long sa0;
+    long sa1;
+    long sa2;
+    long sa3;
+    int saLen;
+    int pendHead = -1;
+    int pendTail;
+    int pendCount;
+
     Session(InetSocketAddress client, ListenerHandler owner) {
+        this(client, owner, 0, false);
+    }
+
+    Session(InetSocketAddress client, ListenerHandler owner, long key4, boolean keyed4) {
         this.client = client;
         this.owner = owner;
+        this.key4 = key4;
+        this.keyed4 = keyed4;
+    }
+
+    /** Keeps the client's sockaddr ({@code len} bytes at {@code offset} of {@code addrs}) for replies. */
+    void setSockaddr(MemorySegment addrs, long offset, int len) {
+        sa0 = addrs.get(JAVA_LONG, offset);
+        sa1 = addrs.get(JAVA_LONG, offset + 8);
+        sa2 = addrs.get(JAVA_LONG, offset + 16);
+        sa3 = addrs.get(JAVA_LONG, offset + 24);
+        saLen = len;
     }
 
     Backend backend() {
@@ -74,26 +106,13 @@ final class Session {
      * @return false when no backend is available (the datagram was dropped)
      */
     boolean forward(ByteBuf content, long now) {
-        BackendPool pool = owner.vip.pool();
-        if (backend != null && pool != seenPool) {
-            seenPool = pool;
-            if (!contains(pool, backend)) {
-                log.debug("udp session re-pinned vip={} client={} backend={} reason=\"left pool\"",
-                        owner.vip.name(), client, backend);
-                detach();
-                repinPending = true;
-            }
-        }
-        if (backend == null && !attach(pool, now)) {
+        if (!ensureUpstream(now)) {
             content.release();
-            owner.stats.droppedNoBackend.increment();
-            owner.vip.stats().noBackend.increment();
             return false;
         }
         int len = content.readableBytes();
         Backend b = backend;
         Link link = upstream;
-        lastSentNanos = now;
         if (!link.write(content)) {
             // Congested (dropped), or the send reported the backend unreachable (the session detached).
             if (upstream == link) {
@@ -111,6 +130,63 @@ final class Session {
             owner.markDirty(this);
         }
         return true;
+    }
+
+    /**
+     * Before a client datagram is sent: re-checks the pinned backend against the current pool and
+     * picks (or re-picks) one if needed, opening the upstream socket.
+     *
+     * @return false when no backend is available (the datagram is dropped and counted here)
+     */
+    boolean ensureUpstream(long now) {
+        BackendPool pool = owner.vip.pool();
+        if (backend != null && pool != seenPool) {
+            seenPool = pool;
+            if (!contains(pool, backend)) {
+                log.debug("udp session re-pinned vip={} client={} backend={} reason=\"left pool\"",
+                        owner.vip.name(), client, backend);
+                detach();
+                repinPending = true;
+            }
+        }
+        if (backend == null && !attach(pool, now)) {
+            owner.stats.droppedNoBackend.increment();
+            owner.vip.stats().noBackend.increment();
+            return false;
+        }
+        lastSentNanos = now;
+        return true;
+    }
+
+    /** The upstream socket when it is a raw one (raw listener path), else null. */
+    RawUpstream rawUpstream() {
+        return upstream instanceof RawUpstream r ? r : null;
+    }
+
+    boolean isCurrent(Link link) {
+        return link == upstream;
+    }
+
+    /** Accounting for {@code datagrams} client datagrams ({@code bytes} in all) sent to the backend by the raw listener. */
+    void forwarded(int datagrams, long bytes) {
+        if (owner.settings.responsesPerRequest() > 0) {
+            owed += owner.settings.responsesPerRequest() * datagrams;
+        }
+        owner.countForwarded(datagrams);
+        Backend b = backend;
+        if (b != null) {
+            b.stats().bytesOut.add(bytes);
+        }
+    }
+
+    /**
+     * Accounting for one reply of {@code len} bytes that the raw listener relays to the client.
+     *
+     * @return true when it completed the session (responses per request): the session is closed
+     */
+    boolean onRawReply(int len, long now) {
+        noteReply(len, now);
+        return completeIfAnswered();
     }
 
     /** Flushes what {@link #forward} wrote during this read batch (one syscall per session, not per datagram). */
@@ -280,7 +356,12 @@ final class Session {
 
     /** Relays one reply to the client. Takes ownership of {@code content}. */
     private void onReply(ByteBuf content, int len) {
-        long now = System.nanoTime();
+        noteReply(len, System.nanoTime());
+        owner.reply(content, client);
+        completeIfAnswered();
+    }
+
+    private void noteReply(int len, long now) {
         if (!answered) {
             // A UDP connect() proves nothing about the backend; its first answer does.
             answered = true;
@@ -288,10 +369,15 @@ final class Session {
         }
         owner.table.touch(this, now);
         backend.stats().bytesIn.add(len);
-        owner.reply(content, client);
+    }
+
+    /** In responses-per-request mode, ends the session once every request was answered. */
+    private boolean completeIfAnswered() {
         if (owner.settings.responsesPerRequest() > 0 && --owed <= 0) {
             owner.closeSession(this, ListenerHandler.Reason.COMPLETED);
+            return true;
         }
+        return false;
     }
 
     private static boolean contains(BackendPool pool, Backend b) {

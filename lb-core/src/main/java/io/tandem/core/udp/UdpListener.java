@@ -29,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * The bound sockets of one UDP VIP and the sessions behind them. On epoll it binds one
  * {@code SO_REUSEPORT} socket per event loop (the kernel spreads clients over them by a hash
  * of the 4-tuple, so a client always reaches the same socket) and reads with {@code recvmmsg};
- * on NIO one socket. Each socket owns the sessions of the clients it receives
+ * on NIO one socket. On epoll the sockets are raw ({@link RawListener}: no Netty channel,
+ * recvmmsg/sendmmsg on native batches, see perf/UDP.md session 3) unless
+ * {@code -Dtandem.udp.rawListener=false}; on NIO they are Netty datagram channels
+ * ({@link ListenerHandler} in their pipeline). Each socket owns the sessions of the clients it receives
  * ({@link SessionTable}, confined to its loop); the session limit is shared by the VIP.
  *
  * <p>Why a map per event loop and not one Caffeine cache: a session's upstream channel must be
@@ -51,12 +54,18 @@ public final class UdpListener {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    private UdpListener(Vip vip, List<Channel> channels, List<ListenerHandler> handlers, UdpStats stats) {
+    /** Escape hatch and A/B switch: {@code -Dtandem.udp.rawListener=false} binds Netty datagram channels on epoll too. */
+    private static final boolean RAW_LISTENERS =
+            Boolean.parseBoolean(System.getProperty("tandem.udp.rawListener", "true"));
+
+    /** channels: one per handler on the channel path, empty when the listening sockets are raw. */
+    private UdpListener(Vip vip, List<Channel> channels, List<ListenerHandler> handlers, UdpStats stats,
+                        InetSocketAddress localAddress) {
         this.vip = vip;
         this.channels = List.copyOf(channels);
         this.handlers = List.copyOf(handlers);
         this.stats = stats;
-        this.localAddress = (InetSocketAddress) channels.getFirst().localAddress();
+        this.localAddress = localAddress;
     }
 
     /**
@@ -65,6 +74,16 @@ public final class UdpListener {
      */
     public static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
                                                       ConnectionEvents events, UdpSettings settings) {
+        return bind(vip, group, transport, events, settings, RAW_LISTENERS);
+    }
+
+    /**
+     * As {@link #bind(Vip, EventLoopGroup, Transport, ConnectionEvents, UdpSettings)}; {@code rawListener}
+     * false binds Netty datagram channels on epoll too (tests cover both paths; the public method
+     * follows {@code -Dtandem.udp.rawListener}).
+     */
+    static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
+                                               ConnectionEvents events, UdpSettings settings, boolean rawListener) {
         requireNonNull(vip, "vip");
         requireNonNull(group, "group");
         requireNonNull(transport, "transport");
@@ -82,6 +101,10 @@ public final class UdpListener {
         }
         UdpStats stats = new UdpStats();
         ChannelFactory<? extends Channel> upstreamFactory = new ReflectiveChannelFactory<>(transport.datagramChannel());
+        if (transport.isEpoll() && rawListener && ListenerHandler.RAW_UPSTREAMS
+                && RawListener.supported(loops.getFirst())) {
+            return bindRaw(vip, loops, address, transport, settings, stats, events, upstreamFactory);
+        }
         List<Channel> channels = new ArrayList<>();
         List<ListenerHandler> handlers = new ArrayList<>();
         CompletableFuture<UdpListener> result = new CompletableFuture<>();
@@ -108,7 +131,8 @@ public final class UdpListener {
                                  ChannelFactory<? extends Channel> upstreamFactory, List<Channel> channels,
                                  List<ListenerHandler> handlers, CompletableFuture<UdpListener> result) {
         if (index == loops.size()) {
-            UdpListener listener = new UdpListener(vip, channels, handlers, stats);
+            UdpListener listener = new UdpListener(vip, channels, handlers, stats,
+                    (InetSocketAddress) channels.getFirst().localAddress());
             log.info("udp listener bound vip={} address={} sockets={} transport={} batch={} max_sessions={}",
                     vip.name(), listener.localAddress, channels.size(), transport.name(), settings.batch(),
                     settings.maxSessions());
@@ -118,8 +142,13 @@ public final class UdpListener {
         ListenerHandler handler = new ListenerHandler(vip, settings, stats, events, loops.get(index), upstreamFactory);
         bindOne(transport, settings, loops.get(index), handler, address).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
-                for (Channel c : channels) {
-                    c.close();
+                for (int i = 0; i < channels.size(); i++) {
+                    ListenerHandler h = handlers.get(i);
+                    Channel c = channels.get(i);
+                    h.loop.execute(() -> {
+                        h.closeAll(); // stops its sweep
+                        c.close();
+                    });
                 }
                 result.completeExceptionally(f.cause());
                 return;
@@ -128,6 +157,57 @@ public final class UdpListener {
             handlers.add(handler);
             bindRest(transport, settings, loops, index + 1, address, vip, stats, events, upstreamFactory, channels,
                     handlers, result);
+        });
+    }
+
+    /**
+     * Binds one raw listening socket per loop ({@link RawListener}), each opened on its own loop;
+     * the first one learns the port when 0 was asked.
+     */
+    private static CompletableFuture<UdpListener> bindRaw(Vip vip, List<EventLoop> loops, InetSocketAddress address,
+                                                          Transport transport, UdpSettings settings, UdpStats stats,
+                                                          ConnectionEvents events,
+                                                          ChannelFactory<? extends Channel> upstreamFactory) {
+        CompletableFuture<UdpListener> result = new CompletableFuture<>();
+        List<ListenerHandler> handlers = new ArrayList<>();
+        bindRawRest(vip, loops, 0, address, transport, settings, stats, events, upstreamFactory, handlers, result);
+        return result;
+    }
+
+    private static void bindRawRest(Vip vip, List<EventLoop> loops, int index, InetSocketAddress address,
+                                    Transport transport, UdpSettings settings, UdpStats stats, ConnectionEvents events,
+                                    ChannelFactory<? extends Channel> upstreamFactory, List<ListenerHandler> handlers,
+                                    CompletableFuture<UdpListener> result) {
+        if (index == loops.size()) {
+            UdpListener listener = new UdpListener(vip, List.of(), handlers, stats, address);
+            log.info("udp listener bound vip={} address={} sockets={} transport={} raw=true batch={} max_sessions={}",
+                    vip.name(), address, handlers.size(), transport.name(), settings.batch(), settings.maxSessions());
+            result.complete(listener);
+            return;
+        }
+        EventLoop loop = loops.get(index);
+        ListenerHandler handler = new ListenerHandler(vip, settings, stats, events, loop, upstreamFactory);
+        loop.execute(() -> {
+            RawListener raw;
+            try {
+                raw = RawListener.open(handler, address, LISTENER_SOCKET_BUFFER);
+            } catch (Exception | Error e) {
+                for (ListenerHandler h : handlers) {
+                    h.loop.execute(() -> {
+                        h.closeAll(); // stops its sweep
+                        h.raw.close();
+                    });
+                }
+                result.completeExceptionally(e);
+                return;
+            }
+            handler.raw = raw;
+            handler.startSweeper();
+            handlers.add(handler);
+            InetSocketAddress bound = index == 0
+                    ? new InetSocketAddress(address.getAddress(), raw.localAddress().getPort()) : address;
+            bindRawRest(vip, loops, index + 1, bound, transport, settings, stats, events, upstreamFactory, handlers,
+                    result);
         });
     }
 
@@ -179,14 +259,19 @@ public final class UdpListener {
             return closed;
         }
         List<CompletableFuture<Void>> parts = new ArrayList<>();
-        for (int i = 0; i < channels.size(); i++) {
-            Channel ch = channels.get(i);
+        for (int i = 0; i < handlers.size(); i++) {
+            Channel ch = channels.isEmpty() ? null : channels.get(i);
             ListenerHandler h = handlers.get(i);
             CompletableFuture<Void> part = new CompletableFuture<>();
             parts.add(part);
             h.loop.execute(() -> {
                 h.closeAll();
-                ch.close().addListener(f -> part.complete(null));
+                if (ch != null) {
+                    ch.close().addListener(f -> part.complete(null));
+                } else {
+                    h.raw.close();
+                    part.complete(null);
+                }
             });
         }
         CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {

@@ -41,4 +41,45 @@ class SessionTableTest {
         t.touch(a, 2); // touching a removed session must not resurrect it in the list
         assertThat(t.eldest()).isNull();
     }
+
+    @Test
+    void ipv4KeyedSessionsAreFoundByKeyAndSurviveManyAddsAndRemovals() {
+        SessionTable t = new SessionTable();
+        java.util.Map<Long, Session> reference = new java.util.HashMap<>();
+        java.util.Random random = new java.util.Random(42);
+        for (int round = 0; round < 20_000; round++) {
+            // Few distinct keys with close values: long probe runs, collisions and wrap-around in the map.
+            long key = (random.nextInt(300) << 16) | 2L;
+            Session existing = reference.get(key);
+            if (existing == null) {
+                Session s = new Session(new InetSocketAddress("127.0.0.1", (int) (key >>> 16) + 1), null, key, true);
+                t.add(s, round);
+                reference.put(key, s);
+            } else if (random.nextBoolean()) {
+                assertThat(t.remove(existing)).isTrue();
+                reference.remove(key);
+            }
+            long probe = (random.nextInt(300) << 16) | 2L;
+            assertThat(t.get4(probe)).isSameAs(reference.get(probe));
+        }
+        assertThat(t.size()).isEqualTo(reference.size());
+        for (var e : reference.entrySet()) {
+            assertThat(t.get4(e.getKey())).isSameAs(e.getValue());
+            assertThat(t.get(e.getValue().client)).as("keyed sessions are not in the address map").isNull();
+            assertThat(t.find(e.getValue().client)).isSameAs(e.getValue());
+        }
+    }
+
+    @Test
+    void removingAKeyedSessionThatWasReplacedLeavesTheNewOneInPlace() {
+        SessionTable t = new SessionTable();
+        Session old = new Session(new InetSocketAddress("127.0.0.1", 1), null, 7L, true);
+        Session other = new Session(new InetSocketAddress("127.0.0.1", 1), null, 7L, true);
+        t.add(old, 1);
+        assertThat(t.remove(old)).isTrue();
+        t.add(other, 2);
+        assertThat(t.remove(old)).isFalse();
+        assertThat(t.get4(7L)).isSameAs(other);
+        assertThat(t.eldest()).isSameAs(other);
+    }
 }

@@ -33,6 +33,18 @@ final class UdpHarness implements AutoCloseable {
 
     UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings)
             throws Exception {
+        this(transport, backendCount, policy, settings, "127.0.0.1", true);
+    }
+
+    /** {@code rawListener} false: Netty datagram channels on epoll too (the channel path). */
+    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings,
+               String listenHost, boolean rawListener) throws Exception {
+        this(transport, backendCount, policy, settings, listenHost, rawListener, List.of());
+    }
+
+    /** {@code otherBackends}: backends the test runs itself, after the {@code backendCount} echo backends. */
+    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings,
+               String listenHost, boolean rawListener, List<Backend> otherBackends) throws Exception {
         this.transport = transport;
         this.proxyGroup = transport.newGroup(2, "udp-proxy");
         this.backendGroup = transport.newGroup(1, "udp-backend");
@@ -41,8 +53,11 @@ final class UdpHarness implements AutoCloseable {
             echoes.add(e);
             backends.add(UdpTestSupport.backend(e));
         }
-        this.vip = new Vip("udp-test", UdpTestSupport.pool(UdpTestSupport.udpConfig("udp-test"), backends, policy, 1));
-        this.listener = UdpListener.bind(vip, proxyGroup, transport, events, settings).get(10, TimeUnit.SECONDS);
+        backends.addAll(otherBackends);
+        this.vip = new Vip("udp-test",
+                UdpTestSupport.pool(UdpTestSupport.udpConfig("udp-test", listenHost), backends, policy, 1));
+        this.listener = UdpListener.bind(vip, proxyGroup, transport, events, settings, rawListener)
+                .get(10, TimeUnit.SECONDS);
     }
 
     UdpStats stats() {
@@ -53,9 +68,9 @@ final class UdpHarness implements AutoCloseable {
         return listener.localAddress();
     }
 
-    /** A blocking client socket on loopback with a short receive timeout. */
+    /** A blocking client socket on loopback (of the listener's address family) with a short receive timeout. */
     DatagramSocket client() throws IOException {
-        DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+        DatagramSocket s = new DatagramSocket(new InetSocketAddress(address().getAddress(), 0));
         s.setSoTimeout(1000);
         return s;
     }

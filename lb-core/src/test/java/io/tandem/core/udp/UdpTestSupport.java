@@ -69,7 +69,11 @@ final class UdpTestSupport {
     }
 
     static VipConfig udpConfig(String name) {
-        return new VipConfig(name, HostPort.of("127.0.0.1", 0), Protocol.UDP, PolicyKind.ROUND_ROBIN, List.of(),
+        return udpConfig(name, "127.0.0.1");
+    }
+
+    static VipConfig udpConfig(String name, String host) {
+        return new VipConfig(name, HostPort.of(host, 0), Protocol.UDP, PolicyKind.ROUND_ROBIN, List.of(),
                 Limits.UNLIMITED, Timeouts.DEFAULTS, 0, ProxyProtocolVersion.NONE, RelayMode.COPY, Optional.empty());
     }
 
