@@ -291,7 +291,7 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
 
     /** Starts the timer once the backend is connected. */
     final void startTimer() {
-        if (watch == null && idleNanos >= LateIdleTimers.MIN_IDLE_NANOS) {
+        if (timerArmedLate()) {
             // Most connections end long before their idle timeout: a timer per connection (a
             // scheduled task in the loop's priority queue, cancelled at close) is wasted on them.
             // The loop arms timers for the connections still open once a second instead.
@@ -310,8 +310,21 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     @Override
     public final void armIdleTimerLate() {
         if (!closing && !released) {
+            lived();
             armTimer(lastActivityNanos + idleNanos);
         }
+    }
+
+    /**
+     * Whether {@link #startTimer} left the idle timer to {@link LateIdleTimers} (so {@link #lived}
+     * will be called about a second later, if the connection is still open).
+     */
+    final boolean timerArmedLate() {
+        return watch == null && idleNanos >= LateIdleTimers.MIN_IDLE_NANOS;
+    }
+
+    /** The connection is still open about a second after it started (late-armed timers only). */
+    void lived() {
     }
 
     /**

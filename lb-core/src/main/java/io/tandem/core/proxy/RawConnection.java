@@ -2,10 +2,6 @@ package io.tandem.core.proxy;
 
 import static io.tandem.core.proxy.RawSocket.ERR;
 import static io.tandem.core.proxy.RawSocket.HUP;
-import static io.tandem.core.proxy.RawSocket.IN;
-import static io.tandem.core.proxy.RawSocket.ONESHOT;
-import static io.tandem.core.proxy.RawSocket.OUT;
-import static io.tandem.core.proxy.RawSocket.RDHUP;
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
 import io.netty.buffer.ByteBuf;
@@ -39,11 +35,16 @@ import org.slf4j.LoggerFactory;
  * <p><b>Splice</b>: socket to this direction's own pipe to socket with splice(2), the bytes
  * never entering the JVM; the same back-pressure rule with the pipe as the buffer. End of
  * stream: splice answers 0 both for "nothing to read yet" and for EOF, so a 0 is taken as EOF
- * only when epoll reported the peer's FIN (EPOLLRDHUP/EPOLLHUP) with the event being handled:
- * every byte sent before the FIN is then already in the socket's queue, and 0 means it is
- * empty. (Netty's own splice shuts the input at RDHUP and loses what is still queued;
- * reference/netty-epoll-notes.md.) Since we see every spliced byte, counters, the idle clock and
- * the response watch treat both modes alike.
+ * only once epoll has reported the peer's FIN (EPOLLRDHUP/EPOLLHUP): every byte sent before
+ * the FIN is then already in the socket's queue, and 0 means it is empty. (Netty's own splice
+ * shuts the input at RDHUP and loses what is still queued; reference/netty-epoll-notes.md.)
+ * Since we see every spliced byte, counters, the idle clock and the response watch treat both
+ * modes alike.
+ *
+ * <p><b>Readiness</b>: both sockets are edge-triggered ({@link RawSocket}): a direction reads
+ * while its source has reported input not yet used up, and picks reading up again by itself
+ * when its target took the backlog (no new edge would come for bytes already queued) or when
+ * its per-event budget ran out (a task on the loop).
  *
  * <p><b>Ends</b>: a source's EOF becomes a {@code shutdown(SHUT_WR)} of its target once every byte
  * before it was written (half-close is propagated both ways); when the second direction ends,
@@ -94,13 +95,17 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         this.up = new Flow(client, vip.stats().bytesIn, spliceAfter);
     }
 
-    /** Accepted on the owner's loop: admit, register the client socket, connect to a backend. */
+    /**
+     * Accepted on the owner's loop: admit, add the client socket to epoll (its input, FIN or reset
+     * during the connect is remembered and handled once the backend is there), connect.
+     */
     void open() {
         if (!admit()) {
             return;
         }
         try {
-            client.register(owner.loop, this);
+            client.register(owner.loop, owner.epollFd, this);
+            client.arm();
         } catch (IOException | RuntimeException e) {
             abort(e);
             return;
@@ -185,20 +190,45 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         try {
             // TCP_NODELAY as Netty and HAProxy do: a proxy must not add Nagle delays to small writes.
             s.setTcpNoDelay(true);
-            s.setKeepAlive(true);
-            if (userTimeoutMillis > 0) {
-                s.setUserTimeout(userTimeoutMillis);
-            }
-            s.register(owner.loop, this);
+            if (!timerArmedLate()) {
+                setLongLivedOptions(s);
+            } // else: when the connection has lived a second (lived()); most end long before
+            s.register(owner.loop, owner.epollFd, this);
             server = s;
+            s.arm();
             if (s.connect(b.socketAddress())) {
                 backendConnected(b);
             } else {
-                s.interest(OUT);
                 connectTimer = owner.loop.schedule(this::connectTimedOut, connectTimeoutMillis, MILLISECONDS);
             }
         } catch (IOException | RuntimeException e) {
             failAttempt(s, b, e);
+        }
+    }
+
+    /**
+     * SO_KEEPALIVE and TCP_USER_TIMEOUT on the backend socket. Both only matter to a connection
+     * that lives: keepalive probes start after minutes of silence, and the user timeout counts
+     * how long written data stays unacknowledged. So with late-armed timers they are set once the
+     * connection has lived about a second ({@link #lived}), saving two setsockopt calls for every
+     * connection that ends before (with a new connection per request, nearly all); a user timeout
+     * under two seconds is set at once.
+     */
+    private void setLongLivedOptions(RawSocket s) throws IOException {
+        s.setKeepAlive(true);
+        if (userTimeoutMillis > 0) {
+            s.setUserTimeout(userTimeoutMillis);
+        }
+    }
+
+    @Override
+    void lived() {
+        if (server != null && !server.isClosed()) {
+            try {
+                setLongLivedOptions(server);
+            } catch (IOException e) {
+                abort(e);
+            }
         }
     }
 
@@ -222,7 +252,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
                 cause = e;
             }
             failAttempt(server, b, cause);
-        } else if ((ready & OUT) != 0) {
+        } else if (server.writable) {
             // Writable without an error: the handshake completed (no SO_ERROR syscall needed).
             backendConnected(b);
         }
@@ -256,13 +286,16 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         try {
             if (header != null) {
                 up.queue(header); // ahead of every client byte: the client is not read while it is queued
-                up.flush();
+                up.flush();       // then reads what the client sent meanwhile
+            } else if (client.readable) {
+                up.read(); // what the client sent (or its FIN) while we connected
             }
-        } catch (IOException e) {
+            if (!closing && server.readable) {
+                down.read(); // a server that speaks first
+            }
+        } catch (IOException | RuntimeException e) {
             abort(e);
-            return;
         }
-        updateInterest();
     }
 
     // ---- events --------------------------------------------------------------------------------
@@ -272,34 +305,31 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         if (closing) {
             return;
         }
-        if (s == server && down == null) {
-            connectReady(ready);
-            return;
+        if (down == null) { // still connecting
+            if (s == server) {
+                connectReady(ready);
+            } else if ((ready & ERR) != 0) {
+                abort(errorOf(s)); // the client reset: no use finishing the connect
+            }
+            return; // the client's input and FIN are remembered in its flags until then
         }
         Flow out = s == client ? up : down;  // s is its source
         Flow in = s == client ? down : up;   // s is its target
         try {
-            if ((ready & (OUT | ERR | HUP)) != 0 && in.hasBacklog()) {
-                in.flush(); // throws the socket's error, if any
+            boolean acted = false;
+            if (s.writable && in.hasBacklog()) {
+                in.flush(); // throws the socket's error, if any; reads on if the backlog went out
+                acted = true;
             }
             if (closing) {
                 return;
             }
-            if ((ready & (IN | RDHUP | HUP | ERR)) != 0 && out.wantsRead()) {
-                out.read((ready & (RDHUP | HUP)) != 0); // throws the socket's error, if any
-            } else if ((ready & ERR) != 0) {
-                // An error on a socket we are not reading or writing now (a reset while the other side is slow).
+            if (s.readable && out.wantsRead()) {
+                out.read(); // throws the socket's error, if any
+            } else if ((ready & ERR) != 0 && !acted) {
+                // An error on a socket we are neither reading nor writing now (a reset while the
+                // other side is slow): edge-triggered, it would not be reported again.
                 throw errorOf(s);
-            }
-            if (closing) {
-                return;
-            }
-            updateInterest();
-            if ((ready & HUP) != 0 && s.interest() == 0) {
-                // The peer is gone both ways but its direction waits for the other side to take the
-                // bytes already read: epoll would report HUP on every wait until then. Park the
-                // socket (one more report, then silence) until its interest changes again.
-                s.interest(ONESHOT);
             }
         } catch (IOException | RuntimeException e) {
             abort(e);
@@ -324,26 +354,6 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             server.closeNow();
         }
         cleanup();
-    }
-
-    /** Gives both sockets the interest their directions need now. */
-    private void updateInterest() {
-        client.interest(opsFor(up, down));
-        if (server != null && down != null) {
-            server.interest(opsFor(down, up));
-        }
-    }
-
-    /** Interest of the socket that is {@code out}'s source and {@code in}'s target. */
-    private static int opsFor(Flow out, Flow in) {
-        int ops = 0;
-        if (out.wantsRead()) {
-            ops |= IN | RDHUP;
-        }
-        if (in != null && in.hasBacklog()) {
-            ops |= OUT;
-        }
-        return ops;
     }
 
     // ---- ends ----------------------------------------------------------------------------------
@@ -434,6 +444,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         private boolean splicing;
         private boolean inputDone;
         private boolean outputDone;
+        private boolean resumeQueued;
         private long counted;
 
         Flow(RawSocket src, LongAdder vipBytes, long spliceAfter) {
@@ -482,26 +493,29 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         }
 
         /**
-         * Reads what the source has and passes it on, until the source is empty, the target is
-         * full or the per-event budget is spent.
-         *
-         * @param peerShut epoll reported the peer's FIN with this event: a splice of 0 is its EOF
+         * Reads what the source has and passes it on, until the source is empty (its readiness is
+         * used up), the target is full (it waits for the target's next output edge) or the
+         * per-event budget is spent (it goes on in a task, after other sockets had their turn).
          */
-        void read(boolean peerShut) throws IOException {
+        void read() throws IOException {
             if (splicing) {
-                readSplice(peerShut);
+                readSplice();
             } else {
-                readCopy(peerShut);
+                readCopy();
+            }
+            if (src.readable && wantsRead() && !closing) {
+                resumeLater();
             }
         }
 
-        private void readCopy(boolean peerShut) throws IOException {
+        private void readCopy() throws IOException {
             ByteBuffer scratch = owner.scratch;
             int cap = scratch.capacity();
             int burst = 0;
             for (int i = 0; i < READS_PER_EVENT; i++) {
                 int n = src.recv(scratch, 0, cap); // > 0 bytes, -1 EOF, 0 nothing (EAGAIN)
                 if (n == 0) {
+                    src.readable = false;
                     break;
                 }
                 if (n < 0) {
@@ -513,10 +527,14 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
                 int w = dst.send(scratch, 0, n);
                 if (w < n) {
                     keep(scratch, w, n);
+                    dst.writable = false;
                     return;
                 }
-                if (n < cap && !peerShut) {
-                    break; // a short read: the queue is very probably empty (level-triggered epoll says if not)
+                if (n < cap && !src.peerShut) {
+                    // A short read emptied the queue: anything that arrives later is a new edge.
+                    // (With the FIN already reported there is no later edge: read on to the EOF.)
+                    src.readable = false;
+                    break;
                 }
             }
             if (spliceAfter != NEVER && burst >= Relay.AUTO_SPLICE_MIN_BURST && counted >= spliceAfter) {
@@ -525,7 +543,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             }
         }
 
-        private void readSplice(boolean peerShut) throws IOException {
+        private void readSplice() throws IOException {
             if (pipeOut == null) {
                 FileDescriptor[] pipe = FileDescriptor.pipe();
                 pipeIn = pipe[0];
@@ -534,9 +552,11 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             for (int i = 0; i < READS_PER_EVENT; i++) {
                 int n = Native.splice(src.intValue(), -1, pipeOut.intValue(), -1, SPLICE_CHUNK);
                 if (n == 0) {
-                    // Nothing queued. That is the end of the stream only if the FIN was seen.
-                    if (peerShut) {
+                    // Nothing queued: the end of the stream if the FIN was reported, else used up.
+                    if (src.peerShut) {
                         eof();
+                    } else {
+                        src.readable = false;
                     }
                     return;
                 }
@@ -544,18 +564,24 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
                 inPipe = n;
                 inPipe -= Native.splice(pipeIn.intValue(), -1, dst.intValue(), -1, n);
                 if (inPipe > 0) {
-                    return; // the target is full: wait for EPOLLOUT
+                    dst.writable = false;
+                    return; // the target is full: wait for its output edge
                 }
             }
         }
 
-        /** Writes what the target did not take before; when all is written, the source may be read again. */
+        /**
+         * Writes what the target did not take before. When all of it is written the direction
+         * ends (the source had its EOF) or reads on: edge-triggered, the source will not report
+         * the bytes that are already queued again.
+         */
         void flush() throws IOException {
             if (pending != null) {
                 ByteBuffer nio = pending.internalNioBuffer(pending.readerIndex(), pending.readableBytes());
                 int w = dst.send(nio, nio.position(), nio.limit());
                 pending.skipBytes(w);
                 if (pending.isReadable()) {
+                    dst.writable = false;
                     return;
                 }
                 pending.release();
@@ -563,12 +589,33 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             } else if (inPipe > 0) {
                 inPipe -= Native.splice(pipeIn.intValue(), -1, dst.intValue(), -1, inPipe);
                 if (inPipe > 0) {
+                    dst.writable = false;
                     return;
                 }
             }
             if (inputDone) {
                 finish();
+            } else if (src.readable && dst != null) {
+                read();
             }
+        }
+
+        /** The budget ran out with input left: go on after the loop has served other sockets. */
+        private void resumeLater() {
+            if (resumeQueued) {
+                return;
+            }
+            resumeQueued = true;
+            owner.loop.execute(() -> {
+                resumeQueued = false;
+                if (!closing && src.readable && wantsRead()) {
+                    try {
+                        read();
+                    } catch (IOException | RuntimeException e) {
+                        abort(e);
+                    }
+                }
+            });
         }
 
         private void keep(ByteBuffer scratch, int from, int to) {

@@ -49,6 +49,8 @@ final class RawListener implements RawSocket.Listener {
     final WarnLimiter warn;
     final ByteBuffer scratch;
     final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
+    /** The loop's epoll descriptor for one-call adds, or -1 ({@link EpollDescriptor}). */
+    final int epollFd;
     private final RawSocket socket;
     /** Netty's accept address: length byte, address, [scope id], port. */
     private final byte[] accepted = new byte[26];
@@ -61,6 +63,7 @@ final class RawListener implements RawSocket.Listener {
         this.warn = warn;
         this.socket = socket;
         this.scratch = SCRATCH.get();
+        this.epollFd = EpollDescriptor.of(loop);
     }
 
     /** Binds a listening socket on {@code loop}. Call on {@code loop}. */
@@ -77,8 +80,8 @@ final class RawListener implements RawSocket.Listener {
             s.bind(address);
             s.listen(NetUtil.SOMAXCONN);
             RawListener listener = new RawListener(vip, loop, events, warn, s);
-            s.register(loop, listener);
-            s.interest(IN);
+            s.register(loop, -1, listener);
+            s.interest(IN); // level-triggered: accept until EAGAIN or the per-event budget
             return listener;
         } catch (IOException | RuntimeException e) {
             s.closeNow();

@@ -6,6 +6,7 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoEvent;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
@@ -17,13 +18,20 @@ import java.net.InetAddress;
 /**
  * A TCP socket of the raw epoll engine: a non-blocking socket registered directly with its event
  * loop's epoll through Netty 4.2's I/O handle API, with no channel, pipeline, config or promise
- * around it. Readiness events go to {@link Listener#ready}; interest changes are made with
- * {@link #interest} and cost an {@code epoll_ctl} only when the interest set really changes.
+ * around it. Readiness events go to {@link Listener#ready}.
+ *
+ * <p>A connection's sockets are <b>edge-triggered</b>: added to epoll once, for input, output
+ * and the peer's FIN, and never modified. The kernel reports each change once; this class keeps
+ * what it reported ({@link #readable}, {@link #writable}, {@link #peerShut}) until the owner has
+ * used it up (a read that found nothing, a write that did not fit). One {@code epoll_ctl} per
+ * socket for its whole life, where interest changes cost one each (level-triggered, as Netty's
+ * channels are), and a socket that stays shut both ways while its bytes wait cannot make the loop
+ * spin on EPOLLHUP. The listening socket stays level-triggered ({@link #interest}).
  *
  * <p>Why not a Netty channel: per proxied connection, two channels cost about as much CPU in
  * user space (pipelines, configs, promises, attribute maps) and in extra syscalls (getsockname,
- * getsockopt SO_SNDBUF/SO_LINGER, redundant epoll_ctl) as the kernel's own work for the
- * connection (perf/PROFILE.md). The socket operations themselves are Netty's JNI ones.
+ * getsockopt SO_SNDBUF/SO_LINGER, epoll_ctl per interest change) as the kernel's own work for
+ * the connection (perf/PROFILE.md). The socket operations themselves are Netty's JNI ones.
  *
  * <p>Confined to its event loop after {@link #register}.
  */
@@ -32,13 +40,9 @@ final class RawSocket extends Socket implements EpollIoHandle {
     static final int OUT = EpollIoOps.EPOLLOUT.value();
     static final int ERR = EpollIoOps.EPOLLERR.value();
     static final int RDHUP = EpollIoOps.EPOLLRDHUP.value();
+    static final int ET = EpollIoOps.EPOLLET.value();
     /** EPOLLHUP: not in EpollIoOps' constants; always reported by the kernel. */
     static final int HUP = 0x010;
-    /**
-     * EPOLLONESHOT: after one event the descriptor is disabled until the next interest change.
-     * Used to park a socket that keeps reporting HUP while nothing can be done with it yet.
-     */
-    static final int ONESHOT = 1 << 30;
 
     private static final int SOL_IP = 0;
     private static final int IP_FREEBIND = 15;
@@ -53,9 +57,17 @@ final class RawSocket extends Socket implements EpollIoHandle {
         void loopClosed(RawSocket socket);
     }
 
+    /** Input (or the peer's FIN, or an error) was reported and not used up yet. */
+    boolean readable;
+    /** Output space (or an error) was reported and not used up yet. */
+    boolean writable;
+    /** The peer's FIN was reported: everything it sent is in the receive queue. Sticky. */
+    boolean peerShut;
     private Listener listener;
     private IoRegistration registration;
-    /** The interest set last given to epoll; -1 before the first. */
+    /** The loop's epoll descriptor when known ({@link EpollDescriptor}); -1: add through Netty's registration. */
+    private int epollFd = -1;
+    /** The level-triggered interest set last given to epoll; -1 before the first. */
     private int ops = -1;
     private boolean closed;
 
@@ -86,10 +98,13 @@ final class RawSocket extends Socket implements EpollIoHandle {
 
     /**
      * Registers with {@code loop} (must be called on it: the registration then completes inline).
-     * No epoll interest yet: that comes with the first {@link #interest}.
+     * No epoll interest yet: that comes with {@link #arm} or {@link #interest}.
+     *
+     * @param epollFd the loop's epoll descriptor, or -1 to add through Netty's registration
      */
-    void register(IoEventLoop loop, Listener listener) throws IOException {
+    void register(IoEventLoop loop, int epollFd, Listener listener) throws IOException {
         this.listener = listener;
+        this.epollFd = epollFd;
         Future<IoRegistration> f = loop.register(this);
         if (!f.isSuccess()) {
             Throwable cause = f.cause();
@@ -100,20 +115,26 @@ final class RawSocket extends Socket implements EpollIoHandle {
     }
 
     /**
-     * Sets the epoll interest set to {@code newOps} (IN, OUT, RDHUP, ONESHOT bits); no-op when
-     * unchanged. A socket parked with {@link #ONESHOT} stays parked until there is real interest:
-     * re-arming it with an empty set would only bring the HUP it was parked for back.
+     * Adds the socket to epoll, edge-triggered, for input, output and the peer's FIN: the only
+     * {@code epoll_ctl} of its life. With the loop's epoll descriptor at hand it is one
+     * {@code EPOLL_CTL_ADD}; Netty's registration would add and then modify (two calls).
      */
+    void arm() throws IOException {
+        int events = IN | OUT | RDHUP | ET;
+        if (epollFd >= 0) {
+            Native.epollCtlAdd(epollFd, intValue(), events);
+        } else {
+            registration.submit(EpollIoOps.valueOf(events));
+        }
+    }
+
+    /** Sets a level-triggered interest set (the listening socket); no-op when unchanged. */
     void interest(int newOps) {
-        if (newOps == ops || closed || (newOps == 0 && ops == ONESHOT)) {
+        if (newOps == ops || closed) {
             return;
         }
         ops = newOps;
         registration.submit(EpollIoOps.valueOf(newOps));
-    }
-
-    int interest() {
-        return ops;
     }
 
     boolean isClosed() {
@@ -147,9 +168,20 @@ final class RawSocket extends Socket implements EpollIoHandle {
 
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
-        if (!closed) {
-            listener.ready(this, ((EpollIoEvent) event).ops().value());
+        if (closed) {
+            return;
         }
+        int ready = ((EpollIoEvent) event).ops().value();
+        if ((ready & (IN | RDHUP | HUP | ERR)) != 0) {
+            readable = true; // an error or a FIN is read too: the read reports it
+        }
+        if ((ready & (RDHUP | HUP)) != 0) {
+            peerShut = true;
+        }
+        if ((ready & (OUT | HUP | ERR)) != 0) {
+            writable = true; // an error is written too: the write reports it
+        }
+        listener.ready(this, ready);
     }
 
     /**
@@ -166,5 +198,10 @@ final class RawSocket extends Socket implements EpollIoHandle {
         if (listener != null) {
             listener.loopClosed(this);
         }
+    }
+
+    @Override
+    public String toString() {
+        return "raw[fd=" + intValue() + (closed ? " closed" : "") + "]";
     }
 }
