@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, cpu_seconds, java, machine, sh, tree, wait_port
+from common import ROOT, TANDEM_FLAGS, cpu_seconds, java, machine, sh, tree, wait_port
 
 # Backend ports (shared by every proxy) and one block of front ports per proxy.
 IPERF_PORT = 25201
@@ -176,7 +176,7 @@ def start_proxy(name):
     if name.startswith("tandem"):
         cfg = WORK / f"{name}.yaml"
         cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
-        flags = os.environ.get("TANDEM_JAVA_OPTS", "-XX:+UseG1GC -XX:+UseCompactObjectHeaders").split()  # the launcher's flags
+        flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()  # the launcher's flags
         return Proc(name, [java(), *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
                            str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
                     ports)
@@ -237,6 +237,7 @@ def udp_tool(name):
     if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
         if shutil.which("gcc") is None:
             print("bench: installing gcc for the C UDP tools", file=sys.stderr, flush=True)
+            # perf/bench installs it; this covers running bench.py directly
             sh("apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null")
         out.parent.mkdir(parents=True, exist_ok=True)
         sh(["gcc", "-O2", "-Wall", "-o", str(out), str(src)])
@@ -348,7 +349,7 @@ def start_memory_instance(name):
     if name.startswith("tandem"):
         cfg = WORK / f"{name}-mem.yaml"
         cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
-        flags = os.environ.get("TANDEM_JAVA_OPTS", "-XX:+UseG1GC -XX:+UseCompactObjectHeaders").split()
+        flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()
         return Proc(f"{name}-mem", [java(), *flags, "-XX:NativeMemoryTracking=summary",
                                     "--enable-native-access=ALL-UNNAMED", "-jar", str(tandem_jar(name)), "run",
                                     "--no-watch", "--config", str(cfg)], ports)

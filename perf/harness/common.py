@@ -9,6 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The launcher's JVM flags (./tandem, where they are justified); harnesses run Tandem with these.
+TANDEM_FLAGS = "-XX:+UseG1GC -XX:+UseCompactObjectHeaders -XX:+UseTransparentHugePages"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

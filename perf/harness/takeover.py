@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from common import TANDEM_FLAGS
 
 P = "ttko"
 HOSTS = {"client": "198.18.0.2", "lb1": "198.18.0.11", "lb2": "198.18.0.12", "be": "198.18.0.20",
@@ -393,7 +394,7 @@ ha:
     def start_node(self, me):
         cfg = WORK / f"tandem-{me}.yaml"
         cfg.write_text(self.config(me))
-        flags = ["-XX:+UseG1GC", "-XX:+UseCompactObjectHeaders", "-XX:+ExitOnOutOfMemoryError",
+        flags = [*TANDEM_FLAGS.split(), "-XX:+ExitOnOutOfMemoryError",
                  "--enable-native-access=ALL-UNNAMED"]  # the launcher's (./tandem) flags
         self.nodes[me] = Proc(f"tandem-{me}", nsx(me, self.java, *flags, "-jar", str(ROOT / "lb-core/target/tandem.jar"),
                                                   "run", "--no-watch", "--node-name", me, "--config", str(cfg)))

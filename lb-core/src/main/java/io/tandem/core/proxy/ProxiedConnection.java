@@ -40,8 +40,10 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     final ResponseWatch watch;
     final long idleNanos;
     final int connectTimeoutMillis;
-    private final Runnable onTimer = this::onTimer;
-    private final List<Backend> tried = new ArrayList<>(2);
+    /** Created on the first armed timer (most connections end before theirs is armed). */
+    private Runnable onTimer;
+    /** Backends that failed or were full for this connection; empty (and unallocated) for most. */
+    private List<Backend> tried = List.of();
     /** Set once the backend is connected; read by the control loop (close on backend down, drain). */
     private volatile Backend backend;
     /** The backend of the attempt in progress (its active count is reserved). */
@@ -163,13 +165,20 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
                 b.stats().active.decrementAndGet();
                 b.stats().limitHits.increment();
                 anyBackendAtLimit = true;
-                tried.add(b);
+                tried(b);
                 continue;
             }
             attempt = b;
             return b;
         }
         return null;
+    }
+
+    private void tried(Backend b) {
+        if (tried.isEmpty()) {
+            tried = new ArrayList<>(2);
+        }
+        tried.add(b);
     }
 
     /** The attempt to {@code b} succeeded: it is this connection's backend now. */
@@ -199,7 +208,7 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
         endAttempt(b);
         b.stats().connectFailures.increment();
         anyConnectFailed = true;
-        tried.add(b);
+        tried(b);
         try {
             events.connectFailed(vip, b, cause, elapsed);
         } catch (RuntimeException e) {
@@ -340,6 +349,9 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
             timer.cancel(false);
         }
         timerAt = at;
+        if (onTimer == null) {
+            onTimer = this::onTimer;
+        }
         timer = loop().schedule(onTimer, Math.max(0, at - System.nanoTime()), NANOSECONDS);
     }
 

@@ -14,6 +14,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -145,7 +146,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         if (remote != null) {
             return remote;
         }
-        return client.isClosed() ? "fd" : client.remoteAddress(); // getpeername: logs only
+        return client.remoteAddress(); // getpeername: logs only
     }
 
     @Override
@@ -182,14 +183,14 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         connectStart = System.nanoTime();
         RawSocket s;
         try {
-            s = RawSocket.stream(b.socketAddress().getAddress());
-        } catch (RuntimeException e) { // out of file descriptors and the like: a failed attempt
+            s = RawSocket.stream(b.socketAddress().getAddress(), owner.calls);
+        } catch (IOException | RuntimeException e) { // out of file descriptors and the like: a failed attempt
             connectFailed(b, e, System.nanoTime() - connectStart);
             return;
         }
         try {
             // TCP_NODELAY as Netty and HAProxy do: a proxy must not add Nagle delays to small writes.
-            s.setTcpNoDelay(true);
+            s.setTcpNoDelay();
             if (!timerArmedLate()) {
                 setLongLivedOptions(s);
             } // else: when the connection has lived a second (lived()); most end long before
@@ -215,7 +216,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
      * under two seconds is set at once.
      */
     private void setLongLivedOptions(RawSocket s) throws IOException {
-        s.setKeepAlive(true);
+        s.setKeepAlive();
         if (userTimeoutMillis > 0) {
             s.setUserTimeout(userTimeoutMillis);
         }
@@ -246,12 +247,12 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         if ((ready & (ERR | HUP)) != 0) {
             IOException cause;
             try {
-                server.finishConnect(); // getsockopt(SO_ERROR): throws the connect's error
-                cause = new IOException("connect failed (epoll error without a socket error)");
+                cause = server.connectFailure(b.socketAddress()); // getsockopt(SO_ERROR)
             } catch (IOException e) {
                 cause = e;
             }
-            failAttempt(server, b, cause);
+            failAttempt(server, b, cause != null ? cause
+                    : new java.net.ConnectException("connect failed (epoll error without a socket error)"));
         } else if (server.writable) {
             // Writable without an error: the handshake completed (no SO_ERROR syscall needed).
             backendConnected(b);
@@ -281,7 +282,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         down.start(client, b.stats().bytesIn);
         up.start(server, b.stats().bytesOut);
         ByteBuf header = ProxyProtocolHeader.encode(config.proxyProtocol(), remote, remote == null ? null
-                : client.localAddress(), owner.alloc);
+                : owner.boundAddress != null ? owner.boundAddress : client.localAddress(), owner.alloc);
         startTimer();
         try {
             if (header != null) {
@@ -337,12 +338,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
     }
 
     private static IOException errorOf(RawSocket s) {
-        try {
-            int err = s.getSoError();
-            return new IOException("socket error " + err);
-        } catch (IOException e) {
-            return e;
-        }
+        return s.pendingError();
     }
 
     @Override
@@ -392,7 +388,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             return;
         }
         try {
-            s.setSoLinger(0);
+            s.setLingerZero();
         } catch (IOException ignored) {
             // the socket is already dead (reset by the peer): a plain close is all that is left
         }
@@ -510,10 +506,11 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
 
         private void readCopy() throws IOException {
             ByteBuffer scratch = owner.scratch;
+            long address = owner.scratchAddress;
             int cap = scratch.capacity();
             int burst = 0;
             for (int i = 0; i < READS_PER_EVENT; i++) {
-                int n = src.recv(scratch, 0, cap); // > 0 bytes, -1 EOF, 0 nothing (EAGAIN)
+                int n = src.recv(address, cap); // > 0 bytes, -1 EOF, 0 nothing (EAGAIN)
                 if (n == 0) {
                     src.readable = false;
                     break;
@@ -524,7 +521,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
                 }
                 count(n);
                 burst += n;
-                int w = dst.send(scratch, 0, n);
+                int w = dst.send(address, n);
                 if (w < n) {
                     keep(scratch, w, n);
                     dst.writable = false;
@@ -577,8 +574,10 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
          */
         void flush() throws IOException {
             if (pending != null) {
-                ByteBuffer nio = pending.internalNioBuffer(pending.readerIndex(), pending.readableBytes());
-                int w = dst.send(nio, nio.position(), nio.limit());
+                int len = pending.readableBytes();
+                long at = pending.hasMemoryAddress() ? pending.memoryAddress() + pending.readerIndex()
+                        : MemorySegment.ofBuffer(pending.internalNioBuffer(pending.readerIndex(), len)).address();
+                int w = dst.send(at, len);
                 pending.skipBytes(w);
                 if (pending.isReadable()) {
                     dst.writable = false;
@@ -649,7 +648,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
                 teardown();
                 return;
             }
-            dst.shutdown(false, true);
+            dst.shutdownOutput();
         }
 
         void free() {

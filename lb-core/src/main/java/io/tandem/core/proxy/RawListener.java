@@ -1,10 +1,15 @@
 package io.tandem.core.proxy;
 
-import static io.tandem.core.proxy.RawSocket.IN;
-
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.Errors;
+import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.NativeInetAddress;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -12,6 +17,7 @@ import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.vip.Vip;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Confined to its event loop.
  */
-final class RawListener implements RawSocket.Listener {
+final class RawListener {
     private static final Logger log = LoggerFactory.getLogger(RawListener.class);
     private static final int ACCEPTS_PER_EVENT = 64;
     /** Read size of the copy relay: one scratch buffer per event-loop thread, shared by every connection on it. */
@@ -39,6 +45,8 @@ final class RawListener implements RawSocket.Listener {
             return ByteBuffer.allocateDirect(SCRATCH_BYTES);
         }
     };
+    private static final int SOL_IP = 0;
+    private static final int IP_FREEBIND = 15;
     private static final int ECONNABORTED = 103;
     private static final int EPERM = 1;
     private static final int EPROTO = 71;
@@ -48,40 +56,56 @@ final class RawListener implements RawSocket.Listener {
     final ConnectionEvents events;
     final WarnLimiter warn;
     final ByteBuffer scratch;
+    /** The scratch buffer's native address, for the FFM recv/send of the copy relay. */
+    final long scratchAddress;
     final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
     /** The loop's epoll descriptor for one-call adds, or -1 ({@link EpollDescriptor}). */
     final int epollFd;
-    private final RawSocket socket;
+    /** This loop's socket calls. */
+    final TcpCalls calls;
+    /** The bound address, when it is a specific one: then it is every accepted socket's local address. */
+    final InetSocketAddress boundAddress;
+    private final Listening socket;
     /** Netty's accept address: length byte, address, [scope id], port. */
     private final byte[] accepted = new byte[26];
     private boolean paused;
 
-    private RawListener(Vip vip, IoEventLoop loop, ConnectionEvents events, WarnLimiter warn, RawSocket socket) {
+    private RawListener(Vip vip, IoEventLoop loop, ConnectionEvents events, WarnLimiter warn, Listening socket) {
         this.vip = vip;
         this.loop = loop;
         this.events = events;
         this.warn = warn;
         this.socket = socket;
         this.scratch = SCRATCH.get();
+        this.scratchAddress = java.lang.foreign.MemorySegment.ofBuffer(scratch).address();
         this.epollFd = EpollDescriptor.of(loop);
+        this.calls = TcpCalls.current();
+        InetSocketAddress bound = socket.localAddress();
+        this.boundAddress = bound != null && !bound.getAddress().isAnyLocalAddress() ? bound : null;
     }
 
     /** Binds a listening socket on {@code loop}. Call on {@code loop}. */
     static RawListener bind(Vip vip, IoEventLoop loop, InetSocketAddress address, ConnectionEvents events,
                             WarnLimiter warn) throws IOException {
-        RawSocket s = RawSocket.stream(address.getAddress());
+        Listening s = new Listening(address);
         try {
             s.setReuseAddress(true);
             s.setReusePort(true);
-            s.setFreeBind();
+            s.setIntOpt(SOL_IP, IP_FREEBIND, 1);
             // Accepted sockets inherit both from the listener on Linux (the kernel clones its flags).
             s.setKeepAlive(true);
             s.setTcpNoDelay(true);
             s.bind(address);
             s.listen(NetUtil.SOMAXCONN);
             RawListener listener = new RawListener(vip, loop, events, warn, s);
-            s.register(loop, -1, listener);
-            s.interest(IN); // level-triggered: accept until EAGAIN or the per-event budget
+            s.listener = listener;
+            IoRegistration reg = loop.register(s).getNow();
+            if (reg == null) {
+                throw new IOException("epoll registration did not complete inline");
+            }
+            s.registration = reg;
+            // Level-triggered: accept until EAGAIN or the per-event budget, the rest on the next wait.
+            reg.submit(EpollIoOps.EPOLLIN);
             return listener;
         } catch (IOException | RuntimeException e) {
             s.closeNow();
@@ -98,9 +122,9 @@ final class RawListener implements RawSocket.Listener {
         socket.closeNow();
     }
 
-    @Override
-    public void ready(RawSocket s, int ops) {
-        for (int i = 0; i < ACCEPTS_PER_EVENT && !socket.isClosed(); i++) {
+    /** The listening socket is readable: accept what is queued, up to the per-event budget. */
+    private void acceptReady() {
+        for (int i = 0; i < ACCEPTS_PER_EVENT && !socket.closed; i++) {
             int fd;
             try {
                 fd = socket.accept(accepted);
@@ -116,7 +140,7 @@ final class RawListener implements RawSocket.Listener {
     }
 
     private void accept(int fd) {
-        RawSocket client = RawSocket.of(fd);
+        RawSocket client = RawSocket.of(fd, calls);
         BackendPool pool = vip.pool(); // read once: the connection keeps this snapshot
         InetSocketAddress remote = null;
         if (pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE) {
@@ -135,18 +159,61 @@ final class RawListener implements RawSocket.Listener {
         if (warn.tryAcquire()) {
             log.warn("accept error vip={} pausing_ms=1000 cause=\"{}\"", vip.name(), e.toString());
         }
-        if (!paused) {
+        if (!paused && !socket.closed) {
             paused = true;
-            socket.interest(0);
+            socket.registration.submit(EpollIoOps.valueOf(0));
             loop.schedule(() -> {
                 paused = false;
-                socket.interest(IN);
+                if (!socket.closed) {
+                    socket.registration.submit(EpollIoOps.EPOLLIN);
+                }
             }, 1, TimeUnit.SECONDS);
         }
     }
 
-    @Override
-    public void loopClosed(RawSocket s) {
-        // nothing held beyond the socket Netty closed
+    /** The listening socket: Netty's Socket (bind, listen, accept), registered level-triggered. */
+    private static final class Listening extends Socket implements EpollIoHandle {
+        private RawListener listener;
+        private IoRegistration registration;
+        private boolean closed;
+
+        Listening(InetSocketAddress address) {
+            super(newSocketStream0(address.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET
+                    : SocketProtocolFamily.INET6));
+        }
+
+        @Override
+        public FileDescriptor fd() {
+            return this;
+        }
+
+        @Override
+        public void handle(IoRegistration registration, IoEvent event) {
+            if (!closed) {
+                listener.acceptReady();
+            }
+        }
+
+        /** Closes the descriptor (the kernel drops it from epoll), then the registration. Idempotent. */
+        void closeNow() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                super.close();
+            } catch (IOException ignored) {
+                // the descriptor is gone either way
+            }
+            if (registration != null) {
+                registration.cancel();
+            }
+        }
+
+        /** Netty closes registered handles when the loop shuts down. */
+        @Override
+        public void close() {
+            closeNow();
+        }
     }
 }

@@ -7,35 +7,39 @@ import io.netty.channel.epoll.EpollIoEvent;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.epoll.Native;
-import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Future;
+import io.tandem.core.sys.Syscalls;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 
 /**
- * A TCP socket of the raw epoll engine: a non-blocking socket registered directly with its event
- * loop's epoll through Netty 4.2's I/O handle API, with no channel, pipeline, config or promise
- * around it. Readiness events go to {@link Listener#ready}.
+ * A TCP socket of a raw-engine connection: a non-blocking socket registered directly with its
+ * event loop's epoll through Netty 4.2's I/O handle API, with no channel, pipeline, config or
+ * promise around it. Readiness events go to {@link Listener#ready}.
  *
- * <p>A connection's sockets are <b>edge-triggered</b>: added to epoll once, for input, output
- * and the peer's FIN, and never modified. The kernel reports each change once; this class keeps
- * what it reported ({@link #readable}, {@link #writable}, {@link #peerShut}) until the owner has
- * used it up (a read that found nothing, a write that did not fit). One {@code epoll_ctl} per
- * socket for its whole life, where interest changes cost one each (level-triggered, as Netty's
- * channels are), and a socket that stays shut both ways while its bytes wait cannot make the loop
- * spin on EPOLLHUP. The listening socket stays level-triggered ({@link #interest}).
+ * <p>The sockets are <b>edge-triggered</b>: added to epoll once, for input, output and the peer's
+ * FIN, and never modified. The kernel reports each change once; this class keeps what it
+ * reported ({@link #readable}, {@link #writable}, {@link #peerShut}) until the owner has used it
+ * up (a read that found nothing, a write that did not fit). One {@code epoll_ctl} per socket for
+ * its whole life, where interest changes cost one each (level-triggered, as Netty's channels
+ * are), and a socket that stays shut both ways while its bytes wait cannot make the loop spin on
+ * EPOLLHUP.
+ *
+ * <p>A bare {@link FileDescriptor}: reads and writes are Netty's JNI calls, the socket calls go
+ * through {@link TcpCalls} (FFM). Netty's {@code Socket} wrapper would cost a
+ * {@code getsockname} per socket just to learn the family we chose ourselves.
  *
  * <p>Why not a Netty channel: per proxied connection, two channels cost about as much CPU in
  * user space (pipelines, configs, promises, attribute maps) and in extra syscalls (getsockname,
  * getsockopt SO_SNDBUF/SO_LINGER, epoll_ctl per interest change) as the kernel's own work for
- * the connection (perf/PROFILE.md). The socket operations themselves are Netty's JNI ones.
+ * the connection (perf/PROFILE.md).
  *
- * <p>Confined to its event loop after {@link #register}.
+ * <p>Confined to its event loop.
  */
-final class RawSocket extends Socket implements EpollIoHandle {
+final class RawSocket extends FileDescriptor implements EpollIoHandle {
     static final int IN = EpollIoOps.EPOLLIN.value();
     static final int OUT = EpollIoOps.EPOLLOUT.value();
     static final int ERR = EpollIoOps.EPOLLERR.value();
@@ -43,11 +47,6 @@ final class RawSocket extends Socket implements EpollIoHandle {
     static final int ET = EpollIoOps.EPOLLET.value();
     /** EPOLLHUP: not in EpollIoOps' constants; always reported by the kernel. */
     static final int HUP = 0x010;
-
-    private static final int SOL_IP = 0;
-    private static final int IP_FREEBIND = 15;
-    private static final int IPPROTO_TCP = 6;
-    private static final int TCP_USER_TIMEOUT = 18;
 
     /** Who handles this socket's readiness events (a connection or a listener). */
     interface Listener {
@@ -63,42 +62,102 @@ final class RawSocket extends Socket implements EpollIoHandle {
     boolean writable;
     /** The peer's FIN was reported: everything it sent is in the receive queue. Sticky. */
     boolean peerShut;
+    private final TcpCalls calls;
     private Listener listener;
     private IoRegistration registration;
     /** The loop's epoll descriptor when known ({@link EpollDescriptor}); -1: add through Netty's registration. */
     private int epollFd = -1;
-    /** The level-triggered interest set last given to epoll; -1 before the first. */
-    private int ops = -1;
     private boolean closed;
 
-    private RawSocket(int fd) {
+    private RawSocket(int fd, TcpCalls calls) {
         super(fd);
+        this.calls = calls;
     }
 
     /** Wraps an accepted descriptor. */
-    static RawSocket of(int fd) {
-        return new RawSocket(fd);
+    static RawSocket of(int fd, TcpCalls calls) {
+        return new RawSocket(fd, calls);
     }
 
     /** A new non-blocking TCP socket of {@code address}'s family (IPv4 gets AF_INET: no mapped addresses). */
-    static RawSocket stream(InetAddress address) {
-        return new RawSocket(newSocketStream0(address instanceof Inet4Address ? SocketProtocolFamily.INET
-                : SocketProtocolFamily.INET6));
+    static RawSocket stream(InetAddress address, TcpCalls calls) throws IOException {
+        return new RawSocket(calls.socket(address), calls);
     }
 
-    /** IP_FREEBIND: bind an address this host does not have (yet), for VIP takeover. */
-    void setFreeBind() throws IOException {
-        setIntOpt(SOL_IP, IP_FREEBIND, 1);
+    void setTcpNoDelay() throws IOException {
+        calls.setInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY, 1);
+    }
+
+    void setKeepAlive() throws IOException {
+        calls.setInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_KEEPALIVE, 1);
     }
 
     /** TCP_USER_TIMEOUT in milliseconds. */
     void setUserTimeout(int millis) throws IOException {
-        setIntOpt(IPPROTO_TCP, TCP_USER_TIMEOUT, millis);
+        calls.setInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_USER_TIMEOUT, millis);
+    }
+
+    /** SO_LINGER 0: the next close sends a reset. */
+    void setLingerZero() throws IOException {
+        calls.lingerZero(intValue());
+    }
+
+    boolean isKeepAlive() throws IOException {
+        return calls.getInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_KEEPALIVE) != 0;
+    }
+
+    boolean isTcpNoDelay() throws IOException {
+        return calls.getInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY) != 0;
+    }
+
+    /** Starts a non-blocking connect: true when already connected, false when in progress. */
+    boolean connect(InetSocketAddress to) throws IOException {
+        return calls.connect(intValue(), to);
+    }
+
+    /** Why the connect to {@code to} failed (SO_ERROR), or null when it did not. */
+    IOException connectFailure(InetSocketAddress to) throws IOException {
+        return calls.connectFailure(intValue(), to);
+    }
+
+    /** The socket's pending error (SO_ERROR) as an exception ("socket error: Connection reset by peer"). */
+    IOException pendingError() {
+        try {
+            int e = calls.getInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_ERROR);
+            return new IOException("socket error: " + (e == 0 ? "none pending" : Syscalls.strerror(e)));
+        } catch (IOException e) {
+            return e;
+        }
+    }
+
+    /** shutdown(SHUT_WR). */
+    void shutdownOutput() throws IOException {
+        calls.shutdownOutput(intValue());
+    }
+
+    /** Bytes read into native memory at {@code address}: > 0, -1 at EOF, 0 when none is queued. */
+    int recv(long address, int len) throws IOException {
+        return calls.recv(intValue(), address, len);
+    }
+
+    /** Bytes written from native memory at {@code address}: 0 when the send buffer is full. */
+    int send(long address, int len) throws IOException {
+        return calls.send(intValue(), address, len);
+    }
+
+    /** The peer's address (getpeername), for logs; null once closed or unknown. */
+    InetSocketAddress remoteAddress() {
+        return closed ? null : new Socket(intValue()).remoteAddress(); // a view, not closed with it
+    }
+
+    /** This end's address (getsockname); null once closed or unknown. */
+    InetSocketAddress localAddress() {
+        return closed ? null : new Socket(intValue()).localAddress();
     }
 
     /**
      * Registers with {@code loop} (must be called on it: the registration then completes inline).
-     * No epoll interest yet: that comes with {@link #arm} or {@link #interest}.
+     * No epoll interest yet: that comes with {@link #arm}.
      *
      * @param epollFd the loop's epoll descriptor, or -1 to add through Netty's registration
      */
@@ -126,15 +185,6 @@ final class RawSocket extends Socket implements EpollIoHandle {
         } else {
             registration.submit(EpollIoOps.valueOf(events));
         }
-    }
-
-    /** Sets a level-triggered interest set (the listening socket); no-op when unchanged. */
-    void interest(int newOps) {
-        if (newOps == ops || closed) {
-            return;
-        }
-        ops = newOps;
-        registration.submit(EpollIoOps.valueOf(newOps));
     }
 
     boolean isClosed() {

@@ -19,6 +19,8 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.tandem.config.TransportKind;
+import io.tandem.core.sys.Syscalls;
+import org.slf4j.LoggerFactory;
 
 /**
  * The event-loop transport, chosen once at start-up (reactor-netty's
@@ -52,9 +54,18 @@ public record Transport(String name, boolean isEpoll, boolean rawTcp, IoHandlerF
         };
     }
 
-    /** Epoll with the raw TCP engine ({@code true}) or Netty channels for TCP ({@code false}). */
+    /**
+     * Epoll with the raw TCP engine ({@code true}) or Netty channels for TCP ({@code false}). The
+     * raw engine needs the FFM socket calls ({@link Syscalls#AVAILABLE}); without them it falls
+     * back to channels, and says so.
+     */
     public static Transport epollTransport(boolean rawTcp) {
         Epoll.ensureAvailability();
+        if (rawTcp && !Syscalls.AVAILABLE) {
+            LoggerFactory.getLogger(Transport.class).warn("raw TCP engine unavailable (no native access to libc),"
+                    + " using Netty channels for TCP");
+            rawTcp = false;
+        }
         return new Transport(rawTcp ? "epoll" : "epoll-channel", true, rawTcp, EpollIoHandler.newFactory(),
                 EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class);
     }
