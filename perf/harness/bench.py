@@ -34,7 +34,7 @@ HTTP_BACKENDS = (25301, 25302)
 HOLD_PORT = 25401
 UDP_ECHO_PORT = 25501
 FRONT = {"direct": None, "haproxy-splice": 26000, "haproxy": 26100, "nginx": 26200, "tandem": 26300,
-         "tandem-copy": 26400}
+         "tandem-copy": 26400, "nginx-halfclose": 26500}
 # offsets inside a proxy's block
 BULK, HTTP, IDLE, UDP = 1, 2, 3, 4
 PERF_JAR = ROOT / "perf" / "target" / "benchmarks.jar"
@@ -118,19 +118,23 @@ listen idle
 """
 
 
-def nginx_cfg(base):
+def nginx_cfg(base, tag="nginx-proxy", half_close=False):
+    """nginx stream. half_close: proxy_half_close on (nginx >= 1.21.4; off by default), so a FIN
+    from one side is passed on as a half-close and the other direction stays open, as Tandem and
+    HAProxy do; by default nginx closes both sides when either side closes."""
+    hc = " proxy_half_close on;" if half_close else ""
     return f"""
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-daemon off; worker_processes {os.cpu_count()}; pid {WORK}/nginx-proxy.pid; error_log {WORK}/nginx-proxy.err;
+daemon off; worker_processes {os.cpu_count()}; pid {WORK}/{tag}.pid; error_log {WORK}/{tag}.err;
 worker_rlimit_nofile 20000;
 events {{ worker_connections 20000; }}
 stream {{
     upstream bulk {{ server 127.0.0.1:{IPERF_PORT}; }}
     upstream http {{ server 127.0.0.1:{HTTP_BACKENDS[0]}; server 127.0.0.1:{HTTP_BACKENDS[1]}; }}
     upstream idle {{ server 127.0.0.1:{HOLD_PORT}; }}
-    server {{ listen 127.0.0.1:{base + BULK}; proxy_pass bulk; }}
-    server {{ listen 127.0.0.1:{base + HTTP} backlog=4096; proxy_pass http; }}
-    server {{ listen 127.0.0.1:{base + IDLE}; proxy_pass idle; }}
+    server {{ listen 127.0.0.1:{base + BULK}; proxy_pass bulk;{hc} }}
+    server {{ listen 127.0.0.1:{base + HTTP} backlog=4096; proxy_pass http;{hc} }}
+    server {{ listen 127.0.0.1:{base + IDLE}; proxy_pass idle;{hc} }}
     upstream udpecho {{ server 127.0.0.1:{UDP_ECHO_PORT}; }}
     server {{ listen 127.0.0.1:{base + UDP} udp reuseport; proxy_pass udpecho; }}
 }}
@@ -169,9 +173,9 @@ def start_proxy(name):
         cfg = WORK / f"{name}.cfg"
         cfg.write_text(haproxy_cfg(base, splice=name == "haproxy-splice"))
         return Proc(name, ["haproxy", "-db", "-f", str(cfg)], ports)
-    if name == "nginx":
-        cfg = WORK / "nginx-proxy.conf"
-        cfg.write_text(nginx_cfg(base))
+    if name.startswith("nginx"):
+        cfg = WORK / f"{name}-proxy.conf"
+        cfg.write_text(nginx_cfg(base, f"{name}-proxy", half_close=name == "nginx-halfclose"))
         return Proc(name, ["nginx", "-c", str(cfg), "-p", str(WORK)], ports)
     if name.startswith("tandem"):
         cfg = WORK / f"{name}.yaml"
@@ -181,6 +185,11 @@ def start_proxy(name):
                            str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
                     ports)
     raise ValueError(name)
+
+
+def no_udp(name):
+    """HAProxy OSS has no generic UDP proxying; proxy_half_close means nothing to UDP (nginx covers it)."""
+    return name.startswith("haproxy") or name == "nginx-halfclose"
 
 
 def port_of(name, offset):
@@ -341,10 +350,9 @@ def start_memory_instance(name):
         cfg = WORK / f"{name}-mem.cfg"
         cfg.write_text(haproxy_cfg(base, splice=name == "haproxy-splice"))
         return Proc(f"{name}-mem", ["haproxy", "-db", "-f", str(cfg)], ports)
-    if name == "nginx":
-        cfg = WORK / "nginx-mem.conf"
-        cfg.write_text(nginx_cfg(base).replace("nginx-proxy.pid", "nginx-mem.pid").replace("nginx-proxy.err",
-                                                                                          "nginx-mem.err"))
+    if name.startswith("nginx"):
+        cfg = WORK / f"{name}-mem.conf"
+        cfg.write_text(nginx_cfg(base, f"{name}-mem", half_close=name == "nginx-halfclose"))
         return Proc(f"{name}-mem", ["nginx", "-c", str(cfg), "-p", str(WORK)], ports)
     if name.startswith("tandem"):
         cfg = WORK / f"{name}-mem.yaml"
@@ -461,8 +469,10 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=5, help="seconds per load cell (bounded)")
     ap.add_argument("--idle-conns", type=int, default=3000)
-    ap.add_argument("--proxies", default="direct,haproxy-splice,haproxy,nginx,tandem,tandem-copy")
+    ap.add_argument("--proxies", default="direct,haproxy-splice,haproxy,nginx,nginx-halfclose,tandem,tandem-copy")
     ap.add_argument("--only", default="bulk1,bulk4,keepalive,newconn,idle,udp")
+    ap.add_argument("--tcp-warmup", type=int, default=10,
+                    help="seconds of untimed keep-alive and new-connection load through every proxy first (JIT)")
     ap.add_argument("--udp-warmup", type=int, default=10,
                     help="seconds of untimed UDP load through each proxy before the udp reps (0 = none)")
     ap.add_argument("--udp-load", choices=("c", "java"), default="c",
@@ -499,11 +509,19 @@ def main():
                 procs[p] = start_proxy(p)
                 running.append(procs[p])
         time.sleep(1)
+        if ("keepalive" in tests or "newconn" in tests) and args.tcp_warmup > 0:
+            # Untimed TCP load through every proxy first (same for all; the JVM's JIT is the one that
+            # needs it: a cold Tandem cell costs ~2.5x the CPU per connection of a warm one).
+            for p in proxies:
+                for close in (False, True):
+                    rps = run_wrk(port_of(p, HTTP), min(args.tcp_warmup, 60), close=close)[0]
+                    print(f"warm-up {p:15s} {'newconn' if close else 'keepalive':9s} {rps:.0f} (not counted)",
+                          flush=True)
         if "udp" in tests and args.udp_warmup > 0:
             # Same untimed load through every proxy first (and direct: the echo backend and the load
             # tool warm up too), so the reps compare JIT-compiled steady states, not a JVM compiling.
             for p in proxies:
-                if not p.startswith("haproxy"):
+                if not no_udp(p):
                     eps = run_udp(port_of(p, UDP), min(args.udp_warmup, 60))[0]
                     print(f"warm-up {p:15s} udp       {eps:.0f} (not counted)", flush=True)
         for rep in range(args.reps):
@@ -524,8 +542,8 @@ def main():
                         extra[t][p].append({"p50_ms": p50, "p99_ms": p99, "errors": errs,
                                             "cpu_us_per_req": cpu * 1e6 / reqs if pids and reqs else None})
                     elif t == "udp":
-                        if p.startswith("haproxy"):
-                            continue  # HAProxy OSS has no generic UDP proxying
+                        if no_udp(p):
+                            continue
                         eps, loss, p99, echoes, cpu, corrupt = run_udp(port_of(p, UDP), args.duration, pids)
                         results[t][p].append(eps)
                         extra[t][p].append({"loss_pct": loss, "p99_ms": p99, "corrupt": corrupt,
@@ -585,7 +603,7 @@ TITLES = {"bulk1": "bulk TCP, 1 stream (Gbit/s)", "bulk4": "bulk TCP, 4 streams 
           "idle": "memory per idle proxied connection (KiB; fresh instance; JVM: live heap + native, others: "
                   "private memory growth)",
           "udp": "UDP echo, 64 B datagrams, 64 sockets x 4 in flight (echoes/s)"}
-PEERS = ("haproxy-splice", "haproxy", "nginx")  # for udp only nginx can take part
+PEERS = ("haproxy-splice", "haproxy", "nginx", "nginx-halfclose")  # for udp only nginx can take part
 
 
 def fmt(cell, digits=1):
@@ -660,6 +678,9 @@ def ratio_line(cells, t):
             best = max(peers, key=peers.get)
             r = cells[tp]["median"] / peers[best]
         out.append(f"{tp} ÷ best peer ({best}) = **{r:.2f}×**")
+        if t in ("keepalive", "newconn") and "nginx-halfclose" in cells and best != "nginx-halfclose":
+            # The same work as Tandem: a FIN passed on as a half-close (nginx's default closes both sides).
+            out.append(f"{tp} ÷ nginx-halfclose = {cells[tp]['median'] / cells['nginx-halfclose']['median']:.2f}×")
     return "Ratio: " + "; ".join(out) if out else None
 
 
