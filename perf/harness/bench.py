@@ -384,9 +384,20 @@ NMT_VOLATILE = {"Java Heap", "Native Memory Tracking", "Compiler", "Arena Chunk"
 def jvm_live_kib(pid):
     """(live heap after a full GC, native committed without heap and NMT itself), KiB."""
     jcmd = str(Path(java()).parent / "jcmd")
-    sh([jcmd, str(pid), "GC.run"], timeout=60)
-    heap = sh([jcmd, str(pid), "GC.heap_info"], timeout=60).stdout
-    used = int(re.search(r"used (\d+)K", heap).group(1))
+    # One full GC is not enough: it clears weak references, but caches keyed by them (MethodType
+    # interning, class-spinning tables filled by the warm-up's lambda forms) drop their entries
+    # only when next touched, so ~1 MB of dead entries stays "used" until a later GC. That made the
+    # 0-connection baseline larger than the N-connection reading (negative KiB/conn). So: full GCs
+    # until "used" stops falling (at most 5).
+    used = None
+    for _ in range(5):
+        sh([jcmd, str(pid), "GC.run"], timeout=60)
+        heap = sh([jcmd, str(pid), "GC.heap_info"], timeout=60).stdout
+        now = int(re.search(r"used (\d+)K", heap).group(1))
+        if used is not None and now >= used - 16:
+            used = min(used, now)
+            break
+        used = now
     nmt = sh([jcmd, str(pid), "VM.native_memory", "summary", "scale=KB"], timeout=60).stdout
     cats = {name: int(kb) for name, kb in NMT_CATEGORY.findall(nmt)}
     return used, sum(kb for name, kb in cats.items() if name not in NMT_VOLATILE), cats
@@ -673,7 +684,12 @@ def ratio_line(cells, t):
             continue
         if t in LOWER_IS_BETTER:
             best = min(peers, key=peers.get)
-            r = peers[best] / cells[tp]["median"] if cells[tp]["median"] > 0 else float("inf")
+            if cells[tp]["median"] <= 0:
+                # A ratio to zero or a negative figure means nothing: say so instead of "inf×".
+                out.append(f"{tp} ÷ best peer ({best}): not a ratio, Tandem's figure is "
+                           f"{cells[tp]['median']:.2f} (at or below the measurement's resolution)")
+                continue
+            r = peers[best] / cells[tp]["median"]
         else:
             best = max(peers, key=peers.get)
             r = cells[tp]["median"] / peers[best]
