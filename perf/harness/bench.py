@@ -34,7 +34,7 @@ HTTP_BACKENDS = (25301, 25302)
 HOLD_PORT = 25401
 UDP_ECHO_PORT = 25501
 FRONT = {"direct": None, "haproxy-splice": 26000, "haproxy": 26100, "nginx": 26200, "tandem": 26300,
-         "tandem-copy": 26400, "nginx-halfclose": 26500}
+         "tandem-copy": 26400, "nginx-halfclose": 26500, "tandem-x": 26600}
 # offsets inside a proxy's block
 BULK, HTTP, IDLE, UDP = 1, 2, 3, 4
 PERF_JAR = ROOT / "perf" / "target" / "benchmarks.jar"
@@ -181,6 +181,8 @@ def start_proxy(name):
         cfg = WORK / f"{name}.yaml"
         cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
         flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()  # the launcher's flags
+        if name == "tandem-x":
+            flags += os.environ.get("TANDEM_X_OPTS", "").split()
         return Proc(name, [java(), *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
                            str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
                     ports)

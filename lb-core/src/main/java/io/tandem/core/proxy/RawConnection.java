@@ -102,6 +102,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
      */
     void open() {
         if (!admit()) {
+            owner.ended(); // counted when accepted
             return;
         }
         try {
@@ -157,7 +158,7 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
     @Override
     void resetClient() {
         resetAndClose(client);
-        release();
+        released();
     }
 
     @Override
@@ -401,7 +402,13 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         if (down != null) {
             down.free();
         }
-        release();
+        released();
+    }
+
+    private void released() {
+        if (release()) {
+            owner.ended();
+        }
     }
 
     private static final class StacklessClosed extends ClosedChannelException {

@@ -6,6 +6,7 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.Errors;
 import io.netty.channel.unix.FileDescriptor;
@@ -20,23 +21,29 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One listening socket of a TCP VIP on one event loop, for the raw epoll engine:
- * {@code SO_REUSEPORT} (one per loop, the kernel spreads accepts, no shared accept queue),
- * {@code IP_FREEBIND} (a standby can bind a VIP it does not own yet and accept the moment the
- * address is added), and the options accepted sockets inherit on Linux ({@code SO_KEEPALIVE},
- * {@code TCP_NODELAY}: no setsockopt per accept). Each accepted socket becomes a
- * {@link RawConnection} on this loop.
+ * A TCP VIP's listening socket on one event loop, for the raw epoll engine. By default
+ * ({@link AcceptQueue#SHARED}) every loop listens on the same socket (a {@code dup} of it each,
+ * added with EPOLLEXCLUSIVE) and an {@link AcceptGroup} keeps the loops' connection counts
+ * close; with {@link AcceptQueue#PER_LOOP} each loop has its own {@code SO_REUSEPORT} socket and
+ * the kernel hashes connections over them. Either way {@code IP_FREEBIND} (a standby can bind a
+ * VIP it does not own yet and accept the moment the address is added), and the options
+ * accepted sockets inherit on Linux ({@code SO_KEEPALIVE}, {@code TCP_NODELAY}: no setsockopt
+ * per accept). Each accepted socket becomes a {@link RawConnection} on this loop or, handed
+ * off, on a less loaded one.
  *
- * <p>Confined to its event loop.
+ * <p>Confined to its event loop, except {@link #live()}.
  */
 final class RawListener {
     private static final Logger log = LoggerFactory.getLogger(RawListener.class);
     private static final int ACCEPTS_PER_EVENT = 64;
+    private static final int IN_EXCLUSIVE = EpollIoOps.EPOLLIN.value() | 1 << 28; // EPOLLEXCLUSIVE
     /** Read size of the copy relay: one scratch buffer per event-loop thread, shared by every connection on it. */
     static final int SCRATCH_BYTES = 64 * 1024;
     private static final FastThreadLocal<ByteBuffer> SCRATCH = new FastThreadLocal<>() {
@@ -66,12 +73,21 @@ final class RawListener {
     /** The bound address, when it is a specific one: then it is every accepted socket's local address. */
     final InetSocketAddress boundAddress;
     private final Listening socket;
+    /** The loops sharing this listener's socket ({@link AcceptQueue#SHARED}), or null: one socket per loop. */
+    private final AcceptGroup group;
+    /**
+     * Live connections of this VIP on this loop, counted from the moment one is accepted for this
+     * loop (also by another loop handing it over), so a burst of accepts sees its own hand-offs.
+     */
+    private final AtomicInteger live = new AtomicInteger();
     /** Netty's accept address: length byte, address, [scope id], port. */
     private final byte[] accepted = new byte[26];
     private boolean paused;
 
-    private RawListener(Vip vip, IoEventLoop loop, ConnectionEvents events, WarnLimiter warn, Listening socket) {
+    private RawListener(Vip vip, IoEventLoop loop, ConnectionEvents events, WarnLimiter warn, Listening socket,
+                        AcceptGroup group) {
         this.vip = vip;
+        this.group = group;
         this.loop = loop;
         this.events = events;
         this.warn = warn;
@@ -84,12 +100,18 @@ final class RawListener {
         this.boundAddress = bound != null && !bound.getAddress().isAnyLocalAddress() ? bound : null;
     }
 
-    /** Binds a listening socket on {@code loop}. Call on {@code loop}. */
+    /**
+     * Binds a listening socket on {@code loop}. Call on {@code loop}.
+     *
+     * @param group the group the other loops will join through {@link #share}, or null when
+     *              every loop binds its own {@code SO_REUSEPORT} socket
+     */
     static RawListener bind(Vip vip, IoEventLoop loop, InetSocketAddress address, ConnectionEvents events,
-                            WarnLimiter warn) throws IOException {
+                            WarnLimiter warn, AcceptGroup group) throws IOException {
         Listening s = new Listening(address);
         try {
             s.setReuseAddress(true);
+            // Also with a shared socket: a restarted node can bind while the old one drains.
             s.setReusePort(true);
             s.setIntOpt(SOL_IP, IP_FREEBIND, 1);
             // Accepted sockets inherit both from the listener on Linux (the kernel clones its flags).
@@ -97,20 +119,81 @@ final class RawListener {
             s.setTcpNoDelay(true);
             s.bind(address);
             s.listen(NetUtil.SOMAXCONN);
-            RawListener listener = new RawListener(vip, loop, events, warn, s);
-            s.listener = listener;
-            IoRegistration reg = loop.register(s).getNow();
-            if (reg == null) {
-                throw new IOException("epoll registration did not complete inline");
-            }
-            s.registration = reg;
-            // Level-triggered: accept until EAGAIN or the per-event budget, the rest on the next wait.
-            reg.submit(EpollIoOps.EPOLLIN);
-            return listener;
+            return register(vip, loop, events, warn, s, group);
         } catch (IOException | RuntimeException e) {
             s.closeNow();
             throw e;
         }
+    }
+
+    /**
+     * Listens on {@code loop} with a second descriptor for {@code first}'s socket: one accept queue
+     * for every loop of the group. Call on {@code loop}.
+     */
+    static RawListener share(RawListener first, IoEventLoop loop) throws IOException {
+        if (first.group == null || EpollDescriptor.of(loop) < 0) {
+            throw new IllegalStateException("a shared listening socket needs a group and the loop's epoll descriptor");
+        }
+        Listening s = new Listening(TcpCalls.current().dup(first.socket.intValue()));
+        try {
+            return register(first.vip, loop, first.events, first.warn, s, first.group);
+        } catch (IOException | RuntimeException e) {
+            s.closeNow();
+            throw e;
+        }
+    }
+
+    /**
+     * Whether {@code loop}'s listeners can share one socket: the shared socket is added to epoll
+     * with EPOLLEXCLUSIVE, which needs the direct {@code epoll_ctl} of {@link EpollDescriptor}
+     * (Netty's registration has no such flag).
+     */
+    static boolean canShare(IoEventLoop loop) {
+        return EpollDescriptor.of(loop) >= 0;
+    }
+
+    private static RawListener register(Vip vip, IoEventLoop loop, ConnectionEvents events, WarnLimiter warn,
+                                        Listening s, AcceptGroup group) throws IOException {
+        RawListener listener = new RawListener(vip, loop, events, warn, s, group);
+        s.listener = listener;
+        IoRegistration reg = loop.register(s).getNow();
+        if (reg == null) {
+            throw new IOException("epoll registration did not complete inline");
+        }
+        s.registration = reg;
+        listener.interest(true);
+        if (group != null) {
+            group.add(listener);
+        }
+        return listener;
+    }
+
+    /**
+     * Level-triggered input interest: accept until EAGAIN or the per-event budget, the rest on
+     * the next wait. A shared socket is added with EPOLLEXCLUSIVE, so a new connection wakes one
+     * waiting loop, not every loop (a loop that is busy finds it on its next wait and may race for
+     * it: the loser's accept gets EAGAIN).
+     */
+    private void interest(boolean on) throws IOException {
+        if (group != null) {
+            if (on) {
+                Native.epollCtlAdd(epollFd, socket.intValue(), IN_EXCLUSIVE);
+            } else {
+                Native.epollCtlDel(epollFd, socket.intValue());
+            }
+        } else {
+            socket.registration.submit(on ? EpollIoOps.EPOLLIN : EpollIoOps.valueOf(0));
+        }
+    }
+
+    /** Live connections of this VIP on this loop (any thread). */
+    int live() {
+        return live.get();
+    }
+
+    /** A connection of this loop ended or was not admitted (on the loop). */
+    void ended() {
+        live.decrementAndGet();
     }
 
     InetSocketAddress localAddress() {
@@ -140,13 +223,31 @@ final class RawListener {
     }
 
     private void accept(int fd) {
-        RawSocket client = RawSocket.of(fd, calls);
         BackendPool pool = vip.pool(); // read once: the connection keeps this snapshot
         InetSocketAddress remote = null;
         if (pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE) {
             remote = NativeInetAddress.address(accepted, 1, accepted[0]);
         }
-        new RawConnection(this, pool, client, remote).open();
+        RawListener to = group == null ? this : group.target(this);
+        to.live.incrementAndGet();
+        if (to == this) {
+            adopt(fd, pool, remote);
+            return;
+        }
+        group.handOffs.increment();
+        InetSocketAddress r = remote;
+        try {
+            to.loop.execute(() -> to.adopt(fd, pool, r));
+        } catch (RejectedExecutionException e) { // that loop is shutting down: serve it here
+            to.live.decrementAndGet();
+            live.incrementAndGet();
+            adopt(fd, pool, remote);
+        }
+    }
+
+    /** Serves an accepted connection on this loop (on the loop). */
+    private void adopt(int fd, BackendPool pool, InetSocketAddress remote) {
+        new RawConnection(this, pool, RawSocket.of(fd, calls), remote).open();
     }
 
     private void acceptFailed(IOException e) {
@@ -161,11 +262,19 @@ final class RawListener {
         }
         if (!paused && !socket.closed) {
             paused = true;
-            socket.registration.submit(EpollIoOps.valueOf(0));
+            try {
+                interest(false);
+            } catch (IOException ex) {
+                log.warn("accept pause failed vip={} cause=\"{}\"", vip.name(), ex.toString());
+            }
             loop.schedule(() -> {
                 paused = false;
                 if (!socket.closed) {
-                    socket.registration.submit(EpollIoOps.EPOLLIN);
+                    try {
+                        interest(true);
+                    } catch (IOException ex) {
+                        log.warn("accept resume failed vip={} cause=\"{}\"", vip.name(), ex.toString());
+                    }
                 }
             }, 1, TimeUnit.SECONDS);
         }
@@ -180,6 +289,10 @@ final class RawListener {
         Listening(InetSocketAddress address) {
             super(newSocketStream0(address.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET
                     : SocketProtocolFamily.INET6));
+        }
+
+        Listening(int fd) {
+            super(fd);
         }
 
         @Override

@@ -133,6 +133,15 @@ final class TcpCalls {
         }
     }
 
+    /** A second descriptor for the socket {@code fd} (close-on-exec). */
+    int dup(int fd) throws IOException {
+        int d = Syscalls.dup(errno, fd);
+        if (d < 0) {
+            throw error("fcntl(F_DUPFD_CLOEXEC)", Syscalls.errno(errno));
+        }
+        return d;
+    }
+
     /** shutdown(SHUT_WR): our FIN, the input stays open. */
     void shutdownOutput(int fd) throws IOException {
         if (Syscalls.shutdown(errno, fd, Syscalls.SHUT_WR) != 0) {

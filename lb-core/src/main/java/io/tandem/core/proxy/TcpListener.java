@@ -34,14 +34,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The bound sockets of one TCP VIP. On epoll it is one {@code SO_REUSEPORT} socket per event
- * loop (the kernel spreads accepts, no shared accept queue) with {@code IP_FREEBIND}, so a
- * standby node can bind a VIP address it does not own yet and accept the moment the address is
- * added; accepted connections stay on the loop that accepted them. With the raw engine (the
- * default on epoll) those are {@link RawListener}s and connections are {@link RawConnection}s;
- * with Netty channels (NIO, or epoll with {@code -Dtandem.tcp.engine=channel}) server channels
- * and {@link ProxyConnection}s. On NIO it is a single server channel whose children are spread
- * over the group.
+ * The bound sockets of one TCP VIP, all with {@code IP_FREEBIND}, so a standby node can bind a
+ * VIP address it does not own yet and accept the moment the address is added. With the raw
+ * engine (the default on epoll) the loops share one listening socket and keep their connection
+ * counts close ({@link AcceptQueue}; or one {@code SO_REUSEPORT} socket per loop), the sockets
+ * are {@link RawListener}s and connections {@link RawConnection}s. With Netty channels (epoll
+ * with {@code -Dtandem.tcp.engine=channel}) it is one {@code SO_REUSEPORT} server channel per
+ * loop, children on the loop that accepted them, as {@link ProxyConnection}s; on NIO a single
+ * server channel whose children are spread over the group.
  *
  * <p>Each accepted connection reads the VIP's pool snapshot once and keeps it for its life (a
  * reload or membership change never alters a live connection). Closing the listener stops
@@ -70,6 +70,21 @@ public final class TcpListener {
      */
     public static CompletableFuture<TcpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
                                                       ConnectionEvents events) {
+        AcceptQueue queue;
+        try {
+            queue = AcceptQueue.configured();
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return bind(vip, group, transport, events, queue);
+    }
+
+    /**
+     * As {@link #bind(Vip, EventLoopGroup, Transport, ConnectionEvents)} with the raw engine's
+     * accept queue chosen by the caller (tests run both).
+     */
+    public static CompletableFuture<TcpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
+                                                      ConnectionEvents events, AcceptQueue queue) {
         requireNonNull(vip, "vip");
         requireNonNull(group, "group");
         requireNonNull(transport, "transport");
@@ -91,7 +106,10 @@ public final class TcpListener {
             for (EventExecutor loop : group) {
                 loops.add((IoEventLoop) loop);
             }
-            bindRaw(vip, events, warn, loops, 0, address, new ArrayList<>(), result);
+            // Shared only when the loops' epoll descriptors are reachable (EPOLLEXCLUSIVE) and there is more than one.
+            AcceptGroup shared = queue == AcceptQueue.SHARED && loops.size() > 1
+                    && RawListener.canShare(loops.get(0)) ? new AcceptGroup() : null;
+            bindRaw(vip, events, warn, loops, 0, address, new ArrayList<>(), shared, result);
             return result;
         }
         List<EventLoopGroup> parents = new ArrayList<>();
@@ -109,12 +127,13 @@ public final class TcpListener {
     /** Binds a raw listening socket on each loop in turn (the first fixes the port when the config says 0). */
     private static void bindRaw(Vip vip, ConnectionEvents events, WarnLimiter warn, List<IoEventLoop> loops,
                                 int index, InetSocketAddress address, List<RawListener> bound,
-                                CompletableFuture<TcpListener> result) {
+                                AcceptGroup shared, CompletableFuture<TcpListener> result) {
         IoEventLoop loop = loops.get(index);
         loop.execute(() -> {
             RawListener l;
             try {
-                l = RawListener.bind(vip, loop, address, events, warn);
+                l = index > 0 && shared != null ? RawListener.share(bound.get(0), loop)
+                        : RawListener.bind(vip, loop, address, events, warn, shared);
             } catch (IOException | RuntimeException e) {
                 bound.forEach(b -> b.loop.execute(b::close));
                 result.completeExceptionally(e);
@@ -124,11 +143,11 @@ public final class TcpListener {
             InetSocketAddress actual = l.localAddress();
             if (index + 1 < loops.size()) {
                 bindRaw(vip, events, warn, loops, index + 1, new InetSocketAddress(address.getAddress(),
-                        actual.getPort()), bound, result);
+                        actual.getPort()), bound, shared, result);
             } else {
                 TcpListener listener = new TcpListener(vip, List.of(), bound, actual);
-                log.info("listener bound vip={} address={} transport=epoll engine=raw sockets={}", vip.name(),
-                        actual, bound.size());
+                log.info("listener bound vip={} address={} transport=epoll engine=raw loops={} accept_queue={}",
+                        vip.name(), actual, bound.size(), shared != null ? "shared" : "per-loop");
                 result.complete(listener);
             }
         });
@@ -268,6 +287,11 @@ public final class TcpListener {
                 ctx.channel().eventLoop().schedule(() -> config.setAutoRead(true), 1, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /** Live connections per event loop, raw engine only (empty otherwise); read across loops, for tests. */
+    int[] liveByLoop() {
+        return raw.stream().mapToInt(RawListener::live).toArray();
     }
 
     /** The actual bound address (with the real port when the config asked for port 0). */

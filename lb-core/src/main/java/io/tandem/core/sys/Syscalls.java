@@ -58,6 +58,7 @@ public final class Syscalls {
     public static final int TCP_NODELAY = 1;
     public static final int TCP_USER_TIMEOUT = 18;
     public static final int SHUT_WR = 1;
+    public static final int F_DUPFD_CLOEXEC = 1030;
 
     // struct msghdr / mmsghdr / iovec offsets (Linux, LP64)
     public static final int MSG_NAME = 0;
@@ -83,6 +84,7 @@ public final class Syscalls {
     private static final MethodHandle SOCKET;
     private static final MethodHandle CONNECT;
     private static final MethodHandle SHUTDOWN;
+    private static final MethodHandle DUP;
     private static final MethodHandle SETSOCKOPT;
     private static final MethodHandle GETSOCKOPT;
     private static final MethodHandle STRERROR;
@@ -98,6 +100,7 @@ public final class Syscalls {
         MethodHandle socket = null;
         MethodHandle connect = null;
         MethodHandle shutdown = null;
+        MethodHandle dup = null;
         MethodHandle setsockopt = null;
         MethodHandle getsockopt = null;
         MethodHandle strerror = null;
@@ -125,6 +128,9 @@ public final class Syscalls {
                         ccs, Linker.Option.critical(false));
                 shutdown = linker.downcallHandle(lookup.find("shutdown").orElseThrow(),
                         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ccs, Linker.Option.critical(false));
+                dup = linker.downcallHandle(lookup.find("fcntl").orElseThrow(),
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+                        ccs, Linker.Option.firstVariadicArg(2));
                 setsockopt = linker.downcallHandle(lookup.find("setsockopt").orElseThrow(),
                         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT),
                         ccs, Linker.Option.critical(false));
@@ -152,6 +158,7 @@ public final class Syscalls {
         SOCKET = socket;
         CONNECT = connect;
         SHUTDOWN = shutdown;
+        DUP = dup;
         SETSOCKOPT = setsockopt;
         GETSOCKOPT = getsockopt;
         STRERROR = strerror;
@@ -224,6 +231,15 @@ public final class Syscalls {
     public static int shutdown(MemorySegment state, int fd, int how) {
         try {
             return (int) SHUTDOWN.invokeExact(state, fd, how);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** fcntl(fd, F_DUPFD_CLOEXEC, 0): a new descriptor for the same open socket, or -1 with errno. */
+    public static int dup(MemorySegment state, int fd) {
+        try {
+            return (int) DUP.invokeExact(state, fd, F_DUPFD_CLOEXEC, 0);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

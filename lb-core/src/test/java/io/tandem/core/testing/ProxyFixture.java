@@ -14,6 +14,7 @@ import io.tandem.config.VipConfig;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.proxy.AcceptQueue;
 import io.tandem.core.proxy.ConnectionEvents;
 import io.tandem.core.proxy.TcpListener;
 import io.tandem.core.transport.Transport;
@@ -101,6 +102,7 @@ public final class ProxyFixture implements AutoCloseable {
         private ConnectionEvents events = ConnectionEvents.NONE;
         private HealthPolicy health = HealthPolicy.DEFAULTS;
         private Function<List<Backend>, Policy> policy = RoundRobinTestPolicy::new;
+        private AcceptQueue acceptQueue = AcceptQueue.configured();
 
         private Builder(TransportKind kind) {
             this.kind = kind;
@@ -151,6 +153,12 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
+        /** The raw engine's accept queue (default: what {@code -Dtandem.tcp.acceptQueue} says). */
+        public Builder acceptQueue(AcceptQueue acceptQueue) {
+            this.acceptQueue = acceptQueue;
+            return this;
+        }
+
         public ProxyFixture start() {
             List<BackendConfig> configs = new ArrayList<>();
             List<Backend> backends = new ArrayList<>();
@@ -162,7 +170,7 @@ public final class ProxyFixture implements AutoCloseable {
             VipConfig config = new VipConfig("t", HostPort.of("127.0.0.1", 0), Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty());
             Vip vip = new Vip("t", new BackendPool(config, backends, policy.apply(backends), false, 1));
-            TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
+            TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events, acceptQueue)
                     .orTimeout(10, TimeUnit.SECONDS).join();
             return new ProxyFixture(vip, List.copyOf(backends), listener);
         }
