@@ -202,6 +202,18 @@ final class RawListener {
 
     /** Stops accepting (on the loop). Established connections are not touched. */
     void close() {
+        if (group != null && !socket.closed && !paused) {
+            // A dup shares its open file with the other loops' descriptors, and the kernel drops
+            // an epoll entry only when the file's last descriptor closes: closing ours alone would
+            // leave this loop woken (level-triggered, so on every wait) for connections queued on
+            // the socket until the last loop closes, and a reused descriptor number would receive
+            // this socket's events. Take it out of our epoll first (AcceptQueueIT).
+            try {
+                interest(false);
+            } catch (IOException e) {
+                log.warn("listener remove from epoll failed vip={} cause=\"{}\"", vip.name(), e.toString());
+            }
+        }
         socket.closeNow();
     }
 

@@ -6,18 +6,23 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.Epoll;
+import io.netty.util.concurrent.EventExecutor;
 import io.tandem.core.testing.LeakWatcher;
 import io.tandem.core.testing.ProxyFixture;
 import io.tandem.core.testing.ProxyFixture.TransportKind;
 import io.tandem.core.testing.TestBackend;
 import io.tandem.core.testing.TestBackend.Mode;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -96,6 +101,50 @@ class AcceptQueueIT {
         }
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> Arrays.stream(proxy.listener().liveByLoop()).sum() == 0);
+    }
+
+    @Test
+    void aLoopThatHasClosedItsShareOfTheSocketIsNotWokenForIt() throws Exception {
+        ProxyFixture proxy = proxy(AcceptQueue.SHARED);
+        Iterator<EventExecutor> loops = ProxyFixture.group(TransportKind.EPOLL).iterator();
+        EventExecutor loop0 = loops.next();
+        EventExecutor loop1 = loops.next();
+        long loop0Thread = loop0.submit(() -> Thread.currentThread().threadId()).get(5, TimeUnit.SECONDS);
+        // Loop 1 is busy, so the listener's close runs on loop 0 now and on loop 1 only later:
+        // meanwhile loop 1's descriptor keeps the socket listening and new connections queue on it.
+        CountDownLatch blocked = new CountDownLatch(1);
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_500);
+        loop1.execute(() -> {
+            blocked.countDown();
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+        });
+        assertThat(blocked.await(5, TimeUnit.SECONDS)).as("loop 1 blocked").isTrue();
+        CompletableFuture<Void> closed = proxy.listener().close();
+        loop0.submit(() -> { }).get(5, TimeUnit.SECONDS); // loop 0 has run its close
+        List<Socket> queued = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                Socket s = new Socket();
+                queued.add(s);
+                s.connect(proxy.address(), 2_000); // completed by the kernel, not yet accepted
+            }
+            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            long before = mx.getThreadCpuTime(loop0Thread);
+            Thread.sleep(800);
+            long spent = mx.getThreadCpuTime(loop0Thread) - before;
+            // A dup shares its open file with the other loops' descriptors: closing it alone does
+            // not take it out of loop 0's epoll, which would report the queued connections to
+            // loop 0 on every wait (level-triggered) until loop 1 closes too: a spinning loop.
+            assertThat(Duration.ofNanos(spent)).as("loop 0 CPU over 800 ms after closing its descriptor")
+                    .isLessThan(Duration.ofMillis(300));
+            closed.get(10, TimeUnit.SECONDS);
+        } finally {
+            for (Socket s : queued) {
+                s.close();
+            }
+        }
     }
 
     @Test
