@@ -96,6 +96,8 @@ public final class Metrics implements AutoCloseable {
                 holder, h -> h.vip.stats().noBackend.sum());
         counter("tandem.vip.limit.hits", "Connections refused by limits.max_connections", tags, holder,
                 h -> h.vip.stats().limitHits.sum());
+        counter("tandem.vip.accept.handoffs", "TCP connections handed by the accepting event loop to a less loaded one",
+                tags, holder, h -> h.vip.stats().acceptHandOffs.sum());
         gauge("tandem.vip.panic", "1 when too few backends are eligible and the VIP routes to all known ones",
                 tags, holder, h -> h.vip.pool().panic() ? 1 : 0);
         gauge("tandem.vip.backends.eligible", "Backends that may take new connections", tags, holder,

@@ -1,7 +1,6 @@
 package io.tandem.core.proxy;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The raw listeners of one TCP VIP that share a listening socket ({@link AcceptQueue#SHARED}), one
@@ -21,8 +20,6 @@ final class AcceptGroup {
     static final int SLACK = 4;
 
     private volatile RawListener[] members = new RawListener[0];
-    /** Connections handed from the accepting loop to another (for tests and the debug log). */
-    final LongAdder handOffs = new LongAdder();
 
     synchronized void add(RawListener l) {
         RawListener[] m = Arrays.copyOf(members, members.length + 1);

@@ -246,7 +246,7 @@ final class RawListener {
             adopt(fd, pool, remote);
             return;
         }
-        group.handOffs.increment();
+        vip.stats().acceptHandOffs.increment();
         InetSocketAddress r = remote;
         try {
             to.loop.execute(() -> to.adopt(fd, pool, r));

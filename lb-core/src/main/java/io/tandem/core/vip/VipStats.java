@@ -14,4 +14,9 @@ public final class VipStats {
     public final LongAdder noBackend = new LongAdder();
     /** Connections refused by {@code limits.max_connections}. */
     public final LongAdder limitHits = new LongAdder();
+    /**
+     * TCP connections the accepting event loop handed to a less loaded loop (shared accept queue
+     * only): a steady rate means the kernel keeps waking the same loop, i.e. the proxy is mostly idle.
+     */
+    public final LongAdder acceptHandOffs = new LongAdder();
 }

@@ -61,6 +61,7 @@ class MetricsTest {
         vip.stats().connectRetries.add(2);
         vip.stats().noBackend.add(4);
         vip.stats().limitHits.add(5);
+        vip.stats().acceptHandOffs.add(6);
 
         assertThat(scrape())
                 .contains("tandem_vip_connections_active{vip=\"web\"} 3.0")
@@ -70,6 +71,7 @@ class MetricsTest {
                 .contains("tandem_vip_connect_retries_total{vip=\"web\"} 2.0")
                 .contains("tandem_vip_no_backend_total{vip=\"web\"} 4.0")
                 .contains("tandem_vip_limit_hits_total{vip=\"web\"} 5.0")
+                .contains("tandem_vip_accept_handoffs_total{vip=\"web\"} 6.0")
                 .contains("tandem_vip_panic{vip=\"web\"} 0.0")
                 .contains("tandem_vip_backends_eligible{vip=\"web\"} 1.0");
 
@@ -164,7 +166,7 @@ class MetricsTest {
         metrics.bindVip(vip);
         metrics.bindBackend(vip, a, () -> true);
 
-        assertThat(metersTagged("web")).isEqualTo(before).isEqualTo(9 + 7);
+        assertThat(metersTagged("web")).isEqualTo(before).isEqualTo(10 + 7);
     }
 
     @Test
@@ -187,7 +189,7 @@ class MetricsTest {
                 .contains("tandem_vip_connections_total{vip=\"web\"} 7.0")
                 .contains("tandem_backend_connections_total{backend=\"127.0.0.1:9001\",vip=\"web\"} 3.0")
                 .contains("tandem_backend_eligible{backend=\"127.0.0.1:9001\",vip=\"web\"} 0.0");
-        assertThat(metersTagged("web")).isEqualTo(9 + 7);
+        assertThat(metersTagged("web")).isEqualTo(10 + 7);
     }
 
     @Test
