@@ -44,7 +44,8 @@ public sealed interface HealthCheckSpec
 
     /**
      * TCP send/expect: optionally send {@code send}, then pass when the bytes read match
-     * {@code expect} (a prefix match, or a regex when {@code regex}).
+     * {@code expect} (a prefix match, or a regex when {@code regex}). {@code send} and
+     * {@code expect} are byte strings, one char per byte ({@link CheckPayloads}).
      */
     record SendExpect(CheckTiming timing, OptionalInt port, Optional<String> send, String expect, boolean regex)
             implements HealthCheckSpec {
@@ -56,7 +57,10 @@ public sealed interface HealthCheckSpec
         }
     }
 
-    /** UDP: send {@code send}, pass when a datagram arrives (matching {@code expect} if given). */
+    /**
+     * UDP: send {@code send}, pass when a datagram arrives (starting with {@code expect} if
+     * given). Both are byte strings, one char per byte ({@link CheckPayloads}).
+     */
     record Udp(CheckTiming timing, OptionalInt port, String send, Optional<String> expect)
             implements HealthCheckSpec {
         public Udp {

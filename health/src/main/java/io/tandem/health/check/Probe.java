@@ -138,7 +138,20 @@ abstract class Probe {
         return m;
     }
 
+    /** Received bytes for a message: printable ASCII as is, every other byte as {@code \xNN}. */
+    static String quoteBytes(byte[] b, int max) {
+        return quoteBytes(b, 0, b.length, max);
+    }
+
+    static String quoteBytes(byte[] b, int offset, int length, int max) {
+        return quote(new String(b, offset, length, java.nio.charset.StandardCharsets.ISO_8859_1), max, true);
+    }
+
     static String quote(String s, int max) {
+        return quote(s, max, false);
+    }
+
+    private static String quote(String s, int max, boolean bytes) {
         String t = s.length() > max ? s.substring(0, max) + "..." : s;
         StringBuilder b = new StringBuilder(t.length() + 2).append('"');
         for (int i = 0; i < t.length(); i++) {
@@ -149,7 +162,7 @@ abstract class Probe {
                 case '\t' -> b.append("\\t");
                 case '"' -> b.append("\\\"");
                 default -> {
-                    if (c < 0x20 || c == 0x7f) {
+                    if (c < 0x20 || c == 0x7f || (bytes && c > 0x7f)) {
                         b.append(String.format("\\x%02x", (int) c));
                     } else {
                         b.append(c);

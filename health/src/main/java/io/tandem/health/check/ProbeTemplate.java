@@ -1,6 +1,5 @@
 package io.tandem.health.check;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelOption;
@@ -8,6 +7,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
+import io.tandem.config.CheckPayloads;
 import io.tandem.config.HealthCheckSpec;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -66,7 +66,7 @@ final class ProbeTemplate {
             }
             case HealthCheckSpec.SendExpect s -> {
                 b.channel(socketChannel);
-                sendBytes = s.send().map(x -> x.getBytes(UTF_8)).orElse(null);
+                sendBytes = s.send().map(CheckPayloads::bytes).orElse(null);
                 if (s.expect().isEmpty()) {
                     throw new IllegalArgumentException("expect: \"\" (expected a non-empty string or regex)");
                 }
@@ -78,13 +78,15 @@ final class ProbeTemplate {
                                 + e.getDescription() + ")");
                     }
                 } else {
-                    prefix = s.expect().getBytes(UTF_8);
+                    prefix = CheckPayloads.bytes(s.expect());
                 }
             }
             case HealthCheckSpec.Udp u -> {
                 b.channel(datagramChannel);
-                sendBytes = u.send().getBytes(UTF_8);
-                prefix = u.expect().filter(x -> !x.isEmpty()).map(x -> x.getBytes(UTF_8)).orElse(null);
+                // send and expect are byte strings (one char per byte, escapes decoded by the
+                // config): a UTF-8 encoding would turn \x85 into two bytes, C2 85.
+                sendBytes = CheckPayloads.bytes(u.send());
+                prefix = u.expect().filter(x -> !x.isEmpty()).map(CheckPayloads::bytes).orElse(null);
             }
         }
         if (!(spec instanceof HealthCheckSpec.Udp)) {

@@ -1,6 +1,6 @@
 package io.tandem.health.check;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * optionally send bytes, then read until the expectation is met, proven impossible, the peer
  * closes, or {@value #MAX_READ} bytes have arrived. A literal expectation is a prefix of the
  * reply and fails as soon as a byte differs; a regex is searched ({@code find}) in the reply
- * decoded as UTF-8, so anchor it with {@code ^} to match the start.
+ * read one char per byte (ISO-8859-1, as the config stores the pattern: {@code \xNN} in the
+ * regex is byte NN, UTF-8 text in it is its bytes), so anchor it with {@code ^} to match the start.
  */
 final class SendExpectProbe extends Probe {
 
@@ -46,7 +47,7 @@ final class SendExpectProbe extends Probe {
 
     @Override
     String progress() {
-        return ", received " + quote(new String(received, 0, length, UTF_8), 64);
+        return ", received " + quoteBytes(received, 0, length, 64);
     }
 
     @Override
@@ -73,13 +74,13 @@ final class SendExpectProbe extends Probe {
         if (expectPrefix != null) {
             int n = Math.min(length, expectPrefix.length);
             if (!Arrays.equals(received, 0, n, expectPrefix, 0, n)) {
-                finish(false, "unexpected reply " + quote(new String(received, 0, length, UTF_8), 64));
+                finish(false, "unexpected reply " + quoteBytes(received, 0, length, 64));
             } else if (n == expectPrefix.length) {
                 finish(true, "reply matched");
             }
             return;
         }
-        if (expectRegex.matcher(new String(received, 0, length, UTF_8)).find()) {
+        if (expectRegex.matcher(new String(received, 0, length, ISO_8859_1)).find()) {
             finish(true, "reply matched");
         } else if (length >= MAX_READ) {
             finish(false, "no match in the first " + MAX_READ + " bytes");
@@ -113,7 +114,7 @@ final class SendExpectProbe extends Probe {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            finish(false, "connection closed, received " + quote(new String(received, 0, length, UTF_8), 64));
+            finish(false, "connection closed, received " + quoteBytes(received, 0, length, 64));
         }
 
         @Override

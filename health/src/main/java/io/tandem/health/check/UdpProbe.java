@@ -1,7 +1,5 @@
 package io.tandem.health.check;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -78,9 +76,8 @@ final class UdpProbe extends Probe {
                         expectPrefix.length)) {
                     finish(true, "reply matched");
                 } else {
-                    int n = Math.min(content.readableBytes(), 64);
-                    finish(false, "unexpected reply "
-                            + quote(content.toString(content.readerIndex(), n, UTF_8), 64));
+                    finish(false, "unexpected reply " + quoteBytes(ByteBufUtil.getBytes(content, content.readerIndex(),
+                            Math.min(content.readableBytes(), 65)), 64));
                 }
             } finally {
                 ReferenceCountUtil.release(msg);

@@ -55,6 +55,29 @@ class SendExpectCheckIT extends CheckerITBase {
         }
     }
 
+    /** Byte strings both ways: bytes above 0x7F are single bytes, in a prefix and in a regex. */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void binaryBannersMatchByteForByte(TestTransport t) throws Exception {
+        try (Servers.Tcp server = Servers.banner(new byte[] {(byte) 0xfe, 0x01, (byte) 0x80, 'o', 'k'})) {
+            Recorder prefix = new Recorder();
+            Recorder regex = new Recorder();
+            Recorder wrong = new Recorder();
+            HealthChecker c = checker(t);
+            c.watch(server.address(), spec(Optional.empty(), "\u00fe\u0001\u0080", false), InitialState.PENDING, prefix);
+            // As the config keeps a regex: \xNN for the regex engine, matched one char per byte.
+            c.watch(server.address(), spec(Optional.empty(), "^\\xfe\\x01\\x80ok", true), InitialState.PENDING, regex);
+            c.watch(server.address(), spec(Optional.empty(), "\u00fe\u0002", false), InitialState.PENDING, wrong);
+            HealthTransition p = prefix.next();
+            assertThat(p.to()).as(p.reason()).isEqualTo(CheckState.UP);
+            HealthTransition x = regex.next();
+            assertThat(x.to()).as(x.reason()).isEqualTo(CheckState.UP);
+            HealthTransition w = wrong.next();
+            assertThat(w.to()).isEqualTo(CheckState.DOWN);
+            assertThat(w.reason()).startsWith("1/1 checks failed: unexpected reply \"\\xfe\\x01");
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("transports")
     void wrongBannerFailsAtTheFirstDifferingByteNotAtTheTimeout(TestTransport t) throws Exception {

@@ -73,9 +73,14 @@ final class Servers {
 
     /** Writes a banner, then waits for the client to go away. */
     static Tcp banner(String banner) throws IOException {
+        return banner(banner.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes {@code banner} on connect, then waits for the client to close. */
+    static Tcp banner(byte[] banner) throws IOException {
         return new Tcp((in, out) -> {
             try {
-                out.write(banner.getBytes(StandardCharsets.UTF_8));
+                out.write(banner);
                 out.flush();
                 in.read();
             } catch (IOException ignored) {
@@ -124,8 +129,15 @@ final class Servers {
     static final class UdpEcho implements AutoCloseable {
         final DatagramSocket socket;
         final AtomicInteger received = new AtomicInteger();
+        /** The payload of the last datagram received. */
+        volatile byte[] last = new byte[0];
 
         UdpEcho(String reply) throws IOException {
+            this(reply == null ? null : reply.getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** Replies with {@code reply} (null: the datagram itself). */
+        UdpEcho(byte[] reply) throws IOException {
             socket = new DatagramSocket(0, LOOPBACK);
             Thread.ofVirtual().start(() -> {
                 byte[] buf = new byte[2048];
@@ -133,9 +145,9 @@ final class Servers {
                     try {
                         DatagramPacket p = new DatagramPacket(buf, buf.length);
                         socket.receive(p);
+                        last = java.util.Arrays.copyOf(p.getData(), p.getLength());
                         received.incrementAndGet();
-                        byte[] out = reply == null ? java.util.Arrays.copyOf(p.getData(), p.getLength())
-                                : reply.getBytes(StandardCharsets.UTF_8);
+                        byte[] out = reply == null ? last : reply;
                         socket.send(new DatagramPacket(out, out.length, p.getSocketAddress()));
                     } catch (IOException e) {
                         return;
