@@ -1,5 +1,6 @@
 package io.tandem.core.control;
 
+import static io.tandem.core.control.UdpThroughNodeIT.freeUdpPort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -8,9 +9,6 @@ import io.tandem.config.ConfigLoader;
 import io.tandem.config.ConfigResult;
 import io.tandem.core.node.Node;
 import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -190,11 +188,5 @@ class DnsThroughNodeIT {
             }
         }
         return null;
-    }
-
-    private static int freeUdpPort() throws IOException {
-        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -51,7 +51,8 @@ class UdpThroughNodeIT {
         }
     }
 
-    private static int freeUdpPort() throws IOException {
+    /** A UDP port on loopback that was free a moment ago. */
+    static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             return s.getLocalPort();
         }
