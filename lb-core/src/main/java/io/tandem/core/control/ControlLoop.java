@@ -567,7 +567,20 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             members.add(new PoolBuilder.Member(bs.backend(), bs.flags(), bs.eligibleSince));
         }
         PoolBuilder.Built built = PoolBuilder.build(vs.config, members, clock.instant(), ++vs.poolGeneration);
+        BackendPool before = vs.vip.pool();
         vs.vip.publish(built.pool());
+        // Cut after publishing, never before: a connection picking from the old snapshot in
+        // between would reach the backend after the sweep and stay. One that still does (it read
+        // the old snapshot just before the publish) sees this one when it connects and cuts itself.
+        for (Backend b : built.pool().cut()) {
+            if (!before.cuts(b)) {
+                int closed = vs.vip.closeConnectionsTo(b);
+                if (closed > 0) {
+                    log.info("connections closed vip={} backend={} count={} reason=\"backend down, close_on_backend_down\"",
+                            vs.vip.name(), b.address(), closed);
+                }
+            }
+        }
         if (built.panic() != vs.panic) {
             vs.panic = built.panic();
             if (built.panic()) {

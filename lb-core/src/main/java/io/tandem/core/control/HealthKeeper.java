@@ -266,8 +266,9 @@ final class HealthKeeper {
     }
 
     /**
-     * After any flag change: note when the backend became eligible (slow start), close its
-     * connections if it went down and the VIP asks for that, and publish unless told not to.
+     * After any flag change: note when the backend became eligible (slow start) and publish
+     * unless told not to. Publishing also cuts the connections of a backend that went down when
+     * the VIP asks for that ({@code close_on_backend_down}, see {@link PoolBuilder}).
      */
     void afterFlagChange(VipState vs, BackendState bs, boolean wasEligible, boolean deferPublish) {
         boolean is = bs.eligible();
@@ -275,17 +276,6 @@ final class HealthKeeper {
             bs.eligibleSince = clock.instant();
         } else if (!is) {
             bs.eligibleSince = null;
-        }
-        // Close only when another backend can take the clients: with nothing eligible the VIP
-        // panics and keeps routing to this backend, so cutting its connections would only hurt.
-        if (wasEligible && !is && vs.config.health().closeOnBackendDown()
-                && (bs.has(HealthFlag.FAILED_ACTIVE_CHECK) || bs.has(HealthFlag.EJECTED_PASSIVE))
-                && vs.backends.values().stream().anyMatch(BackendState::eligible)) {
-            int closed = vs.vip.closeConnectionsTo(bs.backend());
-            if (closed > 0) {
-                log.info("connections closed vip={} backend={} count={} reason=\"backend down, close_on_backend_down\"",
-                        vs.vip.name(), bs.backend().address(), closed);
-            }
         }
         if (!deferPublish) {
             publish.accept(vs);

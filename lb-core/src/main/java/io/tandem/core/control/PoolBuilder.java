@@ -9,6 +9,7 @@ import io.tandem.health.HealthFlag;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -27,6 +28,9 @@ import java.util.Set;
  *       {@code weight × elapsed/window} (at least 1 %); weights are scaled ×100 while any backend
  *       ramps so integer weights can express the ramp. Only weighted policies (everything but
  *       round-robin) use weights.</li>
+ *   <li><b>Cut</b> ({@code close_on_backend_down}): backends down by a failed check or a passive
+ *       ejection, outside panic (in panic the pool still routes to them, so cutting their
+ *       connections would only hurt). Drained and disabled backends keep their connections.</li>
  * </ul>
  */
 final class PoolBuilder {
@@ -89,8 +93,16 @@ final class PoolBuilder {
                 backends.add(b);
             }
         }
+        Set<Backend> cut = new HashSet<>();
+        if (policy.closeOnBackendDown() && !panic) {
+            for (Member m : members) {
+                if (m.flags().contains(HealthFlag.FAILED_ACTIVE_CHECK) || m.flags().contains(HealthFlag.EJECTED_PASSIVE)) {
+                    cut.add(m.backend());
+                }
+            }
+        }
         BackendPool pool = new BackendPool(config, backends, Policies.create(config.policy(), backends), panic,
-                generation);
+                generation, cut);
         return new Built(pool, panic, ramping, eligible.size(), members.size());
     }
 }

@@ -7,6 +7,7 @@ import io.tandem.core.policy.Policy;
 import java.net.InetAddress;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The immutable snapshot a new connection reads once and keeps: the VIP's config as of
@@ -17,12 +18,28 @@ import java.util.List;
  * @param backends   the routable backends (eligible ones, or every known one in panic mode)
  * @param panic      true when too few backends are eligible and the pool routes to all known ones
  * @param generation increases with every snapshot published for this VIP
+ * @param cut        backends whose connections are being cut ({@code close_on_backend_down}: down
+ *                   by a check or an ejection while the pool routes elsewhere). The control loop
+ *                   sweeps their connections after publishing this snapshot; a connection that
+ *                   reaches one of them later (it picked from an older snapshot) cuts itself.
  */
-public record BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation) {
+public record BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation,
+                          Set<Backend> cut) {
     public BackendPool {
         requireNonNull(config, "config");
         backends = List.copyOf(requireNonNull(backends, "backends"));
         requireNonNull(policy, "policy");
+        cut = Set.copyOf(requireNonNull(cut, "cut"));
+    }
+
+    /** A snapshot that cuts nothing. */
+    public BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation) {
+        this(config, backends, policy, panic, generation, Set.of());
+    }
+
+    /** Whether connections to {@code b} are being cut (see {@link #cut}). */
+    public boolean cuts(Backend b) {
+        return !cut.isEmpty() && cut.contains(b);
     }
 
     /** See {@link Policy#pick}. */

@@ -184,8 +184,15 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     /** The attempt to {@code b} succeeded: it is this connection's backend now. */
     final void connected(Backend b, long elapsed) {
         attempt = null;
-        backend = b;
+        backend = b; // volatile write, then the volatile read of the current snapshot below
         b.stats().totalConnections.increment();
+        if (vip.pool().cuts(b)) {
+            // Picked from an older snapshot, and the backend went down (close_on_backend_down)
+            // since: the control loop's sweep after the publish may have missed this connection,
+            // because it had no backend yet. Either the sweep sees our backend or we see its
+            // snapshot. reset() runs on this loop after the current event.
+            reset();
+        }
         try {
             events.connected(vip, b, elapsed);
         } catch (RuntimeException e) {

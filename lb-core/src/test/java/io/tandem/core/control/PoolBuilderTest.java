@@ -32,8 +32,45 @@ class PoolBuilderTest {
                 Optional.empty());
     }
 
+    private static VipConfig closingVip(int panicPercent) {
+        return new VipConfig("v", HostPort.of("127.0.0.1", 80), Protocol.TCP, PolicyKind.ROUND_ROBIN,
+                List.of(), Limits.UNLIMITED, Timeouts.DEFAULTS, 3, ProxyProtocolVersion.NONE, RelayMode.COPY,
+                Optional.empty(), new HealthPolicy(false, OutlierDetection.DEFAULTS, panicPercent, Duration.ZERO, true),
+                Optional.empty());
+    }
+
     private static PoolBuilder.Member member(int i, int weight, Set<HealthFlag> flags, Instant since) {
         return new PoolBuilder.Member(Backend.of(HostPort.of("127.0.0." + i, 80), weight), flags, since);
+    }
+
+    @Test
+    void closeOnBackendDownCutsBackendsDownByACheckOrAnEjectionButNotDrainedOnes() {
+        var b = PoolBuilder.build(closingVip(0), List.of(
+                member(1, 1, Set.of(), NOW),
+                member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(3, 1, Set.of(HealthFlag.EJECTED_PASSIVE), null),
+                member(4, 1, Set.of(HealthFlag.DRAINING), null),
+                member(5, 1, Set.of(HealthFlag.PENDING_FIRST_CHECK), null)), NOW, 1);
+        assertThat(b.pool().cut()).extracting(x -> x.address().host()).containsExactlyInAnyOrder("127.0.0.2", "127.0.0.3");
+        assertThat(b.pool().cuts(b.pool().backends().getFirst())).isFalse();
+    }
+
+    @Test
+    void nothingIsCutInPanicOrWithoutCloseOnBackendDown() {
+        List<PoolBuilder.Member> allDown = List.of(
+                member(1, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(2, 1, Set.of(HealthFlag.EJECTED_PASSIVE), null));
+        // In panic the pool still routes to them: cutting their connections would only hurt.
+        var panic = PoolBuilder.build(closingVip(0), allDown, NOW, 1);
+        assertThat(panic.panic()).isTrue();
+        assertThat(panic.pool().cut()).isEmpty();
+        var threshold = PoolBuilder.build(closingVip(60), List.of(
+                member(1, 1, Set.of(), NOW), member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null)), NOW, 1);
+        assertThat(threshold.panic()).as("1 of 2 eligible < 60 %").isTrue();
+        assertThat(threshold.pool().cut()).isEmpty();
+        var off = PoolBuilder.build(vip(0, Duration.ZERO), List.of(
+                member(1, 1, Set.of(), NOW), member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null)), NOW, 1);
+        assertThat(off.pool().cut()).isEmpty();
     }
 
     @Test

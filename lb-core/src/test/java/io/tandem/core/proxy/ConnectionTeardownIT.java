@@ -1,11 +1,13 @@
 package io.tandem.core.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.socket.SocketChannelConfig;
 import io.tandem.config.Timeouts;
+import io.tandem.core.pool.BackendPool;
 import io.tandem.core.testing.LeakWatcher;
 import io.tandem.core.testing.PatternStream;
 import io.tandem.core.testing.ProxyFixture;
@@ -16,6 +18,7 @@ import io.tandem.core.testing.TestClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -23,6 +26,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.core.ConditionTimeoutException;
@@ -161,6 +165,45 @@ class ConnectionTeardownIT extends PerTransportIT {
             assertThat(after.bytes()).isEmpty();
             assertThat(after.reset()).as("a cut connection resets the backend").isTrue();
         }
+    }
+
+    /**
+     * A connection that picked its backend from a snapshot older than the one that cuts that
+     * backend ({@code close_on_backend_down}) may connect after the control loop's sweep, which
+     * only sees connected ones: on connecting it checks the current snapshot and cuts itself.
+     * Here the current snapshot both routes to the backend and cuts it, so the pick and the
+     * check meet in one connection.
+     */
+    @Test
+    void aConnectionThatReachesABackendBeingCutCutsItself() throws Exception {
+        ServerSocket backend = backendSocket();
+        ProxyFixture proxy = proxyTo(backend);
+        BackendPool p = proxy.vip.pool();
+        proxy.vip.publish(new BackendPool(p.config(), p.backends(), p.policy(), false, p.generation() + 1,
+                Set.of(proxy.backends.getFirst())));
+        CompletableFuture<Socket> accepted = CompletableFuture.supplyAsync(() -> {
+            try {
+                return backend.accept();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        // The client sees its connection cut: a reset (possibly already at connect), or an end of stream.
+        assertThatThrownBy(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(proxy.address(), 5_000);
+                s.setSoTimeout(10_000);
+                if (s.getInputStream().read() < 0) {
+                    throw new IOException("end of stream");
+                }
+            }
+        }).isInstanceOf(IOException.class);
+        // The backend sees a reset, not a clean end of the stream.
+        try (Socket b = accepted.get(10, TimeUnit.SECONDS)) {
+            b.setSoTimeout(10_000);
+            assertThatThrownBy(() -> b.getInputStream().read()).isInstanceOf(SocketException.class);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> proxy.vip.stats().active.get() == 0);
     }
 
     /**
