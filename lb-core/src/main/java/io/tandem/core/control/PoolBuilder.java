@@ -38,6 +38,8 @@ final class PoolBuilder {
     static final int RAMP_SCALE = 100;
 
     private static final Set<HealthFlag> OPERATOR_FLAGS = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED);
+    /** Flags that mean "down" for {@code close_on_backend_down}: a failed check, a passive ejection. */
+    private static final Set<HealthFlag> DOWN_FLAGS = Set.of(HealthFlag.FAILED_ACTIVE_CHECK, HealthFlag.EJECTED_PASSIVE);
 
     private PoolBuilder() {
     }
@@ -96,7 +98,7 @@ final class PoolBuilder {
         Set<Backend> cut = new HashSet<>();
         if (policy.closeOnBackendDown() && !panic) {
             for (Member m : members) {
-                if (m.flags().contains(HealthFlag.FAILED_ACTIVE_CHECK) || m.flags().contains(HealthFlag.EJECTED_PASSIVE)) {
+                if (m.flags().stream().anyMatch(DOWN_FLAGS::contains)) {
                     cut.add(m.backend());
                 }
             }

@@ -131,7 +131,7 @@ final class RawListener {
      * for every loop of the group. Call on {@code loop}.
      */
     static RawListener share(RawListener first, IoEventLoop loop) throws IOException {
-        if (first.group == null || EpollDescriptor.of(loop) < 0) {
+        if (first.group == null || !canShare(loop)) {
             throw new IllegalStateException("a shared listening socket needs a group and the loop's epoll descriptor");
         }
         Listening s = new Listening(TcpCalls.current().dup(first.socket.intValue()));

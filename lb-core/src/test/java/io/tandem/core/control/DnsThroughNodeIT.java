@@ -175,7 +175,8 @@ class DnsThroughNodeIT {
         p.destroyForcibly();
         boolean gone = p.waitFor(10, TimeUnit.SECONDS);
         for (ProcessHandle c : children) {
-            gone &= c.onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join() != null || !c.isAlive();
+            c.onExit().completeOnTimeout(c, 10, TimeUnit.SECONDS).join();
+            gone &= !c.isAlive();
         }
         return gone;
     }
