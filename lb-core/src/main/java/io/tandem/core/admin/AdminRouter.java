@@ -121,6 +121,9 @@ final class AdminRouter {
         if (view.draining()) {
             return AdminResponse.text(503, "not ready: node is draining");
         }
+        if (view.warming()) {
+            return AdminResponse.text(503, "not ready: warming: first health checks pending");
+        }
         if (!view.ready()) {
             return AdminResponse.text(503, "not ready: starting (listeners not bound yet)");
         }

@@ -16,14 +16,19 @@ import java.util.stream.Collectors;
  * spirit of {@code ipvsadm -L}: one header line for the node, then each VIP followed by its
  * backends indented under {@code ->}. Deterministic (flags in declaration order, VIPs and
  * backends in the view's order), no colours, so it can be diffed and grepped.
+ *
+ * <p>A backend's {@code STATE} is the view's one word for it ({@code up} only when an active
+ * check vouches for it, {@code unchecked} when nothing does — HAProxy's "no check"), its
+ * {@code FLAGS} every reason it is out; a VIP's {@code STATE} adds {@code unchecked} when it routes
+ * to backends nothing checks, so "3/3 eligible" is never read as "3 known up".
  */
 public final class StatusTable {
     private static final String[] VIP_HEADER =
             {"VIP", "LISTEN", "PROTO", "POLICY", "ACTIVE", "TOTAL", "ELIGIBLE", "STATE"};
     private static final boolean[] VIP_RIGHT = {false, false, false, false, true, true, true, false};
     private static final String[] BACKEND_HEADER =
-            {"  -> BACKEND", "WEIGHT", "STATE", "ACTIVE", "TOTAL", "IN", "OUT", "CONN-FAIL"};
-    private static final boolean[] BACKEND_RIGHT = {false, true, false, true, true, true, true, true};
+            {"  -> BACKEND", "WEIGHT", "STATE", "FLAGS", "ACTIVE", "TOTAL", "IN", "OUT", "CONN-FAIL"};
+    private static final boolean[] BACKEND_RIGHT = {false, true, false, false, true, true, true, true, true};
 
     private StatusTable() {
     }
@@ -36,6 +41,7 @@ public final class StatusTable {
                 .append("  config #").append(view.configGeneration())
                 .append(" (").append(view.configSource()).append(", loaded ").append(view.configLoadedAt()).append(')')
                 .append("  ready ").append(view.ready() ? "yes" : "no")
+                .append(view.warming() ? " (warming: first health checks pending)" : "")
                 .append(view.draining() ? "  DRAINING" : "")
                 .append('\n');
         if (view.vips().isEmpty()) {
@@ -78,6 +84,12 @@ public final class StatusTable {
         if (v.panic()) {
             state.add("PANIC");
         }
+        if (v.warming()) {
+            state.add("warming");
+        }
+        if (state.isEmpty() && v.backends().stream().anyMatch(b -> b.state().equals("unchecked"))) {
+            state.add("unchecked"); // routable, but no active check vouches for (some of) them
+        }
         return new String[] {
                 v.name(), v.listen(), v.protocol().toLowerCase(Locale.ROOT), v.policy(),
                 Integer.toString(v.activeConnections()), Long.toString(v.totalConnections()),
@@ -86,10 +98,10 @@ public final class StatusTable {
     }
 
     private static String[] backendRow(BackendView b) {
-        String state = b.flags().isEmpty() ? "UP"
+        String flags = b.flags().isEmpty() ? "-"
                 : b.flags().stream().sorted().map(HealthFlag::name).collect(Collectors.joining(","));
         return new String[] {
-                "  -> " + b.address(), Integer.toString(b.weight()), state,
+                "  -> " + b.address(), Integer.toString(b.weight()), b.state(), flags,
                 Integer.toString(b.activeConnections()), Long.toString(b.totalConnections()),
                 bytes(b.bytesIn()), bytes(b.bytesOut()), Long.toString(b.connectFailures())};
     }

@@ -61,6 +61,16 @@ final class BackendState {
         return flags.isEmpty();
     }
 
+    /** Whether an active check watches this backend (else nothing vouches for it: "unchecked"). */
+    boolean checked() {
+        return checkSpec != null;
+    }
+
+    /** The one word for its health an operator reads ({@link NodeView.BackendView#stateOf}). */
+    String state() {
+        return NodeView.BackendView.stateOf(flags, checked());
+    }
+
     boolean has(HealthFlag flag) {
         return flags.contains(flag);
     }

@@ -82,6 +82,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private long generation;
     private Instant configLoadedAt;
     private boolean draining;
+    /** The start-up warm-up is over (see {@link #startupWarming}); never goes back. */
+    private boolean warmedUp;
 
     /**
      * @param configSource re-read on every reload (the file behind {@code --config}); quick mode
@@ -581,6 +583,19 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
             }
         }
+        if (built.warming() != vs.warming) {
+            // Not a panic: every VIP with a check starts like this (docs/health.md "Start-up").
+            vs.warming = built.warming();
+            if (built.warming()) {
+                vs.warmingSince = clock.instant();
+                log.info("vip warming vip={} awaiting_first_check={}/{} reason=\"no backend has passed a check yet: "
+                        + "routing to the backends still awaiting their first check\"", vs.vip.name(), built.awaiting(),
+                        built.known());
+            } else {
+                log.info("vip warm vip={} eligible={}/{} after_ms={}", vs.vip.name(), built.eligible(), built.known(),
+                        java.time.Duration.between(vs.warmingSince, clock.instant()).toMillis());
+            }
+        }
         if (built.panic() != vs.panic) {
             vs.panic = built.panic();
             if (built.panic()) {
@@ -602,8 +617,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 }
             }, step, TimeUnit.MILLISECONDS);
         }
-        log.debug("pool published vip={} generation={} eligible={}/{} panic={} ramping={}", vs.vip.name(),
-                built.pool().generation(), built.eligible(), built.known(), built.panic(), built.ramping());
+        log.debug("pool published vip={} generation={} eligible={}/{} panic={} warming={} ramping={}", vs.vip.name(),
+                built.pool().generation(), built.eligible(), built.known(), built.panic(), built.warming(),
+                built.ramping());
+        startupWarming(clock.instant()); // ends the node's warm-up as soon as the last first verdict arrives
     }
 
     private static BackendPool emptyPool(VipConfig v) {
@@ -631,21 +648,60 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                     vs.config.protocol().name().toLowerCase(java.util.Locale.ROOT), vs.config.policy().configName(),
                     vs.config.relay().name().toLowerCase(java.util.Locale.ROOT),
                     vs.config.proxyProtocol().name().toLowerCase(java.util.Locale.ROOT), vs.listener != null,
-                    pool.panic(), pool.generation(), pool.backends().size(), st.active.get(),
+                    pool.panic(), vs.warming, pool.generation(),
+                    (int) vs.backends.values().stream().filter(BackendState::eligible).count(), st.active.get(),
                     st.totalConnections.sum(), st.bytesIn.sum(), st.bytesOut.sum(), st.connectRetries.sum(),
                     st.noBackend.sum(), st.limitHits.sum(), bv));
         }
-        boolean ready = config != null && !draining && vips.values().stream().allMatch(v -> v.listener != null);
+        boolean warming = startupWarming(clock.instant());
+        boolean ready = config != null && !draining && !warming
+                && vips.values().stream().allMatch(v -> v.listener != null);
         return new NodeView(nodeName, startedAt, transport.name(), configSourceName, generation,
-                Objects.requireNonNullElse(configLoadedAt, startedAt), ready, draining, vv, discovery.views(),
-                discovery.namedVips());
+                Objects.requireNonNullElse(configLoadedAt, startedAt), ready, draining, warming, vv,
+                discovery.views(), discovery.namedVips());
+    }
+
+    /**
+     * Whether the node is still warming up (Envoy's cluster warming, for readiness only): just
+     * started, and some backend still awaits its first check. Bounded per VIP by
+     * {@code fall × (timeout + fast_interval) + interval} from the start, the longest a first
+     * verdict takes, so a check that never concludes cannot hold readiness. Once over it stays
+     * over: a reload or discovery adding backends later does not make a serving node unready.
+     */
+    private boolean startupWarming(Instant now) {
+        if (warmedUp || config == null) {
+            return false;
+        }
+        boolean awaiting = false;
+        Instant deadline = startedAt;
+        for (VipState vs : vips.values()) {
+            var check = vs.config.healthCheck();
+            if (check.isEmpty()) {
+                continue;
+            }
+            var t = check.get().timing();
+            Instant limit = startedAt.plus(t.timeout().plus(t.fastInterval()).multipliedBy(t.fall()))
+                    .plus(t.interval());
+            deadline = limit.isAfter(deadline) ? limit : deadline;
+            awaiting |= vs.backends.values().stream().anyMatch(b -> b.has(HealthFlag.PENDING_FIRST_CHECK));
+        }
+        if (!awaiting || !now.isBefore(deadline)) {
+            warmedUp = true;
+            if (deadline.isAfter(startedAt)) { // some VIP has a check, so there was a warm-up
+                log.info("node warm after_ms={} first_checks=\"{}\"",
+                        java.time.Duration.between(startedAt, now).toMillis(),
+                        awaiting ? "some still pending at the warm-up limit" : "all answered");
+            }
+            return false;
+        }
+        return true;
     }
 
     private static BackendView backendView(BackendState bs) {
         Backend b = bs.backend();
         var s = b.stats();
-        return new BackendView(b.address().toString(), b.weight(), bs.origin(), bs.flags(), bs.eligible(),
-                s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
+        return new BackendView(b.address().toString(), b.weight(), bs.origin(), bs.state(), bs.flags(),
+                bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
                 s.connectFailures.sum(), bs.recentTransitions());
     }
 }

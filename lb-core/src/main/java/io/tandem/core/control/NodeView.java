@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.tandem.health.HealthFlag;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -16,18 +17,32 @@ import java.util.Set;
  */
 public record NodeView(String node, Instant startedAt, String transport, String configSource,
                        long configGeneration, Instant configLoadedAt, boolean ready, boolean draining,
-                       List<VipView> vips, List<SourceView> sources, Map<String, String> namedVips) {
+                       boolean warming, List<VipView> vips, List<SourceView> sources,
+                       Map<String, String> namedVips) {
 
+    /**
+     * @param ready   listeners bound, not draining, and not {@code warming}
+     * @param warming the node has just started and some backends still await their first
+     *                health check (bounded; see docs/health.md "Start-up"): {@code /ready} says 503
+     */
     public NodeView {
         vips = List.copyOf(vips);
         sources = List.copyOf(sources == null ? List.of() : sources);
         namedVips = Map.copyOf(namedVips == null ? Map.of() : namedVips);
     }
 
+    /** A node that is not warming. */
+    public NodeView(String node, Instant startedAt, String transport, String configSource, long configGeneration,
+                    Instant configLoadedAt, boolean ready, boolean draining, List<VipView> vips,
+                    List<SourceView> sources, Map<String, String> namedVips) {
+        this(node, startedAt, transport, configSource, configGeneration, configLoadedAt, ready, draining, false, vips,
+                sources, namedVips);
+    }
+
     /** A node without discovery sources. */
     public NodeView(String node, Instant startedAt, String transport, String configSource, long configGeneration,
                     Instant configLoadedAt, boolean ready, boolean draining, List<VipView> vips) {
-        this(node, startedAt, transport, configSource, configGeneration, configLoadedAt, ready, draining, vips,
+        this(node, startedAt, transport, configSource, configGeneration, configLoadedAt, ready, draining, false, vips,
                 List.of(), Map.of());
     }
 
@@ -44,25 +59,108 @@ public record NodeView(String node, Instant startedAt, String transport, String 
         return vips.stream().filter(v -> v.name().equals(name)).findFirst();
     }
 
-    /** One VIP: its listener, policy, whether it is in panic mode, counters and backends. */
+    /**
+     * One VIP: its listener, policy, whether it is in panic mode or warming, counters and backends.
+     *
+     * @param panic    too few backends are eligible: the pool routes to every backend an operator has
+     *                 not taken out
+     * @param warming  no backend has passed a check yet and some still await their first one: the
+     *                 pool routes to those (start-up, or a new check); not a panic
+     * @param eligible backends that may take new connections by their own health (no flag set)
+     */
     public record VipView(String name, String listen, String protocol, String policy, String relay,
-                          String proxyProtocol, boolean listening, boolean panic, long poolGeneration,
-                          int eligible, int activeConnections, long totalConnections, long bytesIn,
-                          long bytesOut, long connectRetries, long noBackend, long limitHits,
+                          String proxyProtocol, boolean listening, boolean panic, boolean warming,
+                          long poolGeneration, int eligible, int activeConnections, long totalConnections,
+                          long bytesIn, long bytesOut, long connectRetries, long noBackend, long limitHits,
                           List<BackendView> backends) {
         public VipView {
             backends = List.copyOf(backends);
         }
+
+        /** A VIP that is not warming. */
+        public VipView(String name, String listen, String protocol, String policy, String relay,
+                       String proxyProtocol, boolean listening, boolean panic, long poolGeneration,
+                       int eligible, int activeConnections, long totalConnections, long bytesIn,
+                       long bytesOut, long connectRetries, long noBackend, long limitHits,
+                       List<BackendView> backends) {
+            this(name, listen, protocol, policy, relay, proxyProtocol, listening, panic, false, poolGeneration,
+                    eligible, activeConnections, totalConnections, bytesIn, bytesOut, connectRetries, noBackend,
+                    limitHits, backends);
+        }
     }
 
-    /** One backend of one VIP: its flags (empty = eligible), counters and recent transitions. */
-    public record BackendView(String address, int weight, String origin, Set<HealthFlag> flags,
+    /**
+     * One backend of one VIP: the state an operator should read it as, its flags (empty =
+     * eligible), counters and recent transitions.
+     *
+     * @param state one of {@link #STATES}, derived by {@link #stateOf}: {@code up} only when an
+     *              active check vouches for the backend; {@code unchecked} when nothing is known
+     *              against it but nothing checks it either (no {@code health_check} on its VIP)
+     */
+    public record BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
                               boolean eligible, int activeConnections, long totalConnections,
                               long bytesIn, long bytesOut, long connectFailures,
                               List<TransitionView> recentTransitions) {
+        /**
+         * Every value {@link #state} takes, most telling first (the order {@link #stateOf} decides in);
+         * a health flag added later shows as its own name in lower case.
+         */
+        public static final List<String> STATES =
+                List.of("disabled", "draining", "down", "ejected", "unhealthy", "pending", "up", "unchecked");
+
         public BackendView {
             flags = Set.copyOf(flags);
             recentTransitions = List.copyOf(recentTransitions);
+            if (state == null) {
+                // A node from before this field: it could not say whether a check watched the backend.
+                state = stateOf(flags, true);
+            }
+        }
+
+        /** A backend whose state follows from its flags alone, as if an active check watched it. */
+        public BackendView(String address, int weight, String origin, Set<HealthFlag> flags,
+                           boolean eligible, int activeConnections, long totalConnections,
+                           long bytesIn, long bytesOut, long connectFailures,
+                           List<TransitionView> recentTransitions) {
+            this(address, weight, origin, stateOf(flags, true), flags, eligible, activeConnections,
+                    totalConnections, bytesIn, bytesOut, connectFailures, recentTransitions);
+        }
+
+        /**
+         * The one word for a backend's health, like HAProxy's status column ({@code MAINT},
+         * {@code DRAIN}, {@code DOWN}, {@code UP}, {@code no check}): an operator's flag first, then a
+         * failed check, a passive ejection, the discovery source's verdict, a first check still
+         * pending; with no flag, {@code up} if an active check passes, else {@code unchecked} — a
+         * backend nothing has looked at is not reported as up (a crashed one whose passive
+         * ejection expired looks exactly like this).
+         *
+         * @param activeCheck whether an active health check watches the backend
+         */
+        public static String stateOf(Set<HealthFlag> flags, boolean activeCheck) {
+            if (flags.contains(HealthFlag.DISABLED)) {
+                return "disabled";
+            }
+            if (flags.contains(HealthFlag.DRAINING)) {
+                return "draining";
+            }
+            if (flags.contains(HealthFlag.FAILED_ACTIVE_CHECK)) {
+                return "down";
+            }
+            if (flags.contains(HealthFlag.EJECTED_PASSIVE)) {
+                return "ejected";
+            }
+            if (flags.contains(HealthFlag.UNHEALTHY_IN_SOURCE)) {
+                return "unhealthy";
+            }
+            if (flags.contains(HealthFlag.PENDING_FIRST_CHECK)) {
+                return "pending";
+            }
+            if (!flags.isEmpty()) {
+                // A flag newer than this list: still not up; say which.
+                return flags.stream().sorted().findFirst().orElseThrow().name().toLowerCase(Locale.ROOT)
+                        .replace('_', '-');
+            }
+            return activeCheck ? "up" : "unchecked";
         }
     }
 

@@ -20,16 +20,26 @@ import java.util.Set;
  *
  * <ul>
  *   <li><b>Eligible</b>: no flag at all.</li>
- *   <li><b>Panic</b>: when no backend is eligible, or fewer than {@code panic_threshold} percent
- *       of the VIP's backends are, route to every backend that an operator has not drained or
- *       disabled — trying a maybe-broken backend beats refusing every client, and a connect retry
- *       still skips the ones that refuse. Operator flags are never overridden.</li>
+ *   <li><b>Awaiting</b>: only {@code PENDING_FIRST_CHECK} — not known good, not known bad. While
+ *       any backend is eligible, awaiting ones take no traffic and do not count in the panic
+ *       share (Envoy likewise leaves hosts pending their first check out of its panic
+ *       arithmetic).</li>
+ *   <li><b>Warming</b>: no backend is eligible and some are awaiting (start-up, a VIP that just got
+ *       a check, a new backend while the others are down): route to the awaiting ones only — a
+ *       backend not checked yet beats one known to fail, and a failed connect is retried on
+ *       another. Not a panic: the normal start of every VIP with a check. Ends with the first
+ *       pass (only checked backends from then on) or when the last awaiting one fails.</li>
+ *   <li><b>Panic</b>: when no backend is eligible and none awaits, or fewer than
+ *       {@code panic_threshold} percent of the backends with a verdict are eligible, route to
+ *       every backend that an operator has not drained or disabled — trying a maybe-broken
+ *       backend beats refusing every client, and a connect retry still skips the ones that
+ *       refuse. Operator flags are never overridden.</li>
  *   <li><b>Slow start</b>: a backend eligible for less than {@code slow_start} gets
  *       {@code weight × elapsed/window} (at least 1 %); weights are scaled ×100 while any backend
  *       ramps so integer weights can express the ramp. Only weighted policies (everything but
  *       round-robin) use weights.</li>
  *   <li><b>Cut</b> ({@code close_on_backend_down}): backends down by a failed check or a passive
- *       ejection, outside panic (in panic the pool still routes to them, so cutting their
+ *       ejection, outside panic and warming (with no backend known good, cutting their
  *       connections would only hurt). Drained and disabled backends keep their connections.</li>
  * </ul>
  */
@@ -44,8 +54,9 @@ final class PoolBuilder {
     private PoolBuilder() {
     }
 
-    /** What the builder decided, with the pool. */
-    record Built(BackendPool pool, boolean panic, boolean ramping, int eligible, int known) {
+    /** What the builder decided, with the pool; {@code awaiting}: backends whose only flag is PENDING_FIRST_CHECK. */
+    record Built(BackendPool pool, boolean panic, boolean warming, boolean ramping, int eligible, int awaiting,
+                 int known) {
     }
 
     /** A backend's input: the data-path backend, its flags and since when it has been eligible. */
@@ -55,18 +66,23 @@ final class PoolBuilder {
     static Built build(VipConfig config, List<Member> members, Instant now, long generation) {
         HealthPolicy policy = config.health();
         List<Member> eligible = new ArrayList<>();
+        List<Member> awaiting = new ArrayList<>();
         List<Member> routable = new ArrayList<>();
         for (Member m : members) {
             if (m.flags().isEmpty()) {
                 eligible.add(m);
+            } else if (m.flags().size() == 1 && m.flags().contains(HealthFlag.PENDING_FIRST_CHECK)) {
+                awaiting.add(m);
             }
             if (m.flags().stream().noneMatch(OPERATOR_FLAGS::contains)) {
                 routable.add(m);
             }
         }
-        boolean panic = !routable.isEmpty() && (eligible.isEmpty()
-                || eligible.size() * 100 < policy.panicThresholdPercent() * routable.size());
-        List<Member> chosen = panic ? routable : eligible;
+        boolean warming = eligible.isEmpty() && !awaiting.isEmpty();
+        int judged = routable.size() - awaiting.size();
+        boolean panic = !warming && judged > 0 && (eligible.isEmpty()
+                || eligible.size() * 100 < policy.panicThresholdPercent() * judged);
+        List<Member> chosen = warming ? awaiting : panic ? routable : eligible;
 
         Duration window = policy.slowStart();
         boolean ramping = false;
@@ -96,7 +112,7 @@ final class PoolBuilder {
             }
         }
         Set<Backend> cut = new HashSet<>();
-        if (policy.closeOnBackendDown() && !panic) {
+        if (policy.closeOnBackendDown() && !panic && !warming) {
             for (Member m : members) {
                 if (m.flags().stream().anyMatch(DOWN_FLAGS::contains)) {
                     cut.add(m.backend());
@@ -105,6 +121,6 @@ final class PoolBuilder {
         }
         BackendPool pool = new BackendPool(config, backends, Policies.create(config.policy(), backends), panic,
                 generation, cut);
-        return new Built(pool, panic, ramping, eligible.size(), members.size());
+        return new Built(pool, panic, warming, ramping, eligible.size(), awaiting.size(), members.size());
     }
 }

@@ -20,6 +20,9 @@ final class VipState {
     /** The config's static backends, resolved when the config was applied. */
     Map<HostPort, java.net.InetSocketAddress> staticAddresses = Map.of();
     boolean panic;
+    /** No backend has passed a check and some await their first: the pool routes to those (not panic). */
+    boolean warming;
+    java.time.Instant warmingSince;
     /** Passive detection; null when the VIP has it switched off. */
     OutlierDetector<HostPort> outliers;
     ScheduledFuture<?> ejectionTimer;

@@ -227,15 +227,16 @@ public final class Metrics implements AutoCloseable {
         registry.close();
     }
 
-    /** In panic the pool holds every known backend, so count the bound backends that are eligible. */
+    /**
+     * Counts the bound backends that are eligible: the pool is not that set in panic (every known
+     * backend) nor while warming (the backends still awaiting their first check). A VIP without
+     * bound backends falls back to the pool.
+     */
     private double eligibleCount(Vip vip) {
         var pool = vip.pool();
-        if (!pool.panic()) {
-            return pool.backends().size();
-        }
         Map<String, BackendHolder> ofVip = backends.get(vip.name());
-        if (ofVip == null) {
-            return 0;
+        if (ofVip == null || ofVip.isEmpty()) {
+            return pool.panic() ? 0 : pool.backends().size();
         }
         int n = 0;
         for (BackendHolder h : ofVip.values()) {

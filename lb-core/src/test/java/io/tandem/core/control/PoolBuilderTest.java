@@ -96,6 +96,78 @@ class PoolBuilderTest {
         assertThat(b.pool().backends()).extracting(x -> x.address().host()).containsExactly("127.0.0.1", "127.0.0.2");
     }
 
+    private static final Set<HealthFlag> PENDING = Set.of(HealthFlag.PENDING_FIRST_CHECK);
+
+    @Test
+    void atStartEveryBackendAwaitingItsFirstCheckIsWarmingNotPanicAndRoutesToThem() {
+        var b = PoolBuilder.build(vip(0, Duration.ZERO), List.of(
+                member(1, 1, PENDING, null), member(2, 1, PENDING, null), member(3, 1, PENDING, null)), NOW, 1);
+        assertThat(b.warming()).isTrue();
+        assertThat(b.panic()).as("the normal start of a VIP with a check is not a panic").isFalse();
+        assertThat(b.pool().panic()).isFalse();
+        assertThat(b.eligible()).isZero();
+        assertThat(b.awaiting()).isEqualTo(3);
+        assertThat(b.pool().backends()).extracting(x -> x.address().host())
+                .containsExactly("127.0.0.1", "127.0.0.2", "127.0.0.3");
+    }
+
+    @Test
+    void asSoonAsOneBackendPassesOnlyCheckedBackendsGetTraffic() {
+        var b = PoolBuilder.build(vip(0, Duration.ZERO), List.of(
+                member(1, 1, PENDING, null), member(2, 1, Set.of(), NOW), member(3, 1, PENDING, null)), NOW, 2);
+        assertThat(b.warming()).isFalse();
+        assertThat(b.panic()).isFalse();
+        assertThat(b.pool().backends()).extracting(x -> x.address().host()).containsExactly("127.0.0.2");
+    }
+
+    @Test
+    void whileWarmingABackendKnownToFailIsLeftOutAndNothingIsCut() {
+        var b = PoolBuilder.build(closingVip(0), List.of(
+                member(1, 1, PENDING, null),
+                member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(3, 1, Set.of(HealthFlag.PENDING_FIRST_CHECK, HealthFlag.EJECTED_PASSIVE), null),
+                member(4, 1, Set.of(HealthFlag.PENDING_FIRST_CHECK, HealthFlag.DRAINING), null)), NOW, 1);
+        assertThat(b.warming()).isTrue();
+        assertThat(b.panic()).isFalse();
+        // Only the backend with nothing against it but a missing first verdict: not the failed one, not the
+        // one refusing connections meanwhile (ejected), not the drained one.
+        assertThat(b.pool().backends()).extracting(x -> x.address().host()).containsExactly("127.0.0.1");
+        assertThat(b.pool().cut()).as("no backend is known good yet: keep what is connected").isEmpty();
+    }
+
+    @Test
+    void whenTheLastAwaitingBackendFailsTooItIsAPanic() {
+        var b = PoolBuilder.build(vip(0, Duration.ZERO), List.of(
+                member(1, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null)), NOW, 3);
+        assertThat(b.warming()).isFalse();
+        assertThat(b.panic()).isTrue();
+        assertThat(b.pool().backends()).hasSize(2);
+    }
+
+    @Test
+    void backendsAwaitingTheirFirstCheckDoNotCountInThePanicShare() {
+        // 1 up, 3 not checked yet, threshold 50 %: 1 of the 1 backend with a verdict is up, no panic, and the
+        // unchecked ones get nothing (the old rule counted them as failures: 1/4 < 50 % → panic to all four).
+        var b = PoolBuilder.build(vip(50, Duration.ZERO), List.of(
+                member(1, 1, Set.of(), NOW), member(2, 1, PENDING, null), member(3, 1, PENDING, null),
+                member(4, 1, PENDING, null)), NOW, 1);
+        assertThat(b.panic()).isFalse();
+        assertThat(b.warming()).isFalse();
+        assertThat(b.pool().backends()).extracting(x -> x.address().host()).containsExactly("127.0.0.1");
+        // With verdicts in, the threshold applies as before: 1 up of 2 judged is 50 %, not below it.
+        var judged = PoolBuilder.build(vip(50, Duration.ZERO), List.of(
+                member(1, 1, Set.of(), NOW), member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(3, 1, PENDING, null)), NOW, 2);
+        assertThat(judged.panic()).isFalse();
+        var below = PoolBuilder.build(vip(51, Duration.ZERO), List.of(
+                member(1, 1, Set.of(), NOW), member(2, 1, Set.of(HealthFlag.FAILED_ACTIVE_CHECK), null),
+                member(3, 1, PENDING, null)), NOW, 3);
+        assertThat(below.panic()).isTrue();
+        assertThat(below.pool().backends()).as("panic routes to every backend not taken out by an operator")
+                .hasSize(3);
+    }
+
     @Test
     void onlyOperatorFlaggedBackendsMeansAnEmptyPoolNotPanic() {
         var b = PoolBuilder.build(vip(50, Duration.ZERO), List.of(member(1, 1, Set.of(HealthFlag.DISABLED), null)),
