@@ -62,7 +62,7 @@ final class AdminRouter {
     private final Executor offloop;
     private final Executor scrapes;
     /** Only touched by the {@code scrapes} thread; grows to the largest scrape and stays. */
-    private final Exposition exposition = new Exposition();
+    private final Exposition exposition;
     private volatile Access access;
 
     AdminRouter(NodeControl control, PrometheusMeterRegistry registry, Executor offloop, Executor scrapes,
@@ -71,6 +71,7 @@ final class AdminRouter {
         this.registry = requireNonNull(registry, "registry");
         this.offloop = requireNonNull(offloop, "offloop");
         this.scrapes = requireNonNull(scrapes, "scrapes");
+        this.exposition = new Exposition(registry);
         this.access = Access.of(requireNonNull(settings, "settings"));
     }
 
@@ -287,13 +288,13 @@ final class AdminRouter {
     }
 
     /**
-     * Runs on the one scrape thread: a platform thread, because the Prometheus text writer wraps
-     * its output in a {@code BufferedWriter} that on a virtual thread starts at 512 chars and grows
-     * by one write at a time (about 23 MB copied per scrape). One thread also means concurrent
-     * scrapers queue instead of multiplying the garbage.
+     * Runs on the one scrape thread, a platform thread: the registry's own text writer (still the
+     * fallback) wraps its output in a {@code BufferedWriter} that on a virtual thread starts at 512
+     * chars and grows by one write at a time (about 23 MB copied per scrape, issue #15). One thread
+     * also means concurrent scrapers queue instead of multiplying the garbage.
      */
     AdminResponse metrics() {
-        return new AdminResponse(200, AdminResponse.PROMETHEUS, exposition.scrape(registry), Map.of());
+        return new AdminResponse(200, AdminResponse.PROMETHEUS, exposition.scrape(), Map.of());
     }
 
     private AdminResponse vipResponse(String name, java.util.function.Function<NodeView.VipView, Object> part) {

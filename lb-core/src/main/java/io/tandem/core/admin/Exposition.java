@@ -1,27 +1,24 @@
 package io.tandem.core.admin;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.tandem.core.metrics.PrometheusText;
 
 /**
- * Writes a scrape into one reused buffer, so the response costs one copy of exactly the bytes
- * written (not {@code scrape()}'s growing stream, its String and that String's bytes). Not
- * thread-safe: one per scrape thread.
+ * The {@code /metrics} body. Not thread-safe: owned by the one scrape thread, whose
+ * {@link PrometheusText} keeps the rendered names and the output buffer from scrape to scrape.
  */
 final class Exposition {
-    private static final int INITIAL = 64 * 1024;
+    private final PrometheusMeterRegistry registry;
+    private PrometheusText text;
 
-    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(INITIAL);
+    Exposition(PrometheusMeterRegistry registry) {
+        this.registry = registry;
+    }
 
-    byte[] scrape(PrometheusMeterRegistry registry) {
-        buffer.reset();
-        try {
-            registry.scrape(buffer);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a ByteArrayOutputStream never throws
+    byte[] scrape() {
+        if (text == null) {
+            text = new PrometheusText(registry);
         }
-        return buffer.toByteArray();
+        return text.scrape();
     }
 }
