@@ -70,10 +70,11 @@ final class Addresses {
                 return Parsed.bad(hostProblem);
             }
         }
-        if (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+        int p = HostPort.parsePort(port);
+        if (p < 1 || p > 65535) {
             return Parsed.bad("a port 1..65535");
         }
-        return Parsed.ok(new HostPort(host, Integer.parseInt(port)));
+        return Parsed.ok(new HostPort(host, p));
     }
 
     private static String ipv4Problem(String host) {

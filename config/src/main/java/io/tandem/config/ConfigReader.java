@@ -35,7 +35,7 @@ final class ConfigReader {
     static final List<String> OUTLIER_KEYS = List.of("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "response_timeout", "response_timeout_mode");
     static final List<String> RUNTIME_KEYS = List.of("event_loops", "transport", "drain_timeout");
-    static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token");
+    static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
             "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp");
@@ -68,6 +68,8 @@ final class ConfigReader {
     private static final Map<String, String> CHECK_TYPES = orderedMap(
             "tcp", "tcp", "http", "http", "send-expect", "send-expect", "udp", "udp");
     private static final Map<String, PolicyKind> POLICIES = policies();
+    /** How a secret's value is shown in an error. */
+    static final String SECRET = "\"***\"";
 
     private final Problems problems = new Problems();
 
@@ -119,11 +121,61 @@ final class ConfigReader {
         AdminSettings d = AdminSettings.DEFAULTS;
         boolean enabled = s.bool("enabled", d.enabled());
         HostPort listen = address(s, "listen", Addresses.HostRule.IP_OR_NAME).orElse(d.listen());
-        Optional<String> token = s.nonEmptyText("token", "a non-empty bearer token");
+        Optional<String> token = adminToken(s);
         if (enabled && token.isEmpty() && !s.has("token") && !Addresses.isLoopback(listen.host())) {
             s.missing("token", "a bearer token because admin.listen " + listen + " is not a loopback address");
         }
-        return new AdminSettings(enabled, listen, token);
+        return new AdminSettings(enabled, listen, token, allowedHosts(s));
+    }
+
+    /**
+     * admin.token is a secret: whatever is wrong with it, the error shows {@code "***"}, never the
+     * value (a YAML number such as {@code 0123} included, which would otherwise print as 83).
+     */
+    private static Optional<String> adminToken(Section s) {
+        JsonNode n = s.get("token");
+        if (n == null) {
+            return Optional.empty();
+        }
+        String expected = "a bearer token of " + AdminSettings.MIN_TOKEN_LENGTH + ".." + AdminSettings.MAX_TOKEN_LENGTH
+                + " visible ASCII characters";
+        if (!n.isTextual()) {
+            s.error("token", SECRET, expected + " as a string" + (n.isValueNode() && !n.isNull() ? "; put it in quotes" : ""));
+            return Optional.empty();
+        }
+        Optional<String> problem = AdminSettings.tokenProblem(n.textValue());
+        if (problem.isPresent()) {
+            s.error("token", n.textValue().isEmpty() ? "\"\"" : SECRET, expected + ": " + problem.get());
+            return Optional.empty();
+        }
+        return Optional.of(n.textValue());
+    }
+
+    /** Host names a request's Host header may carry besides IP literals and localhost. */
+    private static List<String> allowedHosts(Section s) {
+        JsonNode n = s.get("allowed_hosts");
+        if (n == null || n.isNull()) {
+            return List.of();
+        }
+        String expected = "a list of host names, e.g. [lb1.example.com] (IP literals and localhost are always allowed)";
+        if (!n.isArray()) {
+            s.errorAt("allowed_hosts", n, expected);
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n.size(); i++) {
+            JsonNode item = n.get(i);
+            String path = s.pathOf("allowed_hosts") + "[" + i + "]";
+            int[] position = Problems.child(s.positionOf("allowed_hosts"), i);
+            if (!item.isTextual() || item.textValue().indexOf(':') >= 0
+                    || Addresses.parse(item.textValue() + ":1", Addresses.HostRule.IP_OR_NAME).address().isEmpty()) {
+                s.problems().add(position, path, Render.node(item),
+                        "a host name without port (letters, digits, '-', '.')");
+                continue;
+            }
+            out.add(item.textValue());
+        }
+        return out;
     }
 
     private DiscoverySettings discovery(Section s) {

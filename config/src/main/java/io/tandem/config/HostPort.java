@@ -47,16 +47,37 @@ public record HostPort(String host, int port) {
             host = s.substring(0, colon);
             port = s.substring(colon + 1);
         }
-        int p;
-        try {
-            p = Integer.parseInt(port);
-        } catch (NumberFormatException e) {
+        int p = parsePort(port);
+        if (p < 0) {
             throw bad(text);
         }
         if (p < 1 || p > 65535) {
             throw new IllegalArgumentException("\"" + text + "\" (expected port 1..65535)");
         }
         return new HostPort(host, p);
+    }
+
+    /**
+     * A port as the config spells it: one to five ASCII digits, no sign, no leading zero. The one
+     * definition shared by config validation and the admin API, so {@code 08080} or Arabic-Indic
+     * digits (which {@link Integer#parseInt} accepts) name no backend anywhere.
+     *
+     * @return the port (not range-checked beyond five digits), or -1 when the text is not one
+     */
+    public static int parsePort(String text) {
+        int n = text.length();
+        if (n == 0 || n > 5 || (n > 1 && text.charAt(0) == '0')) {
+            return -1;
+        }
+        int p = 0;
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            p = p * 10 + (c - '0');
+        }
+        return p;
     }
 
     private static IllegalArgumentException bad(String text) {

@@ -85,7 +85,8 @@ class ConfigLoaderErrorsTest {
                                 + " is not a loopback address)"),
                 bad("admin token that YAML reads as a number", "admin:\n  listen: 10.0.0.1:9090\n  token: 0123\n"
                                 + "vips: []\n",
-                        "admin.token: 83 (expected a non-empty bearer token; put it in quotes)"),
+                        "admin.token: \"***\" (expected a bearer token of 16..1024 visible ASCII characters as a string;"
+                                + " put it in quotes)"),
                 bad("udp VIP with PROXY protocol and splice", VIP + "    protocol: udp\n    proxy_protocol: v2\n"
                                 + "    relay: splice\n",
                         "vips[0].proxy_protocol: \"v2\" (expected none on a udp VIP; PROXY protocol is TCP only)",

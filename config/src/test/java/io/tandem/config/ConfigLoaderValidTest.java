@@ -27,7 +27,7 @@ class ConfigLoaderValidTest {
                 admin:
                   enabled: true
                   listen: 0.0.0.0:9191
-                  token: "s3cret"
+                  token: "s3cret-s3cret-s3cret"
                 vips:
                   - name: web.front-1
                     listen: 0.0.0.0:8080
@@ -67,7 +67,7 @@ class ConfigLoaderValidTest {
                 """);
 
         assertThat(c.runtime()).isEqualTo(new RuntimeSettings(4, TransportKind.EPOLL, Duration.ofMinutes(1)));
-        assertThat(c.admin()).isEqualTo(new AdminSettings(true, new HostPort("0.0.0.0", 9191), Optional.of("s3cret")));
+        assertThat(c.admin()).isEqualTo(new AdminSettings(true, new HostPort("0.0.0.0", 9191), Optional.of("s3cret-s3cret-s3cret")));
         assertThat(c.vips()).hasSize(1);
         VipConfig v = c.vips().getFirst();
         assertThat(v.name()).isEqualTo("web.front-1");

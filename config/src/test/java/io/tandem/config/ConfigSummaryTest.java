@@ -10,7 +10,7 @@ class ConfigSummaryTest {
     @Test
     void listsEachVipWithListenPolicyBackendCountAndCheckAndTheAdminAddress() {
         TandemConfig c = ConfigLoaderValidTest.valid("""
-                admin: {listen: 0.0.0.0:9090, token: t}
+                admin: {listen: 0.0.0.0:9090, token: t0ken-t0ken-t0ken}
                 vips:
                   - name: web
                     listen: 127.0.0.1:8080

@@ -32,15 +32,19 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** Pipelined requests beyond this stop reading from the socket until answers catch up. */
     private static final int MAX_IN_FLIGHT = 16;
 
+    private static final String SEC_FETCH_SITE = "Sec-Fetch-Site";
+
     /** Fired by the aggregator when a request body is too large. */
     enum TooLarge { INSTANCE }
 
     private final AdminRouter router;
+    private final RequestDeadline deadline;
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private boolean closing;
 
-    AdminHandler(AdminRouter router) {
+    AdminHandler(AdminRouter router, RequestDeadline deadline) {
         this.router = router;
+        this.deadline = deadline;
     }
 
     private static final class Slot {
@@ -58,21 +62,39 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        deadline.requestComplete();
         if (closing) {
             return; // a request pipelined after "Connection: close" is not answered
         }
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             log.debug("admin malformed request remote={} cause=\"{}\"", remote(ctx), cause.toString());
-            enqueue(ctx, HttpVersion.HTTP_1_1, false, false,
-                    AdminResponse.error(400, "malformed request: " + cause.getMessage()));
+            enqueue(ctx, HttpVersion.HTTP_1_1, false, false, cause instanceof AdminRequestDecoder.Refused r
+                    ? AdminResponse.error(r.status(), r.getMessage())
+                    : AdminResponse.error(400, "malformed request: " + cause.getMessage()));
+            return;
+        }
+        HttpVersion version = req.protocolVersion();
+        if (!version.equals(HttpVersion.HTTP_1_1) && !version.equals(HttpVersion.HTTP_1_0)) {
+            enqueue(ctx, HttpVersion.HTTP_1_1, false, false, AdminResponse.error(505, "HTTP version "
+                    + AdminRouter.quoted(version.text()) + " not supported (expected HTTP/1.1 or HTTP/1.0)"));
+            return;
+        }
+        var headers = req.headers();
+        if (req.protocolVersion().equals(HttpVersion.HTTP_1_1) && !headers.contains(HttpHeaderNames.HOST)) {
+            enqueue(ctx, HttpVersion.HTTP_1_1, false, false, AdminResponse.error(400, "missing Host header"));
+            return;
+        }
+        if (headers.getAll(HttpHeaderNames.HOST).size() > 1) {
+            enqueue(ctx, HttpVersion.HTTP_1_1, false, false, AdminResponse.error(400, "more than one Host header"));
             return;
         }
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         boolean head = req.method().equals(HttpMethod.HEAD);
         String rawPath = new QueryStringDecoder(req.uri()).rawPath();
-        var request = new AdminRouter.Request(req.method().name(), rawPath,
-                req.headers().get(HttpHeaderNames.AUTHORIZATION), remote(ctx));
+        var request = new AdminRouter.Request(req.method().name(), rawPath, headers.get(HttpHeaderNames.AUTHORIZATION),
+                remote(ctx), headers.get(HttpHeaderNames.HOST), headers.get(HttpHeaderNames.ORIGIN),
+                headers.get(SEC_FETCH_SITE), headers.get(HttpHeaderNames.CONTENT_TYPE));
         Slot slot = new Slot(req.protocolVersion(), head, keepAlive);
         add(ctx, slot);
         router.route(request).whenComplete((response, error) -> {
@@ -92,6 +114,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt == TooLarge.INSTANCE) {
+            deadline.requestComplete();
             if (!closing) {
                 enqueue(ctx, HttpVersion.HTTP_1_1, false, false,
                         AdminResponse.error(413, "request body too large (max "

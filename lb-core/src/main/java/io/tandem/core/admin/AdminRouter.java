@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tandem.config.AdminSettings;
 import io.tandem.config.HostPort;
 import io.tandem.core.control.NodeControl;
 import io.tandem.core.control.NodeControl.BackendAction;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -29,9 +31,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Maps an admin request to a response. Knows nothing of Netty: the handler hands it a method,
- * a raw path and the Authorization header, and gets back a future that never completes
- * exceptionally. Calls that may be slow ({@link NodeControl#view()}, a scrape) run on
- * {@code offloop}; control-loop futures are awaited without blocking anyone.
+ * a raw path and the headers that matter, and gets back a future that never completes
+ * exceptionally. {@link NodeControl#view()} runs on {@code offloop} (virtual threads), scrapes
+ * on {@code scrapes} (one platform thread, see {@link #metrics()}); control-loop futures are
+ * awaited without blocking anyone.
+ *
+ * <p>Before any endpoint, two guards (both like Prometheus's, Consul's and Docker's): the
+ * {@code Host} header must be an IP literal, {@code localhost} or one of
+ * {@code admin.allowed_hosts} (a DNS-rebinding page sends its own name), and a state-changing
+ * request must not come from a browser page of another origin ({@code Origin},
+ * {@code Sec-Fetch-Site}, or a body type an HTML form can send). {@code /health} is exempt from
+ * both, as it is from the token: it says only "ok".
+ *
+ * <p>The token and the allowed host names live in one immutable {@link Access} behind a
+ * volatile field, read once per request, so {@link #update} takes effect on the next request.
  */
 final class AdminRouter {
     private static final Logger log = LoggerFactory.getLogger(AdminRouter.class);
@@ -39,25 +52,63 @@ final class AdminRouter {
     private static final String GET_HEAD = "GET, HEAD";
     private static final String POST = "POST";
 
+    /** Media types a cross-origin page may POST without a CORS preflight (the HTML form encodings). */
+    private static final Set<String> FORM_TYPES = Set.of("application/x-www-form-urlencoded", "multipart/form-data",
+            "text/plain");
+    private static final int MAX_SHOWN = 100;
+
     private final NodeControl control;
     private final PrometheusMeterRegistry registry;
     private final Executor offloop;
-    private final Optional<byte[]> tokenDigest;
+    private final Executor scrapes;
+    /** Only touched by the {@code scrapes} thread; grows to the largest scrape and stays. */
+    private final Exposition exposition;
+    private volatile Access access;
 
-    AdminRouter(NodeControl control, PrometheusMeterRegistry registry, Executor offloop, Optional<String> token) {
+    AdminRouter(NodeControl control, PrometheusMeterRegistry registry, Executor offloop, Executor scrapes,
+                AdminSettings settings) {
         this.control = requireNonNull(control, "control");
         this.registry = requireNonNull(registry, "registry");
         this.offloop = requireNonNull(offloop, "offloop");
-        this.tokenDigest = requireNonNull(token, "token").map(AdminRouter::sha256);
+        this.scrapes = requireNonNull(scrapes, "scrapes");
+        this.exposition = new Exposition(registry);
+        this.access = Access.of(requireNonNull(settings, "settings"));
     }
 
-    /** One parsed request. {@code method} is upper case; {@code rawPath} excludes the query. */
-    record Request(String method, String rawPath, String authorization, String remote) {
+    /** What may change at run time: the token (as a digest) and the extra allowed host names. */
+    record Access(Optional<byte[]> tokenDigest, Set<String> allowedHosts) {
+        static Access of(AdminSettings s) {
+            return new Access(s.token().map(AdminRouter::sha256), Set.copyOf(s.allowedHosts()));
+        }
+    }
+
+    /** Applies a new token and allowed host names from the next request on. */
+    void update(AdminSettings settings) {
+        access = Access.of(requireNonNull(settings, "settings"));
+    }
+
+    /**
+     * One parsed request. {@code method} is upper case; {@code rawPath} excludes the query; the
+     * header values are null when absent.
+     */
+    record Request(String method, String rawPath, String authorization, String remote, String host, String origin,
+                   String secFetchSite, String contentType) {
+        /** A request with only a Host header (tests, tools). */
+        Request(String method, String rawPath, String authorization, String remote) {
+            this(method, rawPath, authorization, remote, "127.0.0.1", null, null, null);
+        }
     }
 
     CompletableFuture<AdminResponse> route(Request req) {
         try {
-            return dispatch(req);
+            Access a = access;
+            String refused = refusal(req, a);
+            if (refused != null) {
+                log.info("admin request refused method={} path={} remote={} reason=\"{}\"", req.method(),
+                        shown(req.rawPath()), req.remote(), refused);
+                return done(AdminResponse.error(403, refused));
+            }
+            return dispatch(req, a);
         } catch (BadRequest e) {
             return done(AdminResponse.error(400, e.getMessage()));
         } catch (RuntimeException e) {
@@ -66,12 +117,121 @@ final class AdminRouter {
         }
     }
 
-    private CompletableFuture<AdminResponse> dispatch(Request req) {
-        String path = req.rawPath();
-        if (path.length() > 1 && path.endsWith("/")) {
-            path = path.substring(0, path.length() - 1);
+    private static String normalized(String rawPath) {
+        return rawPath.length() > 1 && rawPath.endsWith("/") ? rawPath.substring(0, rawPath.length() - 1) : rawPath;
+    }
+
+    /** Why the request is refused before it reaches an endpoint (403), or null. */
+    static String refusal(Request req, Access a) {
+        if (normalized(req.rawPath()).equals("/health")) {
+            return null;
         }
-        if (!path.equals("/health") && !authorized(req.authorization())) {
+        if (req.host() != null && !hostAllowed(req.host(), a.allowedHosts())) {
+            return "host " + quoted((req.host())) + " not allowed (expected an IP address, localhost"
+                    + " or a name in admin.allowed_hosts)";
+        }
+        boolean read = req.method().equals("GET") || req.method().equals("HEAD");
+        if (read) {
+            return null;
+        }
+        if (req.origin() != null && !sameOrigin(req.origin(), req.host())) {
+            return "cross-origin request refused (Origin " + quoted((req.origin()))
+                    + " is not this API's origin)";
+        }
+        if (req.secFetchSite() != null && !req.secFetchSite().equalsIgnoreCase("same-origin")
+                && !req.secFetchSite().equalsIgnoreCase("none")) {
+            return "cross-site request refused (Sec-Fetch-Site " + quoted((req.secFetchSite())) + ")";
+        }
+        if (req.contentType() != null) {
+            String type = req.contentType().split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+            if (FORM_TYPES.contains(type)) {
+                return "content type " + quoted((type)) + " refused (any web page can send it;"
+                        + " admin requests take no body)";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * An IP literal (v4, or v6 in brackets), {@code localhost}, or an allowed name; any port.
+     * A trailing dot ({@code localhost.}) names the same host.
+     */
+    static boolean hostAllowed(String hostHeader, Set<String> allowed) {
+        String h = hostHeader.strip().toLowerCase(Locale.ROOT);
+        String host;
+        String port = null;
+        if (h.startsWith("[")) {
+            int close = h.indexOf(']');
+            if (close < 0) {
+                return false;
+            }
+            host = h.substring(1, close);
+            String rest = h.substring(close + 1);
+            if (!rest.isEmpty()) {
+                if (!rest.startsWith(":")) {
+                    return false;
+                }
+                port = rest.substring(1);
+            }
+            if (!isIpv6Literal(host)) {
+                return false;
+            }
+        } else {
+            int colon = h.indexOf(':');
+            host = colon < 0 ? h : h.substring(0, colon);
+            port = colon < 0 ? null : h.substring(colon + 1);
+            if (host.endsWith(".")) {
+                host = host.substring(0, host.length() - 1);
+            }
+            if (!(IPV4.matcher(host).matches() || host.equals("localhost") || allowed.contains(host))) {
+                return false;
+            }
+        }
+        return port == null || HostPort.parsePort(port) >= 0;
+    }
+
+    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile(
+            "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+
+    private static boolean isIpv6Literal(String host) {
+        if (host.indexOf(':') < 0) {
+            return false;
+        }
+        try {
+            java.net.Inet6Address.ofLiteral(host);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** The page that sent the request was served by this API itself (never the case today: it has no UI). */
+    private static boolean sameOrigin(String origin, String host) {
+        if (host == null) {
+            return false;
+        }
+        String o = origin.strip();
+        return o.equalsIgnoreCase("http://" + host.strip()) || o.equalsIgnoreCase("https://" + host.strip());
+    }
+
+    private static String shown(String s) {
+        return s.length() <= MAX_SHOWN ? s : s.substring(0, MAX_SHOWN) + "...";
+    }
+
+    /** A client-supplied value in quotes, cut short, control characters shown as '?'. */
+    static String quoted(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_SHOWN) + 5).append('"');
+        String cut = shown(s);
+        for (int i = 0; i < cut.length(); i++) {
+            char c = cut.charAt(i);
+            b.append(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        return b.append('"').toString();
+    }
+
+    private CompletableFuture<AdminResponse> dispatch(Request req, Access access) {
+        String path = normalized(req.rawPath());
+        if (!path.equals("/health") && !authorized(access, req.authorization())) {
             String reason = req.authorization() == null ? "missing bearer token" : "invalid bearer token";
             return done(AdminResponse.error(401, reason, Map.of("WWW-Authenticate", "Bearer realm=\"tandem\"")));
         }
@@ -83,7 +243,7 @@ final class AdminRouter {
             case 1 -> switch (s.get(0)) {
                 case "health" -> read ? done(AdminResponse.text(200, "ok")) : notAllowed(GET_HEAD);
                 case "ready" -> read ? offloop(this::ready) : notAllowed(GET_HEAD);
-                case "metrics" -> read ? offloop(this::metrics) : notAllowed(GET_HEAD);
+                case "metrics" -> read ? on(scrapes, this::metrics) : notAllowed(GET_HEAD);
                 default -> notFound(path);
             };
             case 2 -> switch (s.get(0) + "/" + s.get(1)) {
@@ -130,9 +290,14 @@ final class AdminRouter {
         return AdminResponse.text(200, "ready");
     }
 
-    private AdminResponse metrics() {
-        byte[] body = registry.scrape().getBytes(UTF_8);
-        return new AdminResponse(200, AdminResponse.PROMETHEUS, body, Map.of());
+    /**
+     * Runs on the one scrape thread, a platform thread: the registry's own text writer (still the
+     * fallback) wraps its output in a {@code BufferedWriter} that on a virtual thread starts at 512
+     * chars and grows by one write at a time (about 23 MB copied per scrape, issue #15). One thread
+     * also means concurrent scrapers queue instead of multiplying the garbage.
+     */
+    AdminResponse metrics() {
+        return new AdminResponse(200, AdminResponse.PROMETHEUS, exposition.scrape(), Map.of());
     }
 
     private AdminResponse vipResponse(String name, java.util.function.Function<NodeView.VipView, Object> part) {
@@ -209,9 +374,13 @@ final class AdminRouter {
     }
 
     private CompletableFuture<AdminResponse> offloop(Supplier<AdminResponse> work) {
+        return on(offloop, work);
+    }
+
+    private static CompletableFuture<AdminResponse> on(Executor executor, Supplier<AdminResponse> work) {
         CompletableFuture<AdminResponse> f = new CompletableFuture<>();
         try {
-            offloop.execute(() -> {
+            executor.execute(() -> {
                 try {
                     f.complete(work.get());
                 } catch (BadRequest e) {
@@ -227,15 +396,15 @@ final class AdminRouter {
         return f;
     }
 
-    private boolean authorized(String header) {
-        if (tokenDigest.isEmpty()) {
+    private static boolean authorized(Access access, String header) {
+        if (access.tokenDigest().isEmpty()) {
             return true;
         }
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return false;
         }
         // Digests have a fixed length, so the comparison time says nothing about the token.
-        return MessageDigest.isEqual(tokenDigest.get(), sha256(header.substring(7).trim()));
+        return MessageDigest.isEqual(access.tokenDigest().get(), sha256(header.substring(7).trim()));
     }
 
     /** Splits a raw path into percent-decoded segments ('+' stays '+': this is a path, not a form). */

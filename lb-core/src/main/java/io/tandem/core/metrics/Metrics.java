@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -19,6 +21,7 @@ import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendStats;
 import io.tandem.core.udp.UdpStats;
 import io.tandem.core.vip.Vip;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +50,30 @@ public final class Metrics implements AutoCloseable {
     static final String VIP_TAG = "vip";
     static final String BACKEND_TAG = "backend";
 
+    /**
+     * The bucket ladder of every {@code tandem_*} timer that asks for a percentile histogram.
+     * Micrometer's default ladder for 1 ms..30 s has ~70 buckets per series; an operator reading a
+     * detection or failover time needs a dozen, and each bucket costs a line and its objects on
+     * every scrape.
+     */
+    static final List<Duration> TIMER_BUCKETS = List.of(Duration.ofMillis(1), Duration.ofMillis(2),
+            Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+            Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+            Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30));
+
+    private static final MeterFilter SHORT_HISTOGRAMS = new MeterFilter() {
+        @Override
+        public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+            if (!id.getName().startsWith("tandem.") || id.getType() != Meter.Type.TIMER
+                    || !Boolean.TRUE.equals(config.isPercentileHistogram())) {
+                return config;
+            }
+            double[] slos = TIMER_BUCKETS.stream().mapToDouble(Duration::toNanos).toArray();
+            return DistributionStatisticConfig.builder().percentilesHistogram(false).serviceLevelObjectives(slos)
+                    .build().merge(config);
+        }
+    };
+
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gcMetrics;
     private final Map<String, VipHolder> vips = new ConcurrentHashMap<>();
@@ -57,10 +84,12 @@ public final class Metrics implements AutoCloseable {
     /** A fresh registry ({@link PrometheusConfig#DEFAULT}) with JVM and process meters bound. */
     public Metrics() {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().meterFilter(SHORT_HISTOGRAMS);
         new JvmMemoryMetrics().bindTo(registry);
         this.gcMetrics = new JvmGcMetrics();
         gcMetrics.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
+        CpuLoad.bindTo(registry); // before ProcessorMetrics: the first meter of an id wins
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
     }

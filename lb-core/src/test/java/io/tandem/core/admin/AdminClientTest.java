@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** AdminClient against a real AdminServer on loopback. */
 class AdminClientTest {
-    private static final String TOKEN = "t0ken";
+    private static final String TOKEN = "t0ken-t0ken-t0ken";
     private static EventLoopGroup group;
     private static Metrics metrics;
     private static FakeNode node;

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
 
 /** The admin API over real loopback sockets, against a NodeControl of our own. */
 class AdminServerTest {
-    private static final String TOKEN = "s3cret-t0ken";
+    private static final String TOKEN = "s3cret-t0ken-s3cret";
     private static EventLoopGroup group;
     private static HttpClient http;
 
@@ -233,7 +233,7 @@ class AdminServerTest {
     void backendActionAcceptsIpv6InBracketsRawOrPercentEncoded() throws IOException {
         assertThat(call("POST", "/api/vips/web/backends/%5B%3A%3A1%5D%3A8080/drain").statusCode()).isEqualTo(200);
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("POST /api/vips/web/backends/[::1]:8080/disable HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+            raw.send("POST /api/vips/web/backends/[::1]:8080/disable HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
             assertThat(raw.read().status()).isEqualTo(200);
         }
         assertThat(node.actions).extracting(FakeNode.Action::backend).containsExactly("[::1]:8080", "[::1]:8080");
@@ -271,7 +271,7 @@ class AdminServerTest {
         assertThat(r.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
 
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("GET /api/vips/%zz HTTP/1.1\r\nHost: x\r\n\r\n");
+            raw.send("GET /api/vips/%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             var bad = raw.read();
             assertThat(bad.status()).isEqualTo(400);
             assertThat(bad.body()).startsWith("{\"error\":\"malformed path segment");
@@ -297,7 +297,7 @@ class AdminServerTest {
     @Test
     void malformedHttpIs400AndTheConnectionIsClosed() throws IOException {
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("GET /health HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n");
+            raw.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nthis is not a header\r\n\r\n");
             var r = raw.read();
             assertThat(r.status()).isEqualTo(400);
             assertThat(r.body()).startsWith("{\"error\":\"malformed request");
@@ -308,7 +308,7 @@ class AdminServerTest {
     @Test
     void oversizedBodyIs413AsJson() throws IOException {
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("POST /api/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+            raw.send("POST /api/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n");
             var r = raw.read();
             assertThat(r.status()).isEqualTo(413);
             assertThat(r.body()).contains("request body too large");
@@ -319,15 +319,15 @@ class AdminServerTest {
     @Test
     void keepAliveServesSequentialAndPipelinedRequestsInOrderOnOneConnection() throws IOException {
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+            raw.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             assertThat(raw.read().body()).isEqualTo("ok\n");
-            raw.send("GET /api/vips/web HTTP/1.1\r\nHost: x\r\n\r\n");
+            raw.send("GET /api/vips/web HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             assertThat(raw.read().body()).contains("\"name\":\"web\"");
 
             // The drain completes later on another thread; the /health after it must still come second.
-            raw.send("POST /api/vips/web/backends/10.0.0.1:80/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
-                    + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+            raw.send("POST /api/vips/web/backends/10.0.0.1:80/drain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+                    + "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    + "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             var first = raw.read();
             var second = raw.read();
             var third = raw.read();
@@ -341,7 +341,7 @@ class AdminServerTest {
     @Test
     void connectionCloseIsHonouredAfterTheResponse() throws IOException {
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            raw.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
             var r = raw.read();
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.header("connection")).isEqualTo("close");
@@ -352,12 +352,12 @@ class AdminServerTest {
     @Test
     void headAnswersLikeGetWithoutABody() throws IOException {
         try (var raw = new RawHttp(server.localAddress())) {
-            raw.send("HEAD /api/node HTTP/1.1\r\nHost: x\r\n\r\n");
+            raw.send("HEAD /api/node HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             var r = raw.read(true);
             assertThat(r.status()).isEqualTo(200);
             assertThat(Integer.parseInt(r.header("content-length"))).isPositive();
             // The next response starts right away: proof that no body bytes were sent.
-            raw.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+            raw.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             assertThat(raw.read().body()).isEqualTo("ok\n");
         }
     }

@@ -51,6 +51,29 @@ final class RawHttp implements AutoCloseable {
         return new Response(Integer.parseInt(status.split(" ")[1]), headers, new String(body, UTF_8));
     }
 
+    /** The next {@code n} lines, joined by newlines (for answers that are not well-formed responses). */
+    String readLines(int n) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            b.append(line()).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** Everything the server sends until it closes the connection, as text. */
+    String readRaw() throws IOException {
+        return new String(in.readAllBytes(), UTF_8);
+    }
+
+    /** True when the server closed or reset the connection without sending anything. */
+    boolean closedByServerOrReset() {
+        try {
+            return in.read() == -1;
+        } catch (IOException e) {
+            return !(e instanceof java.net.SocketTimeoutException);
+        }
+    }
+
     /** True when the server closed the connection (EOF) before sending anything more. */
     boolean closedByServer() throws IOException {
         return in.read() == -1;
