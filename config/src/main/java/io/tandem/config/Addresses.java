@@ -13,6 +13,7 @@ import java.util.regex.Pattern;
 final class Addresses {
     private static final Pattern IPV4 = Pattern.compile(
             "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final Pattern PORT = Pattern.compile("\\d{1,5}");
     private static final Pattern DIGITS_AND_DOTS = Pattern.compile("[\\d.]+");
     private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?");
 
@@ -70,7 +71,7 @@ final class Addresses {
                 return Parsed.bad(hostProblem);
             }
         }
-        if (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+        if (!PORT.matcher(port).matches() || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
             return Parsed.bad("a port 1..65535");
         }
         return Parsed.ok(new HostPort(host, Integer.parseInt(port)));

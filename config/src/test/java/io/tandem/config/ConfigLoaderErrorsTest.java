@@ -83,9 +83,9 @@ class ConfigLoaderErrorsTest {
                 bad("non-loopback admin without a token", "admin:\n  listen: 0.0.0.0:9090\nvips: []\n",
                         "admin.token: missing (expected a bearer token because admin.listen 0.0.0.0:9090"
                                 + " is not a loopback address)"),
-                bad("admin token that YAML reads as a number", "admin:\n  listen: 10.0.0.1:9090\n  token: 0123\n"
-                                + "vips: []\n",
-                        "admin.token: 83 (expected a non-empty bearer token; put it in quotes)"),
+                bad("admin token that YAML reads as a number is still not printed", "admin:\n  listen: 10.0.0.1:9090\n"
+                                + "  token: 0123\nvips: []\n",
+                        "admin.token: \"***\" (expected a non-empty bearer token; put it in quotes)"),
                 bad("udp VIP with PROXY protocol and splice", VIP + "    protocol: udp\n    proxy_protocol: v2\n"
                                 + "    relay: splice\n",
                         "vips[0].proxy_protocol: \"v2\" (expected none on a udp VIP; PROXY protocol is TCP only)",
