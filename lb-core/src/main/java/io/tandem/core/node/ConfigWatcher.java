@@ -88,9 +88,25 @@ final class ConfigWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * The file's content digest, streamed: a 1.5 GB file must not be read into the heap (it was,
+     * and the node died of OutOfMemoryError before the loader could refuse it; the loader now
+     * refuses it unread). Not a regular file (a FIFO would block this thread forever): null, as for
+     * a file that is gone; SIGHUP or POST /api/reload report why the file cannot be loaded.
+     */
     private static byte[] digest(Path file) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+            if (!Files.isRegularFile(file)) {
+                return null;
+            }
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            try (var in = Files.newInputStream(file)) {
+                byte[] buffer = new byte[64 * 1024];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    sha.update(buffer, 0, n);
+                }
+            }
+            return sha.digest();
         } catch (IOException e) {
             return null; // mid-rename or deleted: wait for the next event
         } catch (NoSuchAlgorithmException e) {
