@@ -28,7 +28,8 @@ import java.util.Set;
  * </ul>
  * Another host name is left alone: only DNS knows where it points (the data path's own
  * detection covers it at run time). Protocols must match: a UDP VIP on port P and a TCP backend
- * on P are not a loop.
+ * on P are not a loop. The same list of own listeners also refuses a TCP VIP bound to the very
+ * address of the admin API or the HA peer link ({@link #sharedListens}).
  */
 final class SelfLoops {
     /** A VIP as read: its section (for paths and positions) and its config. */
