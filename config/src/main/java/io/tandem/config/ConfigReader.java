@@ -53,6 +53,31 @@ final class ConfigReader {
             "udp", List.of("send", "expect"));
 
     static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    /** An absolute znode path: {@code /} or {@code /a/b}, no empty segment, no trailing slash. */
+    private static final Pattern ZNODE_PATH = Pattern.compile("/|(/[^/\\x00]+)+");
+    /** One server of a ZooKeeper connect string, as the discovery source checks it. */
+    private static final Pattern ZK_SERVER = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]/,]+)(?::(\\d{1,5}))?");
+    private static final Pattern VISIBLE_ASCII = Pattern.compile("[\\x21-\\x7e]+");
+    private static final Pattern TRAILING_SLASHES = Pattern.compile("/+$");
+    private static final Pattern IPV4_BLOCK = Pattern.compile("([0-9.]{7,15})/(\\d{1,2})");
+    /**
+     * The largest UDP payload (65535 - 20 byte IPv4 header - 8 byte UDP header): a larger check
+     * datagram fails with EMSGSIZE ("Message too long") on every backend.
+     */
+    static final int MAX_UDP_PAYLOAD = 65_507;
+    /**
+     * A UDP check reads a reply into Netty's default 2048-byte datagram buffer, so a longer
+     * {@code expect} could never match.
+     */
+    static final int MAX_UDP_EXPECT = 2048;
+    /** A send-expect check reads at most 16 KiB of the reply ({@code SendExpectProbe.MAX_READ}). */
+    static final int MAX_TCP_EXPECT = 16 * 1024;
+    /** Maglev's lookup table has this many slots ({@code MaglevPolicy.DEFAULT_TABLE_SIZE}): one backend each at most. */
+    static final int MAGLEV_TABLE_SIZE = 65_537;
+    /** Linux IFNAMSIZ is 16 bytes with the terminating NUL. */
+    static final int MAX_INTERFACE_NAME_BYTES = 15;
+    /** The kernel's {@code garp} burst and the ha module allow at most this many (HaSettings). */
+    static final int MAX_GARP_COUNT = 50;
     private static final Pattern STATUS = Pattern.compile("(\\d{3})(?:-(\\d{3}))?");
     static final int MAX_BACKEND_WEIGHT = 1000;
 
@@ -72,12 +97,16 @@ final class ConfigReader {
     static final String SECRET = "\"***\"";
 
     private final Problems problems = new Problems();
+    private final String sourceName;
+    /** The valid VIPs with their sections, for checks across VIPs. */
+    private final List<SelfLoops.ReadVip> readVips = new ArrayList<>();
 
-    private ConfigReader() {
+    private ConfigReader(String sourceName) {
+        this.sourceName = sourceName;
     }
 
     static ConfigResult read(JsonNode root, String sourceName) {
-        return new ConfigReader().readRoot(root, sourceName);
+        return new ConfigReader(sourceName).readRoot(root, sourceName);
     }
 
     private ConfigResult readRoot(JsonNode root, String sourceName) {
@@ -93,10 +122,13 @@ final class ConfigReader {
         Section s = Section.root(root, problems);
         s.allowKeys(ROOT_KEYS);
         RuntimeSettings runtime = s.child("runtime").map(this::runtime).orElse(RuntimeSettings.DEFAULTS);
+        int beforeAdmin = problems.count();
         AdminSettings admin = s.child("admin").map(this::admin).orElse(AdminSettings.DEFAULTS);
+        boolean adminValid = problems.count() == beforeAdmin;
         DiscoverySettings discovery = s.child("discovery").map(this::discovery).orElse(DiscoverySettings.NONE);
         List<VipConfig> vips = vips(s, discovery);
         Optional<HaConfig> ha = s.child("ha").flatMap(this::ha);
+        SelfLoops.check(readVips, adminValid ? Optional.of(admin) : Optional.empty(), ha, problems);
         if (problems.count() > 0) {
             return result(null);
         }
@@ -104,7 +136,8 @@ final class ConfigReader {
     }
 
     private ConfigResult result(TandemConfig config) {
-        return problems.count() == 0 ? new ConfigResult.Valid(config) : new ConfigResult.Invalid(problems.sorted());
+        return problems.count() == 0 ? new ConfigResult.Valid(config)
+                : new ConfigResult.Invalid(problems.report(sourceName));
     }
 
     private RuntimeSettings runtime(Section s) {
@@ -185,22 +218,20 @@ final class ConfigReader {
 
     private DiscoverySettings.ZooKeeper zookeeper(Section s) {
         s.allowKeys(ZOOKEEPER_KEYS);
-        Optional<String> connect = s.nonEmptyText("connect", "a ZooKeeper connect string, e.g. zk1:2181,zk2:2181");
-        if (!s.has("connect")) {
-            s.missing("connect", "a ZooKeeper connect string, e.g. zk1:2181,zk2:2181");
-        }
+        Optional<String> connect = zkConnect(s);
         Duration session = s.duration("session_timeout", Duration.ofSeconds(1), Duration.ofMinutes(10), "",
                 Duration.ofSeconds(30));
         Duration connection = s.duration("connection_timeout", Duration.ofMillis(100), Duration.ofMinutes(5), "",
                 Duration.ofSeconds(10));
-        Optional<String> namespace = s.nonEmptyText("namespace", "a chroot without leading slash, e.g. prod");
-        namespace.filter(n -> n.startsWith("/")).ifPresent(n ->
-                s.error("namespace", Render.quote(n), "a chroot without leading slash, e.g. prod"));
+        String namespaceExpected = "a chroot without leading or trailing slash, e.g. prod or tandem/prod";
+        Optional<String> namespace = s.nonEmptyText("namespace", namespaceExpected);
+        namespace.filter(n -> n.startsWith("/") || n.endsWith("/") || !ZNODE_PATH.matcher("/" + n).matches())
+                .ifPresent(n -> s.error("namespace", Render.quote(n), namespaceExpected));
         Optional<String> auth = s.nonEmptyText("auth", "digest credentials user:password");
-        auth.filter(a -> a.indexOf(':') <= 0).ifPresent(a ->
-                s.error("auth", "\"***\"", "digest credentials user:password"));
+        auth.filter(a -> a.indexOf(':') <= 0 || a.endsWith(":")).ifPresent(a ->
+                s.errorAt("auth", s.get("auth"), "digest credentials user:password"));
         String basePath = s.nonEmptyText("base_path", "an absolute znode path, e.g. /services").orElse("/services");
-        if (!basePath.startsWith("/") || (basePath.length() > 1 && basePath.endsWith("/"))) {
+        if (!ZNODE_PATH.matcher(basePath).matches()) {
             s.error("base_path", Render.quote(basePath), "an absolute znode path, e.g. /services");
         }
         DiscoverySettings.Layout layout = s.choice("layout", orderedMap("curator", DiscoverySettings.Layout.CURATOR,
@@ -214,12 +245,12 @@ final class ConfigReader {
 
     private Optional<DiscoverySettings.Tls> zkTls(Section s) {
         s.allowKeys(ZK_TLS_KEYS);
-        Optional<String> trust = s.nonEmptyText("trust_store", "a trust store file path");
+        Optional<String> trust = filePath(s, "trust_store", "a trust store file path");
         if (!s.has("trust_store")) {
             s.missing("trust_store", "a trust store file path");
         }
         String trustPassword = s.nonEmptyText("trust_store_password", "the trust store password").orElse("");
-        Optional<String> key = s.nonEmptyText("key_store", "a key store file path (for mutual TLS)");
+        Optional<String> key = filePath(s, "key_store", "a key store file path (for mutual TLS)");
         Optional<String> keyPassword = s.nonEmptyText("key_store_password", "the key store password");
         return trust.map(t -> new DiscoverySettings.Tls(java.nio.file.Path.of(t), trustPassword,
                 key.map(java.nio.file.Path::of), keyPassword));
@@ -238,20 +269,23 @@ final class ConfigReader {
             for (int i = 0; i < list.size(); i++) {
                 JsonNode u = list.get(i);
                 String path = s.pathOf("urls") + "[" + i + "]";
-                boolean ok = u.isTextual() && u.textValue().matches("https?://[^/\\s]+(/.*)?");
-                if (ok) {
-                    urls.add(u.textValue().replaceAll("/+$", ""));
+                if (u.isTextual() && isBaseUrl(u.textValue())) {
+                    urls.add(TRAILING_SLASHES.matcher(u.textValue()).replaceAll(""));
                 } else {
                     problems.add(Problems.child(s.positionOf("urls"), i), path, Render.node(u),
-                            "an http:// or https:// URL");
+                            "an http:// or https:// base URL without query or fragment");
                 }
             }
         }
         Optional<String> basic = s.nonEmptyText("basic_auth", "user:password");
-        basic.filter(a -> a.indexOf(':') <= 0).ifPresent(a -> s.error("basic_auth", "\"***\"", "user:password"));
-        Optional<String> token = s.nonEmptyText("token", "a bearer token");
+        basic.filter(a -> a.indexOf(':') <= 0).ifPresent(a -> s.errorAt("basic_auth", s.get("basic_auth"),
+                "user:password"));
+        String tokenExpected = "a bearer token of visible ASCII characters (an HTTP header value)";
+        Optional<String> token = s.nonEmptyText("token", tokenExpected);
+        token.filter(t -> !VISIBLE_ASCII.matcher(t).matches()).ifPresent(t ->
+                s.errorAt("token", s.get("token"), tokenExpected));
         if (basic.isPresent() && token.isPresent()) {
-            s.error("token", "\"***\"", "either basic_auth or token, not both");
+            s.errorAt("token", s.get("token"), "either basic_auth or token, not both");
         }
         Duration silence = s.duration("silence_timeout", Duration.ofSeconds(1), Duration.ofMinutes(10), "",
                 Duration.ofSeconds(30));
@@ -259,8 +293,9 @@ final class ConfigReader {
                 Duration.ofMinutes(5));
         String block = s.nonEmptyText("named_vip_block", "an IPv4 CIDR block, e.g. 198.18.128.0/17")
                 .orElse("198.18.128.0/17");
-        if (!block.matches("(\\d{1,3}\\.){3}\\d{1,3}/([8-9]|[12]\\d|30)")) {
-            s.error("named_vip_block", Render.quote(block), "an IPv4 CIDR block /8../30, e.g. 198.18.128.0/17");
+        if (!isIpv4Block(block)) {
+            s.error("named_vip_block", Render.quote(block), "an IPv4 CIDR block /8../30 with zero host bits, "
+                    + "e.g. 198.18.128.0/17");
         }
         boolean keep = s.choice("unreachable", orderedMap("keep", true, "remove", false), true);
         return new DiscoverySettings.Marathon(urls, basic, token, silence, resync, block, keep);
@@ -294,6 +329,7 @@ final class ConfigReader {
             s.missing("listen", "this node's peer-link address, e.g. 198.18.0.1:7946");
         }
         List<HaConfig.Peer> peers = new ArrayList<>();
+        Map<String, String> peerIds = new HashMap<>();
         JsonNode list = s.get("peers");
         String peerExpected = "a list of peers, each {id: NODE, address: host:port}";
         if (list == null) {
@@ -316,6 +352,10 @@ final class ConfigReader {
                 }
                 id.filter(x -> nodeId.isPresent() && x.equals(nodeId.get()))
                         .ifPresent(x -> ps.error("id", Render.quote(x), "another node's id, not this node's node_id"));
+                String firstWithId = id.map(x -> peerIds.putIfAbsent(x, path)).orElse(null);
+                if (firstWithId != null) {
+                    ps.error("id", Render.quote(id.get()), "a unique peer id; " + firstWithId + " has the same");
+                }
                 Optional<HostPort> addr = address(ps, "address", Addresses.HostRule.IP_OR_NAME);
                 if (!ps.has("address")) {
                     ps.missing("address", "the peer's peer-link address host:port");
@@ -333,15 +373,17 @@ final class ConfigReader {
             s.missing("zookeeper", "a mapping with connect: the ZooKeeper that arbitrates VIP ownership");
         } else {
             zk.allowKeys(HA_ZK_KEYS);
-            zkConnect = zk.nonEmptyText("connect", "a ZooKeeper connect string").orElse("?");
-            if (!zk.has("connect")) {
-                zk.missing("connect", "a ZooKeeper connect string, e.g. zk1:2181,zk2:2181");
-            }
+            zkConnect = zkConnect(zk).orElse("?");
             zkSession = zk.duration("session_timeout", Duration.ofSeconds(1), Duration.ofMinutes(10), "", zkSession);
             zkConnection = zk.duration("connection_timeout", Duration.ofMillis(100), Duration.ofMinutes(5), "",
                     zkConnection);
         }
-        String iface = s.nonEmptyText("interface", "a network interface name, e.g. eth0").orElse("lo");
+        String ifaceExpected = "a network interface name of 1.." + MAX_INTERFACE_NAME_BYTES
+                + " bytes without '/', ':' or whitespace, e.g. eth0";
+        String iface = s.nonEmptyText("interface", ifaceExpected).orElse("lo");
+        if (!isInterfaceName(iface)) {
+            s.errorAt("interface", s.get("interface"), ifaceExpected);
+        }
         // Config defaults are wider than the ha module's measuring defaults (20/60 ms): on a loaded
         // host a 60 ms timeout made cold starts flap (tests/…/HaPairSystemIT). A process crash does
         // not wait for the timeout (EOF + refused link port, tens of ms); a silent host is taken
@@ -361,16 +403,18 @@ final class ConfigReader {
         }
         Duration probe = s.duration("probe_timeout", Duration.ofMillis(5), Duration.ofSeconds(30), "",
                 Duration.ofMillis(100));
-        Duration grace = s.duration("isolation_grace", Duration.ZERO, Duration.ofSeconds(60), "",
+        // The ha module needs these above zero (HaSettings); 1ms is as good as "at once".
+        Duration grace = s.duration("isolation_grace", Duration.ofMillis(1), Duration.ofSeconds(60), "",
                 Duration.ofMillis(100));
-        Duration claim = s.duration("claim_delay", Duration.ZERO, Duration.ofMinutes(10), "", Duration.ofSeconds(3));
+        Duration claim = s.duration("claim_delay", Duration.ofMillis(1), Duration.ofMinutes(10), "",
+                Duration.ofSeconds(3));
         boolean preempt = false;
         Duration preemptDelay = Duration.ofSeconds(10);
         Optional<Section> pre = s.child("preempt");
         if (pre.isPresent()) {
             pre.get().allowKeys(HA_PREEMPT_KEYS);
             preempt = pre.get().bool("enabled", false);
-            preemptDelay = pre.get().duration("delay", Duration.ZERO, Duration.ofHours(1), "", preemptDelay);
+            preemptDelay = pre.get().duration("delay", Duration.ofMillis(1), Duration.ofHours(1), "", preemptDelay);
         }
         int garpCount = 5;
         Duration garpSpacing = Duration.ofMillis(100);
@@ -378,7 +422,7 @@ final class ConfigReader {
         Optional<Section> garp = s.child("garp");
         if (garp.isPresent()) {
             garp.get().allowKeys(HA_GARP_KEYS);
-            garpCount = garp.get().integer("count", 0, 100, garpCount);
+            garpCount = garp.get().integer("count", 0, MAX_GARP_COUNT, garpCount);
             garpSpacing = garp.get().duration("spacing", Duration.ofMillis(1), Duration.ofSeconds(10), "", garpSpacing);
             garpRepeat = garp.get().duration("repeat_after", Duration.ZERO, Duration.ofMinutes(10), ", 0 = no repeat",
                     garpRepeat);
@@ -397,6 +441,7 @@ final class ConfigReader {
         } else if (!al.isArray()) {
             s.errorAt("addresses", al, addrExpected);
         } else {
+            Map<String, String> seenAddresses = new HashMap<>();
             java.util.Set<String> ids = new java.util.HashSet<>();
             nodeId.ifPresent(ids::add);
             peers.forEach(p -> ids.add(p.id()));
@@ -405,10 +450,10 @@ final class ConfigReader {
                 String path = s.pathOf("addresses") + "[" + i + "]";
                 int[] pos = Problems.child(s.positionOf("addresses"), i);
                 if (item.isTextual()) {
-                    if (Addresses.isIpLiteral(item.textValue())) {
-                        addresses.add(new HaConfig.Address(item.textValue(), Optional.empty()));
-                    } else {
+                    if (!Addresses.isIpLiteral(item.textValue())) {
                         problems.add(pos, path, Render.node(item), "an IP literal");
+                    } else if (uniqueAddress(item.textValue(), path, seenAddresses, pos, item)) {
+                        addresses.add(new HaConfig.Address(item.textValue(), Optional.empty()));
                     }
                     continue;
                 }
@@ -426,7 +471,10 @@ final class ConfigReader {
                 Optional<String> owner = as.get().nonEmptyText("preferred_owner", "a node id of this group");
                 owner.filter(o -> !ids.contains(o)).ifPresent(o -> as.get().error("preferred_owner", Render.quote(o),
                         "one of " + String.join(", ", new java.util.TreeSet<>(ids))));
-                a.ifPresent(x -> addresses.add(new HaConfig.Address(x, owner)));
+                a.filter(Addresses::isIpLiteral)
+                        .filter(x -> uniqueAddress(x, as.get().pathOf("address"), seenAddresses,
+                                as.get().positionOf("address"), as.get().get("address")))
+                        .ifPresent(x -> addresses.add(new HaConfig.Address(x, owner)));
             }
         }
         if (problems.count() != before || nodeId.isEmpty() || listen.isEmpty()) {
@@ -477,7 +525,11 @@ final class ConfigReader {
             Optional<Section> vip = Section.of(list.get(i), path, Problems.child(position, i), problems,
                     "a VIP: a mapping with name, listen, backends");
             if (vip.isPresent()) {
-                vip(vip.get(), names, listens, discovery).ifPresent(vips::add);
+                Section section = vip.get();
+                vip(section, names, listens, discovery).ifPresent(v -> {
+                    vips.add(v);
+                    readVips.add(new SelfLoops.ReadVip(section, v));
+                });
             }
         }
         return vips;
@@ -529,6 +581,10 @@ final class ConfigReader {
         }
         List<BackendConfig> backends = service.isPresent() && (!s.has("backends") || emptyList(s.get("backends")))
                 ? List.of() : backends(s);
+        if (policy == PolicyKind.MAGLEV && backends.size() > MAGLEV_TABLE_SIZE) {
+            s.error("backends", backends.size() + " backends", "at most " + MAGLEV_TABLE_SIZE
+                    + " with policy maglev, one per slot of its lookup table");
+        }
         Limits limits = s.child("limits").map(this::limits).orElse(Limits.UNLIMITED);
         Timeouts timeouts = s.child("timeouts").map(this::timeouts).orElse(Timeouts.DEFAULTS);
         boolean[] trusted = {false};
@@ -680,12 +736,13 @@ final class ConfigReader {
         String method = s.choice("method", METHODS, "GET");
         String pathExpected = "a request path starting with / and without spaces";
         String path = s.text("path", pathExpected).orElse("/");
-        if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ')) {
+        if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
             s.errorAt("path", s.get("path"), pathExpected);
         }
-        String hostExpected = "a Host header value without spaces";
+        // Netty writes header values as ASCII: anything else would be sent as '?'.
+        String hostExpected = "a Host header value of visible ASCII characters, without spaces";
         Optional<String> host = s.nonEmptyText("host", hostExpected);
-        if (host.isPresent() && host.get().chars().anyMatch(c -> c <= ' ')) {
+        if (host.isPresent() && !VISIBLE_ASCII.matcher(host.get()).matches()) {
             s.errorAt("host", s.get("host"), hostExpected);
         }
         int[] status = expectStatus(s);
@@ -734,6 +791,10 @@ final class ConfigReader {
             if (expect.isEmpty() && s.get("expect").isTextual() && s.get("expect").textValue().isEmpty()) {
                 s.errorAt("expect", s.get("expect"), expected);
             }
+            if (expect.length() > MAX_TCP_EXPECT) {
+                s.error("expect", expect.length() + " bytes", "at most " + MAX_TCP_EXPECT
+                        + " bytes; the check reads no more of the reply");
+            }
         }
         return new HealthCheckSpec.SendExpect(timing, port, send, expect, regex);
     }
@@ -743,8 +804,16 @@ final class ConfigReader {
         if (!s.has("send")) {
             s.missing("send", "the datagram to send, " + CheckPayloads.ESCAPES);
         }
+        if (send.isPresent() && send.get().length() > MAX_UDP_PAYLOAD) {
+            s.error("send", send.get().length() + " bytes", "at most " + MAX_UDP_PAYLOAD
+                    + " bytes, the largest UDP datagram");
+        }
         // An empty expect means the same as none: any reply passes.
         Optional<String> expect = payload(s, "expect").filter(e -> !e.isEmpty());
+        if (expect.isPresent() && expect.get().length() > MAX_UDP_EXPECT) {
+            s.error("expect", expect.get().length() + " bytes", "at most " + MAX_UDP_EXPECT
+                    + " bytes; the check reads no more of a reply");
+        }
         return new HealthCheckSpec.Udp(timing, port, send.orElse(""), expect);
     }
 
@@ -759,6 +828,101 @@ final class ConfigReader {
             return Optional.empty();
         }
         return Optional.of(decoded);
+    }
+
+    /** The required ZooKeeper connect string at {@code connect}; empty when absent or bad (bad is reported). */
+    private static Optional<String> zkConnect(Section s) {
+        String expected = "a ZooKeeper connect string host[:port][,host[:port]...][/chroot], e.g. zk1:2181,zk2:2181";
+        Optional<String> connect = s.nonEmptyText("connect", expected);
+        if (!s.has("connect")) {
+            s.missing("connect", expected);
+        }
+        if (connect.isPresent() && !isZkConnect(connect.get())) {
+            s.errorAt("connect", s.get("connect"), expected);
+            return Optional.empty();
+        }
+        return connect;
+    }
+
+    /** What the discovery source and Curator accept: servers with optional ports 1..65535, then a chroot. */
+    static boolean isZkConnect(String connect) {
+        int slash = connect.indexOf('/');
+        String servers = slash < 0 ? connect : connect.substring(0, slash);
+        if (servers.isBlank() || (slash >= 0 && !ZNODE_PATH.matcher(connect.substring(slash)).matches())) {
+            return false;
+        }
+        for (String server : servers.split(",", -1)) {
+            var m = ZK_SERVER.matcher(server.strip());
+            if (!m.matches() || (m.group(2) != null
+                    && (Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What the Marathon source accepts: http(s), a host, no query or fragment. */
+    private static boolean isBaseUrl(String text) {
+        try {
+            java.net.URI u = new java.net.URI(TRAILING_SLASHES.matcher(text).replaceAll(""));
+            return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null
+                    && u.getRawQuery() == null && u.getRawFragment() == null;
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
+    }
+
+    /** An IPv4 block a.b.c.d/8../30 whose host bits are zero, as the named-VIP allocator requires. */
+    private static boolean isIpv4Block(String block) {
+        var m = IPV4_BLOCK.matcher(block);
+        if (!m.matches() || !Addresses.isIpLiteral(m.group(1)) || m.group(1).indexOf(':') >= 0) {
+            return false;
+        }
+        int prefix = Integer.parseInt(m.group(2));
+        if (prefix < 8 || prefix > 30) {
+            return false;
+        }
+        long address = 0;
+        for (String octet : m.group(1).split("\\.")) {
+            address = (address << 8) | Integer.parseInt(octet);
+        }
+        return (address & ((1L << (32 - prefix)) - 1)) == 0;
+    }
+
+    /**
+     * A name Linux accepts for a network device ({@code dev_valid_name}): 1..15 bytes, not
+     * {@code .} or {@code ..}, no '/', ':' or whitespace; control characters refused too. It
+     * also becomes a path under {@code /sys/class/net}, so '/' and ".." matter twice.
+     */
+    static boolean isInterfaceName(String name) {
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes < 1 || bytes > MAX_INTERFACE_NAME_BYTES || name.equals(".") || name.equals("..")) {
+            return false;
+        }
+        return name.chars().noneMatch(c -> c == '/' || c == ':' || Character.isWhitespace(c)
+                || Character.isISOControl(c) || Character.isSpaceChar(c));
+    }
+
+    /** A file path (no NUL byte, which no file name can hold); empty when absent or bad (bad is reported). */
+    private static Optional<String> filePath(Section s, String key, String expected) {
+        Optional<String> text = s.nonEmptyText(key, expected);
+        if (text.isPresent() && text.get().indexOf('\0') >= 0) {
+            s.errorAt(key, s.get(key), expected + " without NUL characters");
+            return Optional.empty();
+        }
+        return text;
+    }
+
+    /** Records an HA address once; a second spelling of the same address is an error. */
+    private boolean uniqueAddress(String address, String path, Map<String, String> seen, int[] position,
+                                  JsonNode node) {
+        String canonical = java.net.InetAddress.ofLiteral(address).getHostAddress();
+        String first = seen.putIfAbsent(canonical, path);
+        if (first != null) {
+            problems.add(position, path, Render.node(node), "each address once; " + first + " has the same");
+            return false;
+        }
+        return true;
     }
 
     /** A host:port string at {@code key}; empty when absent or bad (bad is reported). */

@@ -1,12 +1,42 @@
 package io.tandem.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Set;
 
-/** How a found value is shown in a {@link ConfigError}: strings quoted, numbers bare. */
+/**
+ * How a found value is shown in a {@link ConfigError}: strings quoted, numbers bare, secrets
+ * never. Every error of the config walk passes {@link #shown} (through {@link Problems#add}), so
+ * a secret is masked whatever the error and whoever reports it: {@code validate}, the reload
+ * WARN, the admin API's 422 body.
+ */
 final class Render {
     private static final int MAX_SHOWN = 60;
 
+    /** What a secret is shown as, however it was written ({@code token: 0123} is not shown as 83). */
+    static final String MASKED = "\"***\"";
+
+    /**
+     * The paths whose values are secrets. A new secret key is added here, once; {@code
+     * SecretsTest} fails for a key that looks like a secret (token, password, auth) and is not.
+     */
+    static final Set<String> SECRET_PATHS = Set.of(
+            "admin.token",
+            "discovery.zookeeper.auth",
+            "discovery.zookeeper.tls.trust_store_password",
+            "discovery.zookeeper.tls.key_store_password",
+            "discovery.marathon.basic_auth",
+            "discovery.marathon.token");
+
+    /** Renderings that describe a value's shape, not its content: safe to show for a secret too. */
+    private static final Set<String> SHAPES = Set.of("missing", "empty", "a mapping", "a list", "[]", "\"\"",
+            "unknown key");
+
     private Render() {
+    }
+
+    /** {@code value} as it may be shown at {@code path}: masked when the path holds a secret. */
+    static String shown(String path, String value) {
+        return SECRET_PATHS.contains(path) && !SHAPES.contains(value) ? MASKED : value;
     }
 
     static String node(JsonNode node) {
@@ -25,7 +55,8 @@ final class Render {
         if (node.isArray()) {
             return node.isEmpty() ? "[]" : "a list";
         }
-        return node.asText();
+        String text = node.asText();
+        return text.length() > MAX_SHOWN ? text.substring(0, MAX_SHOWN) + "..." : text;
     }
 
     /** A JSON-style quoted string, control characters escaped, long values cut short. */

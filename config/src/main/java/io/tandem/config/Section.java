@@ -2,31 +2,36 @@ package io.tandem.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * One YAML mapping of the config being walked: typed reads of its keys that report a
  * {@link ConfigError} (and fall back to the default so the walk can go on) instead of throwing.
  */
 final class Section {
+    private static final Pattern PLAIN_KEY = Pattern.compile("[A-Za-z0-9_-]+");
+    private static final Pattern INTEGER_TEXT = Pattern.compile("-?\\d+");
+
     private final JsonNode node;
     private final String path;
     private final int[] position;
     private final Problems problems;
-    private final List<String> keys = new ArrayList<>();
+    /** Key → its index in the mapping, in document order (a map: a file may hold many keys). */
+    private final Map<String, Integer> keys = new LinkedHashMap<>();
 
     private Section(JsonNode node, String path, int[] position, Problems problems) {
         this.node = node;
         this.path = path;
         this.position = position;
         this.problems = problems;
-        node.fieldNames().forEachRemaining(keys::add);
+        node.fieldNames().forEachRemaining(k -> keys.put(k, keys.size()));
     }
 
     /** The root mapping; the caller has checked that it is one. */
@@ -66,8 +71,13 @@ final class Section {
      */
     void allowKeys(List<String> allowed, Function<String, String> elsewhere) {
         String list = String.join(", ", allowed);
-        for (String key : keys) {
+        int unknown = 0;
+        for (String key : keys.keySet()) {
             if (allowed.contains(key)) {
+                continue;
+            }
+            if (++unknown > Problems.MAX_REPORTED) {
+                problems.addUnshown(); // after MAX_REPORTED errors of this very mapping: never shown
                 continue;
             }
             String other = elsewhere.apply(key);
@@ -88,7 +98,7 @@ final class Section {
     }
 
     String pathOf(String key) {
-        String k = key.matches("[A-Za-z0-9_-]+") ? key : "[" + Render.quote(key) + "]";
+        String k = PLAIN_KEY.matcher(key).matches() ? key : "[" + Render.quote(key) + "]";
         if (path.isEmpty()) {
             return k.startsWith("[") ? k : key;
         }
@@ -96,8 +106,8 @@ final class Section {
     }
 
     int[] positionOf(String key) {
-        int i = keys.indexOf(key);
-        return Problems.child(position, i < 0 ? Problems.ABSENT : i);
+        Integer i = keys.get(key);
+        return Problems.child(position, i == null ? Problems.ABSENT : i);
     }
 
     void error(String key, String value, String expected) {
@@ -144,7 +154,7 @@ final class Section {
         if (n.isIntegralNumber() && n.canConvertToLong() && n.longValue() >= min && n.longValue() <= max) {
             return OptionalInt.of(n.intValue());
         }
-        String quotes = n.isTextual() && n.textValue().matches("-?\\d+") ? ", without quotes" : "";
+        String quotes = n.isTextual() && INTEGER_TEXT.matcher(n.textValue()).matches() ? ", without quotes" : "";
         errorAt(key, n, "an integer " + min + ".." + max + note + quotes);
         return OptionalInt.empty();
     }

@@ -17,6 +17,9 @@ final class Suggestions {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String candidate : candidates) {
+            if (Math.abs(candidate.length() - in.length()) > MAX_DISTANCE) {
+                continue; // the distance is at least the difference in length: too far, and cheap to see
+            }
             int d = distance(in, candidate.toLowerCase(Locale.ROOT));
             if (d < bestDistance) {
                 best = candidate;

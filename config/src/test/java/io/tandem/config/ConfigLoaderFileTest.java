@@ -63,7 +63,8 @@ class ConfigLoaderFileTest {
         assertThat(((ConfigResult.Invalid) result).errors()).singleElement()
                 .satisfies(e -> {
                     assertThat(e.path()).isEqualTo(dir.toString());
-                    assertThat(e.expected()).isEqualTo("a readable YAML file");
+                    assertThat(e.value()).isEqualTo("a directory");
+                    assertThat(e.expected()).isEqualTo("a regular file");
                 });
     }
 

@@ -143,11 +143,13 @@ class HealthPolicyAndDiscoveryConfigTest {
                 """)).containsExactly(
                 "discovery.zookeeper.base_path: \"services/\" (expected an absolute znode path, e.g. /services)",
                 "discovery.zookeeper.auth: \"***\" (expected digest credentials user:password)",
-                "discovery.zookeeper.connect: missing (expected a ZooKeeper connect string, e.g. zk1:2181,zk2:2181)",
-                "discovery.marathon.urls[0]: \"ftp://m1\" (expected an http:// or https:// URL)",
+                "discovery.zookeeper.connect: missing (expected a ZooKeeper connect string host[:port][,host[:port]...]"
+                        + "[/chroot], e.g. zk1:2181,zk2:2181)",
+                "discovery.marathon.urls[0]: \"ftp://m1\" (expected an http:// or https:// base URL without query or"
+                        + " fragment)",
                 "discovery.marathon.token: \"***\" (expected either basic_auth or token, not both)",
-                "discovery.marathon.named_vip_block: \"198.18.0.0\" (expected an IPv4 CIDR block /8../30, "
-                        + "e.g. 198.18.128.0/17)");
+                "discovery.marathon.named_vip_block: \"198.18.0.0\" (expected an IPv4 CIDR block /8../30 "
+                        + "with zero host bits, e.g. 198.18.128.0/17)");
     }
 
     @Test

@@ -126,6 +126,10 @@ public record HaSettings(
             errors.add("heartbeatTimeout: " + heartbeatTimeout.toMillis() + "ms (expected >= 2 x heartbeatInterval = "
                     + heartbeatInterval.multipliedBy(2).toMillis() + "ms)");
         }
+        if (!isInterfaceName(interfaceName)) {
+            errors.add("interfaceName: \"" + interfaceName + "\" (expected a Linux interface name: 1..15 bytes, not . or"
+                    + " .., without '/', ':', whitespace or control characters)");
+        }
         if (garpCount < 0 || garpCount > 50) {
             errors.add("garpCount: " + garpCount + " (expected 0..50)");
         }
@@ -198,6 +202,18 @@ public record HaSettings(
         } catch (IllegalArgumentException e) {
             return false;
         }
+    }
+
+    /**
+     * The kernel's {@code dev_valid_name}, plus no control characters. The name also becomes a path
+     * under {@code /sys/class/net} ({@link GratuitousArp}), so '/' and ".." must never get through.
+     * The config loader checks the same (and says so in the user's terms).
+     */
+    private static boolean isInterfaceName(String name) {
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        return bytes >= 1 && bytes <= 15 && !name.equals(".") && !name.equals("..")
+                && name.chars().noneMatch(c -> c == '/' || c == ':' || Character.isWhitespace(c)
+                        || Character.isISOControl(c) || Character.isSpaceChar(c));
     }
 
     private static void positive(List<String> errors, String name, Duration d) {

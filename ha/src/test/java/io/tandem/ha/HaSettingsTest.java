@@ -64,4 +64,15 @@ class HaSettingsTest {
                 .vip("10.1.0.1").build())
                 .hasMessageContaining("peers: [] (expected at least one peer: HA needs two nodes)");
     }
+
+    /** The name becomes a path under /sys/class/net: "../../x" would read elsewhere. */
+    @Test
+    void anInterfaceNameLinuxWouldRefuseIsRefused() {
+        for (String name : new String[] {"../../x", "eth0/1", "eth0:1", "eth 0", "", ".", "..", "x".repeat(16)}) {
+            assertThatThrownBy(() -> base("lb-a", "lb-b").vip("10.1.0.1").interfaceName(name).build())
+                    .as(name).hasMessageContaining("interfaceName: \"" + name + "\" (expected a Linux interface name");
+        }
+        assertThat(base("lb-a", "lb-b").vip("10.1.0.1").interfaceName("x".repeat(15)).build().interfaceName())
+                .hasSize(15);
+    }
 }

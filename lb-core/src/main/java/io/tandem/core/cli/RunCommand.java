@@ -26,6 +26,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -84,6 +85,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--no-watch", description = "do not reload when the config file changes")
     boolean noWatch;
 
+    @Mixin
+    ConfigSizeOption size;
+
     @Spec
     CommandSpec spec;
 
@@ -92,7 +96,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Node.Options options;
         if (mode.config != null) {
-            switch (ConfigLoader.load(mode.config)) {
+            switch (ConfigLoader.load(mode.config, size.maxBytes)) {
                 case ConfigResult.Invalid invalid -> {
                     err.println(mode.config + ": " + invalid.errors().size() + " error(s)");
                     invalid.errors().forEach(e -> err.println("  " + e));
@@ -100,7 +104,8 @@ final class RunCommand implements Callable<Integer> {
                     return TandemMain.EXIT_INVALID_CONFIG;
                 }
                 case ConfigResult.Valid valid ->
-                        options = Node.Options.file(nodeName, valid.config(), mode.config, !noWatch);
+                        options = Node.Options.file(nodeName, valid.config(), mode.config, !noWatch,
+                                size.maxBytes);
             }
         } else {
             try {

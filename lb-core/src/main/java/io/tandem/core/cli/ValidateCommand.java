@@ -7,15 +7,22 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code tandem validate --config FILE}: every error at once, or a summary. */
+/**
+ * {@code tandem validate --config FILE}: every error at once, or a summary. Exits 1 for every bad
+ * input, including a file that cannot be read, is not a regular file or is over the size cap.
+ */
 @Command(name = "validate", description = "Check a config file; print every error with its path, or a summary.")
 final class ValidateCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "YAML config file")
     Path config;
+
+    @Mixin
+    ConfigSizeOption size;
 
     @Spec
     CommandSpec spec;
@@ -24,7 +31,7 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        return switch (ConfigLoader.load(config)) {
+        return switch (ConfigLoader.load(config, size.maxBytes)) {
             case ConfigResult.Invalid invalid -> {
                 err.println(config + ": " + invalid.errors().size() + " error"
                         + (invalid.errors().size() == 1 ? "" : "s"));

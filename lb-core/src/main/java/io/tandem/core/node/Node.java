@@ -73,9 +73,14 @@ public final class Node implements AutoCloseable {
             return new Options(name, config, () -> new ConfigResult.Valid(config), "command line", Optional.empty());
         }
 
-        /** A node reading (and re-reading on reload) {@code file}. */
+        /** A node reading (and re-reading on reload) {@code file}, of at most the default size cap. */
         public static Options file(String name, TandemConfig config, Path file, boolean watch) {
-            return new Options(name, config, () -> io.tandem.config.ConfigLoader.load(file), file.toString(),
+            return file(name, config, file, watch, io.tandem.config.ConfigLoader.DEFAULT_MAX_BYTES);
+        }
+
+        /** Like {@link #file(String, TandemConfig, Path, boolean)}; every reload reads at most {@code maxBytes}. */
+        public static Options file(String name, TandemConfig config, Path file, boolean watch, long maxBytes) {
+            return new Options(name, config, () -> io.tandem.config.ConfigLoader.load(file, maxBytes), file.toString(),
                     watch ? Optional.of(file) : Optional.empty());
         }
     }
