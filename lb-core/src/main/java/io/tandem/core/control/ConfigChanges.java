@@ -140,8 +140,10 @@ final class ConfigChanges {
         List<String> live = new ArrayList<>();
         List<String> restart = new ArrayList<>();
         compare(running.runtime(), next.runtime(), live, restart);
-        boolean adminOn = running.admin().enabled() || next.admin().enabled();
-        compare(running.admin(), next.admin(), adminOn ? live : new ArrayList<>(), restart);
+        if (running.admin().enabled() || next.admin().enabled()) {
+            // (a disabled API's keys change nothing, now or after a restart)
+            compare(running.admin(), next.admin(), live, restart);
+        }
         discovery(running.discovery(), next.discovery(), live);
         if (running.ha().isPresent() != next.ha().isPresent()) {
             restart.add("ha: " + (running.ha().isPresent() ? "configured" : "none") + " → "
