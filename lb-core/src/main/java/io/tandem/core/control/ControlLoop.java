@@ -23,13 +23,11 @@ import io.tandem.core.udp.UdpSettings;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthChecker;
-import io.tandem.config.RuntimeSettings;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.LinkedHashMap;
@@ -631,14 +629,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             }
         }
         for (BackendConfig b : vs.config.backends()) {
-            String host = b.address().host();
-            if (NameKeeper.literal(host) == null) {
-                for (InetAddress ip : names.addresses(host)) {
-                    HostPort hp = HostPort.of(io.netty.util.NetUtil.toAddressString(ip), b.address().port());
-                    out.putIfAbsent(hp, new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(),
-                            "dns:" + host, false, false));
-                }
-            }
+            names.backends(b).forEach((hp, socketAddress) -> out.putIfAbsent(hp, new Desired(socketAddress,
+                    b.weight(), "dns:" + b.address().host(), false, false)));
         }
         vs.config.service().ifPresent(service -> {
             for (Discovery.Resolved r : discovery.endpoints(service)) {
@@ -699,52 +691,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 health.afterFlagChange(vs, bs, was, true);
             }
         }
-        syncUnresolved(vs, now, changes);
-    }
-
-    /**
-     * Holds a placeholder, flagged {@code UNRESOLVED} with the reason, for each static backend whose
-     * host name has no address now (HAProxy {@code init-addr none}): the operator sees it and why,
-     * the data path never does. It goes when the name resolves (its addresses join as backends).
-     */
-    private void syncUnresolved(VipState vs, Instant now, List<String> changes) {
-        Map<HostPort, BackendConfig> want = new LinkedHashMap<>();
-        for (BackendConfig b : vs.config.backends()) {
-            String host = b.address().host();
-            if (NameKeeper.literal(host) == null && names.addresses(host).isEmpty()) {
-                want.put(b.address(), b);
-            }
-        }
-        for (var it = vs.unresolved.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (!want.containsKey(e.getKey())) {
-                it.remove();
-                List<String> addresses = names.addresses(e.getKey().host()).stream()
-                        .map(io.netty.util.NetUtil::toAddressString).toList();
-                if (addresses.isEmpty()) {
-                    changes.add("removed backend " + e.getKey() + " from " + vs.vip.name());
-                }
-                log.info("backend placeholder gone vip={} backend={} addresses={}", vs.vip.name(), e.getKey(),
-                        addresses);
-            }
-        }
-        for (BackendConfig b : want.values()) {
-            String reason = names.unresolvedReason(b.address().host()).orElse("not looked up yet");
-            BackendState bs = vs.unresolved.get(b.address());
-            String shown = bs == null ? null : bs.recentTransitions().getLast().reason();
-            if (reason.equals(shown)) {
-                continue;
-            }
-            // New, or a new reason (NXDOMAIN after a timeout, say): a fresh placeholder shows it.
-            bs = new BackendState(Backend.of(b.address(), InetSocketAddress.createUnresolved(b.address().host(),
-                    b.address().port()), Math.max(1, b.weight())), "dns:" + b.address().host());
-            bs.flag(HealthFlag.UNRESOLVED, true, reason, now);
-            if (vs.unresolved.put(b.address(), bs) == null) {
-                changes.add("unresolved backend " + b.address() + " of " + vs.vip.name() + " (" + reason + ")");
-            }
-            log.warn("backend unresolved vip={} backend={} flag=UNRESOLVED reason=\"{}\"", vs.vip.name(),
-                    b.address(), reason);
-        }
+        names.syncUnresolved(vs, now, changes);
     }
 
     /** Builds and publishes a new immutable snapshot for {@code vs} (panic and slow start included). */

@@ -2,7 +2,9 @@ package io.tandem.core.control;
 
 import static java.util.Objects.requireNonNull;
 
+import io.netty.util.NetUtil;
 import io.tandem.config.BackendConfig;
+import io.tandem.config.HostPort;
 import io.tandem.config.RuntimeSettings;
 import io.tandem.config.TandemConfig;
 import io.tandem.config.VipConfig;
@@ -12,8 +14,12 @@ import io.tandem.core.control.NameTable.Failed;
 import io.tandem.core.control.NameTable.Found;
 import io.tandem.core.control.NameTable.NotFound;
 import io.tandem.core.metrics.Metrics;
+import io.tandem.core.pool.Backend;
+import io.tandem.health.HealthFlag;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -38,11 +44,15 @@ import org.slf4j.LoggerFactory;
  * ({@link DnsClient}) and whose answer is posted back. A name whose addresses change is handed to
  * {@code changed}, which re-syncs the VIPs that use it.
  *
+ * <p>It owns the {@code UNRESOLVED} flag: a static backend whose name has no address is held as a
+ * placeholder carrying it ({@link #syncUnresolved}).
+ *
  * <p>Confined to the control loop's thread except {@link #prepare}, which runs on the reload
  * thread and only reads the current client.
  */
 final class NameKeeper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NameKeeper.class);
+    private static final int PARALLEL = 64;
 
     /** The lookups done for a config about to be applied, with the client that did them. */
     record Prepared(DnsClient client, Map<String, Answer> answers) {
@@ -102,12 +112,17 @@ final class NameKeeper implements AutoCloseable {
         DnsClient current = client;
         DnsClient c = current != null && current.settings().equals(next.runtime().dns()) ? current
                 : clients.apply(next.runtime().dns());
-        Map<String, CompletableFuture<Answer>> pending = new LinkedHashMap<>();
-        for (String name : names(next)) {
-            pending.put(name, c.lookup(name));
-        }
         Map<String, Answer> answers = new LinkedHashMap<>();
-        pending.forEach((name, f) -> answers.put(name, f.join()));
+        List<String> all = List.copyOf(names(next));
+        // At most PARALLEL lookups (one UDP socket each) in flight: a config of a thousand names
+        // must not open a thousand sockets at once.
+        for (int from = 0; from < all.size(); from += PARALLEL) {
+            Map<String, CompletableFuture<Answer>> pending = new LinkedHashMap<>();
+            for (String name : all.subList(from, Math.min(all.size(), from + PARALLEL))) {
+                pending.put(name, c.lookup(name));
+            }
+            pending.forEach((name, f) -> answers.put(name, f.join()));
+        }
         return new Prepared(c, answers);
     }
 
@@ -136,13 +151,67 @@ final class NameKeeper implements AutoCloseable {
         return table.unresolvedReason(name);
     }
 
-    /** Looks {@code name} up again now (tests; a future "re-resolve on failure"). Loop thread. */
-    void refreshNow(String name) {
-        ScheduledFuture<?> t = timers.remove(name);
-        if (t != null) {
-            t.cancel(false);
+    /**
+     * The backends a static backend written as a host name stands for: one per current address,
+     * named by the address ({@code 10.0.0.2:8080}). Empty for an IP literal (the caller has it)
+     * and for a name without an address.
+     */
+    Map<HostPort, InetSocketAddress> backends(BackendConfig b) {
+        if (literal(b.address().host()) != null) {
+            return Map.of();
         }
-        refresh(name, epoch);
+        Map<HostPort, InetSocketAddress> out = new LinkedHashMap<>();
+        for (InetAddress ip : table.addresses(b.address().host())) {
+            out.put(HostPort.of(NetUtil.toAddressString(ip), b.address().port()),
+                    new InetSocketAddress(ip, b.address().port()));
+        }
+        return out;
+    }
+
+    /**
+     * Holds a placeholder, flagged {@code UNRESOLVED} with the reason, for each static backend of
+     * {@code vs} whose host name has no address now (HAProxy {@code init-addr none}): the operator
+     * sees it and why, the data path never does (it is in no pool and never checked). It goes when
+     * the name resolves and its addresses join as backends. Loop thread.
+     */
+    void syncUnresolved(VipState vs, Instant now, List<String> changes) {
+        Map<HostPort, BackendConfig> want = new LinkedHashMap<>();
+        for (BackendConfig b : vs.config.backends()) {
+            String host = b.address().host();
+            if (NameKeeper.literal(host) == null && addresses(host).isEmpty()) {
+                want.put(b.address(), b);
+            }
+        }
+        for (var it = vs.unresolved.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!want.containsKey(e.getKey())) {
+                it.remove();
+                List<String> addresses = addresses(e.getKey().host()).stream()
+                        .map(NetUtil::toAddressString).toList();
+                if (addresses.isEmpty()) {
+                    changes.add("removed backend " + e.getKey() + " from " + vs.vip.name());
+                }
+                log.info("backend placeholder gone vip={} backend={} addresses={}", vs.vip.name(), e.getKey(),
+                        addresses);
+            }
+        }
+        for (BackendConfig b : want.values()) {
+            String reason = unresolvedReason(b.address().host()).orElse("not looked up yet");
+            BackendState bs = vs.unresolved.get(b.address());
+            String shown = bs == null ? null : bs.recentTransitions().getLast().reason();
+            if (reason.equals(shown)) {
+                continue;
+            }
+            // New, or a new reason (NXDOMAIN after a timeout, say): a fresh placeholder shows it.
+            bs = new BackendState(Backend.of(b.address(), InetSocketAddress.createUnresolved(b.address().host(),
+                    b.address().port()), Math.max(1, b.weight())), "dns:" + b.address().host());
+            bs.flag(HealthFlag.UNRESOLVED, true, reason, now);
+            if (vs.unresolved.put(b.address(), bs) == null) {
+                changes.add("unresolved backend " + b.address() + " of " + vs.vip.name() + " (" + reason + ")");
+            }
+            log.warn("backend unresolved vip={} backend={} flag=UNRESOLVED reason=\"{}\"", vs.vip.name(),
+                    b.address(), reason);
+        }
     }
 
     @Override
@@ -216,6 +285,6 @@ final class NameKeeper implements AutoCloseable {
     }
 
     private static String text(List<InetAddress> addresses) {
-        return addresses.stream().map(a -> io.netty.util.NetUtil.toAddressString(a)).toList().toString();
+        return addresses.stream().map(NetUtil::toAddressString).toList().toString();
     }
 }
