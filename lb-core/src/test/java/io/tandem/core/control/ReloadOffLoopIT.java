@@ -101,31 +101,39 @@ class ReloadOffLoopIT {
             return new ConfigResult.Valid(cfg);
         };
         try (Node n = node(cfg, slowSource)) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> backend(n, b1).eligible() && backend(n, b2).eligible());
-            CompletableFuture<ReloadOutcome> reload = n.control().reload();
-            assertThat(reading.await(5, TimeUnit.SECONDS)).as("the reload is reading its source").isTrue();
-
-            // A backend dies while the reload is stuck: its check's verdict still lands.
-            long died = System.nanoTime();
-            b1.close();
-            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() ->
-                    assertThat(backend(n, b1).flags()).contains(HealthFlag.FAILED_ACTIVE_CHECK));
-            long verdictMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - died);
-            // The view answers, an operator action completes, traffic flows — all while reloading.
-            long t0 = System.nanoTime();
-            NodeView.BackendView drained = n.control().backendAction("a", "127.0.0.1:" + b2.port(),
-                    BackendAction.DRAIN).get(2, TimeUnit.SECONDS);
-            assertThat(drained.flags()).contains(HealthFlag.DRAINING);
-            n.control().backendAction("a", "127.0.0.1:" + b2.port(), BackendAction.ENABLE).get(2, TimeUnit.SECONDS);
-            long actionMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            assertThat(echoOnce(n.listenAddress("a").orElseThrow().getPort(), "x")).isEqualTo("x");
-            assertThat(reload).as("the reload is still stuck in its source").isNotDone();
-            System.out.printf("while a reload was stuck: verdict after %d ms, drain+enable in %d ms%n", verdictMs,
-                    actionMs);
-
-            release.countDown();
-            assertThat(reload.get(10, TimeUnit.SECONDS).applied()).isTrue();
+            try {
+                stuckReload(n, reading, release);
+            } finally {
+                release.countDown(); // never leave the source stuck (the node could not even stop)
+            }
         }
+    }
+
+    private void stuckReload(Node n, CountDownLatch reading, CountDownLatch release) throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend(n, b1).eligible() && backend(n, b2).eligible());
+        CompletableFuture<ReloadOutcome> reload = n.control().reload();
+        assertThat(reading.await(5, TimeUnit.SECONDS)).as("the reload is reading its source").isTrue();
+
+        // A backend dies while the reload is stuck: its check's verdict still lands.
+        long died = System.nanoTime();
+        b1.close();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() ->
+                assertThat(backend(n, b1).flags()).contains(HealthFlag.FAILED_ACTIVE_CHECK));
+        long verdictMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - died);
+        // The view answers, an operator action completes, traffic flows — all while reloading.
+        long t0 = System.nanoTime();
+        NodeView.BackendView drained = n.control().backendAction("a", "127.0.0.1:" + b2.port(),
+                BackendAction.DRAIN).get(2, TimeUnit.SECONDS);
+        assertThat(drained.flags()).contains(HealthFlag.DRAINING);
+        n.control().backendAction("a", "127.0.0.1:" + b2.port(), BackendAction.ENABLE).get(2, TimeUnit.SECONDS);
+        long actionMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(echoOnce(n.listenAddress("a").orElseThrow().getPort(), "x")).isEqualTo("x");
+        assertThat(reload).as("the reload is still stuck in its source").isNotDone();
+        System.out.printf("while a reload was stuck: verdict after %d ms, drain+enable in %d ms%n", verdictMs,
+                actionMs);
+
+        release.countDown();
+        assertThat(reload.get(10, TimeUnit.SECONDS).applied()).isTrue();
     }
 
     @Test
