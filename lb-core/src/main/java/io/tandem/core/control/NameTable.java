@@ -33,6 +33,9 @@ import java.util.Optional;
  *   <li>After NotFound or Failed, ask again after {@code minTtl}, doubling on each further
  *       failure up to {@code maxTtl} (Envoy's {@code dns_failure_refresh_rate} back-off).</li>
  * </ul>
+ *
+ * <p>A table with a schedule rather than an expiring cache (Caffeine): here the TTL says when to
+ * ask again, not when to forget — during a DNS outage the last good answer must outlive its TTL.
  */
 final class NameTable {
 
