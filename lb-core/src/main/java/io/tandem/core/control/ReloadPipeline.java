@@ -129,7 +129,7 @@ final class ReloadPipeline implements AutoCloseable {
             running = null;
             queued = null;
         }
-        thread.shutdownNow();
+        // Answer first: an interrupted run may still return (and must not look applied then).
         IllegalStateException stopping = new IllegalStateException("the node is stopping");
         if (r != null) {
             r.completeExceptionally(stopping);
@@ -137,5 +137,6 @@ final class ReloadPipeline implements AutoCloseable {
         if (q != null) {
             q.completeExceptionally(stopping);
         }
+        thread.shutdownNow();
     }
 }
