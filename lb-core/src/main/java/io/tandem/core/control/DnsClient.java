@@ -101,16 +101,23 @@ final class DnsClient {
     CompletableFuture<Answer> lookup(String name) {
         requireNonNull(name, "name");
         return CompletableFuture.supplyAsync(() -> hosts.addresses(name), blocking)
-                .thenCompose(fromHosts -> fromHosts.isEmpty()
-                        ? query(name, DnsRecordType.A).thenCompose(a -> a instanceof NotFound nf && nf.reason()
-                                .startsWith("no A record") ? query(name, DnsRecordType.AAAA).thenApply(aaaa ->
-                                aaaa instanceof NotFound ? new NotFound("no A or AAAA record") : aaaa)
-                                : CompletableFuture.completedFuture(a))
+                .thenCompose(fromHosts -> fromHosts.isEmpty() ? dns(name)
                         : CompletableFuture.completedFuture(new Found(fromHosts, settings.maxTtl())))
                 .exceptionally(e -> new Failed(describe(e)))
                 // Belt and braces: the resolver has its own timeouts, this bounds everything else.
                 .completeOnTimeout(new Failed("no answer within " + worstCase().toMillis() + " ms"),
                         worstCase().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** A records; AAAA when the name exists but has no A record. */
+    private CompletableFuture<Answer> dns(String name) {
+        return query(name, DnsRecordType.A).thenCompose(a -> {
+            if (a instanceof NotFound nf && nf.reason().equals("no A record")) {
+                return query(name, DnsRecordType.AAAA)
+                        .thenApply(aaaa -> aaaa instanceof NotFound ? new NotFound("no A or AAAA record") : aaaa);
+            }
+            return CompletableFuture.completedFuture(a);
+        });
     }
 
     private CompletableFuture<Answer> query(String name, DnsRecordType type) {

@@ -43,7 +43,18 @@ final class Dnsmasq implements AutoCloseable {
                 "--listen-address=127.0.0.1", "--port=" + port, "--pid-file=", "--log-facility=-",
                 "--addn-hosts=" + hostsFile, "--local-ttl=" + ttlSeconds, "--local=/tandem.test/")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        return new Dnsmasq(p, hostsFile, port);
+        Dnsmasq d = new Dnsmasq(p, hostsFile, port);
+        // Ready once it accepts DNS over TCP (it binds UDP first): a test must not race its start.
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .pollInterval(java.time.Duration.ofMillis(20)).until(() -> {
+                    try (java.net.Socket s = new java.net.Socket()) {
+                        s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 200);
+                        return true;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+        return d;
     }
 
     /** A loopback port free for both UDP and TCP (dnsmasq listens on both). */
