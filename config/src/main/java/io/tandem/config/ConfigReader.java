@@ -34,7 +34,8 @@ final class ConfigReader {
             "resync_interval", "named_vip_block", "unreachable");
     static final List<String> OUTLIER_KEYS = List.of("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "response_timeout", "response_timeout_mode");
-    static final List<String> RUNTIME_KEYS = List.of("event_loops", "transport", "drain_timeout");
+    static final List<String> RUNTIME_KEYS = List.of("event_loops", "transport", "drain_timeout", "dns");
+    static final List<String> DNS_KEYS = List.of("servers", "min_ttl", "max_ttl", "timeout");
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
@@ -146,7 +147,45 @@ final class ConfigReader {
         int loops = s.integer("event_loops", 0, 256, ", 0 = one per core", d.eventLoops());
         TransportKind transport = s.choice("transport", TRANSPORTS, d.transport());
         Duration drain = s.duration("drain_timeout", Duration.ZERO, Duration.ofHours(1), "", d.drainTimeout());
-        return new RuntimeSettings(loops, transport, drain);
+        RuntimeSettings.Dns dns = s.child("dns").map(this::dns).orElse(d.dns());
+        return new RuntimeSettings(loops, transport, drain, dns);
+    }
+
+    /** {@code runtime.dns}: name servers and the TTL bounds of backend host names. */
+    private RuntimeSettings.Dns dns(Section s) {
+        s.allowKeys(DNS_KEYS);
+        RuntimeSettings.Dns d = RuntimeSettings.Dns.DEFAULTS;
+        String expected = "a list of name server addresses ip:port, e.g. [127.0.0.53:53]";
+        List<HostPort> servers = new ArrayList<>();
+        JsonNode list = s.get("servers");
+        if (list != null && !list.isArray()) {
+            s.errorAt("servers", list, expected);
+        } else if (list != null) {
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode n = list.get(i);
+                // A resolver's own address must never need a resolver: IP literals only.
+                Addresses.Parsed p = n.isTextual() ? Addresses.parse(n.textValue(), Addresses.HostRule.IP_LITERAL)
+                        : Addresses.Parsed.bad("ip:port, e.g. 127.0.0.53:53");
+                if (p.address().isPresent()) {
+                    servers.add(p.address().get());
+                } else {
+                    String why = p.expected().contains("listen on")
+                            ? "an IP address and port, e.g. 127.0.0.53:53 (a name server cannot be a name)" : p.expected();
+                    problems.add(Problems.child(s.positionOf("servers"), i), s.pathOf("servers") + "[" + i + "]",
+                            Render.node(n), why);
+                }
+            }
+        }
+        Duration minTtl = s.duration("min_ttl", Duration.ofMillis(100), Duration.ofHours(1), "", d.minTtl());
+        // Without max_ttl, a min_ttl above the default ceiling raises the ceiling with it.
+        Duration maxTtl = s.duration("max_ttl", Duration.ofSeconds(1), Duration.ofDays(1), "",
+                minTtl.compareTo(d.maxTtl()) > 0 ? minTtl : d.maxTtl());
+        if (maxTtl.compareTo(minTtl) < 0) {
+            s.errorAt("max_ttl", s.get("max_ttl"), "a duration >= min_ttl (" + Durations.format(minTtl) + ")");
+            maxTtl = minTtl;
+        }
+        Duration timeout = s.duration("timeout", Duration.ofMillis(100), Duration.ofSeconds(30), "", d.timeout());
+        return new RuntimeSettings.Dns(servers, minTtl, maxTtl, timeout);
     }
 
     private AdminSettings admin(Section s) {

@@ -3,20 +3,56 @@ package io.tandem.config;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
- * Node-wide settings that need a restart to change.
+ * Node-wide settings. {@code eventLoops} and {@code transport} need a restart to change;
+ * {@code drainTimeout} and {@code dns} apply on reload.
  *
  * @param eventLoops   event-loop threads; 0 = one per core
  * @param transport    epoll / NIO / auto
- * @param drainTimeout how long graceful shutdown (SIGTERM) lets connections finish
+ * @param drainTimeout how long graceful shutdown (SIGTERM) and an operator drain let connections finish
+ * @param dns          how backend host names are resolved and how often they are asked again
  */
-public record RuntimeSettings(int eventLoops, TransportKind transport, Duration drainTimeout) {
+public record RuntimeSettings(int eventLoops, TransportKind transport, Duration drainTimeout, Dns dns) {
     public static final RuntimeSettings DEFAULTS =
-            new RuntimeSettings(0, TransportKind.AUTO, Duration.ofSeconds(30));
+            new RuntimeSettings(0, TransportKind.AUTO, Duration.ofSeconds(30), Dns.DEFAULTS);
 
     public RuntimeSettings {
         requireNonNull(transport, "transport");
         requireNonNull(drainTimeout, "drainTimeout");
+        requireNonNull(dns, "dns");
+    }
+
+    /** Settings with the default DNS behaviour. */
+    public RuntimeSettings(int eventLoops, TransportKind transport, Duration drainTimeout) {
+        this(eventLoops, transport, drainTimeout, Dns.DEFAULTS);
+    }
+
+    /**
+     * Resolution of backend host names (static {@code backends} written as names). A name is asked
+     * again when its answer's TTL runs out, the TTL held within {@code [minTtl, maxTtl]}; a failed
+     * lookup is retried from {@code minTtl}, doubling up to {@code maxTtl}.
+     *
+     * @param servers name servers to ask ({@code ip:port}); empty = the system's ({@code /etc/resolv.conf})
+     * @param minTtl  floor of the TTL: a name is never asked more often than this
+     * @param maxTtl  ceiling of the TTL: a name is asked at least this often (and {@code /etc/hosts}
+     *                entries, which have no TTL, are re-read this often)
+     * @param timeout how long one query waits for an answer from one server
+     */
+    public record Dns(List<HostPort> servers, Duration minTtl, Duration maxTtl, Duration timeout) {
+        public static final Dns DEFAULTS =
+                new Dns(List.of(), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(2));
+
+        public Dns {
+            servers = List.copyOf(requireNonNull(servers, "servers"));
+            requireNonNull(minTtl, "minTtl");
+            requireNonNull(maxTtl, "maxTtl");
+            requireNonNull(timeout, "timeout");
+            if (maxTtl.compareTo(minTtl) < 0) {
+                throw new IllegalArgumentException("maxTtl: " + Durations.format(maxTtl) + " (expected >= minTtl "
+                        + Durations.format(minTtl) + ")");
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@ class ConfigLoaderErrorsTest {
                             backends: []
                         """,
                         "runtime.event_loops: \"many\" (expected an integer 0..256, 0 = one per core)",
-                        "runtime.transprt: unknown key (expected one of event_loops, transport, drain_timeout;"
+                        "runtime.transprt: unknown key (expected one of event_loops, transport, drain_timeout, dns;"
                                 + " did you mean \"transport\"?)",
                         "vips[0].listen: \"127.0.0.1:70000\" (expected a port 1..65535)",
                         "vips[0].retries: \"three\" (expected an integer 0..10)",

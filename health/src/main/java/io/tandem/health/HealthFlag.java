@@ -18,7 +18,13 @@ public enum HealthFlag {
     /** The discovery source says the backend is unhealthy (e.g. Marathon health false). */
     UNHEALTHY_IN_SOURCE("unhealthy in discovery source"),
     /** Newly added to a VIP with an active check, not yet checked. */
-    PENDING_FIRST_CHECK("waiting for first check");
+    PENDING_FIRST_CHECK("waiting for first check"),
+    /**
+     * A backend written as a host name that has no address yet, or no longer has one (NXDOMAIN, no
+     * record, or no answer before any good one): held out of every pool, panic included, with the
+     * reason. Set and cleared by the node's resolver of backend names.
+     */
+    UNRESOLVED("host name does not resolve");
 
     private final String description;
 

@@ -132,7 +132,7 @@ final class RunCommand implements Callable<Integer> {
         node.reloadOnSighup();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("tandem-shutdown").unstarted(() -> {
-            node.shutdown(options.config().runtime().drainTimeout());
+            node.close(); // the drain timeout of the config in force: a reload may have changed it
             stopped.countDown();
         }));
         try {

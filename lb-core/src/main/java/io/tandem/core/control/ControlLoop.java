@@ -25,11 +25,9 @@ import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthChecker;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.LinkedHashMap;
@@ -39,9 +37,11 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,10 +53,19 @@ import org.slf4j.LoggerFactory;
  * posted to this loop's single thread, and only this thread publishes new
  * {@link BackendPool} snapshots to the data path.
  *
- * <p>A reload is validate → compile → swap: the new config is parsed and validated whole,
- * new listeners are bound before anything is swapped, and if any step fails the previous
- * config stays in force untouched. Existing connections are never cut by a reload — they keep
- * the snapshot they were accepted with, and removing a VIP only closes its listening sockets.
+ * <p>A reload is validate → compile → swap: the new config is read, parsed and validated whole
+ * and its backend host names are looked up <em>off</em> this loop ({@link ReloadPipeline},
+ * {@link NameKeeper}), so a huge file or a slow DNS server never delays a health verdict; only
+ * the swap runs here. New listeners are bound before anything is swapped, and if any step fails
+ * the previous config stays in force untouched. Every difference is either applied or reported
+ * as needing a restart ({@link ConfigChanges}). Existing connections are never cut by a reload
+ * — they keep the snapshot they were accepted with, and removing a VIP only closes its listening
+ * sockets.
+ *
+ * <p>Backends written as host names follow their DNS answers for as long as the node runs: each
+ * address of a name is a backend (Envoy {@code STRICT_DNS}); an address that goes away leaves
+ * the pool while its connections finish, a new one joins; a name without an address is shown as
+ * an {@code UNRESOLVED} placeholder with the reason ({@link NameTable} has the rules).
  */
 public final class ControlLoop implements NodeControl, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlLoop.class);
@@ -72,14 +81,19 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private final Clock clock;
     private final Instant startedAt;
     private final HealthKeeper health;
+    private final NameKeeper names;
+    private final ReloadPipeline reloads;
+    private final List<Consumer<TandemConfig>> applyListeners = new CopyOnWriteArrayList<>();
     private final Discovery discovery = new Discovery();
     /** VIPs declared by discovery (Marathon labels), as last adopted. Loop thread. */
     private Map<String, VipConfig> declaredVips = Map.of();
 
     // Confined to the loop thread.
     private final Map<String, VipState> vips = new LinkedHashMap<>();
-    private TandemConfig config;
-    private long generation;
+    /** The config in force (restart-only keys at their running values). Written on the loop only. */
+    private volatile TandemConfig config;
+    /** Written on the loop only; read by rejected reloads off it. */
+    private volatile long generation;
     private Instant configLoadedAt;
     private boolean draining;
     /** The start-up warm-up is over (see {@link #startupWarming}); never goes back. */
@@ -105,6 +119,24 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 clock);
         this.health = new HealthKeeper(loop, checker, metrics, clock, vips::get, this::publish,
                 () -> config.runtime().drainTimeout());
+        DnsClient.HostsFile hosts = DnsClient.HostsFile.system();
+        this.names = new NameKeeper(loop, metrics, dns -> new DnsClient(dns, workers, transport.datagramChannel(),
+                transport.socketChannel(), hosts), this::onNameChanged);
+        this.reloads = new ReloadPipeline(this::runReload, this::reloadCrashed);
+    }
+
+    /**
+     * Calls {@code listener} on the loop after every applied config (the start, each reload, each
+     * discovery-declared VIP change) with the config now in force — e.g. the admin server takes a
+     * rotated token from it. Must be idempotent and quick; what it throws is logged and ignored.
+     */
+    public void addApplyListener(Consumer<TandemConfig> listener) {
+        applyListeners.add(requireNonNull(listener, "listener"));
+    }
+
+    /** The config in force: the last applied, with restart-only keys at their running values. */
+    public TandemConfig config() {
+        return config;
     }
 
     /** Receives this node's passive ejections (the HA peer link shares them with the other nodes). */
@@ -150,27 +182,72 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         return health.connectionEvents();
     }
 
-    /** Applies the first config. Completes exceptionally if it cannot be applied (e.g. a port in use). */
+    /**
+     * Applies the first config (its host names looked up first, off the loop). The outcome is not
+     * applied when it cannot be (e.g. a port in use); a name that does not resolve is no reason.
+     */
     public CompletableFuture<ReloadOutcome> start(TandemConfig initial) {
         requireNonNull(initial, "initial");
-        return CompletableFuture.supplyAsync(() -> apply(initial, "start"), loop);
+        return reloads.runAlone(() -> prepareAndApply(initial, "start"));
     }
 
+    /**
+     * Re-reads the source and applies it, off the loop but for the swap; coalesces with a reload
+     * in flight ({@link ReloadPipeline}). Always answers: a source that throws — even an
+     * {@link OutOfMemoryError} — is a rejected reload, logged with its reason whoever asked
+     * (SIGHUP, the file watcher or the admin API).
+     */
     @Override
     public CompletableFuture<ReloadOutcome> reload() {
-        return CompletableFuture.supplyAsync(() -> {
-            ConfigResult result = configSource.get();
-            return switch (result) {
-                case ConfigResult.Invalid invalid -> {
-                    List<String> errors = invalid.errors().stream().map(Object::toString).toList();
-                    log.warn("reload rejected source={} errors={} first=\"{}\"", configSourceName,
-                            errors.size(), errors.getFirst());
-                    metrics.counter("tandem.reloads", "result", "rejected").increment();
-                    yield new ReloadOutcome(false, generation, List.of(), errors);
-                }
-                case ConfigResult.Valid valid -> apply(valid.config(), "reload");
-            };
-        }, loop);
+        return reloads.request();
+    }
+
+    /** One reload, on the reload thread. */
+    private ReloadOutcome runReload() {
+        ConfigResult result;
+        try {
+            result = configSource.get();
+        } catch (Throwable t) { // OutOfMemoryError and StackOverflowError included: the node lives on
+            return rejected("cannot read the config", List.of(configSourceName + ": cannot read the config ("
+                    + describe(t) + ")"), t);
+        }
+        return switch (result) {
+            case ConfigResult.Invalid invalid -> {
+                List<String> errors = invalid.errors().stream().map(Object::toString).toList();
+                log.warn("reload rejected source={} errors={} first=\"{}\"", configSourceName, errors.size(),
+                        errors.isEmpty() ? "?" : errors.getFirst());
+                metrics.counter("tandem.reloads", "result", "rejected").increment();
+                yield new ReloadOutcome(false, generation, List.of(), errors);
+            }
+            case ConfigResult.Valid valid -> prepareAndApply(valid.config(), "reload");
+        };
+    }
+
+    /** Looks the config's host names up here (off the loop), then posts the swap to the loop and waits. */
+    private ReloadOutcome prepareAndApply(TandemConfig next, String why) {
+        NameKeeper.Prepared prepared = names.prepare(next);
+        try {
+            return CompletableFuture.supplyAsync(() -> apply(next, why, prepared), loop).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /** A run that threw past its own handling (a bug, or memory running out while applying). */
+    private ReloadOutcome reloadCrashed(Throwable t) {
+        return rejected("reload failed", List.of(configSourceName + ": reload failed (" + describe(t) + ")"), t);
+    }
+
+    private ReloadOutcome rejected(String what, List<String> errors, Throwable t) {
+        log.error("reload rejected source={} reason=\"{}: {}\"", configSourceName, what, describe(t), t);
+        metrics.counter("tandem.reloads", "result", "rejected").increment();
+        return new ReloadOutcome(false, generation, List.of(), errors);
+    }
+
+    /** "java.lang.OutOfMemoryError: Java heap space" — the class says what kind of trouble it is. */
+    private static String describe(Throwable t) {
+        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        return c.getMessage() == null ? c.getClass().getName() : c.getClass().getName() + ": " + c.getMessage();
     }
 
     @Override
@@ -292,8 +369,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
 
     @Override
     public void close() {
+        reloads.close();
         try {
             CompletableFuture.runAsync(() -> {
+                names.close();
                 for (VipState vs : vips.values()) {
                     closeListener(vs);
                     vs.backends.values().forEach(BackendState::stopCheck);
@@ -315,16 +394,34 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     /**
      * Diffs {@code next} against the current state and swaps. Listeners for new VIPs are bound
      * first; if any bind fails, the ones just bound are closed and nothing else changes.
+     *
+     * @param prepared the lookups of {@code next}'s host names, done off the loop; null when the
+     *                 config in force is applied again (a discovery-declared VIP changed)
      */
-    private ReloadOutcome apply(TandemConfig next, String why) {
+    private ReloadOutcome apply(TandemConfig next, String why, NameKeeper.Prepared prepared) {
         List<String> changes = new ArrayList<>();
         List<String> errors = new ArrayList<>();
+        ConfigChanges.Report report = ConfigChanges.between(config == null ? next : config, next);
+        List<String> needsRestart = new ArrayList<>(report.needsRestart());
+        // A VIP that keeps its listener keeps the UDP options it was bound with (they size its
+        // buffers and session table): a change there needs a restart, or a new listen address.
+        List<VipConfig> fileVips = new ArrayList<>();
+        for (VipConfig v : next.vips()) {
+            VipState current = vips.get(v.name());
+            if (current != null && keepsListener(current, v) && !current.config.udp().equals(v.udp())) {
+                needsRestart.addAll(ConfigChanges.udpNeedsRestart(v.name(), current.config.udp(), v.udp()));
+                v = ConfigChanges.withUdp(v, current.config.udp());
+            }
+            fileVips.add(v);
+        }
+        TandemConfig effective = new TandemConfig(report.effective().runtime(), report.effective().admin(),
+                report.effective().discovery(), fileVips, report.effective().ha());
         // The VIPs to run: the file's, plus those discovery declares (Marathon VIP labels) that do
         // not clash with a file VIP. A declared VIP that cannot run is dropped alone, with a warning;
         // a file VIP that cannot run rejects the whole config.
         Map<String, VipConfig> wanted = new LinkedHashMap<>();
         Set<String> fileListens = new HashSet<>();
-        for (VipConfig v : next.vips()) {
+        for (VipConfig v : effective.vips()) {
             wanted.put(v.name(), v);
             fileListens.add(v.protocol() + " " + v.listen());
         }
@@ -339,44 +436,27 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             declaredNames.add(v.name());
         }
 
-        // Phase 1: everything that can fail, without touching the running state.
-        Map<String, Map<HostPort, InetSocketAddress>> resolved = new HashMap<>();
-        for (VipConfig v : next.vips()) {
-            Map<HostPort, InetSocketAddress> addrs = new LinkedHashMap<>();
-            for (BackendConfig b : v.backends()) {
-                try {
-                    InetAddress ip = InetAddress.getByName(b.address().host());
-                    addrs.put(b.address(), new InetSocketAddress(ip, b.address().port()));
-                } catch (UnknownHostException e) {
-                    errors.add("vips[" + v.name() + "].backends: " + b.address() + " (expected a resolvable host: "
-                            + e.getMessage() + ")");
-                }
-            }
-            resolved.put(v.name(), addrs);
-        }
+        // Phase 1: everything that can fail, without touching the running state. (Host names
+        // were looked up before; one that does not resolve is held as UNRESOLVED, not an error.)
         Map<String, VipState> fresh = new LinkedHashMap<>();
-        if (errors.isEmpty()) {
-            for (VipConfig v : wanted.values()) {
-                VipState current = vips.get(v.name());
-                boolean rebind = current == null || !current.config.listen().equals(v.listen())
-                        || current.config.protocol() != v.protocol() || current.listener == null;
-                if (draining || !rebind) {
-                    continue; // a draining node binds nothing new; an unchanged listener stays
-                }
-                VipState vs = new VipState(v, new Vip(v.name(), emptyPool(v)));
-                try {
-                    vs.listener = bind(vs);
-                    fresh.put(v.name(), vs);
-                } catch (CompletionException e) {
-                    Throwable cause = e.getCause() == null ? e : e.getCause();
-                    if (declaredNames.remove(v.name())) {
-                        wanted.remove(v.name());
-                        log.warn("declared vip ignored vip={} listen={} reason=\"cannot bind: {}\"", v.name(),
-                                v.listen(), cause.getMessage());
-                    } else {
-                        errors.add("vips[" + v.name() + "].listen: " + v.listen() + " (expected a bindable address: "
-                                + cause.getMessage() + ")");
-                    }
+        for (VipConfig v : wanted.values()) {
+            VipState current = vips.get(v.name());
+            if (draining || (current != null && keepsListener(current, v))) {
+                continue; // a draining node binds nothing new; an unchanged listener stays
+            }
+            VipState vs = new VipState(v, new Vip(v.name(), emptyPool(v)));
+            try {
+                vs.listener = bind(vs);
+                fresh.put(v.name(), vs);
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                if (declaredNames.remove(v.name())) {
+                    wanted.remove(v.name());
+                    log.warn("declared vip ignored vip={} listen={} reason=\"cannot bind: {}\"", v.name(),
+                            v.listen(), cause.getMessage());
+                } else {
+                    errors.add("vips[" + v.name() + "].listen: " + v.listen() + " (expected a bindable address: "
+                            + cause.getMessage() + ")");
                 }
             }
         }
@@ -389,6 +469,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
 
         // Phase 2: swap. Nothing below can fail for config reasons.
         Instant now = clock.instant();
+        if (prepared != null) {
+            names.adopt(next.runtime().dns(), prepared);
+        }
+        changes.addAll(report.live());
         for (var it = vips.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
             VipConfig v = wanted.get(e.getKey());
@@ -419,26 +503,42 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 if (vs == null) {
                     continue; // draining node: no new VIPs
                 }
-                if (!vs.config.equals(v)) {
-                    changes.add("updated vip " + v.name());
+                List<String> fields = ConfigChanges.vipFields(vs.config, v);
+                if (!fields.isEmpty()) {
+                    changes.add("updated vip " + v.name() + " (" + String.join(", ", fields) + ")");
                 }
             }
             VipConfig previous = vs.config;
             vs.config = v;
-            vs.staticAddresses = resolved.getOrDefault(v.name(), Map.of());
             syncBackends(vs, now, changes);
             health.syncHealth(vs, previous, now);
             publish(vs);
         }
         vips.keySet().retainAll(wanted.keySet());
-        config = next;
+        config = effective;
         generation++;
         configLoadedAt = now;
-        discovery.configure(next.discovery(), loop, this::onDiscoveryChanged);
+        discovery.configure(effective.discovery(), loop, this::onDiscoveryChanged);
         metrics.counter("tandem.reloads", "result", "applied").increment();
-        log.info("config applied why={} generation={} vips={} changes={}", why, generation, vips.size(),
-                changes.size());
-        return new ReloadOutcome(true, generation, changes, List.of());
+        log.info("config applied why={} generation={} vips={} changes={} needs_restart={}", why, generation,
+                vips.size(), changes.size(), needsRestart.size());
+        for (String line : needsRestart) {
+            log.warn("config change not applied why={} change=\"{}\"", why, line);
+        }
+        for (Consumer<TandemConfig> l : applyListeners) {
+            try {
+                l.accept(effective);
+            } catch (RuntimeException e) {
+                log.warn("apply listener failed listener={} error=\"{}\"", l, e.toString());
+            }
+        }
+        return new ReloadOutcome(true, generation, changes, needsRestart, List.of());
+    }
+
+    /** Whether {@code v} can keep {@code current}'s bound listener (same address and protocol). */
+    private static boolean keepsListener(VipState current, VipConfig v) {
+        return current.listener != null && current.config.listen().equals(v.listen())
+                && current.config.protocol() == v.protocol();
     }
 
     /** Binds the VIP's listener (blocking this loop briefly; the bind itself runs on an event loop). */
@@ -468,7 +568,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         Map<String, VipConfig> declared = discovery.declaredVips();
         if (!declared.equals(declaredVips)) {
             declaredVips = declared;
-            ReloadOutcome o = apply(config, "discovery:" + source);
+            ReloadOutcome o = apply(config, "discovery:" + source, null);
             if (!o.applied()) {
                 log.warn("discovery update not applied source={} errors={}", source, o.errors());
             }
@@ -493,13 +593,46 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                            boolean unhealthyInSource) {
     }
 
+    /**
+     * A host name's addresses changed (its TTL ran out and DNS answered differently): re-sync
+     * the VIPs that use it — an address gone leaves the pool (its connections finish), a new one
+     * joins (checked first, when the VIP has a check). Loop thread.
+     */
+    private void onNameChanged(String name) {
+        if (config == null) {
+            return;
+        }
+        Instant now = clock.instant();
+        List<String> changes = new ArrayList<>();
+        for (VipState vs : vips.values()) {
+            if (vs.config.backends().stream().anyMatch(b -> b.address().host().equals(name))) {
+                syncBackends(vs, now, changes);
+                health.syncHealth(vs, vs.config, now);
+                publish(vs);
+            }
+        }
+        if (!changes.isEmpty()) {
+            log.info("dns applied name={} changes={}", name, changes);
+        }
+    }
+
+    /**
+     * What a VIP's backends should be: its static backends (a host name stands for each of its
+     * current addresses) plus its service's discovered endpoints. An IP literal wins over the
+     * same address reached through a name or discovery.
+     */
     private Map<HostPort, Desired> desired(VipState vs) {
         Map<HostPort, Desired> out = new LinkedHashMap<>();
         for (BackendConfig b : vs.config.backends()) {
-            InetSocketAddress a = vs.staticAddresses.get(b.address());
-            if (a != null) {
-                out.put(b.address(), new Desired(a, b.weight(), "static", false, false));
+            InetAddress ip = NameKeeper.literal(b.address().host());
+            if (ip != null) {
+                out.put(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(), "static",
+                        false, false));
             }
+        }
+        for (BackendConfig b : vs.config.backends()) {
+            names.backends(b).forEach((hp, socketAddress) -> out.putIfAbsent(hp, new Desired(socketAddress,
+                    b.weight(), "dns:" + b.address().host(), false, false)));
         }
         vs.config.service().ifPresent(service -> {
             for (Discovery.Resolved r : discovery.endpoints(service)) {
@@ -560,6 +693,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 health.afterFlagChange(vs, bs, was, true);
             }
         }
+        names.syncUnresolved(vs, now, changes);
     }
 
     /** Builds and publishes a new immutable snapshot for {@code vs} (panic and slow start included). */
@@ -643,7 +777,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         for (VipState vs : vips.values()) {
             BackendPool pool = vs.vip.pool();
             var st = vs.vip.stats();
-            List<BackendView> bv = vs.backends.values().stream().map(ControlLoop::backendView).toList();
+            List<BackendView> bv = java.util.stream.Stream.concat(vs.backends.values().stream(),
+                    vs.unresolved.values().stream()).map(ControlLoop::backendView).toList();
             vv.add(new VipView(vs.vip.name(), vs.config.listen().toString(),
                     vs.config.protocol().name().toLowerCase(java.util.Locale.ROOT), vs.config.policy().configName(),
                     vs.config.relay().name().toLowerCase(java.util.Locale.ROOT),

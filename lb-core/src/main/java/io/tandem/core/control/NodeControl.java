@@ -40,12 +40,26 @@ public interface NodeControl {
         ENABLE
     }
 
-    /** Result of a reload: applied (with a summary of what changed) or rejected with every error. */
+    /**
+     * Result of a reload: applied or rejected with every error. Every difference between the file
+     * and the running config is in exactly one list: {@code changes} (applied live, each entry
+     * true) or {@code needsRestart} ({@code "admin.listen: 127.0.0.1:9090 → 127.0.0.1:9091 (needs a
+     * restart)"}, secrets shown as {@code ***}), which the node keeps reporting on every reload
+     * until it restarts.
+     */
     record ReloadOutcome(boolean applied, long generation, java.util.List<String> changes,
-                         java.util.List<String> errors) {
+                         java.util.List<String> needsRestart, java.util.List<String> errors) {
         public ReloadOutcome {
-            changes = java.util.List.copyOf(changes);
-            errors = java.util.List.copyOf(errors);
+            // Null-tolerant: an older node's JSON has no needsRestart.
+            changes = changes == null ? java.util.List.of() : java.util.List.copyOf(changes);
+            needsRestart = needsRestart == null ? java.util.List.of() : java.util.List.copyOf(needsRestart);
+            errors = errors == null ? java.util.List.of() : java.util.List.copyOf(errors);
+        }
+
+        /** An outcome with nothing that needs a restart. */
+        public ReloadOutcome(boolean applied, long generation, java.util.List<String> changes,
+                             java.util.List<String> errors) {
+            this(applied, generation, changes, java.util.List.of(), errors);
         }
     }
 }

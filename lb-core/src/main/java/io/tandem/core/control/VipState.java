@@ -17,8 +17,11 @@ final class VipState {
     Bound listener;
     final Map<HostPort, BackendState> backends = new LinkedHashMap<>();
     long poolGeneration;
-    /** The config's static backends, resolved when the config was applied. */
-    Map<HostPort, java.net.InetSocketAddress> staticAddresses = Map.of();
+    /**
+     * Static backends written as a host name that has no address now, each held as an ineligible
+     * placeholder with flag {@code UNRESOLVED} and its reason: shown, never in a pool, never checked.
+     */
+    final Map<HostPort, BackendState> unresolved = new LinkedHashMap<>();
     boolean panic;
     /** No backend has passed a check and some await their first: the pool routes to those (not panic). */
     boolean warming;

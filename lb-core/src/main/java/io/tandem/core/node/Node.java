@@ -181,12 +181,19 @@ public final class Node implements AutoCloseable {
         return control.listenAddress(vip);
     }
 
-    /** Reload on SIGHUP (POSIX only; silently unavailable elsewhere). */
+    /**
+     * Reload on SIGHUP (POSIX only; silently unavailable elsewhere). Nobody waits for the answer
+     * here: the reload logs its own outcome — applied, rejected with the errors, or failed with the
+     * reason, whatever the source threw ({@link ControlLoop#reload}).
+     */
     public void reloadOnSighup() {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                 log.info("reload requested by=SIGHUP");
-                control.reload();
+                control.reload().exceptionally(e -> {
+                    log.warn("reload not run by=SIGHUP reason=\"{}\"", e.getMessage());
+                    return null;
+                });
             });
         } catch (IllegalArgumentException e) {
             log.debug("SIGHUP unavailable error=\"{}\"", e.toString());
@@ -232,9 +239,10 @@ public final class Node implements AutoCloseable {
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), closed);
     }
 
-    /** Shuts down with the configured drain timeout. */
+    /** Shuts down with the drain timeout of the config in force (a reload may have changed it). */
     @Override
     public void close() {
-        shutdown(initial.runtime().drainTimeout());
+        TandemConfig current = control.config();
+        shutdown((current == null ? initial : current).runtime().drainTimeout());
     }
 }
