@@ -75,6 +75,7 @@ final class ConfigChanges {
             "AdminSettings.listen", "admin.listen", Apply.RESTART,
             // The admin server takes the new token from an apply listener.
             "AdminSettings.token", "admin.token", Apply.LIVE_SECRET,
+            "AdminSettings.allowedHosts", "admin.allowed_hosts", Apply.LIVE,
             "HaConfig.nodeId", "ha.node_id", Apply.RESTART,
             "HaConfig.cluster", "ha.cluster", Apply.RESTART,
             "HaConfig.listen", "ha.listen", Apply.RESTART,
@@ -140,9 +141,21 @@ final class ConfigChanges {
         List<String> live = new ArrayList<>();
         List<String> restart = new ArrayList<>();
         compare(running.runtime(), next.runtime(), live, restart);
+        Optional<String> token = next.admin().token();
         if (running.admin().enabled() || next.admin().enabled()) {
             // (a disabled API's keys change nothing, now or after a restart)
-            compare(running.admin(), next.admin(), live, restart);
+            AdminSettings wanted = next.admin();
+            if (running.admin().enabled() && running.admin().token().isPresent() && token.isEmpty()
+                    && !loopback(running.admin().listen().host())) {
+                // The new file may drop the token because it also moves the API to loopback, but the
+                // listener only moves on a restart: until then the API stays on the network, and an
+                // open API there is exactly what validation forbids. Keep the token in force.
+                token = running.admin().token();
+                wanted = new AdminSettings(wanted.enabled(), wanted.listen(), token, wanted.allowedHosts());
+                restart.add("admin.token: removed while the API listens on " + running.admin().listen()
+                        + ": kept until the listener moves (needs a restart)");
+            }
+            compare(running.admin(), wanted, live, restart);
         }
         discovery(running.discovery(), next.discovery(), live);
         if (running.ha().isPresent() != next.ha().isPresent()) {
@@ -153,8 +166,8 @@ final class ConfigChanges {
         }
         RuntimeSettings rt = new RuntimeSettings(running.runtime().eventLoops(), running.runtime().transport(),
                 next.runtime().drainTimeout(), next.runtime().dns());
-        AdminSettings admin = new AdminSettings(running.admin().enabled(), running.admin().listen(),
-                next.admin().token());
+        AdminSettings admin = new AdminSettings(running.admin().enabled(), running.admin().listen(), token,
+                next.admin().allowedHosts());
         TandemConfig effective = new TandemConfig(rt, admin, next.discovery(), next.vips(), running.ha());
         return new Report(List.copyOf(live), List.copyOf(restart), effective);
     }
@@ -273,4 +286,18 @@ final class ConfigChanges {
         }
         return java.util.Collections.unmodifiableMap(m);
     }
+
+    /** Whether the API's bound host is loopback (an IP literal or {@code localhost}; a name resolving elsewhere is not). */
+    private static boolean loopback(String host) {
+        if (host.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        try {
+            return io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host)
+                    ? java.net.InetAddress.getByName(host).isLoopbackAddress() : false;
+        } catch (java.net.UnknownHostException e) {
+            return false; // an IP literal never fails to parse; be safe if it does
+        }
+    }
+
 }

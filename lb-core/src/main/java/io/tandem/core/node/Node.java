@@ -115,6 +115,10 @@ public final class Node implements AutoCloseable {
             if (cfg.admin().enabled()) {
                 try {
                     admin = AdminServer.start(cfg.admin(), workers, transport, control, metrics.registry()).join();
+                    // A reload rotates the token (and the allowed host names) at once; the listener itself
+                    // stays until a restart, which the reload's answer says (needsRestart).
+                    AdminServer running = admin;
+                    control.addApplyListener(c -> running.update(c.admin()));
                 } catch (CompletionException e) {
                     throw new StartException("admin.listen: " + cfg.admin().listen()
                             + " (expected a bindable address: " + e.getCause().getMessage() + ")", e.getCause());

@@ -102,9 +102,32 @@ class ConfigChangesTest {
     }
 
     @Test
+    void aTokenRemovedWhileTheApiListensOnTheNetworkIsKeptAndSaidToNeedARestart() {
+        String open = BASE.replace("127.0.0.1:9090", "0.0.0.0:9090");
+        // The new file moves the API to loopback (a restart) and drops the token: validation accepts
+        // that, but until the restart the API still listens on every address.
+        TandemConfig next = parse(BASE.replace(", token: \"old-secret-token\"", ""));
+        ConfigChanges.Report r = ConfigChanges.between(parse(open), next);
+        assertThat(r.effective().admin().token()).contains("old-secret-token");
+        assertThat(r.live()).isEmpty();
+        assertThat(r.needsRestart()).anySatisfy(l -> assertThat(l).startsWith("admin.token: removed while"))
+                .anySatisfy(l -> assertThat(l).startsWith("admin.listen: 0.0.0.0:9090 → 127.0.0.1:9090"));
+        assertThat(String.join(" ", r.needsRestart())).doesNotContain("secret");
+    }
+
+    @Test
+    void allowedHostsApplyLive() {
+        TandemConfig next = parse(BASE.replace("token: \"old-secret-token\"",
+                "token: \"old-secret-token\", allowed_hosts: [lb1.example.com]"));
+        ConfigChanges.Report r = ConfigChanges.between(parse(BASE), next);
+        assertThat(r.live()).containsExactly("admin.allowed_hosts: [] → [lb1.example.com]");
+        assertThat(r.effective().admin().allowedHosts()).containsExactly("lb1.example.com");
+    }
+
+    @Test
     void adminKeysOfADisabledApiChangeNothingToReport() {
         String off = BASE.replace("admin: {", "admin: {enabled: false, ");
-        TandemConfig next = parse(off.replace("9090", "9091").replace("old-secret-token", "other"));
+        TandemConfig next = parse(off.replace("9090", "9091").replace("old-secret-token", "another-secret-token"));
         ConfigChanges.Report r = ConfigChanges.between(parse(off), next);
         assertThat(r.live()).isEmpty();
         assertThat(r.needsRestart()).isEmpty();

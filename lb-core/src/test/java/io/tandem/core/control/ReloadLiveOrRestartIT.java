@@ -149,7 +149,7 @@ class ReloadLiveOrRestartIT {
     @Test
     void aRotatedAdminTokenIsReportedWithoutItsValueAndHandedToApplyListeners() throws Exception {
         String base = """
-                admin: {enabled: true, listen: 127.0.0.1:%d, token: "first-token-123"}
+                admin: {enabled: true, listen: 127.0.0.1:%d, token: "first-token-1234"}
                 vips:
                   - {name: a, listen: 127.0.0.1:%d, backends: [127.0.0.1:%d]}
                 """.formatted(freePort(), freePort(), b1.port());
@@ -159,14 +159,42 @@ class ReloadLiveOrRestartIT {
             n.control().addApplyListener(c -> {
                 throw new IllegalStateException("a broken listener");
             });
-            ReloadOutcome o = reload(n, base.replace("first-token-123", "second-token-456"));
+            ReloadOutcome o = reload(n, base.replace("first-token-1234", "second-token-4567"));
             assertThat(o.applied()).isTrue();
             assertThat(o.changes()).containsExactly("admin token rotated");
-            assertThat(seen).containsExactly(Optional.of("second-token-456"));
+            assertThat(seen).containsExactly(Optional.of("second-token-4567"));
             assertThat(o.toString()).doesNotContain("token-");
             assertThat(warnings()).anySatisfy(l -> assertThat(l).contains("apply listener failed"))
                     .noneSatisfy(l -> assertThat(l).contains("token-"));
         }
+    }
+
+    @Test
+    void aTokenRotatedByAReloadOverTheApiLocksTheOldTokenOutAndLetsTheNewOneIn() throws Exception {
+        int admin = freePort();
+        String base = """
+                admin: {enabled: true, listen: 127.0.0.1:%d, token: "first-token-1234"}
+                vips:
+                  - {name: a, listen: 127.0.0.1:%d, backends: [127.0.0.1:%d]}
+                """.formatted(admin, freePort(), b1.port());
+        try (Node n = node(base); HttpClient http = HttpClient.newHttpClient()) {
+            assertThat(getNode(http, admin, "first-token-1234")).isEqualTo(200);
+            yaml.set(base.replace("first-token-1234", "second-token-4567"));
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
+                    + "/api/reload")).header("Authorization", "Bearer first-token-1234")
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("admin token rotated").doesNotContain("token-1234").doesNotContain("token-4567");
+            // The revoked token is refused at once, the new one accepted: rotation is not a restart.
+            assertThat(getNode(http, admin, "first-token-1234")).isEqualTo(401);
+            assertThat(getNode(http, admin, "second-token-4567")).isEqualTo(200);
+        }
+    }
+
+    private static int getNode(HttpClient http, int admin, String token) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/api/node"))
+                .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode();
     }
 
     @Test
