@@ -94,8 +94,6 @@ final class ConfigReader {
     private static final Map<String, String> CHECK_TYPES = orderedMap(
             "tcp", "tcp", "http", "http", "send-expect", "send-expect", "udp", "udp");
     private static final Map<String, PolicyKind> POLICIES = policies();
-    /** How a secret's value is shown in an error. */
-    static final String SECRET = "\"***\"";
 
     private final Problems problems = new Problems();
     private final String sourceName;
@@ -212,12 +210,12 @@ final class ConfigReader {
         String expected = "a bearer token of " + AdminSettings.MIN_TOKEN_LENGTH + ".." + AdminSettings.MAX_TOKEN_LENGTH
                 + " visible ASCII characters";
         if (!n.isTextual()) {
-            s.error("token", SECRET, expected + " as a string" + (n.isValueNode() && !n.isNull() ? "; put it in quotes" : ""));
+            s.error("token", Render.MASKED, expected + " as a string" + (n.isValueNode() && !n.isNull() ? "; put it in quotes" : ""));
             return Optional.empty();
         }
         Optional<String> problem = AdminSettings.tokenProblem(n.textValue());
         if (problem.isPresent()) {
-            s.error("token", n.textValue().isEmpty() ? "\"\"" : SECRET, expected + ": " + problem.get());
+            s.error("token", n.textValue().isEmpty() ? "\"\"" : Render.MASKED, expected + ": " + problem.get());
             return Optional.empty();
         }
         return Optional.of(n.textValue());

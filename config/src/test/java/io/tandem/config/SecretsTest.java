@@ -80,7 +80,7 @@ class SecretsTest {
         ConfigResult r = ConfigLoader.parse(SECRET_FILES.get("admin.token").formatted("0123"), "t.yaml");
 
         assertThat(((ConfigResult.Invalid) r).errors()).extracting(ConfigError::toString)
-                .containsExactly("admin.token: \"***\" (expected a non-empty bearer token; put it in quotes)");
+                .containsExactly("admin.token: \"***\" (expected a bearer token of 16..1024 visible ASCII characters as a string; put it in quotes)");
     }
 
     @Test
