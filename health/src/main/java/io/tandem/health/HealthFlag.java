@@ -18,7 +18,13 @@ public enum HealthFlag {
     /** The discovery source says the backend is unhealthy (e.g. Marathon health false). */
     UNHEALTHY_IN_SOURCE("unhealthy in discovery source"),
     /** Newly added to a VIP with an active check, not yet checked. */
-    PENDING_FIRST_CHECK("waiting for first check");
+    PENDING_FIRST_CHECK("waiting for first check"),
+    /**
+     * Set by the data path's self-loop detection: the backend leads back into this node (the VIP
+     * itself, or a VIP that leads back to it), so it can never serve this VIP. Never routed, not
+     * even in panic; it goes with the backend (remove or fix the address and reload).
+     */
+    SELF_LOOP("proxies back into this node (self-loop)");
 
     private final String description;
 

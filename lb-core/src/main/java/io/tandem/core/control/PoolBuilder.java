@@ -37,7 +37,9 @@ final class PoolBuilder {
     /** Scale applied to weights while a ramp is in progress. */
     static final int RAMP_SCALE = 100;
 
-    private static final Set<HealthFlag> OPERATOR_FLAGS = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED);
+    /** Never overridden by panic: an operator's decision, and a self-loop (it can never serve). */
+    private static final Set<HealthFlag> OPERATOR_FLAGS = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED,
+            HealthFlag.SELF_LOOP);
     /** Flags that mean "down" for {@code close_on_backend_down}: a failed check, a passive ejection. */
     private static final Set<HealthFlag> DOWN_FLAGS = Set.of(HealthFlag.FAILED_ACTIVE_CHECK, HealthFlag.EJECTED_PASSIVE);
 

@@ -151,6 +151,11 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
     }
 
     @Override
+    InetSocketAddress peerAddress() {
+        return remote != null ? remote : client.remoteAddress();
+    }
+
+    @Override
     void closeClient() {
         client.closeNow();
     }
@@ -185,8 +190,8 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         RawSocket s;
         try {
             s = RawSocket.stream(b.socketAddress().getAddress(), owner.calls);
-        } catch (IOException | RuntimeException e) { // out of file descriptors and the like: a failed attempt
-            connectFailed(b, e, System.nanoTime() - connectStart);
+        } catch (IOException | RuntimeException e) { // out of file descriptors and the like: the node's fault
+            connectFailedLocally(b, e);
             return;
         }
         try {
@@ -198,13 +203,32 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             s.register(owner.loop, owner.epollFd, this);
             server = s;
             s.arm();
-            if (s.connect(b.socketAddress())) {
+        } catch (IOException | RuntimeException e) { // options or epoll on a fresh socket: the node's fault too
+            failAttemptLocally(s, b, e);
+            return;
+        }
+        InetSocketAddress source = sourceToBind(b);
+        if (source != null) {
+            // Another VIP of this node: bind first so the socket is registered before it arrives there.
+            try {
+                connectIssued(b, s.bind(source));
+            } catch (IOException | RuntimeException e) {
+                // The address left the host since it was read: connect unbound, registered after the connect.
+                log.debug("bind before connect failed vip={} source={} cause=\"{}\"", vip.name(), source, e.toString());
+            }
+        }
+        try {
+            boolean connectedNow = s.connect(b.socketAddress());
+            if (tracksAttempt()) {
+                connectIssued(b, s.localAddress()); // getsockname: only for a backend that may be one of our listeners
+            }
+            if (connectedNow) {
                 backendConnected(b);
             } else {
                 connectTimer = owner.loop.schedule(this::connectTimedOut, connectTimeoutMillis, MILLISECONDS);
             }
         } catch (IOException | RuntimeException e) {
-            failAttempt(s, b, e);
+            failAttempt(s, b, e); // the backend's failure, unless the errno says the node's (connectFailed)
         }
     }
 
@@ -258,6 +282,14 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             // Writable without an error: the handshake completed (no SO_ERROR syscall needed).
             backendConnected(b);
         }
+    }
+
+    private void failAttemptLocally(RawSocket s, Backend b, Throwable cause) {
+        s.closeNow();
+        if (server == s) {
+            server = null;
+        }
+        connectFailedLocally(b, cause);
     }
 
     private void failAttempt(RawSocket s, Backend b, Throwable cause) {
