@@ -62,6 +62,10 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     /** The tracked outbound socket of this connection: its local address and hop; null when none. */
     private InetSocketAddress trackedLocal;
     private SelfLoops.Hop trackedHop;
+    /** The attempt in progress is counted in {@link SelfLoops#pending} (until its socket is tracked). */
+    private boolean pendingTrack;
+    /** The arrival was put off once already ({@link #putOffArrival}). */
+    private boolean arrivalPutOff;
     private boolean anyBackendAtLimit;
     boolean closing;
     private boolean released;
@@ -101,7 +105,7 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     /** The client's socket address, for logs. */
     abstract Object clientForLog();
 
-    /** The client's socket address (self-loop check; only asked while {@link SelfLoops#tracking}). */
+    /** The client's socket address (self-loop check; only asked while {@link SelfLoops#watching}). */
     abstract InetSocketAddress peerAddress();
 
     /** Starts a connect attempt to {@code b} (its active count is reserved). */
@@ -130,7 +134,7 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
      * Returns false when the VIP is at its limit (the client is closed and counted).
      */
     final boolean admit() {
-        if (SelfLoops.tracking(SelfLoops.Proto.TCP) && arrivedInLoop()) {
+        if (SelfLoops.watching(SelfLoops.Proto.TCP) && arrivedInLoop()) {
             return false;
         }
         VipStats stats = vip.stats();
@@ -151,6 +155,26 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
         stats.totalConnections.increment();
         vip.connections().add(this);
         touch();
+        return true;
+    }
+
+    /**
+     * Before {@link #admit}: a client from an address of this host, while one of our own
+     * connects to be tracked has not registered its socket yet, may be that very socket (the
+     * kernel queued the connection during the connect call, and this loop accepted it first). Its
+     * admission is put off by a millisecond, once: {@code retry} runs it then. True when put off.
+     */
+    final boolean putOffArrival(Runnable retry) {
+        if (arrivalPutOff || !SelfLoops.watching(SelfLoops.Proto.TCP)
+                || !SelfLoops.unsure(SelfLoops.Proto.TCP, peerAddress())) {
+            return false;
+        }
+        arrivalPutOff = true;
+        try {
+            loop().schedule(retry, 1, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return false; // the loop is shutting down: decide now
+        }
         return true;
     }
 
@@ -197,6 +221,10 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
             SelfLoops.Check check = SelfLoops.check(SelfLoops.Proto.TCP, b.socketAddress(), vip, arrivedVia);
             if (check != SelfLoops.Check.LOOP) {
                 attemptCheck = check;
+                if (check == SelfLoops.Check.TRACK && !pendingTrack) {
+                    pendingTrack = true;
+                    SelfLoops.pending(SelfLoops.Proto.TCP, 1); // until connectIssued registers the socket
+                }
                 connect(b);
                 return;
             }
@@ -226,10 +254,10 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     }
 
     /**
-     * The engine bound the socket for the attempt to {@code b} (before its connect, when
-     * {@link #sourceToBind} asked for it; else right after the connect call) and knows its local
-     * address: when the backend may be one of our listeners, registers the socket so its arrival
-     * there is recognised. Not when the attempt already ended (a connect that failed at once).
+     * The engine knows the local address of the socket of the attempt to {@code b} (right after
+     * the connect call; on NIO once connected): when the backend may be one of our listeners,
+     * registers the socket so its arrival there is recognised. Not when the attempt already
+     * ended (a connect that failed at once).
      */
     final void connectIssued(Backend b, InetSocketAddress local) {
         if (tracksAttempt() && trackedLocal == null && !closing && (attempt == b || backend == b)) {
@@ -237,23 +265,23 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
             trackedLocal = local;
             SelfLoops.track(SelfLoops.Proto.TCP, local, trackedHop);
         }
+        endPending();
+    }
+
+    private void endPending() {
+        if (pendingTrack) {
+            pendingTrack = false;
+            SelfLoops.pending(SelfLoops.Proto.TCP, -1);
+        }
     }
 
     /** Whether the engine must tell {@link #connectIssued} the local address of the attempt in progress. */
     final boolean tracksAttempt() {
-        return attemptCheck == SelfLoops.Check.MAYBE || attemptCheck == SelfLoops.Check.ENTERS;
-    }
-
-    /**
-     * Where to bind the socket of the attempt to {@code b} before its connect, or null (nearly
-     * always): set when the backend is another VIP of this node, so the socket is registered
-     * before it can arrive there ({@link SelfLoops.Check#ENTERS}).
-     */
-    final InetSocketAddress sourceToBind(Backend b) {
-        return attemptCheck == SelfLoops.Check.ENTERS ? SelfLoops.sourceFor(b.socketAddress()) : null;
+        return attemptCheck == SelfLoops.Check.TRACK;
     }
 
     private void untrack() {
+        endPending();
         if (trackedLocal != null) {
             SelfLoops.untrack(SelfLoops.Proto.TCP, trackedLocal, trackedHop);
             trackedLocal = null;

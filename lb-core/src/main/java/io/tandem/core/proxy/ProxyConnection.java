@@ -175,6 +175,9 @@ final class ProxyConnection extends ProxiedConnection {
     // ---- accept and connect --------------------------------------------------------------------
 
     void clientActive() {
+        if (putOffArrival(this::clientActive)) {
+            return; // maybe from one of our own sockets not registered yet: decided a moment later
+        }
         if (!admit()) {
             return;
         }
@@ -242,17 +245,6 @@ final class ProxyConnection extends ProxiedConnection {
             ch.unsafe().closeForcibly();
             connectFailedLocally(b, registered.cause());
             return;
-        }
-        InetSocketAddress source = sourceToBind(b);
-        if (source != null) {
-            // Another VIP of this node: bind first so the socket is registered before it arrives there.
-            ChannelFuture bound = ch.bind(source);
-            if (bound.isSuccess() && ch.localAddress() instanceof InetSocketAddress local) {
-                connectIssued(b, local);
-            } else { // the address left the host since it was read: connect unbound, registered after
-                log.debug("bind before connect failed vip={} source={} cause=\"{}\"", vip.name(), source,
-                        bound.cause());
-            }
         }
         ch.connect(b.socketAddress()).addListener((ChannelFuture done) -> onConnectResult(done, b, start));
         if (tracksAttempt() && ch.localAddress() instanceof InetSocketAddress local) {

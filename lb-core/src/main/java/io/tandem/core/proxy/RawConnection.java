@@ -101,6 +101,9 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
      * during the connect is remembered and handled once the backend is there), connect.
      */
     void open() {
+        if (putOffArrival(this::open)) {
+            return; // maybe from one of our own sockets not registered yet: decided a moment later
+        }
         if (!admit()) {
             owner.ended(); // counted when accepted
             return;
@@ -206,16 +209,6 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         } catch (IOException | RuntimeException e) { // options or epoll on a fresh socket: the node's fault too
             failAttemptLocally(s, b, e);
             return;
-        }
-        InetSocketAddress source = sourceToBind(b);
-        if (source != null) {
-            // Another VIP of this node: bind first so the socket is registered before it arrives there.
-            try {
-                connectIssued(b, s.bind(source));
-            } catch (IOException | RuntimeException e) {
-                // The address left the host since it was read: connect unbound, registered after the connect.
-                log.debug("bind before connect failed vip={} source={} cause=\"{}\"", vip.name(), source, e.toString());
-            }
         }
         try {
             boolean connectedNow = s.connect(b.socketAddress());

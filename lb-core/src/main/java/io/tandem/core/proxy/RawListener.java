@@ -240,7 +240,7 @@ final class RawListener {
         BackendPool pool = vip.pool(); // read once: the connection keeps this snapshot
         InetSocketAddress remote = null;
         if (pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE
-                || SelfLoops.tracking(SelfLoops.Proto.TCP)) {
+                || SelfLoops.watching(SelfLoops.Proto.TCP)) {
             remote = NativeInetAddress.address(accepted, 1, accepted[0]);
         }
         RawListener to = group == null ? this : group.target(this);

@@ -110,13 +110,6 @@ final class RawSocket extends FileDescriptor implements EpollIoHandle {
         return calls.getInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY) != 0;
     }
 
-    /** Binds to {@code local} (port 0: the kernel picks one) and returns the address bound. */
-    InetSocketAddress bind(InetSocketAddress local) throws IOException {
-        Socket view = new Socket(intValue()); // a view, not closed with it
-        view.bind(local);
-        return view.localAddress();
-    }
-
     /** Starts a non-blocking connect: true when already connected, false when in progress. */
     boolean connect(InetSocketAddress to) throws IOException {
         return calls.connect(intValue(), to);

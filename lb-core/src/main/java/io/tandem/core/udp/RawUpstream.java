@@ -53,23 +53,11 @@ final class RawUpstream implements Session.Link, EpollIoHandle {
         return loop instanceof IoEventLoop l && l.isCompatible(EpollIoHandle.class);
     }
 
-    /**
-     * Opens a socket connected to {@code backend} and registers it for reading on {@code loop}.
-     *
-     * @param source where to bind before the connect, or null (the kernel picks at connect)
-     */
-    static RawUpstream open(Session session, IoEventLoop loop, InetSocketAddress backend, InetSocketAddress source)
-            throws IOException {
+    /** Opens a socket connected to {@code backend} and registers it for reading on {@code loop}. */
+    static RawUpstream open(Session session, IoEventLoop loop, InetSocketAddress backend) throws IOException {
         Socket socket = Socket.newSocketDgram();
         RawUpstream link = new RawUpstream(socket, session);
         try {
-            if (source != null) {
-                try {
-                    socket.bind(source);
-                } catch (IOException e) {
-                    // the address left the host since it was read: connect unbound (the session registers it after)
-                }
-            }
             socket.connect(backend);
             Future<IoRegistration> reg = loop.register(link);
             // On its own loop the registration completes inline (SingleThreadIoEventLoop.register).

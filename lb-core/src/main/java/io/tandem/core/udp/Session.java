@@ -67,8 +67,6 @@ final class Session {
     SelfLoops.Hop arrivedVia;
     /** Whether the upstream being opened may reach one of our UDP listeners ({@link SelfLoops}). */
     private boolean trackUpstream;
-    /** Where to bind the upstream being opened before its connect (another VIP of this node), else null. */
-    private InetSocketAddress bindUpstream;
     private InetSocketAddress trackedLocal;
     private SelfLoops.Hop trackedHop;
 
@@ -262,13 +260,13 @@ final class Session {
             return looped ? Attach.SELF_LOOP : Attach.NO_BACKEND;
         }
         Backend b = picked;
-        trackUpstream = check == SelfLoops.Check.MAYBE || check == SelfLoops.Check.ENTERS;
-        bindUpstream = check == SelfLoops.Check.ENTERS ? SelfLoops.sourceFor(picked.socketAddress()) : null;
+        // Registered once connected, before its first datagram is sent: an arrival can never precede it.
+        trackUpstream = check == SelfLoops.Check.TRACK;
         ChannelLink toConnect = null;
         if (owner.rawUpstreams) {
             RawUpstream raw;
             try {
-                raw = RawUpstream.open(this, (IoEventLoop) owner.loop, b.socketAddress(), bindUpstream);
+                raw = RawUpstream.open(this, (IoEventLoop) owner.loop, b.socketAddress());
             } catch (IOException | RuntimeException e) { // socket() failed (out of file descriptors) or connect()
                 int local = Errno.local(e);
                 if (local != 0) { // the node's own resource error: never the backend's
@@ -346,15 +344,6 @@ final class Session {
             if (!reg.isSuccess()) {
                 onUpstreamFailure(link, b, reg.cause(), true);
                 return;
-            }
-            InetSocketAddress source = bindUpstream;
-            if (source != null) {
-                // Another VIP of this node: bind first so the socket is registered before its datagrams arrive there.
-                ChannelFuture bound = ch.bind(source);
-                if (bound.isSuccess()) {
-                    track(ch.localAddress(), b);
-                } // else the address left the host since it was read: connect unbound, registered after
-
             }
             ch.connect(b.socketAddress()).addListener((ChannelFuture con) -> {
                 if (!con.isSuccess()) {

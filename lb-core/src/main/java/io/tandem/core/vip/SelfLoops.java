@@ -29,31 +29,31 @@ import org.slf4j.LoggerFactory;
  *
  * <ol>
  *   <li><b>Before connecting</b> ({@link #check}): a backend address of this host (loopback, or
- *       one of its interface addresses) that is a listen address of this node, exactly or under a
- *       wildcard listener, enters that VIP for certain. If that VIP is the
- *       one connecting, or one the flow already passed through, it is a {@linkplain Check#LOOP
- *       loop}: no socket is opened. If it is another VIP ({@linkplain Check#ENTERS one VIP
- *       proxying to another}), the socket is bound to a source port first and registered under
- *       it before the connect, so the other VIP knows where the flow comes from. A backend whose
- *       port no listener of the node uses cannot loop: one bit test, the whole cost for nearly
- *       every connect.</li>
- *   <li><b>On arrival</b> ({@link #arrivedFrom}): an accepted connection (or a new UDP session)
- *       whose peer address is one of our registered sockets came from this node. It carries the
+ *       one of its interface addresses) that is a listen address of this node, exactly or under
+ *       a wildcard listener, enters that VIP for certain. If that VIP is the one connecting, or
+ *       one the flow already passed through, it is a {@linkplain Check#LOOP loop}: no socket is
+ *       opened. A backend whose port no listener of the node uses cannot loop: one bit test,
+ *       the whole cost for nearly every connect.</li>
+ *   <li><b>On arrival</b> ({@link #arrivedFrom}): a connect that may reach one of our listeners
+ *       (another VIP of the node, or an address not known as the host's: {@link Check#TRACK})
+ *       is registered under its socket's local address as soon as the engine knows it (right
+ *       after the connect call; on NIO once connected). An accepted connection (or a new UDP
+ *       session) whose peer address is registered came from this node and carries the
  *       {@link Hop}s of the flow so far; if they include the VIP it arrives at, it is a loop and
- *       is cut. The lookup only runs while some socket is registered.</li>
+ *       is cut. The lookup only runs while some socket is registered or about to be.</li>
  * </ol>
  *
- * <p>What the first check cannot know for certain ({@linkplain Check#MAYBE a listener's port
- * on an address that was not among the host's addresses} the last time they were read: one
- * added a moment ago, or a VIP address this node is standby for, owned by the peer) is
- * registered right after the connect call instead; such a loop is cut when it arrives back,
- * one hop in (or, if the arrival is accepted by another event loop in the microseconds before
- * the registration, one hop later; on NIO, whose sockets tell their local address only once
- * connected, a few hops later at worst). The host's addresses are read when a listener is bound
- * (off the event loops) and every {@link #REFRESH_SECONDS} seconds while one exists.
+ * <p>A TCP arrival can beat its own registration (the kernel queues the connection during the
+ * connect call, and another event loop may accept it before the connecting one registers it).
+ * So an arrival from an address of this host that is not registered while some registration is
+ * {@linkplain #pending pending} is looked at again a moment later ({@link #unsure}); if it is
+ * still unknown then, it goes on, and a loop is cut one hop later. UDP has no such race: the
+ * upstream socket is registered before its first datagram is sent.
  *
- * <p>Process-wide (the kernel's view is too), thread-safe: listeners change on the control
- * loop's bind and close, the data path reads.
+ * <p>The host's addresses are read off the event loops when a listener is bound and every
+ * {@link #REFRESH_SECONDS} seconds while one exists (addresses come and go: HA). Process-wide
+ * (the kernel's view is too), thread-safe: listeners change on the control loop's bind and
+ * close, the data path reads.
  */
 public final class SelfLoops {
     private static final Logger log = LoggerFactory.getLogger(SelfLoops.class);
@@ -67,15 +67,11 @@ public final class SelfLoops {
         /** The address is none of this node's listeners: connect as usual. */
         NONE,
         /**
-         * It may be one of them (a wildcard listener's port, an address not known as the host's):
-         * connect, then {@link #track} the socket's local address.
+         * It is (or may be) one of them: another VIP of this node, or a listener's port on an
+         * address not known as the host's. Connect, {@link #track} the socket's local address as
+         * soon as it is known, {@linkplain #pending} until then.
          */
-        MAYBE,
-        /**
-         * It is a listener of another VIP of this node: bind the socket to
-         * {@link #sourceFor the source address} first and {@link #track} it before the connect.
-         */
-        ENTERS,
+        TRACK,
         /** It enters a VIP this flow already passed through: do not connect. */
         LOOP
     }
@@ -199,26 +195,34 @@ public final class SelfLoops {
             } else if (!l.address().equals(ip)) {
                 continue;
             }
-            if (!local) {
-                if (result == Check.NONE) {
-                    result = Check.MAYBE;
-                }
-            } else if (l.vip() == vip || (arrivedVia != null && arrivedVia.visits(l.vip()))) {
+            if (local && (l.vip() == vip || (arrivedVia != null && arrivedVia.visits(l.vip())))) {
                 return Check.LOOP;
-            } else {
-                result = Check.ENTERS;
             }
+            result = Check.TRACK;
         }
         return result;
     }
 
     /**
-     * The address to bind a socket to before connecting to {@code dst} when {@link #check} said
-     * {@link Check#ENTERS}: {@code dst}'s own address (this host's, so a valid source; and the one
-     * the kernel would pick for a local destination), port 0 (the kernel picks one at bind).
+     * A {@link Check#TRACK} connect of {@code p} starts ({@code +1}, before its connect call) or
+     * has been {@linkplain #track registered} or given up ({@code -1}).
      */
-    public static InetSocketAddress sourceFor(InetSocketAddress dst) {
-        return new InetSocketAddress(dst.getAddress(), 0);
+    public static void pending(Proto p, int delta) {
+        table(p).pending.addAndGet(delta);
+    }
+
+    /**
+     * Whether an arrival from {@code peer} that is not (yet) registered may still be one of our
+     * sockets: a registration is pending and {@code peer} is an address of this host. The caller
+     * looks again a moment later.
+     */
+    public static boolean unsure(Proto p, InetSocketAddress peer) {
+        Table t = table(p);
+        if (t.pending.get() <= 0 || peer == null || peer.getAddress() == null || t.outbound.containsKey(peer)) {
+            return false;
+        }
+        InetAddress ip = peer.getAddress();
+        return ip.isLoopbackAddress() || hostAddresses.contains(ip);
     }
 
     /**
@@ -250,6 +254,12 @@ public final class SelfLoops {
     /** Whether any socket is tracked: only then does an arrival need {@link #arrivedFrom}. One volatile read. */
     public static boolean tracking(Proto p) {
         return table(p).tracked.get() > 0;
+    }
+
+    /** Whether any socket is tracked or about to be: only then does an arrival need looking at. Two volatile reads. */
+    public static boolean watching(Proto p) {
+        Table t = table(p);
+        return t.tracked.get() > 0 || t.pending.get() > 0;
     }
 
     /** The flow an arrival from {@code peer} belongs to, when {@code peer} is one of our tracked sockets; else null. */
@@ -313,6 +323,8 @@ public final class SelfLoops {
         private final ConcurrentHashMap<Integer, List<Listening>> byPort = new ConcurrentHashMap<>();
         private final ConcurrentHashMap<InetSocketAddress, Hop> outbound = new ConcurrentHashMap<>();
         private final AtomicInteger tracked = new AtomicInteger();
+        /** TCP connects to be tracked whose local address is not registered yet. */
+        private final AtomicInteger pending = new AtomicInteger();
 
         /** Listeners now. */
         private final AtomicInteger listeners = new AtomicInteger();

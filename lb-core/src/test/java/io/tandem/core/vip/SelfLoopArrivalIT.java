@@ -70,7 +70,7 @@ class SelfLoopArrivalIT {
         RecordingEvents events = new RecordingEvents();
         InetSocketAddress backend = new InetSocketAddress(own.get(), port);
         proxy = ProxyFixture.builder(transport).listen("0.0.0.0", port).backend(backend).events(events).start();
-        assertThat(SelfLoops.check(SelfLoops.Proto.TCP, backend, proxy.vip, null)).isEqualTo(SelfLoops.Check.MAYBE);
+        assertThat(SelfLoops.check(SelfLoops.Proto.TCP, backend, proxy.vip, null)).isEqualTo(SelfLoops.Check.TRACK);
         InetSocketAddress vip = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
         closedPromptly(vip);
         int before = openFds();

@@ -60,13 +60,13 @@ class SelfLoopsTest {
     }
 
     @Test
-    void theVipsOwnAddressIsALoopAndAnotherVipIsEnteredNotLooped() {
+    void theVipsOwnAddressIsALoopAndAnotherVipIsTrackedNotLooped() {
         Vip a = vip("a");
         Vip b = vip("b");
         listen(Proto.TCP, a, "127.0.0.1", 61011);
         listen(Proto.TCP, b, "127.0.0.1", 61012);
         assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61011), a, null)).isEqualTo(Check.LOOP);
-        assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61012), a, null)).isEqualTo(Check.ENTERS);
+        assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61012), a, null)).isEqualTo(Check.TRACK);
         assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.2", 61011), a, null)).as("another address, same port")
                 .isEqualTo(Check.NONE);
     }
@@ -83,18 +83,18 @@ class SelfLoopsTest {
         assertThat(viaA.visits(b)).isFalse();
         // b, reached from a, connecting back to a:
         assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61021), b, viaA)).isEqualTo(Check.LOOP);
-        assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61021), b, null)).isEqualTo(Check.ENTERS);
+        assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61021), b, null)).isEqualTo(Check.TRACK);
     }
 
     @Test
-    void underAWildcardListenerLoopbackIsCertainAndAnUnknownAddressOnlyMaybe() {
+    void underAWildcardListenerLoopbackIsCertainAndAnUnknownAddressOnlyTracked() {
         Vip a = vip("a");
         listen(Proto.TCP, a, "0.0.0.0", 61031);
         SelfLoops.useHostAddresses(false);
         try {
             assertThat(SelfLoops.check(Proto.TCP, at("127.0.0.1", 61031), a, null)).isEqualTo(Check.LOOP);
             assertThat(SelfLoops.check(Proto.TCP, at("127.9.9.9", 61031), a, null)).isEqualTo(Check.LOOP);
-            assertThat(SelfLoops.check(Proto.TCP, at("198.51.100.7", 61031), a, null)).isEqualTo(Check.MAYBE);
+            assertThat(SelfLoops.check(Proto.TCP, at("198.51.100.7", 61031), a, null)).isEqualTo(Check.TRACK);
             assertThat(SelfLoops.check(Proto.TCP, at("::1", 61031), a, null))
                     .as("an IPv4 wildcard takes no IPv6").isEqualTo(Check.NONE);
         } finally {
@@ -111,12 +111,12 @@ class SelfLoopsTest {
     }
 
     @Test
-    void aListenAddressThatIsNotTheHostsIsOnlyMaybe() {
+    void aListenAddressThatIsNotTheHostsIsOnlyTracked() {
         // A VIP this node is standby for (bound with IP_FREEBIND, owned by the peer): a connect to
         // it goes to the peer, so it is not known to come back here.
         Vip a = vip("a");
         listen(Proto.TCP, a, "198.51.100.9", 61051);
-        assertThat(SelfLoops.check(Proto.TCP, at("198.51.100.9", 61051), a, null)).isEqualTo(Check.MAYBE);
+        assertThat(SelfLoops.check(Proto.TCP, at("198.51.100.9", 61051), a, null)).isEqualTo(Check.TRACK);
     }
 
     @Test
@@ -133,6 +133,25 @@ class SelfLoopsTest {
         SelfLoops.untrack(Proto.TCP, local, hop);
         assertThat(SelfLoops.arrivedFrom(Proto.TCP, local)).isNull();
         assertThat(SelfLoops.tracking(Proto.TCP)).isEqualTo(before);
+    }
+
+    @Test
+    void anArrivalFromThisHostIsUnsureOnlyWhileARegistrationIsPending() {
+        InetSocketAddress peer = at("127.0.0.1", 50200);
+        assertThat(SelfLoops.unsure(Proto.TCP, peer)).isFalse();
+        SelfLoops.pending(Proto.TCP, 1);
+        try {
+            assertThat(SelfLoops.watching(Proto.TCP)).isTrue();
+            assertThat(SelfLoops.unsure(Proto.TCP, peer)).isTrue();
+            assertThat(SelfLoops.unsure(Proto.TCP, at("198.51.100.1", 50200))).as("not this host's").isFalse();
+            Hop hop = new Hop(vip("a"), Backend.of(HostPort.of("127.0.0.1", 61081), 1), null);
+            SelfLoops.track(Proto.TCP, peer, hop);
+            assertThat(SelfLoops.unsure(Proto.TCP, peer)).as("registered: known").isFalse();
+            SelfLoops.untrack(Proto.TCP, peer, hop);
+        } finally {
+            SelfLoops.pending(Proto.TCP, -1);
+        }
+        assertThat(SelfLoops.unsure(Proto.TCP, peer)).isFalse();
     }
 
     @Test
