@@ -149,6 +149,8 @@ class FdExhaustionIT {
             Thread.sleep(3000); // a measuring window, not a wait for a condition
             Duration used = node.cpuTime().minus(before);
             long window = (System.nanoTime() - start) / 1_000_000;
+            System.out.printf("%s: node CPU %d ms in %d ms at the descriptor limit (baseline %d fds, limit %d)%n",
+                    engine, used.toMillis(), window, baseline, baseline + 40);
             assertThat(used.toMillis()).as("node CPU during %d ms at the descriptor limit", window)
                     .isLessThan(window / 2);
         } finally {
