@@ -24,7 +24,13 @@ public enum HealthFlag {
      * record, or no answer before any good one): held out of every pool, panic included, with the
      * reason. Set and cleared by the node's resolver of backend names.
      */
-    UNRESOLVED("host name does not resolve");
+    UNRESOLVED("host name does not resolve"),
+    /**
+     * Set by the data path's self-loop detection: the backend leads back into this node (the VIP
+     * itself, or a VIP that leads back to it), so it can never serve this VIP. Never routed, not
+     * even in panic; it goes with the backend (remove or fix the address and reload).
+     */
+    SELF_LOOP("proxies back into this node (self-loop)");
 
     private final String description;
 

@@ -10,6 +10,7 @@ import io.tandem.config.VipConfig;
 import io.tandem.core.metrics.Metrics;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthChecker;
@@ -329,10 +330,39 @@ final class HealthKeeper {
         return m.isEmpty() ? cause.getClass().getSimpleName() : Character.toLowerCase(m.charAt(0)) + m.substring(1);
     }
 
+    /**
+     * {@code backend} of {@code vip} leads back into this node: flag it {@link HealthFlag#SELF_LOOP}
+     * (never routed, not even in panic) and say so once. Not an ejection: no back-off, no share
+     * of the ejection cap, no expiry; the flag goes with the backend.
+     */
+    private void onSelfLoop(Vip vip, Backend backend) {
+        VipState vs = current.apply(vip.name());
+        if (vs == null || vs.vip != vip) {
+            return;
+        }
+        BackendState bs = vs.backends.get(backend.address());
+        if (bs == null || bs.has(HealthFlag.SELF_LOOP)) {
+            return;
+        }
+        boolean was = bs.eligible();
+        bs.flag(HealthFlag.SELF_LOOP, true, "the backend leads back into this node", clock.instant());
+        log.warn("backend self-loop vip={} backend={} address={} flag=SELF_LOOP eligible=false reason=\"connections "
+                + "to it come back into this node; it can never serve this VIP: fix or remove it and reload\"",
+                vs.vip.name(), backend.address(), backend.socketAddress());
+        metrics.counter("tandem.health.transitions", "vip", vs.vip.name(), "flag", "SELF_LOOP", "action", "set")
+                .increment();
+        afterFlagChange(vs, bs, was, false);
+    }
+
     /** Passive signals from the data path: counted there, decided here. */
     final class PassiveSignals implements ConnectionEvents {
         @Override
         public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
+            if (Errno.local(cause) != 0) {
+                // The node's own resource error (out of descriptors, memory, ports): the data path
+                // keeps these out already (LocalErrors); never let one count against a backend.
+                return;
+            }
             backend.stats().failureStreak.incrementAndGet();
             Instant at = clock.instant(); // detection latency counts the time the signal waits for the loop
             loop.execute(() -> onPassiveFailure(vip, backend, "connect failed: " + describe(cause), at, "connect"));
@@ -346,6 +376,11 @@ final class HealthKeeper {
             long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(waitedNanos);
             loop.execute(() -> onPassiveFailure(vip, backend, "no response within " + ms + " ms of client data", at,
                     "response-timeout"));
+        }
+
+        @Override
+        public void selfLoop(Vip vip, Backend backend) {
+            loop.execute(() -> onSelfLoop(vip, backend));
         }
 
         @Override

@@ -106,7 +106,8 @@ public record NodeView(String node, Instant startedAt, String transport, String 
          * a health flag added later shows as its own name in lower case.
          */
         public static final List<String> STATES =
-                List.of("disabled", "draining", "down", "ejected", "unhealthy", "pending", "up", "unchecked");
+                List.of("disabled", "draining", "self-loop", "unresolved", "down", "ejected", "unhealthy", "pending", "up",
+                        "unchecked");
 
         public BackendView {
             flags = Set.copyOf(flags);
@@ -142,6 +143,12 @@ public record NodeView(String node, Instant startedAt, String transport, String 
             }
             if (flags.contains(HealthFlag.DRAINING)) {
                 return "draining";
+            }
+            if (flags.contains(HealthFlag.SELF_LOOP)) {
+                return "self-loop";
+            }
+            if (flags.contains(HealthFlag.UNRESOLVED)) {
+                return "unresolved";
             }
             if (flags.contains(HealthFlag.FAILED_ACTIVE_CHECK)) {
                 return "down";

@@ -47,7 +47,12 @@ final class PoolBuilder {
     /** Scale applied to weights while a ramp is in progress. */
     static final int RAMP_SCALE = 100;
 
-    private static final Set<HealthFlag> OPERATOR_FLAGS = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED);
+    /**
+     * Never overridden by panic: an operator's decision, a self-loop (it can never serve) and a
+     * host name without an address (a placeholder with nowhere to connect).
+     */
+    private static final Set<HealthFlag> NEVER_ROUTED = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED,
+            HealthFlag.SELF_LOOP, HealthFlag.UNRESOLVED);
     /** Flags that mean "down" for {@code close_on_backend_down}: a failed check, a passive ejection. */
     private static final Set<HealthFlag> DOWN_FLAGS = Set.of(HealthFlag.FAILED_ACTIVE_CHECK, HealthFlag.EJECTED_PASSIVE);
 
@@ -74,7 +79,7 @@ final class PoolBuilder {
             } else if (m.flags().size() == 1 && m.flags().contains(HealthFlag.PENDING_FIRST_CHECK)) {
                 awaiting.add(m);
             }
-            if (m.flags().stream().noneMatch(OPERATOR_FLAGS::contains)) {
+            if (m.flags().stream().noneMatch(NEVER_ROUTED::contains)) {
                 routable.add(m);
             }
         }

@@ -20,6 +20,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendStats;
 import io.tandem.core.udp.UdpStats;
+import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.Vip;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -107,6 +108,7 @@ public final class Metrics implements AutoCloseable {
         VipHolder existing = vips.get(vip.name());
         if (existing != null) {
             existing.vip = vip;
+            bindLocalErrors(existing);
             return;
         }
         VipHolder holder = new VipHolder(vip);
@@ -131,7 +133,30 @@ public final class Metrics implements AutoCloseable {
                 tags, holder, h -> h.vip.pool().panic() ? 1 : 0);
         gauge("tandem.vip.backends.eligible", "Backends that may take new connections", tags, holder,
                 h -> eligibleCount(h.vip));
+        counter("tandem.self.loops", "Connections and UDP sessions cut because the backend leads back into this node",
+                tags, holder, h -> h.vip.stats().selfLoops.sum());
         vips.put(vip.name(), holder);
+        bindLocalErrors(holder);
+    }
+
+    /**
+     * {@code tandem_local_errors_total{vip,op,errno}}: the node's own resource errors (out of
+     * descriptors, memory, source ports), registered per kind when it first occurs, so a node
+     * that never runs short shows no such series.
+     */
+    private void bindLocalErrors(VipHolder holder) {
+        Vip vip = holder.vip;
+        vip.localErrors().onNewKind(kind -> localErrorCounter(vip.name(), holder, kind));
+        vip.localErrors().kinds().forEach(kind -> localErrorCounter(vip.name(), holder, kind));
+    }
+
+    private void localErrorCounter(String vip, VipHolder holder, LocalErrors.Kind kind) {
+        if (vips.get(vip) != holder) {
+            return; // the VIP was unbound (or rebound) since: its series are gone
+        }
+        counter("tandem.local.errors", "Node's own resource errors (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, "
+                + "EAGAIN) on the data path; never counted against a backend", Tags.of(VIP_TAG, vip, "op",
+                kind.op().label(), "errno", kind.errno()), holder, h -> h.vip.localErrors().count(kind));
     }
 
     /**
@@ -205,7 +230,9 @@ public final class Metrics implements AutoCloseable {
                 "no_backend", h -> h.stats.droppedNoBackend.sum(),
                 "session_limit", h -> h.stats.droppedSessionLimit.sum(),
                 "backend_unreachable", h -> h.stats.droppedBackendUnreachable.sum(),
-                "congested", h -> h.stats.droppedCongested.sum()).entrySet()) {
+                "congested", h -> h.stats.droppedCongested.sum(),
+                "local_error", h -> h.stats.droppedLocalError.sum(),
+                "self_loop", h -> h.stats.droppedSelfLoop.sum()).entrySet()) {
             counter("tandem.udp.dropped", "Datagrams dropped, by reason", tags.and("reason", reason.getKey()), h0,
                     reason.getValue());
         }

@@ -34,6 +34,15 @@ public interface ConnectionEvents {
     default void responseTimedOut(Vip vip, Backend backend, long waitedNanos) {
     }
 
+    /**
+     * {@code backend} of {@code vip} leads back into this node, to {@code vip} itself or to a VIP
+     * the flow came through ({@link io.tandem.core.vip.SelfLoops}): it can never work for this VIP.
+     * Not a failure of the backend's: the connection that would have looped was cut, or never
+     * opened. Reported for every such connection; the receiver decides once.
+     */
+    default void selfLoop(Vip vip, Backend backend) {
+    }
+
     /** Ignores everything. */
     ConnectionEvents NONE = new ConnectionEvents() {
         @Override

@@ -7,10 +7,14 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.Connection;
+import io.tandem.core.vip.LocalErrors;
+import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import io.tandem.core.vip.VipStats;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -19,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What every proxied TCP connection does whatever moves its bytes: admission (the VIP's and each
  * backend's connection limit), the backend choice with connect retries on other backends, the
- * passive health signals, the connection timer (idle timeout and the {@link ResponseWatch} for
+ * passive health signals (and keeping the node's own resource errors out of them), self-loop
+ * detection ({@link SelfLoops}), the connection timer (idle timeout and the {@link ResponseWatch} for
  * hung backends share it: one pending timer per connection at most), and the bookkeeping when it
  * ends. Two engines extend it: {@link RawConnection} (raw epoll sockets, the default on Linux)
  * and {@link ProxyConnection} (Netty channels: NIO, and epoll when asked for).
@@ -50,6 +55,17 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     Backend attempt;
     int attempts;
     private boolean anyConnectFailed;
+    /** How this flow entered the node when it came from one of our own outbound sockets; null: from outside. */
+    private SelfLoops.Hop arrivedVia;
+    /** What {@link SelfLoops#check} said about the attempt in progress. */
+    private SelfLoops.Check attemptCheck = SelfLoops.Check.NONE;
+    /** The tracked outbound socket of this connection: its local address and hop; null when none. */
+    private InetSocketAddress trackedLocal;
+    private SelfLoops.Hop trackedHop;
+    /** The attempt in progress is counted in {@link SelfLoops#pending} (until its socket is tracked). */
+    private boolean pendingTrack;
+    /** The arrival was put off once already ({@link #putOffArrival}). */
+    private boolean arrivalPutOff;
     private boolean anyBackendAtLimit;
     boolean closing;
     private boolean released;
@@ -89,6 +105,9 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
     /** The client's socket address, for logs. */
     abstract Object clientForLog();
 
+    /** The client's socket address (self-loop check; only asked while {@link SelfLoops#watching}). */
+    abstract InetSocketAddress peerAddress();
+
     /** Starts a connect attempt to {@code b} (its active count is reserved). */
     abstract void connect(Backend b);
 
@@ -115,6 +134,9 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
      * Returns false when the VIP is at its limit (the client is closed and counted).
      */
     final boolean admit() {
+        if (SelfLoops.watching(SelfLoops.Proto.TCP) && arrivedInLoop()) {
+            return false;
+        }
         VipStats stats = vip.stats();
         int max = config.limits().maxConnections();
         int n = stats.active.incrementAndGet();
@@ -136,13 +158,134 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
         return true;
     }
 
+    /**
+     * Before {@link #admit}: a client from an address of this host, while one of our own
+     * connects to be tracked has not registered its socket yet, may be that very socket (the
+     * kernel queued the connection during the connect call, and this loop accepted it first). Its
+     * admission is put off by a millisecond, once: {@code retry} runs it then. True when put off.
+     */
+    final boolean putOffArrival(Runnable retry) {
+        if (arrivalPutOff || !SelfLoops.watching(SelfLoops.Proto.TCP)
+                || !SelfLoops.unsure(SelfLoops.Proto.TCP, peerAddress())) {
+            return false;
+        }
+        arrivalPutOff = true;
+        try {
+            loop().schedule(retry, 1, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return false; // the loop is shutting down: decide now
+        }
+        return true;
+    }
+
+    /**
+     * Whether this client is one of our own outbound sockets on a flow that already passed
+     * through this VIP: then it is reset at once, uncounted, and the backend that led here is
+     * reported. An arrival from our own socket on a flow that did not pass here yet (one VIP
+     * proxying to another) goes on, with its hops remembered.
+     */
+    private boolean arrivedInLoop() {
+        SelfLoops.Hop from = SelfLoops.arrivedFrom(SelfLoops.Proto.TCP, peerAddress());
+        if (from == null) {
+            return false;
+        }
+        if (!from.visits(vip)) {
+            arrivedVia = from;
+            return false;
+        }
+        closing = true;
+        released = true; // never counted as a live connection
+        from.markLooped(); // before the reset: the connecting side must not take it for the backend's failure
+        selfLoop(from.vip(), from.backend(), "arrived back");
+        resetClient();
+        return true;
+    }
+
     /** Picks the first backend and connects, or refuses the client. Call after {@link #admit}. */
     final void start() {
         Backend first = pick();
         if (first == null) {
             refuse();
         } else {
-            connect(first);
+            connectUnlessLoop(first);
+        }
+    }
+
+    /**
+     * Connects to {@code b} unless it leads back into a VIP of this flow: then that backend is
+     * reported and skipped without a connect (not a failed attempt: nothing was sent), and the
+     * next one is tried.
+     */
+    private void connectUnlessLoop(Backend b) {
+        while (b != null) {
+            SelfLoops.Check check = SelfLoops.check(SelfLoops.Proto.TCP, b.socketAddress(), vip, arrivedVia);
+            if (check != SelfLoops.Check.LOOP) {
+                attemptCheck = check;
+                if (check == SelfLoops.Check.TRACK && !pendingTrack) {
+                    pendingTrack = true;
+                    SelfLoops.pending(SelfLoops.Proto.TCP, 1); // until connectIssued registers the socket
+                }
+                connect(b);
+                return;
+            }
+            endAttempt(b);
+            tried(b);
+            if (arrivedVia != null) {
+                // The hop that brought the flow here is part of the loop: if we end up refusing,
+                // the VIP that connected to us must not take our reset for its backend's failure.
+                arrivedVia.markLooped();
+            }
+            selfLoop(vip, b, "backend is a listener of this flow");
+            b = pick();
+        }
+        refuse();
+    }
+
+    private void selfLoop(Vip v, Backend b, String how) {
+        v.stats().selfLoops.increment();
+        if (log.isDebugEnabled()) {
+            log.debug("self-loop cut vip={} backend={} how=\"{}\" client={}", v.name(), b, how, clientForLog());
+        }
+        try {
+            events.selfLoop(v, b);
+        } catch (RuntimeException e) {
+            log.warn("connection event listener failed vip={} backend={}", v.name(), b, e);
+        }
+    }
+
+    /**
+     * The engine knows the local address of the socket of the attempt to {@code b} (right after
+     * the connect call; on NIO once connected): when the backend may be one of our listeners,
+     * registers the socket so its arrival there is recognised. Not when the attempt already
+     * ended (a connect that failed at once).
+     */
+    final void connectIssued(Backend b, InetSocketAddress local) {
+        if (tracksAttempt() && trackedLocal == null && !closing && (attempt == b || backend == b)) {
+            trackedHop = new SelfLoops.Hop(vip, b, arrivedVia);
+            trackedLocal = local;
+            SelfLoops.track(SelfLoops.Proto.TCP, local, trackedHop);
+        }
+        endPending();
+    }
+
+    private void endPending() {
+        if (pendingTrack) {
+            pendingTrack = false;
+            SelfLoops.pending(SelfLoops.Proto.TCP, -1);
+        }
+    }
+
+    /** Whether the engine must tell {@link #connectIssued} the local address of the attempt in progress. */
+    final boolean tracksAttempt() {
+        return attemptCheck == SelfLoops.Check.TRACK;
+    }
+
+    private void untrack() {
+        endPending();
+        if (trackedLocal != null) {
+            SelfLoops.untrack(SelfLoops.Proto.TCP, trackedLocal, trackedHop);
+            trackedLocal = null;
+            trackedHop = null;
         }
     }
 
@@ -202,6 +345,7 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
 
     /** A connect that succeeded after the client left: not used, not counted as this connection's. */
     final void connectedTooLate(Backend b, long elapsed) {
+        untrack();
         endAttempt(b);
         try {
             events.connected(vip, b, elapsed);
@@ -210,8 +354,29 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
         }
     }
 
-    /** The attempt to {@code b} failed: report it, then retry on another backend or refuse the client. */
+    /**
+     * The attempt to {@code b} failed: report it, then retry on another backend or refuse the
+     * client. A failure of the node's own ({@link Errno#local}: out of descriptors, memory or
+     * source ports) is not the backend's: see {@link #connectFailedLocally}.
+     */
     final void connectFailed(Backend b, Throwable cause, long elapsed) {
+        if (trackedHop != null && trackedHop.looped()) {
+            // Our own arrival side reset this connect: the backend leads back into this node
+            // (reported there). Not the backend's failure, and nothing was sent: try another.
+            untrack();
+            endAttempt(b);
+            tried(b);
+            if (!closing) {
+                connectUnlessLoop(pick());
+            }
+            return;
+        }
+        int local = Errno.local(cause);
+        if (local != 0) {
+            localFailure(b, local, cause);
+            return;
+        }
+        untrack();
         endAttempt(b);
         b.stats().connectFailures.increment();
         anyConnectFailed = true;
@@ -232,11 +397,37 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
             Backend next = pick();
             if (next != null) {
                 vip.stats().connectRetries.increment();
-                connect(next);
+                connectUnlessLoop(next);
                 return;
             }
         }
         refuse();
+    }
+
+    /**
+     * The attempt to {@code b} failed before it reached the network (socket(), its options, the
+     * event-loop registration): whatever the error, the node's own fault.
+     */
+    final void connectFailedLocally(Backend b, Throwable cause) {
+        int e = Errno.local(cause);
+        localFailure(b, e != 0 ? e : Errno.of(cause), cause);
+    }
+
+    /**
+     * A local resource error: never a signal about {@code b} (no passive failure, no connect
+     * failure counted, no retry that would only hit the same limit), counted in the VIP's
+     * {@link LocalErrors} instead, and the client is reset at once: its descriptor is what the
+     * node is short of, and a prompt reset lets it retry (elsewhere, through the other node).
+     */
+    private void localFailure(Backend b, int errno, Throwable cause) {
+        untrack();
+        endAttempt(b);
+        vip.localErrors().record(LocalErrors.Op.CONNECT, errno, cause, "client reset");
+        if (closing) {
+            return;
+        }
+        closing = true;
+        resetClient();
     }
 
     /**
@@ -419,6 +610,7 @@ abstract class ProxiedConnection implements Connection, LateIdleTimers.Armable {
             return false;
         }
         released = true;
+        untrack();
         if (timer != null) {
             timer.cancel(false);
             timer = null;

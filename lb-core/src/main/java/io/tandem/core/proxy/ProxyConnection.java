@@ -137,6 +137,11 @@ final class ProxyConnection extends ProxiedConnection {
     }
 
     @Override
+    InetSocketAddress peerAddress() {
+        return client.remoteAddress() instanceof InetSocketAddress isa ? isa : null;
+    }
+
+    @Override
     void closeClient() {
         client.close();
     }
@@ -170,6 +175,9 @@ final class ProxyConnection extends ProxiedConnection {
     // ---- accept and connect --------------------------------------------------------------------
 
     void clientActive() {
+        if (putOffArrival(this::clientActive)) {
+            return; // maybe from one of our own sockets not registered yet: decided a moment later
+        }
         if (!admit()) {
             return;
         }
@@ -191,8 +199,8 @@ final class ProxyConnection extends ProxiedConnection {
         Channel ch;
         try {
             ch = newBackendChannel(b.socketAddress());
-        } catch (RuntimeException e) { // out of file descriptors and the like: a failed attempt
-            connectFailed(b, e, System.nanoTime() - start);
+        } catch (RuntimeException e) { // out of file descriptors and the like: the node's fault
+            connectFailedLocally(b, e);
             return;
         }
         SocketChannelConfig cfg = (SocketChannelConfig) ch.config();
@@ -204,9 +212,9 @@ final class ProxyConnection extends ProxiedConnection {
             if (userTimeoutMillis > 0 && cfg instanceof EpollSocketChannelConfig epoll) {
                 epoll.setTcpUserTimeout(userTimeoutMillis);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // options on a fresh socket: the node's fault too
             ch.unsafe().closeForcibly();
-            connectFailed(b, e, System.nanoTime() - start);
+            connectFailedLocally(b, e);
             return;
         }
         ch.pipeline().addLast(new RelayHandler(this, false));
@@ -235,10 +243,15 @@ final class ProxyConnection extends ProxiedConnection {
         Channel ch = registered.channel();
         if (!registered.isSuccess()) {
             ch.unsafe().closeForcibly();
-            connectFailed(b, registered.cause(), System.nanoTime() - start);
+            connectFailedLocally(b, registered.cause());
             return;
         }
         ch.connect(b.socketAddress()).addListener((ChannelFuture done) -> onConnectResult(done, b, start));
+        if (tracksAttempt() && ch.localAddress() instanceof InetSocketAddress local) {
+            // Bound by the connect call, which ran inline on this loop (epoll reads it at connect;
+            // NIO only knows it once connected: see onConnectResult).
+            connectIssued(b, local);
+        }
     }
 
     private void onConnectResult(ChannelFuture f, Backend b, long start) {
@@ -249,6 +262,9 @@ final class ProxyConnection extends ProxiedConnection {
                 connectedTooLate(b, elapsed);
                 ch.close();
                 return;
+            }
+            if (tracksAttempt() && ch.localAddress() instanceof InetSocketAddress local) {
+                connectIssued(b, local); // NIO: its local address is known from now on (no-op when tracked already)
             }
             connected(b, elapsed);
             backendChannel = ch;

@@ -101,6 +101,9 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
      * during the connect is remembered and handled once the backend is there), connect.
      */
     void open() {
+        if (putOffArrival(this::open)) {
+            return; // maybe from one of our own sockets not registered yet: decided a moment later
+        }
         if (!admit()) {
             owner.ended(); // counted when accepted
             return;
@@ -151,6 +154,11 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
     }
 
     @Override
+    InetSocketAddress peerAddress() {
+        return remote != null ? remote : client.remoteAddress();
+    }
+
+    @Override
     void closeClient() {
         client.closeNow();
     }
@@ -185,8 +193,8 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
         RawSocket s;
         try {
             s = RawSocket.stream(b.socketAddress().getAddress(), owner.calls);
-        } catch (IOException | RuntimeException e) { // out of file descriptors and the like: a failed attempt
-            connectFailed(b, e, System.nanoTime() - connectStart);
+        } catch (IOException | RuntimeException e) { // out of file descriptors and the like: the node's fault
+            connectFailedLocally(b, e);
             return;
         }
         try {
@@ -198,13 +206,22 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             s.register(owner.loop, owner.epollFd, this);
             server = s;
             s.arm();
-            if (s.connect(b.socketAddress())) {
+        } catch (IOException | RuntimeException e) { // options or epoll on a fresh socket: the node's fault too
+            failAttemptLocally(s, b, e);
+            return;
+        }
+        try {
+            boolean connectedNow = s.connect(b.socketAddress());
+            if (tracksAttempt()) {
+                connectIssued(b, s.localAddress()); // getsockname: only for a backend that may be one of our listeners
+            }
+            if (connectedNow) {
                 backendConnected(b);
             } else {
                 connectTimer = owner.loop.schedule(this::connectTimedOut, connectTimeoutMillis, MILLISECONDS);
             }
         } catch (IOException | RuntimeException e) {
-            failAttempt(s, b, e);
+            failAttempt(s, b, e); // the backend's failure, unless the errno says the node's (connectFailed)
         }
     }
 
@@ -258,6 +275,14 @@ final class RawConnection extends ProxiedConnection implements RawSocket.Listene
             // Writable without an error: the handshake completed (no SO_ERROR syscall needed).
             backendConnected(b);
         }
+    }
+
+    private void failAttemptLocally(RawSocket s, Backend b, Throwable cause) {
+        s.closeNow();
+        if (server == s) {
+            server = null;
+        }
+        connectFailedLocally(b, cause);
     }
 
     private void failAttempt(RawSocket s, Backend b, Throwable cause) {

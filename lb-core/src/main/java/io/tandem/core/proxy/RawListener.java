@@ -8,7 +8,6 @@ import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.SocketProtocolFamily;
-import io.netty.channel.unix.Errors;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.NativeInetAddress;
@@ -16,6 +15,9 @@ import io.netty.util.NetUtil;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.sys.Errno;
+import io.tandem.core.vip.LocalErrors;
+import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -237,7 +239,8 @@ final class RawListener {
     private void accept(int fd) {
         BackendPool pool = vip.pool(); // read once: the connection keeps this snapshot
         InetSocketAddress remote = null;
-        if (pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE) {
+        if (pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE
+                || SelfLoops.watching(SelfLoops.Proto.TCP)) {
             remote = NativeInetAddress.address(accepted, 1, accepted[0]);
         }
         RawListener to = group == null ? this : group.target(this);
@@ -263,13 +266,16 @@ final class RawListener {
     }
 
     private void acceptFailed(IOException e) {
-        int errno = e instanceof Errors.NativeIoException n ? -n.expectedErr() : 0;
+        int errno = Errno.of(e);
         if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM) {
             return; // that one connection is gone; the next readiness event continues
         }
         // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener stays
         // readable, so pause accepting for a second rather than spin, as Netty's ServerBootstrap does.
-        if (warn.tryAcquire()) {
+        int local = Errno.local(e);
+        if (local != 0) {
+            vip.localErrors().record(LocalErrors.Op.ACCEPT, local, e, "accepting paused 1 s");
+        } else if (warn.tryAcquire()) {
             log.warn("accept error vip={} pausing_ms=1000 cause=\"{}\"", vip.name(), e.toString());
         }
         if (!paused && !socket.closed) {

@@ -3,11 +3,11 @@ package io.tandem.core.proxy;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import io.netty.util.concurrent.FastThreadLocal;
+import io.tandem.core.sys.Errno;
 import io.tandem.core.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.ConnectException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -149,11 +149,12 @@ final class TcpCalls {
         }
     }
 
+    /** With its errno, so {@link Errno#local} can tell the node's own resource errors from a backend's. */
     private static IOException error(String call, int e) {
-        return new IOException(call + "(..) failed: " + Syscalls.strerror(e));
+        return new Errno.ErrnoException(call + "(..) failed: " + Syscalls.strerror(e), e);
     }
 
     private static IOException connectError(String call, int e, InetSocketAddress to) {
-        return new ConnectException(call + "(..) failed: " + Syscalls.strerror(e) + ": " + to);
+        return new Errno.ConnectErrnoException(call + "(..) failed: " + Syscalls.strerror(e) + ": " + to, e);
     }
 }

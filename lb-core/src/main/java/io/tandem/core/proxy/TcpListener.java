@@ -19,7 +19,10 @@ import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.EventExecutor;
 import io.tandem.config.HostPort;
+import io.tandem.core.sys.Errno;
 import io.tandem.core.transport.Transport;
+import io.tandem.core.vip.LocalErrors;
+import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -62,6 +65,7 @@ public final class TcpListener {
         this.channels = List.copyOf(channels);
         this.raw = List.copyOf(raw);
         this.localAddress = localAddress;
+        SelfLoops.listening(SelfLoops.Proto.TCP, vip, localAddress);
     }
 
     /**
@@ -278,7 +282,10 @@ public final class TcpListener {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             // Accept errors (EMFILE, ENFILE): pause accepting for a second rather than spin on
             // a listener that stays readable, as Netty's ServerBootstrap does.
-            if (warn.tryAcquire()) {
+            int local = Errno.local(cause);
+            if (local != 0) {
+                vip.localErrors().record(LocalErrors.Op.ACCEPT, local, cause, "accepting paused 1 s");
+            } else if (warn.tryAcquire()) {
                 log.warn("accept error vip={} pausing_ms=1000 cause=\"{}\"", vip.name(), cause.toString());
             }
             ChannelConfig config = ctx.channel().config();
@@ -301,6 +308,7 @@ public final class TcpListener {
 
     /** Stops accepting. Existing connections are not closed. */
     public CompletableFuture<Void> close() {
+        SelfLoops.closed(SelfLoops.Proto.TCP, vip, localAddress);
         List<CompletableFuture<Void>> all = new ArrayList<>(channels.size() + raw.size());
         for (RawListener l : raw) {
             all.add(CompletableFuture.runAsync(l::close, l.loop));

@@ -10,7 +10,9 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.tandem.core.pool.Backend;
 import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -263,8 +265,21 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
         return open(client, now, 0, false);
     }
 
-    /** A new session for {@code client} (raw IPv4 clients also have a table key), or null when none may be opened. */
+    /**
+     * A new session for {@code client} (raw IPv4 clients also have a table key), or null when none
+     * may be opened: the session limit, or a client that is one of our own upstream sockets on a
+     * flow that already passed through this VIP (a self-loop: the datagram is dropped).
+     */
     Session open(InetSocketAddress client, long now, long key4, boolean keyed4) {
+        SelfLoops.Hop via = null;
+        if (SelfLoops.tracking(SelfLoops.Proto.UDP)) {
+            via = SelfLoops.arrivedFrom(SelfLoops.Proto.UDP, client);
+            if (via != null && via.visits(vip)) {
+                stats.droppedSelfLoop.increment();
+                selfLoop(via.vip(), via.backend());
+                return null;
+            }
+        }
         if (!reserveSlot()) {
             Session victim = table.eldest();
             if (victim == null) {
@@ -281,6 +296,7 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
             }
         }
         Session s = new Session(client, this, key4, keyed4);
+        s.arrivedVia = via;
         table.add(s, now);
         stats.sessionsCreated.increment();
         vip.stats().totalConnections.increment();
@@ -345,6 +361,16 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
             lastLimitWarn = now;
             log.warn("udp session limit reached vip={} max_sessions={} evicted_total={} dropped_total={}",
                     vip.name(), settings.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
+        }
+    }
+
+    /** {@code backend} of {@code v} leads back into this node: counted, and reported as a passive signal. */
+    void selfLoop(Vip v, Backend backend) {
+        v.stats().selfLoops.increment();
+        try {
+            events.selfLoop(v, backend);
+        } catch (RuntimeException e) {
+            log.warn("connection event listener failed vip={} backend={}", v.name(), backend, e);
         }
     }
 

@@ -118,6 +118,11 @@ final class RawUpstream implements Session.Link, EpollIoHandle {
         return socket.intValue();
     }
 
+    /** The socket's local address (getsockname), or null. */
+    InetSocketAddress localAddress() {
+        return closed ? null : socket.localAddress();
+    }
+
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
         if (closed) {

@@ -13,6 +13,9 @@ import io.netty.channel.unix.Errors;
 import io.netty.util.ReferenceCountUtil;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.sys.Errno;
+import io.tandem.core.vip.LocalErrors;
+import io.tandem.core.vip.SelfLoops;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
@@ -60,6 +63,19 @@ final class Session {
     private boolean answered;
     private int owed;            // replies still expected (responsesPerRequest mode)
     boolean dirty;               // has unflushed writes on the upstream channel
+    /** How this client's flow entered the node when the client is one of our own upstream sockets; null: from outside. */
+    SelfLoops.Hop arrivedVia;
+    /** Whether the upstream being opened may reach one of our UDP listeners ({@link SelfLoops}). */
+    private boolean trackUpstream;
+    private InetSocketAddress trackedLocal;
+    private SelfLoops.Hop trackedHop;
+
+    /** What {@link #attach} did. */
+    private enum Attach {
+        OK, NO_BACKEND, SELF_LOOP, LOCAL_ERROR,
+        /** The upstream failed at once, and its failure counted the dropped datagram already. */
+        FAILED
+    }
 
     // Raw listener path (RawListener): the table key of an IPv4 client, the client's sockaddr
     // as received (copied into each reply's msghdr), and this session's datagrams of the current
@@ -149,10 +165,26 @@ final class Session {
                 repinPending = true;
             }
         }
-        if (backend == null && !attach(pool, now)) {
-            owner.stats.droppedNoBackend.increment();
-            owner.vip.stats().noBackend.increment();
-            return false;
+        if (backend == null) {
+            switch (attach(pool, now)) {
+                case OK -> { }
+                case FAILED -> {
+                    return false;
+                }
+                case LOCAL_ERROR -> {
+                    owner.stats.droppedLocalError.increment();
+                    return false;
+                }
+                case SELF_LOOP -> {
+                    owner.stats.droppedSelfLoop.increment();
+                    return false;
+                }
+                case NO_BACKEND -> {
+                    owner.stats.droppedNoBackend.increment();
+                    owner.vip.stats().noBackend.increment();
+                    return false;
+                }
+            }
         }
         lastSentNanos = now;
         return true;
@@ -203,7 +235,7 @@ final class Session {
         detach();
     }
 
-    private boolean attach(BackendPool pool, long now) {
+    private Attach attach(BackendPool pool, long now) {
         seenPool = pool;
         Backend picked = pool.pick(client.getAddress(), failed);
         if (picked == null && !failed.isEmpty()) {
@@ -211,27 +243,49 @@ final class Session {
             failed = List.of();
             picked = pool.pick(client.getAddress(), failed);
         }
+        SelfLoops.Check check = SelfLoops.Check.NONE;
+        boolean looped = false;
+        while (picked != null) {
+            check = SelfLoops.check(SelfLoops.Proto.UDP, picked.socketAddress(), owner.vip, arrivedVia);
+            if (check != SelfLoops.Check.LOOP) {
+                break;
+            }
+            // It leads back into this VIP: report it, and skip it (no socket opened).
+            looped = true;
+            owner.selfLoop(owner.vip, picked);
+            addFailed(picked);
+            picked = pool.pick(client.getAddress(), failed);
+        }
         if (picked == null) {
-            return false;
+            return looped ? Attach.SELF_LOOP : Attach.NO_BACKEND;
         }
         Backend b = picked;
+        // Registered once connected, before its first datagram is sent: an arrival can never precede it.
+        trackUpstream = check == SelfLoops.Check.TRACK;
         ChannelLink toConnect = null;
         if (owner.rawUpstreams) {
             RawUpstream raw;
             try {
                 raw = RawUpstream.open(this, (IoEventLoop) owner.loop, b.socketAddress());
             } catch (IOException | RuntimeException e) { // socket() failed (out of file descriptors) or connect()
+                int local = Errno.local(e);
+                if (local != 0) { // the node's own resource error: never the backend's
+                    owner.vip.localErrors().record(LocalErrors.Op.CONNECT, local, e, "datagram dropped");
+                    return Attach.LOCAL_ERROR;
+                }
                 owner.warnSocketFailure(e);
-                return false;
+                return Attach.NO_BACKEND;
             }
             upstream = raw;
         } else {
             Channel ch;
             try {
                 ch = owner.newUpstreamChannel();
-            } catch (RuntimeException e) { // socket() failed: out of file descriptors
-                owner.warnSocketFailure(e);
-                return false;
+            } catch (RuntimeException e) { // socket() failed: out of file descriptors, the node's fault
+                int local = Errno.local(e);
+                owner.vip.localErrors().record(LocalErrors.Op.CONNECT, local != 0 ? local : Errno.of(e), e,
+                        "datagram dropped");
+                return Attach.LOCAL_ERROR;
             }
             ChannelLink link = new ChannelLink(ch);
             ch.pipeline().addLast(new Upstream(link));
@@ -250,8 +304,36 @@ final class Session {
         }
         if (toConnect != null) {
             connect(toConnect, b);
+        } else if (trackUpstream && upstream instanceof RawUpstream raw) {
+            track(raw.localAddress(), b); // getsockname: only for a backend that may be one of our listeners
         }
-        return upstream != null;
+        return upstream != null ? Attach.OK : Attach.FAILED; // null: the channel connect failed at once
+    }
+
+    /** Registers the upstream socket at {@code local} so its arrival at one of our listeners is recognised. */
+    private void track(java.net.SocketAddress local, Backend b) {
+        if (local instanceof InetSocketAddress isa && trackedLocal == null && backend == b) {
+            trackedHop = new SelfLoops.Hop(owner.vip, b, arrivedVia);
+            trackedLocal = isa;
+            SelfLoops.track(SelfLoops.Proto.UDP, isa, trackedHop);
+        }
+    }
+
+    private void untrack() {
+        if (trackedLocal != null) {
+            SelfLoops.untrack(SelfLoops.Proto.UDP, trackedLocal, trackedHop);
+            trackedLocal = null;
+            trackedHop = null;
+        }
+    }
+
+    private void addFailed(Backend b) {
+        if (failed.isEmpty()) {
+            failed = new ArrayList<>(2);
+        }
+        if (!failed.contains(b)) {
+            failed.add(b);
+        }
     }
 
     private void connect(ChannelLink link, Backend b) {
@@ -260,13 +342,16 @@ final class Session {
         // listeners below also cover the general (asynchronous) case.
         owner.loop.register(ch).addListener((ChannelFuture reg) -> {
             if (!reg.isSuccess()) {
-                onUpstreamFailure(link, b, reg.cause());
+                onUpstreamFailure(link, b, reg.cause(), true);
                 return;
             }
             ch.connect(b.socketAddress()).addListener((ChannelFuture con) -> {
                 if (!con.isSuccess()) {
-                    onUpstreamFailure(link, b, con.cause());
+                    onUpstreamFailure(link, b, con.cause(), false);
                 } else if (link == upstream) {
+                    if (trackUpstream) {
+                        track(ch.localAddress(), b);
+                    }
                     ch.flush(); // datagrams written while connecting
                 }
             });
@@ -274,6 +359,7 @@ final class Session {
     }
 
     private void detach() {
+        untrack();
         Link link = upstream;
         Backend b = backend;
         upstream = null;
@@ -297,16 +383,29 @@ final class Session {
             return;
         }
         if (isPortUnreachable(cause)) {
-            onUpstreamFailure(link, backend, cause);
+            onUpstreamFailure(link, backend, cause, false);
         } else {
             log.debug("udp upstream error vip={} client={} backend={} reason=\"{}\"",
                     owner.vip.name(), client, backend, cause.toString());
         }
     }
 
-    private void onUpstreamFailure(Link link, Backend b, Throwable cause) {
+    /**
+     * The upstream socket to {@code b} failed: a passive signal against {@code b}, unless the
+     * failure is the node's own ({@code local}, e.g. the registration, or a local errno such as a
+     * source port range used up): then it is counted in the VIP's local errors instead.
+     */
+    private void onUpstreamFailure(Link link, Backend b, Throwable cause, boolean local) {
         if (link != upstream) {
             return; // an older upstream of this session
+        }
+        int localErrno = Errno.local(cause);
+        if (local || localErrno != 0) {
+            owner.vip.localErrors().record(LocalErrors.Op.CONNECT, localErrno != 0 ? localErrno : Errno.of(cause),
+                    cause, "datagrams dropped");
+            owner.stats.droppedLocalError.increment();
+            detach();
+            return;
         }
         long elapsed = System.nanoTime() - lastSentNanos;
         log.debug("udp backend failed vip={} client={} backend={} reason=\"{}\"",
@@ -314,12 +413,7 @@ final class Session {
         owner.events.connectFailed(owner.vip, b, cause, elapsed);
         b.stats().connectFailures.increment();
         owner.stats.droppedBackendUnreachable.increment();
-        if (failed.isEmpty()) {
-            failed = new ArrayList<>(2);
-        }
-        if (!failed.contains(b)) {
-            failed.add(b);
-        }
+        addFailed(b);
         detach();
         repinPending = true;
     }

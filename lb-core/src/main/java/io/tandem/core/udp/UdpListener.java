@@ -16,6 +16,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.tandem.config.HostPort;
 import io.tandem.core.proxy.ConnectionEvents;
 import io.tandem.core.transport.Transport;
+import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -66,6 +67,7 @@ public final class UdpListener {
         this.handlers = List.copyOf(handlers);
         this.stats = stats;
         this.localAddress = localAddress;
+        SelfLoops.listening(SelfLoops.Proto.UDP, vip, localAddress);
     }
 
     /**
@@ -258,6 +260,7 @@ public final class UdpListener {
         if (!closing.compareAndSet(false, true)) {
             return closed;
         }
+        SelfLoops.closed(SelfLoops.Proto.UDP, vip, localAddress);
         List<CompletableFuture<Void>> parts = new ArrayList<>();
         for (int i = 0; i < handlers.size(); i++) {
             Channel ch = channels.isEmpty() ? null : channels.get(i);

@@ -35,8 +35,15 @@ public final class UdpStats {
 
     /** Larger than {@link UdpSettings#maxDatagramSize()}, in either direction. */
     public final LongAdder droppedTooBig = new LongAdder();
-    /** No backend to send to (empty pool, or the upstream socket could not be opened). */
+    /** No backend to send to (empty pool, or the upstream socket could not be connected). */
     public final LongAdder droppedNoBackend = new LongAdder();
+    /**
+     * The node could not open an upstream socket for its own reasons (out of descriptors,
+     * memory or source ports): never counted against a backend ({@code Vip#localErrors}).
+     */
+    public final LongAdder droppedLocalError = new LongAdder();
+    /** The datagram would have looped back into this node ({@code SelfLoops}). */
+    public final LongAdder droppedSelfLoop = new LongAdder();
     /** A new client while the session table was full and this loop had nothing to evict. */
     public final LongAdder droppedSessionLimit = new LongAdder();
     /** ICMP port unreachable from a backend: the datagram that provoked it is lost. */
@@ -55,6 +62,7 @@ public final class UdpStats {
                 + " dropped_too_big=" + droppedTooBig.sum() + " dropped_no_backend=" + droppedNoBackend.sum()
                 + " dropped_session_limit=" + droppedSessionLimit.sum()
                 + " dropped_backend_unreachable=" + droppedBackendUnreachable.sum()
-                + " dropped_congested=" + droppedCongested.sum();
+                + " dropped_congested=" + droppedCongested.sum()
+                + " dropped_local_error=" + droppedLocalError.sum() + " dropped_self_loop=" + droppedSelfLoop.sum();
     }
 }

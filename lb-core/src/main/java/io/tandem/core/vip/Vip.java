@@ -16,12 +16,14 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Vip {
     private final String name;
     private final VipStats stats = new VipStats();
+    private final LocalErrors localErrors;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private volatile BackendPool pool;
 
     public Vip(String name, BackendPool initial) {
         this.name = requireNonNull(name, "name");
         this.pool = requireNonNull(initial, "initial");
+        this.localErrors = new LocalErrors(name);
     }
 
     public String name() {
@@ -40,6 +42,11 @@ public final class Vip {
 
     public VipStats stats() {
         return stats;
+    }
+
+    /** This node's own resource errors (out of descriptors, memory, ports) on this VIP's data path. */
+    public LocalErrors localErrors() {
+        return localErrors;
     }
 
     /** Live TCP connections of this VIP. The data path adds and removes them. */

@@ -19,4 +19,9 @@ public final class VipStats {
      * only): a steady rate means the kernel keeps waking the same loop, i.e. the proxy is mostly idle.
      */
     public final LongAdder acceptHandOffs = new LongAdder();
+    /**
+     * Connections (or UDP sessions) that would have looped back into this node: a backend that is
+     * this VIP itself, directly or through other VIPs of the node ({@link SelfLoops}).
+     */
+    public final LongAdder selfLoops = new LongAdder();
 }

@@ -103,9 +103,23 @@ public final class ProxyFixture implements AutoCloseable {
         private HealthPolicy health = HealthPolicy.DEFAULTS;
         private Function<List<Backend>, Policy> policy = RoundRobinTestPolicy::new;
         private AcceptQueue acceptQueue = AcceptQueue.configured();
+        private HostPort listen = HostPort.of("127.0.0.1", 0);
+        private String name = "t";
 
         private Builder(TransportKind kind) {
             this.kind = kind;
+        }
+
+        /** The VIP's listen address (default 127.0.0.1, port 0). */
+        public Builder listen(String host, int port) {
+            this.listen = HostPort.of(host, port);
+            return this;
+        }
+
+        /** The VIP's name (default "t"). */
+        public Builder name(String name) {
+            this.name = name;
+            return this;
         }
 
         public Builder backend(InetSocketAddress address) {
@@ -167,9 +181,9 @@ public final class ProxyFixture implements AutoCloseable {
                 configs.add(new BackendConfig(hp, 1));
                 backends.add(Backend.of(hp, a, 1));
             }
-            VipConfig config = new VipConfig("t", HostPort.of("127.0.0.1", 0), Protocol.TCP, PolicyKind.ROUND_ROBIN,
+            VipConfig config = new VipConfig(name, listen, Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty());
-            Vip vip = new Vip("t", new BackendPool(config, backends, policy.apply(backends), false, 1));
+            Vip vip = new Vip(name, new BackendPool(config, backends, policy.apply(backends), false, 1));
             TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events, acceptQueue)
                     .orTimeout(10, TimeUnit.SECONDS).join();
             return new ProxyFixture(vip, List.copyOf(backends), listener);

@@ -12,6 +12,10 @@ public final class RecordingEvents implements ConnectionEvents {
     public final AtomicInteger connected = new AtomicInteger();
     public final AtomicInteger connectFailed = new AtomicInteger();
     public final AtomicInteger responseTimedOut = new AtomicInteger();
+    /** The backends reported as self-loops, with their VIP's name: "vip=backend", in report order. */
+    public final Queue<String> selfLoops = new ConcurrentLinkedQueue<>();
+    /** The causes of connect failures, in report order. */
+    public final Queue<Throwable> connectFailures = new ConcurrentLinkedQueue<>();
     /** The waitedNanos of each response timeout, in report order. */
     public final Queue<Long> responseWaits = new ConcurrentLinkedQueue<>();
 
@@ -23,7 +27,13 @@ public final class RecordingEvents implements ConnectionEvents {
 
     @Override
     public void connectFailed(Vip vip, Backend backend, Throwable cause, long elapsedNanos) {
+        connectFailures.add(cause);
         connectFailed.incrementAndGet();
+    }
+
+    @Override
+    public void selfLoop(Vip vip, Backend backend) {
+        selfLoops.add(vip.name() + "=" + backend.address());
     }
 
     @Override

@@ -145,6 +145,14 @@ final class UdpTestSupport {
         public void connected(Vip vip, Backend backend, long elapsedNanos) {
             answered.add(backend);
         }
+
+        /** Backends reported as self-loops, as "vip=backend". */
+        final List<String> selfLoops = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void selfLoop(Vip vip, Backend backend) {
+            selfLoops.add(vip.name() + "=" + backend.address());
+        }
     }
 
     /**
