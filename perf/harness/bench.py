@@ -181,10 +181,13 @@ def start_proxy(name):
         cfg = WORK / f"{name}.yaml"
         cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
         flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()  # the launcher's flags
+        jar = ROOT / "lb-core/target/tandem.jar"
         if name == "tandem-x":
             flags += os.environ.get("TANDEM_X_OPTS", "").split()
+            # Another build side by side (old jar vs new jar in one run).
+            jar = Path(os.environ.get("TANDEM_X_JAR", str(jar)))
         return Proc(name, [java(), *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
-                           str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
+                           str(jar), "run", "--no-watch", "--config", str(cfg)],
                     ports)
     raise ValueError(name)
 
