@@ -1,5 +1,7 @@
 package io.tandem.core.control;
 
+import io.tandem.core.testing.Dnsmasq;
+
 import static io.tandem.core.control.ReloadOffLoopIT.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

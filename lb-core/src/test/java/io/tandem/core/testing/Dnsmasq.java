@@ -1,4 +1,4 @@
-package io.tandem.core.control;
+package io.tandem.core.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,12 +15,12 @@ import java.util.concurrent.TimeUnit;
  * chooses; a name of {@code tandem.test} not in the file is NXDOMAIN, any other name REFUSED (no
  * upstream). Wrapped in {@code timeout} so it cannot outlive a crashed test JVM by long.
  */
-final class Dnsmasq implements AutoCloseable {
-    static final String BINARY = find();
+public final class Dnsmasq implements AutoCloseable {
+    public static final String BINARY = find();
 
     private final Process process;
     private final Path hostsFile;
-    final int port;
+    public final int port;
 
     private Dnsmasq(Process process, Path hostsFile, int port) {
         this.process = process;
@@ -33,7 +33,7 @@ final class Dnsmasq implements AutoCloseable {
      * {@code lines} ({@code "ip name"}), with TTL {@code ttlSeconds}. (Not a SIGHUP right after the
      * start: one that arrives before dnsmasq installs its handler kills it.)
      */
-    static Dnsmasq start(int port, Path hostsFile, int ttlSeconds, String... lines) throws IOException {
+    public static Dnsmasq start(int port, Path hostsFile, int ttlSeconds, String... lines) throws IOException {
         Files.writeString(hostsFile, lines.length == 0 ? "" : String.join("\n", lines) + "\n");
         // Started as root, dnsmasq reads files as "nobody": let it into a test's private directory.
         Files.setPosixFilePermissions(hostsFile.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -58,7 +58,7 @@ final class Dnsmasq implements AutoCloseable {
     }
 
     /** A loopback port free for both UDP and TCP (dnsmasq listens on both). */
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         for (int i = 0; i < 50; i++) {
             try (java.net.DatagramSocket udp = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress());
                  java.net.ServerSocket tcp = new java.net.ServerSocket(udp.getLocalPort(), 1,
@@ -72,12 +72,12 @@ final class Dnsmasq implements AutoCloseable {
     }
 
     /** Rewrites the hosts file: lines of {@code "ip name"}. Call {@link #reread} after. */
-    void hosts(String... lines) throws IOException {
+    public void hosts(String... lines) throws IOException {
         Files.writeString(hostsFile, lines.length == 0 ? "" : String.join("\n", lines) + "\n");
     }
 
     /** SIGHUP: dnsmasq re-reads its hosts files (and answers from them at once). */
-    void reread() throws IOException, InterruptedException {
+    public void reread() throws IOException, InterruptedException {
         for (ProcessHandle h : process.descendants().toList()) {
             Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(h.pid())).inheritIO().start();
             kill.waitFor(5, TimeUnit.SECONDS);
