@@ -9,7 +9,7 @@ import io.tandem.config.OutlierDetection;
 import io.tandem.config.VipConfig;
 import io.tandem.core.metrics.Metrics;
 import io.tandem.core.pool.Backend;
-import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;

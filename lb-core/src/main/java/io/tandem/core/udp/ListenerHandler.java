@@ -11,7 +11,7 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.core.pool.Backend;
-import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import java.net.InetSocketAddress;

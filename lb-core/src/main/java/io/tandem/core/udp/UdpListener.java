@@ -14,7 +14,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.util.concurrent.EventExecutor;
 import io.tandem.config.HostPort;
-import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;

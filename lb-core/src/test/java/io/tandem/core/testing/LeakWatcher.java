@@ -31,7 +31,7 @@ public final class LeakWatcher implements BeforeAllCallback, AfterAllCallback {
     static {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.INFO);
-        ctx.getLogger("io.tandem.core.proxy").setLevel(Level.toLevel(System.getProperty("tandem.test.proxyLog"), Level.INFO));
+        ctx.getLogger("io.tandem.core.tcp").setLevel(Level.toLevel(System.getProperty("tandem.test.proxyLog"), Level.INFO));
         Logger leakLogger = ctx.getLogger(ResourceLeakDetector.class.getName());
         AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
             @Override

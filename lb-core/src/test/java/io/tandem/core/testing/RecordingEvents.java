@@ -1,7 +1,7 @@
 package io.tandem.core.testing;
 
 import io.tandem.core.pool.Backend;
-import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.Vip;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;

@@ -12,7 +12,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.Vip;
 import java.io.ByteArrayOutputStream;

@@ -13,7 +13,7 @@ import io.tandem.config.VipConfig;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.proxy.ConnectionEvents;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.udp.UdpListener;
 import io.tandem.core.udp.UdpSettings;

@@ -1,0 +1,44 @@
+package io.tandem.core.tcp;
+
+import java.util.Arrays;
+
+/**
+ * The raw listeners of one TCP VIP that share a listening socket ({@link AcceptQueue#SHARED}), one
+ * per event loop, and the rule for where an accepted connection lives.
+ *
+ * <p>The loop that accepts keeps the connection unless it holds clearly more live connections
+ * than the least loaded loop ({@link #SLACK} plus a sixteenth of that loop's count); then the
+ * connection is handed to that loop (one task on it). Keeping is the common case: a hand-off
+ * costs a cross-thread wake-up, and under load the kernel already spreads accepts by waking
+ * whichever loop waits. HAProxy picks the accepting thread by connection counts the same way.
+ *
+ * <p>Thread-safe: members are added during binding; counts are read across loops without locks
+ * (a stale count only makes one choice slightly worse).
+ */
+final class AcceptGroup {
+    /** Connections a loop may hold above the least loaded one before it hands new ones off. */
+    static final int SLACK = 4;
+
+    private volatile RawListener[] members = new RawListener[0];
+
+    synchronized void add(RawListener l) {
+        RawListener[] m = Arrays.copyOf(members, members.length + 1);
+        m[m.length - 1] = l;
+        members = m;
+    }
+
+    /** Where a connection {@code self} accepted should live: {@code self}, or the least loaded member. */
+    RawListener target(RawListener self) {
+        int mine = self.live();
+        RawListener least = self;
+        int min = mine;
+        for (RawListener m : members) {
+            int n = m.live();
+            if (n < min) {
+                min = n;
+                least = m;
+            }
+        }
+        return mine - min > SLACK + (min >> 4) ? least : self;
+    }
+}
