@@ -17,7 +17,6 @@ import io.tandem.health.check.HealthChecker;
 import io.tandem.health.check.HealthTransition;
 import io.tandem.health.check.InitialState;
 import io.tandem.health.passive.OutlierDetector;
-import io.tandem.health.passive.OutlierSettings;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -104,8 +103,7 @@ final class HealthKeeper {
             }
             vs.outliers = null;
         } else if (vs.outliers == null || !previous.health().outlierDetection().equals(od)) {
-            vs.outliers = new OutlierDetector<>(new OutlierSettings(od.consecutiveFailures(), od.baseEjectionTime(),
-                    od.maxEjectionTime(), od.maxEjectionPercent() / 100.0, Duration.ofSeconds(10)), clock);
+            vs.outliers = new OutlierDetector<>(od, clock);
         }
         if (vs.outliers != null) {
             vs.outliers.setMembers(vs.backends.keySet());
