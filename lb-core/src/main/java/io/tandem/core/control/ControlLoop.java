@@ -21,6 +21,7 @@ import io.tandem.core.transport.Transport;
 import io.tandem.core.udp.UdpListener;
 import io.tandem.core.udp.UdpSettings;
 import io.tandem.core.vip.Vip;
+import io.tandem.ha.HaView;
 import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthChecker;
 import java.net.InetAddress;
@@ -145,17 +146,19 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         void ejected(String vip, HostPort backend, String reason);
     }
 
-    private volatile Supplier<Optional<Object>> haView = Optional::empty;
+    /** The HA group's view; null until {@link #attachHa} (a node without an {@code ha} section). */
+    private volatile Supplier<HaView> haView;
 
     /** Connects the HA group: its view for the admin API and where to report passive ejections. */
-    public void attachHa(Supplier<Optional<Object>> view, EjectionListener ejections) {
+    public void attachHa(Supplier<HaView> view, EjectionListener ejections) {
         this.haView = requireNonNull(view, "view");
         health.onEjection(requireNonNull(ejections, "ejections"));
     }
 
     @Override
-    public Optional<Object> haView() {
-        return haView.get();
+    public Optional<HaView> haView() {
+        Supplier<HaView> v = haView;
+        return v == null ? Optional.empty() : Optional.of(v.get());
     }
 
     /**
