@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's side of discovery: turns config into running sources, resolves what they report
- * (off the control loop: resolution may block), and keeps the last snapshot of each source for
- * the control loop, which merges them into VIPs. Snapshot bookkeeping is confined to the control
- * loop thread; sources call back on their own threads and only post.
+ * (off the control loop: resolution may block), and keeps the last snapshot of each source; the
+ * {@link Reconciler} gets their merge ({@link #endpoints()}) and the VIPs they declare as its input.
+ * Snapshot bookkeeping is confined to the control loop thread; sources call back on their own
+ * threads and only post.
  *
  * <p>A source that loses its upstream keeps repeating its last membership marked stale; the
  * control loop never empties a pool because a source went away.
@@ -92,11 +93,11 @@ final class Discovery implements AutoCloseable {
         }
     }
 
-    /** Every endpoint of {@code service} over all sources (a source never seen yet adds nothing). */
-    List<Resolved> endpoints(String service) {
-        List<Resolved> out = new ArrayList<>();
+    /** Every service's endpoints over all sources, in source order (a source never seen yet adds nothing). */
+    Map<String, List<Resolved>> endpoints() {
+        Map<String, List<Resolved>> out = new LinkedHashMap<>();
         for (Snapshot s : snapshots.values()) {
-            out.addAll(s.services().getOrDefault(service, List.of()));
+            s.services().forEach((service, list) -> out.computeIfAbsent(service, k -> new ArrayList<>()).addAll(list));
         }
         return out;
     }
