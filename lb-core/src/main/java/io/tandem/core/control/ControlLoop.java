@@ -16,6 +16,7 @@ import io.tandem.health.check.HealthChecker;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -341,15 +342,15 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     public void close() {
         reloads.close();
         try {
-            List<CompletableFuture<Void>> closes = ask((r, now) -> {
-                List<CompletableFuture<Void>> started = effects.run(close(r, now));
-                discovery.close();
+            List<CompletableFuture<Void>> stops = ask((r, now) -> {
+                r.close(now);
+                List<CompletableFuture<Void>> started = new ArrayList<>(effects.run(r.actions()));
+                started.add(discovery.stopAll());
                 effects.close();
                 return started;
             }).get(10, TimeUnit.SECONDS);
-            // Wait for the listeners here, on the caller's thread: each close is bounded.
-            CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new))
-                    .get(Effects.CLOSE_WAIT.toSeconds() + 5, TimeUnit.SECONDS);
+            // Wait here, on the caller's thread: each listener close and source stop is bounded.
+            CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("control loop close failed error=\"{}\"", e.toString());
         } finally {
@@ -358,11 +359,6 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             pending.clear();
             loop.shutdownNow();
         }
-    }
-
-    private static List<Action> close(Reconciler r, Instant now) {
-        r.close(now);
-        return r.actions();
     }
 
     // ---------------------------------------------------------------- the loop
@@ -394,25 +390,38 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             log.error("control input failed error=\"{}\"", e.toString(), e);
         } finally {
             try {
-                List<Action> batch;
-                while (!(batch = reconciler.actions()).isEmpty()) {
-                    effects.run(batch);
-                }
+                flush();
             } finally {
                 handling = false;
             }
         }
     }
 
-    /** Runs {@code question} on the loop; its answer (or what it threw) completes the future. */
+    /** Executes what the reconciler decided, until it has nothing more to say. Loop thread. */
+    private void flush() {
+        List<Action> batch;
+        while (!(batch = reconciler.actions()).isEmpty()) {
+            effects.run(batch);
+        }
+    }
+
+    /**
+     * Runs {@code question} on the loop; its answer (or what it threw) completes the future once
+     * what it decided has been done (an operator's drain is in the published pool when it answers).
+     */
     private <T> CompletableFuture<T> ask(BiFunction<Reconciler, Instant, T> question) {
         CompletableFuture<T> answer = new CompletableFuture<>();
         boolean posted = post((r, now) -> {
+            T value;
             try {
-                answer.complete(question.apply(r, now));
+                value = question.apply(r, now);
             } catch (RuntimeException e) {
+                flush();
                 answer.completeExceptionally(e);
+                return;
             }
+            flush();
+            answer.complete(value);
         });
         if (!posted) {
             answer.completeExceptionally(new IllegalStateException("the node is stopping"));
