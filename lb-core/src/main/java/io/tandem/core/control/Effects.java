@@ -57,7 +57,6 @@ final class Effects {
         boolean post(Input input);
     }
 
-
     private final ScheduledExecutorService loop;
     private final Post post;
     private final EventLoopGroup workers;

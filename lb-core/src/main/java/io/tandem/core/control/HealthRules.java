@@ -62,6 +62,7 @@ final class HealthRules {
     /**
      * Starts, restarts or stops active checks and passive detection so they match the VIP's
      * config. A backend already checked with the same spec keeps its check and its verdict.
+     * Publishes nothing: the caller publishes the VIP's pool once, after.
      */
     void sync(VipState vs, VipConfig previous, Instant now) {
         VipConfig c = vs.config;
@@ -108,11 +109,12 @@ final class HealthRules {
         }
     }
 
+    /** Part of a sync: the caller publishes once it is done (a pool half-synced is never published). */
     private void clearEjections(VipState vs, String reason, Instant now) {
         for (BackendState bs : vs.backends.values()) {
             boolean was = bs.eligible();
             if (bs.flag(HealthFlag.EJECTED_PASSIVE, false, reason, now)) {
-                afterFlagChange(vs, bs, was, false, now);
+                afterFlagChange(vs, bs, was, true, now);
             }
         }
     }

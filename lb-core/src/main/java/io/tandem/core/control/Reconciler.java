@@ -176,7 +176,13 @@ final class Reconciler {
             if (next == null) {
                 continue; // declared VIPs changed before any config: the first one reads them
             }
-            tx = Transaction.plan(nextTransaction++, p, config, next, vips, declared, draining, nextIncarnation, out);
+            try {
+                tx = Transaction.plan(nextTransaction++, p, config, next, vips, declared, draining, nextIncarnation,
+                        out);
+            } catch (RuntimeException e) {
+                failed(p, e);
+                continue;
+            }
             nextIncarnation += tx.incarnations();
             if (tx.complete()) {
                 finish();
@@ -188,6 +194,20 @@ final class Reconciler {
     private void finish() {
         Transaction t = tx;
         tx = null;
+        try {
+            decide(t);
+        } catch (RuntimeException e) {
+            failed(t.proposal, e); // a bug: whoever waits still gets an answer
+        }
+    }
+
+    private void failed(Proposal p, RuntimeException e) {
+        out.add(new Action.Log(org.slf4j.event.Level.ERROR, "config failed why=" + p.why() + " error=\"" + e + "\""));
+        out.add(Action.Count.of("tandem.reloads", "result", "rejected"));
+        answer(p, new ReloadOutcome(false, generation, List.of(), List.of("reload failed (" + e + ")")));
+    }
+
+    private void decide(Transaction t) {
         if (draining) {
             // Shutdown began while binding: a draining node takes nothing new.
             t.fresh.values().stream().filter(vs -> vs.listener != null)

@@ -90,6 +90,22 @@ class HealthFlagsHaveOneOwnerEachTest {
     }
 
     @Test
+    void aReloadThatEndsEjectionsAndAddsABackendPublishesOnceAndNeverTheNewBackendUnchecked() {
+        rig.propose(vips(vip("a", 1, "10.0.0.1:80, 10.0.0.2:80", CHECK)));
+        for (String b : List.of("10.0.0.1:80", "10.0.0.2:80")) {
+            long id = rig.backend("a", b).checkId;
+            rig.run(r -> r.verdict(id, rig.transition(true), rig.now));
+        }
+        eject("a", "10.0.0.1:80");
+        List<Action> next = rig.propose(vips(vip("a", 1, "10.0.0.1:80, 10.0.0.2:80, 10.0.0.3:80", CHECK,
+                "outlier_detection: {base_ejection_time: 5s}")));
+        assertThat(only(next, Action.Publish.class)).singleElement().satisfies(p ->
+                assertThat(p.pool().backends()).extracting(b -> b.address().toString())
+                        .containsExactly("10.0.0.1:80", "10.0.0.2:80"));
+        assertThat(rig.backend("a", "10.0.0.3:80").flags()).containsExactly(HealthFlag.PENDING_FIRST_CHECK);
+    }
+
+    @Test
     void aSelfLoopFlagsItsBackendOnceAndSaysSoOnce() {
         rig.propose(vips(vip("v", 1, "10.0.0.1:9001, 10.0.0.2:9002")));
         VipState vs = rig.vip("v");
