@@ -155,7 +155,7 @@ final class HealthRules {
         out.add(Action.Log.info("backend " + (t.up() ? "up" : "down") + " vip=" + vs.name() + " backend="
                 + bs.backend().address() + " flag=FAILED_ACTIVE_CHECK cause=active-check reason=\"" + t.reason()
                 + "\" after_ms=" + t.detectionLatency().toMillis() + " eligible=" + bs.eligible()));
-        out.add(Action.Count.of("tandem.health.transitions", "vip", vs.name(), "flag", "FAILED_ACTIVE_CHECK",
+        out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "FAILED_ACTIVE_CHECK",
                 "action", t.up() ? "clear" : "set"));
         if (!t.up()) {
             out.add(new Action.Detected(vs.name(), "active", t.detectionLatency()));
@@ -176,7 +176,7 @@ final class HealthRules {
         if (bs == null) {
             return;
         }
-        out.add(Action.Count.of("tandem.passive.signals", "vip", vs.name(), "kind", kind));
+        out.add(Action.counter("tandem.passive.signals", "vip", vs.name(), "kind", kind));
         if (bs.firstFailureAt == null) {
             bs.firstFailureAt = signalAt;
         }
@@ -191,7 +191,7 @@ final class HealthRules {
                         + " flag=EJECTED_PASSIVE cause=passive reason=\"" + d.reason() + "\" consecutive="
                         + d.consecutiveFailures() + " until=" + d.until().map(Instant::toString).orElse("?")
                         + " after_ms=" + after.toMillis()));
-                out.add(Action.Count.of("tandem.health.transitions", "vip", vs.name(), "flag", "EJECTED_PASSIVE",
+                out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "EJECTED_PASSIVE",
                         "action", "set"));
                 out.add(new Action.Detected(vs.name(), "passive", after));
                 if (bs.checkSpec != null) {
@@ -244,7 +244,7 @@ final class HealthRules {
         out.add(Action.Log.warn("backend self-loop vip=" + vs.name() + " backend=" + backend.address() + " address="
                 + backend.socketAddress() + " flag=SELF_LOOP eligible=false reason=\"connections to it come back "
                 + "into this node; it can never serve this VIP: fix or remove it and reload\""));
-        out.add(Action.Count.of("tandem.health.transitions", "vip", vs.name(), "flag", "SELF_LOOP", "action", "set"));
+        out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "SELF_LOOP", "action", "set"));
         afterFlagChange(vs, bs, was, false, now);
     }
 
@@ -290,7 +290,7 @@ final class HealthRules {
             if (bs.flag(HealthFlag.EJECTED_PASSIVE, false, "ejection time over", now)) {
                 out.add(Action.Log.info("backend ejection over vip=" + vs.name() + " backend=" + hp + " eligible="
                         + bs.eligible()));
-                out.add(Action.Count.of("tandem.health.transitions", "vip", vs.name(), "flag", "EJECTED_PASSIVE",
+                out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "EJECTED_PASSIVE",
                         "action", "clear"));
                 afterFlagChange(vs, bs, was, false, now);
             }

@@ -191,7 +191,7 @@ final class NameKeeper {
             case NotFound nf -> "not_found";
             case Failed fl -> "failed";
         };
-        out.add(Action.Count.of("tandem.dns.lookups", "result", result));
+        out.add(Action.counter("tandem.dns.lookups", "result", result));
         String next = Durations.format(d.askAgainIn());
         String addresses = text(table.addresses(name)).toString();
         switch (answer) {

@@ -203,7 +203,7 @@ final class Reconciler {
 
     private void failed(Proposal p, RuntimeException e) {
         out.add(new Action.Log(org.slf4j.event.Level.ERROR, "config failed why=" + p.why() + " error=\"" + e + "\""));
-        out.add(Action.Count.of("tandem.reloads", "result", "rejected"));
+        out.add(Action.counter("tandem.reloads", "result", "rejected"));
         answer(p, new ReloadOutcome(false, generation, List.of(), List.of("reload failed (" + e + ")")));
     }
 
@@ -234,7 +234,7 @@ final class Reconciler {
         }
         if (!errors.isEmpty()) {
             t.fresh.values().forEach(vs -> closeListener(vs.name(), vs.listener));
-            out.add(Action.Count.of("tandem.reloads", "result", "rejected"));
+            out.add(Action.counter("tandem.reloads", "result", "rejected"));
             out.add(Action.Log.warn("config rejected why=" + t.proposal.why() + " errors=" + errors.size()
                     + " first=\"" + errors.getFirst() + "\""));
             answer(t.proposal, new ReloadOutcome(false, generation, List.of(), errors));
@@ -301,7 +301,7 @@ final class Reconciler {
         generation++;
         configLoadedAt = now;
         out.add(new Action.ConfigureDiscovery(config.discovery()));
-        out.add(Action.Count.of("tandem.reloads", "result", "applied"));
+        out.add(Action.counter("tandem.reloads", "result", "applied"));
         out.add(Action.Log.info("config applied why=" + p.why() + " generation=" + generation + " vips="
                 + vips.size() + " changes=" + changes.size() + " needs_restart=" + t.needsRestart.size()));
         for (String line : t.needsRestart) {
@@ -430,7 +430,7 @@ final class Reconciler {
         boolean probed = health.probeNow(bs);
         out.add(Action.Log.info("peer ejected backend vip=" + vip + " backend=" + backend + " peer_reason=\"" + reason
                 + "\" probed=" + probed));
-        out.add(Action.Count.of("tandem.ha.peer.ejections", "vip", vip));
+        out.add(Action.counter("tandem.ha.peer.ejections", "vip", vip));
     }
 
     /**

@@ -112,7 +112,7 @@ final class VipState {
                         + built.known() + " panic_threshold=" + config.health().panicThresholdPercent()
                         + "% routing_to=" + built.pool().backends().size() + " reason=\"too few eligible backends: "
                         + "routing to every backend an operator has not drained\""));
-                out.add(Action.Count.of("tandem.vip.panic.entered", "vip", name()));
+                out.add(Action.counter("tandem.vip.panic.entered", "vip", name()));
             } else {
                 out.add(Action.Log.info("vip panic over vip=" + name() + " eligible=" + built.eligible() + "/"
                         + built.known()));
