@@ -9,7 +9,8 @@ import io.tandem.core.control.ControlLoopIT.Echo;
 import io.tandem.core.node.Node;
 import io.tandem.health.HealthFlag;
 import java.net.InetAddress;
-import java.net.ServerSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -23,10 +24,10 @@ import org.junit.jupiter.api.Test;
  * expired them).
  */
 class OutlierSettingsThroughNodeIT {
-    private static int dead() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    /** A port that refuses connections while {@code reserved} is open: bound, never listening. */
+    private static int dead(Socket reserved) throws Exception {
+        reserved.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return reserved.getLocalPort();
     }
 
     @Test
@@ -45,8 +46,8 @@ class OutlierSettingsThroughNodeIT {
 
     @Test
     void aReloadThatChangesTheSettingsEndsTheEjectionsOfTheOldOnes() throws Exception {
-        try (Echo a = new Echo()) {
-            int d = dead();
+        try (Echo a = new Echo(); Socket reserved = new Socket()) {
+            int d = dead(reserved);
             int vip = ReloadOffLoopIT.freePort();
             String yaml = """
                     admin: {enabled: false}
