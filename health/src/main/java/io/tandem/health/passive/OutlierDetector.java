@@ -2,6 +2,7 @@ package io.tandem.health.passive;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.config.OutlierDetection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -22,10 +23,13 @@ import java.util.Set;
  * {@code EJECTED_PASSIVE} flag on an {@link Outcome#EJECTED} decision, re-probes the backend
  * actively, and clears the flag for the backends {@link #expired()} returns.
  *
- * <p>Repeat offenders are ejected for longer: ejection n lasts {@code baseEjection × 2^(n-1)},
- * capped at {@code maxEjection}; the level drops by one per {@code decay} spent in rotation.
- * At most {@code maxEjectedFraction} of the set is ejected at once, so a shared cause (a
- * network blip, an overloaded database behind every backend) cannot empty the pool.
+ * <p>Repeat offenders are ejected for longer: ejection n lasts {@code base_ejection_time × 2^(n-1)},
+ * capped at {@code max_ejection_time} (never below the base); the level drops by one per
+ * {@link #DECAY} spent in rotation, and a failure streak whose last failure is older than that is
+ * forgotten. At most {@code max_ejection_percent} of the set is ejected at once (rounded down), so
+ * a shared cause (a network blip, an overloaded database behind every backend) cannot empty the pool.
+ *
+ * <p>The settings are the config's own {@link OutlierDetection} record: its defaults are the only ones.
  *
  * <p>Pure and single-threaded (the control loop owns it); time is injected.
  *
@@ -81,17 +85,31 @@ public final class OutlierDetector<K> {
         Instant ejectedUntil;   // null when in rotation
     }
 
-    private final OutlierSettings settings;
+    /**
+     * How long a failure streak and one level of back-off last. Not configurable: Envoy's
+     * {@code interval} plays this part, and nobody has needed another value yet.
+     */
+    public static final Duration DECAY = Duration.ofSeconds(10);
+
+    private final OutlierDetection settings;
     private final InstantSource clock;
     private final Map<K, State> states = new LinkedHashMap<>();
     private int ejected;
 
-    public OutlierDetector(OutlierSettings settings, InstantSource clock) {
+    /**
+     * @throws IllegalArgumentException when {@code settings} switch passive detection off
+     *                                  ({@code consecutive_failures: 0}): then there is no detector
+     */
+    public OutlierDetector(OutlierDetection settings, InstantSource clock) {
         this.settings = requireNonNull(settings, "settings");
         this.clock = requireNonNull(clock, "clock");
+        if (!settings.enabled()) {
+            throw new IllegalArgumentException("consecutiveFailures: " + settings.consecutiveFailures()
+                    + " (expected >= 1; 0 switches passive detection off)");
+        }
     }
 
-    public OutlierSettings settings() {
+    public OutlierDetection settings() {
         return settings;
     }
 
@@ -132,7 +150,7 @@ public final class OutlierDetector<K> {
             return new Decision<>(backend, Outcome.ALREADY_EJECTED, Optional.of(s.ejectedUntil),
                     "already ejected: " + reason, now, 0);
         }
-        if (s.failures > 0 && Duration.between(s.lastFailure, now).compareTo(settings.decay()) > 0) {
+        if (s.failures > 0 && Duration.between(s.lastFailure, now).compareTo(DECAY) > 0) {
             s.failures = 0; // the previous streak is too old to count
         }
         if (s.failures == 0) {
@@ -149,7 +167,7 @@ public final class OutlierDetector<K> {
         if (ejected + 1 > allowed) {
             return new Decision<>(backend, Outcome.CAPPED, Optional.empty(),
                     "not ejected, max ejected fraction reached: " + ejected + " of " + states.size()
-                            + " ejected (max " + settings.maxEjectedFraction() + " allows " + allowed + "); "
+                            + " ejected (max " + maxEjectedFraction() + " allows " + allowed + "); "
                             + s.failures + " consecutive failures: " + reason,
                     s.firstFailure, s.failures);
         }
@@ -235,7 +253,11 @@ public final class OutlierDetector<K> {
 
     /** How many backends may be ejected at once: {@code floor(fraction × members)}. */
     int maxEjected() {
-        return (int) Math.floor(settings.maxEjectedFraction() * states.size() + 1e-9);
+        return (int) Math.floor(maxEjectedFraction() * states.size() + 1e-9);
+    }
+
+    private double maxEjectedFraction() {
+        return settings.maxEjectionPercent() / 100.0;
     }
 
     private int decayedLevel(State s, Instant now) {
@@ -243,13 +265,15 @@ public final class OutlierDetector<K> {
             return 0;
         }
         long inRotation = Duration.between(s.inRotationSince, now).toNanos();
-        long steps = inRotation / settings.decay().toNanos();
+        long steps = inRotation / DECAY.toNanos();
         return (int) Math.max(0, s.level - steps);
     }
 
     private Duration ejectionLength(int level) {
-        Duration max = settings.maxEjection();
-        Duration d = settings.baseEjection();
+        // The base is never cut short: validation only holds max_ejection_time >= base when the
+        // file sets both, and a long base with the default cap must still mean what it says.
+        Duration d = settings.baseEjectionTime();
+        Duration max = settings.maxEjectionTime().compareTo(d) < 0 ? d : settings.maxEjectionTime();
         for (int i = 1; i < level; i++) {
             d = d.multipliedBy(2);
             if (d.compareTo(max) >= 0) {

@@ -2,6 +2,7 @@ package io.tandem.health.passive;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tandem.config.OutlierDetection;
 import io.tandem.health.passive.OutlierDetector.Decision;
 import io.tandem.health.passive.OutlierDetector.Outcome;
 import java.util.List;
@@ -13,7 +14,7 @@ class MaxEjectedFractionTest {
 
     @Test
     void halfOfFourBackendsMayBeEjectedTheThirdFailureIsCappedAndSaysWhy() {
-        OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 0.5), clock, "a", "b", "c", "d");
+        OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 50), clock, "a", "b", "c", "d");
         assertThat(d.onFailure("a", "refused").ejected()).isTrue();
         assertThat(d.onFailure("b", "refused").ejected()).isTrue();
         Decision<String> c = d.onFailure("c", "refused");
@@ -25,7 +26,7 @@ class MaxEjectedFractionTest {
 
     @Test
     void aCappedBackendIsEjectedOnItsNextFailureOnceRoomFreesUp() {
-        OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 0.5), clock, "a", "b");
+        OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 50), clock, "a", "b");
         d.onFailure("a", "refused");
         assertThat(d.onFailure("b", "refused").outcome()).isEqualTo(Outcome.CAPPED);
         clock.advanceMillis(1000);
@@ -35,13 +36,13 @@ class MaxEjectedFractionTest {
 
     @Test
     void aSoleBackendIsNeverEjectedAtTheDefaultFraction() {
-        OutlierDetector<String> d = Outliers.detector(OutlierSettings.DEFAULTS, clock, "only");
+        OutlierDetector<String> d = Outliers.detector(OutlierDetection.DEFAULTS, clock, "only");
         assertThat(d.onFailure("only", "refused").outcome()).isEqualTo(Outcome.CAPPED);
     }
 
     @Test
     void shrinkingTheSetForgetsDepartedEjectionsInTheCount() {
-        OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 0.5), clock, "a", "b", "c", "d");
+        OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 50), clock, "a", "b", "c", "d");
         d.onFailure("a", "refused");
         d.setMembers(List.of("b", "c", "d", "e"));
         assertThat(d.ejectedCount()).isZero();

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 class OutlierDecayTest {
 
     private final TestClock clock = new TestClock();
-    private final OutlierDetector<String> d = Outliers.detector(Outliers.settings(2, 0.5), clock, "a", "b");
+    private final OutlierDetector<String> d = Outliers.detector(Outliers.settings(2, 50), clock, "a", "b");
 
     @Test
     void failuresFurtherApartThanTheDecayDoNotAddUp() {

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 class OutlierExpiryTest {
 
     private final TestClock clock = new TestClock();
-    private final OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 1.0), clock, "a", "b", "c");
+    private final OutlierDetector<String> d = Outliers.detector(Outliers.settings(1, 100), clock, "a", "b", "c");
 
     @Test
     void expiredReturnsEachEndedEjectionOnceSoonestFirst() {

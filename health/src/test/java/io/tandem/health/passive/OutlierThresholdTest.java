@@ -2,6 +2,7 @@ package io.tandem.health.passive;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tandem.config.OutlierDetection;
 import io.tandem.health.passive.OutlierDetector.Decision;
 import io.tandem.health.passive.OutlierDetector.Outcome;
 import java.time.Instant;
@@ -13,7 +14,7 @@ class OutlierThresholdTest {
 
     @Test
     void defaultSettingsEjectOnTheFirstRefusedConnect() {
-        OutlierDetector<String> d = Outliers.detector(OutlierSettings.DEFAULTS, clock, "a", "b");
+        OutlierDetector<String> d = Outliers.detector(OutlierDetection.DEFAULTS, clock, "a", "b");
         Decision<String> dec = d.onFailure("a", "connection refused");
         assertThat(dec.ejected()).isTrue();
         assertThat(dec.until()).contains(clock.instant().plusSeconds(1));
@@ -24,7 +25,7 @@ class OutlierThresholdTest {
 
     @Test
     void ejectsOnlyAfterTheConfiguredConsecutiveFailuresAndReportsTheFirstFailureTime() {
-        OutlierDetector<String> d = Outliers.detector(Outliers.settings(3, 0.5), clock, "a", "b");
+        OutlierDetector<String> d = Outliers.detector(Outliers.settings(3, 50), clock, "a", "b");
         Instant first = clock.instant();
         assertThat(d.onFailure("a", "reset").outcome()).isEqualTo(Outcome.BELOW_THRESHOLD);
         clock.advanceMillis(10);
@@ -38,7 +39,7 @@ class OutlierThresholdTest {
 
     @Test
     void aSuccessBreaksTheStreak() {
-        OutlierDetector<String> d = Outliers.detector(Outliers.settings(2, 0.5), clock, "a", "b");
+        OutlierDetector<String> d = Outliers.detector(Outliers.settings(2, 50), clock, "a", "b");
         d.onFailure("a", "reset");
         d.onSuccess("a");
         assertThat(d.onFailure("a", "reset").outcome()).isEqualTo(Outcome.BELOW_THRESHOLD);
@@ -46,7 +47,7 @@ class OutlierThresholdTest {
 
     @Test
     void failuresWhileEjectedAreNotCountedAgain() {
-        OutlierDetector<String> d = Outliers.detector(OutlierSettings.DEFAULTS, clock, "a", "b");
+        OutlierDetector<String> d = Outliers.detector(OutlierDetection.DEFAULTS, clock, "a", "b");
         Decision<String> first = d.onFailure("a", "refused");
         Decision<String> again = d.onFailure("a", "refused");
         assertThat(again.outcome()).isEqualTo(Outcome.ALREADY_EJECTED);
@@ -56,7 +57,7 @@ class OutlierThresholdTest {
 
     @Test
     void failureOfABackendOutsideTheSetIsReportedNotActedOn() {
-        OutlierDetector<String> d = Outliers.detector(OutlierSettings.DEFAULTS, clock, "a", "b");
+        OutlierDetector<String> d = Outliers.detector(OutlierDetection.DEFAULTS, clock, "a", "b");
         assertThat(d.onFailure("gone", "refused").outcome()).isEqualTo(Outcome.NOT_A_MEMBER);
         assertThat(d.ejectedCount()).isZero();
     }

@@ -1,5 +1,7 @@
 package io.tandem.health.passive;
 
+import io.tandem.config.OutlierDetection;
+import io.tandem.config.ResponseTimeoutMode;
 import java.time.Duration;
 import java.util.List;
 
@@ -7,12 +9,12 @@ final class Outliers {
     private Outliers() {
     }
 
-    static OutlierSettings settings(int threshold, double maxFraction) {
-        return new OutlierSettings(threshold, Duration.ofSeconds(1), Duration.ofSeconds(8), maxFraction,
-                Duration.ofSeconds(10));
+    static OutlierDetection settings(int threshold, int maxPercent) {
+        return new OutlierDetection(threshold, Duration.ofSeconds(1), Duration.ofSeconds(8), maxPercent, Duration.ZERO,
+                ResponseTimeoutMode.FIRST_RESPONSE);
     }
 
-    static OutlierDetector<String> detector(OutlierSettings s, TestClock clock, String... members) {
+    static OutlierDetector<String> detector(OutlierDetection s, TestClock clock, String... members) {
         OutlierDetector<String> d = new OutlierDetector<>(s, clock);
         d.setMembers(List.of(members));
         return d;

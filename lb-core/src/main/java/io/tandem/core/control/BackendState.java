@@ -6,19 +6,19 @@ import io.tandem.config.HealthCheckSpec;
 import io.tandem.core.control.NodeView.TransitionView;
 import io.tandem.core.pool.Backend;
 import io.tandem.health.HealthFlag;
-import io.tandem.health.check.CheckHandle;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ScheduledFuture;
 
 /**
- * The control loop's mutable record of one backend of one VIP: the {@link Backend} the data
- * path sees, its health flags, its active check and its recent transitions. Confined to the
- * control loop thread.
+ * The {@link Reconciler}'s mutable record of one backend of one VIP: the {@link Backend} the data
+ * path sees, its health flags (each set and cleared by one owner: {@link HealthRules} for checks,
+ * ejections and self-loops, {@link BackendSync} for the discovery source's, the operator's
+ * actions for theirs), its active check and its recent transitions. Confined to the control
+ * loop thread.
  */
 final class BackendState {
     private static final int RECENT_TRANSITIONS = 16;
@@ -29,16 +29,16 @@ final class BackendState {
     private final Deque<TransitionView> recent = new ArrayDeque<>();
     /** When the backend last became eligible (slow start); null while it is not. */
     Instant eligibleSince;
-    /** The active check this backend is watched by, and the spec it was started with. */
-    CheckHandle check;
+    /** The id of the active check watching this backend (0: none), and the spec it was started with. */
+    long checkId;
     HealthCheckSpec checkSpec;
     /** Who wants DRAINING: the operator, the discovery source, or both (the flag is either). */
     boolean operatorDraining;
     boolean sourceDraining;
     /** When the data path saw the first connect failure of the current streak (detection latency). */
     Instant firstFailureAt;
-    /** Closes the remaining connections when an operator drain's deadline passes. */
-    ScheduledFuture<?> drainDeadline;
+    /** An operator drain's deadline timer is set (it cuts the remaining connections). */
+    boolean drainDeadline;
 
     BackendState(Backend backend, String origin) {
         this.backend = requireNonNull(backend, "backend");
@@ -99,11 +99,11 @@ final class BackendState {
         return List.copyOf(recent);
     }
 
-    void stopCheck() {
-        if (check != null) {
-            check.close();
-            check = null;
-            checkSpec = null;
-        }
+    /** Forgets the active check; returns its id for the caller to stop (0: there was none). */
+    long dropCheck() {
+        long id = checkId;
+        checkId = 0;
+        checkSpec = null;
+        return id;
     }
 }

@@ -33,16 +33,21 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The node's side of discovery: turns config into running sources, resolves what they report
- * (off the control loop: resolution may block), and keeps the last snapshot of each source for
- * the control loop, which merges them into VIPs. Snapshot bookkeeping is confined to the control
- * loop thread; sources call back on their own threads and only post.
+ * (off the control loop: resolution may block), and keeps the last snapshot of each source; the
+ * {@link Reconciler} gets their merge ({@link #endpoints()}) and the VIPs they declare as its input.
+ * Snapshot bookkeeping is confined to the control loop thread; sources call back on their own
+ * threads and only post.
  *
  * <p>A source that loses its upstream keeps repeating its last membership marked stale; the
  * control loop never empties a pool because a source went away.
@@ -58,6 +63,9 @@ final class Discovery implements AutoCloseable {
     record Snapshot(Map<String, List<Resolved>> services, boolean stale, Instant at) {
     }
 
+    /** Starts and stops sources (each may wait seconds for its upstream), in order, off the control loop. */
+    private final ExecutorService lifecycle = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("tandem-discovery").daemon(true).factory());
     private final List<DiscoverySource> sources = new ArrayList<>();
     private final Map<String, Snapshot> snapshots = new LinkedHashMap<>();
     private DiscoverySettings settings = DiscoverySettings.NONE;
@@ -65,38 +73,53 @@ final class Discovery implements AutoCloseable {
     /**
      * Replaces the running sources when {@code next} differs from the current settings. Snapshots
      * of a source name are kept across the restart, so pools stay populated until the restarted
-     * source reports. Control loop thread only.
+     * source reports. Control loop thread only; the sources' own start and stop (a ZooKeeper
+     * session to open or close, a Marathon stream to join) run on the discovery lifecycle thread,
+     * in order, never here. A stopped source's late reports are ignored.
      */
     void configure(DiscoverySettings next, Executor loop, Consumer<String> changed) {
         requireNonNull(next, "next");
         if (next.equals(settings)) {
             return;
         }
-        closeSources();
+        List<DiscoverySource> stopping = List.copyOf(sources);
+        sources.clear();
         settings = next;
-        next.zookeeper().ifPresent(zk -> sources.add(new ZooKeeperSource(zooKeeperSettings(zk))));
-        next.marathon().ifPresent(m -> sources.add(new MarathonSource(marathonSettings(m))));
-        snapshots.keySet().retainAll(sources.stream().map(DiscoverySource::name).toList());
-        for (DiscoverySource s : sources) {
-            s.start((src, services, stale) -> {
-                Map<String, List<Resolved>> resolved = resolve(src.name(), services);
-                loop.execute(() -> {
-                    if (sources.contains(src)) {
-                        snapshots.put(src.name(), new Snapshot(resolved, stale, Instant.now()));
-                        changed.accept(src.name());
-                    }
-                });
-            });
-            log.info("discovery source started source={} settings={}", s.name(),
-                    s instanceof MarathonSource ? next.marathon().orElseThrow() : next.zookeeper().orElseThrow());
+        try {
+            next.zookeeper().ifPresent(zk -> sources.add(new ZooKeeperSource(zooKeeperSettings(zk))));
+            next.marathon().ifPresent(m -> sources.add(new MarathonSource(marathonSettings(m))));
+        } catch (RuntimeException e) { // validation agrees with the sources (DiscoveryConfigAgreementTest)
+            log.warn("discovery source not started error=\"{}\"", e.toString());
         }
+        snapshots.keySet().retainAll(sources.stream().map(DiscoverySource::name).toList());
+        List<DiscoverySource> starting = List.copyOf(sources);
+        lifecycle(() -> {
+            stop(stopping);
+            for (DiscoverySource s : starting) {
+                try {
+                    s.start((src, services, stale) -> {
+                        Map<String, List<Resolved>> resolved = resolve(src.name(), services);
+                        loop.execute(() -> {
+                            if (sources.contains(src)) {
+                                snapshots.put(src.name(), new Snapshot(resolved, stale, Instant.now()));
+                                changed.accept(src.name());
+                            }
+                        });
+                    });
+                    log.info("discovery source started source={} settings={}", s.name(),
+                            s instanceof MarathonSource ? next.marathon().orElseThrow() : next.zookeeper().orElseThrow());
+                } catch (RuntimeException e) {
+                    log.warn("discovery source start failed source={} error=\"{}\"", s.name(), e.toString());
+                }
+            }
+        });
     }
 
-    /** Every endpoint of {@code service} over all sources (a source never seen yet adds nothing). */
-    List<Resolved> endpoints(String service) {
-        List<Resolved> out = new ArrayList<>();
+    /** Every service's endpoints over all sources, in source order (a source never seen yet adds nothing). */
+    Map<String, List<Resolved>> endpoints() {
+        Map<String, List<Resolved>> out = new LinkedHashMap<>();
         for (Snapshot s : snapshots.values()) {
-            out.addAll(s.services().getOrDefault(service, List.of()));
+            s.services().forEach((service, list) -> out.computeIfAbsent(service, k -> new ArrayList<>()).addAll(list));
         }
         return out;
     }
@@ -155,22 +178,45 @@ final class Discovery implements AutoCloseable {
         return !sources.isEmpty();
     }
 
-    @Override
-    public void close() {
-        closeSources();
+    /**
+     * Stops every source (on the lifecycle thread) and forgets their snapshots. Control loop
+     * thread; the future completes when the sources are stopped — wait for it elsewhere.
+     */
+    CompletableFuture<Void> stopAll() {
+        List<DiscoverySource> stopping = List.copyOf(sources);
+        sources.clear();
         snapshots.clear();
         settings = DiscoverySettings.NONE;
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        lifecycle(() -> {
+            stop(stopping);
+            stopped.complete(null);
+        });
+        lifecycle.shutdown();
+        return stopped;
     }
 
-    private void closeSources() {
-        for (DiscoverySource s : sources) {
+    @Override
+    public void close() {
+        stopAll();
+    }
+
+    private void lifecycle(Runnable task) {
+        try {
+            lifecycle.execute(task);
+        } catch (RejectedExecutionException e) {
+            log.debug("discovery lifecycle task skipped: the node is stopping");
+        }
+    }
+
+    private static void stop(List<DiscoverySource> stopping) {
+        for (DiscoverySource s : stopping) {
             try {
                 s.close();
             } catch (RuntimeException e) {
                 log.warn("discovery source close failed source={} error=\"{}\"", s.name(), e.toString());
             }
         }
-        sources.clear();
     }
 
     /** Runs on the source's thread: DNS may block there, never on the control loop. */

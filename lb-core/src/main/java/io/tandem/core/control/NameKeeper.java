@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.netty.util.NetUtil;
 import io.tandem.config.BackendConfig;
+import io.tandem.config.Durations;
 import io.tandem.config.HostPort;
 import io.tandem.config.RuntimeSettings;
 import io.tandem.config.TandemConfig;
@@ -13,71 +14,41 @@ import io.tandem.core.control.NameTable.Decision;
 import io.tandem.core.control.NameTable.Failed;
 import io.tandem.core.control.NameTable.Found;
 import io.tandem.core.control.NameTable.NotFound;
-import io.tandem.core.metrics.Metrics;
 import io.tandem.core.pool.Backend;
 import io.tandem.health.HealthFlag;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
-import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The resolver half of the control loop: keeps every backend host name of the config resolved.
- * A reload (and the start) looks every name up <em>before</em> the config is applied, off the
- * loop ({@link #prepare}); after that each name is looked up again when its TTL runs out
- * ({@link NameTable} decides when), on a timer of the loop whose lookup runs elsewhere
- * ({@link DnsClient}) and whose answer is posted back. A name whose addresses change is handed to
- * {@code changed}, which re-syncs the VIPs that use it.
+ * The names half of the {@link Reconciler}: keeps every backend host name of the config resolved.
+ * A reload (and the start) looks every name up <em>before</em> the config is applied, off the loop
+ * ({@link NameLookups#prepare}); {@link #adopt} takes those answers in with the swap. After that
+ * each name is looked up again when its TTL runs out ({@link NameTable} decides when): a
+ * {@link Action.Timer.NameRefresh} timer, then an {@link Action.Lookup} whose answer comes back
+ * through {@link #answer}. A name whose addresses change makes the reconciler re-sync the VIPs
+ * that use it.
  *
  * <p>It owns the {@code UNRESOLVED} flag: a static backend whose name has no address is held as a
- * placeholder carrying it ({@link #syncUnresolved}).
- *
- * <p>Confined to the control loop's thread except {@link #prepare}, which runs on the reload
- * thread and only reads the current client.
+ * placeholder carrying it ({@link #syncUnresolved}). Pure; confined to the control loop's thread.
  */
-final class NameKeeper implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(NameKeeper.class);
-    private static final int PARALLEL = 64;
-
-    /** The lookups done for a config about to be applied, with the client that did them. */
-    record Prepared(DnsClient client, Map<String, Answer> answers) {
-    }
-
-    private final ScheduledExecutorService loop;
-    private final Metrics metrics;
-    private final Function<RuntimeSettings.Dns, DnsClient> clients;
-    private final Consumer<String> changed;
+final class NameKeeper {
+    private final List<Action> out;
     private final NameTable table;
-    private final Map<String, ScheduledFuture<?>> timers = new HashMap<>();
-    private volatile DnsClient client;
-    /** Bumped on every adopt: a timer's answer from before it is stale. Loop thread. */
+    /** Names with a refresh timer set. */
+    private final Set<String> timers = new HashSet<>();
+    /** Bumped on every adopt: a lookup started before it answers for a table that moved on. */
     private long epoch;
 
-    /**
-     * @param clients builds a DNS client for settings (a reload with new {@code runtime.dns} gets a new one)
-     * @param changed called on the loop with a name whose addresses (or unresolved reason) changed
-     */
-    NameKeeper(ScheduledExecutorService loop, Metrics metrics, Function<RuntimeSettings.Dns, DnsClient> clients,
-               Consumer<String> changed) {
-        this.loop = requireNonNull(loop, "loop");
-        this.metrics = requireNonNull(metrics, "metrics");
-        this.clients = requireNonNull(clients, "clients");
-        this.changed = requireNonNull(changed, "changed");
+    NameKeeper(List<Action> out) {
+        this.out = requireNonNull(out, "out");
         RuntimeSettings.Dns d = RuntimeSettings.Dns.DEFAULTS;
         this.table = new NameTable(d.minTtl(), d.maxTtl());
     }
@@ -105,50 +76,43 @@ final class NameKeeper implements AutoCloseable {
     }
 
     /**
-     * Looks every name of {@code next} up, with {@code next}'s DNS settings, and waits for the
-     * answers. Runs on the reload thread (never on the loop); each lookup is bounded, so this is.
+     * Adopts a prepared config's lookups: its TTL bounds, its answers, a refresh per name; forgets
+     * names no longer used. Part of a successful apply (which re-syncs every VIP afterwards, so no
+     * name is reported changed here).
      */
-    Prepared prepare(TandemConfig next) {
-        DnsClient current = client;
-        DnsClient c = current != null && current.settings().equals(next.runtime().dns()) ? current
-                : clients.apply(next.runtime().dns());
-        Map<String, Answer> answers = new LinkedHashMap<>();
-        List<String> all = List.copyOf(names(next));
-        // At most PARALLEL lookups (one UDP socket each) in flight: a config of a thousand names
-        // must not open a thousand sockets at once.
-        for (int from = 0; from < all.size(); from += PARALLEL) {
-            Map<String, CompletableFuture<Answer>> pending = new LinkedHashMap<>();
-            for (String name : all.subList(from, Math.min(all.size(), from + PARALLEL))) {
-                pending.put(name, c.lookup(name));
+    void adopt(RuntimeSettings.Dns settings, Map<String, Answer> answers) {
+        epoch++;
+        table.bounds(settings.minTtl(), settings.maxTtl());
+        table.retain(answers.keySet());
+        for (var it = timers.iterator(); it.hasNext(); ) {
+            String name = it.next();
+            if (!answers.containsKey(name)) {
+                it.remove();
+                out.add(new Action.Cancel(new Action.Timer.NameRefresh(name)));
             }
-            pending.forEach((name, f) -> answers.put(name, f.join()));
         }
-        return new Prepared(c, answers);
+        answers.forEach(this::record);
+    }
+
+    /** {@code name}'s refresh timer ran out: look it up (the answer comes back to {@link #answer}). */
+    void refreshDue(String name) {
+        timers.remove(name);
+        if (table.knows(name)) {
+            out.add(new Action.Lookup(name, epoch));
+        }
     }
 
     /**
-     * Adopts a prepared config's lookups: its client and TTL bounds, its answers, a timer per name;
-     * forgets names no longer used. Loop thread, as part of a successful apply (which re-syncs
-     * every VIP afterwards, so nothing is reported to {@code changed} here).
+     * A lookup's answer; stale ones (a reload looked the name up again, or dropped it, meanwhile)
+     * are ignored.
+     *
+     * @return whether the name's addresses (or its reason for having none) changed
      */
-    void adopt(RuntimeSettings.Dns settings, Prepared prepared) {
-        epoch++;
-        client = prepared.client();
-        table.bounds(settings.minTtl(), settings.maxTtl());
-        table.retain(prepared.answers().keySet());
-        timers.entrySet().removeIf(e -> {
-            e.getValue().cancel(false);
-            return true;
-        });
-        prepared.answers().forEach((name, answer) -> record(name, answer));
-    }
-
-    List<InetAddress> addresses(String name) {
-        return table.addresses(name);
-    }
-
-    Optional<String> unresolvedReason(String name) {
-        return table.unresolvedReason(name);
+    boolean answer(String name, long lookupEpoch, Answer answer) {
+        if (lookupEpoch != epoch || !table.knows(name)) {
+            return false;
+        }
+        return record(name, answer).changed();
     }
 
     /**
@@ -160,25 +124,25 @@ final class NameKeeper implements AutoCloseable {
         if (literal(b.address().host()) != null) {
             return Map.of();
         }
-        Map<HostPort, InetSocketAddress> out = new LinkedHashMap<>();
+        Map<HostPort, InetSocketAddress> found = new LinkedHashMap<>();
         for (InetAddress ip : table.addresses(b.address().host())) {
-            out.put(HostPort.of(NetUtil.toAddressString(ip), b.address().port()),
+            found.put(HostPort.of(NetUtil.toAddressString(ip), b.address().port()),
                     new InetSocketAddress(ip, b.address().port()));
         }
-        return out;
+        return found;
     }
 
     /**
      * Holds a placeholder, flagged {@code UNRESOLVED} with the reason, for each static backend of
      * {@code vs} whose host name has no address now (HAProxy {@code init-addr none}): the operator
      * sees it and why, the data path never does (it is in no pool and never checked). It goes when
-     * the name resolves and its addresses join as backends. Loop thread.
+     * the name resolves and its addresses join as backends.
      */
     void syncUnresolved(VipState vs, Instant now, List<String> changes) {
         Map<HostPort, BackendConfig> want = new LinkedHashMap<>();
         for (BackendConfig b : vs.config.backends()) {
             String host = b.address().host();
-            if (NameKeeper.literal(host) == null && addresses(host).isEmpty()) {
+            if (literal(host) == null && table.addresses(host).isEmpty()) {
                 want.put(b.address(), b);
             }
         }
@@ -186,17 +150,16 @@ final class NameKeeper implements AutoCloseable {
             var e = it.next();
             if (!want.containsKey(e.getKey())) {
                 it.remove();
-                List<String> addresses = addresses(e.getKey().host()).stream()
-                        .map(NetUtil::toAddressString).toList();
+                List<String> addresses = text(table.addresses(e.getKey().host()));
                 if (addresses.isEmpty()) {
-                    changes.add("removed backend " + e.getKey() + " from " + vs.vip.name());
+                    changes.add("removed backend " + e.getKey() + " from " + vs.name());
                 }
-                log.info("backend placeholder gone vip={} backend={} addresses={}", vs.vip.name(), e.getKey(),
-                        addresses);
+                out.add(Action.Log.info("backend placeholder gone vip=" + vs.name() + " backend=" + e.getKey()
+                        + " addresses=" + addresses));
             }
         }
         for (BackendConfig b : want.values()) {
-            String reason = unresolvedReason(b.address().host()).orElse("not looked up yet");
+            String reason = table.unresolvedReason(b.address().host()).orElse("not looked up yet");
             BackendState bs = vs.unresolved.get(b.address());
             String shown = bs == null ? null : bs.recentTransitions().getLast().reason();
             if (reason.equals(shown)) {
@@ -207,20 +170,20 @@ final class NameKeeper implements AutoCloseable {
                     b.address().port()), Math.max(1, b.weight())), "dns:" + b.address().host());
             bs.flag(HealthFlag.UNRESOLVED, true, reason, now);
             if (vs.unresolved.put(b.address(), bs) == null) {
-                changes.add("unresolved backend " + b.address() + " of " + vs.vip.name() + " (" + reason + ")");
+                changes.add("unresolved backend " + b.address() + " of " + vs.name() + " (" + reason + ")");
             }
-            log.warn("backend unresolved vip={} backend={} flag=UNRESOLVED reason=\"{}\"", vs.vip.name(),
-                    b.address(), reason);
+            out.add(Action.Log.warn("backend unresolved vip=" + vs.name() + " backend=" + b.address()
+                    + " flag=UNRESOLVED reason=\"" + reason + "\""));
         }
     }
 
-    @Override
-    public void close() {
-        timers.values().forEach(t -> t.cancel(false));
+    /** The node stops: no more refreshes. */
+    void close() {
+        timers.forEach(name -> out.add(new Action.Cancel(new Action.Timer.NameRefresh(name))));
         timers.clear();
     }
 
-    /** Applies one answer: the table decides, this logs, counts and schedules the next lookup. */
+    /** Applies one answer: the table decides; this logs, counts and sets the next refresh. */
     private Decision record(String name, Answer answer) {
         Decision d = table.onAnswer(name, answer);
         String result = switch (answer) {
@@ -228,63 +191,31 @@ final class NameKeeper implements AutoCloseable {
             case NotFound nf -> "not_found";
             case Failed fl -> "failed";
         };
-        metrics.counter("tandem.dns.lookups", "result", result).increment();
-        String next = io.tandem.config.Durations.format(d.askAgainIn());
+        out.add(Action.counter("tandem.dns.lookups", "result", result));
+        String next = Durations.format(d.askAgainIn());
+        String addresses = text(table.addresses(name)).toString();
         switch (answer) {
-            case Found f when d.changed() -> log.info("name resolved name={} addresses={} ttl={} next_in={}", name,
-                    text(table.addresses(name)), io.tandem.config.Durations.format(f.ttl()), next);
-            case Found f -> log.debug("name unchanged name={} addresses={} next_in={}", name,
-                    text(table.addresses(name)), next);
-            case Failed fl when d.held() -> log.warn("name lookup failed name={} reason=\"{}\" keeping={} retry_in={}",
-                    name, fl.reason(), text(table.addresses(name)), next);
+            case Found f when d.changed() -> out.add(Action.Log.info("name resolved name=" + name + " addresses="
+                    + addresses + " ttl=" + Durations.format(f.ttl()) + " next_in=" + next));
+            case Found f -> out.add(Action.Log.debug("name unchanged name=" + name + " addresses=" + addresses
+                    + " next_in=" + next));
+            case Failed fl when d.held() -> out.add(Action.Log.warn("name lookup failed name=" + name + " reason=\""
+                    + fl.reason() + "\" keeping=" + addresses + " retry_in=" + next));
             default -> {
-                if (d.changed()) {
-                    log.warn("name unresolved name={} reason=\"{}\" retry_in={}", name,
-                            table.unresolvedReason(name).orElse("?"), next);
-                } else {
-                    log.debug("name still unresolved name={} reason=\"{}\" retry_in={}", name,
-                            table.unresolvedReason(name).orElse("?"), next);
-                }
+                String reason = table.unresolvedReason(name).orElse("?");
+                out.add(d.changed()
+                        ? Action.Log.warn("name unresolved name=" + name + " reason=\"" + reason + "\" retry_in=" + next)
+                        : Action.Log.debug("name still unresolved name=" + name + " reason=\"" + reason + "\" retry_in="
+                                + next));
             }
         }
-        schedule(name, d.askAgainIn());
+        timers.add(name);
+        out.add(new Action.Schedule(new Action.Timer.NameRefresh(name), Duration.ofMillis(Math.max(1,
+                d.askAgainIn().toMillis()))));
         return d;
     }
 
-    private void schedule(String name, Duration in) {
-        long at = epoch;
-        ScheduledFuture<?> old = timers.put(name, loop.schedule(() -> {
-            timers.remove(name);
-            refresh(name, at);
-        }, Math.max(1, in.toMillis()), TimeUnit.MILLISECONDS));
-        if (old != null) {
-            old.cancel(false);
-        }
-    }
-
-    /** Loop thread: starts a lookup whose answer comes back to the loop. */
-    private void refresh(String name, long at) {
-        DnsClient c = client;
-        if (c == null || at != epoch) {
-            return;
-        }
-        c.lookup(name).thenAccept(answer -> {
-            try {
-                loop.execute(() -> {
-                    if (at != epoch || !table.knows(name)) {
-                        return; // a reload looked it up again (or dropped it) meanwhile
-                    }
-                    if (record(name, answer).changed()) {
-                        changed.accept(name);
-                    }
-                });
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // the node is stopping
-            }
-        });
-    }
-
-    private static String text(List<InetAddress> addresses) {
-        return addresses.stream().map(NetUtil::toAddressString).toList().toString();
+    private static List<String> text(List<InetAddress> addresses) {
+        return addresses.stream().map(NetUtil::toAddressString).toList();
     }
 }

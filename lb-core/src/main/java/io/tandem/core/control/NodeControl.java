@@ -1,5 +1,6 @@
 package io.tandem.core.control;
 
+import io.tandem.ha.HaView;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -15,7 +16,7 @@ public interface NodeControl {
      * The HA group as this node sees it (peers, link state, each VIP address's owner and epoch,
      * ZooKeeper state), or empty when the node is not part of a group. Serialised as-is to JSON.
      */
-    default java.util.Optional<Object> haView() {
+    default java.util.Optional<HaView> haView() {
         return java.util.Optional.empty();
     }
 

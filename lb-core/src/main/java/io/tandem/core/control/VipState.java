@@ -4,19 +4,32 @@ import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.HostPort;
 import io.tandem.config.VipConfig;
+import io.tandem.core.policy.Policies;
+import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendPool;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.passive.OutlierDetector;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledFuture;
 
-/** The control loop's record of one VIP. Confined to the control loop thread. */
+/**
+ * The {@link Reconciler}'s record of one VIP, and the rule for publishing its pool
+ * ({@link #publish}). Confined to the control loop thread.
+ */
 final class VipState {
+    /** Tells this VIP from an earlier one of the same name (a replaced listener): its timers carry it. */
+    final long incarnation;
     VipConfig config;
     final Vip vip;
-    Bound listener;
+    BoundListener listener;
     final Map<HostPort, BackendState> backends = new LinkedHashMap<>();
     long poolGeneration;
+    /** The snapshot last published (what the data path reads now). */
+    BackendPool published;
     /**
      * Static backends written as a host name that has no address now, each held as an ineligible
      * placeholder with flag {@code UNRESOLVED} and its reason: shown, never in a pool, never checked.
@@ -25,26 +38,93 @@ final class VipState {
     boolean panic;
     /** No backend has passed a check and some await their first: the pool routes to those (not panic). */
     boolean warming;
-    java.time.Instant warmingSince;
+    Instant warmingSince;
     /** Passive detection; null when the VIP has it switched off. */
     OutlierDetector<HostPort> outliers;
-    ScheduledFuture<?> ejectionTimer;
-    ScheduledFuture<?> rampTimer;
+    /** A passive ejection's expiry timer is set. */
+    boolean ejectionTimer;
+    /** A slow-start step is scheduled. */
+    boolean rampTimer;
 
-    /** A bound listener of either protocol: where it listens, and how to stop it. */
-    record Bound(java.util.function.Supplier<java.net.InetSocketAddress> address,
-                 java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> closer) {
-        java.net.InetSocketAddress localAddress() {
-            return address.get();
-        }
-
-        java.util.concurrent.CompletableFuture<Void> close() {
-            return closer.get();
-        }
+    VipState(VipConfig config, long incarnation) {
+        this.config = requireNonNull(config, "config");
+        this.incarnation = incarnation;
+        this.published = new BackendPool(config, List.of(), Policies.create(config.policy(), List.of()), false, 0);
+        this.vip = new Vip(config.name(), published);
     }
 
-    VipState(VipConfig config, Vip vip) {
-        this.config = requireNonNull(config, "config");
-        this.vip = requireNonNull(vip, "vip");
+    String name() {
+        return vip.name();
+    }
+
+    Action.Timer.Ramp rampKey() {
+        return new Action.Timer.Ramp(name(), incarnation);
+    }
+
+    Action.Timer.EjectionExpiry ejectionKey() {
+        return new Action.Timer.EjectionExpiry(name(), incarnation);
+    }
+
+    Action.Timer.DrainDeadline drainKey(HostPort backend) {
+        return new Action.Timer.DrainDeadline(name(), incarnation, backend);
+    }
+
+    /**
+     * Builds the next snapshot from the backends' flags ({@link PoolBuilder}: panic, warming, slow
+     * start) and publishes it; then cuts the connections of backends that just went down when the
+     * VIP asks for it, logs panic and warming as they begin and end, and schedules the next
+     * slow-start step.
+     */
+    void publish(Instant now, List<Action> out) {
+        List<PoolBuilder.Member> members = new ArrayList<>(backends.size());
+        for (BackendState bs : backends.values()) {
+            members.add(new PoolBuilder.Member(bs.backend(), bs.flags(), bs.eligibleSince));
+        }
+        PoolBuilder.Built built = PoolBuilder.build(config, members, now, ++poolGeneration);
+        BackendPool before = published;
+        published = built.pool();
+        out.add(new Action.Publish(vip, built.pool()));
+        // Cut after publishing, never before: a connection picking from the old snapshot in
+        // between would reach the backend after the sweep and stay. One that still does (it read
+        // the old snapshot just before the publish) sees this one when it connects and cuts itself.
+        for (Backend b : built.pool().cut()) {
+            if (!before.cuts(b)) {
+                out.add(new Action.CloseConnections(vip, b, Action.Cut.BACKEND_DOWN, Duration.ZERO));
+            }
+        }
+        if (built.warming() != warming) {
+            // Not a panic: every VIP with a check starts like this (docs/health.md "Start-up").
+            warming = built.warming();
+            if (warming) {
+                warmingSince = now;
+                out.add(Action.Log.info("vip warming vip=" + name() + " awaiting_first_check=" + built.awaiting() + "/"
+                        + built.known() + " reason=\"no backend has passed a check yet: routing to the backends "
+                        + "still awaiting their first check\""));
+            } else {
+                out.add(Action.Log.info("vip warm vip=" + name() + " eligible=" + built.eligible() + "/"
+                        + built.known() + " after_ms=" + Duration.between(warmingSince, now).toMillis()));
+            }
+        }
+        if (built.panic() != panic) {
+            panic = built.panic();
+            if (panic) {
+                out.add(Action.Log.warn("vip panic vip=" + name() + " eligible=" + built.eligible() + "/"
+                        + built.known() + " panic_threshold=" + config.health().panicThresholdPercent()
+                        + "% routing_to=" + built.pool().backends().size() + " reason=\"too few eligible backends: "
+                        + "routing to every backend an operator has not drained\""));
+                out.add(Action.counter("tandem.vip.panic.entered", "vip", name()));
+            } else {
+                out.add(Action.Log.info("vip panic over vip=" + name() + " eligible=" + built.eligible() + "/"
+                        + built.known()));
+            }
+        }
+        if (built.ramping() && !rampTimer) {
+            rampTimer = true;
+            out.add(new Action.Schedule(rampKey(),
+                    Duration.ofMillis(Math.max(100, config.health().slowStart().toMillis() / 10))));
+        }
+        out.add(Action.Log.debug("pool published vip=" + name() + " generation=" + built.pool().generation()
+                + " eligible=" + built.eligible() + "/" + built.known() + " panic=" + built.panic() + " warming="
+                + built.warming() + " ramping=" + built.ramping()));
     }
 }

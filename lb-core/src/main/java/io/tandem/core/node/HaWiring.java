@@ -11,7 +11,6 @@ import io.tandem.ha.OwnershipListener;
 import io.tandem.ha.PeerMessage;
 import java.io.IOException;
 import java.util.Locale;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,7 +70,7 @@ final class HaWiring {
                 control.peerEjected(m.vip(), m.backend(), m.nodeId() + ": " + m.reason());
             }
         });
-        control.attachHa(() -> Optional.of(node.view()), node::publishBackendEjected);
+        control.attachHa(node::view, node::publishBackendEjected);
         metrics.registry().gauge("tandem.ha.addresses.served", node, n -> n.view().servedHere().size());
         return node;
     }

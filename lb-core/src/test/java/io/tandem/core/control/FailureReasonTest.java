@@ -11,16 +11,16 @@ import org.junit.jupiter.api.Test;
 class FailureReasonTest {
     @Test
     void epollRefusalLosesItsSyscallPrefixAndAddress() {
-        assertThat(HealthKeeper.describe(new IOException("connect(..) failed: Connection refused: /127.0.0.1:9001")))
+        assertThat(PassiveSignals.describe(new IOException("connect(..) failed: Connection refused: /127.0.0.1:9001")))
                 .isEqualTo("connection refused");
     }
 
     @Test
     void nioAndTimeoutMessagesKeepTheirMeaning() {
-        assertThat(HealthKeeper.describe(new ConnectException("Connection refused: /127.0.0.1:9001")))
+        assertThat(PassiveSignals.describe(new ConnectException("Connection refused: /127.0.0.1:9001")))
                 .isEqualTo("connection refused");
-        assertThat(HealthKeeper.describe(new ConnectTimeoutException("connection timed out after 1000 ms: /10.0.0.1:80")))
+        assertThat(PassiveSignals.describe(new ConnectTimeoutException("connection timed out after 1000 ms: /10.0.0.1:80")))
                 .isEqualTo("connection timed out after 1000 ms");
-        assertThat(HealthKeeper.describe(new IOException())).isEqualTo("IOException");
+        assertThat(PassiveSignals.describe(new IOException())).isEqualTo("IOException");
     }
 }

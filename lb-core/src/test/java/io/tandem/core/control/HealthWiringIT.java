@@ -76,10 +76,14 @@ class HealthWiringIT {
         return n;
     }
 
-    private static int deadPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    /**
+     * A port that refuses connections for the whole test: bound, never listening. (A port freed
+     * just before could be handed to the node's own port-0 listener: a real self-loop.)
+     */
+    private int deadPort() throws IOException {
+        Socket s = keep(new Socket());
+        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return s.getLocalPort();
     }
 
     private static NodeView.BackendView backend(Node n, int port) {

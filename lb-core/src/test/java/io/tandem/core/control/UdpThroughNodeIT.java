@@ -118,4 +118,34 @@ class UdpThroughNodeIT {
             }
         }
     }
+
+    @Test
+    void aUdpVipMovedToANewAddressByAReloadKeepsItsUdpMeters() throws Exception {
+        try (NamedUdpEcho a = new NamedUdpEcho("a")) {
+            int first = freeUdpPort();
+            int second = freeUdpPort();
+            String yaml = """
+                    admin: {enabled: false}
+                    vips:
+                      - {name: dns, listen: 127.0.0.1:%d, protocol: udp, backends: [127.0.0.1:%d]}
+                    """;
+            java.util.concurrent.atomic.AtomicReference<String> text = new java.util.concurrent.atomic.AtomicReference<>(
+                    yaml.formatted(first, a.port()));
+            ConfigResult r = ConfigLoader.parse(text.get(), "t.yaml");
+            assertThat(r).as("%s", r).isInstanceOf(ConfigResult.Valid.class);
+            try (Node n = Node.start(new Node.Options("t", ((ConfigResult.Valid) r).config(),
+                    () -> ConfigLoader.parse(text.get(), "t.yaml"), "test", Optional.empty()))) {
+                text.set(yaml.formatted(second, a.port()));
+                assertThat(n.control().reload().get(20, java.util.concurrent.TimeUnit.SECONDS).changes())
+                        .anyMatch(c -> c.startsWith("listening vip dns on /127.0.0.1:" + second));
+                try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(
+                        InetAddress.getLoopbackAddress(), 0))) {
+                    client.setSoTimeout(1000);
+                    assertThat(ask(client, second, "moved")).isEqualTo("a:moved");
+                }
+                // The new listener's meters, not none: the old VIP's were removed before the new ones were bound.
+                assertThat(n.metrics().registry().scrape()).contains("tandem_udp_sessions_opened_total{vip=\"dns\"} 1.0");
+            }
+        }
+    }
 }

@@ -29,7 +29,6 @@ import io.tandem.health.HealthFlag;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -80,10 +79,14 @@ class UncheckedBackendIT {
         return n;
     }
 
-    private static int deadPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    /**
+     * A port that refuses connections for the whole test: bound, never listening. (A port freed
+     * just before could be handed to the node's own port-0 listener: a real self-loop.)
+     */
+    private int deadPort() throws IOException {
+        Socket s = keep(new Socket());
+        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return s.getLocalPort();
     }
 
     private static NodeView.BackendView backend(Node n, String vip, int port) {

@@ -1,0 +1,112 @@
+package io.tandem.core.control;
+
+import static java.util.Objects.requireNonNull;
+
+import io.tandem.config.BackendConfig;
+import io.tandem.config.HostPort;
+import io.tandem.core.pool.Backend;
+import io.tandem.health.HealthFlag;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The membership half of the {@link Reconciler}: what a VIP's backends should be — its static
+ * backends (a host name stands for each of its current addresses) plus its service's discovered
+ * endpoints — and the diff that gets it there: a new backend joins (its check decides when it
+ * serves), a gone one leaves the pool while its open connections finish, a kept one keeps its
+ * counters and maybe gets a new weight. It owns the flags the discovery source sets:
+ * {@code DRAINING} when the source drains ({@code TASK_KILLING}, weight 0), shared with the
+ * operator's drain, and {@code UNHEALTHY_IN_SOURCE}.
+ */
+final class BackendSync {
+
+    /** One backend as config, names and discovery want it. */
+    private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
+                           boolean unhealthyInSource) {
+    }
+
+    private final List<Action> out;
+    private final NameKeeper names;
+    private final HealthRules health;
+
+    BackendSync(List<Action> out, NameKeeper names, HealthRules health) {
+        this.out = requireNonNull(out, "out");
+        this.names = requireNonNull(names, "names");
+        this.health = requireNonNull(health, "health");
+    }
+
+    /**
+     * Adds, keeps and removes {@code vs}'s backends to match its config, the names' current
+     * addresses and {@code discovered} (service → endpoints); every change goes to {@code changes}.
+     * Does not publish: the caller does, once, after the health sync.
+     */
+    void sync(VipState vs, Map<String, List<Discovery.Resolved>> discovered, Instant now, List<String> changes) {
+        Map<HostPort, Desired> want = desired(vs, discovered);
+        for (var it = vs.backends.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!want.containsKey(e.getKey())) {
+                it.remove();
+                health.forget(vs, e.getValue());
+                changes.add("removed backend " + e.getKey() + " from " + vs.name());
+                out.add(new Action.BackendRemoved(vs.vip, e.getValue().backend(), e.getValue().origin()));
+            }
+        }
+        for (var w : want.entrySet()) {
+            Desired d = w.getValue();
+            BackendState bs = vs.backends.get(w.getKey());
+            if (bs == null) {
+                Backend b = Backend.of(w.getKey(), d.socketAddress(), Math.max(1, d.weight()));
+                bs = new BackendState(b, d.origin());
+                bs.eligibleSince = now;
+                vs.backends.put(w.getKey(), bs);
+                out.add(new Action.BindBackend(vs.vip, b, bs::eligible));
+                changes.add("added backend " + w.getKey() + " to " + vs.name());
+                out.add(Action.Log.info("backend added vip=" + vs.name() + " backend=" + w.getKey() + " weight="
+                        + d.weight() + " origin=" + d.origin()));
+            } else if (bs.backend().weight() != Math.max(1, d.weight())) {
+                bs.backend(bs.backend().withWeight(Math.max(1, d.weight())));
+                changes.add("reweighted backend " + w.getKey() + " of " + vs.name());
+            }
+            boolean was = bs.eligible();
+            bs.sourceDraining = d.sourceDraining();
+            boolean changed = bs.flag(HealthFlag.DRAINING, bs.sourceDraining || bs.operatorDraining,
+                    d.sourceDraining() ? "draining in source " + d.origin() : "source no longer draining", now);
+            changed |= bs.flag(HealthFlag.UNHEALTHY_IN_SOURCE, d.unhealthyInSource(), d.unhealthyInSource()
+                    ? "unhealthy in source " + d.origin() : "healthy in source", now);
+            if (changed) {
+                out.add(Action.Log.info("backend source flags vip=" + vs.name() + " backend=" + w.getKey() + " flags="
+                        + bs.flags() + " origin=" + d.origin()));
+                health.afterFlagChange(vs, bs, was, true, now);
+            }
+        }
+        names.syncUnresolved(vs, now, changes);
+    }
+
+    /** An IP literal wins over the same address reached through a name or discovery. */
+    private Map<HostPort, Desired> desired(VipState vs, Map<String, List<Discovery.Resolved>> discovered) {
+        Map<HostPort, Desired> want = new LinkedHashMap<>();
+        for (BackendConfig b : vs.config.backends()) {
+            InetAddress ip = NameKeeper.literal(b.address().host());
+            if (ip != null) {
+                want.put(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(), "static",
+                        false, false));
+            }
+        }
+        for (BackendConfig b : vs.config.backends()) {
+            names.backends(b).forEach((hp, socketAddress) -> want.putIfAbsent(hp, new Desired(socketAddress,
+                    b.weight(), "dns:" + b.address().host(), false, false)));
+        }
+        vs.config.service().ifPresent(service -> {
+            for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
+                var ep = r.endpoint();
+                want.putIfAbsent(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
+                        ep.draining() || ep.weight() == 0, !ep.healthyInSource()));
+            }
+        });
+        return want;
+    }
+}

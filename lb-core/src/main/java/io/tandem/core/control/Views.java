@@ -1,0 +1,49 @@
+package io.tandem.core.control;
+
+import io.tandem.core.control.NodeView.BackendView;
+import io.tandem.core.control.NodeView.VipView;
+import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendPool;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.stream.Stream;
+
+/** Builds the {@link NodeView} from the reconciler's state and the data path's live counters. Loop thread. */
+final class Views {
+    private Views() {
+    }
+
+    static NodeView node(String node, String transport, String configSource, Reconciler r, Discovery discovery,
+                         Instant now) {
+        List<VipView> vips = new ArrayList<>();
+        for (VipState vs : r.vips()) {
+            BackendPool pool = vs.vip.pool();
+            var st = vs.vip.stats();
+            List<BackendView> backends = Stream.concat(vs.backends.values().stream(), vs.unresolved.values().stream())
+                    .map(Views::backend).toList();
+            vips.add(new VipView(vs.name(), vs.config.listen().toString(),
+                    vs.config.protocol().name().toLowerCase(Locale.ROOT), vs.config.policy().configName(),
+                    vs.config.relay().name().toLowerCase(Locale.ROOT),
+                    vs.config.proxyProtocol().name().toLowerCase(Locale.ROOT), vs.listener != null, pool.panic(),
+                    vs.warming, pool.generation(),
+                    (int) vs.backends.values().stream().filter(BackendState::eligible).count(), st.active.get(),
+                    st.totalConnections.sum(), st.bytesIn.sum(), st.bytesOut.sum(), st.connectRetries.sum(),
+                    st.noBackend.sum(), st.limitHits.sum(), backends));
+        }
+        boolean warming = r.warming(now);
+        return new NodeView(node, r.startedAt(), transport, configSource, r.generation(),
+                Objects.requireNonNullElse(r.configLoadedAt(), r.startedAt()), r.ready(now), r.draining(), warming,
+                vips, discovery.views(), discovery.namedVips());
+    }
+
+    static BackendView backend(BackendState bs) {
+        Backend b = bs.backend();
+        var s = b.stats();
+        return new BackendView(b.address().toString(), b.weight(), bs.origin(), bs.state(), bs.flags(),
+                bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
+                s.connectFailures.sum(), bs.recentTransitions());
+    }
+}
