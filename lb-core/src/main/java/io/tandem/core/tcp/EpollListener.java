@@ -2,8 +2,6 @@ package io.tandem.core.tcp;
 
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
-import io.netty.channel.epoll.EpollIoHandle;
-import io.netty.channel.unix.FileDescriptor;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.sys.Syscalls;
 import java.io.IOException;
@@ -145,18 +143,13 @@ final class EpollListener extends Acceptor {
     }
 
     /** The listening descriptor, registered level-triggered. */
-    private static final class Listening extends FileDescriptor implements EpollIoHandle {
+    private static final class Listening extends EpollLoop.Handle {
         private final EpollListener listener;
         private boolean closed;
 
         Listening(int fd, EpollListener listener) {
             super(fd);
             this.listener = listener;
-        }
-
-        @Override
-        public FileDescriptor fd() {
-            return this;
         }
 
         @Override
@@ -172,11 +165,7 @@ final class EpollListener extends Acceptor {
                 return;
             }
             closed = true;
-            try {
-                super.close();
-            } catch (IOException ignored) {
-                // the descriptor is gone either way
-            }
+            closeDescriptor();
             if (listener.registration != null) {
                 listener.registration.cancel();
             }

@@ -13,7 +13,6 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.NetUtil;
-import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.tandem.core.sys.Errno;
 import io.tandem.core.sys.Syscalls;
@@ -51,11 +50,12 @@ import org.slf4j.LoggerFactory;
  * <p>Either way the sockets are registered with Netty ({@code IoEventLoop.register}), which is how
  * the loop's readiness events reach them, and how the loop closes them when it shuts down.
  *
- * <p>Netty classes used here that are not plain public API: the two private fields above (by
- * reflection), nothing else; {@link FileDescriptor} (what an {@link EpollIoHandle} is made of) and
- * {@link EpollIoOps} are Netty's public epoll API.
+ * <p>Netty internals used here, and nowhere else in the data path: the two private fields above
+ * (by reflection). {@link FileDescriptor} (what an {@link EpollIoHandle} is made of: {@link Handle})
+ * is used only here too; {@link EpollIoOps}, {@code EpollIoHandle}, {@code IoRegistration} are
+ * Netty 4.2's public I/O API.
  *
- * <p>One instance per event loop ({@link #of}), used only on that loop.
+ * <p>One instance per event loop ({@link TcpLoop#of}), used only on that loop.
  */
 final class EpollLoop extends TcpLoop {
     private static final Logger log = LoggerFactory.getLogger(EpollLoop.class);
@@ -69,7 +69,6 @@ final class EpollLoop extends TcpLoop {
     /** What a socket is added to epoll with, once for its whole life: edge-triggered input, output and the peer's FIN. */
     static final int SOCKET_EVENTS = IN | OUT | RDHUP | ET;
 
-    private static final FastThreadLocal<EpollLoop> PER_LOOP = new FastThreadLocal<>();
     private static final Field IO_HANDLER = field(SingleThreadIoEventLoop.class, "ioHandler");
     private static final Field EPOLL_FD = field(EpollIoHandler.class, "epollFd");
     /** Event-loop groups whose loops run on the fallback, as if the descriptor were not reachable (tests). */
@@ -85,7 +84,7 @@ final class EpollLoop extends TcpLoop {
     private final MemorySegment event;
     private final MemorySegment pipeFds;
 
-    private EpollLoop(IoEventLoop loop) {
+    EpollLoop(IoEventLoop loop) {
         super(loop, Scratch.allocate(), ByteBufAllocator.DEFAULT);
         this.loop = loop;
         this.epollFd = WITHOUT_DESCRIPTOR.contains(loop.parent()) ? -1 : descriptor(loop);
@@ -98,17 +97,9 @@ final class EpollLoop extends TcpLoop {
         pipeFds = arena.allocate(8, 4);
     }
 
-    /** {@code loop}'s instance. Call on {@code loop}. */
+    /** {@code loop}'s instance ({@link TcpLoop#of}). Call on {@code loop}, an epoll loop. */
     static EpollLoop of(IoEventLoop loop) {
-        if (!loop.inEventLoop()) {
-            throw new IllegalStateException("EpollLoop.of called off its event loop");
-        }
-        EpollLoop l = PER_LOOP.getIfExists();
-        if (l == null) {
-            l = new EpollLoop(loop);
-            PER_LOOP.set(l);
-        }
-        return l;
+        return (EpollLoop) TcpLoop.of(loop);
     }
 
     /**
@@ -154,6 +145,35 @@ final class EpollLoop extends TcpLoop {
             log.debug("epoll descriptor not readable cause=\"{}\"", e.toString());
         }
         return -1;
+    }
+
+    /**
+     * A descriptor registered with an epoll loop (a socket, a listening socket): what Netty's loop
+     * dispatches readiness to, and closes ({@link #close}) when it shuts down with the descriptor
+     * still registered. Netty's {@link FileDescriptor} stays behind this door.
+     */
+    abstract static class Handle extends FileDescriptor implements EpollIoHandle {
+        Handle(int fd) {
+            super(fd);
+        }
+
+        @Override
+        public final FileDescriptor fd() {
+            return this;
+        }
+
+        /** Closes the descriptor (the kernel drops it from epoll by itself). */
+        final void closeDescriptor() {
+            try {
+                super.close();
+            } catch (IOException ignored) {
+                // the descriptor is gone either way
+            }
+        }
+
+        /** Netty: the event loop shuts down with this descriptor still registered. */
+        @Override
+        public abstract void close();
     }
 
     // ---- TcpLoop ----------------------------------------------------------------------------
@@ -397,16 +417,19 @@ final class EpollLoop extends TcpLoop {
 
     /** This end's address (getsockname), or null. */
     InetSocketAddress localAddress(int fd) {
-        sockaddrLength.set(JAVA_INT, 0, Syscalls.SOCKADDR_SLOT);
-        return Syscalls.getsockname(errno, fd, sockaddr.address(), sockaddrLength.address()) == 0
-                ? Syscalls.readSockaddr(sockaddr) : null;
+        return address(fd, false);
     }
 
     /** The peer's address (getpeername), or null. */
     InetSocketAddress remoteAddress(int fd) {
+        return address(fd, true);
+    }
+
+    private InetSocketAddress address(int fd, boolean peer) {
         sockaddrLength.set(JAVA_INT, 0, Syscalls.SOCKADDR_SLOT);
-        return Syscalls.getpeername(errno, fd, sockaddr.address(), sockaddrLength.address()) == 0
-                ? Syscalls.readSockaddr(sockaddr) : null;
+        int rc = peer ? Syscalls.getpeername(errno, fd, sockaddr.address(), sockaddrLength.address())
+                : Syscalls.getsockname(errno, fd, sockaddr.address(), sockaddrLength.address());
+        return rc == 0 ? Syscalls.readSockaddr(sockaddr) : null;
     }
 
     /** With its errno, so {@link Errno#local} can tell the node's own resource errors from a backend's. */

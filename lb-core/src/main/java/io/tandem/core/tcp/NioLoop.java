@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.nio.NioIoHandle;
-import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -18,29 +17,19 @@ import java.nio.channels.SocketChannel;
  * sockets are {@link NioSocket}s ({@code java.nio} channels registered with the loop's selector
  * through Netty 4.2's I/O handle API), copy only.
  *
- * <p>One instance per event loop ({@link #of}), used only on that loop.
+ * <p>One instance per event loop ({@link TcpLoop#of}), used only on that loop.
  */
 final class NioLoop extends TcpLoop {
-    private static final FastThreadLocal<NioLoop> PER_LOOP = new FastThreadLocal<>();
-
     private final IoEventLoop loop;
 
-    private NioLoop(IoEventLoop loop) {
+    NioLoop(IoEventLoop loop) {
         super(loop, Scratch.allocate(), ByteBufAllocator.DEFAULT);
         this.loop = loop;
     }
 
-    /** {@code loop}'s instance. Call on {@code loop}. */
+    /** {@code loop}'s instance ({@link TcpLoop#of}). Call on {@code loop}, a NIO loop. */
     static NioLoop of(IoEventLoop loop) {
-        if (!loop.inEventLoop()) {
-            throw new IllegalStateException("NioLoop.of called off its event loop");
-        }
-        NioLoop l = PER_LOOP.getIfExists();
-        if (l == null) {
-            l = new NioLoop(loop);
-            PER_LOOP.set(l);
-        }
-        return l;
+        return (NioLoop) TcpLoop.of(loop);
     }
 
     @Override

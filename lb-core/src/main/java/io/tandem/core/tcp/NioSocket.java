@@ -203,19 +203,19 @@ final class NioSocket implements TcpSocket, NioIoHandle {
 
     @Override
     public InetSocketAddress localAddress() {
-        try {
-            return (InetSocketAddress) channel.getLocalAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return address(false);
     }
 
     @Override
     public InetSocketAddress remoteAddress() {
+        return address(true);
+    }
+
+    private InetSocketAddress address(boolean peer) {
         try {
-            return (InetSocketAddress) channel.getRemoteAddress();
+            return (InetSocketAddress) (peer ? channel.getRemoteAddress() : channel.getLocalAddress());
         } catch (IOException e) {
-            return null;
+            return null; // closed
         }
     }
 

@@ -10,8 +10,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoEvent;
-import io.netty.channel.epoll.EpollIoHandle;
-import io.netty.channel.unix.FileDescriptor;
 import io.tandem.core.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -38,7 +36,7 @@ import java.net.InetSocketAddress;
  *
  * <p>Confined to its event loop.
  */
-final class RawSocket extends FileDescriptor implements EpollIoHandle, TcpSocket {
+final class RawSocket extends EpollLoop.Handle implements TcpSocket {
     private final EpollLoop loop;
     private boolean readable;
     private boolean writable;
@@ -210,11 +208,7 @@ final class RawSocket extends FileDescriptor implements EpollIoHandle, TcpSocket
             return;
         }
         closed = true;
-        try {
-            super.close();
-        } catch (IOException ignored) {
-            // the descriptor is gone either way
-        }
+        closeDescriptor();
         if (registration != null) {
             registration.cancel();
         }
@@ -233,12 +227,7 @@ final class RawSocket extends FileDescriptor implements EpollIoHandle, TcpSocket
         closeNow();
     }
 
-    // ---- EpollIoHandle --------------------------------------------------------------------
-
-    @Override
-    public FileDescriptor fd() {
-        return this;
-    }
+    // ---- EpollLoop.Handle -----------------------------------------------------------------
 
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
@@ -263,12 +252,12 @@ final class RawSocket extends FileDescriptor implements EpollIoHandle, TcpSocket
      * and let the owner release what it holds. Our own closes go through {@link #closeNow}.
      */
     @Override
-    public void close() throws IOException {
+    public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        super.close();
+        closeDescriptor();
         if (owner != null) {
             owner.loopClosed(this);
         }

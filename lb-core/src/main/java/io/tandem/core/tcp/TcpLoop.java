@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Ticker;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -19,6 +20,7 @@ import java.net.InetSocketAddress;
  * <p>One instance per event loop, used only on it.
  */
 abstract class TcpLoop {
+    private static final FastThreadLocal<TcpLoop> PER_LOOP = new FastThreadLocal<>();
     final EventLoop executor;
     final Scratch scratch;
     final ByteBufAllocator alloc;
@@ -33,9 +35,20 @@ abstract class TcpLoop {
         this.lateTimers = new LateIdleTimers(executor);
     }
 
-    /** The loop's own view (an {@link EpollLoop} or a {@link NioLoop}). Call on {@code loop}. */
+    /**
+     * {@code loop}'s instance (an {@link EpollLoop} or a {@link NioLoop}), made on first use. Call
+     * on {@code loop}: one event loop is one thread.
+     */
     static TcpLoop of(IoEventLoop loop) {
-        return loop.isCompatible(EpollIoHandle.class) ? EpollLoop.of(loop) : NioLoop.of(loop);
+        if (!loop.inEventLoop()) {
+            throw new IllegalStateException("TcpLoop.of called off its event loop");
+        }
+        TcpLoop l = PER_LOOP.getIfExists();
+        if (l == null) {
+            l = loop.isCompatible(EpollIoHandle.class) ? new EpollLoop(loop) : new NioLoop(loop);
+            PER_LOOP.set(l);
+        }
+        return l;
     }
 
     /** The clock the executor schedules by (the system's; a test's mock). */
