@@ -18,20 +18,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The libc calls of the raw data paths (the UDP listener, the TCP engine), through the FFM API,
- * where Netty's JNI has no call of its own or costs more than the call: {@code recvmmsg} and
- * {@code sendmmsg} (many datagrams per system call, into and out of native memory that the
- * listener owns, with no Java object per datagram), {@code socket}, {@code connect},
- * {@code shutdown}, {@code setsockopt} and {@code getsockopt} on a bare descriptor (Netty's
+ * The libc calls of the raw data paths (the UDP listener, the TCP data path), through the FFM
+ * API, where Netty's JNI has no call of its own, costs more than the call, or is marked for
+ * Netty's internal use only: {@code recvmmsg} and {@code sendmmsg} (many datagrams per system
+ * call, into and out of native memory that the listener owns, with no Java object per datagram),
+ * the TCP sockets' calls on bare descriptors ({@code socket}, {@code bind}, {@code listen},
+ * {@code accept4}, {@code connect}, {@code recv}, {@code send}, {@code splice}, {@code pipe2},
+ * {@code shutdown}, {@code setsockopt}, {@code getsockopt}, {@code getsockname}; Netty's
  * {@code Socket} wrapper costs a {@code getsockname} per socket to learn its family, which the
- * TCP engine already knows). All of them capture {@code errno}.
+ * TCP path already knows) and {@code epoll_ctl} on an event loop's epoll descriptor. All of them
+ * capture {@code errno}.
  *
  * <p>Internal to lb-core's data paths; not an API.
  *
  * <p>The data-path calls are linked {@linkplain Linker.Option#critical critical}: they run with
  * {@code MSG_DONTWAIT}, never block, never call back, so the thread-state transition of a
  * normal downcall is not needed. Struct layouts are Linux LP64 ({@code struct mmsghdr} = 64
- * bytes); {@link #AVAILABLE} is false elsewhere and the channel path is used.
+ * bytes); {@link #AVAILABLE} is false elsewhere: then UDP uses Netty's datagram channels and the
+ * node runs on NIO (the epoll transport needs these calls).
  */
 public final class Syscalls {
     private static final Logger log = LoggerFactory.getLogger(Syscalls.class);
@@ -59,6 +63,27 @@ public final class Syscalls {
     public static final int TCP_USER_TIMEOUT = 18;
     public static final int SHUT_WR = 1;
     public static final int F_DUPFD_CLOEXEC = 1030;
+    public static final int SOL_IP = 0;
+    public static final int IP_FREEBIND = 15;
+    public static final int SO_REUSEADDR = 2;
+    public static final int SO_REUSEPORT = 15;
+    public static final int EPERM = 1;
+    public static final int EPROTO = 71;
+    public static final int ECONNABORTED = 103;
+    /** pipe2 flags: O_NONBLOCK (= SOCK_NONBLOCK), O_CLOEXEC (= SOCK_CLOEXEC). */
+    public static final int O_NONBLOCK = SOCK_NONBLOCK;
+    public static final int O_CLOEXEC = SOCK_CLOEXEC;
+    public static final int SPLICE_F_MOVE = 1;
+    public static final int SPLICE_F_NONBLOCK = 2;
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLLEXCLUSIVE = 1 << 28;
+    /**
+     * {@code struct epoll_event}: a u32 of events, then the u64 data. Packed on x86-64 (12 bytes,
+     * data at 4), naturally aligned elsewhere (16 bytes, data at 8).
+     */
+    public static final int EPOLL_EVENT_SIZE;
+    public static final int EPOLL_DATA_OFFSET;
 
     // struct msghdr / mmsghdr / iovec offsets (Linux, LP64)
     public static final int MSG_NAME = 0;
@@ -90,6 +115,15 @@ public final class Syscalls {
     private static final MethodHandle STRERROR;
     private static final MethodHandle RECV;
     private static final MethodHandle SEND;
+    private static final MethodHandle BIND;
+    private static final MethodHandle LISTEN;
+    private static final MethodHandle ACCEPT4;
+    private static final MethodHandle GETSOCKNAME;
+    private static final MethodHandle GETPEERNAME;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle PIPE2;
+    private static final MethodHandle SPLICE;
+    private static final MethodHandle EPOLL_CTL;
 
     static {
         boolean ok = false;
@@ -106,6 +140,7 @@ public final class Syscalls {
         MethodHandle strerror = null;
         MethodHandle recvH = null;
         MethodHandle sendH = null;
+        MethodHandle[] tcp = new MethodHandle[9];
         try {
             if (System.getProperty("os.name", "").toLowerCase().contains("linux") && ADDRESS.byteSize() == 8
                     && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
@@ -145,6 +180,7 @@ public final class Syscalls {
                         ccs, Linker.Option.critical(false));
                 strerror = linker.downcallHandle(lookup.find("strerror").orElseThrow(),
                         FunctionDescriptor.of(ADDRESS, JAVA_INT));
+                tcp = tcpHandles(linker, ccs);
                 ok = true;
             }
         } catch (Throwable t) { // no native access, unknown platform
@@ -164,6 +200,49 @@ public final class Syscalls {
         STRERROR = strerror;
         RECV = recvH;
         SEND = sendH;
+        BIND = tcp[0];
+        LISTEN = tcp[1];
+        ACCEPT4 = tcp[2];
+        GETSOCKNAME = tcp[3];
+        GETPEERNAME = tcp[4];
+        CLOSE = tcp[5];
+        PIPE2 = tcp[6];
+        SPLICE = tcp[7];
+        EPOLL_CTL = tcp[8];
+        boolean x86 = System.getProperty("os.arch", "").matches("amd64|x86_64");
+        EPOLL_EVENT_SIZE = x86 ? 12 : 16;
+        EPOLL_DATA_OFFSET = x86 ? 4 : 8;
+    }
+
+    /**
+     * The TCP data path's listener, pipe and epoll calls. The per-connection ones (accept4,
+     * splice, close of a pipe, getsockname/getpeername) never block on non-blocking descriptors
+     * and never call back: critical, like the relay's recv/send.
+     */
+    private static MethodHandle[] tcpHandles(Linker linker, Linker.Option ccs) {
+        var lookup = linker.defaultLookup();
+        Linker.Option critical = Linker.Option.critical(false);
+        return new MethodHandle[] {
+            linker.downcallHandle(lookup.find("bind").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT), ccs),
+            linker.downcallHandle(lookup.find("listen").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ccs),
+            linker.downcallHandle(lookup.find("accept4").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), ccs, critical),
+            linker.downcallHandle(lookup.find("getsockname").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), ccs, critical),
+            linker.downcallHandle(lookup.find("getpeername").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), ccs, critical),
+            linker.downcallHandle(lookup.find("close").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs, critical),
+            linker.downcallHandle(lookup.find("pipe2").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT), ccs),
+            linker.downcallHandle(lookup.find("splice").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT),
+                    ccs, critical),
+            linker.downcallHandle(lookup.find("epoll_ctl").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), ccs, critical),
+        };
     }
 
     private Syscalls() {
@@ -305,6 +384,122 @@ public final class Syscalls {
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+    }
+
+    /** bind(fd, addr, len) with {@code addr} the native address of a sockaddr: 0, or -1 with errno. */
+    public static int bind(MemorySegment state, int fd, long addr, int len) {
+        try {
+            return (int) BIND.invokeExact(state, fd, addr, len);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** listen(fd, backlog): 0, or -1 with errno. */
+    public static int listen(MemorySegment state, int fd, int backlog) {
+        try {
+            return (int) LISTEN.invokeExact(state, fd, backlog);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * accept4(fd, addr, lenp, SOCK_NONBLOCK | SOCK_CLOEXEC), the peer's sockaddr written at
+     * {@code addr} (its size in {@code *lenp} on entry): the new descriptor, or -1 with errno.
+     */
+    public static int accept4(MemorySegment state, int fd, long addr, long lenp) {
+        try {
+            return (int) ACCEPT4.invokeExact(state, fd, addr, lenp, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** getsockname(fd, addr, lenp): 0, or -1 with errno. */
+    public static int getsockname(MemorySegment state, int fd, long addr, long lenp) {
+        try {
+            return (int) GETSOCKNAME.invokeExact(state, fd, addr, lenp);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** getpeername(fd, addr, lenp): 0, or -1 with errno. */
+    public static int getpeername(MemorySegment state, int fd, long addr, long lenp) {
+        try {
+            return (int) GETPEERNAME.invokeExact(state, fd, addr, lenp);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** close(fd): 0, or -1 with errno. */
+    public static int close(MemorySegment state, int fd) {
+        try {
+            return (int) CLOSE.invokeExact(state, fd);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** pipe2(fds, flags) with {@code fds} the native address of two ints (read end, write end): 0, or -1 with errno. */
+    public static int pipe2(MemorySegment state, long fds, int flags) {
+        try {
+            return (int) PIPE2.invokeExact(state, fds, flags);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * splice(in, NULL, out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK): bytes moved, 0 at the
+     * end of the input, or -1 with errno (EAGAIN: nothing to move now).
+     */
+    public static long splice(MemorySegment state, int in, int out, long len) {
+        try {
+            return (long) SPLICE.invokeExact(state, in, 0L, out, 0L, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** epoll_ctl(epfd, op, fd, event) with {@code event} the native address of a struct epoll_event (or 0): 0, or -1 with errno. */
+    public static int epollCtl(MemorySegment state, int epfd, int op, int fd, long event) {
+        try {
+            return (int) EPOLL_CTL.invokeExact(state, epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * The address in the {@code sockaddr_in} or {@code sockaddr_in6} at {@code at}, or null for
+     * another family. An IPv4-mapped IPv6 address comes back as an IPv4 address.
+     */
+    public static java.net.InetSocketAddress readSockaddr(MemorySegment at) {
+        int family = at.get(ValueLayout.JAVA_SHORT, 0);
+        int port = (Byte.toUnsignedInt(at.get(ValueLayout.JAVA_BYTE, 2)) << 8)
+                | Byte.toUnsignedInt(at.get(ValueLayout.JAVA_BYTE, 3));
+        try {
+            if (family == AF_INET) {
+                byte[] ip = new byte[4];
+                MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 4, ip, 0, 4);
+                return new java.net.InetSocketAddress(java.net.InetAddress.getByAddress(ip), port);
+            }
+            if (family == AF_INET6) {
+                byte[] ip = new byte[16];
+                MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 8, ip, 0, 16);
+                int scope = at.get(JAVA_INT, 24);
+                // getByAddress turns an IPv4-mapped address into an Inet4Address.
+                java.net.InetAddress a = scope == 0 ? java.net.InetAddress.getByAddress(ip)
+                        : java.net.Inet6Address.getByAddress(null, ip, scope);
+                return new java.net.InetSocketAddress(a, port);
+            }
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException("address of a valid length rejected", e);
+        }
+        return null;
     }
 
     /** libc's message for {@code errno} ("Connection refused"); error paths only. */

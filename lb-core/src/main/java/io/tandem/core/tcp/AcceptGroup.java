@@ -3,8 +3,9 @@ package io.tandem.core.tcp;
 import java.util.Arrays;
 
 /**
- * The raw listeners of one TCP VIP that share a listening socket ({@link AcceptQueue#SHARED}), one
- * per event loop, and the rule for where an accepted connection lives.
+ * The loops of one TCP VIP that share an accept queue (one listening socket added to every
+ * loop's epoll with EPOLLEXCLUSIVE, or NIO's single acceptor), and the rule for where an
+ * accepted connection lives.
  *
  * <p>The loop that accepts keeps the connection unless it holds clearly more live connections
  * than the least loaded loop ({@link #SLACK} plus a sixteenth of that loop's count); then the
@@ -19,20 +20,20 @@ final class AcceptGroup {
     /** Connections a loop may hold above the least loaded one before it hands new ones off. */
     static final int SLACK = 4;
 
-    private volatile RawListener[] members = new RawListener[0];
+    private volatile VipOnLoop[] members = new VipOnLoop[0];
 
-    synchronized void add(RawListener l) {
-        RawListener[] m = Arrays.copyOf(members, members.length + 1);
-        m[m.length - 1] = l;
-        members = m;
+    synchronized void add(VipOnLoop m) {
+        VipOnLoop[] next = Arrays.copyOf(members, members.length + 1);
+        next[next.length - 1] = m;
+        members = next;
     }
 
     /** Where a connection {@code self} accepted should live: {@code self}, or the least loaded member. */
-    RawListener target(RawListener self) {
+    VipOnLoop target(VipOnLoop self) {
         int mine = self.live();
-        RawListener least = self;
+        VipOnLoop least = self;
         int min = mine;
-        for (RawListener m : members) {
+        for (VipOnLoop m : members) {
             int n = m.live();
             if (n < min) {
                 min = n;

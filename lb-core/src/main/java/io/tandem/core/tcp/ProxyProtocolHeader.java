@@ -18,7 +18,8 @@ import java.nio.charset.StandardCharsets;
  * that tells a backend who the real client is. Written once per connection, before any client
  * byte. Mixed families (an IPv4 client on an IPv6 listener) are expressed as IPv6 with the
  * IPv4 address mapped ({@code ::ffff:a.b.c.d}), as the spec recommends; anything that is not an
- * IP socket address yields the "unknown"/LOCAL form, which backends must accept.
+ * IP socket address yields the "unknown"/LOCAL form, which backends must accept. Direct buffers:
+ * the socket writes them from native memory.
  */
 final class ProxyProtocolHeader {
     /** The 12-byte v2 signature: {@code \r\n\r\n\0\r\nQUIT\n}. */
@@ -59,20 +60,20 @@ final class ProxyProtocolHeader {
                     + ' ' + p.srcPort + ' ' + p.dstPort + "\r\n";
         }
         byte[] bytes = line.getBytes(StandardCharsets.US_ASCII);
-        return alloc.buffer(bytes.length).writeBytes(bytes);
+        return alloc.directBuffer(bytes.length).writeBytes(bytes);
     }
 
     /** Binary form: signature, version/command, family, length, addresses, ports (network order). */
     static ByteBuf v2(SocketAddress source, SocketAddress destination, ByteBufAllocator alloc) {
         Pair p = Pair.of(source, destination);
         if (p == null) {
-            ByteBuf buf = alloc.buffer(16);
+            ByteBuf buf = alloc.directBuffer(16);
             buf.writeBytes(V2_SIGNATURE).writeByte(V2_CMD_LOCAL).writeByte(V2_FAM_UNSPEC).writeShort(0);
             return buf;
         }
         int addrLen = p.v6 ? 16 : 4;
         int len = 2 * addrLen + 4;
-        ByteBuf buf = alloc.buffer(16 + len);
+        ByteBuf buf = alloc.directBuffer(16 + len);
         buf.writeBytes(V2_SIGNATURE)
                 .writeByte(V2_CMD_PROXY)
                 .writeByte(p.v6 ? V2_FAM_TCP6 : V2_FAM_TCP4)

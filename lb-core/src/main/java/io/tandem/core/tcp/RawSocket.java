@@ -1,220 +1,233 @@
 package io.tandem.core.tcp;
 
+import static io.tandem.core.tcp.EpollLoop.ERR;
+import static io.tandem.core.tcp.EpollLoop.HUP;
+import static io.tandem.core.tcp.EpollLoop.IN;
+import static io.tandem.core.tcp.EpollLoop.OUT;
+import static io.tandem.core.tcp.EpollLoop.RDHUP;
+
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.IoEvent;
-import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoEvent;
-import io.netty.channel.epoll.EpollIoHandle;
-import io.netty.channel.epoll.EpollIoOps;
-import io.netty.channel.epoll.Native;
-import io.netty.channel.unix.FileDescriptor;
-import io.netty.channel.unix.Socket;
-import io.netty.util.concurrent.Future;
 import io.tandem.core.sys.Syscalls;
 import java.io.IOException;
-import java.net.InetAddress;
+import java.lang.foreign.MemorySegment;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 
 /**
- * A TCP socket of a raw-engine connection: a non-blocking socket registered directly with its
- * event loop's epoll through Netty 4.2's I/O handle API, with no channel, pipeline, config or
- * promise around it. Readiness events go to {@link Listener#ready}.
+ * The epoll implementation of the {@link TcpSocket} seam, the default on Linux: a bare
+ * non-blocking descriptor registered with its event loop's epoll through Netty 4.2's I/O handle
+ * API, with no channel, pipeline, config or promise around it. Its system calls go through its
+ * {@link EpollLoop} (FFM, no JNI transition); copy reads and writes use the loop's scratch at its
+ * native address, splice moves bytes through a {@link Pipe} without them entering the JVM.
  *
- * <p>The sockets are <b>edge-triggered</b>: added to epoll once, for input, output and the peer's
- * FIN, and never modified. The kernel reports each change once; this class keeps what it
- * reported ({@link #readable}, {@link #writable}, {@link #peerShut}) until the owner has used it
- * up (a read that found nothing, a write that did not fit). One {@code epoll_ctl} per socket for
- * its whole life, where interest changes cost one each (level-triggered, as Netty's channels
- * are), and a socket that stays shut both ways while its bytes wait cannot make the loop spin on
- * EPOLLHUP.
+ * <p><b>Edge-triggered</b>: added to epoll once, for input, output and the peer's FIN, and never
+ * modified. The kernel reports each change once; the flags keep what it reported until an
+ * operation used it up. One {@code epoll_ctl} per socket for its whole life, where
+ * level-triggered interest changes cost one each, and a socket that stays shut both ways while
+ * its bytes wait cannot make the loop spin on EPOLLHUP.
  *
- * <p>A bare {@link FileDescriptor}: reads and writes are Netty's JNI calls, the socket calls go
- * through {@link TcpCalls} (FFM). Netty's {@code Socket} wrapper would cost a
- * {@code getsockname} per socket just to learn the family we chose ourselves.
- *
- * <p>Why not a Netty channel: per proxied connection, two channels cost about as much CPU in
- * user space (pipelines, configs, promises, attribute maps) and in extra syscalls (getsockname,
- * getsockopt SO_SNDBUF/SO_LINGER, epoll_ctl per interest change) as the kernel's own work for
- * the connection (perf/PROFILE.md).
+ * <p>Why not a Netty channel: per proxied connection, two channels cost about as much CPU in user
+ * space (pipelines, configs, promises, attribute maps) and in extra system calls (getsockname,
+ * getsockopt SO_SNDBUF/SO_LINGER, epoll_ctl per interest change) as the kernel's own work for the
+ * connection (docs/data-path.md).
  *
  * <p>Confined to its event loop.
  */
-final class RawSocket extends FileDescriptor implements EpollIoHandle {
-    static final int IN = EpollIoOps.EPOLLIN.value();
-    static final int OUT = EpollIoOps.EPOLLOUT.value();
-    static final int ERR = EpollIoOps.EPOLLERR.value();
-    static final int RDHUP = EpollIoOps.EPOLLRDHUP.value();
-    static final int ET = EpollIoOps.EPOLLET.value();
-    /** EPOLLHUP: not in EpollIoOps' constants; always reported by the kernel. */
-    static final int HUP = 0x010;
-
-    /** Who handles this socket's readiness events (a connection or a listener). */
-    interface Listener {
-        void ready(RawSocket socket, int ops);
-
-        /** The event loop is shutting down and closed this socket: release what is held for it. */
-        void loopClosed(RawSocket socket);
-    }
-
-    /** Input (or the peer's FIN, or an error) was reported and not used up yet. */
-    boolean readable;
-    /** Output space (or an error) was reported and not used up yet. */
-    boolean writable;
-    /** The peer's FIN was reported: everything it sent is in the receive queue. Sticky. */
-    boolean peerShut;
-    private final TcpCalls calls;
-    private Listener listener;
-    private IoRegistration registration;
-    /** The loop's epoll descriptor when known ({@link EpollDescriptor}); -1: add through Netty's registration. */
-    private int epollFd = -1;
+final class RawSocket extends EpollLoop.Handle implements TcpSocket {
+    private final EpollLoop loop;
+    private boolean readable;
+    private boolean writable;
+    private boolean peerShut;
     private boolean closed;
+    private Owner owner;
+    private IoRegistration registration;
 
-    private RawSocket(int fd, TcpCalls calls) {
+    RawSocket(EpollLoop loop, int fd) {
         super(fd);
-        this.calls = calls;
+        this.loop = loop;
     }
 
-    /** Wraps an accepted descriptor. */
-    static RawSocket of(int fd, TcpCalls calls) {
-        return new RawSocket(fd, calls);
+    @Override
+    public boolean readable() {
+        return readable;
     }
 
-    /** A new non-blocking TCP socket of {@code address}'s family (IPv4 gets AF_INET: no mapped addresses). */
-    static RawSocket stream(InetAddress address, TcpCalls calls) throws IOException {
-        return new RawSocket(calls.socket(address), calls);
+    @Override
+    public boolean writable() {
+        return writable;
     }
 
-    void setTcpNoDelay() throws IOException {
-        calls.setInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY, 1);
+    @Override
+    public boolean peerShut() {
+        return peerShut;
     }
 
-    void setKeepAlive() throws IOException {
-        calls.setInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_KEEPALIVE, 1);
+    /**
+     * Registers with the loop and adds the socket to its epoll, edge-triggered, for input, output
+     * and the peer's FIN: the only {@code epoll_ctl} of its life.
+     */
+    @Override
+    public void register(Owner owner) throws IOException {
+        this.owner = owner;
+        registration = loop.register(this);
+        loop.add(registration, intValue(), EpollLoop.SOCKET_EVENTS);
     }
 
-    /** TCP_USER_TIMEOUT in milliseconds. */
-    void setUserTimeout(int millis) throws IOException {
-        calls.setInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_USER_TIMEOUT, millis);
+    @Override
+    public int read(Scratch scratch) throws IOException {
+        int cap = scratch.capacity();
+        int n = loop.recv(intValue(), scratch.address, cap);
+        if (n == 0 || (n > 0 && n < cap && !peerShut)) {
+            // Nothing, or a short read that emptied the queue: what arrives later is a new edge.
+            // (With the FIN already reported there is no later edge: the caller reads on to the EOF.)
+            readable = false;
+        }
+        return n;
     }
 
-    /** SO_LINGER 0: the next close sends a reset. */
-    void setLingerZero() throws IOException {
-        calls.lingerZero(intValue());
+    @Override
+    public int write(Scratch scratch, int offset, int len) throws IOException {
+        return sent(loop.send(intValue(), scratch.address + offset, len), len);
     }
 
-    boolean isKeepAlive() throws IOException {
-        return calls.getInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_KEEPALIVE) != 0;
+    @Override
+    public int write(ByteBuf buf) throws IOException {
+        int len = buf.readableBytes();
+        long at = buf.hasMemoryAddress() ? buf.memoryAddress() + buf.readerIndex()
+                : MemorySegment.ofBuffer(buf.internalNioBuffer(buf.readerIndex(), len)).address();
+        return sent(loop.send(intValue(), at, len), len);
     }
 
-    boolean isTcpNoDelay() throws IOException {
-        return calls.getInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY) != 0;
+    private int sent(int written, int len) {
+        if (written < len) {
+            writable = false; // full: the next output edge says when there is room
+        }
+        return written;
     }
 
-    /** Starts a non-blocking connect: true when already connected, false when in progress. */
-    boolean connect(InetSocketAddress to) throws IOException {
-        return calls.connect(intValue(), to);
+    /**
+     * splice(2) answers 0 both for "nothing queued" and at the end of the stream; a 0 is the end
+     * only once epoll reported the peer's FIN: every byte sent before the FIN is then queued, and
+     * 0 means the queue is empty. (Taking any 0 for the end loses the tail of a stream that ends
+     * right after a burst.)
+     */
+    @Override
+    public int spliceIn(Pipe pipe, int max) throws IOException {
+        int n = loop.splice(intValue(), pipe.writeFd, max);
+        if (n == 0) {
+            if (peerShut) {
+                return -1;
+            }
+            readable = false;
+        }
+        return n;
     }
 
-    /** Why the connect to {@code to} failed (SO_ERROR), or null when it did not. */
-    IOException connectFailure(InetSocketAddress to) throws IOException {
-        return calls.connectFailure(intValue(), to);
+    @Override
+    public int spliceOut(Pipe pipe, int len) throws IOException {
+        return sent(loop.splice(pipe.readFd, intValue(), len), len);
     }
 
-    /** The socket's pending error (SO_ERROR) as an exception ("socket error: Connection reset by peer"). */
-    IOException pendingError() {
+    @Override
+    public void shutdownOutput() throws IOException {
+        loop.shutdownOutput(intValue());
+    }
+
+    @Override
+    public boolean connect(InetSocketAddress to) throws IOException {
+        return loop.connect(intValue(), to);
+    }
+
+    /** An error or hang-up means the connect failed (its SO_ERROR says why); writable without one, that it completed. */
+    @Override
+    public boolean finishConnect(InetSocketAddress to, int events) throws IOException {
+        if ((events & (ERR | HUP)) != 0) {
+            IOException cause = loop.connectFailure(intValue(), to);
+            throw cause != null ? cause : new ConnectException("connect failed (epoll error without a socket error)");
+        }
+        return writable;
+    }
+
+    @Override
+    public IOException pendingError() {
         try {
-            int e = calls.getInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_ERROR);
+            int e = loop.getInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_ERROR);
             return new IOException("socket error: " + (e == 0 ? "none pending" : Syscalls.strerror(e)));
         } catch (IOException e) {
             return e;
         }
     }
 
-    /** shutdown(SHUT_WR). */
-    void shutdownOutput() throws IOException {
-        calls.shutdownOutput(intValue());
+    @Override
+    public void setNoDelay() throws IOException {
+        loop.setInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY, 1);
     }
 
-    /** Bytes read into native memory at {@code address}: > 0, -1 at EOF, 0 when none is queued. */
-    int recv(long address, int len) throws IOException {
-        return calls.recv(intValue(), address, len);
-    }
-
-    /** Bytes written from native memory at {@code address}: 0 when the send buffer is full. */
-    int send(long address, int len) throws IOException {
-        return calls.send(intValue(), address, len);
-    }
-
-    /** The peer's address (getpeername), for logs; null once closed or unknown. */
-    InetSocketAddress remoteAddress() {
-        return closed ? null : new Socket(intValue()).remoteAddress(); // a view, not closed with it
-    }
-
-    /** This end's address (getsockname); null once closed or unknown. */
-    InetSocketAddress localAddress() {
-        return closed ? null : new Socket(intValue()).localAddress();
-    }
-
-    /**
-     * Registers with {@code loop} (must be called on it: the registration then completes inline).
-     * No epoll interest yet: that comes with {@link #arm}.
-     *
-     * @param epollFd the loop's epoll descriptor, or -1 to add through Netty's registration
-     */
-    void register(IoEventLoop loop, int epollFd, Listener listener) throws IOException {
-        this.listener = listener;
-        this.epollFd = epollFd;
-        Future<IoRegistration> f = loop.register(this);
-        if (!f.isSuccess()) {
-            Throwable cause = f.cause();
-            throw new IOException("epoll registration " + (cause == null ? "did not complete inline" : "failed"),
-                    cause);
-        }
-        registration = f.getNow();
-    }
-
-    /**
-     * Adds the socket to epoll, edge-triggered, for input, output and the peer's FIN: the only
-     * {@code epoll_ctl} of its life. With the loop's epoll descriptor at hand it is one
-     * {@code EPOLL_CTL_ADD}; Netty's registration would add and then modify (two calls).
-     */
-    void arm() throws IOException {
-        int events = IN | OUT | RDHUP | ET;
-        if (epollFd >= 0) {
-            Native.epollCtlAdd(epollFd, intValue(), events);
-        } else {
-            registration.submit(EpollIoOps.valueOf(events));
+    @Override
+    public void setLongLived(int userTimeoutMillis) throws IOException {
+        loop.setInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_KEEPALIVE, 1);
+        if (userTimeoutMillis > 0) {
+            loop.setInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_USER_TIMEOUT, userTimeoutMillis);
         }
     }
 
-    boolean isClosed() {
+    boolean isKeepAlive() throws IOException {
+        return loop.getInt(intValue(), Syscalls.SOL_SOCKET, Syscalls.SO_KEEPALIVE) != 0;
+    }
+
+    boolean isTcpNoDelay() throws IOException {
+        return loop.getInt(intValue(), Syscalls.IPPROTO_TCP, Syscalls.TCP_NODELAY) != 0;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return closed ? null : loop.localAddress(intValue());
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return closed ? null : loop.remoteAddress(intValue());
+    }
+
+    @Override
+    public boolean isClosed() {
         return closed;
     }
 
     /**
      * Closes the descriptor, then drops the registration. In that order the kernel removes the
-     * descriptor from epoll by itself, which saves the {@code EPOLL_CTL_DEL} Netty would issue
-     * for a descriptor that is still open. Idempotent.
+     * descriptor from epoll by itself, which saves the {@code EPOLL_CTL_DEL} Netty would issue for
+     * a descriptor that is still open.
      */
-    void closeNow() {
+    @Override
+    public void closeNow() {
         if (closed) {
             return;
         }
         closed = true;
-        try {
-            super.close();
-        } catch (IOException ignored) {
-            // the descriptor is gone either way
-        }
+        closeDescriptor();
         if (registration != null) {
             registration.cancel();
         }
     }
 
     @Override
-    public FileDescriptor fd() {
-        return this;
+    public void resetAndClose() {
+        if (closed) {
+            return;
+        }
+        try {
+            loop.lingerZero(intValue());
+        } catch (IOException ignored) {
+            // the socket is already dead (reset by the peer): a plain close is all that is left
+        }
+        closeNow();
     }
+
+    // ---- EpollLoop.Handle -----------------------------------------------------------------
 
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
@@ -231,7 +244,7 @@ final class RawSocket extends FileDescriptor implements EpollIoHandle {
         if ((ready & (OUT | HUP | ERR)) != 0) {
             writable = true; // an error is written too: the write reports it
         }
-        listener.ready(this, ready);
+        owner.ready(this, ready & (ERR | HUP));
     }
 
     /**
@@ -239,14 +252,14 @@ final class RawSocket extends FileDescriptor implements EpollIoHandle {
      * and let the owner release what it holds. Our own closes go through {@link #closeNow}.
      */
     @Override
-    public void close() throws IOException {
+    public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        super.close();
-        if (listener != null) {
-            listener.loopClosed(this);
+        closeDescriptor();
+        if (owner != null) {
+            owner.loopClosed(this);
         }
     }
 

@@ -2,50 +2,33 @@ package io.tandem.core.tcp;
 
 import static java.util.Objects.requireNonNull;
 
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelConfig;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoop;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.socket.SocketChannelConfig;
-import io.netty.channel.socket.SocketProtocolFamily;
-import io.netty.channel.unix.Socket;
-import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.EventExecutor;
-import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.config.HostPort;
-import io.tandem.core.sys.Errno;
 import io.tandem.core.transport.Transport;
-import io.tandem.core.vip.LocalErrors;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The bound sockets of one TCP VIP, all with {@code IP_FREEBIND}, so a standby node can bind a
- * VIP address it does not own yet and accept the moment the address is added. With the raw
- * engine (the default on epoll) the loops share one listening socket and keep their connection
- * counts close ({@link AcceptQueue}; or one {@code SO_REUSEPORT} socket per loop), the sockets
- * are {@link RawListener}s and connections {@link RawConnection}s. With Netty channels (epoll
- * with {@code -Dtandem.tcp.engine=channel}) it is one {@code SO_REUSEPORT} server channel per
- * loop, children on the loop that accepted them, as {@link ProxyConnection}s; on NIO a single
- * server channel whose children are spread over the group.
+ * The bound sockets of one TCP VIP. On epoll the event loops share one listening socket (one
+ * accept queue, {@code EPOLLEXCLUSIVE}, connections placed by the loops' live counts:
+ * {@link AcceptGroup}), with {@code IP_FREEBIND} so a standby node can bind a VIP address it does
+ * not own yet and accept the moment the address is added; on the fallback without the loop's
+ * epoll descriptor each loop binds its own {@code SO_REUSEPORT} socket ({@link EpollLoop}). On
+ * NIO one server channel on the first loop spreads its connections over the loops. Either way
+ * each accepted connection is a {@link TcpConnection} over {@link TcpSocket}s.
  *
  * <p>Each accepted connection reads the VIP's pool snapshot once and keeps it for its life (a
  * reload or membership change never alters a live connection). Closing the listener stops
@@ -55,41 +38,24 @@ public final class TcpListener {
     private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
 
     private final Vip vip;
-    /** Channel engine: the server channels. */
-    private final List<Channel> channels;
-    /** Raw engine: one listening socket per loop. */
-    private final List<RawListener> raw;
+    private final List<Acceptor> acceptors;
+    private final List<VipOnLoop> loops;
     private final InetSocketAddress localAddress;
 
-    private TcpListener(Vip vip, List<Channel> channels, List<RawListener> raw, InetSocketAddress localAddress) {
+    private TcpListener(Vip vip, List<Acceptor> acceptors, List<VipOnLoop> loops, InetSocketAddress localAddress) {
         this.vip = vip;
-        this.channels = List.copyOf(channels);
-        this.raw = List.copyOf(raw);
+        this.acceptors = List.copyOf(acceptors);
+        this.loops = List.copyOf(loops);
         this.localAddress = localAddress;
         SelfLoops.listening(SelfLoops.Proto.TCP, vip, localAddress);
     }
 
     /**
-     * Binds the VIP's listen address: on epoll one SO_REUSEPORT + IP_FREEBIND server channel per
-     * event loop of {@code group} (children on the same loop); on NIO one server channel.
+     * Binds the VIP's listen address on the loops of {@code group} (all of them serve its
+     * connections). Completes once every loop listens, or with the first error (nothing stays bound).
      */
     public static CompletableFuture<TcpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
                                                       ConnectionEvents events) {
-        AcceptQueue queue;
-        try {
-            queue = AcceptQueue.configured();
-        } catch (IllegalArgumentException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        return bind(vip, group, transport, events, queue);
-    }
-
-    /**
-     * As {@link #bind(Vip, EventLoopGroup, Transport, ConnectionEvents)} with the raw engine's
-     * accept queue chosen by the caller (tests run both).
-     */
-    public static CompletableFuture<TcpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
-                                                      ConnectionEvents events, AcceptQueue queue) {
         requireNonNull(vip, "vip");
         requireNonNull(group, "group");
         requireNonNull(transport, "transport");
@@ -105,201 +71,17 @@ public final class TcpListener {
                     "vip " + vip.name() + " listen: " + listen + " (expected an IP address)", e));
             return result;
         }
-        WarnLimiter warn = new WarnLimiter(1, TimeUnit.SECONDS);
-        if (transport.rawTcp()) {
-            List<IoEventLoop> loops = new ArrayList<>();
-            for (EventExecutor loop : group) {
-                loops.add((IoEventLoop) loop);
-            }
-            // Shared only when the loops' epoll descriptors are reachable (EPOLLEXCLUSIVE) and there is more than one.
-            AcceptGroup shared = queue == AcceptQueue.SHARED && loops.size() > 1
-                    && RawListener.canShare(loops.get(0)) ? new AcceptGroup() : null;
-            bindRaw(vip, events, warn, loops, 0, address, new ArrayList<>(), shared, result);
-            return result;
+        List<IoEventLoop> loops = new ArrayList<>();
+        for (EventExecutor loop : group) {
+            loops.add((IoEventLoop) loop);
         }
-        List<EventLoopGroup> parents = new ArrayList<>();
-        if (transport.isEpoll()) {
-            for (EventExecutor loop : group) {
-                parents.add((EventLoopGroup) loop);
-            }
-        } else {
-            parents.add(group);
-        }
-        bindNext(vip, transport, events, warn, parents, 0, address, new CopyOnWriteArrayList<>(), result);
+        new Binding(vip, events, address, loops, transport.isEpoll(), result).next(0);
         return result;
     }
 
-    /** Binds a raw listening socket on each loop in turn (the first fixes the port when the config says 0). */
-    private static void bindRaw(Vip vip, ConnectionEvents events, WarnLimiter warn, List<IoEventLoop> loops,
-                                int index, InetSocketAddress address, List<RawListener> bound,
-                                AcceptGroup shared, CompletableFuture<TcpListener> result) {
-        IoEventLoop loop = loops.get(index);
-        loop.execute(() -> {
-            RawListener l;
-            try {
-                l = index > 0 && shared != null ? RawListener.share(bound.get(0), loop)
-                        : RawListener.bind(vip, loop, address, events, warn, shared);
-            } catch (IOException | RuntimeException e) {
-                bound.forEach(b -> b.loop.execute(b::close));
-                result.completeExceptionally(e);
-                return;
-            }
-            bound.add(l);
-            InetSocketAddress actual = l.localAddress();
-            if (index + 1 < loops.size()) {
-                bindRaw(vip, events, warn, loops, index + 1, new InetSocketAddress(address.getAddress(),
-                        actual.getPort()), bound, shared, result);
-            } else {
-                TcpListener listener = new TcpListener(vip, List.of(), bound, actual);
-                log.info("listener bound vip={} address={} transport=epoll engine=raw loops={} accept_queue={}",
-                        vip.name(), actual, bound.size(), shared != null ? "shared" : "per-loop");
-                result.complete(listener);
-            }
-        });
-    }
-
-    private static void bindNext(Vip vip, Transport transport, ConnectionEvents events, WarnLimiter warn,
-                                 List<EventLoopGroup> groups, int index, InetSocketAddress address,
-                                 List<Channel> bound, CompletableFuture<TcpListener> result) {
-        EventLoopGroup g = groups.get(index);
-        // No ServerBootstrap: its acceptor sets every child option per accept and its
-        // ChannelInitializer adds and removes itself in every new pipeline (a quarter of the
-        // allocations per connection, perf/PROFILE.md). Acceptor does only what a child needs.
-        ServerChannel server;
-        try {
-            // Epoll: a socket of the listen address's family (an IPv4 VIP gets AF_INET, so accepted
-            // sockets carry no IPv4-mapped addresses to convert per connection).
-            server = transport.isEpoll() && transport.serverChannel() == EpollServerSocketChannel.class
-                    ? new EpollServerSocketChannel(address.getAddress() instanceof Inet4Address
-                            ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6)
-                    : transport.serverChannel().getDeclaredConstructor().newInstance();
-            server.config().setOption(ChannelOption.SO_REUSEADDR, true);
-            if (transport.isEpoll()) {
-                server.config().setOption(EpollChannelOption.SO_REUSEPORT, true);
-                server.config().setOption(EpollChannelOption.IP_FREEBIND, true);
-                // Accepted sockets inherit SO_KEEPALIVE from the listener on Linux (the kernel
-                // clones the listener's flags): one setsockopt per listener instead of per accept.
-                ((Socket) ((UnixChannel) server).fd()).setKeepAlive(true);
-            }
-        } catch (ReflectiveOperationException | IOException | RuntimeException e) {
-            bound.forEach(Channel::close);
-            result.completeExceptionally(e);
-            return;
-        }
-        server.pipeline().addLast(new Acceptor(vip, transport, events, warn, g, !transport.isEpoll()));
-        g.register(server).addListener((ChannelFuture r) -> {
-            if (!r.isSuccess()) {
-                server.unsafe().closeForcibly();
-                bound.forEach(Channel::close);
-                result.completeExceptionally(r.cause());
-                return;
-            }
-            server.bind(address).addListener((ChannelFuture f) -> bound(vip, transport, events, warn, groups, index,
-                    address, bound, result, f));
-        });
-    }
-
-    private static void bound(Vip vip, Transport transport, ConnectionEvents events, WarnLimiter warn,
-                              List<EventLoopGroup> groups, int index, InetSocketAddress address,
-                              List<Channel> bound, CompletableFuture<TcpListener> result, ChannelFuture f) {
-        if (!f.isSuccess()) {
-            f.channel().close();
-            bound.forEach(Channel::close);
-            result.completeExceptionally(f.cause());
-            return;
-        }
-        bound.add(f.channel());
-        if (index + 1 < groups.size()) {
-            // Port 0: every other socket must join the port the first one got.
-            int port = ((InetSocketAddress) f.channel().localAddress()).getPort();
-            bindNext(vip, transport, events, warn, groups, index + 1,
-                    new InetSocketAddress(address.getAddress(), port), bound, result);
-        } else {
-            TcpListener listener = new TcpListener(vip, bound, List.of(),
-                    (InetSocketAddress) bound.getFirst().localAddress());
-            log.info("listener bound vip={} address={} transport={} sockets={}", vip.name(),
-                    listener.localAddress, transport.name(), bound.size());
-            result.complete(listener);
-        }
-    }
-
-    /**
-     * The server channel's only handler: each accepted child gets its connection's
-     * {@link RelayHandler} directly and is registered on {@code childGroup} (on epoll the
-     * listener's own loop). What ServerBootstrap's acceptor does, minus the generic option and
-     * attribute maps and the per-child initializer.
-     */
-    private static final class Acceptor extends ChannelInboundHandlerAdapter {
-        private final Vip vip;
-        private final Transport transport;
-        private final ConnectionEvents events;
-        private final WarnLimiter warn;
-        private final EventLoopGroup childGroup;
-        /** NIO listeners cannot carry SO_KEEPALIVE: set it on each child. */
-        private final boolean keepAlivePerChild;
-
-        Acceptor(Vip vip, Transport transport, ConnectionEvents events, WarnLimiter warn, EventLoopGroup childGroup,
-                 boolean keepAlivePerChild) {
-            this.vip = vip;
-            this.transport = transport;
-            this.events = events;
-            this.warn = warn;
-            this.childGroup = childGroup;
-            this.keepAlivePerChild = keepAlivePerChild;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Channel child = (Channel) msg;
-            try {
-                SocketChannelConfig cfg = (SocketChannelConfig) child.config();
-                cfg.setAutoRead(false);
-                cfg.setAllowHalfClosure(true);
-                if (keepAlivePerChild) {
-                    cfg.setKeepAlive(true);
-                }
-                ProxyConnection conn = new ProxyConnection(vip, vip.pool(), transport, events, warn, child);
-                child.pipeline().addLast(new RelayHandler(conn, true));
-                ChannelFuture registered = childGroup.register(child);
-                if (registered.isDone()) {
-                    closeIfFailed(registered);
-                } else {
-                    registered.addListener(Acceptor::closeIfFailed);
-                }
-            } catch (RuntimeException e) {
-                child.unsafe().closeForcibly();
-                log.warn("accept failed vip={} cause=\"{}\"", vip.name(), e.toString());
-            }
-        }
-
-        private static void closeIfFailed(io.netty.util.concurrent.Future<? super Void> f) {
-            if (!f.isSuccess()) {
-                ((ChannelFuture) f).channel().unsafe().closeForcibly();
-                log.warn("accepted connection not registered cause=\"{}\"", f.cause().toString());
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            // Accept errors (EMFILE, ENFILE): pause accepting for a second rather than spin on
-            // a listener that stays readable, as Netty's ServerBootstrap does.
-            int local = Errno.local(cause);
-            if (local != 0) {
-                vip.localErrors().record(LocalErrors.Op.ACCEPT, local, cause, "accepting paused 1 s");
-            } else if (warn.tryAcquire()) {
-                log.warn("accept error vip={} pausing_ms=1000 cause=\"{}\"", vip.name(), cause.toString());
-            }
-            ChannelConfig config = ctx.channel().config();
-            if (config.isAutoRead()) {
-                config.setAutoRead(false);
-                ctx.channel().eventLoop().schedule(() -> config.setAutoRead(true), 1, TimeUnit.SECONDS);
-            }
-        }
-    }
-
-    /** Live connections per event loop, raw engine only (empty otherwise); read across loops, for tests. */
+    /** Live connections per event loop; read across loops, for tests. */
     int[] liveByLoop() {
-        return raw.stream().mapToInt(RawListener::live).toArray();
+        return loops.stream().mapToInt(VipOnLoop::live).toArray();
     }
 
     /** The actual bound address (with the real port when the config asked for port 0). */
@@ -310,16 +92,135 @@ public final class TcpListener {
     /** Stops accepting. Existing connections are not closed. */
     public CompletableFuture<Void> close() {
         SelfLoops.closed(SelfLoops.Proto.TCP, vip, localAddress);
-        List<CompletableFuture<Void>> all = new ArrayList<>(channels.size() + raw.size());
-        for (RawListener l : raw) {
-            all.add(CompletableFuture.runAsync(l::close, l.loop));
-        }
-        for (Channel ch : channels) {
-            CompletableFuture<Void> cf = new CompletableFuture<>();
-            ch.close().addListener(f -> cf.complete(null));
-            all.add(cf);
+        List<CompletableFuture<Void>> all = new ArrayList<>(acceptors.size());
+        for (Acceptor a : acceptors) {
+            all.add(CompletableFuture.runAsync(a::close, a.home.loop.executor));
         }
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
                 .whenComplete((v, e) -> log.info("listener closed vip={} address={}", vip.name(), localAddress));
+    }
+
+    /**
+     * Binding, one loop after the other on each loop's own thread (the first fixes the port when
+     * the config says 0, and decides whether the loops share one socket).
+     */
+    private static final class Binding {
+        private final Vip vip;
+        private final ConnectionEvents events;
+        private final WarnLimiter warn = new WarnLimiter(1, TimeUnit.SECONDS);
+        private final List<IoEventLoop> loops;
+        private final boolean epoll;
+        private final CompletableFuture<TcpListener> result;
+        private final List<Acceptor> acceptors = new ArrayList<>();
+        private final List<VipOnLoop> homes = new ArrayList<>();
+        private InetSocketAddress address;
+        /** The loops share the first one's socket: their group; null when each has its own (or on one loop). */
+        private AcceptGroup group;
+        /** NIO: the bound server channel, registered on the first loop once every loop is known. */
+        private ServerSocketChannel nioChannel;
+
+        Binding(Vip vip, ConnectionEvents events, InetSocketAddress address, List<IoEventLoop> loops, boolean epoll,
+                CompletableFuture<TcpListener> result) {
+            this.vip = vip;
+            this.events = events;
+            this.address = address;
+            this.loops = loops;
+            this.epoll = epoll;
+            this.result = result;
+        }
+
+        void next(int index) {
+            IoEventLoop loop = loops.get(index);
+            loop.execute(() -> {
+                try {
+                    if (epoll) {
+                        bindEpoll(index, EpollLoop.of(loop));
+                    } else {
+                        bindNio(index, NioLoop.of(loop));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    fail(e);
+                    return;
+                }
+                if (index + 1 < loops.size()) {
+                    next(index + 1);
+                } else if (nioChannel != null) {
+                    loops.getFirst().execute(this::startNio);
+                } else {
+                    done();
+                }
+            });
+        }
+
+        private void bindEpoll(int index, EpollLoop loop) throws IOException {
+            int fd;
+            if (index == 0) {
+                fd = loop.listen(address);
+                InetSocketAddress actual = loop.localAddress(fd);
+                address = actual != null ? actual : address;
+                // Shared only with more than one loop, and only where EPOLLEXCLUSIVE can be set (the descriptor).
+                group = loops.size() > 1 && loop.hasDescriptor() ? new AcceptGroup() : null;
+            } else if (group != null) {
+                if (!loop.hasDescriptor()) {
+                    throw new IllegalStateException("loop " + index + " of a shared accept queue has no epoll descriptor");
+                }
+                fd = loop.dup(((EpollListener) acceptors.getFirst()).fd());
+            } else {
+                fd = loop.listen(address); // its own SO_REUSEPORT socket, on the port the first one got
+            }
+            VipOnLoop home = home(loop);
+            acceptors.add(EpollListener.open(home, group, loop, fd));
+        }
+
+        private void bindNio(int index, NioLoop loop) throws IOException {
+            if (index == 0) {
+                nioChannel = NioListener.bind(address);
+                address = (InetSocketAddress) nioChannel.getLocalAddress();
+                group = new AcceptGroup();
+            }
+            home(loop);
+        }
+
+        private VipOnLoop home(TcpLoop loop) {
+            VipOnLoop home = new VipOnLoop(vip, events, warn, address, loop);
+            homes.add(home);
+            if (group != null) {
+                group.add(home);
+            }
+            return home;
+        }
+
+        private void startNio() {
+            try {
+                acceptors.add(NioListener.open(homes.getFirst(), group, (NioLoop) homes.getFirst().loop, nioChannel));
+            } catch (IOException | RuntimeException e) {
+                fail(e);
+                return;
+            }
+            done();
+        }
+
+        private void done() {
+            TcpListener listener = new TcpListener(vip, acceptors, homes, address);
+            log.info("listener bound vip={} address={} transport={} loops={} accept_queue={}", vip.name(), address,
+                    epoll ? "epoll" : "nio", homes.size(),
+                    group == null ? "per-loop" : epoll ? "shared" : "single-acceptor");
+            result.complete(listener);
+        }
+
+        /** Closes what was bound (each on its loop) and fails the bind. */
+        private void fail(Throwable e) {
+            for (Acceptor a : acceptors) {
+                a.home.loop.executor.execute(a::close);
+            }
+            if (nioChannel != null && acceptors.isEmpty()) {
+                try {
+                    nioChannel.close();
+                } catch (IOException ignored) {
+                    // the bind failed anyway
+                }
+            }
+            result.completeExceptionally(e);
+        }
     }
 }

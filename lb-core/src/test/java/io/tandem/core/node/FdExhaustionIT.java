@@ -35,14 +35,13 @@ import org.junit.jupiter.params.provider.EnumSource;
  * backend's failure. The node runs in a child JVM ({@link NodeProcess}) whose soft
  * RLIMIT_NOFILE the test lowers with {@code prlimit} once it is up, to just above (or exactly at)
  * what it already uses; backends and clients live in this JVM, whose limit stays untouched.
- * Each engine: raw epoll, epoll channels, NIO.
+ * Each transport: epoll, NIO.
  */
 @ParameterizedClass(name = "{0}")
 @EnumSource(FdExhaustionIT.Engine.class)
 class FdExhaustionIT {
     enum Engine {
-        EPOLL_RAW("epoll", List.of()),
-        EPOLL_CHANNEL("epoll", List.of("-Dtandem.tcp.engine=channel")),
+        EPOLL("epoll", List.of()),
         NIO("nio", List.of());
 
         final String transport;

@@ -31,10 +31,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The raw engine's accept queue ({@link AcceptQueue}): with the shared queue a connection is
- * served by whichever loop is free, and long-lived connections still end up spread over the
- * loops; with one SO_REUSEPORT socket per loop the kernel's hash can leave a connection waiting
- * behind a busy loop (the contrast that shows the first test can fail).
+ * The epoll accept queue ({@link AcceptGroup}): with the shared queue a connection is served by
+ * whichever loop is free, and long-lived connections still end up spread over the loops; with one
+ * SO_REUSEPORT socket per loop (the fallback without Netty's epoll descriptor) the kernel's hash
+ * can leave a connection waiting behind a busy loop (the contrast that shows the first test can
+ * fail).
  */
 @ExtendWith(LeakWatcher.class)
 class AcceptQueueIT {
@@ -56,18 +57,18 @@ class AcceptQueueIT {
 
     @Test
     void withTheSharedQueueABusyLoopHoldsNoNewConnection() throws Exception {
-        ProxyFixture proxy = proxy(AcceptQueue.SHARED);
+        ProxyFixture proxy = proxy(TransportKind.EPOLL);
         // Sequential short connections while loop 0 is stuck: each must be served at once by loop 1.
-        int served = echoWhileLoopZeroIsBusy(proxy, 20);
+        int served = echoWhileLoopZeroIsBusy(proxy, TransportKind.EPOLL, 20);
         assertThat(served).as("connections answered while loop 0 was busy (of 20)").isEqualTo(20);
     }
 
     @Test
     void withOneSocketPerLoopSomeConnectionsWaitForTheBusyLoop() throws Exception {
-        ProxyFixture proxy = proxy(AcceptQueue.PER_LOOP);
+        ProxyFixture proxy = proxy(TransportKind.EPOLL_FALLBACK);
         // The kernel hashes each new connection to a loop's socket: about half land on loop 0 and
         // wait (all 20 on loop 1 has a probability of 2^-20).
-        int served = echoWhileLoopZeroIsBusy(proxy, 20);
+        int served = echoWhileLoopZeroIsBusy(proxy, TransportKind.EPOLL_FALLBACK, 20);
         assertThat(served).as("connections answered while loop 0 was busy (of 20)").isLessThan(20);
         // Once the loop is free again, every waiting connection is served: nothing was lost.
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.vip.stats().totalConnections.sum() >= 20);
@@ -75,7 +76,7 @@ class AcceptQueueIT {
 
     @Test
     void longLivedConnectionsAreSpreadOverTheLoops() throws Exception {
-        ProxyFixture proxy = proxy(AcceptQueue.SHARED);
+        ProxyFixture proxy = proxy(TransportKind.EPOLL);
         int n = 200;
         List<Socket> open = new ArrayList<>();
         try {
@@ -107,7 +108,7 @@ class AcceptQueueIT {
 
     @Test
     void aLoopThatHasClosedItsShareOfTheSocketIsNotWokenForIt() throws Exception {
-        ProxyFixture proxy = proxy(AcceptQueue.SHARED);
+        ProxyFixture proxy = proxy(TransportKind.EPOLL);
         Iterator<EventExecutor> loops = ProxyFixture.group(TransportKind.EPOLL).iterator();
         EventExecutor loop0 = loops.next();
         EventExecutor loop1 = loops.next();
@@ -149,17 +150,9 @@ class AcceptQueueIT {
         }
     }
 
-    @Test
-    void aBadAcceptQueueSettingIsRefusedWithTheValueAndWhatWasExpected() {
-        assertThat(AcceptQueue.parse("per-loop")).isEqualTo(AcceptQueue.PER_LOOP);
-        assertThat(AcceptQueue.parse(" Shared ")).isEqualTo(AcceptQueue.SHARED);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> AcceptQueue.parse("round-robin"))
-                .hasMessage("-Dtandem.tcp.acceptQueue=round-robin: expected shared or per-loop");
-    }
-
-    private ProxyFixture proxy(AcceptQueue queue) throws IOException {
+    private ProxyFixture proxy(TransportKind kind) throws IOException {
         TestBackend echo = track(TestBackend.start(Mode.ECHO));
-        return track(ProxyFixture.builder(TransportKind.EPOLL).backend(echo.address()).acceptQueue(queue).start());
+        return track(ProxyFixture.builder(kind).backend(echo.address()).start());
     }
 
     /**
@@ -167,8 +160,8 @@ class AcceptQueueIT {
      * after another, each with an echo round trip of up to 200 ms (20 × 200 ms would outlast the
      * block: the loop stops early). Returns how many were answered in time.
      */
-    private static int echoWhileLoopZeroIsBusy(ProxyFixture proxy, int n) throws Exception {
-        EventLoop loop0 = (EventLoop) ProxyFixture.group(TransportKind.EPOLL).iterator().next();
+    private static int echoWhileLoopZeroIsBusy(ProxyFixture proxy, TransportKind kind, int n) throws Exception {
+        EventLoop loop0 = (EventLoop) ProxyFixture.group(kind).iterator().next();
         CountDownLatch blocked = new CountDownLatch(1);
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BLOCK_MILLIS);
         loop0.execute(() -> {

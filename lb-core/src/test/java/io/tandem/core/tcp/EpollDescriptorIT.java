@@ -13,10 +13,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The raw engine adds sockets to epoll with one {@code EPOLL_CTL_ADD} on the loop's own epoll
- * descriptor, which it reads from Netty's private fields. This pins that the pinned Netty still
- * has them: a Netty upgrade that renames them fails here instead of silently costing one more
- * system call per socket.
+ * {@link EpollLoop} adds sockets to epoll with its own {@code EPOLL_CTL_ADD} on the loop's epoll
+ * descriptor, which it reads from Netty's private fields. This pins that the Netty in use still
+ * has them: an upgrade that renames them fails here instead of silently running every loop on the
+ * fallback (per-loop listening sockets instead of one shared accept queue). The forced fallback
+ * has no descriptor, and a NIO loop is no epoll loop at all.
  */
 class EpollDescriptorIT {
 
@@ -24,15 +25,22 @@ class EpollDescriptorIT {
     void theLoopsEpollDescriptorIsFoundAndIsAnEpollInstance() throws Exception {
         assumeTrue(Epoll.isAvailable(), "epoll unavailable");
         IoEventLoop loop = (IoEventLoop) ProxyFixture.group(TransportKind.EPOLL).next();
-        int fd = loop.submit(() -> EpollDescriptor.of(loop)).get(10, TimeUnit.SECONDS);
+        int fd = loop.submit(() -> EpollLoop.of(loop).descriptor()).get(10, TimeUnit.SECONDS);
         assertThat(fd).as("epoll descriptor of an epoll loop").isGreaterThanOrEqualTo(0);
         assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString())
                 .as("what descriptor %d is", fd).isEqualTo("anon_inode:[eventpoll]");
     }
 
     @Test
-    void aNioLoopHasNoEpollDescriptor() throws Exception {
+    void aLoopForcedOntoTheFallbackHasNoDescriptor() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "epoll unavailable");
+        IoEventLoop loop = (IoEventLoop) ProxyFixture.group(TransportKind.EPOLL_FALLBACK).next();
+        assertThat(loop.submit(() -> EpollLoop.of(loop).hasDescriptor()).get(10, TimeUnit.SECONDS)).isFalse();
+    }
+
+    @Test
+    void aNioLoopIsNoEpollLoop() throws Exception {
         IoEventLoop loop = (IoEventLoop) ProxyFixture.group(TransportKind.NIO).next();
-        assertThat(loop.submit(() -> EpollDescriptor.of(loop)).get(10, TimeUnit.SECONDS)).isEqualTo(-1);
+        assertThat(loop.submit(() -> TcpLoop.of(loop)).get(10, TimeUnit.SECONDS)).isInstanceOf(NioLoop.class);
     }
 }

@@ -44,7 +44,7 @@ class ResponseTimeoutIT {
     static final Duration DETECTED_WITHIN = TIMEOUT.plusSeconds(5);
     /** How long "never reported" is watched: several timeouts (and splice polls). */
     static final Duration QUIET_FOR = TIMEOUT.multipliedBy(3);
-    /** Big enough that AUTO splices the answer direction (past Relay.AUTO_SPLICE_AFTER). */
+    /** Big enough that AUTO splices the answer direction (past TcpConnection.AUTO_SPLICE_AFTER). */
     static final int BIG_ANSWER = 256 * 1024;
 
     record Combo(TransportKind transport, RelayMode mode) {
@@ -59,9 +59,7 @@ class ResponseTimeoutIT {
                 new Combo(TransportKind.EPOLL, RelayMode.AUTO),
                 new Combo(TransportKind.EPOLL, RelayMode.COPY),
                 new Combo(TransportKind.EPOLL, RelayMode.SPLICE),
-                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.AUTO),
-                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.COPY),
-                new Combo(TransportKind.EPOLL_CHANNEL, RelayMode.SPLICE),
+                new Combo(TransportKind.EPOLL_FALLBACK, RelayMode.AUTO),
                 new Combo(TransportKind.NIO, RelayMode.COPY));
     }
 

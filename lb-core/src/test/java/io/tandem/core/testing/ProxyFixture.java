@@ -14,7 +14,7 @@ import io.tandem.config.VipConfig;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.tcp.AcceptQueue;
+import io.tandem.core.tcp.EpollFallback;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.tcp.TcpListener;
 import io.tandem.core.transport.Transport;
@@ -36,18 +36,16 @@ import java.util.function.Function;
  */
 public final class ProxyFixture implements AutoCloseable {
     /**
-     * Transports (and TCP engines) under test, by name as used in test display names: epoll with
-     * the raw engine (the default on Linux), epoll with Netty channels (the escape hatch), NIO.
+     * The ways the TCP data path runs, by name as used in test display names: raw epoll sockets
+     * (the default on Linux), raw epoll sockets on the fallback that runs when Netty's epoll
+     * descriptor cannot be reached (sockets added through Netty's registration, one listening
+     * socket per loop), and NIO sockets.
      */
     public enum TransportKind {
-        EPOLL, EPOLL_CHANNEL, NIO;
+        EPOLL, EPOLL_FALLBACK, NIO;
 
         public Transport transport() {
-            return switch (this) {
-                case EPOLL -> Transport.epollTransport(true);
-                case EPOLL_CHANNEL -> Transport.epollTransport(false);
-                case NIO -> Transport.nioTransport();
-            };
+            return this == NIO ? Transport.nioTransport() : Transport.epollTransport();
         }
 
         /** False for the epoll kinds where the native transport cannot load. */
@@ -69,7 +67,10 @@ public final class ProxyFixture implements AutoCloseable {
     }
 
     public static EventLoopGroup group(TransportKind kind) {
-        return GROUPS.computeIfAbsent(kind, k -> k.transport().newGroup(2, "proxy-" + k.name().toLowerCase()));
+        return GROUPS.computeIfAbsent(kind, k -> {
+            EventLoopGroup g = k.transport().newGroup(2, "proxy-" + k.name().toLowerCase());
+            return k == TransportKind.EPOLL_FALLBACK ? EpollFallback.force(g) : g;
+        });
     }
 
     public static Builder builder(TransportKind kind) {
@@ -102,7 +103,6 @@ public final class ProxyFixture implements AutoCloseable {
         private ConnectionEvents events = ConnectionEvents.NONE;
         private HealthPolicy health = HealthPolicy.DEFAULTS;
         private Function<List<Backend>, Policy> policy = RoundRobinTestPolicy::new;
-        private AcceptQueue acceptQueue = AcceptQueue.configured();
         private HostPort listen = HostPort.of("127.0.0.1", 0);
         private String name = "t";
 
@@ -167,12 +167,6 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
-        /** The raw engine's accept queue (default: what {@code -Dtandem.tcp.acceptQueue} says). */
-        public Builder acceptQueue(AcceptQueue acceptQueue) {
-            this.acceptQueue = acceptQueue;
-            return this;
-        }
-
         public ProxyFixture start() {
             List<BackendConfig> configs = new ArrayList<>();
             List<Backend> backends = new ArrayList<>();
@@ -184,7 +178,7 @@ public final class ProxyFixture implements AutoCloseable {
             VipConfig config = new VipConfig(name, listen, Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty());
             Vip vip = new Vip(name, new BackendPool(config, backends, policy.apply(backends), false, 1));
-            TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events, acceptQueue)
+            TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
                     .orTimeout(10, TimeUnit.SECONDS).join();
             return new ProxyFixture(vip, List.copyOf(backends), listener);
         }
