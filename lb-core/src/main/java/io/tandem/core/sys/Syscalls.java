@@ -22,16 +22,16 @@ import org.slf4j.LoggerFactory;
  * where Netty's JNI has no call of its own or costs more than the call: {@code recvmmsg} and
  * {@code sendmmsg} (many datagrams per system call, into and out of native memory that the
  * listener owns, with no Java object per datagram), {@code socket}, {@code connect},
- * {@code shutdown}, {@code setsockopt} and {@code getsockopt} on a bare descriptor (Netty's
- * {@code Socket} wrapper costs a {@code getsockname} per socket to learn its family, which the
- * TCP engine already knows). All of them capture {@code errno}.
+ * {@code shutdown}, {@code setsockopt}, {@code getsockopt} and {@code getsockname} on a bare
+ * descriptor (Netty's {@code Socket} wrapper costs a {@code getsockname} per socket to learn its
+ * family, which the data paths already know). All of them capture {@code errno}.
  *
  * <p>Internal to lb-core's data paths; not an API.
  *
  * <p>The data-path calls are linked {@linkplain Linker.Option#critical critical}: they run with
  * {@code MSG_DONTWAIT}, never block, never call back, so the thread-state transition of a
  * normal downcall is not needed. Struct layouts are Linux LP64 ({@code struct mmsghdr} = 64
- * bytes); {@link #AVAILABLE} is false elsewhere and the channel path is used.
+ * bytes); {@link #AVAILABLE} is false elsewhere.
  */
 public final class Syscalls {
     private static final Logger log = LoggerFactory.getLogger(Syscalls.class);
@@ -90,6 +90,7 @@ public final class Syscalls {
     private static final MethodHandle STRERROR;
     private static final MethodHandle RECV;
     private static final MethodHandle SEND;
+    private static final MethodHandle GETSOCKNAME;
 
     static {
         boolean ok = false;
@@ -106,6 +107,7 @@ public final class Syscalls {
         MethodHandle strerror = null;
         MethodHandle recvH = null;
         MethodHandle sendH = null;
+        MethodHandle getsockname = null;
         try {
             if (System.getProperty("os.name", "").toLowerCase().contains("linux") && ADDRESS.byteSize() == 8
                     && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
@@ -143,6 +145,9 @@ public final class Syscalls {
                 sendH = linker.downcallHandle(lookup.find("send").orElseThrow(),
                         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT),
                         ccs, Linker.Option.critical(false));
+                getsockname = linker.downcallHandle(lookup.find("getsockname").orElseThrow(),
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                        ccs, Linker.Option.critical(false));
                 strerror = linker.downcallHandle(lookup.find("strerror").orElseThrow(),
                         FunctionDescriptor.of(ADDRESS, JAVA_INT));
                 ok = true;
@@ -164,6 +169,7 @@ public final class Syscalls {
         STRERROR = strerror;
         RECV = recvH;
         SEND = sendH;
+        GETSOCKNAME = getsockname;
     }
 
     private Syscalls() {
@@ -287,6 +293,45 @@ public final class Syscalls {
             at.set(JAVA_INT, 24, v6.getScopeId());
         }
         return SOCKADDR_IN6_SIZE;
+    }
+
+    /**
+     * Reads the {@code sockaddr_in} or {@code sockaddr_in6} at {@code at} (a receive slot, a
+     * {@code getsockname} result): the address, or null for another family. An IPv4-mapped IPv6
+     * address comes back as the IPv4 address (as Java's own sockets report it); a link-local
+     * IPv6 address keeps its scope id. Allocates: once per new peer, not per datagram.
+     */
+    public static java.net.InetSocketAddress readSockaddr(MemorySegment at) {
+        int family = at.get(ValueLayout.JAVA_SHORT, 0) & 0xffff;
+        int port = ((at.get(ValueLayout.JAVA_BYTE, 2) & 0xff) << 8) | (at.get(ValueLayout.JAVA_BYTE, 3) & 0xff);
+        byte[] ip;
+        if (family == AF_INET) {
+            ip = new byte[4];
+            MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 4, ip, 0, 4);
+        } else if (family == AF_INET6) {
+            ip = new byte[16];
+            MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 8, ip, 0, 16);
+        } else {
+            return null;
+        }
+        try {
+            java.net.InetAddress address = java.net.InetAddress.getByAddress(ip);
+            if (address instanceof java.net.Inet6Address && address.isLinkLocalAddress()) {
+                address = java.net.Inet6Address.getByAddress(null, ip, at.get(JAVA_INT, 24));
+            }
+            return new java.net.InetSocketAddress(address, port);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e); // only for a wrong length
+        }
+    }
+
+    /** getsockname(fd, addr, lenp) with native addresses ({@code *lenp} = the room at addr): 0, or -1 with errno. */
+    public static int getsockname(MemorySegment state, int fd, long addr, long lenp) {
+        try {
+            return (int) GETSOCKNAME.invokeExact(state, fd, addr, lenp);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /** recv(fd, buf, len, flags) into native memory: bytes, 0 at EOF, or -1 with errno in {@code state}. */
