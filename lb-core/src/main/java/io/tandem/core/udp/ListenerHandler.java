@@ -37,9 +37,6 @@ import org.slf4j.LoggerFactory;
 final class ListenerHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ListenerHandler.class);
     private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** Escape hatch and A/B switch: {@code -Dtandem.udp.rawUpstream=false} uses a Netty channel per session on epoll too. */
-    static final boolean RAW_UPSTREAMS =
-            Boolean.parseBoolean(System.getProperty("tandem.udp.rawUpstream", "true"));
 
     enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
 
@@ -86,7 +83,7 @@ final class ListenerHandler extends ChannelInboundHandlerAdapter {
         // session's socket rarely holds more than one reply per wake-up.
         this.upstreamAllocator = new FixedRecvByteBufAllocator(settings.maxDatagramSize() + 1);
         this.upstreamAllocator.maxMessagesPerRead(16);
-        this.rawUpstreams = RAW_UPSTREAMS && RawUpstream.supported(loop);
+        this.rawUpstreams = RawUpstream.supported(loop);
     }
 
     @Override

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * was truncated and is dropped. Unlike a plain {@code recv}, {@code recvmmsg} tells an empty
  * datagram from "nothing to read", so zero-length replies are relayed too.
  *
- * <p>Confined to its event loop. Disabled by {@code -Dtandem.udp.rawListener=false} (channel path).
+ * <p>Confined to its event loop.
  */
 final class RawListener implements EpollIoHandle {
     private static final Logger log = LoggerFactory.getLogger(RawListener.class);

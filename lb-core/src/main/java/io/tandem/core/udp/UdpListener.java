@@ -11,7 +11,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.util.concurrent.EventExecutor;
 import io.tandem.config.HostPort;
 import io.tandem.core.vip.ConnectionEvents;
@@ -31,8 +30,7 @@ import org.slf4j.LoggerFactory;
  * {@code SO_REUSEPORT} socket per event loop (the kernel spreads clients over them by a hash
  * of the 4-tuple, so a client always reaches the same socket) and reads with {@code recvmmsg};
  * on NIO one socket. On epoll the sockets are raw ({@link RawListener}: no Netty channel,
- * recvmmsg/sendmmsg on native batches, see perf/UDP.md session 3) unless
- * {@code -Dtandem.udp.rawListener=false}; on NIO they are Netty datagram channels
+ * recvmmsg/sendmmsg on native batches, see perf/UDP.md session 3); on NIO they are Netty datagram channels
  * ({@link ListenerHandler} in their pipeline). Each socket owns the sessions of the clients it receives
  * ({@link SessionTable}, confined to its loop); the session limit is shared by the VIP.
  *
@@ -55,10 +53,6 @@ public final class UdpListener {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    /** Escape hatch and A/B switch: {@code -Dtandem.udp.rawListener=false} binds Netty datagram channels on epoll too. */
-    private static final boolean RAW_LISTENERS =
-            Boolean.parseBoolean(System.getProperty("tandem.udp.rawListener", "true"));
-
     /** channels: one per handler on the channel path, empty when the listening sockets are raw. */
     private UdpListener(Vip vip, List<Channel> channels, List<ListenerHandler> handlers, UdpStats stats,
                         InetSocketAddress localAddress) {
@@ -76,16 +70,6 @@ public final class UdpListener {
      */
     public static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
                                                       ConnectionEvents events, UdpSettings settings) {
-        return bind(vip, group, transport, events, settings, RAW_LISTENERS);
-    }
-
-    /**
-     * As {@link #bind(Vip, EventLoopGroup, Transport, ConnectionEvents, UdpSettings)}; {@code rawListener}
-     * false binds Netty datagram channels on epoll too (tests cover both paths; the public method
-     * follows {@code -Dtandem.udp.rawListener}).
-     */
-    static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
-                                               ConnectionEvents events, UdpSettings settings, boolean rawListener) {
         requireNonNull(vip, "vip");
         requireNonNull(group, "group");
         requireNonNull(transport, "transport");
@@ -103,8 +87,12 @@ public final class UdpListener {
         }
         UdpStats stats = new UdpStats();
         ChannelFactory<? extends Channel> upstreamFactory = new ReflectiveChannelFactory<>(transport.datagramChannel());
-        if (transport.isEpoll() && rawListener && ListenerHandler.RAW_UPSTREAMS
-                && RawListener.supported(loops.getFirst())) {
+        if (transport.isEpoll()) {
+            if (!RawListener.supported(loops.getFirst())) {
+                return CompletableFuture.failedFuture(new IllegalStateException("udp vip " + vip.name()
+                        + ": the epoll transport needs native access to libc for UDP (--enable-native-access="
+                        + "ALL-UNNAMED), or use runtime.transport: nio"));
+            }
             return bindRaw(vip, loops, address, transport, settings, stats, events, upstreamFactory);
         }
         List<Channel> channels = new ArrayList<>();
@@ -218,26 +206,17 @@ public final class UdpListener {
         // A receive slot one byte larger than the largest allowed datagram: a datagram that fills
         // its slot was truncated by the kernel and is dropped, never forwarded cut short.
         int slot = settings.maxDatagramSize() + 1;
-        int batch = transport.isEpoll() ? settings.batch() : 1;
+        int batch = 1;
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(transport.datagramChannel())
                 .option(ChannelOption.RCVBUF_ALLOCATOR,
-                        new CountingRecvAllocator(slot * batch, Math.max(16, batch * 4), handler.stats.receiveCalls,
-                                transport.isEpoll()))
+                        new CountingRecvAllocator(slot * batch, Math.max(16, batch * 4), handler.stats.receiveCalls))
                 .option(ChannelOption.SO_RCVBUF, LISTENER_SOCKET_BUFFER)
                 .option(ChannelOption.SO_SNDBUF, LISTENER_SOCKET_BUFFER)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(LISTENER_SOCKET_BUFFER / 2, LISTENER_SOCKET_BUFFER))
                 .handler(handler);
-        if (transport.isEpoll()) {
-            b.option(EpollChannelOption.SO_REUSEPORT, true)
-                    .option(EpollChannelOption.IP_FREEBIND, true);
-            if (batch > 1) {
-                // recvmmsg: the buffer of slot * batch bytes is cut into batch slots of one datagram each.
-                b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slot);
-            }
-        }
         return b.bind(address);
     }
 
