@@ -26,18 +26,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The listening sockets on each transport: the raw epoll listener ({@link RawListener}:
- * recvmmsg/sendmmsg through FFM, no channel) and the NIO one keep the same semantics for bursts
- * and IPv6 clients; the raw one also batches and relays empty datagrams.
+ * The socket side on each transport: the epoll one ({@link EpollSockets}: recvmmsg/sendmmsg
+ * through FFM, no channel) and the NIO one ({@link NioSockets}) keep the same semantics for
+ * bursts and IPv6 clients; the epoll one also batches and relays empty datagrams both ways.
  */
 class UdpRawListenerIT {
 
     @Test
-    void epollBindsRawListenersByDefaultAndNioBindsChannels() throws Exception {
+    void epollBindsASocketPerLoopWithBatchedCallsAndNioOneSocket() throws Exception {
         Assumptions.assumeTrue(Epoll.isAvailable(), "epoll only");
         try (UdpHarness h = new UdpHarness(Transport.epollTransport(), 1, UdpTestSupport::roundRobin,
                 UdpSettings.DEFAULTS); DatagramSocket client = h.client()) {
-            assertThat(h.listener.handlers()).hasSize(2).allSatisfy(l -> assertThat(l.raw).isNotNull());
+            assertThat(h.listener.sockets()).hasSize(2).allSatisfy(s -> assertThat(s).isInstanceOf(EpollSockets.class));
             assertThat(h.exchange(client, "hello")).isEqualTo("B0|hello");
             assertThat(h.stats().receiveCalls.sum()).isPositive();
             await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().datagramsOut.sum() >= 1);
@@ -45,7 +45,7 @@ class UdpRawListenerIT {
         }
         try (UdpHarness h = new UdpHarness(Transport.nioTransport(), 1, UdpTestSupport::roundRobin,
                 UdpSettings.DEFAULTS); DatagramSocket client = h.client()) {
-            assertThat(h.listener.handlers()).allSatisfy(l -> assertThat(l.raw).isNull());
+            assertThat(h.listener.sockets()).hasSize(1).allSatisfy(s -> assertThat(s).isInstanceOf(NioSockets.class));
             assertThat(h.exchange(client, "hello")).isEqualTo("B0|hello");
         }
     }
