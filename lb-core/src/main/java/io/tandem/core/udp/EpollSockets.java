@@ -313,9 +313,8 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
                 return;
             }
         } else if (family == Syscalls.AF_INET6) {
-            InetSocketAddress client = client(a);
-            s = sessions.find(client, now);
-            if (s == null && (s = sessions.open(client, 0, false, now)) == null) {
+            s = sessions.session(client(a), now);
+            if (s == null) {
                 return;
             }
         } else {

@@ -185,8 +185,8 @@ final class NioSockets implements DatagramSockets, NioIoHandle {
             stats.droppedTooBig.increment();
             return;
         }
-        Session s = sessions.find(client, now);
-        if (s == null && (s = sessions.open(client, 0, false, now)) == null) {
+        Session s = sessions.session(client, now);
+        if (s == null) {
             return;
         }
         Upstream up = (Upstream) sessions.route(s, now);

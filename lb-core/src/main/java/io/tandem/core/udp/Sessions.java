@@ -74,12 +74,16 @@ final class Sessions {
         return s;
     }
 
-    /** The session of {@code client} (not keyed by {@code key4}), touched; or null. */
-    Session find(InetSocketAddress client, long now) {
+    /**
+     * The session of {@code client} (found by address, not by an IPv4 key), touched; or a new one;
+     * or null when none may be opened ({@link #open}: the datagram is dropped and counted).
+     */
+    Session session(InetSocketAddress client, long now) {
         Session s = table.get(client);
-        if (s != null) {
-            table.touch(s, now);
+        if (s == null) {
+            return open(client, 0, false, now);
         }
+        table.touch(s, now);
         return s;
     }
 
