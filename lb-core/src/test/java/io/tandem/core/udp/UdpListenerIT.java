@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * through FFM, no channel) and the NIO one ({@link NioSockets}) keep the same semantics for
  * bursts and IPv6 clients; the epoll one also batches and relays empty datagrams both ways.
  */
-class UdpRawListenerIT {
+class UdpListenerIT {
 
     @Test
     void epollBindsASocketPerLoopWithBatchedCallsAndNioOneSocket() throws Exception {
@@ -118,35 +118,59 @@ class UdpRawListenerIT {
     }
 
     /**
-     * An empty datagram is a datagram: the raw path relays zero-length requests and replies
+     * An empty datagram is a datagram: the epoll side relays zero-length requests and replies
      * (recvmmsg reports their length 0, unlike a plain recv that cannot tell them from "nothing").
      */
     @Test
-    void rawPathRelaysZeroLengthDatagramsBothWays() throws Exception {
+    void epollRelaysZeroLengthDatagramsBothWays() throws Exception {
         Assumptions.assumeTrue(Epoll.isAvailable(), "epoll only");
         try (PlainEcho echo = new PlainEcho();
              UdpHarness h = new UdpHarness(Transport.epollTransport(), 0, UdpTestSupport::roundRobin,
                      UdpSettings.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
              DatagramSocket client = h.client()) {
-            DatagramPacket in = new DatagramPacket(new byte[64], 64);
-            boolean got = false;
-            for (int attempt = 0; attempt < 10 && !got; attempt++) {
-                h.send(client, new byte[0]);
-                try {
-                    client.receive(in);
-                    got = true;
-                } catch (SocketTimeoutException e) {
-                    // UDP: try again
-                }
-            }
-            assertThat(got).as("an empty reply came back").isTrue();
-            assertThat(in.getLength()).isZero();
+            assertThat(exchangeEmpty(h, client, new byte[0])).as("an empty reply to an empty request").isTrue();
             assertThat(echo.received).contains(0);
             assertThat(h.exchange(client, "after")).isEqualTo("after");
         }
     }
 
-    /** IPv6 clients: the raw path keys their sessions by address object and answers them from their own sockaddr. */
+    /**
+     * NIO relays empty replies (its listening channel is not connected), but cannot forward an
+     * empty request: the JDK sends nothing for an empty buffer on a connected channel. That one
+     * is dropped and counted, never reported as forwarded.
+     */
+    @Test
+    void nioRelaysEmptyRepliesAndCountsEmptyRequestsItCannotForward() throws Exception {
+        try (PlainEcho echo = new PlainEcho();
+             UdpHarness h = new UdpHarness(Transport.nioTransport(), 0, UdpTestSupport::roundRobin,
+                     UdpSettings.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
+             DatagramSocket client = h.client()) {
+            assertThat(exchangeEmpty(h, client, PlainEcho.EMPTY_PLEASE)).as("an empty reply").isTrue();
+            long forwarded = h.stats().datagramsForwarded.sum();
+            h.send(client, new byte[0]);
+            await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().droppedCongested.sum() == 1);
+            assertThat(h.stats().datagramsForwarded.sum()).isEqualTo(forwarded);
+            assertThat(echo.received).doesNotContain(0);
+            assertThat(h.exchange(client, "after")).isEqualTo("after");
+        }
+    }
+
+    /** Sends {@code request} until an empty datagram comes back (UDP may drop): whether one did. */
+    private static boolean exchangeEmpty(UdpHarness h, DatagramSocket client, byte[] request) throws Exception {
+        DatagramPacket in = new DatagramPacket(new byte[64], 64);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            h.send(client, request);
+            try {
+                client.receive(in);
+                return in.getLength() == 0;
+            } catch (SocketTimeoutException e) {
+                // UDP: try again
+            }
+        }
+        return false;
+    }
+
+    /** IPv6 clients: sessions keyed by address object (epoll: answered from their own sockaddr). */
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void ipv6ClientsAreServedAndKeptApart(Transport transport) throws Exception {
@@ -174,8 +198,12 @@ class UdpRawListenerIT {
         }
     }
 
-    /** A plain blocking echo (payload unchanged, empty datagrams included) on its own thread. */
+    /**
+     * A plain blocking echo (payload unchanged, empty datagrams included) on its own thread; the
+     * one-byte request {@link #EMPTY_PLEASE} gets an empty reply.
+     */
     static final class PlainEcho implements AutoCloseable {
+        static final byte[] EMPTY_PLEASE = {'0'};
         final DatagramSocket socket;
         final List<Integer> received = Collections.synchronizedList(new ArrayList<>());
         private final Thread thread;
@@ -189,7 +217,8 @@ class UdpRawListenerIT {
                     try {
                         socket.receive(p);
                         received.add(p.getLength());
-                        socket.send(new DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
+                        int reply = p.getLength() == 1 && buf[0] == EMPTY_PLEASE[0] ? 0 : p.getLength();
+                        socket.send(new DatagramPacket(buf, reply, p.getSocketAddress()));
                     } catch (Exception e) {
                         // closed
                     }
