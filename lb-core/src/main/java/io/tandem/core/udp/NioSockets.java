@@ -117,7 +117,8 @@ final class NioSockets implements DatagramSockets, NioIoHandle {
     }
 
     private static StandardProtocolFamily family(InetSocketAddress address) {
-        return address.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+        return address.getAddress() instanceof Inet6Address
+                ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
     }
 
     @Override

@@ -37,7 +37,7 @@ final class Session {
     /** The table key of an IPv4 client received by the epoll side (see {@link SessionTable}), when {@link #keyed4}. */
     final long key4;
     final boolean keyed4;
-    /** How this client's flow entered the node when the client is one of our own upstream sockets; null: from outside. */
+    /** How this client's flow entered the node when it is one of our own upstream sockets; null: from outside. */
     final SelfLoops.Hop arrivedVia;
     private final Sessions owner;
 
@@ -56,7 +56,7 @@ final class Session {
     private long lastSentNanos;
     private boolean answered;
     private int owed;                         // replies still expected (responsesPerRequest mode)
-    // The upstream's local address while registered with SelfLoops (only for a backend that may be one of our listeners).
+    // The upstream's local address while registered with SelfLoops (only when the backend may be one of ours).
     private InetSocketAddress trackedLocal;
     private SelfLoops.Hop trackedHop;
 
