@@ -302,22 +302,28 @@ public final class Syscalls {
      * IPv6 address keeps its scope id. Allocates: once per new peer, not per datagram.
      */
     public static java.net.InetSocketAddress readSockaddr(MemorySegment at) {
-        int family = at.get(ValueLayout.JAVA_SHORT, 0) & 0xffff;
-        int port = ((at.get(ValueLayout.JAVA_BYTE, 2) & 0xff) << 8) | (at.get(ValueLayout.JAVA_BYTE, 3) & 0xff);
+        return readSockaddr(at, 0);
+    }
+
+    /** {@link #readSockaddr(MemorySegment)} of the sockaddr at {@code offset} of {@code in}. */
+    public static java.net.InetSocketAddress readSockaddr(MemorySegment in, long offset) {
+        int family = in.get(ValueLayout.JAVA_SHORT, offset) & 0xffff;
+        int port = ((in.get(ValueLayout.JAVA_BYTE, offset + 2) & 0xff) << 8)
+                | (in.get(ValueLayout.JAVA_BYTE, offset + 3) & 0xff);
         byte[] ip;
         if (family == AF_INET) {
             ip = new byte[4];
-            MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 4, ip, 0, 4);
+            MemorySegment.copy(in, ValueLayout.JAVA_BYTE, offset + 4, ip, 0, 4);
         } else if (family == AF_INET6) {
             ip = new byte[16];
-            MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 8, ip, 0, 16);
+            MemorySegment.copy(in, ValueLayout.JAVA_BYTE, offset + 8, ip, 0, 16);
         } else {
             return null;
         }
         try {
             java.net.InetAddress address = java.net.InetAddress.getByAddress(ip);
             if (address instanceof java.net.Inet6Address && address.isLinkLocalAddress()) {
-                address = java.net.Inet6Address.getByAddress(null, ip, at.get(JAVA_INT, 24));
+                address = java.net.Inet6Address.getByAddress(null, ip, in.get(JAVA_INT, offset + 24));
             }
             return new java.net.InetSocketAddress(address, port);
         } catch (java.net.UnknownHostException e) {

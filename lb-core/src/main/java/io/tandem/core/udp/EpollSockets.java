@@ -494,7 +494,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
 
     /** The client address in receive slot {@code a} (once per new session; per datagram for IPv6 clients). */
     private InetSocketAddress client(long a) {
-        return Syscalls.readSockaddr(rxAddrs.asSlice(a, Syscalls.SOCKADDR_SLOT));
+        return Syscalls.readSockaddr(rxAddrs, a);
     }
 
     private static Errno.ErrnoException failure(String call, int errno) {
