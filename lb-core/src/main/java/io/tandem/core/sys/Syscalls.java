@@ -478,19 +478,27 @@ public final class Syscalls {
      * another family. An IPv4-mapped IPv6 address comes back as an IPv4 address.
      */
     public static java.net.InetSocketAddress readSockaddr(MemorySegment at) {
-        int family = at.get(ValueLayout.JAVA_SHORT, 0);
-        int port = (Byte.toUnsignedInt(at.get(ValueLayout.JAVA_BYTE, 2)) << 8)
-                | Byte.toUnsignedInt(at.get(ValueLayout.JAVA_BYTE, 3));
+        return readSockaddr(at, 0);
+    }
+
+    /**
+     * {@link #readSockaddr(MemorySegment)} of the sockaddr at {@code offset} of {@code in}: a
+     * received datagram's source read in place, with no slice object per datagram.
+     */
+    public static java.net.InetSocketAddress readSockaddr(MemorySegment in, long offset) {
+        int family = in.get(ValueLayout.JAVA_SHORT, offset);
+        int port = (Byte.toUnsignedInt(in.get(ValueLayout.JAVA_BYTE, offset + 2)) << 8)
+                | Byte.toUnsignedInt(in.get(ValueLayout.JAVA_BYTE, offset + 3));
         try {
             if (family == AF_INET) {
                 byte[] ip = new byte[4];
-                MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 4, ip, 0, 4);
+                MemorySegment.copy(in, ValueLayout.JAVA_BYTE, offset + 4, ip, 0, 4);
                 return new java.net.InetSocketAddress(java.net.InetAddress.getByAddress(ip), port);
             }
             if (family == AF_INET6) {
                 byte[] ip = new byte[16];
-                MemorySegment.copy(at, ValueLayout.JAVA_BYTE, 8, ip, 0, 16);
-                int scope = at.get(JAVA_INT, 24);
+                MemorySegment.copy(in, ValueLayout.JAVA_BYTE, offset + 8, ip, 0, 16);
+                int scope = in.get(JAVA_INT, offset + 24);
                 // getByAddress turns an IPv4-mapped address into an Inet4Address.
                 java.net.InetAddress a = scope == 0 ? java.net.InetAddress.getByAddress(ip)
                         : java.net.Inet6Address.getByAddress(null, ip, scope);

@@ -1,51 +1,45 @@
 package io.tandem.core.udp;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.unix.Errors;
-import io.netty.util.ReferenceCountUtil;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.SelfLoops;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client address and the backend it is pinned to, with its own upstream datagram socket
- * connected to that backend. Because the upstream socket is connected and private to the
- * session, a reply needs no lookup: whatever arrives on it goes to {@link #client} out of the
- * listening socket that created the session, and the kernel reports ICMP port unreachable
- * from the backend on it ({@link PortUnreachableException}) — a passive health signal.
+ * One client address and the backend it is pinned to, with its own upstream socket connected to
+ * that backend ({@link DatagramSockets.Upstream}). Because the upstream socket is connected and
+ * private to the session, a reply needs no lookup: whatever arrives on it goes to {@link #client}
+ * out of the listening socket that created the session, and the kernel reports ICMP port
+ * unreachable from the backend on it ({@link PortUnreachableException}) — a passive health
+ * signal, after which the session moves to another backend on its next datagram.
  *
- * <p>The upstream socket is a {@link Link}: on epoll a raw socket registered with the loop's
- * epoll ({@link RawUpstream}, no channel per session), elsewhere a Netty datagram channel
- * ({@link ChannelLink}).
+ * <p>The backend is re-checked against the VIP's current pool on each client datagram (one
+ * volatile read plus an identity compare when the pool did not change); a backend that left the
+ * pool (ineligible, removed) is replaced the same way. With
+ * {@link UdpSettings#responsesPerRequest()} N, the session ends once the backend has answered
+ * every client datagram with N datagrams (DNS: 1).
  *
  * <p>Lives on its listener's event loop (the upstream socket is registered on the same loop),
- * so none of this needs locks. The backend is re-checked against the VIP's current pool on each
- * client datagram (one volatile read plus an identity compare when the pool did not change).
+ * so none of this needs locks.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
 
     final InetSocketAddress client;
-    private final ListenerHandler owner;
+    /** The table key of an IPv4 client received by the epoll side (see {@link SessionTable}), when {@link #keyed4}. */
+    final long key4;
+    final boolean keyed4;
+    /** How this client's flow entered the node when it is one of our own upstream sockets; null: from outside. */
+    final SelfLoops.Hop arrivedVia;
+    private final Sessions owner;
 
     // Intrusive LRU links, owned by SessionTable.
     Session prev;
@@ -53,108 +47,43 @@ final class Session {
     boolean linked;
     long lastActive;
 
-    private Backend backend;     // null before the first pick and after the backend failed or left
-    private Link upstream;       // connected to backend while backend != null
+    private Backend backend;                  // null before the first pick and after the backend failed or left
+    private DatagramSockets.Upstream upstream; // connected to backend while backend != null
     private BackendPool seenPool;
     private List<Backend> failed = List.of();
     private boolean repinPending;
     private long attachedNanos;
     private long lastSentNanos;
     private boolean answered;
-    private int owed;            // replies still expected (responsesPerRequest mode)
-    boolean dirty;               // has unflushed writes on the upstream channel
-    /** How this client's flow entered the node when the client is one of our own upstream sockets; null: from outside. */
-    SelfLoops.Hop arrivedVia;
-    /** Whether the upstream being opened may reach one of our UDP listeners ({@link SelfLoops}). */
-    private boolean trackUpstream;
+    private int owed;                         // replies still expected (responsesPerRequest mode)
+    // The upstream's local address while registered with SelfLoops (only when the backend may be one of ours).
     private InetSocketAddress trackedLocal;
     private SelfLoops.Hop trackedHop;
 
-    /** What {@link #attach} did. */
-    private enum Attach {
-        OK, NO_BACKEND, SELF_LOOP, LOCAL_ERROR,
-        /** The upstream failed at once, and its failure counted the dropped datagram already. */
-        FAILED
-    }
-
-    // Raw listener path (RawListener): the table key of an IPv4 client, the client's sockaddr
-    // as received (copied into each reply's msghdr), and this session's datagrams of the current
-    // receive batch (a chain of slot indices in the listener).
-    final long key4;
-    final boolean keyed4;
-    long sa0;
-    long sa1;
-    long sa2;
-    long sa3;
-    int saLen;
-    int pendHead = -1;
-    int pendTail;
-    int pendCount;
-
-    Session(InetSocketAddress client, ListenerHandler owner) {
-        this(client, owner, 0, false);
-    }
-
-    Session(InetSocketAddress client, ListenerHandler owner, long key4, boolean keyed4) {
+    Session(InetSocketAddress client, Sessions owner, long key4, boolean keyed4, SelfLoops.Hop arrivedVia) {
         this.client = client;
         this.owner = owner;
         this.key4 = key4;
         this.keyed4 = keyed4;
-    }
-
-    /** Keeps the client's sockaddr ({@code len} bytes at {@code offset} of {@code addrs}) for replies. */
-    void setSockaddr(MemorySegment addrs, long offset, int len) {
-        sa0 = addrs.get(JAVA_LONG, offset);
-        sa1 = addrs.get(JAVA_LONG, offset + 8);
-        sa2 = addrs.get(JAVA_LONG, offset + 16);
-        sa3 = addrs.get(JAVA_LONG, offset + 24);
-        saLen = len;
+        this.arrivedVia = arrivedVia;
     }
 
     Backend backend() {
         return backend;
     }
 
-    /**
-     * Sends one client datagram to the session's backend, picking or re-picking one first if
-     * needed. Takes ownership of {@code content}.
-     *
-     * @return false when no backend is available (the datagram was dropped)
-     */
-    boolean forward(ByteBuf content, long now) {
-        if (!ensureUpstream(now)) {
-            content.release();
-            return false;
-        }
-        int len = content.readableBytes();
-        Backend b = backend;
-        Link link = upstream;
-        if (!link.write(content)) {
-            // Congested (dropped), or the send reported the backend unreachable (the session detached).
-            if (upstream == link) {
-                owner.stats.droppedCongested.increment();
-            }
-            return true;
-        }
-        if (owner.settings.responsesPerRequest() > 0) {
-            owed += owner.settings.responsesPerRequest();
-        }
-        owner.countForwarded();
-        b.stats().bytesOut.add(len);
-        if (!dirty && link.needsFlush()) {
-            dirty = true;
-            owner.markDirty(this);
-        }
-        return true;
+    DatagramSockets.Upstream upstream() {
+        return upstream;
     }
 
     /**
      * Before a client datagram is sent: re-checks the pinned backend against the current pool and
      * picks (or re-picks) one if needed, opening the upstream socket.
      *
-     * @return false when no backend is available (the datagram is dropped and counted here)
+     * @return the upstream socket to send on, or null when no backend is available (the datagram
+     *         is dropped and counted here)
      */
-    boolean ensureUpstream(long now) {
+    DatagramSockets.Upstream route(long now) {
         BackendPool pool = owner.vip.pool();
         if (backend != null && pool != seenPool) {
             seenPool = pool;
@@ -165,77 +94,15 @@ final class Session {
                 repinPending = true;
             }
         }
-        if (backend == null) {
-            switch (attach(pool, now)) {
-                case OK -> { }
-                case FAILED -> {
-                    return false;
-                }
-                case LOCAL_ERROR -> {
-                    owner.stats.droppedLocalError.increment();
-                    return false;
-                }
-                case SELF_LOOP -> {
-                    owner.stats.droppedSelfLoop.increment();
-                    return false;
-                }
-                case NO_BACKEND -> {
-                    owner.stats.droppedNoBackend.increment();
-                    owner.vip.stats().noBackend.increment();
-                    return false;
-                }
-            }
+        if (backend == null && !attach(pool, now)) {
+            return null;
         }
         lastSentNanos = now;
-        return true;
+        return upstream;
     }
 
-    /** The upstream socket when it is a raw one (raw listener path), else null. */
-    RawUpstream rawUpstream() {
-        return upstream instanceof RawUpstream r ? r : null;
-    }
-
-    boolean isCurrent(Link link) {
-        return link == upstream;
-    }
-
-    /** Accounting for {@code datagrams} client datagrams ({@code bytes} in all) sent to the backend by the raw listener. */
-    void forwarded(int datagrams, long bytes) {
-        if (owner.settings.responsesPerRequest() > 0) {
-            owed += owner.settings.responsesPerRequest() * datagrams;
-        }
-        owner.countForwarded(datagrams);
-        Backend b = backend;
-        if (b != null) {
-            b.stats().bytesOut.add(bytes);
-        }
-    }
-
-    /**
-     * Accounting for one reply of {@code len} bytes that the raw listener relays to the client.
-     *
-     * @return true when it completed the session (responses per request): the session is closed
-     */
-    boolean onRawReply(int len, long now) {
-        noteReply(len, now);
-        return completeIfAnswered();
-    }
-
-    /** Flushes what {@link #forward} wrote during this read batch (one syscall per session, not per datagram). */
-    void flush() {
-        dirty = false;
-        Link link = upstream;
-        if (link != null) {
-            link.flush();
-        }
-    }
-
-    /** Closes the upstream socket; the session is over (the table already forgot it). */
-    void close() {
-        detach();
-    }
-
-    private Attach attach(BackendPool pool, long now) {
+    /** Picks a backend and opens an upstream socket to it; false: nothing picked or opened (counted). */
+    private boolean attach(BackendPool pool, long now) {
         seenPool = pool;
         Backend picked = pool.pick(client.getAddress(), failed);
         if (picked == null && !failed.isEmpty()) {
@@ -257,65 +124,136 @@ final class Session {
             picked = pool.pick(client.getAddress(), failed);
         }
         if (picked == null) {
-            return looped ? Attach.SELF_LOOP : Attach.NO_BACKEND;
+            if (looped) {
+                owner.stats.droppedSelfLoop.increment();
+            } else {
+                owner.stats.droppedNoBackend.increment();
+                owner.vip.stats().noBackend.increment();
+            }
+            return false;
         }
-        Backend b = picked;
-        // Registered once connected, before its first datagram is sent: an arrival can never precede it.
-        trackUpstream = check == SelfLoops.Check.TRACK;
-        ChannelLink toConnect = null;
-        if (owner.rawUpstreams) {
-            RawUpstream raw;
-            try {
-                raw = RawUpstream.open(this, (IoEventLoop) owner.loop, b.socketAddress());
-            } catch (IOException | RuntimeException e) { // socket() failed (out of file descriptors) or connect()
-                int local = Errno.local(e);
-                if (local != 0) { // the node's own resource error: never the backend's
-                    owner.vip.localErrors().record(LocalErrors.Op.CONNECT, local, e, "datagram dropped");
-                    return Attach.LOCAL_ERROR;
-                }
+        DatagramSockets.Upstream up;
+        try {
+            up = owner.sockets().open(this, picked.socketAddress());
+        } catch (IOException | RuntimeException e) { // socket() (out of descriptors), connect(), registration
+            int local = Errno.local(e);
+            if (local != 0) { // the node's own resource error: never the backend's
+                owner.vip.localErrors().record(LocalErrors.Op.CONNECT, local, e, "datagram dropped");
+                owner.stats.droppedLocalError.increment();
+            } else {
                 owner.warnSocketFailure(e);
-                return Attach.NO_BACKEND;
+                owner.stats.droppedNoBackend.increment();
+                owner.vip.stats().noBackend.increment();
             }
-            upstream = raw;
-        } else {
-            Channel ch;
-            try {
-                ch = owner.newUpstreamChannel();
-            } catch (RuntimeException e) { // socket() failed: out of file descriptors, the node's fault
-                int local = Errno.local(e);
-                owner.vip.localErrors().record(LocalErrors.Op.CONNECT, local != 0 ? local : Errno.of(e), e,
-                        "datagram dropped");
-                return Attach.LOCAL_ERROR;
-            }
-            ChannelLink link = new ChannelLink(ch);
-            ch.pipeline().addLast(new Upstream(link));
-            upstream = link;
-            toConnect = link;
+            return false;
         }
-        backend = b;
+        upstream = up;
+        backend = picked;
         attachedNanos = now;
         answered = false;
         owed = 0;
-        b.stats().active.incrementAndGet();
-        b.stats().totalConnections.increment();
+        picked.stats().active.incrementAndGet();
+        picked.stats().totalConnections.increment();
         if (repinPending) {
             repinPending = false;
             owner.stats.sessionsRepinned.increment();
         }
-        if (toConnect != null) {
-            connect(toConnect, b);
-        } else if (trackUpstream && upstream instanceof RawUpstream raw) {
-            track(raw.localAddress(), b); // getsockname: only for a backend that may be one of our listeners
+        if (check == SelfLoops.Check.TRACK) {
+            // Registered before the first datagram is sent: its arrival at one of our listeners is recognised.
+            track(up.localAddress(), picked);
         }
-        return upstream != null ? Attach.OK : Attach.FAILED; // null: the channel connect failed at once
+        return true;
+    }
+
+    /** {@code datagrams} client datagrams ({@code bytes} in all) went out to the backend. */
+    void forwarded(int datagrams, long bytes) {
+        if (owner.settings.responsesPerRequest() > 0) {
+            owed += owner.settings.responsesPerRequest() * datagrams;
+        }
+        owner.countForwarded(datagrams);
+        Backend b = backend;
+        if (b != null) {
+            b.stats().bytesOut.add(bytes);
+        }
+    }
+
+    /**
+     * A reply of {@code len} bytes from the backend is being relayed to the client.
+     *
+     * @return true when it completed the session (responses per request): the session is closed,
+     *         and later replies read with it are not relayed
+     */
+    boolean replied(int len, long now) {
+        if (!answered) {
+            // A UDP connect() proves nothing about the backend; its first answer does.
+            answered = true;
+            owner.events.connected(owner.vip, backend, now - attachedNanos);
+        }
+        owner.table.touch(this, now);
+        backend.stats().bytesIn.add(len);
+        if (owner.settings.responsesPerRequest() > 0 && --owed <= 0) {
+            owner.close(this, Sessions.Reason.COMPLETED);
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether {@code up} is this session's current upstream socket (not one it already replaced or closed). */
+    boolean isCurrent(DatagramSockets.Upstream up) {
+        return up == upstream;
+    }
+
+    /**
+     * A send or receive on {@code up} failed. ICMP port unreachable ends the pinning: a passive
+     * signal against the backend, one dropped datagram, and the next datagram picks another
+     * backend. Anything else is only logged (the caller counted what was lost).
+     */
+    void failed(DatagramSockets.Upstream up, Throwable cause, long now) {
+        if (up != upstream) {
+            return; // an older upstream of this session
+        }
+        Backend b = backend;
+        if (!isPortUnreachable(cause)) {
+            log.debug("udp upstream error vip={} client={} backend={} reason=\"{}\"",
+                    owner.vip.name(), client, b, cause.toString());
+            return;
+        }
+        log.debug("udp backend failed vip={} client={} backend={} reason=\"{}\"",
+                owner.vip.name(), client, b, cause.toString());
+        owner.events.connectFailed(owner.vip, b, cause, now - lastSentNanos);
+        b.stats().connectFailures.increment();
+        owner.stats.droppedBackendUnreachable.increment();
+        addFailed(b);
+        detach();
+        repinPending = true;
+    }
+
+    /** Closes the upstream socket; the session is over (the table already forgot it). */
+    void close() {
+        detach();
+    }
+
+    private void detach() {
+        untrack();
+        DatagramSockets.Upstream up = upstream;
+        Backend b = backend;
+        upstream = null;
+        backend = null;
+        owed = 0;
+        if (up != null) {
+            up.close();
+        }
+        if (b != null) {
+            b.stats().active.decrementAndGet();
+        }
     }
 
     /** Registers the upstream socket at {@code local} so its arrival at one of our listeners is recognised. */
-    private void track(java.net.SocketAddress local, Backend b) {
-        if (local instanceof InetSocketAddress isa && trackedLocal == null && backend == b) {
+    private void track(InetSocketAddress local, Backend b) {
+        if (local != null && trackedLocal == null) {
             trackedHop = new SelfLoops.Hop(owner.vip, b, arrivedVia);
-            trackedLocal = isa;
-            SelfLoops.track(SelfLoops.Proto.UDP, isa, trackedHop);
+            trackedLocal = local;
+            SelfLoops.track(SelfLoops.Proto.UDP, local, trackedHop);
         }
     }
 
@@ -336,144 +274,6 @@ final class Session {
         }
     }
 
-    private void connect(ChannelLink link, Backend b) {
-        Channel ch = link.channel;
-        // Registration and connect of a datagram channel complete inline on this loop; the
-        // listeners below also cover the general (asynchronous) case.
-        owner.loop.register(ch).addListener((ChannelFuture reg) -> {
-            if (!reg.isSuccess()) {
-                onUpstreamFailure(link, b, reg.cause(), true);
-                return;
-            }
-            ch.connect(b.socketAddress()).addListener((ChannelFuture con) -> {
-                if (!con.isSuccess()) {
-                    onUpstreamFailure(link, b, con.cause(), false);
-                } else if (link == upstream) {
-                    if (trackUpstream) {
-                        track(ch.localAddress(), b);
-                    }
-                    ch.flush(); // datagrams written while connecting
-                }
-            });
-        });
-    }
-
-    private void detach() {
-        untrack();
-        Link link = upstream;
-        Backend b = backend;
-        upstream = null;
-        backend = null;
-        owed = 0;
-        if (link != null) {
-            link.close();
-        }
-        if (b != null) {
-            b.stats().active.decrementAndGet();
-        }
-    }
-
-    ListenerHandler owner() {
-        return owner;
-    }
-
-    /** A send or receive on {@code link} failed: ICMP port unreachable ends the pinning, anything else is logged. */
-    void onLinkFailure(Link link, Throwable cause) {
-        if (link != upstream) {
-            return;
-        }
-        if (isPortUnreachable(cause)) {
-            onUpstreamFailure(link, backend, cause, false);
-        } else {
-            log.debug("udp upstream error vip={} client={} backend={} reason=\"{}\"",
-                    owner.vip.name(), client, backend, cause.toString());
-        }
-    }
-
-    /**
-     * The upstream socket to {@code b} failed: a passive signal against {@code b}, unless the
-     * failure is the node's own ({@code local}, e.g. the registration, or a local errno such as a
-     * source port range used up): then it is counted in the VIP's local errors instead.
-     */
-    private void onUpstreamFailure(Link link, Backend b, Throwable cause, boolean local) {
-        if (link != upstream) {
-            return; // an older upstream of this session
-        }
-        int localErrno = Errno.local(cause);
-        if (local || localErrno != 0) {
-            owner.vip.localErrors().record(LocalErrors.Op.CONNECT, localErrno != 0 ? localErrno : Errno.of(cause),
-                    cause, "datagrams dropped");
-            owner.stats.droppedLocalError.increment();
-            detach();
-            return;
-        }
-        long elapsed = System.nanoTime() - lastSentNanos;
-        log.debug("udp backend failed vip={} client={} backend={} reason=\"{}\"",
-                owner.vip.name(), client, b, cause.toString());
-        owner.events.connectFailed(owner.vip, b, cause, elapsed);
-        b.stats().connectFailures.increment();
-        owner.stats.droppedBackendUnreachable.increment();
-        addFailed(b);
-        detach();
-        repinPending = true;
-    }
-
-    /** A reply of {@code len} bytes read by a raw upstream into {@code scratch} (positions 0..len). */
-    void onRawReply(Link link, ByteBuffer scratch, int len) {
-        if (link != upstream) {
-            return;
-        }
-        if (len > owner.settings.maxDatagramSize()) {
-            owner.stats.droppedTooBig.increment();
-            return;
-        }
-        ByteBuf content = owner.allocReply(len);
-        scratch.clear().limit(len);
-        content.writeBytes(scratch);
-        onReply(content, len);
-    }
-
-    private void onReply(Link link, DatagramPacket packet) {
-        if (link != upstream) {
-            packet.release();
-            return;
-        }
-        ByteBuf content = packet.content();
-        int len = content.readableBytes();
-        if (len > owner.settings.maxDatagramSize()) {
-            packet.release();
-            owner.stats.droppedTooBig.increment();
-            return;
-        }
-        onReply(content, len);
-    }
-
-    /** Relays one reply to the client. Takes ownership of {@code content}. */
-    private void onReply(ByteBuf content, int len) {
-        noteReply(len, System.nanoTime());
-        owner.reply(content, client);
-        completeIfAnswered();
-    }
-
-    private void noteReply(int len, long now) {
-        if (!answered) {
-            // A UDP connect() proves nothing about the backend; its first answer does.
-            answered = true;
-            owner.events.connected(owner.vip, backend, now - attachedNanos);
-        }
-        owner.table.touch(this, now);
-        backend.stats().bytesIn.add(len);
-    }
-
-    /** In responses-per-request mode, ends the session once every request was answered. */
-    private boolean completeIfAnswered() {
-        if (owner.settings.responsesPerRequest() > 0 && --owed <= 0) {
-            owner.closeSession(this, ListenerHandler.Reason.COMPLETED);
-            return true;
-        }
-        return false;
-    }
-
     private static boolean contains(BackendPool pool, Backend b) {
         List<Backend> backends = pool.backends();
         for (int i = 0, n = backends.size(); i < n; i++) {
@@ -487,8 +287,8 @@ final class Session {
 
     @Override
     public String toString() {
- return "Session[client=" + client + " backend=" + backend + " upstream=" + upstream
-                + " dirty=" + dirty + " owed=" + owed + " idle_ms=" + (System.nanoTime() - lastActive) / 1_000_000 + "]";
+        return "Session[client=" + client + " backend=" + backend + " upstream=" + upstream + " owed=" + owed
+                + " idle_ms=" + (System.nanoTime() - lastActive) / 1_000_000 + "]";
     }
 
     /** ECONNREFUSED on a connected UDP socket is how the kernel reports ICMP port unreachable. */
@@ -497,88 +297,12 @@ final class Session {
             if (t instanceof PortUnreachableException) {
                 return true;
             }
-            if (t instanceof Errors.NativeIoException e && e.expectedErr() == Errors.ERROR_ECONNREFUSED_NEGATIVE) {
-                return true;
-            }
         }
         return false;
     }
 
-    /** A session's connected upstream socket, whichever way it is driven. */
-    sealed interface Link permits ChannelLink, RawUpstream {
-        /** Sends (or queues until {@link #flush}) one datagram. Takes ownership of {@code content}. @return false if dropped */
-        boolean write(ByteBuf content);
-
-        /** Whether {@link #write} only queued and the session must {@link #flush} after the read batch. */
-        boolean needsFlush();
-
-        void flush();
-
-        void close();
-    }
-
-    /** The upstream as a Netty datagram channel (NIO, or epoll when raw sockets are disabled). */
-    static final class ChannelLink implements Link {
-        final Channel channel;
-
-        ChannelLink(Channel channel) {
-            this.channel = channel;
-        }
-
-        @Override
-        public boolean write(ByteBuf content) {
-            if (!channel.isWritable()) {
-                content.release();
-                return false;
-            }
-            channel.write(content, channel.voidPromise());
-            return true;
-        }
-
-        @Override
-        public boolean needsFlush() {
-            return true;
-        }
-
-        @Override
-        public void flush() {
-            if (channel.isActive()) {
-                channel.flush();
-            }
-        }
-
-        @Override
-        public void close() {
-            channel.close();
-        }
-
-        @Override
-        public String toString() {
-            return channel + " active=" + channel.isActive() + " writable=" + channel.isWritable()
-                    + " pending=" + channel.unsafe().outboundBuffer().size();
-        }
-    }
-
-    /** The handler of one upstream channel; events of a replaced channel are ignored. */
-    private final class Upstream extends ChannelInboundHandlerAdapter {
-        private final ChannelLink link;
-
-        Upstream(ChannelLink link) {
-            this.link = link;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof DatagramPacket packet) {
-                onReply(link, packet);
-            } else {
-                ReferenceCountUtil.release(msg);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            onLinkFailure(link, cause);
-        }
+    /** The exception both socket sides report ICMP port unreachable with ({@code call} failed with ECONNREFUSED). */
+    static PortUnreachableException portUnreachable(String call) {
+        return new PortUnreachableException(call + "(..) failed: Connection refused");
     }
 }

@@ -9,9 +9,11 @@ import java.util.HashMap;
  * the least recently used one (eviction) and finding the idle ones (expiry, walked from the
  * head) are all O(1) per session. Confined to its event loop: no locks.
  *
- * <p>Sessions of the raw epoll path with an IPv4 client are found by a {@code long} key (the
- * first 8 bytes of the client's {@code sockaddr_in}: family, port, address) in an
+ * <p>Sessions of an IPv4 client on the epoll side are found by a {@code long} key (the first 8
+ * bytes of the client's {@code sockaddr_in} as received: family, port, address) in an
  * open-addressing map, so a datagram needs no address object and no boxing to find its session.
+ * The others (IPv6 clients, and the NIO side, whose receive hands over an address object
+ * anyway) are found by address.
  */
 final class SessionTable {
     private final HashMap<InetSocketAddress, Session> byClient = new HashMap<>();

@@ -2,41 +2,36 @@ package io.tandem.core.udp;
 
 import static java.util.Objects.requireNonNull;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFactory;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.ReflectiveChannelFactory;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.IoEventLoop;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.HostPort;
-import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.transport.Transport;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The bound sockets of one UDP VIP and the sessions behind them. On epoll it binds one
- * {@code SO_REUSEPORT} socket per event loop (the kernel spreads clients over them by a hash
- * of the 4-tuple, so a client always reaches the same socket) and reads with {@code recvmmsg};
- * on NIO one socket. On epoll the sockets are raw ({@link RawListener}: no Netty channel,
- * recvmmsg/sendmmsg on native batches, see perf/UDP.md session 3) unless
- * {@code -Dtandem.udp.rawListener=false}; on NIO they are Netty datagram channels
- * ({@link ListenerHandler} in their pipeline). Each socket owns the sessions of the clients it receives
- * ({@link SessionTable}, confined to its loop); the session limit is shared by the VIP.
+ * {@code SO_REUSEPORT} socket per event loop (the kernel spreads clients over them by a hash of
+ * the 4-tuple, so a client always reaches the same socket); on NIO one socket. Each socket owns
+ * the sessions of the clients it receives ({@link Sessions}, {@link SessionTable}, confined to its
+ * loop); the session limit is shared by the VIP. The session logic is the same on both transports;
+ * only the socket side differs ({@link DatagramSockets}: {@link EpollSockets} with batched
+ * {@code recvmmsg}/{@code sendmmsg} on native memory, or {@link NioSockets} a datagram at a time).
  *
- * <p>Why a map per event loop and not one Caffeine cache: a session's upstream channel must be
+ * <p>Why a map per event loop and not one Caffeine cache: a session's upstream socket must be
  * closed on its own loop, and Caffeine evicts and expires on another thread (a hop per
  * removal); its size bound is also enforced asynchronously, so a flood could briefly hold more
  * sockets than {@code maxSessions}. A per-loop map with an activity-ordered list gives exact
@@ -48,23 +43,32 @@ public final class UdpListener {
     private static final int LISTENER_SOCKET_BUFFER = 1 << 20;
 
     private final Vip vip;
-    private final List<Channel> channels;
-    private final List<ListenerHandler> handlers;
+    private final List<Part> parts;
     private final UdpStats stats;
     private final InetSocketAddress localAddress;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    /** Escape hatch and A/B switch: {@code -Dtandem.udp.rawListener=false} binds Netty datagram channels on epoll too. */
-    private static final boolean RAW_LISTENERS =
-            Boolean.parseBoolean(System.getProperty("tandem.udp.rawListener", "true"));
+    /** Opens the socket side of one listening socket on its loop. */
+    @FunctionalInterface
+    private interface Opener {
+        DatagramSockets open(Sessions sessions, IoEventLoop loop, InetSocketAddress address, int socketBuffer)
+                throws IOException;
+    }
 
-    /** channels: one per handler on the channel path, empty when the listening sockets are raw. */
-    private UdpListener(Vip vip, List<Channel> channels, List<ListenerHandler> handlers, UdpStats stats,
-                        InetSocketAddress localAddress) {
+    /** One listening socket: its loop, its sessions, its sockets and their idle sweep. */
+    private record Part(IoEventLoop loop, Sessions sessions, DatagramSockets sockets, ScheduledFuture<?> sweeper) {
+        /** Closes the sessions (their upstream sockets) and the listening socket. Runs on {@link #loop}. */
+        void close() {
+            sweeper.cancel(false);
+            sessions.closeAll();
+            sockets.close();
+        }
+    }
+
+    private UdpListener(Vip vip, List<Part> parts, UdpStats stats, InetSocketAddress localAddress) {
         this.vip = vip;
-        this.channels = List.copyOf(channels);
-        this.handlers = List.copyOf(handlers);
+        this.parts = List.copyOf(parts);
         this.stats = stats;
         this.localAddress = localAddress;
         SelfLoops.listening(SelfLoops.Proto.UDP, vip, localAddress);
@@ -76,16 +80,6 @@ public final class UdpListener {
      */
     public static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
                                                       ConnectionEvents events, UdpSettings settings) {
-        return bind(vip, group, transport, events, settings, RAW_LISTENERS);
-    }
-
-    /**
-     * As {@link #bind(Vip, EventLoopGroup, Transport, ConnectionEvents, UdpSettings)}; {@code rawListener}
-     * false binds Netty datagram channels on epoll too (tests cover both paths; the public method
-     * follows {@code -Dtandem.udp.rawListener}).
-     */
-    static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
-                                               ConnectionEvents events, UdpSettings settings, boolean rawListener) {
         requireNonNull(vip, "vip");
         requireNonNull(group, "group");
         requireNonNull(transport, "transport");
@@ -93,152 +87,96 @@ public final class UdpListener {
         requireNonNull(settings, "settings");
         HostPort listen = vip.pool().config().listen();
         InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
-        List<EventLoop> loops = new ArrayList<>();
+        List<IoEventLoop> loops = new ArrayList<>();
+        for (EventExecutor e : transport.isEpoll() ? group : List.of(group.next())) {
+            if (!(e instanceof IoEventLoop loop)) {
+                return CompletableFuture.failedFuture(new IllegalArgumentException("udp vip " + vip.name()
+                        + ": event loop " + e + " is not an IoEventLoop (expected a MultiThreadIoEventLoopGroup)"));
+            }
+            loops.add(loop);
+        }
+        Opener opener;
         if (transport.isEpoll()) {
-            for (EventExecutor e : group) {
-                loops.add((EventLoop) e);
+            if (!EpollSockets.supported(loops.getFirst())) {
+                return CompletableFuture.failedFuture(new IllegalStateException("udp vip " + vip.name()
+                        + ": the epoll transport needs native access to libc for UDP (--enable-native-access="
+                        + "ALL-UNNAMED), or use runtime.transport: nio"));
             }
+            opener = EpollSockets::open;
         } else {
-            loops.add(group.next());
+            if (!NioSockets.supported(loops.getFirst())) {
+                return CompletableFuture.failedFuture(new IllegalArgumentException("udp vip " + vip.name()
+                        + ": transport " + transport.name() + " has no NIO event loops"));
+            }
+            opener = NioSockets::open;
         }
-        UdpStats stats = new UdpStats();
-        ChannelFactory<? extends Channel> upstreamFactory = new ReflectiveChannelFactory<>(transport.datagramChannel());
-        if (transport.isEpoll() && rawListener && ListenerHandler.RAW_UPSTREAMS
-                && RawListener.supported(loops.getFirst())) {
-            return bindRaw(vip, loops, address, transport, settings, stats, events, upstreamFactory);
-        }
-        List<Channel> channels = new ArrayList<>();
-        List<ListenerHandler> handlers = new ArrayList<>();
         CompletableFuture<UdpListener> result = new CompletableFuture<>();
-
-        // Bind the first socket to learn the port (when 0 was asked), then the others on the same port.
-        ListenerHandler firstHandler = new ListenerHandler(vip, settings, stats, events, loops.getFirst(), upstreamFactory);
-        bindOne(transport, settings, loops.getFirst(), firstHandler, address).addListener((ChannelFuture first) -> {
-            if (!first.isSuccess()) {
-                result.completeExceptionally(first.cause());
-                return;
-            }
-            channels.add(first.channel());
-            handlers.add(firstHandler);
-            InetSocketAddress bound = new InetSocketAddress(address.getAddress(),
-                    ((InetSocketAddress) first.channel().localAddress()).getPort());
-            bindRest(transport, settings, loops, 1, bound, vip, stats, events, upstreamFactory, channels, handlers,
-                    result);
-        });
+        bindNext(vip, loops, 0, address, opener, new UdpStats(), events, settings, transport, new ArrayList<>(),
+                result);
         return result;
-    }
-
-    private static void bindRest(Transport transport, UdpSettings settings, List<EventLoop> loops, int index,
-                                 InetSocketAddress address, Vip vip, UdpStats stats, ConnectionEvents events,
-                                 ChannelFactory<? extends Channel> upstreamFactory, List<Channel> channels,
-                                 List<ListenerHandler> handlers, CompletableFuture<UdpListener> result) {
-        if (index == loops.size()) {
-            UdpListener listener = new UdpListener(vip, channels, handlers, stats,
-                    (InetSocketAddress) channels.getFirst().localAddress());
-            log.info("udp listener bound vip={} address={} sockets={} transport={} batch={} max_sessions={}",
-                    vip.name(), listener.localAddress, channels.size(), transport.name(), settings.batch(),
-                    settings.maxSessions());
-            result.complete(listener);
-            return;
-        }
-        ListenerHandler handler = new ListenerHandler(vip, settings, stats, events, loops.get(index), upstreamFactory);
-        bindOne(transport, settings, loops.get(index), handler, address).addListener((ChannelFuture f) -> {
-            if (!f.isSuccess()) {
-                for (int i = 0; i < channels.size(); i++) {
-                    ListenerHandler h = handlers.get(i);
-                    Channel c = channels.get(i);
-                    h.loop.execute(() -> {
-                        h.closeAll(); // stops its sweep
-                        c.close();
-                    });
-                }
-                result.completeExceptionally(f.cause());
-                return;
-            }
-            channels.add(f.channel());
-            handlers.add(handler);
-            bindRest(transport, settings, loops, index + 1, address, vip, stats, events, upstreamFactory, channels,
-                    handlers, result);
-        });
     }
 
     /**
-     * Binds one raw listening socket per loop ({@link RawListener}), each opened on its own loop;
-     * the first one learns the port when 0 was asked.
+     * Binds the socket of loop {@code index}, on that loop, then the next; the first one learns the
+     * port when 0 was asked. On a failure the sockets bound so far are closed.
      */
-    private static CompletableFuture<UdpListener> bindRaw(Vip vip, List<EventLoop> loops, InetSocketAddress address,
-                                                          Transport transport, UdpSettings settings, UdpStats stats,
-                                                          ConnectionEvents events,
-                                                          ChannelFactory<? extends Channel> upstreamFactory) {
-        CompletableFuture<UdpListener> result = new CompletableFuture<>();
-        List<ListenerHandler> handlers = new ArrayList<>();
-        bindRawRest(vip, loops, 0, address, transport, settings, stats, events, upstreamFactory, handlers, result);
-        return result;
-    }
-
-    private static void bindRawRest(Vip vip, List<EventLoop> loops, int index, InetSocketAddress address,
-                                    Transport transport, UdpSettings settings, UdpStats stats, ConnectionEvents events,
-                                    ChannelFactory<? extends Channel> upstreamFactory, List<ListenerHandler> handlers,
-                                    CompletableFuture<UdpListener> result) {
+    private static void bindNext(Vip vip, List<IoEventLoop> loops, int index, InetSocketAddress address,
+                                 Opener opener, UdpStats stats, ConnectionEvents events, UdpSettings settings,
+                                 Transport transport, List<Part> bound, CompletableFuture<UdpListener> result) {
         if (index == loops.size()) {
-            UdpListener listener = new UdpListener(vip, List.of(), handlers, stats, address);
-            log.info("udp listener bound vip={} address={} sockets={} transport={} raw=true batch={} max_sessions={}",
-                    vip.name(), address, handlers.size(), transport.name(), settings.batch(), settings.maxSessions());
+            UdpListener listener = new UdpListener(vip, bound, stats, address);
+            log.info("udp listener bound vip={} address={} sockets={} transport={} io={} batch={} max_sessions={}",
+                    vip.name(), address, bound.size(), transport.name(), transport.isEpoll() ? "epoll" : "nio",
+                    transport.isEpoll() ? settings.batch() : 1, settings.maxSessions());
             result.complete(listener);
             return;
         }
-        EventLoop loop = loops.get(index);
-        ListenerHandler handler = new ListenerHandler(vip, settings, stats, events, loop, upstreamFactory);
-        loop.execute(() -> {
-            RawListener raw;
-            try {
-                raw = RawListener.open(handler, address, LISTENER_SOCKET_BUFFER);
-            } catch (Exception | Error e) {
-                for (ListenerHandler h : handlers) {
-                    h.loop.execute(() -> {
-                        h.closeAll(); // stops its sweep
-                        h.raw.close();
-                    });
+        IoEventLoop loop = loops.get(index);
+        try {
+            loop.execute(() -> {
+                Sessions sessions = new Sessions(vip, settings, stats, events);
+                DatagramSockets sockets;
+                try {
+                    sockets = opener.open(sessions, loop, address, LISTENER_SOCKET_BUFFER);
+                } catch (Exception | Error e) {
+                    closeAll(bound);
+                    result.completeExceptionally(e);
+                    return;
                 }
-                result.completeExceptionally(e);
-                return;
-            }
-            handler.raw = raw;
-            handler.startSweeper();
-            handlers.add(handler);
-            InetSocketAddress bound = index == 0
-                    ? new InetSocketAddress(address.getAddress(), raw.localAddress().getPort()) : address;
-            bindRawRest(vip, loops, index + 1, bound, transport, settings, stats, events, upstreamFactory, handlers,
-                    result);
-        });
+                sessions.start(sockets);
+                long period = sessions.sweepPeriodNanos();
+                ScheduledFuture<?> sweeper = loop.scheduleAtFixedRate(() -> sessions.sweep(System.nanoTime()),
+                        period, period, TimeUnit.NANOSECONDS);
+                bound.add(new Part(loop, sessions, sockets, sweeper));
+                InetSocketAddress next = index == 0
+                        ? new InetSocketAddress(address.getAddress(), sockets.localAddress().getPort()) : address;
+                bindNext(vip, loops, index + 1, next, opener, stats, events, settings, transport, bound, result);
+            });
+        } catch (RejectedExecutionException e) { // the group is shutting down
+            closeAll(bound);
+            result.completeExceptionally(e);
+        }
     }
 
-    private static ChannelFuture bindOne(Transport transport, UdpSettings settings, EventLoop loop,
-                                         ListenerHandler handler, InetSocketAddress address) {
-        // A receive slot one byte larger than the largest allowed datagram: a datagram that fills
-        // its slot was truncated by the kernel and is dropped, never forwarded cut short.
-        int slot = settings.maxDatagramSize() + 1;
-        int batch = transport.isEpoll() ? settings.batch() : 1;
-        Bootstrap b = new Bootstrap()
-                .group(loop)
-                .channel(transport.datagramChannel())
-                .option(ChannelOption.RCVBUF_ALLOCATOR,
-                        new CountingRecvAllocator(slot * batch, Math.max(16, batch * 4), handler.stats.receiveCalls,
-                                transport.isEpoll()))
-                .option(ChannelOption.SO_RCVBUF, LISTENER_SOCKET_BUFFER)
-                .option(ChannelOption.SO_SNDBUF, LISTENER_SOCKET_BUFFER)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
-                        new WriteBufferWaterMark(LISTENER_SOCKET_BUFFER / 2, LISTENER_SOCKET_BUFFER))
-                .handler(handler);
-        if (transport.isEpoll()) {
-            b.option(EpollChannelOption.SO_REUSEPORT, true)
-                    .option(EpollChannelOption.IP_FREEBIND, true);
-            if (batch > 1) {
-                // recvmmsg: the buffer of slot * batch bytes is cut into batch slots of one datagram each.
-                b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slot);
+    /** Closes {@code parts}, each on its loop (a loop already shut down closed its sockets itself). */
+    private static List<CompletableFuture<Void>> closeAll(List<Part> parts) {
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        for (Part p : parts) {
+            CompletableFuture<Void> d = new CompletableFuture<>();
+            done.add(d);
+            try {
+                p.loop.execute(() -> {
+                    try {
+                        p.close();
+                    } finally {
+                        d.complete(null);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                d.complete(null);
             }
         }
-        return b.bind(address);
+        return done;
     }
 
     /** The bound address (the actual port when 0 was configured). */
@@ -246,13 +184,13 @@ public final class UdpListener {
         return localAddress;
     }
 
-    /** For tests: the per-socket handlers. */
-    List<ListenerHandler> handlers() {
-        return handlers;
-    }
-
     public UdpStats stats() {
         return stats;
+    }
+
+    /** For tests: the socket side of each listening socket. */
+    List<DatagramSockets> sockets() {
+        return parts.stream().map(Part::sockets).toList();
     }
 
     /** Closes the listening sockets and every session (their upstream sockets). Idempotent. */
@@ -261,23 +199,7 @@ public final class UdpListener {
             return closed;
         }
         SelfLoops.closed(SelfLoops.Proto.UDP, vip, localAddress);
-        List<CompletableFuture<Void>> parts = new ArrayList<>();
-        for (int i = 0; i < handlers.size(); i++) {
-            Channel ch = channels.isEmpty() ? null : channels.get(i);
-            ListenerHandler h = handlers.get(i);
-            CompletableFuture<Void> part = new CompletableFuture<>();
-            parts.add(part);
-            h.loop.execute(() -> {
-                h.closeAll();
-                if (ch != null) {
-                    ch.close().addListener(f -> part.complete(null));
-                } else {
-                    h.raw.close();
-                    part.complete(null);
-                }
-            });
-        }
-        CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+        CompletableFuture.allOf(closeAll(parts).toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
             log.info("udp listener closed vip={} address={} {}", vip.name(), localAddress, stats);
             closed.complete(null);
         });

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 class SessionTableTest {
     private static Session session(int port) {
-        return new Session(new InetSocketAddress("127.0.0.1", port), null);
+        return new Session(new InetSocketAddress("127.0.0.1", port), null, 0, false, null);
     }
 
     @Test
@@ -52,7 +52,8 @@ class SessionTableTest {
             long key = (random.nextInt(300) << 16) | 2L;
             Session existing = reference.get(key);
             if (existing == null) {
-                Session s = new Session(new InetSocketAddress("127.0.0.1", (int) (key >>> 16) + 1), null, key, true);
+                Session s = new Session(new InetSocketAddress("127.0.0.1", (int) (key >>> 16) + 1), null, key, true,
+                        null);
                 t.add(s, round);
                 reference.put(key, s);
             } else if (random.nextBoolean()) {
@@ -73,8 +74,8 @@ class SessionTableTest {
     @Test
     void removingAKeyedSessionThatWasReplacedLeavesTheNewOneInPlace() {
         SessionTable t = new SessionTable();
-        Session old = new Session(new InetSocketAddress("127.0.0.1", 1), null, 7L, true);
-        Session other = new Session(new InetSocketAddress("127.0.0.1", 1), null, 7L, true);
+        Session old = new Session(new InetSocketAddress("127.0.0.1", 1), null, 7L, true, null);
+        Session other = new Session(new InetSocketAddress("127.0.0.1", 1), null, 7L, true, null);
         t.add(old, 1);
         assertThat(t.remove(old)).isTrue();
         t.add(other, 2);

@@ -33,18 +33,17 @@ final class UdpHarness implements AutoCloseable {
 
     UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings)
             throws Exception {
-        this(transport, backendCount, policy, settings, "127.0.0.1", true);
+        this(transport, backendCount, policy, settings, "127.0.0.1");
     }
 
-    /** {@code rawListener} false: Netty datagram channels on epoll too (the channel path). */
     UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings,
-               String listenHost, boolean rawListener) throws Exception {
-        this(transport, backendCount, policy, settings, listenHost, rawListener, List.of());
+               String listenHost) throws Exception {
+        this(transport, backendCount, policy, settings, listenHost, List.of());
     }
 
     /** {@code otherBackends}: backends the test runs itself, after the {@code backendCount} echo backends. */
     UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings,
-               String listenHost, boolean rawListener, List<Backend> otherBackends) throws Exception {
+               String listenHost, List<Backend> otherBackends) throws Exception {
         this.transport = transport;
         this.proxyGroup = transport.newGroup(2, "udp-proxy");
         this.backendGroup = transport.newGroup(1, "udp-backend");
@@ -56,7 +55,7 @@ final class UdpHarness implements AutoCloseable {
         backends.addAll(otherBackends);
         this.vip = new Vip("udp-test",
                 UdpTestSupport.pool(UdpTestSupport.udpConfig("udp-test", listenHost), backends, policy, 1));
-        this.listener = UdpListener.bind(vip, proxyGroup, transport, events, settings, rawListener)
+        this.listener = UdpListener.bind(vip, proxyGroup, transport, events, settings)
                 .get(10, TimeUnit.SECONDS);
     }
 

@@ -41,8 +41,8 @@ class UdpRepinIT {
         try (UdpHarness h = new UdpHarness(transport, 2, UdpTestSupport::firstAvailable, UdpSettings.DEFAULTS);
              DatagramSocket client = h.client()) {
             assertThat(h.exchange(client, "one")).isEqualTo("B0|one");
-            assertThat(h.listener.handlers()).as("epoll: raw upstream sockets; NIO: channels")
-                    .allSatisfy(l -> assertThat(l.rawUpstreams).isEqualTo(transport.isEpoll()));
+            assertThat(h.listener.sockets()).allSatisfy(s -> assertThat(s)
+                    .isInstanceOf(transport.isEpoll() ? EpollSockets.class : NioSockets.class));
             Backend b0 = h.backends.get(0);
             h.echoes.get(0).close(); // the port is closed now: the kernel answers with ICMP port unreachable
 

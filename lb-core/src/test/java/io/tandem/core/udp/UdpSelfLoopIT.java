@@ -28,27 +28,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * UDP VIPs that would forward back into this node (issue #15, item 8): the datagram is dropped
  * where the flow would enter a VIP it already passed through, no session or socket piles up,
  * and the backend is reported as a self-loop. Before the fix a datagram bounced between the
- * node's own sockets forever, a new session (and socket) per bounce. Raw listener and channel
- * listener on epoll, and NIO.
+ * node's own sockets forever, a new session (and socket) per bounce. Epoll and NIO.
  */
 class UdpSelfLoopIT {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private EventLoopGroup group;
-
-    static Stream<Arguments> listeners() {
-        return UdpTestSupport.transports().flatMap(t -> t.isEpoll()
-                ? Stream.of(Arguments.of(t, true), Arguments.of(t, false)) : Stream.of(Arguments.of(t, false)));
-    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -61,7 +53,7 @@ class UdpSelfLoopIT {
         UdpTestSupport.assertNoLeaks();
     }
 
-    private UdpListener listen(Transport transport, boolean raw, RecordingEvents events, String name, int port,
+    private UdpListener listen(Transport transport, RecordingEvents events, String name, int port,
                                List<Backend> backends) throws Exception {
         if (group == null) {
             group = transport.newGroup(2, "udp-loop");
@@ -70,7 +62,7 @@ class UdpSelfLoopIT {
                 List.of(), Limits.UNLIMITED, Timeouts.DEFAULTS, 0, ProxyProtocolVersion.NONE, RelayMode.COPY,
                 Optional.empty());
         Vip vip = new Vip(name, UdpTestSupport.pool(cfg, backends, UdpTestSupport::roundRobin, 1));
-        UdpListener l = UdpListener.bind(vip, group, transport, events, UdpSettings.DEFAULTS, raw)
+        UdpListener l = UdpListener.bind(vip, group, transport, events, UdpSettings.DEFAULTS)
                 .get(10, TimeUnit.SECONDS);
         closeables.add(() -> l.close().get(10, TimeUnit.SECONDS));
         return l;
@@ -80,9 +72,9 @@ class UdpSelfLoopIT {
         return Backend.of(HostPort.of("127.0.0.1", port), new InetSocketAddress("127.0.0.1", port), 1);
     }
 
-    @ParameterizedTest(name = "{0} raw={1}")
-    @MethodSource("listeners")
-    void aVipWhoseOtherBackendWorksAnswersEveryClientAndNeverSendsToItself(Transport transport, boolean raw)
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
+    void aVipWhoseOtherBackendWorksAnswersEveryClientAndNeverSendsToItself(Transport transport)
             throws Exception {
         int port = freeUdpPort();
         EventLoopGroup backendGroup = transport.newGroup(1, "udp-loop-backend");
@@ -90,7 +82,7 @@ class UdpSelfLoopIT {
         EchoBackend echo = EchoBackend.start(0, backendGroup, transport);
         closeables.add(echo);
         RecordingEvents events = new RecordingEvents();
-        UdpListener l = listen(transport, raw, events, "u", port, List.of(at(port), UdpTestSupport.backend(echo)));
+        UdpListener l = listen(transport, events, "u", port, List.of(at(port), UdpTestSupport.backend(echo)));
 
         for (int i = 0; i < 10; i++) {
             try (DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
@@ -103,14 +95,14 @@ class UdpSelfLoopIT {
         assertThat(l.stats().droppedSelfLoop.sum()).isZero();
     }
 
-    @ParameterizedTest(name = "{0} raw={1}")
-    @MethodSource("listeners")
-    void aLoopThroughTwoUdpVipsIsDroppedWhereItWouldEnterAVipAgain(Transport transport, boolean raw) throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
+    void aLoopThroughTwoUdpVipsIsDroppedWhereItWouldEnterAVipAgain(Transport transport) throws Exception {
         int portA = freeUdpPort();
         int portB = freeUdpPort();
         RecordingEvents events = new RecordingEvents();
-        UdpListener a = listen(transport, raw, events, "a", portA, List.of(at(portB)));
-        UdpListener b = listen(transport, raw, events, "b", portB, List.of(at(portA)));
+        UdpListener a = listen(transport, events, "a", portA, List.of(at(portB)));
+        UdpListener b = listen(transport, events, "b", portB, List.of(at(portA)));
         long before = UdpTestSupport.openFds();
 
         try (DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {

@@ -11,6 +11,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.socket.DatagramPacket;
@@ -58,8 +60,16 @@ final class UdpTestSupport {
     }
 
     /** Receive buffers for small test datagrams that keep reading while data is there (also on NIO). */
-    static CountingRecvAllocator smallDatagrams() {
-        return new CountingRecvAllocator(2048, 64, new java.util.concurrent.atomic.LongAdder());
+    static RecvByteBufAllocator smallDatagrams() {
+        return datagrams(2048);
+    }
+
+    /** Fixed {@code size}-byte receive buffers, up to 64 datagrams per read, reading on while data is there. */
+    static RecvByteBufAllocator datagrams(int size) {
+        FixedRecvByteBufAllocator a = new FixedRecvByteBufAllocator(size);
+        a.maxMessagesPerRead(64);
+        a.respectMaybeMoreData(false);
+        return a;
     }
 
     static Stream<Transport> transports() {
@@ -175,8 +185,7 @@ final class UdpTestSupport {
             byte[] prefix = ("B" + id + "|").getBytes(StandardCharsets.US_ASCII);
             List<Integer> sizes = java.util.Collections.synchronizedList(new ArrayList<>());
             Channel ch = new Bootstrap().group(group).channel(transport.datagramChannel())
-                    .option(io.netty.channel.ChannelOption.RCVBUF_ALLOCATOR, new CountingRecvAllocator(65536, 64,
-                            new java.util.concurrent.atomic.LongAdder()))
+                    .option(io.netty.channel.ChannelOption.RCVBUF_ALLOCATOR, datagrams(65536))
                     .option(io.netty.channel.ChannelOption.SO_RCVBUF, 1 << 20)
                     .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
                         @Override

@@ -20,30 +20,24 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The raw epoll listener ({@link RawListener}: recvmmsg/sendmmsg through FFM, no channel) beside
- * the channel listener it replaced as the default on epoll: both must keep the same semantics,
- * so the behavioural tests here run on both; the rest of the UDP suite runs the default (raw on
- * epoll, channels on NIO).
+ * The socket side on each transport: the epoll one ({@link EpollSockets}: recvmmsg/sendmmsg
+ * through FFM, no channel) and the NIO one ({@link NioSockets}) keep the same semantics for
+ * bursts and IPv6 clients; the epoll one also batches and relays empty datagrams both ways.
  */
-class UdpRawListenerIT {
-
-    static Stream<Boolean> listenerKinds() {
-        return Epoll.isAvailable() ? Stream.of(true, false) : Stream.empty();
-    }
+class UdpListenerIT {
 
     @Test
-    void epollBindsRawListenersByDefaultAndNioBindsChannels() throws Exception {
+    void epollBindsASocketPerLoopWithBatchedCallsAndNioOneSocket() throws Exception {
         Assumptions.assumeTrue(Epoll.isAvailable(), "epoll only");
         try (UdpHarness h = new UdpHarness(Transport.epollTransport(), 1, UdpTestSupport::roundRobin,
                 UdpSettings.DEFAULTS); DatagramSocket client = h.client()) {
-            assertThat(h.listener.handlers()).hasSize(2).allSatisfy(l -> assertThat(l.raw).isNotNull());
+            assertThat(h.listener.sockets()).hasSize(2).allSatisfy(s -> assertThat(s).isInstanceOf(EpollSockets.class));
             assertThat(h.exchange(client, "hello")).isEqualTo("B0|hello");
             assertThat(h.stats().receiveCalls.sum()).isPositive();
             await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().datagramsOut.sum() >= 1);
@@ -51,7 +45,7 @@ class UdpRawListenerIT {
         }
         try (UdpHarness h = new UdpHarness(Transport.nioTransport(), 1, UdpTestSupport::roundRobin,
                 UdpSettings.DEFAULTS); DatagramSocket client = h.client()) {
-            assertThat(h.listener.handlers()).allSatisfy(l -> assertThat(l.raw).isNull());
+            assertThat(h.listener.sockets()).hasSize(1).allSatisfy(s -> assertThat(s).isInstanceOf(NioSockets.class));
             assertThat(h.exchange(client, "hello")).isEqualTo("B0|hello");
         }
     }
@@ -61,14 +55,14 @@ class UdpRawListenerIT {
      * several datagrams per client; each client's datagrams must reach the backend complete and in
      * order (raw path: one sendmmsg per client per batch), and every reply its own client.
      */
-    @ParameterizedTest(name = "raw={0}")
-    @MethodSource("listenerKinds")
-    void burstsFromSeveralClientsArriveCompleteInOrderAndRepliesGoToTheirOwnClient(boolean raw) throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
+    void burstsFromSeveralClientsArriveCompleteInOrderAndRepliesGoToTheirOwnClient(Transport transport)
+            throws Exception {
         int clients = 8;
         int perClient = 12; // 96 datagrams: several recvmmsg batches of 16, each with several per client
         UdpSettings settings = UdpSettings.DEFAULTS.withMaxDatagramSize(1500);
-        try (UdpHarness h = new UdpHarness(Transport.epollTransport(), 1, UdpTestSupport::roundRobin, settings,
-                "127.0.0.1", raw)) {
+        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, settings)) {
             List<DatagramSocket> sockets = new ArrayList<>();
             try {
                 for (int c = 0; c < clients; c++) {
@@ -111,7 +105,7 @@ class UdpRawListenerIT {
                 }
                 assertThat(h.stats().datagramsForwarded.sum()).isEqualTo((long) clients * perClient);
                 assertThat(h.stats().sessionsCreated.sum()).isEqualTo(clients);
-                if (raw) {
+                if (transport.isEpoll()) {
                     assertThat(h.stats().receiveCalls.sum()).as("recvmmsg batches of up to 16")
                             .isLessThanOrEqualTo(clients * perClient / 4);
                 }
@@ -124,41 +118,64 @@ class UdpRawListenerIT {
     }
 
     /**
-     * An empty datagram is a datagram: the raw path relays zero-length requests and replies
+     * An empty datagram is a datagram: the epoll side relays zero-length requests and replies
      * (recvmmsg reports their length 0, unlike a plain recv that cannot tell them from "nothing").
      */
     @Test
-    void rawPathRelaysZeroLengthDatagramsBothWays() throws Exception {
+    void epollRelaysZeroLengthDatagramsBothWays() throws Exception {
         Assumptions.assumeTrue(Epoll.isAvailable(), "epoll only");
         try (PlainEcho echo = new PlainEcho();
              UdpHarness h = new UdpHarness(Transport.epollTransport(), 0, UdpTestSupport::roundRobin,
-                     UdpSettings.DEFAULTS, "127.0.0.1", true, List.of(echo.backend()));
+                     UdpSettings.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
              DatagramSocket client = h.client()) {
-            DatagramPacket in = new DatagramPacket(new byte[64], 64);
-            boolean got = false;
-            for (int attempt = 0; attempt < 10 && !got; attempt++) {
-                h.send(client, new byte[0]);
-                try {
-                    client.receive(in);
-                    got = true;
-                } catch (SocketTimeoutException e) {
-                    // UDP: try again
-                }
-            }
-            assertThat(got).as("an empty reply came back").isTrue();
-            assertThat(in.getLength()).isZero();
+            assertThat(exchangeEmpty(h, client, new byte[0])).as("an empty reply to an empty request").isTrue();
             assertThat(echo.received).contains(0);
             assertThat(h.exchange(client, "after")).isEqualTo("after");
         }
     }
 
-    /** IPv6 clients: the raw path keys their sessions by address object and answers them from their own sockaddr. */
-    @ParameterizedTest(name = "raw={0}")
-    @MethodSource("listenerKinds")
-    void ipv6ClientsAreServedAndKeptApart(boolean raw) throws Exception {
+    /**
+     * NIO relays empty replies (its listening channel is not connected), but cannot forward an
+     * empty request: the JDK sends nothing for an empty buffer on a connected channel. That one
+     * is dropped and counted, never reported as forwarded.
+     */
+    @Test
+    void nioRelaysEmptyRepliesAndCountsEmptyRequestsItCannotForward() throws Exception {
+        try (PlainEcho echo = new PlainEcho();
+             UdpHarness h = new UdpHarness(Transport.nioTransport(), 0, UdpTestSupport::roundRobin,
+                     UdpSettings.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
+             DatagramSocket client = h.client()) {
+            assertThat(exchangeEmpty(h, client, PlainEcho.EMPTY_PLEASE)).as("an empty reply").isTrue();
+            long forwarded = h.stats().datagramsForwarded.sum();
+            h.send(client, new byte[0]);
+            await().atMost(Duration.ofSeconds(15)).until(() -> h.stats().droppedCongested.sum() == 1);
+            assertThat(h.stats().datagramsForwarded.sum()).isEqualTo(forwarded);
+            assertThat(echo.received).doesNotContain(0);
+            assertThat(h.exchange(client, "after")).isEqualTo("after");
+        }
+    }
+
+    /** Sends {@code request} until an empty datagram comes back (UDP may drop): whether one did. */
+    private static boolean exchangeEmpty(UdpHarness h, DatagramSocket client, byte[] request) throws Exception {
+        DatagramPacket in = new DatagramPacket(new byte[64], 64);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            h.send(client, request);
+            try {
+                client.receive(in);
+                return in.getLength() == 0;
+            } catch (SocketTimeoutException e) {
+                // UDP: try again
+            }
+        }
+        return false;
+    }
+
+    /** IPv6 clients: sessions keyed by address object (epoll: answered from their own sockaddr). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
+    void ipv6ClientsAreServedAndKeptApart(Transport transport) throws Exception {
         Assumptions.assumeTrue(ipv6Loopback(), "no ::1 on this machine");
-        try (UdpHarness h = new UdpHarness(Transport.epollTransport(), 1, UdpTestSupport::roundRobin,
-                UdpSettings.DEFAULTS, "::1", raw);
+        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, UdpSettings.DEFAULTS, "::1");
              DatagramSocket a = h.client();
              DatagramSocket b = h.client()) {
             assertThat(h.address().getAddress()).isInstanceOf(Inet6Address.class);
@@ -181,8 +198,12 @@ class UdpRawListenerIT {
         }
     }
 
-    /** A plain blocking echo (payload unchanged, empty datagrams included) on its own thread. */
+    /**
+     * A plain blocking echo (payload unchanged, empty datagrams included) on its own thread; the
+     * one-byte request {@link #EMPTY_PLEASE} gets an empty reply.
+     */
     static final class PlainEcho implements AutoCloseable {
+        static final byte[] EMPTY_PLEASE = {'0'};
         final DatagramSocket socket;
         final List<Integer> received = Collections.synchronizedList(new ArrayList<>());
         private final Thread thread;
@@ -196,7 +217,8 @@ class UdpRawListenerIT {
                     try {
                         socket.receive(p);
                         received.add(p.getLength());
-                        socket.send(new DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
+                        int reply = p.getLength() == 1 && buf[0] == EMPTY_PLEASE[0] ? 0 : p.getLength();
+                        socket.send(new DatagramPacket(buf, reply, p.getSocketAddress()));
                     } catch (Exception e) {
                         // closed
                     }

@@ -1,6 +1,5 @@
 package io.tandem.core.udp;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -13,50 +12,52 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Future;
+import io.tandem.core.sys.Errno;
 import io.tandem.core.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.PortUnreachableException;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A listening UDP socket on epoll without a Netty channel: the socket is registered directly
- * with its event loop's epoll ({@link EpollIoHandle}) and all datagrams move through native
- * memory owned by this object, with batched system calls in both directions and no Java object
- * per datagram:
+ * The epoll side of a UDP listener ({@link DatagramSockets}), the default on Linux. The listening
+ * socket and the sessions' upstream sockets are bare descriptors registered with the event loop's
+ * epoll through Netty 4.2's public I/O handle API ({@link EpollIoHandle}: no Netty channel, no
+ * reflection), and datagrams move through native memory owned by this object, with batched
+ * system calls in both directions and no Java object per datagram (perf/UDP.md):
  *
  * <ul>
  *   <li><b>client → backend</b>: one {@code recvmmsg} reads up to {@code batch} datagrams into
  *       fixed slots; each is matched to its session by the client's {@code sockaddr} (IPv4: one
- *       {@code long} key, see {@link SessionTable}); the datagrams of one session in that batch
- *       leave with one {@code sendmmsg} on the session's connected upstream socket, straight
- *       from the receive slots (no copy).</li>
- *   <li><b>backend → client</b>: when a session's upstream socket is readable, one
- *       {@code recvmmsg} reads everything queued on it (up to {@link #REPLY_BURST}) directly into
- *       the next free slots of the reply batch, each addressed to the session's client; once per
- *       event-loop iteration one {@code sendmmsg} on the listening socket sends the batch (the same
- *       flush point as the channel path).</li>
+ *       {@code long} key, see {@link SessionTable}); the datagrams of one upstream socket in that
+ *       batch leave with one {@code sendmmsg} on it, straight from the receive slots (no copy).</li>
+ *   <li><b>backend → client</b>: when an upstream socket is readable, one {@code recvmmsg} reads
+ *       everything queued on it (up to {@link #REPLY_BURST}) directly into the next free slots of
+ *       the reply batch, each addressed to the session's client; once per event-loop iteration
+ *       one {@code sendmmsg} on the listening socket sends the batch.</li>
  * </ul>
  *
- * <p>Semantics are those of the channel path ({@link ListenerHandler}): same sessions, same
- * per-session connected upstream sockets ({@link RawUpstream}) and ICMP port-unreachable
- * re-pin, same limits and counters; a datagram that fills its slot (maxDatagramSize + 1 bytes)
- * was truncated and is dropped. Unlike a plain {@code recv}, {@code recvmmsg} tells an empty
- * datagram from "nothing to read", so zero-length replies are relayed too.
+ * <p>A datagram that fills its slot (maxDatagramSize + 1 bytes) was truncated by the kernel and
+ * is dropped, never forwarded cut short. Unlike a plain {@code recv}, {@code recvmmsg} tells an
+ * empty datagram from "nothing to read", so zero-length datagrams are relayed both ways. Upstream
+ * sockets are connected: ICMP port unreachable from the backend comes back as {@code ECONNREFUSED}
+ * on their next {@code recvmmsg} or {@code sendmmsg} (epoll reports the pending error as
+ * {@code EPOLLERR}). Their {@code socket} and {@code connect} are FFM calls ({@link Syscalls}):
+ * Netty's {@code Socket} wrapper would add a {@code getsockname} per session.
  *
- * <p>Confined to its event loop. Disabled by {@code -Dtandem.udp.rawListener=false} (channel path).
+ * <p>Native memory per listening socket (one per loop per UDP VIP): {@code batch × (maxDatagramSize + 1)}
+ * for receiving plus {@code clamp(2 MiB / slot, 8, 64)} reply slots.
+ *
+ * <p>Confined to its event loop.
  */
-final class RawListener implements EpollIoHandle {
-    private static final Logger log = LoggerFactory.getLogger(RawListener.class);
+final class EpollSockets implements DatagramSockets, EpollIoHandle {
+    private static final Logger log = LoggerFactory.getLogger(EpollSockets.class);
     /** recvmmsg calls per readiness event before yielding to the loop's other sockets. */
-    private static final int MAX_READS_PER_EVENT = 4;
+    static final int MAX_READS_PER_EVENT = 4;
     /** Replies read from one upstream socket per readiness event. */
     static final int REPLY_BURST = 8;
     private static final int MAX_REPLY_SLOTS = 64;
@@ -64,17 +65,21 @@ final class RawListener implements EpollIoHandle {
     private static final int IPPROTO_IP = 0;
     private static final int IP_FREEBIND = 15;
 
-    private final ListenerHandler handler;
+    private final Sessions sessions;
+    private final UdpStats stats;
+    private final IoEventLoop loop;
     private final Socket socket;
     private final int fd;
-    private final int family;
     private final int batch;
     private final int slot;
     private final int maxDatagram;
     private final Arena arena;
     private final MemorySegment errno;
+    /** A sockaddr for connect and getsockname of upstream sockets, and its length for getsockname. */
+    private final MemorySegment sockaddr;
+    private final MemorySegment sockaddrLen;
 
-    // client -> backend: recvmmsg slots, then per-session sendmmsg from the same data
+    // client -> backend: recvmmsg slots, then per-upstream sendmmsg from the same data
     private final MemorySegment rxMsgs;
     private final MemorySegment rxAddrs;
     private final MemorySegment rxData;
@@ -83,7 +88,7 @@ final class RawListener implements EpollIoHandle {
     private final int[] rxLen;
     private final int[] nextPending;
     private final int[] fwdLen;
-    private final ArrayList<Session> pending = new ArrayList<>();
+    private final ArrayList<Upstream> pending = new ArrayList<>();
 
     // backend -> client: upstream recvmmsg into reply slots, listener sendmmsg out of them
     private final int replySlots;
@@ -101,18 +106,21 @@ final class RawListener implements EpollIoHandle {
     private boolean closed;
     private long lastErrorLog;
 
-    private RawListener(ListenerHandler handler, Socket socket, int family) {
-        this.handler = handler;
+    private EpollSockets(Sessions sessions, IoEventLoop loop, Socket socket) {
+        this.sessions = sessions;
+        this.stats = sessions.stats;
+        this.loop = loop;
         this.socket = socket;
         this.fd = socket.intValue();
-        this.family = family;
-        this.batch = handler.settings.batch();
-        this.maxDatagram = handler.settings.maxDatagramSize();
+        this.batch = sessions.settings.batch();
+        this.maxDatagram = sessions.settings.maxDatagramSize();
         // One byte more than allowed: a datagram that fills its slot was truncated by the kernel.
         this.slot = maxDatagram + 1;
         this.replySlots = (int) Math.clamp(REPLY_MEMORY / slot, REPLY_BURST, MAX_REPLY_SLOTS);
         this.arena = Arena.ofShared();
         this.errno = Syscalls.newErrnoBuffer(arena);
+        this.sockaddr = arena.allocate(Syscalls.SOCKADDR_SLOT, 8);
+        this.sockaddrLen = arena.allocate(JAVA_INT);
 
         rxMsgs = arena.allocate((long) Syscalls.MMSGHDR_SIZE * batch, 8);
         MemorySegment rxIov = arena.allocate((long) Syscalls.IOVEC_SIZE * batch, 8);
@@ -158,17 +166,17 @@ final class RawListener implements EpollIoHandle {
         }
     }
 
-    /** True when raw listeners can run on {@code loop} (epoll loop, FFM system calls available). */
-    static boolean supported(Object loop) {
-        return Syscalls.AVAILABLE && RawUpstream.supported(loop);
+    /** True when {@code loop} can run this side: an epoll event loop, and the FFM system calls available. */
+    static boolean supported(IoEventLoop loop) {
+        return Syscalls.AVAILABLE && loop.isCompatible(EpollIoHandle.class);
     }
 
     /**
-     * Opens a socket bound to {@code address} (SO_REUSEPORT, IP_FREEBIND, 1 MiB buffers) and
-     * registers it for reading on the handler's loop. Must run on that loop.
+     * Opens a socket bound to {@code address} (SO_REUSEPORT, IP_FREEBIND, {@code socketBuffer}-byte
+     * buffers) and registers it for reading on {@code loop}. Must run on that loop.
      */
-    static RawListener open(ListenerHandler handler, InetSocketAddress address, int socketBuffer) throws IOException {
-        IoEventLoop loop = (IoEventLoop) handler.loop;
+    static EpollSockets open(Sessions sessions, IoEventLoop loop, InetSocketAddress address, int socketBuffer)
+            throws IOException {
         if (!loop.inEventLoop()) {
             throw new IllegalStateException("not on the listener's event loop");
         }
@@ -178,38 +186,45 @@ final class RawListener implements EpollIoHandle {
             MemorySegment state = Syscalls.newErrnoBuffer(a);
             fd = Syscalls.socketDgram(state, family);
             if (fd < 0) {
-                throw new IOException("socket() failed errno=" + Syscalls.errno(state));
+                throw failure("socket", Syscalls.errno(state));
             }
         }
         Socket socket = new Socket(fd);
-        RawListener listener = null;
+        EpollSockets sockets = null;
         try {
             socket.setReusePort(true);
             socket.setIntOpt(IPPROTO_IP, IP_FREEBIND, 1);
             socket.setReceiveBufferSize(socketBuffer);
             socket.setSendBufferSize(socketBuffer);
             socket.bind(address);
-            listener = new RawListener(handler, socket, family);
-            Future<IoRegistration> reg = loop.register(listener);
-            if (!reg.isSuccess()) {
-                Throwable cause = reg.cause();
-                throw new IOException("epoll registration " + (cause == null ? "did not complete inline" : "failed"),
-                        cause);
-            }
-            listener.registration = reg.getNow();
-            listener.registration.submit(EpollIoOps.EPOLLIN);
+            sockets = new EpollSockets(sessions, loop, socket);
+            sockets.registration = register(loop, sockets);
         } catch (IOException | RuntimeException e) {
-            if (listener != null) {
-                listener.close();
+            if (sockets != null) {
+                sockets.close();
             } else {
                 closeQuietly(socket);
             }
             throw e;
         }
-        return listener;
+        return sockets;
     }
 
-    InetSocketAddress localAddress() {
+    /** Registers {@code handle} for reading; on its own loop the registration completes inline. */
+    private static IoRegistration register(IoEventLoop loop, EpollIoHandle handle) throws IOException {
+        Future<IoRegistration> reg = loop.register(handle);
+        if (!reg.isSuccess()) {
+            Throwable cause = reg.cause();
+            throw new IOException("epoll registration " + (cause == null ? "did not complete inline" : "failed"),
+                    cause);
+        }
+        IoRegistration r = reg.getNow();
+        r.submit(EpollIoOps.EPOLLIN);
+        return r;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
         return socket.localAddress();
     }
 
@@ -218,8 +233,34 @@ final class RawListener implements EpollIoHandle {
         return socket;
     }
 
+    /** A socket of the backend's family (IPv4 gets AF_INET: no mapped addresses), connected, registered for reading. */
+    @Override
+    public Upstream open(Session session, InetSocketAddress backend) throws IOException {
+        if (closed) {
+            throw new IOException("listener closed");
+        }
+        int family = backend.getAddress() instanceof Inet6Address ? Syscalls.AF_INET6 : Syscalls.AF_INET;
+        int ufd = Syscalls.socketDgram(errno, family);
+        if (ufd < 0) {
+            throw failure("socket", Syscalls.errno(errno));
+        }
+        Upstream up = new Upstream(ufd, session);
+        try {
+            int len = Syscalls.writeSockaddr(sockaddr, backend);
+            if (Syscalls.connect(errno, ufd, sockaddr.address(), len) < 0) {
+                throw failure("connect", Syscalls.errno(errno));
+            }
+            up.registration = register(loop, up);
+        } catch (IOException | RuntimeException e) {
+            up.close();
+            throw e;
+        }
+        return up;
+    }
+
     // ---------------------------------------------------------------- client -> backend
 
+    /** The listening socket is readable. */
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
         if (closed) {
@@ -236,20 +277,20 @@ final class RawListener implements EpollIoHandle {
                 }
                 break;
             }
-            handler.countReceiveCall();
+            sessions.countReceiveCall();
             long now = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 onDatagram(i, now);
             }
             for (int i = 0, m = pending.size(); i < m; i++) {
-                forwardPending(pending.get(i));
+                forwardPending(pending.get(i), now);
             }
             pending.clear();
             if (n < batch || closed) {
                 break; // the socket is empty (level-triggered: anything later wakes us again)
             }
         }
-        handler.publishCounts();
+        sessions.publishCounts();
     }
 
     private void onDatagram(int i, long now) {
@@ -257,67 +298,56 @@ final class RawListener implements EpollIoHandle {
         int len = rxMsgs.get(JAVA_INT, m + Syscalls.MMSG_LEN);
         int nameLen = rxMsgs.get(JAVA_INT, m + Syscalls.MSG_NAMELEN);
         rxMsgs.set(JAVA_INT, m + Syscalls.MSG_NAMELEN, Syscalls.SOCKADDR_IN6_SIZE);
-        handler.countIn(len);
+        sessions.countIn(len);
         if (len > maxDatagram) {
-            handler.stats.droppedTooBig.increment();
+            stats.droppedTooBig.increment();
             return;
         }
         long a = (long) i * Syscalls.SOCKADDR_SLOT;
-        int fam = rxAddrs.get(JAVA_SHORT, a) & 0xffff;
+        int family = rxAddrs.get(JAVA_SHORT, a) & 0xffff;
         Session s;
-        if (fam == Syscalls.AF_INET) {
+        if (family == Syscalls.AF_INET) {
             long key = rxAddrs.get(JAVA_LONG, a); // family, port, address: unique per client
-            s = handler.table.get4(key);
-            if (s == null) {
-                s = handler.open(decode(a, fam), now, key, true);
-                if (s == null) {
-                    return;
-                }
-                s.setSockaddr(rxAddrs, a, nameLen);
-            } else {
-                handler.table.touch(s, now);
+            s = sessions.find4(key, now);
+            if (s == null && (s = sessions.open(client(a), key, true, now)) == null) {
+                return;
             }
-        } else if (fam == Syscalls.AF_INET6) {
-            InetSocketAddress client = decode(a, fam);
-            s = handler.table.get(client);
+        } else if (family == Syscalls.AF_INET6) {
+            s = sessions.session(client(a), now);
             if (s == null) {
-                s = handler.open(client, now, 0, false);
-                if (s == null) {
-                    return;
-                }
-                s.setSockaddr(rxAddrs, a, nameLen);
-            } else {
-                handler.table.touch(s, now);
+                return;
             }
         } else {
             return; // not an IP datagram (cannot happen on an AF_INET/AF_INET6 socket)
         }
-        if (!s.ensureUpstream(now)) {
-            handler.closeSession(s, ListenerHandler.Reason.NO_BACKEND);
+        Upstream up = (Upstream) sessions.route(s, now);
+        if (up == null) {
             return;
+        }
+        if (up.replyAddressLen == 0) {
+            up.replyTo(rxAddrs, a, nameLen);
         }
         rxLen[i] = len;
         nextPending[i] = -1;
-        if (s.pendCount == 0) {
-            s.pendHead = i;
-            pending.add(s);
+        if (up.pendCount == 0) {
+            up.pendHead = i;
+            pending.add(up);
         } else {
-            nextPending[s.pendTail] = i;
+            nextPending[up.pendTail] = i;
         }
-        s.pendTail = i;
-        s.pendCount++;
+        up.pendTail = i;
+        up.pendCount++;
     }
 
-    /** Sends a session's datagrams of this batch with one sendmmsg on its upstream socket. */
-    private void forwardPending(Session s) {
-        int k = s.pendCount;
-        int slotIndex = s.pendHead;
-        s.pendCount = 0;
-        s.pendHead = -1;
-        RawUpstream up = s.rawUpstream();
-        if (up == null) {
-            // closed or evicted later in the same batch
-            handler.stats.droppedNoBackend.add(k);
+    /** Sends an upstream socket's datagrams of this batch with one sendmmsg. */
+    private void forwardPending(Upstream up, long now) {
+        int k = up.pendCount;
+        int slotIndex = up.pendHead;
+        up.pendCount = 0;
+        up.pendHead = -1;
+        if (up.closed) {
+            // its session closed, or moved to another backend, later in the same batch
+            stats.droppedNoBackend.add(k);
             return;
         }
         for (int j = 0; j < k; j++) {
@@ -331,7 +361,7 @@ final class RawListener implements EpollIoHandle {
         int sent = 0;
         int failure = 0;
         while (sent < k) {
-            int r = Syscalls.sendmmsg(errno, up.fdInt(), fwdMsgs.address() + (long) sent * Syscalls.MMSGHDR_SIZE,
+            int r = Syscalls.sendmmsg(errno, up.intValue(), fwdMsgs.address() + (long) sent * Syscalls.MMSGHDR_SIZE,
                     k - sent, Syscalls.MSG_DONTWAIT);
             if (r > 0) {
                 sent += r;
@@ -349,21 +379,21 @@ final class RawListener implements EpollIoHandle {
             for (int j = 0; j < sent; j++) {
                 bytes += fwdLen[j];
             }
-            s.forwarded(sent, bytes);
+            up.session.forwarded(sent, bytes);
         }
         if (failure != 0) {
             int lost = k - sent;
             if (failure == Syscalls.ECONNREFUSED) {
                 // ICMP port unreachable: the session re-pins and counts one drop there, the rest here.
                 if (lost > 1) {
-                    handler.stats.droppedBackendUnreachable.add(lost - 1);
+                    stats.droppedBackendUnreachable.add(lost - 1);
                 }
-                s.onLinkFailure(up, failure(failure, "sendmmsg"));
+                up.session.failed(up, Session.portUnreachable("sendmmsg"), now);
             } else {
                 // EAGAIN/ENOBUFS: the socket's send queue is full; anything else is logged by the session.
-                handler.stats.droppedCongested.add(lost);
-                if (failure != Syscalls.EAGAIN && failure != 105 /* ENOBUFS */) {
-                    s.onLinkFailure(up, failure(failure, "sendmmsg"));
+                stats.droppedCongested.add(lost);
+                if (failure != Syscalls.EAGAIN && failure != Errno.ENOBUFS) {
+                    up.session.failed(up, failure("sendmmsg", failure), now);
                 }
             }
         }
@@ -371,8 +401,8 @@ final class RawListener implements EpollIoHandle {
 
     // ---------------------------------------------------------------- backend -> client
 
-    /** A session's upstream socket is readable: read its replies straight into the reply batch. */
-    void readReplies(Session s, RawUpstream up) {
+    /** An upstream socket is readable: read its replies straight into the reply batch. */
+    private void readReplies(Upstream up) {
         if (closed) {
             return;
         }
@@ -381,13 +411,16 @@ final class RawListener implements EpollIoHandle {
         }
         int first = txCount;
         int room = Math.min(replySlots - first, REPLY_BURST);
-        int n = Syscalls.recvmmsg(errno, up.fdInt(), upMsgs.address() + (long) first * Syscalls.MMSGHDR_SIZE, room,
-                Syscalls.MSG_DONTWAIT);
+        int n = Syscalls.recvmmsg(errno, up.intValue(), upMsgs.address() + (long) first * Syscalls.MMSGHDR_SIZE,
+                room, Syscalls.MSG_DONTWAIT);
+        Session s = up.session;
         if (n <= 0) {
             if (n < 0) {
                 int e = Syscalls.errno(errno);
-                if (e != Syscalls.EAGAIN && e != Syscalls.EINTR) {
-                    s.onLinkFailure(up, failure(e, "recvmmsg"));
+                if (e == Syscalls.ECONNREFUSED) {
+                    s.failed(up, Session.portUnreachable("recvmmsg"), System.nanoTime());
+                } else if (e != Syscalls.EAGAIN && e != Syscalls.EINTR) {
+                    s.failed(up, failure("recvmmsg", e), System.nanoTime());
                 }
             }
             return;
@@ -400,7 +433,7 @@ final class RawListener implements EpollIoHandle {
         for (int k = first; k < first + n; k++) {
             int len = upMsgs.get(JAVA_INT, (long) k * Syscalls.MMSGHDR_SIZE + Syscalls.MMSG_LEN);
             if (len > maxDatagram) {
-                handler.stats.droppedTooBig.increment();
+                stats.droppedTooBig.increment();
                 continue;
             }
             if (w != k) {
@@ -409,13 +442,13 @@ final class RawListener implements EpollIoHandle {
             txLen[w] = len;
             txIov.set(JAVA_LONG, (long) w * Syscalls.IOVEC_SIZE + Syscalls.IOV_LEN, len);
             long a = (long) w * Syscalls.SOCKADDR_SLOT;
-            txAddrs.set(JAVA_LONG, a, s.sa0);
-            txAddrs.set(JAVA_LONG, a + 8, s.sa1);
-            txAddrs.set(JAVA_LONG, a + 16, s.sa2);
-            txAddrs.set(JAVA_LONG, a + 24, s.sa3);
-            txMsgs.set(JAVA_INT, (long) w * Syscalls.MMSGHDR_SIZE + Syscalls.MSG_NAMELEN, s.saLen);
+            txAddrs.set(JAVA_LONG, a, up.replyAddress0);
+            txAddrs.set(JAVA_LONG, a + 8, up.replyAddress1);
+            txAddrs.set(JAVA_LONG, a + 16, up.replyAddress2);
+            txAddrs.set(JAVA_LONG, a + 24, up.replyAddress3);
+            txMsgs.set(JAVA_INT, (long) w * Syscalls.MMSGHDR_SIZE + Syscalls.MSG_NAMELEN, up.replyAddressLen);
             w++;
-            if (s.onRawReply(len, now)) {
+            if (s.replied(len, now)) {
                 // That reply completed the session (responses per request): the rest are not relayed.
                 break;
             }
@@ -423,7 +456,7 @@ final class RawListener implements EpollIoHandle {
         txCount = w;
         if (w > first && !flushScheduled) {
             flushScheduled = true;
-            handler.loop.execute(flushReplies); // after this loop iteration's I/O: one sendmmsg for all replies
+            loop.execute(flushReplies); // after this loop iteration's I/O: one sendmmsg for all replies
         }
     }
 
@@ -437,7 +470,7 @@ final class RawListener implements EpollIoHandle {
                     Syscalls.MSG_DONTWAIT);
             if (r > 0) {
                 for (int k = sent; k < sent + r; k++) {
-                    handler.countOut(txLen[k]);
+                    sessions.countOut(txLen[k]);
                 }
                 sent += r;
                 continue;
@@ -446,57 +479,37 @@ final class RawListener implements EpollIoHandle {
             if (e == Syscalls.EINTR) {
                 continue;
             }
-            if (e == Syscalls.EAGAIN || e == 105 /* ENOBUFS */) {
-                handler.stats.droppedCongested.add(n - sent); // send buffer full: drop the rest
+            if (e == Syscalls.EAGAIN || e == Errno.ENOBUFS) {
+                stats.droppedCongested.add(n - sent); // send buffer full: drop the rest
                 break;
             }
-            handler.stats.droppedCongested.increment(); // this one was refused (e.g. a firewall): skip it
+            stats.droppedCongested.increment(); // this one was refused (e.g. a firewall): skip it
             logError("sendmmsg", e);
             sent++;
         }
-        handler.publishCounts();
+        sessions.publishCounts();
     }
 
     // ---------------------------------------------------------------- helpers
 
-    private InetSocketAddress decode(long a, int fam) {
-        int port = ((rxAddrs.get(JAVA_BYTE, a + 2) & 0xff) << 8) | (rxAddrs.get(JAVA_BYTE, a + 3) & 0xff);
-        byte[] ip;
-        if (fam == Syscalls.AF_INET) {
-            ip = new byte[4];
-            MemorySegment.copy(rxAddrs, JAVA_BYTE, a + 4, ip, 0, 4);
-        } else {
-            ip = new byte[16];
-            MemorySegment.copy(rxAddrs, JAVA_BYTE, a + 8, ip, 0, 16);
-        }
-        try {
-            InetAddress addr = InetAddress.getByAddress(ip);
-            if (addr instanceof Inet6Address && addr.isLinkLocalAddress()) {
-                int scope = rxAddrs.get(JAVA_INT, a + 24);
-                addr = Inet6Address.getByAddress(null, ip, scope);
-            }
-            return new InetSocketAddress(addr, port);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e); // only for a wrong length
-        }
+    /** The client address in receive slot {@code a} (once per new session; per datagram for IPv6 clients). */
+    private InetSocketAddress client(long a) {
+        return Syscalls.readSockaddr(rxAddrs, a);
     }
 
-    private static IOException failure(int errno, String call) {
-        if (errno == Syscalls.ECONNREFUSED) {
-            return new PortUnreachableException(call + "(..) failed: Connection refused");
-        }
-        return new IOException(call + "(..) failed errno=" + errno);
+    private static Errno.ErrnoException failure(String call, int errno) {
+        return new Errno.ErrnoException(call + "(..) failed: " + Syscalls.strerror(errno), errno);
     }
 
     private void logError(String call, int e) {
         long now = System.nanoTime();
         if (now - lastErrorLog > 10_000_000_000L) {
             lastErrorLog = now;
-            log.warn("udp listener {} failed vip={} errno={}", call, handler.vip.name(), e);
+            log.warn("udp listener {} failed vip={} errno={}", call, sessions.vip.name(), Errno.name(e));
         }
     }
 
-    /** Closes the socket and frees the native memory. Runs on the loop; idempotent. */
+    /** Closes the listening socket and frees the native memory. Runs on the loop; idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -511,9 +524,9 @@ final class RawListener implements EpollIoHandle {
         arena.close();
     }
 
-    private static void closeQuietly(Socket socket) {
+    private static void closeQuietly(FileDescriptor fd) {
         try {
-            socket.close();
+            fd.close();
         } catch (IOException ignored) {
             // the descriptor is gone either way
         }
@@ -521,6 +534,91 @@ final class RawListener implements EpollIoHandle {
 
     @Override
     public String toString() {
-        return "raw-listener[fd=" + fd + " family=" + family + (closed ? " closed" : "") + "]";
+        return "epoll-sockets[fd=" + fd + (closed ? " closed" : "") + "]";
+    }
+
+    /**
+     * A session's upstream socket: a bare connected descriptor registered with the loop's epoll,
+     * level-triggered for input. Also where this side keeps what it needs per session: the
+     * client's {@code sockaddr} as received (copied into each reply's {@code msghdr}) and the
+     * session's datagrams of the current receive batch (a chain of slot indices).
+     */
+    final class Upstream extends FileDescriptor implements DatagramSockets.Upstream, EpollIoHandle {
+        final Session session;
+        private IoRegistration registration;
+        boolean closed;
+        long replyAddress0;
+        long replyAddress1;
+        long replyAddress2;
+        long replyAddress3;
+        int replyAddressLen;
+        int pendHead = -1;
+        int pendTail;
+        int pendCount;
+
+        private Upstream(int fd, Session session) {
+            super(fd);
+            this.session = session;
+        }
+
+        /** Keeps the client's sockaddr ({@code len} bytes at {@code offset} of {@code addrs}) for replies. */
+        void replyTo(MemorySegment addrs, long offset, int len) {
+            replyAddress0 = addrs.get(JAVA_LONG, offset);
+            replyAddress1 = addrs.get(JAVA_LONG, offset + 8);
+            replyAddress2 = addrs.get(JAVA_LONG, offset + 16);
+            replyAddress3 = addrs.get(JAVA_LONG, offset + 24);
+            replyAddressLen = len;
+        }
+
+        @Override
+        public FileDescriptor fd() {
+            return this;
+        }
+
+        @Override
+        public void handle(IoRegistration registration, IoEvent event) {
+            if (!closed) {
+                readReplies(this);
+            }
+        }
+
+        @Override
+        public InetSocketAddress localAddress() {
+            if (closed || EpollSockets.this.closed) {
+                return null;
+            }
+            sockaddrLen.set(JAVA_INT, 0, Syscalls.SOCKADDR_SLOT);
+            if (Syscalls.getsockname(errno, intValue(), sockaddr.address(), sockaddrLen.address()) < 0) {
+                return null;
+            }
+            return Syscalls.readSockaddr(sockaddr);
+        }
+
+        /**
+         * Closes the descriptor, then cancels the registration: the kernel drops a closed socket
+         * from epoll by itself, and Netty skips its {@code epoll_ctl(DEL)} for a descriptor that is
+         * no longer open (one system call fewer per session; nothing runs in between that could
+         * reuse the descriptor number).
+         */
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                super.close();
+            } catch (IOException ignored) {
+                // the descriptor is gone either way
+            }
+            if (registration != null) {
+                registration.cancel();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "epoll-upstream[fd=" + intValue() + (closed ? " closed" : "") + "]";
+        }
     }
 }
