@@ -18,6 +18,11 @@ import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.CreateMode;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * uses it, shows the VIPs and their backends, shows a backend whose process died as {@code down}
  * within about a second of the node knowing it (the page polls {@code /api/node} every second), and
  * its Drain button — clicked with real mouse events — drains the backend through the admin API's
- * browser guard. Leaves {@code target/dashboard.png}. Skipped with a message when no Chromium is
+ * browser guard. A ZooKeeper-discovered VIP shows its backend's origin and the source's freshness. Leaves {@code target/dashboard.png}. Skipped with a message when no Chromium is
  * installed ({@code apt-get install chromium}; {@code .ci/run} does).
  */
 class DashboardBrowserIT {
@@ -42,22 +47,33 @@ class DashboardBrowserIT {
         try (TestBackend a = TestBackend.start(TestBackend.Mode.ECHO);
              TestBackend b = TestBackend.start(TestBackend.Mode.ECHO);
              TestBackend c = TestBackend.start(TestBackend.Mode.ECHO);
-             DatagramSocket dns = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+             TestBackend orders = TestBackend.start(TestBackend.Mode.ECHO);
+             DatagramSocket dns = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             TestingServer zk = new TestingServer(true);
+             CuratorFramework client = CuratorFrameworkFactory.newClient(zk.getConnectString(), new RetryOneTime(100))) {
+            client.start();
+            client.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL)
+                    .forPath("/services/orders/127.0.0.1:" + orders.port());
             String yaml = """
                     admin: {listen: 127.0.0.1:%d, token: "%s"}
+                    discovery:
+                      zookeeper: {connect: "%s", base_path: /services, layout: plain}
                     vips:
                       - name: web
                         listen: 127.0.0.1:%d
                         policy: least-connections
                         health_check: {type: tcp, interval: 200ms, timeout: 100ms, fall: 1, rise: 1}
                         backends: [127.0.0.1:%d, {address: 127.0.0.1:%d, weight: 2}, 127.0.0.1:%d]
+                      - name: orders
+                        listen: 127.0.0.1:%d
+                        service: orders
                       - name: dns
                         listen: 127.0.0.1:%d
                         protocol: udp
                         policy: maglev
                         backends: [127.0.0.1:%d]
-                    """.formatted(admin, TOKEN, freePort(), a.port(), b.port(), c.port(), freeUdpPort(),
-                    dns.getLocalPort());
+                    """.formatted(admin, TOKEN, zk.getConnectString(), freePort(), a.port(), b.port(), c.port(),
+                    freePort(), freeUdpPort(), dns.getLocalPort());
             ConfigResult r = ConfigLoader.parse(yaml, "dashboard.yaml");
             assertThat(r).as("%s", r).isInstanceOf(ConfigResult.Valid.class);
             try (Node node = Node.start(new Node.Options("edge-1",
@@ -95,6 +111,11 @@ class DashboardBrowserIT {
                         assertThat(state(chrome, "web", x.port())).isEqualTo("up");
                     }
                     assertThat(state(chrome, "dns", dns.getLocalPort())).isEqualTo("unchecked");
+                    // The discovered backend, with where it came from, and its source.
+                    assertThat(state(chrome, "orders", orders.port())).isEqualTo("unchecked");
+                    assertThat(text(chrome, "[data-vip=\"orders\"] tr[data-backend=\"127.0.0.1:" + orders.port()
+                            + "\"]")).contains("zookeeper:/services/orders/");
+                    assertThat(text(chrome, "[data-source=\"zookeeper\"]")).contains("connected").contains("fresh");
                 });
                 assertThat(chrome.evaluate("sessionStorage.getItem('tandem.token')").asText()).isEqualTo(TOKEN);
                 assertThat(text(chrome, "#node-name")).isEqualTo("edge-1");

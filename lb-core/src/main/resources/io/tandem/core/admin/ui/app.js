@@ -261,7 +261,10 @@
       if (t.set) flags.delete(t.flag); else flags.add(t.flag);
       end = t.at;
     }
-    if (end > from) out.push([Math.max(from, known), end, new Set(flags)]);
+    // Before a backend was added (its first transition sets PENDING_FIRST_CHECK) nothing is known.
+    const added = ts.length && ts[0].set && ts[0].flag === 'PENDING_FIRST_CHECK' ? ts[0].at : -Infinity;
+    known = Math.max(known, added);
+    if (end > from && end > known) out.push([Math.max(from, known), end, new Set(flags)]);
     if (known > from) out.push([from, Math.min(known, end), null]); // before the node started: unknown
     return out.filter(([a, c]) => c > a).reverse();
   }
@@ -272,7 +275,7 @@
     // The last ten minutes, or since the start (at least 15 s): a young node's events stay readable.
     const from = Math.min(now - 15000, Math.max(now - WINDOW_MS, started));
     const span = now - from;
-    $('health-window').textContent = '(last ' + Math.round(span / 60000) + ' min)';
+    $('health-window').textContent = '(last ' + (span < 90000 ? Math.round(span / 1000) + ' s)' : Math.round(span / 60000) + ' min)');
     const lanes = [];
     const events = [];
     for (const v of n.vips) {
