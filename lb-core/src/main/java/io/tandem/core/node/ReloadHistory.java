@@ -10,7 +10,9 @@ import io.tandem.core.metrics.Metrics;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -37,8 +39,8 @@ final class ReloadHistory implements NodeControl {
     private final NodeControl control;
     private final Clock clock;
     private final ArrayDeque<ReloadRecord> records = new ArrayDeque<>(); // guarded by this
-    /** The outcome last recorded, by identity: coalesced callers get the same object. */
-    private ReloadOutcome lastOutcome; // guarded by this
+    /** Reloads in flight → the first trigger that asked; coalesced callers share one future. */
+    private final Map<CompletableFuture<ReloadOutcome>, String> pending = new IdentityHashMap<>(); // guarded by this
     private volatile boolean lastSuccessful = true;
     private volatile double lastSuccessSeconds = Double.NaN;
 
@@ -61,9 +63,17 @@ final class ReloadHistory implements NodeControl {
 
     /** A reload asked for by {@code trigger} ({@code sighup}, {@code file}); recorded when it ends. */
     CompletableFuture<ReloadOutcome> reload(String trigger) {
-        return control.reload().whenComplete((outcome, error) -> {
-            if (outcome != null) {
-                record(trigger, outcome);
+        CompletableFuture<ReloadOutcome> f = control.reload();
+        synchronized (this) {
+            pending.putIfAbsent(f, trigger);
+        }
+        return f.whenComplete((outcome, error) -> {
+            String first;
+            synchronized (this) {
+                first = pending.remove(f); // null: another caller of the same run recorded it
+            }
+            if (first != null && outcome != null) {
+                record(first, outcome);
             }
         });
     }
@@ -77,10 +87,6 @@ final class ReloadHistory implements NodeControl {
     private void record(String trigger, ReloadOutcome outcome) {
         Instant now = clock.instant();
         synchronized (this) {
-            if (outcome == lastOutcome) {
-                return; // a coalesced caller: the same run, already recorded
-            }
-            lastOutcome = outcome;
             records.addLast(new ReloadRecord(now, trigger, outcome));
             while (records.size() > KEPT) {
                 records.removeFirst();
