@@ -38,6 +38,8 @@ record LogLine(Instant at, String level, String logger, String msg, List<Field> 
     private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
             .withZone(ZoneOffset.UTC);
     private static final Set<String> RESERVED = Set.of("ts", "level", "logger", "msg", "exception", "stack");
+    private static final java.util.regex.Pattern KEY_VALUE_RUN = java.util.regex.Pattern.compile(
+            "[a-z_][a-z0-9_.]*=[^\\s\"=]+( +[a-z_][a-z0-9_.]*=[^\\s\"=]+)*");
 
     /**
      * One field. {@code typed} is the argument itself when the whole value is one number or
@@ -110,7 +112,13 @@ record LogLine(Instant at, String level, String logger, String msg, List<Field> 
         }
         String text = msg.toString().strip();
         String rest = trailing.toString().strip();
-        if (!rest.isEmpty()) {
+        if (KEY_VALUE_RUN.matcher(rest).matches()) {
+            // An argument that is itself "k=v k=v" (a stats summary): its pairs are fields.
+            for (String pair : rest.split(" +")) {
+                int eq = pair.indexOf('=');
+                fields.add(new Field(pair.substring(0, eq), pair.substring(eq + 1), null));
+            }
+        } else if (!rest.isEmpty()) {
             text = text.isEmpty() ? rest : text + " " + rest;
         }
         return new LogLine(at, level, logger, text, fields, exception, stack);

@@ -56,6 +56,15 @@ class LogLineTest {
     }
 
     @Test
+    void aTrailingArgumentOfKeyValuePairsBecomesFields() {
+        LogLine l = line("udp listener closed vip={} address={} {}", "dns", "127.0.0.1:53",
+                "sessions_active=0 created=12 in=3/120B");
+        assertThat(l.msg()).isEqualTo("udp listener closed");
+        assertThat(Logfmt.parse(l.logfmt())).containsEntry("vip", "dns").containsEntry("created", "12")
+                .containsEntry("in", "3/120B");
+    }
+
+    @Test
     void anArgumentHoldingKeyValueTextStaysOneValue() {
         LogLine l = line("reload rejected first={}", "vips[0].listen: x=1 y=\"2\"");
         assertThat(l.fields()).hasSize(1);
