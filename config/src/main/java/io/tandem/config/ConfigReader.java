@@ -17,7 +17,8 @@ import java.util.regex.PatternSyntaxException;
  * built only from sections without errors, and the whole config only when there are none.
  */
 final class ConfigReader {
-    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "discovery", "ha", "vips");
+    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "logging", "discovery", "ha", "vips");
+    static final List<String> LOGGING_KEYS = List.of("format");
     static final List<String> HA_KEYS = List.of("node_id", "cluster", "listen", "peers", "zookeeper", "interface",
             "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "address_lifetime",
             "addresses");
@@ -84,6 +85,8 @@ final class ConfigReader {
 
     private static final Map<String, TransportKind> TRANSPORTS = orderedMap(
             "auto", TransportKind.AUTO, "epoll", TransportKind.EPOLL, "nio", TransportKind.NIO);
+    private static final Map<String, LogFormat> LOG_FORMATS = orderedMap(
+            "logfmt", LogFormat.LOGFMT, "json", LogFormat.JSON);
     private static final Map<String, Protocol> PROTOCOLS = orderedMap("tcp", Protocol.TCP, "udp", Protocol.UDP);
     private static final Map<String, ProxyProtocolVersion> PROXY_PROTOCOLS = orderedMap(
             "none", ProxyProtocolVersion.NONE, "v1", ProxyProtocolVersion.V1, "v2", ProxyProtocolVersion.V2);
@@ -120,7 +123,8 @@ final class ConfigReader {
         }
         Section s = Section.root(root, problems);
         s.allowKeys(ROOT_KEYS);
-        RuntimeSettings runtime = s.child("runtime").map(this::runtime).orElse(RuntimeSettings.DEFAULTS);
+        RuntimeSettings runtime = s.child("runtime").map(this::runtime).orElse(RuntimeSettings.DEFAULTS)
+                .withLogging(s.child("logging").map(this::logging).orElse(LoggingSettings.DEFAULTS));
         int beforeAdmin = problems.count();
         AdminSettings admin = s.child("admin").map(this::admin).orElse(AdminSettings.DEFAULTS);
         boolean adminValid = problems.count() == beforeAdmin;
@@ -147,6 +151,12 @@ final class ConfigReader {
         Duration drain = s.duration("drain_timeout", Duration.ZERO, Duration.ofHours(1), "", d.drainTimeout());
         RuntimeSettings.Dns dns = s.child("dns").map(this::dns).orElse(d.dns());
         return new RuntimeSettings(loops, transport, drain, dns);
+    }
+
+    /** {@code logging}: the log line format. */
+    private LoggingSettings logging(Section s) {
+        s.allowKeys(LOGGING_KEYS);
+        return new LoggingSettings(s.choice("format", LOG_FORMATS, LoggingSettings.DEFAULTS.format()));
     }
 
     /** {@code runtime.dns}: name servers and the TTL bounds of backend host names. */

@@ -7,21 +7,34 @@ import java.util.List;
 
 /**
  * Node-wide settings. {@code eventLoops} and {@code transport} need a restart to change;
- * {@code drainTimeout} and {@code dns} apply on reload.
+ * {@code drainTimeout}, {@code dns} and {@code logging} apply on reload.
  *
  * @param eventLoops   event-loop threads; 0 = one per core
  * @param transport    epoll / NIO / auto
  * @param drainTimeout how long graceful shutdown (SIGTERM) and an operator drain let connections finish
  * @param dns          how backend host names are resolved and how often they are asked again
+ * @param logging      the top-level {@code logging} section (the log line format)
  */
-public record RuntimeSettings(int eventLoops, TransportKind transport, Duration drainTimeout, Dns dns) {
+public record RuntimeSettings(int eventLoops, TransportKind transport, Duration drainTimeout, Dns dns,
+                              LoggingSettings logging) {
     public static final RuntimeSettings DEFAULTS =
-            new RuntimeSettings(0, TransportKind.AUTO, Duration.ofSeconds(30), Dns.DEFAULTS);
+            new RuntimeSettings(0, TransportKind.AUTO, Duration.ofSeconds(30), Dns.DEFAULTS, LoggingSettings.DEFAULTS);
 
     public RuntimeSettings {
         requireNonNull(transport, "transport");
         requireNonNull(drainTimeout, "drainTimeout");
         requireNonNull(dns, "dns");
+        requireNonNull(logging, "logging");
+    }
+
+    /** Settings with the default log format. */
+    public RuntimeSettings(int eventLoops, TransportKind transport, Duration drainTimeout, Dns dns) {
+        this(eventLoops, transport, drainTimeout, dns, LoggingSettings.DEFAULTS);
+    }
+
+    /** The same settings with another {@code logging} section. */
+    public RuntimeSettings withLogging(LoggingSettings logging) {
+        return new RuntimeSettings(eventLoops, transport, drainTimeout, dns, logging);
     }
 
     /** Settings with the default DNS behaviour. */

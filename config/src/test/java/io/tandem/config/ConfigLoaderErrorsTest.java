@@ -45,7 +45,7 @@ class ConfigLoaderErrorsTest {
                         "vips[0].colour: unknown key (expected one of name, listen, protocol, policy, retries,"
                                 + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down, udp)"),
                 bad("unknown root key", "vip: []\n",
-                        "vip: unknown key (expected one of runtime, admin, discovery, ha, vips; did you mean \"vips\"?)",
+                        "vip: unknown key (expected one of runtime, admin, logging, discovery, ha, vips; did you mean \"vips\"?)",
                         "vips: missing (expected a list of VIPs; use [] for none)"),
                 bad("listen port out of range", """
                         vips:

@@ -88,7 +88,7 @@ class ReloadIT {
                     Net.echoOnce(vipA, "y");
                     assertThat(b.accepted.get()).isPositive();
                 });
-                assertThat(node.output()).contains("reload requested by=file-change");
+                assertThat(node.output()).contains("msg=\"reload requested\" by=file-change");
 
                 // The admin API reload of a broken file answers 422 with the errors, serving goes on.
                 Files.writeString(file, config(admin, vip("a", vipA, b)).replace("listen: 127.0.0.1:" + vipA,

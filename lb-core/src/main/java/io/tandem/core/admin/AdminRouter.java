@@ -63,6 +63,8 @@ final class AdminRouter {
     private final Executor scrapes;
     /** Only touched by the {@code scrapes} thread; grows to the largest scrape and stays. */
     private final Exposition exposition;
+    /** Only touched by the {@code scrapes} thread. */
+    private final DiscoveryMetrics discoveryMetrics;
     private volatile Access access;
 
     AdminRouter(NodeControl control, PrometheusMeterRegistry registry, Executor offloop, Executor scrapes,
@@ -72,6 +74,7 @@ final class AdminRouter {
         this.offloop = requireNonNull(offloop, "offloop");
         this.scrapes = requireNonNull(scrapes, "scrapes");
         this.exposition = new Exposition(registry);
+        this.discoveryMetrics = new DiscoveryMetrics(registry, java.time.Clock.systemUTC());
         this.access = Access.of(requireNonNull(settings, "settings"));
     }
 
@@ -205,7 +208,7 @@ final class AdminRouter {
         }
     }
 
-    /** The page that sent the request was served by this API itself (never the case today: it has no UI). */
+    /** The page that sent the request was served by this API itself (the dashboard at {@code /}). */
     private static boolean sameOrigin(String origin, String host) {
         if (host == null) {
             return false;
@@ -231,6 +234,12 @@ final class AdminRouter {
 
     private CompletableFuture<AdminResponse> dispatch(Request req, Access access) {
         String path = normalized(req.rawPath());
+        if (Dashboard.isAsset(path)) {
+            // The page holds no data (and a browser cannot send a token with a navigation): it
+            // asks for the token itself when the API answers 401.
+            boolean read = req.method().equals("GET") || req.method().equals("HEAD");
+            return read ? done(Dashboard.asset(path).orElseThrow()) : notAllowed(GET_HEAD);
+        }
         if (!path.equals("/health") && !authorized(access, req.authorization())) {
             String reason = req.authorization() == null ? "missing bearer token" : "invalid bearer token";
             return done(AdminResponse.error(401, reason, Map.of("WWW-Authenticate", "Bearer realm=\"tandem\"")));
@@ -253,6 +262,9 @@ final class AdminRouter {
                         .orElseGet(() -> AdminResponse.error(404, "this node is not part of an HA group (no ha section)")))
                         : notAllowed(GET_HEAD);
                 case "api/vips" -> read ? offloop(() -> AdminResponse.json(200, control.view().vips()))
+                        : notAllowed(GET_HEAD);
+                case "api/config" -> read ? offloop(this::config) : notAllowed(GET_HEAD);
+                case "api/reloads" -> read ? offloop(() -> AdminResponse.json(200, control.reloadHistory()))
                         : notAllowed(GET_HEAD);
                 case "api/reload" -> post ? reload(req) : notAllowed(POST);
                 default -> notFound(path);
@@ -297,7 +309,47 @@ final class AdminRouter {
      * also means concurrent scrapers queue instead of multiplying the garbage.
      */
     AdminResponse metrics() {
+        refreshDiscoveryMetrics();
         return new AdminResponse(200, AdminResponse.PROMETHEUS, exposition.scrape(), Map.of());
+    }
+
+    /**
+     * Points {@code tandem_discovery_*} at the sources' current state. Asks the control loop only
+     * when the config has a discovery source (or had one at the last scrape): a node without
+     * discovery pays nothing per scrape.
+     */
+    private void refreshDiscoveryMetrics() {
+        boolean configured;
+        try {
+            var config = control.config();
+            configured = config != null && (config.discovery().zookeeper().isPresent()
+                    || config.discovery().marathon().isPresent());
+        } catch (UnsupportedOperationException e) {
+            configured = true; // a control that does not say: ask
+        }
+        if (!configured && !discoveryMetrics.any()) {
+            return;
+        }
+        try {
+            discoveryMetrics.update(configured ? control.sources() : List.of());
+        } catch (RuntimeException e) {
+            // The control loop did not answer: scrape what there is rather than fail the scrape.
+            log.warn("discovery metrics not refreshed error=\"{}\"", e.toString());
+        }
+    }
+
+    /** {@code GET /api/config}: the config in force, defaults filled in, secrets masked. */
+    private AdminResponse config() {
+        io.tandem.config.TandemConfig c;
+        try {
+            c = control.config();
+        } catch (UnsupportedOperationException e) {
+            return AdminResponse.error(404, "this node does not expose its config");
+        }
+        if (c == null) {
+            return AdminResponse.error(503, "no config applied yet");
+        }
+        return AdminResponse.json(200, io.tandem.config.ConfigDump.of(c));
     }
 
     private AdminResponse vipResponse(String name, java.util.function.Function<NodeView.VipView, Object> part) {

@@ -66,6 +66,9 @@ final class ConfigChanges {
             // Read from the config in force by operator drains and by shutdown.
             "RuntimeSettings.drainTimeout", "runtime.drain_timeout", Apply.LIVE,
             "RuntimeSettings.dns", "runtime.dns", Apply.NESTED,
+            // The top-level logging section: the node's encoder switches format on apply.
+            "RuntimeSettings.logging", "logging", Apply.NESTED,
+            "LoggingSettings.format", "logging.format", Apply.LIVE,
             // Every name is looked up again with the new settings before the config is applied.
             "Dns.servers", "runtime.dns.servers", Apply.LIVE,
             "Dns.minTtl", "runtime.dns.min_ttl", Apply.LIVE,
@@ -165,7 +168,7 @@ final class ConfigChanges {
             compare(running.ha().get(), next.ha().get(), live, restart);
         }
         RuntimeSettings rt = new RuntimeSettings(running.runtime().eventLoops(), running.runtime().transport(),
-                next.runtime().drainTimeout(), next.runtime().dns());
+                next.runtime().drainTimeout(), next.runtime().dns(), next.runtime().logging());
         AdminSettings admin = new AdminSettings(running.admin().enabled(), running.admin().listen(), token,
                 next.admin().allowedHosts());
         TandemConfig effective = new TandemConfig(rt, admin, next.discovery(), next.vips(), running.ha());

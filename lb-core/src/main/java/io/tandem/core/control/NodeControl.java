@@ -20,6 +20,36 @@ public interface NodeControl {
         return java.util.Optional.empty();
     }
 
+    /**
+     * The config in force, every default filled in (restart-only keys at their running values);
+     * {@link ControlLoop#config()}. Null before the first config is applied.
+     */
+    default io.tandem.config.TandemConfig config() {
+        throw new UnsupportedOperationException("this node does not expose its config");
+    }
+
+    /** The discovery sources and their freshness: {@link NodeView#sources()} without the rest of the view. */
+    default java.util.List<NodeView.SourceView> sources() {
+        return view().sources();
+    }
+
+    /** The node's last config applies and reloads, oldest first; empty where nobody records them. */
+    default java.util.List<ReloadRecord> reloadHistory() {
+        return java.util.List.of();
+    }
+
+    /**
+     * One config apply or reload: when it ended, who asked ({@code start}, {@code api},
+     * {@code sighup}, {@code file}) and its outcome.
+     */
+    record ReloadRecord(java.time.Instant at, String trigger, ReloadOutcome outcome) {
+        public ReloadRecord {
+            java.util.Objects.requireNonNull(at, "at");
+            java.util.Objects.requireNonNull(trigger, "trigger");
+            java.util.Objects.requireNonNull(outcome, "outcome");
+        }
+    }
+
     /** Re-read the config source, validate, compile and swap; a bad file changes nothing. */
     CompletableFuture<ReloadOutcome> reload();
 

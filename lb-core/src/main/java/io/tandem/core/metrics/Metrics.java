@@ -52,15 +52,18 @@ public final class Metrics implements AutoCloseable {
     static final String BACKEND_TAG = "backend";
 
     /**
-     * The bucket ladder of every {@code tandem_*} timer that asks for a percentile histogram.
-     * Micrometer's default ladder for 1 ms..30 s has ~70 buckets per series; an operator reading a
-     * detection or failover time needs a dozen, and each bucket costs a line and its objects on
-     * every scrape.
+     * The bucket ladder of every {@code tandem_*} timer that asks for a percentile histogram, cut
+     * to what detection and failover times need: a passive ejection takes well under a millisecond
+     * to a few (one refused connect), an active check's verdict {@code fall} × ({@code timeout} +
+     * {@code fast_interval}) — 50 ms to a few seconds with any sane timing (0.6 s by default) —
+     * and anything past 10 s is "far too slow" whatever its exact value. Micrometer's own ladder
+     * for 1 ms..30 s has ~70 buckets per series; each bucket costs a line on every scrape and a
+     * series in Prometheus.
      */
-    static final List<Duration> TIMER_BUCKETS = List.of(Duration.ofMillis(1), Duration.ofMillis(2),
-            Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
-            Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
-            Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30));
+    static final List<Duration> TIMER_BUCKETS = List.of(Duration.ofMillis(1), Duration.ofMillis(5),
+            Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+            Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
+            Duration.ofSeconds(5), Duration.ofSeconds(10));
 
     private static final MeterFilter SHORT_HISTOGRAMS = new MeterFilter() {
         @Override
@@ -85,7 +88,11 @@ public final class Metrics implements AutoCloseable {
     /** A fresh registry ({@link PrometheusConfig#DEFAULT}) with JVM and process meters bound. */
     public Metrics() {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.config().meterFilter(SHORT_HISTOGRAMS);
+        registry.config().meterFilter(SHORT_HISTOGRAMS).meterFilter(MetricHelp.FILTER);
+        BuildInfo build = BuildInfo.current();
+        Gauge.builder("tandem.build.info", () -> 1).description("Always 1: the version and git revision of this build")
+                .tags("version", build.version(), "revision", build.revision()).strongReference(true)
+                .register(registry);
         new JvmMemoryMetrics().bindTo(registry);
         this.gcMetrics = new JvmGcMetrics();
         gcMetrics.bindTo(registry);
@@ -117,9 +124,9 @@ public final class Metrics implements AutoCloseable {
                 h -> h.vip.stats().active.get());
         counter("tandem.vip.connections", "Client connections accepted", tags, holder,
                 h -> h.vip.stats().totalConnections.sum());
-        counter("tandem.vip.bytes.in", "Bytes received from clients", tags, holder,
+        counter("tandem.vip.received.bytes", "Bytes received from clients", tags, holder,
                 h -> h.vip.stats().bytesIn.sum());
-        counter("tandem.vip.bytes.out", "Bytes sent to clients", tags, holder,
+        counter("tandem.vip.sent.bytes", "Bytes sent to clients", tags, holder,
                 h -> h.vip.stats().bytesOut.sum());
         counter("tandem.vip.connect.retries", "Backend connects retried on another backend", tags, holder,
                 h -> h.vip.stats().connectRetries.sum());
@@ -182,9 +189,9 @@ public final class Metrics implements AutoCloseable {
                 h -> h.stats.active.get());
         counter("tandem.backend.connections", "Connections proxied to the backend", tags, holder,
                 h -> h.stats.totalConnections.sum());
-        counter("tandem.backend.bytes.in", "Bytes received from the backend", tags, holder,
+        counter("tandem.backend.received.bytes", "Bytes received from the backend", tags, holder,
                 h -> h.stats.bytesIn.sum());
-        counter("tandem.backend.bytes.out", "Bytes sent to the backend", tags, holder,
+        counter("tandem.backend.sent.bytes", "Bytes sent to the backend", tags, holder,
                 h -> h.stats.bytesOut.sum());
         counter("tandem.backend.connect.failures", "Failed connects to the backend", tags, holder,
                 h -> h.stats.connectFailures.sum());
@@ -219,12 +226,12 @@ public final class Metrics implements AutoCloseable {
                 h -> h.stats.sessionsCompleted.sum());
         counter("tandem.udp.sessions.repinned", "UDP sessions moved to another backend", tags, h0,
                 h -> h.stats.sessionsRepinned.sum());
-        counter("tandem.udp.datagrams.in", "Datagrams received from clients", tags, h0, h -> h.stats.datagramsIn.sum());
-        counter("tandem.udp.datagrams.out", "Datagrams sent to clients", tags, h0, h -> h.stats.datagramsOut.sum());
-        counter("tandem.udp.datagrams.forwarded", "Datagrams forwarded to backends", tags, h0,
+        counter("tandem.udp.received.datagrams", "Datagrams received from clients", tags, h0, h -> h.stats.datagramsIn.sum());
+        counter("tandem.udp.sent.datagrams", "Datagrams sent to clients", tags, h0, h -> h.stats.datagramsOut.sum());
+        counter("tandem.udp.forwarded.datagrams", "Datagrams forwarded to backends", tags, h0,
                 h -> h.stats.datagramsForwarded.sum());
-        counter("tandem.udp.bytes.in", "UDP payload bytes from clients", tags, h0, h -> h.stats.bytesIn.sum());
-        counter("tandem.udp.bytes.out", "UDP payload bytes to clients", tags, h0, h -> h.stats.bytesOut.sum());
+        counter("tandem.udp.received.bytes", "UDP payload bytes received from clients", tags, h0, h -> h.stats.bytesIn.sum());
+        counter("tandem.udp.sent.bytes", "UDP payload bytes sent to clients", tags, h0, h -> h.stats.bytesOut.sum());
         for (var reason : Map.<String, ToDoubleFunction<UdpHolder>>of(
                 "too_big", h -> h.stats.droppedTooBig.sum(),
                 "no_backend", h -> h.stats.droppedNoBackend.sum(),

@@ -99,6 +99,12 @@ public final class PrometheusText {
             String name = id.getConventionName(naming);
             String help = id.getDescription() == null ? " " : id.getDescription();
             byte[] labels = labels(id);
+            if (id.getName().endsWith(".info") && !name.endsWith("_info") && m instanceof Gauge) {
+                // The registry exposes a gauge named *.info as an info metric: the name keeps its
+                // "_info" (the naming convention drops it) and the value is always 1.
+                family(byName, name + "_info", "gauge", help).add(new GaugeSeries(name + "_info", labels, null));
+                continue;
+            }
             switch (m) {
                 case TimeGauge g -> family(byName, name, "gauge", help).add(new GaugeSeries(name, labels,
                         () -> g.value(TimeUnit.SECONDS)));
@@ -232,10 +238,15 @@ public final class PrometheusText {
             this.value = value;
         }
 
+        /** @param value null for an info metric, whose value is always 1 */
         @Override
         public void write(Out out) {
             out.write(prefix, 0, prefix.length);
-            out.writeDouble(value.getAsDouble());
+            if (value == null) {
+                out.write('1');
+            } else {
+                out.writeDouble(value.getAsDouble());
+            }
             out.write('\n');
         }
     }

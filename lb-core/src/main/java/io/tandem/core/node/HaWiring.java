@@ -72,6 +72,20 @@ final class HaWiring {
         });
         control.attachHa(node::view, node::publishBackendEjected);
         metrics.registry().gauge("tandem.ha.addresses.served", node, n -> n.view().servedHere().size());
+        // Per address and per peer, so alerts can sum over the pair: an address no node serves,
+        // or two; a peer link down (failover falls back to ZooKeeper's session timeout).
+        for (HaConfig.Address a : config.addresses()) {
+            io.micrometer.core.instrument.Gauge.builder("tandem.ha.address.served", node,
+                            n -> n.view().servedHere().contains(a.address()) ? 1 : 0)
+                    .description("1 while this node serves the VIP address (holds its lease), else 0")
+                    .tag("address", a.address()).strongReference(true).register(metrics.registry());
+        }
+        for (HaConfig.Peer p : config.peers()) {
+            io.micrometer.core.instrument.Gauge.builder("tandem.ha.peer.link.up", node, n -> n.view().peers().stream()
+                            .anyMatch(v -> v.nodeId().equals(p.id()) && v.linkUp()) ? 1 : 0)
+                    .description("1 while heartbeats arrive from the peer node, else 0")
+                    .tag("peer", p.id()).strongReference(true).register(metrics.registry());
+        }
         return node;
     }
 }

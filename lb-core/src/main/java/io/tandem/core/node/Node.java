@@ -8,6 +8,7 @@ import io.tandem.config.TandemConfig;
 import io.tandem.core.admin.AdminServer;
 import io.tandem.core.control.ControlLoop;
 import io.tandem.core.control.NodeControl.ReloadOutcome;
+import io.tandem.core.logging.LogOutput;
 import io.tandem.core.metrics.Metrics;
 import io.tandem.core.transport.Transport;
 import io.tandem.ha.HaNode;
@@ -40,18 +41,21 @@ public final class Node implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Metrics metrics;
     private final ControlLoop control;
+    /** The control loop with a record of its reloads: what the admin API, SIGHUP and the watcher use. */
+    private final ReloadHistory reloads;
     private final AdminServer admin;
     private final ConfigWatcher watcher;
     private final HaNode ha;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
     private Node(TandemConfig initial, Transport transport, EventLoopGroup workers, Metrics metrics,
-                 ControlLoop control, AdminServer admin, ConfigWatcher watcher, HaNode ha) {
+                 ControlLoop control, ReloadHistory reloads, AdminServer admin, ConfigWatcher watcher, HaNode ha) {
         this.initial = initial;
         this.transport = transport;
         this.workers = workers;
         this.metrics = metrics;
         this.control = control;
+        this.reloads = reloads;
         this.admin = admin;
         this.watcher = watcher;
         this.ha = ha;
@@ -106,15 +110,20 @@ public final class Node implements AutoCloseable {
         Metrics metrics = new Metrics();
         ControlLoop control = new ControlLoop(options.name(), transport, workers, metrics, options.source(),
                 options.sourceName(), Clock.systemUTC());
+        ReloadHistory reloads = new ReloadHistory(control, metrics, Clock.systemUTC());
         AdminServer admin = null;
         try {
+            // The log format is the config's from here on, and follows it on every reload.
+            LogOutput.apply(cfg.runtime().logging().format());
+            control.addApplyListener(c -> LogOutput.apply(c.runtime().logging().format()));
             ReloadOutcome outcome = control.start(cfg).join();
             if (!outcome.applied()) {
                 throw new StartException("cannot start: " + String.join("; ", outcome.errors()), null);
             }
+            reloads.started(outcome);
             if (cfg.admin().enabled()) {
                 try {
-                    admin = AdminServer.start(cfg.admin(), workers, transport, control, metrics.registry()).join();
+                    admin = AdminServer.start(cfg.admin(), workers, transport, reloads, metrics.registry()).join();
                     // A reload rotates the token (and the allowed host names) at once; the listener itself
                     // stays until a restart, which the reload's answer says (needsRestart).
                     AdminServer running = admin;
@@ -147,8 +156,10 @@ public final class Node implements AutoCloseable {
                 throw new StartException("ha: " + e.getMessage(), e);
             }
         }
-        ConfigWatcher watcher = options.watchFile().map(f -> ConfigWatcher.start(f, control)).orElse(null);
-        Node node = new Node(cfg, transport, workers, metrics, control, admin, watcher, ha);
+        ConfigWatcher watcher = options.watchFile()
+                .map(f -> ConfigWatcher.start(f, () -> reloads.reload("file"), ConfigWatcher.SETTLE, ConfigWatcher.POLL))
+                .orElse(null);
+        Node node = new Node(cfg, transport, workers, metrics, control, reloads, admin, watcher, ha);
         log.info("node started node={} transport={} event_loops={} vips={} admin={}", options.name(),
                 transport.name(), workers.iterator().hasNext() ? countLoops(workers) : 0, cfg.vips().size(),
                 admin == null ? "off" : admin.localAddress());
@@ -194,7 +205,7 @@ public final class Node implements AutoCloseable {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                 log.info("reload requested by=SIGHUP");
-                control.reload().exceptionally(e -> {
+                reloads.reload("sighup").exceptionally(e -> {
                     log.warn("reload not run by=SIGHUP reason=\"{}\"", e.getMessage());
                     return null;
                 });

@@ -151,7 +151,7 @@ class AdminServerTest {
 
         String body = call("GET", "/metrics").body();
         assertThat(body).contains("tandem_vip_connections_total{vip=\"web\"} 42.0")
-                .contains("tandem_backend_bytes_out_total{backend=\"127.0.0.1:9001\",vip=\"web\"} 1000.0");
+                .contains("tandem_backend_sent_bytes_total{backend=\"127.0.0.1:9001\",vip=\"web\"} 1000.0");
 
         metrics.unbindVip("web");
         assertThat(call("GET", "/metrics").body()).doesNotContain("vip=\"web\"");

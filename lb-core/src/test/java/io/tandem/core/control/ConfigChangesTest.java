@@ -43,7 +43,8 @@ class ConfigChangesTest {
     void everyComponentOfEverySettingsRecordIsClassified() {
         List<String> missing = new ArrayList<>();
         for (Class<?> type : List.of(TandemConfig.class, RuntimeSettings.class, RuntimeSettings.Dns.class,
-                AdminSettings.class, HaConfig.class, DiscoverySettings.class, VipConfig.class, UdpOptions.class)) {
+                AdminSettings.class, HaConfig.class, DiscoverySettings.class, VipConfig.class, UdpOptions.class,
+                io.tandem.config.LoggingSettings.class)) {
             for (RecordComponent c : type.getRecordComponents()) {
                 String key = type.getSimpleName() + "." + c.getName();
                 if (!ConfigChanges.KEYS.containsKey(key)) {
@@ -87,6 +88,15 @@ class ConfigChangesTest {
         assertThat(r.needsRestart()).isEmpty();
         assertThat(r.effective().runtime().drainTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(r.effective().runtime().dns().maxTtl()).isEqualTo(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void theLogFormatAppliesLiveAndIsKeptInTheEffectiveConfig() {
+        TandemConfig next = parse("logging: {format: json}\n" + BASE);
+        ConfigChanges.Report r = ConfigChanges.between(parse(BASE), next);
+        assertThat(r.live()).containsExactly("logging.format: logfmt → json");
+        assertThat(r.needsRestart()).isEmpty();
+        assertThat(r.effective().runtime().logging().format()).isEqualTo(io.tandem.config.LogFormat.JSON);
     }
 
     @Test

@@ -174,7 +174,7 @@ class FdExhaustionIT {
         assertThat(node.metricSum("tandem_health_transitions_total", "flag=\"EJECTED_PASSIVE\"")).isZero();
         assertThat(node.metricSum("tandem_local_errors_total", "vip=\"web\"")).as("local errors of vip web")
                 .isPositive();
-        assertThat(node.output()).contains("local resource error vip=web").contains("raise LimitNOFILE");
+        assertThat(node.output()).contains("msg=\"local resource error\" vip=web").contains("raise LimitNOFILE");
         assertThat(node.output()).doesNotContain("backend ejected");
     }
 
@@ -228,8 +228,8 @@ class FdExhaustionIT {
         assertThat(node.metricSum("tandem_health_transitions_total", "flag=\"EJECTED_PASSIVE\"")).isZero();
         String vips = node.get("/api/vips").body();
         assertThat(vips.toUpperCase(Locale.ROOT)).as("backends: %s", vips).doesNotContain("EJECTED_PASSIVE");
-        assertThat(node.output()).contains("local resource error vip=web op=connect errno=EMFILE count=")
-                .contains("local resource error vip=dns op=connect errno=EMFILE count=");
+        assertThat(node.output()).contains("msg=\"local resource error\" vip=web op=connect errno=EMFILE count=")
+                .contains("msg=\"local resource error\" vip=dns op=connect errno=EMFILE count=");
         assertThat(echoTcp("fine")).isEqualTo("fine");
     }
 

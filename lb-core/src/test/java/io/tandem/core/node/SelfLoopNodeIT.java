@@ -122,7 +122,7 @@ class SelfLoopNodeIT {
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() ->
                 assertThat(node.get("/api/vips").body().toUpperCase(Locale.ROOT)).contains("SELF_LOOP"));
         assertThat(node.metric("tandem_self_loops_total{vip=\"loop\"}")).isGreaterThanOrEqualTo(1);
-        assertThat(node.output()).contains("backend self-loop vip=loop backend=");
+        assertThat(node.output()).contains("msg=\"backend self-loop\" vip=loop backend=");
 
         // Flagged: never routed again, not even in panic; the next client is refused at once.
         assertThat(closedPromptly(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))).isTrue();
