@@ -30,7 +30,9 @@ final class MarathonLb {
         /** Read and applied. */
         MAPPED,
         /** Meaningless for a layer-4 balancer (HTTP routing, TLS, HAProxy templates): noted per app. */
-        NOT_APPLICABLE
+        NOT_APPLICABLE,
+        /** Meaningful at L4 but not in Tandem yet: noted per app. */
+        NOT_SUPPORTED
     }
 
     /** One row of the label table: the label's name (per port: without the {@code HAPROXY_n_} prefix). */
@@ -113,8 +115,8 @@ final class MarathonLb {
             port("HTTP_BACKEND_REVPROXY_PATH", Handling.NOT_APPLICABLE, L7 + "HTTP header rewriting"),
             port("HTTP_BACKEND_REDIR", Handling.NOT_APPLICABLE, L7 + "an HTTP redirect"),
             port("BACKEND_WEIGHT", Handling.NOT_APPLICABLE, L7 + "the order of HTTP ACLs"),
-            port("BACKEND_NETWORK_ALLOWED_ACL", Handling.NOT_APPLICABLE, "source ACLs are not in Tandem yet: every "
-                    + "client is served"),
+            port("BACKEND_NETWORK_ALLOWED_ACL", Handling.NOT_SUPPORTED, "not supported yet: Tandem has no source "
+                    + "ACLs, every client is served"),
             template("FRONTEND_HEAD"), template("USERLIST_HEAD"), template("BACKEND_REDIRECT_HTTP_TO_HTTPS"),
             template("BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH"), template("BACKEND_HEAD"),
             template("HTTP_FRONTEND_ACL"), template("MAP_HTTP_FRONTEND_ACL"), template("HTTP_FRONTEND_ACL_ONLY"),
@@ -291,7 +293,7 @@ final class MarathonLb {
                     out.put(key, key + ": the app has no port " + n + " (ignored)");
                 } else if (l == null) {
                     out.put(key, key + ": not a Marathon-LB label (ignored)");
-                } else if (served.contains(n) && l.handling() == Handling.NOT_APPLICABLE) {
+                } else if (served.contains(n) && l.handling() != Handling.MAPPED) {
                     out.put(key, key + ": " + l.what());
                 }
                 continue;
@@ -299,7 +301,7 @@ final class MarathonLb {
             Label l = APP_LABELS.get(key.substring("HAPROXY_".length()));
             if (l == null) {
                 out.put(key, key + ": not a Marathon-LB label (ignored)");
-            } else if (l.handling() == Handling.NOT_APPLICABLE) {
+            } else if (l.handling() != Handling.MAPPED) {
                 out.put(key, key + ": " + l.what());
             } else if (l.name().equals("DEPLOYMENT_GROUP") && deploymentGroup) {
                 out.put(key, key + ": apps of the group share their ports; the old colour is not drained gradually");

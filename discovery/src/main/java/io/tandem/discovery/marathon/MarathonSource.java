@@ -212,7 +212,6 @@ public final class MarathonSource implements DiscoverySource {
             throw new IllegalStateException("lifecycle: " + lifecycle.get() + " (expected LATENT: start at most once)");
         }
         this.listener = listener;
-        restore();
         // before the stream attaches, the first resync waits (the attach triggers it at once);
         // if the stream cannot attach at all, REST alone still fills the model, marked stale
         resyncNotBefore = System.nanoTime() + settings.connectTimeout().toNanos();
@@ -236,9 +235,9 @@ public final class MarathonSource implements DiscoverySource {
     }
 
     /**
-     * Before any thread starts: the last good snapshot from the state directory, if there is one,
-     * becomes the model and is published stale at once, so a node started while Marathon is down
-     * serves the last known backends. The first resync replaces it.
+     * Sync thread, before anything else: the last good snapshot from the state directory, if there
+     * is one, becomes the model and is published stale at once, so a node started while Marathon
+     * is down serves the last known backends. The first resync replaces it.
      */
     private void restore() {
         if (store == null) {
@@ -457,6 +456,12 @@ public final class MarathonSource implements DiscoverySource {
     // ------------------------------------------------------------------ sync thread
 
     private void runSync() {
+        // first of all, on this thread (the listener may block: it resolves host names), the snapshot on disk
+        try {
+            restore();
+        } catch (RuntimeException e) {
+            log.warn("discovery snapshot not restored name={} reason=\"{}\"", name, e.toString(), e);
+        }
         while (started()) {
             try {
                 long now = System.nanoTime();

@@ -204,9 +204,11 @@ public final class ZooKeeperSource implements DiscoverySource {
         Future<?> init = executor.submit(() -> {
             this.listener = listener;
             this.client = c;
-            restore();
         });
         await(init);
+        // Not awaited: the listener may block (it resolves host names), and the caller may be the
+        // node's control loop. It still runs before any connection event: one thread, in order.
+        post(this::restore);
         c.getConnectionStateListenable().addListener((cf, newState) -> post(() -> onConnectionState(newState)));
         c.getUnhandledErrorListenable().addListener((message, e) -> lastError = message + ": " + e);
         c.start();
@@ -232,7 +234,7 @@ public final class ZooKeeperSource implements DiscoverySource {
     }
 
     /**
-     * Source thread, before the client connects: the last good snapshot on disk, if any, is
+     * Source thread, before any connection event: the last good snapshot on disk, if any, is
      * published stale at once, so a node started while ZooKeeper is down serves the last known
      * backends; the first complete load replaces it.
      */
