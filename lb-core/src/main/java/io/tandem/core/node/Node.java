@@ -43,10 +43,11 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final ConfigWatcher watcher;
     private final HaNode ha;
+    private final DiscoveryWiring discovery;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
     private Node(TandemConfig initial, Transport transport, EventLoopGroup workers, Metrics metrics,
-                 ControlLoop control, AdminServer admin, ConfigWatcher watcher, HaNode ha) {
+                 ControlLoop control, AdminServer admin, ConfigWatcher watcher, HaNode ha, DiscoveryWiring discovery) {
         this.initial = initial;
         this.transport = transport;
         this.workers = workers;
@@ -55,6 +56,7 @@ public final class Node implements AutoCloseable {
         this.admin = admin;
         this.watcher = watcher;
         this.ha = ha;
+        this.discovery = discovery;
     }
 
     /** How to start a node. */
@@ -107,6 +109,7 @@ public final class Node implements AutoCloseable {
         ControlLoop control = new ControlLoop(options.name(), transport, workers, metrics, options.source(),
                 options.sourceName(), Clock.systemUTC());
         AdminServer admin = null;
+        DiscoveryWiring discovery = null;
         try {
             ReloadOutcome outcome = control.start(cfg).join();
             if (!outcome.applied()) {
@@ -124,6 +127,7 @@ public final class Node implements AutoCloseable {
                             + " (expected a bindable address: " + e.getCause().getMessage() + ")", e.getCause());
                 }
             }
+            discovery = DiscoveryWiring.start(cfg, control, workers, transport, metrics.registry());
         } catch (StartException | RuntimeException e) {
             if (admin != null) {
                 admin.close();
@@ -138,6 +142,7 @@ public final class Node implements AutoCloseable {
             try {
                 ha = HaWiring.start(cfg.ha().get(), control, metrics);
             } catch (IOException | IllegalArgumentException e) {
+                discovery.close();
                 if (admin != null) {
                     admin.close();
                 }
@@ -148,7 +153,7 @@ public final class Node implements AutoCloseable {
             }
         }
         ConfigWatcher watcher = options.watchFile().map(f -> ConfigWatcher.start(f, control)).orElse(null);
-        Node node = new Node(cfg, transport, workers, metrics, control, admin, watcher, ha);
+        Node node = new Node(cfg, transport, workers, metrics, control, admin, watcher, ha, discovery);
         log.info("node started node={} transport={} event_loops={} vips={} admin={}", options.name(),
                 transport.name(), workers.iterator().hasNext() ? countLoops(workers) : 0, cfg.vips().size(),
                 admin == null ? "off" : admin.localAddress());
@@ -178,6 +183,11 @@ public final class Node implements AutoCloseable {
     /** The admin API's bound address, when enabled. */
     public Optional<InetSocketAddress> adminAddress() {
         return Optional.ofNullable(admin).map(AdminServer::localAddress);
+    }
+
+    /** The named-VIP DNS responder's address (UDP and TCP, one port), when {@code discovery.dns} is set. */
+    public Optional<InetSocketAddress> namedVipDnsAddress() {
+        return discovery.dnsAddress();
     }
 
     /** The bound address of a VIP's listener. */
@@ -233,6 +243,7 @@ public final class Node implements AutoCloseable {
             }
         }
         int closed = active > 0 ? control.closeAllConnections().join() : 0;
+        discovery.close();
         if (admin != null) {
             admin.close();
         }
