@@ -222,6 +222,21 @@ public final class SourceStats {
         return out;
     }
 
+    /**
+     * Equal when their {@link #snapshot}s are, at the moment of the call: views holding stats
+     * (the admin API's source view) compare by value, and one read back from JSON equals the
+     * original while neither changes.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SourceStats other && snapshot().equals(other.snapshot());
+    }
+
+    @Override
+    public int hashCode() {
+        return snapshot().hashCode();
+    }
+
     @Override
     public String toString() {
         return "SourceStats" + snapshot();

@@ -65,5 +65,8 @@ class SourceStatsTest {
                 "\"propagationCount\":1");
         SourceStats back = m.readValue(json, SourceStats.class);
         assertThat(back.snapshot()).isEqualTo(s.snapshot());
+        assertThat(back).as("views holding stats compare by value").isEqualTo(s).hasSameHashCodeAs(s);
+        s.resynced();
+        assertThat(back).isNotEqualTo(s);
     }
 }

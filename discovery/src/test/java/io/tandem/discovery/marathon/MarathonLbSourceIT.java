@@ -55,6 +55,7 @@ class MarathonLbSourceIT {
 
     private FakeMarathon fake() throws IOException {
         FakeMarathon f = FakeMarathon.leader();
+        f.heartbeat(Duration.ofMillis(200)); // well inside the 5 s silence timeout
         closeables.add(f);
         return f;
     }
@@ -107,6 +108,7 @@ class MarathonLbSourceIT {
         eventually().until(() -> src.declaredVips().get("marathon-lb-shop-10001-tcp").policy()
                 == io.tandem.config.PolicyKind.MAGLEV);
         eventually().until(() -> rec.snaps.size() > handedOver);
+        assertThat(rec.last.stale()).isFalse();
     }
 
     @Test
