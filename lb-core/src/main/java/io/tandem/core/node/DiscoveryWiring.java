@@ -41,13 +41,17 @@ final class DiscoveryWiring implements AutoCloseable {
      * Starts the DNS responder when {@code discovery.dns} is set (its listen address needs a
      * restart to change) and follows the control loop from now on.
      *
-     * @throws IllegalStateException when the responder cannot bind
+     * @throws Node.StartException naming {@code discovery.dns.listen} when the responder cannot bind
      */
     static DiscoveryWiring start(TandemConfig config, ControlLoop control, EventLoopGroup workers, Transport transport,
-                                 MeterRegistry registry) {
+                                 MeterRegistry registry) throws Node.StartException {
         requireNonNull(control, "control");
-        NamedVipDns dns = config.discovery().dns().map(d -> NamedVipDns.start(d, workers, transport, registry))
-                .orElse(null);
+        NamedVipDns dns;
+        try {
+            dns = config.discovery().dns().map(d -> NamedVipDns.start(d, workers, transport, registry)).orElse(null);
+        } catch (IllegalStateException e) {
+            throw new Node.StartException(e.getMessage(), e);
+        }
         DiscoveryWiring w = new DiscoveryWiring(control, new DiscoveryMetrics(registry), dns);
         control.addApplyListener(c -> w.refreshSoon());
         w.refreshSoon();

@@ -205,6 +205,25 @@ class MarathonLbThroughNodeIT {
     }
 
     @Test
+    void aDnsAddressThatCannotBeBoundStopsTheStartWithTheKeyAndAddress() throws Exception {
+        try (java.net.DatagramSocket taken = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            String yaml = """
+                    admin: {enabled: false}
+                    discovery:
+                      dns: {listen: 127.0.0.1:%d}
+                      marathon: {urls: ["http://127.0.0.1:1"]}
+                    vips: []
+                    """.formatted(taken.getLocalPort());
+            ConfigResult r = ConfigLoader.parse(yaml, "taken.yaml");
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Node.start(new Node.Options("taken",
+                    ((ConfigResult.Valid) r).config(), () -> r, "test", Optional.empty()))))
+                    .isInstanceOf(Node.StartException.class)
+                    .hasMessage("discovery.dns.listen: 127.0.0.1:" + taken.getLocalPort()
+                            + " (expected a bindable address: UDP bind failed)");
+        }
+    }
+
+    @Test
     void aNodeStartedWithMarathonAndZooKeeperDownServesTheSavedBackendsAndSaysTheyAreStale() throws Exception {
         TestingServer zk = keep(new TestingServer(true));
         FakeMarathon marathon = keep(FakeMarathon.leader());
