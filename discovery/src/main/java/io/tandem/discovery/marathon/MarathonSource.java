@@ -785,7 +785,9 @@ public final class MarathonSource implements DiscoverySource {
         notes = b.notes();
         boolean stale = !(connected && syncedSinceAttach);
         if (b.services().equals(lastServices) && stale == lastStale && b.declared().equals(lastDeclared)) {
-            pendingEvents.clear(); // nothing reached the node: no propagation to measure
+            if (dirtyApps.isEmpty() && !fullResyncPending) {
+                pendingEvents.clear(); // nothing reached the node, nor will a fetch: no propagation to measure
+            }
             return;
         }
         lastServices = b.services();

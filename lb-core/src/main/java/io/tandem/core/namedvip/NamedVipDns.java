@@ -101,7 +101,9 @@ public final class NamedVipDns implements AutoCloseable {
     }
 
     /**
-     * Binds UDP, then TCP on the same port (the one UDP got, when the configured port is 0).
+     * Binds UDP, then TCP on the same port. Port 0 (tests, embedding: the config file asks for a
+     * real port) takes an ephemeral UDP port and tries TCP on it, a few times over, since another
+     * socket may hold that TCP port.
      *
      * @throws IllegalStateException naming the address when either cannot be bound
      */
@@ -117,26 +119,20 @@ public final class NamedVipDns implements AutoCloseable {
                 .description("DNS queries to the named-VIP responder dropped because they did not parse")
                 .register(registry);
         NamedVipDns[] self = new NamedVipDns[1];
-        Channel udp = new Bootstrap().group(group).channel(transport.datagramChannel())
+        ChannelGroup connections = new DefaultChannelGroup("tandem-namedvip-dns", GlobalEventExecutor.INSTANCE);
+        AtomicInteger open = new AtomicInteger();
+        SocketProtocolFamily family = address.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET
+                : SocketProtocolFamily.INET6;
+        Bootstrap udpBootstrap = new Bootstrap().group(group).channel(transport.datagramChannel())
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new DatagramDnsQueryDecoder(), new DatagramDnsResponseEncoder(),
                                 new UdpHandler(() -> self[0]));
                     }
-                })
-                .bind(address).awaitUninterruptibly().channel();
-        if (!udp.isActive()) {
-            udp.close();
-            throw new IllegalStateException("discovery.dns.listen: " + settings.listen() + " (expected a bindable "
-                    + "address: UDP bind failed)");
-        }
-        int port = ((InetSocketAddress) udp.localAddress()).getPort();
-        ChannelGroup connections = new DefaultChannelGroup("tandem-namedvip-dns", GlobalEventExecutor.INSTANCE);
-        AtomicInteger open = new AtomicInteger();
-        SocketProtocolFamily family = address.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET
-                : SocketProtocolFamily.INET6;
-        Channel tcp = new ServerBootstrap().group(group).channelFactory(serverChannelFactory(transport, family))
+                });
+        ServerBootstrap tcpBootstrap = new ServerBootstrap().group(group)
+                .channelFactory(serverChannelFactory(transport, family))
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
@@ -151,19 +147,33 @@ public final class NamedVipDns implements AutoCloseable {
                         ch.pipeline().addLast(new IdleStateHandler(0, 0, TCP_IDLE_SECONDS, TimeUnit.SECONDS),
                                 new TcpDnsQueryDecoder(), new TcpDnsResponseEncoder(), new TcpHandler(() -> self[0]));
                     }
-                })
-                .bind(new InetSocketAddress(address.getAddress(), port)).awaitUninterruptibly().channel();
-        if (!tcp.isActive()) {
-            udp.close();
-            tcp.close();
-            throw new IllegalStateException("discovery.dns.listen: " + settings.listen() + " (expected a bindable "
-                    + "address: TCP bind on port " + port + " failed)");
+                });
+        int attempts = address.getPort() == 0 ? 10 : 1;
+        for (int attempt = 1; ; attempt++) {
+            Channel udp = udpBootstrap.bind(address).awaitUninterruptibly().channel();
+            if (!udp.isActive()) {
+                udp.close();
+                throw new IllegalStateException("discovery.dns.listen: " + settings.listen() + " (expected a bindable "
+                        + "address: UDP bind failed)");
+            }
+            int port = ((InetSocketAddress) udp.localAddress()).getPort();
+            Channel tcp = tcpBootstrap.bind(new InetSocketAddress(address.getAddress(), port)).awaitUninterruptibly()
+                    .channel();
+            if (!tcp.isActive()) {
+                udp.close().awaitUninterruptibly();
+                tcp.close();
+                if (attempt < attempts) {
+                    continue;
+                }
+                throw new IllegalStateException("discovery.dns.listen: " + settings.listen() + " (expected a bindable "
+                        + "address: TCP bind on port " + port + " failed)");
+            }
+            NamedVipDns dns = new NamedVipDns(settings, udp, tcp, connections, registry, malformed);
+            self[0] = dns;
+            log.info("named-vip dns listening udp={} tcp={} suffix={} ttl_s={}", udp.localAddress(),
+                    tcp.localAddress(), settings.suffix(), settings.ttl().toSeconds());
+            return dns;
         }
-        NamedVipDns dns = new NamedVipDns(settings, udp, tcp, connections, registry, malformed);
-        self[0] = dns;
-        log.info("named-vip dns listening udp={} tcp={} suffix={} ttl_s={}", udp.localAddress(), tcp.localAddress(),
-                settings.suffix(), settings.ttl().toSeconds());
-        return dns;
     }
 
     private static ChannelFactory<ServerChannel> serverChannelFactory(Transport transport, SocketProtocolFamily family) {
