@@ -26,13 +26,15 @@ final class ConfigReader {
     static final List<String> HA_HEARTBEAT_KEYS = List.of("interval", "timeout");
     static final List<String> HA_PREEMPT_KEYS = List.of("enabled", "delay");
     static final List<String> HA_GARP_KEYS = List.of("count", "spacing", "repeat_after");
-    static final List<String> DISCOVERY_KEYS = List.of("zookeeper", "marathon");
+    static final List<String> DISCOVERY_KEYS = List.of("zookeeper", "marathon", "state_dir", "dns");
+    static final List<String> NAMED_VIP_DNS_KEYS = List.of("listen", "suffix", "ttl");
     static final List<String> ZOOKEEPER_KEYS = List.of("connect", "session_timeout", "connection_timeout",
             "namespace", "auth", "base_path", "layout", "removal_debounce", "tls");
     static final List<String> ZK_TLS_KEYS = List.of("trust_store", "trust_store_password", "key_store",
             "key_store_password");
     static final List<String> MARATHON_KEYS = List.of("urls", "basic_auth", "token", "silence_timeout",
-            "resync_interval", "named_vip_block", "unreachable");
+            "resync_interval", "named_vip_block", "unreachable", "groups", "label_selector", "bind_address",
+            "strict_mode", "health_checks");
     static final List<String> OUTLIER_KEYS = List.of("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "response_timeout", "response_timeout_mode");
     static final List<String> RUNTIME_KEYS = List.of("event_loops", "transport", "drain_timeout", "dns");
@@ -60,6 +62,11 @@ final class ConfigReader {
     /** One server of a ZooKeeper connect string, as the discovery source checks it. */
     private static final Pattern ZK_SERVER = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]/,]+)(?::(\\d{1,5}))?");
     private static final Pattern VISIBLE_ASCII = Pattern.compile("[\\x21-\\x7e]+");
+    /** One HAPROXY_GROUP name as marathon-lb splits the label (on commas); {@code *} is every group. */
+    private static final Pattern GROUP = Pattern.compile("[\\x21-\\x2b\\x2d-\\x7e]+");
+    /** A DNS zone: LDH labels of 1..63 characters separated by dots, lower case. */
+    private static final Pattern DNS_ZONE = Pattern.compile("[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+            + "(\\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*");
     private static final Pattern TRAILING_SLASHES = Pattern.compile("/+$");
     private static final Pattern IPV4_BLOCK = Pattern.compile("([0-9.]{7,15})/(\\d{1,2})");
     /**
@@ -260,7 +267,35 @@ final class ConfigReader {
 
     private DiscoverySettings discovery(Section s) {
         s.allowKeys(DISCOVERY_KEYS);
-        return new DiscoverySettings(s.child("zookeeper").map(this::zookeeper), s.child("marathon").map(this::marathon));
+        Optional<DiscoverySettings.ZooKeeper> zk = s.child("zookeeper").map(this::zookeeper);
+        Optional<DiscoverySettings.Marathon> marathon = s.child("marathon").map(this::marathon);
+        Optional<java.nio.file.Path> stateDir = filePath(s, "state_dir", "a directory path for the sources' last "
+                + "known membership, e.g. /var/lib/tandem").map(java.nio.file.Path::of);
+        stateDir.filter(d -> java.nio.file.Files.exists(d) && !java.nio.file.Files.isDirectory(d)).ifPresent(d ->
+                s.errorAt("state_dir", s.get("state_dir"), "a directory (this path is a file)"));
+        Optional<DiscoverySettings.NamedVipDns> dns = s.child("dns").map(this::namedVipDns);
+        if (s.has("dns") && marathon.isEmpty() && !s.has("marathon")) {
+            s.errorAt("dns", s.get("dns"), "discovery.marathon as well: the responder answers Marathon named VIPs");
+        }
+        return new DiscoverySettings(zk, marathon, stateDir, dns);
+    }
+
+    private DiscoverySettings.NamedVipDns namedVipDns(Section s) {
+        s.allowKeys(NAMED_VIP_DNS_KEYS);
+        Optional<HostPort> listen = address(s, "listen", Addresses.HostRule.IP_LITERAL);
+        if (!s.has("listen")) {
+            s.missing("listen", "the responder's address, e.g. 127.0.0.1:8053");
+        }
+        String suffixExpected = "a DNS zone such as marathon.l4lb.thisdcos.directory (labels of letters, digits "
+                + "and '-', at most 63 characters each, 253 in all)";
+        String suffix = s.nonEmptyText("suffix", suffixExpected).map(t -> Section.lower(t).replaceAll("\\.$", ""))
+                .orElse(DiscoverySettings.NamedVipDns.DEFAULT_SUFFIX);
+        if (!DNS_ZONE.matcher(suffix).matches() || suffix.length() > 253) {
+            s.errorAt("suffix", s.get("suffix"), suffixExpected);
+        }
+        Duration ttl = s.duration("ttl", Duration.ZERO, Duration.ofHours(1), "",
+                DiscoverySettings.NamedVipDns.DEFAULT_TTL);
+        return new DiscoverySettings.NamedVipDns(listen.orElse(HostPort.of("127.0.0.1", 53)), suffix, ttl);
     }
 
     private DiscoverySettings.ZooKeeper zookeeper(Section s) {
@@ -345,7 +380,50 @@ final class ConfigReader {
                     + "e.g. 198.18.128.0/17");
         }
         boolean keep = s.choice("unreachable", orderedMap("keep", true, "remove", false), true);
-        return new DiscoverySettings.Marathon(urls, basic, token, silence, resync, block, keep);
+        List<String> groups = groups(s);
+        String selectorExpected = "a Marathon label selector such as HAPROXY_GROUP==external or tier in (a, b)";
+        Optional<LabelSelector> selector = Optional.empty();
+        Optional<String> query = s.nonEmptyText("label_selector", selectorExpected);
+        if (query.isPresent()) {
+            try {
+                selector = Optional.of(LabelSelector.parse(query.get()));
+            } catch (IllegalArgumentException e) {
+                s.errorAt("label_selector", s.get("label_selector"), selectorExpected + ": " + e.getMessage());
+            }
+        }
+        String bindExpected = "an IP address service ports listen on, e.g. 0.0.0.0 or 10.0.0.5";
+        String bind = s.nonEmptyText("bind_address", bindExpected).orElse(DiscoverySettings.Marathon.DEFAULT_BIND_ADDRESS);
+        if (!Addresses.isIpLiteral(bind)) {
+            s.errorAt("bind_address", s.get("bind_address"), bindExpected);
+        }
+        boolean strict = s.bool("strict_mode", false);
+        boolean checks = s.choice("health_checks", orderedMap("marathon", true, "off", false), true);
+        return new DiscoverySettings.Marathon(urls, basic, token, silence, resync, block, keep, groups, selector,
+                bind, strict, checks);
+    }
+
+    /** Marathon-LB's {@code --group} values: names without commas or spaces, or {@code *}. */
+    private List<String> groups(Section s) {
+        String expected = "a list of HAPROXY_GROUP names (no commas or spaces), or [\"*\"] for every app";
+        List<String> out = new ArrayList<>();
+        JsonNode list = s.get("groups");
+        if (list == null) {
+            return out;
+        }
+        if (!list.isArray()) {
+            s.errorAt("groups", list, expected);
+            return out;
+        }
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode g = list.get(i);
+            if (!g.isTextual() || g.textValue().isEmpty() || !GROUP.matcher(g.textValue()).matches()) {
+                problems.add(Problems.child(s.positionOf("groups"), i), s.pathOf("groups") + "[" + i + "]",
+                        Render.node(g), expected);
+                continue;
+            }
+            out.add(g.textValue());
+        }
+        return out;
     }
 
     private UdpOptions udp(Section s) {

@@ -11,12 +11,25 @@ import java.util.Optional;
  * The discovery sources a node reads (each optional). VIPs bind to a discovered service with
  * {@code service:}; the {@code discovery} module turns these settings into running sources.
  */
-public record DiscoverySettings(Optional<ZooKeeper> zookeeper, Optional<Marathon> marathon) {
+public record DiscoverySettings(Optional<ZooKeeper> zookeeper, Optional<Marathon> marathon,
+                                Optional<Path> stateDir, Optional<NamedVipDns> dns) {
     public static final DiscoverySettings NONE = new DiscoverySettings(Optional.empty(), Optional.empty());
 
+    /**
+     * @param stateDir where each source keeps its last good snapshot (written atomically), served
+     *                 marked stale when the node starts while the source is unreachable
+     * @param dns      the named-VIP DNS responder (Marathon named VIPs by name)
+     */
     public DiscoverySettings {
         requireNonNull(zookeeper, "zookeeper");
         requireNonNull(marathon, "marathon");
+        requireNonNull(stateDir, "stateDir");
+        requireNonNull(dns, "dns");
+    }
+
+    /** Sources only: no state directory, no DNS responder. */
+    public DiscoverySettings(Optional<ZooKeeper> zookeeper, Optional<Marathon> marathon) {
+        this(zookeeper, marathon, Optional.empty(), Optional.empty());
     }
 
     public boolean any() {
@@ -67,10 +80,28 @@ public record DiscoverySettings(Optional<ZooKeeper> zookeeper, Optional<Marathon
     /**
      * Marathon's event stream plus REST resyncs. Apps' {@code VIP_n} port labels declare VIPs that
      * every node serves with no config change; named VIPs get an address from {@code namedVipBlock}.
+     * Apps labelled for Marathon-LB ({@code HAPROXY_GROUP} matching {@code groups}) are served on
+     * their service ports at {@code bindAddress}.
+     *
+     * @param groups               Marathon-LB's {@code --group}: the {@code HAPROXY_GROUP}s this node
+     *                             serves ({@code *} = every app, grouped or not); empty = Marathon-LB
+     *                             labels are not served
+     * @param labelSelector        only apps matching this Marathon label selector (sent to Marathon
+     *                             with {@code /v2/apps?label=}, and applied to every app read)
+     * @param bindAddress          the address service ports listen on unless
+     *                             {@code HAPROXY_n_BIND_ADDR} says otherwise
+     * @param strictMode           Marathon-LB's {@code --strict-mode}: a service port is served only
+     *                             with {@code HAPROXY_n_ENABLED=true}
+     * @param marathonHealthChecks active checks of declared VIPs come from the apps' Marathon
+     *                             {@code healthChecks}
      */
     public record Marathon(List<String> urls, Optional<String> basicAuth, Optional<String> token,
                            Duration silenceTimeout, Duration resyncInterval, String namedVipBlock,
-                           boolean keepUnreachable) {
+                           boolean keepUnreachable, List<String> groups, Optional<LabelSelector> labelSelector,
+                           String bindAddress, boolean strictMode, boolean marathonHealthChecks) {
+        /** Marathon-LB's default bind address ({@code *}). */
+        public static final String DEFAULT_BIND_ADDRESS = "0.0.0.0";
+
         public Marathon {
             urls = List.copyOf(requireNonNull(urls, "urls"));
             requireNonNull(basicAuth, "basicAuth");
@@ -78,12 +109,44 @@ public record DiscoverySettings(Optional<ZooKeeper> zookeeper, Optional<Marathon
             requireNonNull(silenceTimeout, "silenceTimeout");
             requireNonNull(resyncInterval, "resyncInterval");
             requireNonNull(namedVipBlock, "namedVipBlock");
+            groups = List.copyOf(requireNonNull(groups, "groups"));
+            requireNonNull(labelSelector, "labelSelector");
+            requireNonNull(bindAddress, "bindAddress");
+        }
+
+        /** No Marathon-LB groups, no selector; checks from Marathon. */
+        public Marathon(List<String> urls, Optional<String> basicAuth, Optional<String> token,
+                        Duration silenceTimeout, Duration resyncInterval, String namedVipBlock,
+                        boolean keepUnreachable) {
+            this(urls, basicAuth, token, silenceTimeout, resyncInterval, namedVipBlock, keepUnreachable, List.of(),
+                    Optional.empty(), DEFAULT_BIND_ADDRESS, false, true);
         }
 
         @Override
         public String toString() {
             return "Marathon[urls=" + urls + ", auth=" + (basicAuth.isPresent() ? "basic"
-                    : token.isPresent() ? "token" : "none") + ", namedVipBlock=" + namedVipBlock + "]";
+                    : token.isPresent() ? "token" : "none") + ", namedVipBlock=" + namedVipBlock
+                    + (groups.isEmpty() ? "" : ", groups=" + groups)
+                    + labelSelector.map(l -> ", labelSelector=" + l.query()).orElse("") + "]";
+        }
+    }
+
+    /**
+     * The named-VIP DNS responder: authoritative for {@code <name>.<suffix>}, answering the
+     * addresses Marathon named VIPs were allocated.
+     *
+     * @param listen where it answers, over UDP and TCP
+     * @param suffix the zone, lower case without a trailing dot (DC/OS: marathon.l4lb.thisdcos.directory)
+     * @param ttl    TTL of every answer (and of negative answers, via the SOA minimum)
+     */
+    public record NamedVipDns(HostPort listen, String suffix, Duration ttl) {
+        public static final String DEFAULT_SUFFIX = "marathon.l4lb.thisdcos.directory";
+        public static final Duration DEFAULT_TTL = Duration.ofSeconds(5);
+
+        public NamedVipDns {
+            requireNonNull(listen, "listen");
+            requireNonNull(suffix, "suffix");
+            requireNonNull(ttl, "ttl");
         }
     }
 }

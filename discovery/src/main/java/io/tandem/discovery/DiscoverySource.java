@@ -23,6 +23,9 @@ public interface DiscoverySource extends AutoCloseable {
     /** The source's health as the admin API shows it. Safe to call from any thread. */
     SourceState state();
 
+    /** The source's live counters (the node exports them as {@code tandem_discovery_*} metrics). */
+    SourceStats stats();
+
     @Override
     void close();
 

@@ -3,6 +3,8 @@ package io.tandem.discovery;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -13,12 +15,24 @@ import java.util.Optional;
  * @param lastError   the last error, for operators
  * @param lastEventAt when the last upstream event arrived
  * @param droppedEntries malformed entries skipped so far (each also logged with a warning)
+ * @param restored    the membership served comes from the snapshot saved on disk (the node started
+ *                    while the source was unreachable); cleared by the first fresh one
+ * @param notes       per app or entry, what the source read but could not honour as written (a
+ *                    Marathon-LB label that does not apply at L4...), each also logged once
  */
 public record SourceState(boolean connected, Optional<Instant> staleSince, Optional<String> lastError,
-                          Optional<Instant> lastEventAt, long droppedEntries) {
+                          Optional<Instant> lastEventAt, long droppedEntries, boolean restored,
+                          Map<String, List<String>> notes) {
     public SourceState {
         requireNonNull(staleSince, "staleSince");
         requireNonNull(lastError, "lastError");
         requireNonNull(lastEventAt, "lastEventAt");
+        notes = Map.copyOf(requireNonNull(notes, "notes"));
+    }
+
+    /** A source that never restores from disk and has nothing to note. */
+    public SourceState(boolean connected, Optional<Instant> staleSince, Optional<String> lastError,
+                       Optional<Instant> lastEventAt, long droppedEntries) {
+        this(connected, staleSince, lastError, lastEventAt, droppedEntries, false, Map.of());
     }
 }

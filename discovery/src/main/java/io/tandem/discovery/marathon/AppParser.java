@@ -3,8 +3,10 @@ package io.tandem.discovery.marathon;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tandem.config.HostPort;
 import io.tandem.config.Protocol;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -14,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -63,6 +66,8 @@ final class AppParser {
         }
         NetworkMode mode = networkMode(n);
         List<AppPort> ports = ports(n, id, mode);
+        Map<String, String> labels = labels(n.get("labels"), id);
+        List<MarathonHealthCheck> checks = healthChecks(n.get("healthChecks"), id);
         Map<String, MarathonTask> tasks = new HashMap<>();
         JsonNode ts = n.get("tasks");
         if (ts != null && ts.isArray()) {
@@ -77,7 +82,85 @@ final class AppParser {
                 }
             }
         }
-        return new MarathonApp(id, mode, ports, tasks);
+        ObjectNode definition = ((ObjectNode) n).deepCopy();
+        definition.remove("tasks");
+        return new MarathonApp(id, mode, ports, tasks, labels, checks, definition);
+    }
+
+    /** App labels; a label whose value is not a string is dropped alone. */
+    private Map<String, String> labels(JsonNode labels, String appId) {
+        if (labels == null || labels.isNull()) {
+            return Map.of();
+        }
+        if (!labels.isObject()) {
+            drops.drop("label", appId, "labels: " + labels.getNodeType() + " (expected an object of strings)");
+            return Map.of();
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : labels.properties()) {
+            if (e.getValue().isTextual()) {
+                out.put(e.getKey(), e.getValue().textValue());
+            } else {
+                drops.drop("label", appId + " " + e.getKey(), e.getKey() + ": " + e.getValue() + " (expected a string)");
+            }
+        }
+        return out;
+    }
+
+    /** Marathon {@code healthChecks}, defaults filled in; a malformed entry is dropped alone. */
+    private List<MarathonHealthCheck> healthChecks(JsonNode arr, String appId) {
+        if (arr == null || !arr.isArray()) {
+            return List.of();
+        }
+        List<MarathonHealthCheck> out = new ArrayList<>();
+        for (int i = 0; i < arr.size(); i++) {
+            try {
+                out.add(healthCheck(arr.get(i)));
+            } catch (IllegalArgumentException e) {
+                drops.drop("health-check", appId + " healthChecks[" + i + "]", e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    static MarathonHealthCheck healthCheck(JsonNode c) {
+        if (c == null || !c.isObject()) {
+            throw new IllegalArgumentException("healthCheck: " + c + " (expected an object)");
+        }
+        String protocolText = c.path("protocol").asText("HTTP").toUpperCase(Locale.ROOT);
+        String protocol = MarathonHealthCheck.validProtocol(protocolText).orElseThrow(() -> new IllegalArgumentException(
+                "protocol: \"" + protocolText + "\" (expected HTTP, HTTPS, TCP, COMMAND, MESOS_HTTP, MESOS_HTTPS or "
+                        + "MESOS_TCP)"));
+        int portIndex = nonNegative(c, "portIndex", 0, 1024);
+        OptionalInt port = OptionalInt.empty();
+        if (c.hasNonNull("port") && c.get("port").asInt(0) != 0) {
+            int p = c.get("port").asInt(-1);
+            if (!c.get("port").canConvertToInt() || p < 1 || p > 65535) {
+                throw new IllegalArgumentException("port: " + c.get("port") + " (expected 1..65535)");
+            }
+            port = OptionalInt.of(p);
+        }
+        String path = c.path("path").isTextual() ? c.get("path").textValue() : "/";
+        if (!path.startsWith("/") || path.chars().anyMatch(ch -> ch <= ' ' || ch >= 0x7f)) {
+            throw new IllegalArgumentException("path: \"" + path + "\" (expected a request path starting with /, "
+                    + "visible ASCII without spaces)");
+        }
+        return new MarathonHealthCheck(protocol, portIndex, port, path,
+                Duration.ofSeconds(nonNegative(c, "intervalSeconds", 60, 86_400)),
+                Duration.ofSeconds(nonNegative(c, "timeoutSeconds", 20, 86_400)),
+                Duration.ofSeconds(nonNegative(c, "gracePeriodSeconds", 300, 86_400 * 7)),
+                nonNegative(c, "maxConsecutiveFailures", 3, 1_000_000));
+    }
+
+    private static int nonNegative(JsonNode c, String field, int defaultValue, int max) {
+        JsonNode v = c.get(field);
+        if (v == null || v.isNull()) {
+            return defaultValue;
+        }
+        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > max) {
+            throw new IllegalArgumentException(field + ": " + v + " (expected an integer 0.." + max + ")");
+        }
+        return v.asInt();
     }
 
     static NetworkMode networkMode(JsonNode app) {
@@ -111,8 +194,10 @@ final class AppParser {
     private List<AppPort> ports(JsonNode app, String appId, NetworkMode mode) {
         JsonNode arr;
         String portField = "containerPort";
+        String serviceField = "servicePort";
         if (mode == NetworkMode.HOST) {
             arr = app.get("portDefinitions");
+            serviceField = "port";
             if (arr == null || !arr.isArray()) {
                 return legacyPorts(app.get("ports"));
             }
@@ -124,6 +209,7 @@ final class AppParser {
             if ((arr == null || !arr.isArray() || arr.isEmpty()) && mode == NetworkMode.CONTAINER) {
                 arr = app.path("ipAddress").path("discovery").get("ports");
                 portField = "number";
+                serviceField = null; // IP-per-task: no service port
             }
         }
         if (arr == null || !arr.isArray()) {
@@ -135,7 +221,11 @@ final class AppParser {
             try {
                 Set<Protocol> protocols = protocols(p.path("protocol").asText("tcp"));
                 int containerPort = p.path(portField).asInt(0);
-                out.add(new AppPort(i, protocols, containerPort, vipLabels(p.get("labels"), appId, i)));
+                int servicePort = serviceField == null ? 0 : p.path(serviceField).asInt(0);
+                if (servicePort < 0 || servicePort > 65535) {
+                    throw new IllegalArgumentException(serviceField + ": " + servicePort + " (expected 0..65535)");
+                }
+                out.add(new AppPort(i, protocols, containerPort, servicePort, vipLabels(p.get("labels"), appId, i)));
             } catch (IllegalArgumentException e) {
                 drops.drop("port", appId + "#" + i, e.getMessage());
             }
@@ -149,7 +239,9 @@ final class AppParser {
         }
         List<AppPort> out = new ArrayList<>();
         for (int i = 0; i < ports.size(); i++) {
-            out.add(new AppPort(i, Set.of(Protocol.TCP), 0, List.of()));
+            int servicePort = ports.get(i).asInt(0);
+            out.add(new AppPort(i, Set.of(Protocol.TCP), 0, servicePort >= 0 && servicePort <= 65535 ? servicePort : 0,
+                    List.of()));
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package io.tandem.discovery.marathon;
 
+import io.tandem.discovery.SourceStats;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,14 +18,22 @@ final class Drops {
     private final Map<String, Long> lastWarnNanos = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> suppressed = new ConcurrentHashMap<>();
     private final long intervalNanos;
+    private final SourceStats stats;
 
     Drops(long intervalNanos) {
+        this(intervalNanos, new SourceStats());
+    }
+
+    /** @param stats also counts each drop, by kind (the {@code reason} of {@code tandem_discovery_dropped_total}) */
+    Drops(long intervalNanos, SourceStats stats) {
         this.intervalNanos = intervalNanos;
+        this.stats = stats;
     }
 
     /** @param kind what was skipped: {@code app}, {@code task}, {@code event}, {@code vip-label}... */
     void drop(String kind, String id, String reason) {
         count.incrementAndGet();
+        stats.dropped(kind);
         long now = System.nanoTime();
         Long last = lastWarnNanos.get(kind);
         if (last == null || now - last >= intervalNanos) {

@@ -2,8 +2,11 @@ package io.tandem.discovery.marathon;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.config.LabelSelector;
 import io.tandem.config.Protocol;
+import java.net.InetAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -29,12 +32,23 @@ import java.util.Set;
  * @param protocols         which VIP protocols to publish ({@code udp,tcp} ports give both)
  * @param namedVipBlock     CIDR from which named VIPs get their addresses, e.g. 198.18.128.0/17
  * @param unreachable       what to do with UNREACHABLE / UNKNOWN / LOST tasks
+ * @param groups            Marathon-LB's {@code --group}: apps whose HAPROXY_GROUP (or
+ *                          HAPROXY_n_GROUP) names one of these are served on their service ports;
+ *                          {@code *} serves every app; empty = Marathon-LB labels are not served
+ * @param bindAddress       where Marathon-LB service ports listen unless HAPROXY_n_BIND_ADDR says
+ * @param strictMode        Marathon-LB's {@code --strict-mode}: only ports with HAPROXY_n_ENABLED=true
+ * @param labelSelector     only apps matching it (sent as {@code /v2/apps?label=}, applied to every
+ *                          app read)
+ * @param healthChecks      declared VIPs get active checks from the apps' Marathon {@code healthChecks}
+ * @param stateDir          where the last good snapshot is kept (atomically) and read back at start
  */
 public record MarathonSettings(List<URI> urls, Optional<MarathonAuth> auth, Duration silenceTimeout,
                                Duration resyncInterval, Duration connectTimeout, Duration requestTimeout,
                                Duration backoffInitial, Duration backoffMax, Duration backoffResetAfter,
                                Set<Protocol> protocols, String namedVipBlock,
-                               UnreachablePolicy unreachable) {
+                               UnreachablePolicy unreachable, Set<String> groups, String bindAddress,
+                               boolean strictMode, Optional<LabelSelector> labelSelector, boolean healthChecks,
+                               Optional<Path> stateDir) {
 
     public static final Duration DEFAULT_SILENCE_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_RESYNC_INTERVAL = Duration.ofMinutes(5);
@@ -44,6 +58,7 @@ public record MarathonSettings(List<URI> urls, Optional<MarathonAuth> auth, Dura
     public static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(30);
     public static final Duration DEFAULT_BACKOFF_RESET_AFTER = Duration.ofMinutes(2);
     public static final String DEFAULT_NAMED_VIP_BLOCK = "198.18.128.0/17";
+    public static final String DEFAULT_BIND_ADDRESS = "0.0.0.0";
 
     /**
      * Tasks whose agent lost contact with the Mesos master. They may still serve traffic and can
@@ -100,8 +115,33 @@ public record MarathonSettings(List<URI> urls, Optional<MarathonAuth> auth, Dura
         if (unreachable == null) {
             errors.add("unreachable: null (expected KEEP or REMOVE)");
         }
+        if (groups == null) {
+            errors.add("groups: null (expected a set of HAPROXY_GROUP names, possibly empty)");
+            groups = Set.of();
+        } else {
+            groups = Set.copyOf(groups);
+            for (String g : groups) {
+                if (g.isEmpty() || g.indexOf(',') >= 0) {
+                    errors.add("groups: \"" + g + "\" (expected a group name without commas, or *)");
+                }
+            }
+        }
+        if (bindAddress == null || !isIpLiteral(bindAddress)) {
+            errors.add("bindAddress: " + bindAddress + " (expected an IP address such as 0.0.0.0)");
+        }
+        requireNonNull(labelSelector, "labelSelector");
+        requireNonNull(stateDir, "stateDir");
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", errors));
+        }
+    }
+
+    private static boolean isIpLiteral(String s) {
+        try {
+            InetAddress.ofLiteral(s);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 
@@ -135,6 +175,12 @@ public record MarathonSettings(List<URI> urls, Optional<MarathonAuth> auth, Dura
         private Set<Protocol> protocols = EnumSet.allOf(Protocol.class);
         private String namedVipBlock = DEFAULT_NAMED_VIP_BLOCK;
         private UnreachablePolicy unreachable = UnreachablePolicy.KEEP;
+        private Set<String> groups = Set.of();
+        private String bindAddress = DEFAULT_BIND_ADDRESS;
+        private boolean strictMode;
+        private Optional<LabelSelector> labelSelector = Optional.empty();
+        private boolean healthChecks = true;
+        private Optional<Path> stateDir = Optional.empty();
 
         private Builder(List<URI> urls) {
             this.urls = urls;
@@ -187,10 +233,35 @@ public record MarathonSettings(List<URI> urls, Optional<MarathonAuth> auth, Dura
             return this;
         }
 
+        /** Marathon-LB: the groups served, where service ports listen, and strict mode. */
+        public Builder marathonLb(Set<String> groups, String bindAddress, boolean strictMode) {
+            this.groups = groups;
+            this.bindAddress = bindAddress;
+            this.strictMode = strictMode;
+            return this;
+        }
+
+        public Builder labelSelector(LabelSelector selector) {
+            this.labelSelector = Optional.of(requireNonNull(selector, "selector"));
+            return this;
+        }
+
+        /** Whether declared VIPs take active checks from the apps' Marathon {@code healthChecks} (default true). */
+        public Builder healthChecks(boolean fromMarathon) {
+            this.healthChecks = fromMarathon;
+            return this;
+        }
+
+        public Builder stateDir(Path dir) {
+            this.stateDir = Optional.of(requireNonNull(dir, "dir"));
+            return this;
+        }
+
         public MarathonSettings build() {
             return new MarathonSettings(urls, auth, silenceTimeout, resyncInterval, connectTimeout,
                     requestTimeout, backoffInitial, backoffMax, backoffResetAfter, protocols,
-                    namedVipBlock, unreachable);
+                    namedVipBlock, unreachable, groups, bindAddress, strictMode, labelSelector, healthChecks,
+                    stateDir);
         }
     }
 }

@@ -4,14 +4,20 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tandem.config.VipConfig;
 import io.tandem.discovery.DiscoverySource;
 import io.tandem.discovery.Endpoint;
+import io.tandem.discovery.SnapshotStore;
 import io.tandem.discovery.SourceState;
+import io.tandem.discovery.SourceStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -59,13 +65,17 @@ public final class MarathonSource implements DiscoverySource {
     static final int MAX_LINE_BYTES = 32 << 20;
     private static final Pattern APP_ID = Pattern.compile("(/[A-Za-z0-9._-]+)+");
     private static final int TOMBSTONES = 10_000;
+    private static final int MAX_PENDING_EVENTS = 1000;
+    /** The kind of the snapshot data on disk: a {@code /v2/apps?embed=apps.tasks} response. */
+    static final String SNAPSHOT_KIND = "marathon-apps";
 
     private enum Lifecycle { LATENT, STARTED, CLOSED }
 
     private sealed interface Work {
         record Attached(URI base) implements Work { }
 
-        record Event(SseParser.SseEvent event) implements Work { }
+        /** @param receivedNanos when the stream thread read it: the start of its propagation time */
+        record Event(SseParser.SseEvent event, long receivedNanos) implements Work { }
 
         record StreamDown(String reason) implements Work { }
 
@@ -84,8 +94,10 @@ public final class MarathonSource implements DiscoverySource {
     private final String name;
     private final MarathonSettings settings;
     private final AtomicReference<Lifecycle> lifecycle = new AtomicReference<>(Lifecycle.LATENT);
-    private final Drops drops = new Drops(TimeUnit.SECONDS.toNanos(10));
+    private final SourceStats stats = new SourceStats();
+    private final Drops drops = new Drops(TimeUnit.SECONDS.toNanos(10), stats);
     private final AppParser parser = new AppParser(drops);
+    private final SnapshotStore store;
     private final SnapshotBuilder builder;
     private final MarathonHttp http;
     private final BlockingQueue<Work> queue = new LinkedBlockingQueue<>();
@@ -101,6 +113,10 @@ public final class MarathonSource implements DiscoverySource {
     private volatile String lastError;
     private volatile Instant lastEventAt;
     private volatile Map<String, MarathonVip> vips = Map.of();
+    private volatile Map<String, VipConfig> declared = Map.of();
+    private volatile Map<String, List<String>> notes = Map.of();
+    /** Serving the snapshot read from disk; cleared by the first resync. */
+    private volatile boolean restored;
 
     // stream thread + watchdog
     private final Object streamLock = new Object();
@@ -127,7 +143,21 @@ public final class MarathonSource implements DiscoverySource {
     private boolean modelChanged;
     private Map<String, Set<Endpoint>> lastServices;
     private boolean lastStale;
+    private Map<String, VipConfig> lastDeclared = Map.of();
     private Set<String> lastProblems = Set.of();
+    /** Receive times of the events applied since the last published snapshot (propagation samples). */
+    private final List<Long> pendingEvents = new ArrayList<>();
+    /** Apps the label selector leaves out: their status updates are ignored instead of re-fetching them. */
+    private final Map<String, Boolean> excluded = new LinkedHashMap<>(256, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > TOMBSTONES;
+        }
+    };
+    private Map<String, List<String>> warnedNotes = Map.of();
+    private boolean attachedBefore;
 
     /** A source named {@code marathon}. */
     public MarathonSource(MarathonSettings settings) {
@@ -140,6 +170,7 @@ public final class MarathonSource implements DiscoverySource {
         this.settings = requireNonNull(settings, "settings");
         this.builder = new SnapshotBuilder(settings);
         this.http = new MarathonHttp(settings);
+        this.store = settings.stateDir().map(d -> new SnapshotStore(d, name, SNAPSHOT_KIND)).orElse(null);
     }
 
     @Override
@@ -157,6 +188,21 @@ public final class MarathonSource implements DiscoverySource {
      */
     public Map<String, MarathonVip> vips() {
         return vips;
+    }
+
+    /**
+     * VIP configs the apps declare, by name: one per DC/OS VIP label ({@code marathon-<name>-<port>-<proto>})
+     * and one per Marathon-LB service port this node serves ({@code marathon-lb-<app>-<port>-<proto>}),
+     * each bound to the service carrying its backends and, unless turned off, with the app's Marathon
+     * health check as its active check. Immutable; safe from any thread.
+     */
+    public Map<String, VipConfig> declaredVips() {
+        return declared;
+    }
+
+    @Override
+    public SourceStats stats() {
+        return stats;
     }
 
     @Override
@@ -185,7 +231,54 @@ public final class MarathonSource implements DiscoverySource {
     @Override
     public SourceState state() {
         return new SourceState(connected, Optional.ofNullable(staleSince), Optional.ofNullable(lastError),
-                Optional.ofNullable(lastEventAt), drops.count());
+                Optional.ofNullable(lastEventAt), drops.count(), restored, notes);
+    }
+
+    /**
+     * Sync thread, before anything else: the last good snapshot from the state directory, if there
+     * is one, becomes the model and is published stale at once, so a node started while Marathon
+     * is down serves the last known backends. The first resync replaces it.
+     */
+    private void restore() {
+        if (store == null) {
+            return;
+        }
+        Optional<SnapshotStore.Saved> saved = store.load();
+        if (saved.isEmpty()) {
+            return;
+        }
+        Map<String, MarathonApp> fresh;
+        try {
+            fresh = parser.parseApps(saved.get().data());
+        } catch (IllegalArgumentException e) {
+            log.warn("discovery snapshot ignored source={} file={} reason=\"{}\"", name, store.file(), e.getMessage());
+            return;
+        }
+        apps.putAll(filtered(fresh));
+        restored = true;
+        staleSince = Instant.now();
+        stats.updated(saved.get().savedAt());
+        modelChanged = true;
+        int tasks = apps.values().stream().mapToInt(a -> a.tasks().size()).sum();
+        log.warn("marathon serving the last known membership from disk until Marathon answers name={} saved_at={} "
+                + "apps={} tasks={}", name, saved.get().savedAt(), apps.size(), tasks);
+        publish();
+    }
+
+    /** Apps the label selector keeps; the others are remembered as excluded. */
+    private Map<String, MarathonApp> filtered(Map<String, MarathonApp> in) {
+        if (settings.labelSelector().isEmpty()) {
+            return in;
+        }
+        Map<String, MarathonApp> out = new LinkedHashMap<>();
+        for (MarathonApp a : in.values()) {
+            if (settings.labelSelector().get().matches(a.labels())) {
+                out.put(a.id(), a);
+            } else {
+                excluded.put(a.id(), Boolean.TRUE);
+            }
+        }
+        return out;
     }
 
     @Override
@@ -207,7 +300,11 @@ public final class MarathonSource implements DiscoverySource {
             join(syncThread);
         }
         http.close();
+        if (store != null) {
+            store.close();
+        }
         connected = false;
+        stats.connected(false);
         log.info("marathon source closed name={}", name);
     }
 
@@ -293,7 +390,7 @@ public final class MarathonSource implements DiscoverySource {
                     queue.add(new Work.Attached(os.base()));
                 }
                 if (!event.type().equals("event_stream_attached")) {
-                    queue.add(new Work.Event(event));
+                    queue.add(new Work.Event(event, System.nanoTime()));
                 }
             }
 
@@ -359,12 +456,22 @@ public final class MarathonSource implements DiscoverySource {
     // ------------------------------------------------------------------ sync thread
 
     private void runSync() {
+        // first of all, on this thread (the listener may block: it resolves host names), the snapshot on disk
+        try {
+            restore();
+        } catch (RuntimeException e) {
+            log.warn("discovery snapshot not restored name={} reason=\"{}\"", name, e.toString(), e);
+        }
         while (started()) {
             try {
                 long now = System.nanoTime();
                 boolean fetchReady = fullResyncPending ? now - resyncNotBefore >= 0 : !dirtyApps.isEmpty();
                 long waitNanos = fetchReady ? 0
                         : fullResyncPending ? resyncNotBefore - now : TimeUnit.SECONDS.toNanos(1);
+                long saveIn = store == null ? -1 : store.nanosUntilDue();
+                if (saveIn >= 0) {
+                    waitNanos = Math.min(waitNanos, saveIn);
+                }
                 Work w = queue.poll(waitNanos, TimeUnit.NANOSECONDS);
                 while (w != null) {
                     apply(w);
@@ -379,6 +486,7 @@ public final class MarathonSource implements DiscoverySource {
                     refetchOneApp();
                 }
                 publish();
+                persistIfDue();
             } catch (InterruptedException e) {
                 if (started()) {
                     log.debug("marathon sync thread interrupted while running name={}", name);
@@ -394,7 +502,12 @@ public final class MarathonSource implements DiscoverySource {
     private void apply(Work w) {
         switch (w) {
             case Work.Attached a -> {
+                if (attachedBefore) {
+                    stats.reconnected();
+                }
+                attachedBefore = true;
                 connected = true;
+                stats.connected(true);
                 syncedSinceAttach = false;
                 http.preferRestBase(a.base());
                 requestFullResync(true);
@@ -403,6 +516,7 @@ public final class MarathonSource implements DiscoverySource {
             case Work.StreamDown d -> {
                 boolean wasConnected = connected;
                 connected = false;
+                stats.connected(false);
                 syncedSinceAttach = false;
                 if (staleSince == null) {
                     staleSince = Instant.now();
@@ -417,7 +531,19 @@ public final class MarathonSource implements DiscoverySource {
                 log.debug("marathon resync requested name={} why={}", name, r.why());
                 requestFullResync(false);
             }
-            case Work.Event e -> onEvent(e.event());
+            case Work.Event e -> {
+                // an event that changes the model, or asks for a fetch that may, starts a propagation sample
+                boolean changedBefore = modelChanged;
+                int dirtyBefore = dirtyApps.size();
+                boolean resyncBefore = fullResyncPending;
+                modelChanged = false;
+                onEvent(e.event());
+                boolean acted = modelChanged || dirtyApps.size() > dirtyBefore || (fullResyncPending && !resyncBefore);
+                modelChanged |= changedBefore;
+                if (acted && pendingEvents.size() < MAX_PENDING_EVENTS) {
+                    pendingEvents.add(e.receivedNanos());
+                }
+            }
         }
     }
 
@@ -433,11 +559,15 @@ public final class MarathonSource implements DiscoverySource {
     private void fullResync() throws InterruptedException {
         long t0 = System.nanoTime();
         try {
-            JsonNode root = http.getJson("/v2/apps", "embed=apps.tasks").orElseThrow(
+            JsonNode root = http.getJson("/v2/apps", APPS_QUERY + selectorQuery()).orElseThrow(
                     () -> new MarathonHttp.MarathonHttpException("/v2/apps: 404 (expected the app list)"));
-            Map<String, MarathonApp> fresh = parser.parseApps(root);
+            excluded.clear();
+            Map<String, MarathonApp> fresh = filtered(parser.parseApps(root));
             apps.clear();
             apps.putAll(fresh);
+            restored = false;
+            stats.resynced();
+            stats.updated(Instant.now());
             healthOverrides.clear();
             dirtyApps.clear();
             fullResyncPending = false;
@@ -454,6 +584,14 @@ public final class MarathonSource implements DiscoverySource {
         } catch (IOException | IllegalArgumentException e) {
             restFailed("resync", e);
         }
+    }
+
+    private static final String APPS_QUERY = "embed=apps.tasks";
+
+    /** {@code &label=<query>} when a selector is set: Marathon filters the app list itself. */
+    private String selectorQuery() {
+        return settings.labelSelector().map(l -> "&label=" + java.net.URLEncoder.encode(l.query(),
+                java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20")).orElse("");
     }
 
     private void refetchOneApp() throws InterruptedException {
@@ -473,6 +611,16 @@ public final class MarathonSource implements DiscoverySource {
                 return;
             }
             Optional<MarathonApp> app = parser.parseAppEntry(json.get().get("app"));
+            stats.updated(Instant.now());
+            if (app.isPresent() && settings.labelSelector().isPresent()
+                    && !settings.labelSelector().get().matches(app.get().labels())) {
+                excluded.put(id, Boolean.TRUE);
+                if (apps.remove(id) != null) {
+                    modelChanged = true;
+                    log.info("marathon app no longer matches the label selector name={} app={}", name, id);
+                }
+                return;
+            }
             if (app.isPresent()) {
                 MarathonApp old = apps.put(id, app.get());
                 clearOverrides(old);
@@ -547,6 +695,7 @@ public final class MarathonSource implements DiscoverySource {
                     if (id.isEmpty()) {
                         requestFullResync(false);
                     } else {
+                        excluded.remove(id); // its labels may have changed: read it again
                         dirtyApps.add(id);
                     }
                 }
@@ -606,7 +755,9 @@ public final class MarathonSource implements DiscoverySource {
             return;
         }
         if (app == null) {
-            dirtyApps.add(appId); // a new app: fetch its definition (ports, network mode)
+            if (!excluded.containsKey(appId)) {
+                dirtyApps.add(appId); // a new app: fetch its definition (ports, network mode)
+            }
             return;
         }
         Optional<MarathonTask> prev = Optional.ofNullable(app.tasks().get(taskId));
@@ -616,7 +767,7 @@ public final class MarathonSource implements DiscoverySource {
     }
 
     private void publish() {
-        if (!modelChanged || !synced || !started()) {
+        if (!modelChanged || !(synced || restored) || !started()) {
             return;
         }
         modelChanged = false;
@@ -629,17 +780,88 @@ public final class MarathonSource implements DiscoverySource {
         }
         lastProblems = problems;
         vips = b.vips();
+        declared = b.declared();
+        warnNotes(b.notes());
+        notes = b.notes();
         boolean stale = !(connected && syncedSinceAttach);
-        if (b.services().equals(lastServices) && stale == lastStale) {
+        if (b.services().equals(lastServices) && stale == lastStale && b.declared().equals(lastDeclared)) {
+            if (dirtyApps.isEmpty() && !fullResyncPending) {
+                pendingEvents.clear(); // nothing reached the node, nor will a fetch: no propagation to measure
+            }
             return;
         }
         lastServices = b.services();
         lastStale = stale;
+        lastDeclared = b.declared();
+        stats.published(b.services(), stale, restored);
         try {
             listener.onSnapshot(this, b.services(), stale);
         } catch (RuntimeException e) {
             log.warn("marathon listener failed name={} reason=\"{}\"", name, e.toString(), e);
         }
+        long now = System.nanoTime();
+        for (long t : pendingEvents) {
+            stats.propagated(now - t);
+        }
+        pendingEvents.clear();
+        if (!stale && store != null) {
+            store.changed();
+        }
+    }
+
+    /** One WARN per app for notes it did not have at the last publish (so once, not on every resync). */
+    private void warnNotes(Map<String, List<String>> next) {
+        for (var e : next.entrySet()) {
+            List<String> before = warnedNotes.getOrDefault(e.getKey(), List.of());
+            List<String> fresh = e.getValue().stream().filter(n -> !before.contains(n)).toList();
+            if (!fresh.isEmpty()) {
+                log.warn("marathon app labels not applied as written name={} app={} notes=\"{}\"", name, e.getKey(),
+                        String.join("; ", fresh));
+            }
+        }
+        warnedNotes = next;
+    }
+
+    /** Writes the model (as a {@code /v2/apps} response) when it changed and the store's interval passed. */
+    private void persistIfDue() {
+        if (store == null || !store.due() || !started()) {
+            return;
+        }
+        ObjectNode root = http.mapper().createObjectNode();
+        ArrayNode arr = root.putArray("apps");
+        List<MarathonApp> sorted = new ArrayList<>(apps.values());
+        sorted.sort(java.util.Comparator.comparing(MarathonApp::id));
+        for (MarathonApp a : sorted) {
+            ObjectNode app = a.definition().deepCopy();
+            ArrayNode tasks = app.putArray("tasks");
+            for (MarathonTask t : a.tasks().values()) {
+                tasks.add(taskJson(a.id(), t));
+            }
+            arr.add(app);
+        }
+        store.save(root, Instant.now());
+    }
+
+    /** A task in the shape {@code /v2/apps?embed=apps.tasks} has, health events folded in. */
+    private ObjectNode taskJson(String appId, MarathonTask t) {
+        ObjectNode o = http.mapper().createObjectNode();
+        o.put("id", t.id());
+        o.put("appId", appId);
+        o.put("host", t.host());
+        o.put("state", "TASK_" + t.state().name());
+        ArrayNode ports = o.putArray("ports");
+        t.ports().forEach(ports::add);
+        ArrayNode ips = o.putArray("ipAddresses");
+        for (String ip : t.ipAddresses()) {
+            ips.addObject().put("ipAddress", ip).put("protocol", ip.indexOf(':') >= 0 ? "IPv6" : "IPv4");
+        }
+        t.zone().ifPresent(z -> o.put("zone", z));
+        Boolean override = healthOverrides.containsKey(t.instanceId()) ? healthOverrides.get(t.instanceId())
+                : healthOverrides.get(t.id());
+        Optional<Boolean> health = override != null ? Optional.of(override) : t.healthy();
+        health.ifPresent(h -> o.putArray("healthCheckResults").addObject().put("alive", h)
+                .put("instanceId", t.instanceId()));
+        return o;
     }
 
     @Override

@@ -34,12 +34,13 @@ import java.util.Set;
  * @param removalDebounce   how long a vanished instance is kept before the removal is published;
  *                          covers a registrant's delete-and-recreate on reconnect. Zero disables
  * @param services          the services to watch; empty means every child of {@code basePath}
+ * @param stateDir          where the last good membership is kept (atomically) and read back at start
  */
 public record ZooKeeperSettings(String sourceName, String connectString, Duration sessionTimeout,
                                 Duration connectionTimeout, Optional<String> namespace,
                                 Optional<String> digestAuth, Optional<Tls> tls, String basePath,
                                 Layout layout, boolean useSslPort, Duration removalDebounce,
-                                Set<String> services) {
+                                Set<String> services, Optional<Path> stateDir) {
 
     /** Default removal debounce: longer than a Curator registrant's delete-and-recreate. */
     public static final Duration DEFAULT_REMOVAL_DEBOUNCE = Duration.ofMillis(1500);
@@ -94,6 +95,7 @@ public record ZooKeeperSettings(String sourceName, String connectString, Duratio
         requireNonNull(layout, "layout");
         requireNonNull(removalDebounce, "removalDebounce");
         services = Set.copyOf(requireNonNull(services, "services"));
+        requireNonNull(stateDir, "stateDir");
     }
 
     /**
@@ -103,52 +105,57 @@ public record ZooKeeperSettings(String sourceName, String connectString, Duratio
     public static ZooKeeperSettings of(String connectString, String basePath) {
         return new ZooKeeperSettings("zookeeper", connectString, Duration.ofSeconds(30), Duration.ofSeconds(10),
                 Optional.empty(), Optional.empty(), Optional.empty(), basePath, Layout.CURATOR, false,
-                DEFAULT_REMOVAL_DEBOUNCE, Set.of());
+                DEFAULT_REMOVAL_DEBOUNCE, Set.of(), Optional.empty());
     }
 
     public ZooKeeperSettings withSourceName(String v) {
         return new ZooKeeperSettings(v, connectString, sessionTimeout, connectionTimeout, namespace, digestAuth,
-                tls, basePath, layout, useSslPort, removalDebounce, services);
+                tls, basePath, layout, useSslPort, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withTimeouts(Duration session, Duration connection) {
         return new ZooKeeperSettings(sourceName, connectString, session, connection, namespace, digestAuth,
-                tls, basePath, layout, useSslPort, removalDebounce, services);
+                tls, basePath, layout, useSslPort, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withNamespace(String v) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout,
-                Optional.of(v), digestAuth, tls, basePath, layout, useSslPort, removalDebounce, services);
+                Optional.of(v), digestAuth, tls, basePath, layout, useSslPort, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withDigestAuth(String userColonPassword) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
-                Optional.of(userColonPassword), tls, basePath, layout, useSslPort, removalDebounce, services);
+                Optional.of(userColonPassword), tls, basePath, layout, useSslPort, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withTls(Tls v) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
-                digestAuth, Optional.of(v), basePath, layout, useSslPort, removalDebounce, services);
+                digestAuth, Optional.of(v), basePath, layout, useSslPort, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withLayout(Layout v) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
-                digestAuth, tls, basePath, v, useSslPort, removalDebounce, services);
+                digestAuth, tls, basePath, v, useSslPort, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withUseSslPort(boolean v) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
-                digestAuth, tls, basePath, layout, v, removalDebounce, services);
+                digestAuth, tls, basePath, layout, v, removalDebounce, services, stateDir);
     }
 
     public ZooKeeperSettings withRemovalDebounce(Duration v) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
-                digestAuth, tls, basePath, layout, useSslPort, v, services);
+                digestAuth, tls, basePath, layout, useSslPort, v, services, stateDir);
     }
 
     public ZooKeeperSettings withServices(Set<String> v) {
         return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
-                digestAuth, tls, basePath, layout, useSslPort, removalDebounce, v);
+                digestAuth, tls, basePath, layout, useSslPort, removalDebounce, v, stateDir);
+    }
+
+    public ZooKeeperSettings withStateDir(Path dir) {
+        return new ZooKeeperSettings(sourceName, connectString, sessionTimeout, connectionTimeout, namespace,
+                digestAuth, tls, basePath, layout, useSslPort, removalDebounce, services, Optional.of(dir));
     }
 
     /** Every problem with these settings, each as {@code name: value (expected ...)}; empty when valid. */

@@ -4,7 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import io.tandem.discovery.DiscoverySource;
 import io.tandem.discovery.Endpoint;
+import io.tandem.discovery.SnapshotStore;
 import io.tandem.discovery.SourceState;
+import io.tandem.discovery.SourceStats;
 import io.tandem.discovery.zookeeper.InstanceParser.Parsed;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -75,6 +77,10 @@ public final class ZooKeeperSource implements DiscoverySource {
     private final ScheduledThreadPoolExecutor executor;
     private final AtomicBoolean recomputeQueued = new AtomicBoolean();
     private final AtomicLong droppedEntries = new AtomicLong();
+    private final SourceStats stats = new SourceStats();
+    private final SnapshotStore store;
+    /** When the first cache event not yet published arrived (0 = none): the start of a propagation sample. */
+    private final AtomicLong pendingEventNanos = new AtomicLong();
 
     // Written on the source thread (or Curator's threads for lastEventAt/lastError), read anywhere.
     private volatile boolean connected;
@@ -82,6 +88,8 @@ public final class ZooKeeperSource implements DiscoverySource {
     private volatile String lastError;
     private volatile Instant lastEventAt;
     private volatile Thread sourceThread;
+    /** Serving the snapshot read from disk; cleared by the first complete load. */
+    private volatile boolean restored;
 
     // Confined to the source thread after start().
     private CuratorFramework client;
@@ -97,6 +105,7 @@ public final class ZooKeeperSource implements DiscoverySource {
     private long expiryTimerDeadline;
     private long lastWarnNanos;
     private long suppressedWarnings;
+    private ScheduledFuture<?> saveTimer;
 
     /** One parse result, reused while the znode's data (mzxid) is unchanged. */
     private record Memo(long mzxid, Parsed parsed) {
@@ -119,6 +128,7 @@ public final class ZooKeeperSource implements DiscoverySource {
                 public void event(Type type, ChildData oldData, ChildData data) {
                     // Curator's shared thread: record and hand off, never compute here.
                     lastEventAt = Instant.now();
+                    pendingEventNanos.compareAndSet(0, System.nanoTime());
                     if (initialized && recomputeQueued.compareAndSet(false, true)) {
                         post(ZooKeeperSource.this::recompute);
                     }
@@ -162,7 +172,12 @@ public final class ZooKeeperSource implements DiscoverySource {
         });
         executor.setRemoveOnCancelPolicy(true);
         executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.store = settings.stateDir().map(d -> new SnapshotStore(d, settings.sourceName(), SNAPSHOT_KIND))
+                .orElse(null);
     }
+
+    /** The kind of the snapshot data on disk: a service map ({@link SnapshotStore#servicesJson}). */
+    static final String SNAPSHOT_KIND = "services";
 
     @Override
     public String name() {
@@ -191,6 +206,9 @@ public final class ZooKeeperSource implements DiscoverySource {
             this.client = c;
         });
         await(init);
+        // Not awaited: the listener may block (it resolves host names), and the caller may be the
+        // node's control loop. It still runs before any connection event: one thread, in order.
+        post(this::restore);
         c.getConnectionStateListenable().addListener((cf, newState) -> post(() -> onConnectionState(newState)));
         c.getUnhandledErrorListenable().addListener((message, e) -> lastError = message + ": " + e);
         c.start();
@@ -207,7 +225,68 @@ public final class ZooKeeperSource implements DiscoverySource {
     public SourceState state() {
         return new SourceState(connected, java.util.Optional.ofNullable(staleSince),
                 java.util.Optional.ofNullable(lastError), java.util.Optional.ofNullable(lastEventAt),
-                droppedEntries.get());
+                droppedEntries.get(), restored, Map.of());
+    }
+
+    @Override
+    public SourceStats stats() {
+        return stats;
+    }
+
+    /**
+     * Source thread, before any connection event: the last good snapshot on disk, if any, is
+     * published stale at once, so a node started while ZooKeeper is down serves the last known
+     * backends; the first complete load replaces it.
+     */
+    private void restore() {
+        if (store == null) {
+            return;
+        }
+        var saved = store.load();
+        if (saved.isEmpty()) {
+            return;
+        }
+        Map<String, Set<Endpoint>> services;
+        try {
+            services = SnapshotStore.servicesFrom(saved.get().data(), stats);
+        } catch (IllegalArgumentException e) {
+            log.warn("discovery snapshot ignored source={} file={} reason=\"{}\"", name(), store.file(), e.getMessage());
+            return;
+        }
+        restored = true;
+        staleSince = Instant.now();
+        stats.updated(saved.get().savedAt());
+        lastEmitted = services;
+        lastEmittedStale = true;
+        stats.published(services, true, true);
+        log.warn("zookeeper serving the last known membership from disk until ZooKeeper answers source={} saved_at={} "
+                + "services={} endpoints={}", name(), saved.get().savedAt(), services.size(),
+                services.values().stream().mapToInt(Set::size).sum());
+        try {
+            listener.onSnapshot(this, services, true);
+        } catch (RuntimeException e) {
+            log.warn("discovery listener failed source={} error=\"{}\"", name(), e.toString(), e);
+        }
+    }
+
+    /** Saves the published membership now, or schedules it once the store's interval has passed. */
+    private void persistSoon() {
+        if (store == null || lifecycle.get() != Lifecycle.STARTED) {
+            return;
+        }
+        if (store.due()) {
+            store.save(SnapshotStore.servicesJson(lastEmitted), Instant.now());
+            return;
+        }
+        long in = store.nanosUntilDue();
+        if (in >= 0 && saveTimer == null) {
+            saveTimer = executor.schedule(wrap(() -> {
+                saveTimer = null;
+                if (!lastEmittedStale && lastEmitted != null) {
+                    persistSoon();
+                }
+            }), in, TimeUnit.NANOSECONDS);
+        }
     }
 
     @Override
@@ -220,6 +299,9 @@ public final class ZooKeeperSource implements DiscoverySource {
             Runnable teardown = () -> {
                 if (expiryTimer != null) {
                     expiryTimer.cancel(false);
+                }
+                if (saveTimer != null) {
+                    saveTimer.cancel(false);
                 }
                 if (current != null) {
                     current.cache.close();
@@ -243,7 +325,11 @@ public final class ZooKeeperSource implements DiscoverySource {
             }
         }
         executor.shutdownNow();
+        if (store != null) {
+            store.close();
+        }
         connected = false;
+        stats.connected(false);
         log.info("zookeeper source closed source={}", name());
     }
 
@@ -252,12 +338,17 @@ public final class ZooKeeperSource implements DiscoverySource {
     private void onConnectionState(ConnectionState newState) {
         switch (newState) {
             case CONNECTED, RECONNECTED -> {
+                if (newState == ConnectionState.RECONNECTED) {
+                    stats.reconnected();
+                }
                 connected = true;
+                stats.connected(true);
                 log.info("zookeeper connected source={} state={} resync=full", name(), newState);
                 startGeneration();
             }
             case SUSPENDED, LOST -> {
                 connected = false;
+                stats.connected(false);
                 if (staleSince == null && adopted) {
                     staleSince = Instant.now(); // only once there is a membership to keep serving
                 }
@@ -300,6 +391,8 @@ public final class ZooKeeperSource implements DiscoverySource {
         g.initialized = true;
         adopted = true;
         staleSince = null;
+        restored = false;
+        stats.resynced();
         recompute();
         log.info("zookeeper resync complete source={} generation={} services={} endpoints={} pending_removals={}",
                 name(), g.id, lastEmitted == null ? 0 : lastEmitted.size(),
@@ -338,6 +431,7 @@ public final class ZooKeeperSource implements DiscoverySource {
                         rel.substring(slash + 1), node.getData()));
                 if (memo.parsed() instanceof Parsed.Bad bad) {
                     droppedEntries.incrementAndGet();
+                    stats.dropped("instance");
                     warnDropped(fullPath, bad.reason());
                 }
             }
@@ -347,6 +441,7 @@ public final class ZooKeeperSource implements DiscoverySource {
             }
         });
         parsedByPath = nextParsed;
+        stats.updated(Instant.now());
         membership.update(live, System.nanoTime());
         publish();
         scheduleExpiry();
@@ -388,14 +483,24 @@ public final class ZooKeeperSource implements DiscoverySource {
         Map<String, Set<Endpoint>> snapshot = membership.published();
         boolean stale = staleSince != null;
         if (lastEmitted != null && stale == lastEmittedStale && snapshot.equals(lastEmitted)) {
+            pendingEventNanos.set(0); // nothing reached the node: no propagation to measure
             return;
         }
         lastEmitted = snapshot;
         lastEmittedStale = stale;
+        stats.published(snapshot, stale, restored);
         try {
             listener.onSnapshot(this, snapshot, stale);
         } catch (RuntimeException e) {
             log.warn("discovery listener failed source={} error=\"{}\"", name(), e.toString(), e);
+        }
+        long since = pendingEventNanos.getAndSet(0);
+        if (since != 0) {
+            stats.propagated(System.nanoTime() - since);
+        }
+        if (!stale && store != null) {
+            store.changed();
+            persistSoon();
         }
     }
 

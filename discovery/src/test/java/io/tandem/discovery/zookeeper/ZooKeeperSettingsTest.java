@@ -24,7 +24,8 @@ class ZooKeeperSettingsTest {
     void validateReportsEveryProblemAtOnceInNameValueExpectedForm() {
         ZooKeeperSettings s = new ZooKeeperSettings("", "", Duration.ZERO, Duration.ofSeconds(-1),
                 java.util.Optional.of("/abs"), java.util.Optional.of("nopassword"), java.util.Optional.empty(),
-                "services/", ZooKeeperSettings.Layout.PLAIN, true, Duration.ofMillis(-1), Set.of("a/b"));
+                "services/", ZooKeeperSettings.Layout.PLAIN, true, Duration.ofMillis(-1), Set.of("a/b"),
+                java.util.Optional.empty());
         assertThat(s.validate()).containsExactlyInAnyOrder(
                 "sourceName: \"\" (expected a non-empty name)",
                 "connectString: \"\" (expected host:port[,host:port...])",

@@ -64,7 +64,6 @@ final class AdminRouter {
     /** Only touched by the {@code scrapes} thread; grows to the largest scrape and stays. */
     private final Exposition exposition;
     /** Only touched by the {@code scrapes} thread. */
-    private final DiscoveryMetrics discoveryMetrics;
     private volatile Access access;
 
     AdminRouter(NodeControl control, PrometheusMeterRegistry registry, Executor offloop, Executor scrapes,
@@ -74,7 +73,6 @@ final class AdminRouter {
         this.offloop = requireNonNull(offloop, "offloop");
         this.scrapes = requireNonNull(scrapes, "scrapes");
         this.exposition = new Exposition(registry);
-        this.discoveryMetrics = new DiscoveryMetrics(registry, java.time.Clock.systemUTC());
         this.access = Access.of(requireNonNull(settings, "settings"));
     }
 
@@ -309,33 +307,7 @@ final class AdminRouter {
      * also means concurrent scrapers queue instead of multiplying the garbage.
      */
     AdminResponse metrics() {
-        refreshDiscoveryMetrics();
         return new AdminResponse(200, AdminResponse.PROMETHEUS, exposition.scrape(), Map.of());
-    }
-
-    /**
-     * Points {@code tandem_discovery_*} at the sources' current state. Asks the control loop only
-     * when the config has a discovery source (or had one at the last scrape): a node without
-     * discovery pays nothing per scrape.
-     */
-    private void refreshDiscoveryMetrics() {
-        boolean configured;
-        try {
-            var config = control.config();
-            configured = config != null && (config.discovery().zookeeper().isPresent()
-                    || config.discovery().marathon().isPresent());
-        } catch (UnsupportedOperationException e) {
-            configured = true; // a control that does not say: ask
-        }
-        if (!configured && !discoveryMetrics.any()) {
-            return;
-        }
-        try {
-            discoveryMetrics.update(configured ? control.sources() : List.of());
-        } catch (RuntimeException e) {
-            // The control loop did not answer: scrape what there is rather than fail the scrape.
-            log.warn("discovery metrics not refreshed error=\"{}\"", e.toString());
-        }
     }
 
     /** {@code GET /api/config}: the config in force, defaults filled in, secrets masked. */

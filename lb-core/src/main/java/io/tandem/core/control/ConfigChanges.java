@@ -102,6 +102,8 @@ final class ConfigChanges {
             // Discovery: any change restarts the sources (their last snapshots are kept meanwhile).
             "DiscoverySettings.zookeeper", "discovery.zookeeper", Apply.LOOP,
             "DiscoverySettings.marathon", "discovery.marathon", Apply.LOOP,
+            "DiscoverySettings.stateDir", "discovery.state_dir", Apply.LIVE,
+            "DiscoverySettings.dns", "discovery.dns", Apply.RESTART,
             // A VIP: connections read these from the pool snapshot they were accepted with, the
             // control loop rebinds on a new listen/protocol and re-syncs backends and checks.
             "VipConfig.name", "name", Apply.LOOP,
@@ -161,6 +163,7 @@ final class ConfigChanges {
             compare(running.admin(), wanted, live, restart);
         }
         discovery(running.discovery(), next.discovery(), live);
+        compare(running.discovery(), next.discovery(), live, restart); // state_dir, dns (the sources: above)
         if (running.ha().isPresent() != next.ha().isPresent()) {
             restart.add("ha: " + (running.ha().isPresent() ? "configured" : "none") + " → "
                     + (next.ha().isPresent() ? "configured" : "none") + " (needs a restart)");
@@ -171,7 +174,8 @@ final class ConfigChanges {
                 next.runtime().drainTimeout(), next.runtime().dns(), next.runtime().logging());
         AdminSettings admin = new AdminSettings(running.admin().enabled(), running.admin().listen(), token,
                 next.admin().allowedHosts());
-        TandemConfig effective = new TandemConfig(rt, admin, next.discovery(), next.vips(), running.ha());
+        TandemConfig effective = new TandemConfig(rt, admin, new DiscoverySettings(next.discovery().zookeeper(),
+                next.discovery().marathon(), next.discovery().stateDir(), running.discovery().dns()), next.vips(), running.ha());
         return new Report(List.copyOf(live), List.copyOf(restart), effective);
     }
 

@@ -3,13 +3,7 @@ package io.tandem.core.control;
 import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.DiscoverySettings;
-import io.tandem.config.HealthPolicy;
 import io.tandem.config.HostPort;
-import io.tandem.config.Limits;
-import io.tandem.config.PolicyKind;
-import io.tandem.config.ProxyProtocolVersion;
-import io.tandem.config.RelayMode;
-import io.tandem.config.Timeouts;
 import io.tandem.config.VipConfig;
 import io.tandem.discovery.DiscoverySource;
 import io.tandem.discovery.Endpoint;
@@ -86,8 +80,8 @@ final class Discovery implements AutoCloseable {
         sources.clear();
         settings = next;
         try {
-            next.zookeeper().ifPresent(zk -> sources.add(new ZooKeeperSource(zooKeeperSettings(zk))));
-            next.marathon().ifPresent(m -> sources.add(new MarathonSource(marathonSettings(m))));
+            next.zookeeper().ifPresent(zk -> sources.add(new ZooKeeperSource(zooKeeperSettings(zk, next.stateDir()))));
+            next.marathon().ifPresent(m -> sources.add(new MarathonSource(marathonSettings(m, next.stateDir()))));
         } catch (RuntimeException e) { // validation agrees with the sources (DiscoveryConfigAgreementTest)
             log.warn("discovery source not started error=\"{}\"", e.toString());
         }
@@ -125,22 +119,14 @@ final class Discovery implements AutoCloseable {
     }
 
     /**
-     * VIPs declared by Marathon port labels, as VIP configs that bind to their service. Named
-     * {@code marathon-<name or address>-<port>-<proto>} (sorted, so both nodes agree).
+     * VIPs declared by Marathon apps (DC/OS VIP labels, Marathon-LB service ports), as VIP configs
+     * that bind to their service; the source names and builds them ({@link MarathonSource#declaredVips}).
      */
     Map<String, VipConfig> declaredVips() {
         Map<String, VipConfig> out = new TreeMap<>();
         for (DiscoverySource s : sources) {
             if (s instanceof MarathonSource m) {
-                for (MarathonVip v : m.vips().values()) {
-                    String label = v.name().map(n -> n.replaceAll("[^a-z0-9.-]+", "-").replaceAll("^-+|-+$", ""))
-                            .filter(n -> !n.isEmpty()).orElse(v.address().replace(':', '-'));
-                    String name = ("marathon-" + label + "-" + v.port() + "-"
-                            + v.protocol().name().toLowerCase(Locale.ROOT)).toLowerCase(Locale.ROOT);
-                    out.put(name, new VipConfig(name, v.listen(), v.protocol(), PolicyKind.MAGLEV, List.of(),
-                            Limits.UNLIMITED, Timeouts.DEFAULTS, 3, ProxyProtocolVersion.NONE, RelayMode.AUTO,
-                            Optional.empty(), HealthPolicy.DEFAULTS, Optional.of(v.serviceName())));
-                }
+                out.putAll(m.declaredVips());
             }
         }
         return out;
@@ -169,7 +155,8 @@ final class Discovery implements AutoCloseable {
             out.add(new NodeView.SourceView(s.name(), st.connected(), snap != null && snap.stale(), st.staleSince(),
                     st.lastError(), st.lastEventAt(), st.droppedEntries(),
                     snap == null ? 0 : snap.services().size(),
-                    snap == null ? 0 : snap.services().values().stream().mapToInt(List::size).sum()));
+                    snap == null ? 0 : snap.services().values().stream().mapToInt(List::size).sum(),
+                    st.restored(), st.notes(), s.stats()));
         }
         return out;
     }
@@ -238,6 +225,11 @@ final class Discovery implements AutoCloseable {
         return out;
     }
 
+    static ZooKeeperSettings zooKeeperSettings(DiscoverySettings.ZooKeeper zk, Optional<java.nio.file.Path> stateDir) {
+        ZooKeeperSettings s = zooKeeperSettings(zk);
+        return stateDir.isPresent() ? s.withStateDir(stateDir.get()) : s;
+    }
+
     static ZooKeeperSettings zooKeeperSettings(DiscoverySettings.ZooKeeper zk) {
         ZooKeeperSettings s = ZooKeeperSettings.of(zk.connect(), zk.basePath())
                 .withTimeouts(zk.sessionTimeout(), zk.connectionTimeout())
@@ -259,12 +251,20 @@ final class Discovery implements AutoCloseable {
     }
 
     static MarathonSettings marathonSettings(DiscoverySettings.Marathon m) {
+        return marathonSettings(m, Optional.empty());
+    }
+
+    static MarathonSettings marathonSettings(DiscoverySettings.Marathon m, Optional<java.nio.file.Path> stateDir) {
         MarathonSettings.Builder b = MarathonSettings.builder(m.urls().stream().map(URI::create).toList())
                 .silenceTimeout(m.silenceTimeout())
                 .resyncInterval(m.resyncInterval())
                 .namedVipBlock(m.namedVipBlock())
                 .unreachable(m.keepUnreachable() ? MarathonSettings.UnreachablePolicy.KEEP
-                        : MarathonSettings.UnreachablePolicy.REMOVE);
+                        : MarathonSettings.UnreachablePolicy.REMOVE)
+                .marathonLb(java.util.Set.copyOf(m.groups()), m.bindAddress(), m.strictMode())
+                .healthChecks(m.marathonHealthChecks());
+        m.labelSelector().ifPresent(b::labelSelector);
+        stateDir.ifPresent(b::stateDir);
         m.basicAuth().ifPresent(a -> {
             int colon = a.indexOf(':');
             b.auth(new MarathonAuth.Basic(a.substring(0, colon), a.substring(colon + 1)));

@@ -2,6 +2,7 @@ package io.tandem.core.control;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.discovery.SourceStats;
 import io.tandem.health.HealthFlag;
 import java.time.Instant;
 import java.util.List;
@@ -49,10 +50,30 @@ public record NodeView(String node, Instant startedAt, String transport, String 
     /**
      * A discovery source: whether its upstream is live, since when it serves last-known (stale)
      * membership, its last error and event, malformed entries dropped, and what it currently knows.
+     *
+     * @param restored the membership served was read from the state directory at start (the source
+     *                 has not answered since): stale by definition
+     * @param notes    per app, what the source could not honour as written (Marathon-LB labels
+     *                 without an L4 meaning...)
+     * @param stats    the source's counters (resyncs, reconnects, drops by reason, last update,
+     *                 propagation); in a node, the live object the metrics read
      */
     public record SourceView(String name, boolean connected, boolean stale, Optional<Instant> staleSince,
                              Optional<String> lastError, Optional<Instant> lastEventAt, long droppedEntries,
-                             int services, int endpoints) {
+                             int services, int endpoints, boolean restored, Map<String, List<String>> notes,
+                             SourceStats stats) {
+        public SourceView {
+            notes = notes == null ? Map.of() : Map.copyOf(notes);
+            stats = stats == null ? new SourceStats() : stats;
+        }
+
+        /** A source without restore, notes or counters (older nodes, tests). */
+        public SourceView(String name, boolean connected, boolean stale, Optional<Instant> staleSince,
+                          Optional<String> lastError, Optional<Instant> lastEventAt, long droppedEntries,
+                          int services, int endpoints) {
+            this(name, connected, stale, staleSince, lastError, lastEventAt, droppedEntries, services, endpoints,
+                    false, Map.of(), new SourceStats());
+        }
     }
 
     public Optional<VipView> vip(String name) {

@@ -46,10 +46,12 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final ConfigWatcher watcher;
     private final HaNode ha;
+    private final DiscoveryWiring discovery;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
     private Node(TandemConfig initial, Transport transport, EventLoopGroup workers, Metrics metrics,
-                 ControlLoop control, ReloadHistory reloads, AdminServer admin, ConfigWatcher watcher, HaNode ha) {
+                 ControlLoop control, ReloadHistory reloads, AdminServer admin, ConfigWatcher watcher, HaNode ha,
+                 DiscoveryWiring discovery) {
         this.initial = initial;
         this.transport = transport;
         this.workers = workers;
@@ -59,6 +61,7 @@ public final class Node implements AutoCloseable {
         this.admin = admin;
         this.watcher = watcher;
         this.ha = ha;
+        this.discovery = discovery;
     }
 
     /** How to start a node. */
@@ -112,6 +115,7 @@ public final class Node implements AutoCloseable {
                 options.sourceName(), Clock.systemUTC());
         ReloadHistory reloads = new ReloadHistory(control, metrics, Clock.systemUTC());
         AdminServer admin = null;
+        DiscoveryWiring discovery = null;
         try {
             // The log format is the config's from here on, and follows it on every reload.
             LogOutput.apply(cfg.runtime().logging().format());
@@ -133,6 +137,7 @@ public final class Node implements AutoCloseable {
                             + " (expected a bindable address: " + e.getCause().getMessage() + ")", e.getCause());
                 }
             }
+            discovery = DiscoveryWiring.start(cfg, control, workers, transport, metrics.registry());
         } catch (StartException | RuntimeException e) {
             if (admin != null) {
                 admin.close();
@@ -147,6 +152,7 @@ public final class Node implements AutoCloseable {
             try {
                 ha = HaWiring.start(cfg.ha().get(), control, metrics);
             } catch (IOException | IllegalArgumentException e) {
+                discovery.close();
                 if (admin != null) {
                     admin.close();
                 }
@@ -159,7 +165,7 @@ public final class Node implements AutoCloseable {
         ConfigWatcher watcher = options.watchFile()
                 .map(f -> ConfigWatcher.start(f, () -> reloads.reload("file"), ConfigWatcher.SETTLE, ConfigWatcher.POLL))
                 .orElse(null);
-        Node node = new Node(cfg, transport, workers, metrics, control, reloads, admin, watcher, ha);
+        Node node = new Node(cfg, transport, workers, metrics, control, reloads, admin, watcher, ha, discovery);
         log.info("node started node={} transport={} event_loops={} vips={} admin={}", options.name(),
                 transport.name(), workers.iterator().hasNext() ? countLoops(workers) : 0, cfg.vips().size(),
                 admin == null ? "off" : admin.localAddress());
@@ -189,6 +195,11 @@ public final class Node implements AutoCloseable {
     /** The admin API's bound address, when enabled. */
     public Optional<InetSocketAddress> adminAddress() {
         return Optional.ofNullable(admin).map(AdminServer::localAddress);
+    }
+
+    /** The named-VIP DNS responder's address (UDP and TCP, one port), when {@code discovery.dns} is set. */
+    public Optional<InetSocketAddress> namedVipDnsAddress() {
+        return discovery.dnsAddress();
     }
 
     /** The bound address of a VIP's listener. */
@@ -244,6 +255,7 @@ public final class Node implements AutoCloseable {
             }
         }
         int closed = active > 0 ? control.closeAllConnections().join() : 0;
+        discovery.close();
         if (admin != null) {
             admin.close();
         }

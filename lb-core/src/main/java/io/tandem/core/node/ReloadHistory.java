@@ -116,7 +116,7 @@ final class ReloadHistory implements NodeControl {
     }
 
     @Override
-    public Optional<Object> haView() {
+    public Optional<io.tandem.ha.HaView> haView() {
         return control.haView();
     }
 

@@ -100,6 +100,28 @@ class ConfigChangesTest {
     }
 
     @Test
+    void theNamedVipDnsResponderNeedsARestartAndTheStateDirectoryAppliesLive() {
+        String withMarathon = BASE + """
+                discovery:
+                  state_dir: /tmp/tandem-a
+                  dns: {listen: 127.0.0.1:8053}
+                  marathon: {urls: ["http://m1:8080"], groups: [external]}
+                """;
+        TandemConfig running = parse(withMarathon);
+        TandemConfig next = parse(withMarathon.replace("127.0.0.1:8053", "127.0.0.1:8054")
+                .replace("/tmp/tandem-a", "/tmp/tandem-b").replace("[external]", "[internal]"));
+        ConfigChanges.Report r = ConfigChanges.between(running, next);
+        assertThat(r.needsRestart()).singleElement().asString().startsWith("discovery.dns: ")
+                .contains("127.0.0.1:8053", "127.0.0.1:8054").endsWith("(needs a restart)");
+        assertThat(r.live()).containsExactly("discovery.marathon changed: source restarted with the new settings",
+                "discovery.state_dir: /tmp/tandem-a → /tmp/tandem-b");
+        assertThat(r.effective().discovery().dns()).as("the responder keeps its running address")
+                .isEqualTo(running.discovery().dns());
+        assertThat(r.effective().discovery().stateDir()).isEqualTo(next.discovery().stateDir());
+        assertThat(r.effective().discovery().marathon()).isEqualTo(next.discovery().marathon());
+    }
+
+    @Test
     void aRotatedTokenIsReportedWithoutItsValue() {
         TandemConfig next = parse(BASE.replace("old-secret-token", "new-secret-token"));
         ConfigChanges.Report r = ConfigChanges.between(parse(BASE), next);

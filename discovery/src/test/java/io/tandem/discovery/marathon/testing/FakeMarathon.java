@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tandem.config.LabelSelector;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -36,6 +37,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code event_stream_attached} first, and a {@code \r} flush {@code \n} flush heartbeat. A
  * standby answers 302 to the leader with the same query and proxies REST. Raw sockets give the
  * tests exact control of bytes and timing. Every response closes its connection.
+ *
+ * <p>{@code GET /v2/apps?label=<selector>} filters the list as Marathon does (its grammar: see
+ * {@link LabelSelector}); a single app ({@code /v2/apps/{id}}) is never filtered, as in Marathon.
  */
 public final class FakeMarathon implements AutoCloseable {
 
@@ -70,6 +74,7 @@ public final class FakeMarathon implements AutoCloseable {
     private final AtomicInteger eventRequests = new AtomicInteger();
     private final AtomicInteger appListRequests = new AtomicInteger();
     private final AtomicInteger appRequests = new AtomicInteger();
+    private final List<String> appListLabelQueries = new CopyOnWriteArrayList<>();
     private volatile Duration heartbeat = Duration.ofSeconds(10);
     private volatile boolean silent;
     private volatile boolean restFailing;
@@ -255,6 +260,14 @@ public final class FakeMarathon implements AutoCloseable {
         return appRequests.get();
     }
 
+    /**
+     * The {@code label} selector of every {@code GET /v2/apps} (full list) request, {@code ""} when
+     * it had none.
+     */
+    public List<String> appListLabelQueries() {
+        return List.copyOf(appListLabelQueries);
+    }
+
     /** The Accept header lines of every {@code /v2/events} request, one list per request. */
     public List<List<String>> eventAcceptHeaders() {
         return List.copyOf(eventAccepts);
@@ -384,10 +397,22 @@ public final class FakeMarathon implements AutoCloseable {
             if (req.path().equals("/v2/apps")) {
                 appListRequests.incrementAndGet();
                 boolean tasks = embed.contains("apps.tasks") || embed.contains("tasks");
+                List<String> label = req.queryValues("label");
+                appListLabelQueries.add(label.isEmpty() ? "" : label.get(0));
+                LabelSelector selector;
+                try {
+                    selector = label.isEmpty() ? null : LabelSelector.parse(label.get(0));
+                } catch (IllegalArgumentException e) {
+                    // Marathon answers an unparsable selector with 422
+                    respond(out, 422, "application/json", "{\"message\":\"Invalid label selector\"}");
+                    return;
+                }
                 ObjectNode root = mapper.createObjectNode();
                 ArrayNode arr = root.putArray("apps");
                 for (ObjectNode a : state.apps.values()) {
-                    arr.add(view(a, tasks));
+                    if (selector == null || selector.matches(labels(a))) {
+                        arr.add(view(a, tasks));
+                    }
                 }
                 respond(out, 200, "application/json", root.toString());
                 return;
@@ -403,6 +428,12 @@ public final class FakeMarathon implements AutoCloseable {
             root.set("app", view(a, embed.contains("app.tasks") || embed.contains("tasks")));
             respond(out, 200, "application/json", root.toString());
         }
+    }
+
+    private static Map<String, String> labels(ObjectNode app) {
+        Map<String, String> out = new LinkedHashMap<>();
+        app.path("labels").properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        return out;
     }
 
     private static ObjectNode view(ObjectNode app, boolean withTasks) {
@@ -492,6 +523,7 @@ public final class FakeMarathon implements AutoCloseable {
             case 401 -> "Unauthorized";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
+            case 422 -> "Unprocessable Entity";
             case 503 -> "Service Unavailable";
             default -> "Status";
         };

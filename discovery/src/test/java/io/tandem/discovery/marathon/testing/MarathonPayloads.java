@@ -112,4 +112,44 @@ public final class MarathonPayloads {
     private static String ports(int... ports) {
         return Arrays.stream(ports).mapToObj(Integer::toString).collect(Collectors.joining(",", "[", "]"));
     }
+
+    /**
+     * A host-networking app with app {@code labels} (a JSON object text, e.g. Marathon-LB's) and
+     * {@code healthChecks} (a JSON array text); port definitions carry service ports.
+     */
+    public static String labelledHostApp(String id, String labels, String healthChecks, String portDefinitions) {
+        return "{\"id\":\"" + id + "\",\"instances\":1,\"labels\":" + labels + ",\"healthChecks\":" + healthChecks
+                + ",\"networks\":[{\"mode\":\"host\"}],\"portDefinitions\":" + portDefinitions + ",\"tasks\":[]}";
+    }
+
+    /** One {@code portMappings} entry with its service port (container and bridge modes). */
+    public static String portMapping(int containerPort, int servicePort, String protocol, String labels) {
+        return "{\"containerPort\":" + containerPort + ",\"hostPort\":0,\"servicePort\":" + servicePort
+                + ",\"protocol\":\"" + protocol + "\",\"labels\":" + labels + "}";
+    }
+
+    /**
+     * One Marathon health check ({@code AppHealthCheck}) as Marathon documents it, e.g.
+     * {@code healthCheck("HTTP", 0, "/health", 1, 1, 1)}.
+     */
+    public static String healthCheck(String protocol, int portIndex, String path, int intervalSeconds,
+                                     int timeoutSeconds, int maxConsecutiveFailures) {
+        return "{\"protocol\":\"" + protocol + "\",\"portIndex\":" + portIndex
+                + (path == null ? "" : ",\"path\":\"" + path + "\"") + ",\"gracePeriodSeconds\":5,\"intervalSeconds\":"
+                + intervalSeconds + ",\"timeoutSeconds\":" + timeoutSeconds + ",\"maxConsecutiveFailures\":"
+                + maxConsecutiveFailures + ",\"delaySeconds\":15}";
+    }
+
+    /**
+     * Marathon's documented health check examples (docs/docs/health-checks.md: HTTP, MESOS_HTTP,
+     * HTTPS, TCP, COMMAND, field for field, compacted) plus a MESOS_TCP one constructed from the RAML (no
+     * documented example), one per protocol.
+     */
+    public static final String REFERENCE_HEALTH_CHECKS = """
+            [{"protocol":"HTTP","path":"/api/health","portIndex":0,"gracePeriodSeconds":300,"intervalSeconds":60,"timeoutSeconds":20,"maxConsecutiveFailures":3,"ignoreHttp1xx":false},
+             {"protocol":"MESOS_HTTP","path":"/api/health","portIndex":0,"gracePeriodSeconds":300,"intervalSeconds":60,"timeoutSeconds":20,"maxConsecutiveFailures":3},
+             {"protocol":"HTTPS","path":"/api/health","portIndex":0,"gracePeriodSeconds":300,"intervalSeconds":60,"timeoutSeconds":20,"maxConsecutiveFailures":3,"ignoreHttp1xx":false},
+             {"portIndex":0,"protocol":"TCP","gracePeriodSeconds":300,"intervalSeconds":60,"timeoutSeconds":20,"maxConsecutiveFailures":0},
+             {"protocol":"MESOS_TCP","portIndex":0,"gracePeriodSeconds":300,"intervalSeconds":60,"timeoutSeconds":20,"maxConsecutiveFailures":3},
+             {"protocol":"COMMAND","command":{"value":"curl -f -X GET http://$HOST:$PORT0/health"},"gracePeriodSeconds":300,"intervalSeconds":60,"timeoutSeconds":20,"maxConsecutiveFailures":3}]""";
 }
