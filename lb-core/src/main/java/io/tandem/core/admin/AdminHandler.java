@@ -69,9 +69,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             log.debug("admin malformed request remote={} cause=\"{}\"", remote(ctx), cause.toString());
-            enqueue(ctx, HttpVersion.HTTP_1_1, false, false, cause instanceof AdminRequestDecoder.Refused r
-                    ? AdminResponse.error(r.status(), r.getMessage())
-                    : AdminResponse.error(400, "malformed request: " + cause.getMessage()));
+            AdminRequestDecoder.Refused r = AdminRequestDecoder.refusal(cause);
+            enqueue(ctx, HttpVersion.HTTP_1_1, false, false, AdminResponse.error(r.status(), r.getMessage()));
             return;
         }
         HttpVersion version = req.protocolVersion();

@@ -59,6 +59,28 @@ final class AdminRequestDecoder extends HttpRequestDecoder {
         return super.isContentAlwaysEmpty(msg);
     }
 
+    /**
+     * The answer to a request the decoder refused. Since Netty 4.2.13 the decoder applies RFC 9112
+     * itself before our hooks see the headers: Content-Length beside Transfer-Encoding, and a
+     * Transfer-Encoding whose final coding is not chunked (which RFC 9112 section 6.3 answers
+     * with 400, not 501), come back as its own exceptions; they keep our wording for the first.
+     */
+    static Refused refusal(Throwable cause) {
+        if (cause instanceof Refused r) {
+            return r;
+        }
+        String message = String.valueOf(cause.getMessage());
+        if (message.startsWith("Content-Length are not allowed")) {
+            return new Refused(400, "both Content-Length and Transfer-Encoding (expected one of them)");
+        }
+        if (cause instanceof io.netty.handler.codec.http.TransferEncodingNotAllowedException
+                || message.contains("chunked")) {
+            return new Refused(400, "Transfer-Encoding refused: " + message
+                    + " (expected chunked as the final coding, or none)");
+        }
+        return new Refused(400, "malformed request: " + message);
+    }
+
     private static void fail(HttpMessage m, Refused why) {
         if (m.decoderResult().isSuccess()) {
             m.setDecoderResult(DecoderResult.failure(why));

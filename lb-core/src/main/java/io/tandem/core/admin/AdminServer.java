@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * endpoint but {@code /health} demands {@code Authorization: Bearer <token>}.
  *
  * <p>Strict about HTTP, since anything on the host (or a browser on it) can reach it: HTTP/1.0
- * and 1.1 only (505), no {@code Transfer-Encoding} but {@code chunked} (501), never both
+ * and 1.1 only (505), no {@code Transfer-Encoding} but {@code chunked} (400 when chunked is not final, 501 for another coding before it), never both
  * {@code Content-Length} and {@code Transfer-Encoding} (400), a request must arrive whole within
  * {@link Limits#requestTimeout} (slowloris), idle connections close after
  * {@link Limits#idleTimeout}, and at most {@link Limits#maxConnections} are open at once (more
