@@ -351,15 +351,26 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             }
             endAttempt(b);
             tried(b);
-            if (arrivedVia != null) {
-                // The hop that brought the flow here is part of the loop: if we end up refusing,
-                // the VIP that connected to us must not take our reset for its backend's failure.
-                arrivedVia.markLooped();
-            }
+            markArrivalLooped(); // the hop that brought the flow here is part of the loop
             selfLoop(vip(), b, "backend is a listener of this flow");
             b = pick();
         }
         refuse();
+    }
+
+    /**
+     * If this client is one of our own sockets, marks its hop looped: if we end up refusing, the
+     * VIP that connected to us must not take our reset for its backend's failure. An arrival that
+     * beat its registration (admitted as a new flow) is looked up again: by now it is registered.
+     */
+    private void markArrivalLooped() {
+        SelfLoops.Hop via = arrivedVia;
+        if (via == null && SelfLoops.watching(SelfLoops.Proto.TCP)) {
+            via = SelfLoops.arrivedFrom(SelfLoops.Proto.TCP, peerAddress());
+        }
+        if (via != null) {
+            via.markLooped();
+        }
     }
 
     private void selfLoop(Vip v, Backend b, String how) {
@@ -576,6 +587,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             untrack();
             endAttempt(b);
             tried(b);
+            // The flow loops on from here, so it looped through the hop that brought it.
+            markArrivalLooped();
             if (!closing) {
                 connectUnlessLoop(pick());
             }
@@ -870,6 +883,11 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             return; // already torn down
         }
         closing = true;
+        if (trackedHop != null && trackedHop.looped()) {
+            // Our backend side was one of our own flows that looped (connected before the loop was
+            // caught further on): the reset we pass back is the loop's, not our backend's.
+            markArrivalLooped();
+        }
         if (log.isDebugEnabled()) {
             log.debug("connection reset vip={} client={} backend={} cause=\"{}\"", vip().name(), clientForLog(),
                     backend, cause.toString());

@@ -119,6 +119,8 @@ class MonitoringIT {
             client.start();
             client.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL)
                     .forPath("/services/orders/127.0.0.1:" + orders.port());
+            // A malformed entry: the source drops it (tandem_discovery_dropped_total appears).
+            client.create().withMode(CreateMode.EPHEMERAL).forPath("/services/orders/not-an-address");
             int admin = freePort();
             int dead = freePort();
             String yaml = """
@@ -166,6 +168,7 @@ class MonitoringIT {
                             "tandem_passive_signals_total", "tandem_vip_panic_entered_total",
                             "tandem_discovery_connected{source=\"zookeeper\"} 1.0",
                             "tandem_discovery_endpoints{source=\"zookeeper\"} 1.0",
+                            "tandem_discovery_dropped_total{reason=",
                             "tandem_config_last_reload_successful 1.0");
                 });
                 String body = scrape(http, admin);
