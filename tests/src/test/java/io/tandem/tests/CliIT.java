@@ -116,6 +116,62 @@ class CliIT {
     }
 
     @Test
+    void versionNamesTheBuildsRevision() throws Exception {
+        TandemProcess.Result r = TandemProcess.run(LIMIT, "--version");
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        // The git revision baked in at build time (12 hex digits, -dirty for a modified tree),
+        // or "unknown" for a build outside git: never a bare "dev".
+        assertThat(r.output()).containsPattern("tandem \\S+ \\(revision ([0-9a-f]{7,40}(-dirty)?|unknown), Java ");
+    }
+
+    @Test
+    void everySubcommandAnswersHelp() throws Exception {
+        for (String sub : new String[] {"run", "validate", "status", "demo"}) {
+            TandemProcess.Result r = TandemProcess.run(LIMIT, sub, "--help");
+            assertThat(r.exitCode()).as(sub + ": " + r.output()).isZero();
+            assertThat(r.output()).as(sub).contains("Usage: tandem " + sub).doesNotContain("Unknown option");
+        }
+    }
+
+    @Test
+    void validateTakesTheFileAsAnArgument() throws Exception {
+        Path f = dir.resolve("ok.yaml");
+        Files.writeString(f, "vips:\n  - name: web\n    listen: 127.0.0.1:8080\n    backends: [127.0.0.1:9001]\n");
+        TandemProcess.Result r = TandemProcess.run(LIMIT, "validate", f.toString());
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.output()).contains(f + ": valid");
+        TandemProcess.Result none = TandemProcess.run(LIMIT, "validate");
+        assertThat(none.exitCode()).as(none.output()).isEqualTo(2);
+        assertThat(none.output()).contains("which file?");
+        TandemProcess.Result both = TandemProcess.run(LIMIT, "validate", f.toString(), "-c", dir.resolve("x.yaml").toString());
+        assertThat(both.exitCode()).as(both.output()).isEqualTo(2);
+    }
+
+    @Test
+    void statusFindsTheAdminAddressAndTokenInTheConfig() throws Exception {
+        try (EchoServer backend = new EchoServer()) {
+            int admin = Net.freePort();
+            Path f = dir.resolve("node.yaml");
+            Files.writeString(f, """
+                    admin: {listen: 0.0.0.0:%d, token: "status-from-config-token"}
+                    vips:
+                      - name: web
+                        listen: 127.0.0.1:%d
+                        backends: [%s]
+                    """.formatted(admin, Net.freePort(), backend.address()));
+            try (TandemProcess node = TandemProcess.start("run", "--config", f.toString())) {
+                node.awaitLine("node started", Duration.ofSeconds(30));
+                TandemProcess.Result r = TandemProcess.run(LIMIT, "status", "-c", f.toString());
+                assertThat(r.exitCode()).as(r.output()).isZero();
+                assertThat(r.output()).contains("web").contains(backend.address());
+                // The token matters: without it the wildcard-bound API refuses.
+                TandemProcess.Result refused = TandemProcess.run(LIMIT, "status", "--admin", "127.0.0.1:" + admin);
+                assertThat(refused.exitCode()).as(refused.output()).isEqualTo(3);
+            }
+        }
+    }
+
+    @Test
     void statusExplainsWhenNoNodeIsRunning() throws Exception {
         int port = Net.freePort();
         TandemProcess.Result r = TandemProcess.run(LIMIT, "status", "--admin", "127.0.0.1:" + port);

@@ -1,11 +1,13 @@
 package io.tandem.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -50,17 +52,32 @@ class DemoIT {
             }
             assertThat(seen).hasSize(3);
 
-            assertThat(get(web, "/crash")).contains("going down");
+            String crash = get(web, "/crash");
+            assertThat(crash).contains("going down");
+            int crashed = 18080 + offset + Integer.parseInt(crash.replaceAll("(?s)^backend-(\\d+).*", "$1"));
             for (int i = 0; i < 30; i++) {
                 assertThat(get(web, "/")).startsWith("hello from backend-");
             }
 
-            TandemProcess.Result status = TandemProcess.run(Duration.ofSeconds(60), "status", "--admin",
-                    "127.0.0.1:" + (9090 + offset));
-            assertThat(status.exitCode()).as(status.output()).isZero();
-            assertThat(status.output()).contains("web").contains("echo").contains("127.0.0.1:" + (18081 + offset));
+            // The web VIP has an HTTP check: the crashed backend shows as down.
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                TandemProcess.Result status = TandemProcess.run(Duration.ofSeconds(60), "status", "--admin",
+                        "127.0.0.1:" + (9090 + offset));
+                assertThat(status.exitCode()).as(status.output()).isZero();
+                assertThat(status.output()).contains("web").contains("echo").contains("127.0.0.1:" + (18081 + offset));
+                assertThat(status.output().lines().filter(l -> l.contains("127.0.0.1:" + crashed)).findFirst())
+                        .as(status.output()).hasValueSatisfying(l -> assertThat(l).contains("down"));
+            });
 
             assertThat(Net.echoOnce(7000 + offset, "through the echo VIP\n")).isEqualTo("through the echo VIP\n");
+            assertThat(demo.output()).as("hints need no tool the machine may lack").doesNotContain(" nc ");
+
+            // Ctrl-C: the demo's temporary folder goes with it.
+            Path config = Path.of(demo.output().replaceAll("(?s).*config (\\S+tandem\\.yaml).*", "$1"));
+            assertThat(config).exists();
+            demo.signal("INT");
+            assertThat(demo.waitForExit(Duration.ofSeconds(30))).isTrue();
+            assertThat(config.getParent()).doesNotExist();
         }
     }
 

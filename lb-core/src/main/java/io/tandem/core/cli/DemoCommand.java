@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
  * loopback, started from a real config file (so editing it shows a live reload), printing what
  * to try.
  */
-@Command(name = "demo", description = "Run a self-contained demo: a node plus demo backends on loopback.")
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
+        description = "Run a self-contained demo: a node plus demo backends on loopback.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--port-offset", defaultValue = "0",
             description = "add this to every demo port (default ports: VIPs 8080 and 7000, admin 9090, "
@@ -62,6 +63,7 @@ final class DemoCommand implements Callable<Integer> {
         switch (ConfigLoader.load(file)) {
             case ConfigResult.Invalid invalid -> {
                 backends.close();
+                removeQuietly(dir);
                 err.println("demo: generated config is invalid (a bug): " + invalid.errors());
                 return TandemMain.EXIT_FAILED;
             }
@@ -72,6 +74,7 @@ final class DemoCommand implements Callable<Integer> {
             node = Node.start(options);
         } catch (Node.StartException e) {
             backends.close();
+            removeQuietly(dir);
             err.println("demo: " + e.getMessage() + " (another demo running? try --port-offset 100)");
             return TandemMain.EXIT_FAILED;
         }
@@ -81,17 +84,31 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             node.shutdown(Duration.ofSeconds(2));
             backends.close();
+            removeQuietly(dir);
         }));
         if (runFor != null) {
             Thread.sleep(runFor.toMillis()); // the demo's own lifetime, not a wait for a condition
             node.shutdown(Duration.ofSeconds(2));
             backends.close();
+            removeQuietly(dir);
             out.println("demo finished after " + duration);
             out.flush();
             return 0;
         }
         Thread.currentThread().join(); // until Ctrl-C; the shutdown hook stops the node
         return 0;
+    }
+
+    /** The demo's config file and its folder, gone when the demo ends (an editor's backup file too). */
+    private static void removeQuietly(Path dir) {
+        try (var left = Files.list(dir)) {
+            for (Path p : left.toList()) {
+                Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // best effort: a temporary folder
+        }
     }
 
     static String demoConfig(int web, int echoVip, int admin, int offset) {
@@ -104,6 +121,8 @@ final class DemoCommand implements Callable<Integer> {
                     listen: 127.0.0.1:%d
                     policy: round-robin
                     retries: 3
+                    # an HTTP check: a crashed backend shows as down in ./tandem status
+                    health_check: {type: http, path: /healthz}
                     backends:
                       - 127.0.0.1:%d
                       - 127.0.0.1:%d
@@ -134,7 +153,7 @@ final class DemoCommand implements Callable<Integer> {
                   for i in $(seq 20); do curl -s http://127.0.0.1:%d/; done   # ...no request fails (retry + redispatch)
                   curl -s -XPOST http://127.0.0.1:%d/api/vips/web/backends/127.0.0.1:%d/drain
                   curl -s http://127.0.0.1:%d/metrics | grep '^tandem_vip'
-                  echo hello | nc -q1 127.0.0.1 %d                  # TCP echo through the proxy
+                  echo hello | curl -s --max-time 1 telnet://127.0.0.1:%d   # TCP echo through the proxy
                   $EDITOR %s               # change a backend or the policy: live reload, no connection cut
 
                 """.formatted(node.transport().name(), web, 18081 + offset, 18083 + offset, echoVip,

@@ -36,7 +36,8 @@ import picocli.CommandLine.Spec;
  * {@code tandem run --listen 127.0.0.1:8080 --backend 127.0.0.1:9001 --backend 127.0.0.1:9002}.
  * Blocks until the node is stopped by SIGTERM/SIGINT (graceful drain) or SIGKILL.
  */
-@Command(name = "run", description = "Run a node from a config file, or in quick mode from flags.")
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
+        description = "Run a node from a config file, or in quick mode from flags.")
 final class RunCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")

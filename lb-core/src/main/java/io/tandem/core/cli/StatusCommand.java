@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.tandem.config.ConfigLoader;
+import io.tandem.config.ConfigResult;
 import io.tandem.config.HostPort;
 import io.tandem.core.admin.AdminClient;
 import io.tandem.core.admin.StatusTable;
 import io.tandem.core.control.NodeView;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -16,11 +19,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tandem status}: the node's view, from its admin API, as a table (or JSON). */
-@Command(name = "status", description = "Show a running node's VIPs and backends (reads the admin API).")
+@Command(name = "status", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
+        description = "Show a running node's VIPs and backends (reads the admin API).")
 final class StatusCommand implements Callable<Integer> {
-    @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9090",
-            description = "admin API address (default: ${DEFAULT-VALUE})")
+    @Option(names = "--admin", paramLabel = "HOST:PORT",
+            description = "admin API address (default: the config's admin.listen with -c, else 127.0.0.1:9090)")
     String admin;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "the node's config file: its admin.listen and admin.token are used")
+    Path config;
 
     @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:TANDEM_ADMIN_TOKEN}",
             description = "bearer token (default: $TANDEM_ADMIN_TOKEN)")
@@ -34,12 +42,35 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        HostPort address;
-        try {
-            address = HostPort.parse(admin);
-        } catch (IllegalArgumentException e) {
-            spec.commandLine().getErr().println("--admin: " + e.getMessage());
-            return TandemMain.EXIT_USAGE;
+        HostPort address = HostPort.of("127.0.0.1", 9090);
+        if (config != null) {
+            switch (ConfigLoader.load(config)) {
+                case ConfigResult.Invalid invalid -> {
+                    spec.commandLine().getErr().println(config + ": " + invalid.errors().getFirst()
+                            + (invalid.errors().size() > 1 ? " (and " + (invalid.errors().size() - 1) + " more: tandem validate "
+                            + config + ")" : ""));
+                    return TandemMain.EXIT_INVALID_CONFIG;
+                }
+                case ConfigResult.Valid valid -> {
+                    var a = valid.config().admin();
+                    if (!a.enabled()) {
+                        spec.commandLine().getErr().println(config + ": admin is off (admin.listen: off): nothing to ask");
+                        return TandemMain.EXIT_USAGE;
+                    }
+                    address = reachable(a.listen());
+                    if (token == null || token.isBlank()) {
+                        token = a.token().orElse(null);
+                    }
+                }
+            }
+        }
+        if (admin != null) {
+            try {
+                address = HostPort.parse(admin);
+            } catch (IllegalArgumentException e) {
+                spec.commandLine().getErr().println("--admin: " + e.getMessage());
+                return TandemMain.EXIT_USAGE;
+            }
         }
         NodeView view;
         try (AdminClient client = new AdminClient()) {
@@ -58,5 +89,17 @@ final class StatusCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /** A wildcard listen address is asked on loopback (same port). */
+    static HostPort reachable(HostPort listen) {
+        String h = listen.host();
+        if (h.equals("0.0.0.0") || h.equals("*")) {
+            return HostPort.of("127.0.0.1", listen.port());
+        }
+        if (h.equals("::") || h.equals("[::]")) {
+            return HostPort.of("::1", listen.port());
+        }
+        return listen;
     }
 }

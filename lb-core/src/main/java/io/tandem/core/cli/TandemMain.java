@@ -33,8 +33,9 @@ public final class TandemMain {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = TandemMain.class.getPackage().getImplementationVersion();
-            return new String[] {"tandem " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+            io.tandem.core.metrics.BuildInfo b = io.tandem.core.metrics.BuildInfo.current();
+            return new String[] {"tandem " + b.version() + " (revision " + b.revision() + ", Java "
+                    + Runtime.version() + ")"};
         }
     }
 }
