@@ -49,7 +49,7 @@ final class ConfigReader {
     static final List<String> LIMITS_KEYS = List.of("max_connections", "max_connections_per_backend");
     static final List<String> TIMEOUTS_KEYS = List.of("connect", "idle", "user_timeout");
     static final List<String> CHECK_COMMON_KEYS = List.of("type", "port", "interval", "timeout", "rise",
-            "fall", "jitter", "fast_interval", "down_interval", "initial_state");
+            "fall", "jitter", "fast_interval", "down_interval", "initial_state", "watch");
     static final Map<String, List<String>> CHECK_TYPE_KEYS = orderedMap(
             "tcp", List.of(),
             "http", List.of("tls", "method", "path", "host", "expect_status", "body_contains"),
@@ -832,7 +832,8 @@ final class ConfigReader {
                 s.integer("fall", 1, 100, d.fall()),
                 s.number("jitter", 0, 0.5, d.jitter()),
                 s.duration("fast_interval", min, hour, "", d.fastInterval()),
-                s.duration("down_interval", min, hour, "", d.downInterval()));
+                s.duration("down_interval", min, hour, "", d.downInterval()),
+                watch(s, type.orElse("")));
         if (type.isEmpty()) {
             return Optional.empty();
         }
@@ -844,6 +845,27 @@ final class ConfigReader {
             default -> throw new IllegalStateException("type: " + type.get());
         };
         return problems.count() == before ? Optional.of(spec) : Optional.empty();
+    }
+
+    /** {@code watch: true | false | auto} (auto: on for tcp checks). */
+    private static CheckTiming.Watch watch(Section s, String type) {
+        JsonNode n = s.get("watch");
+        if (n == null) {
+            return CheckTiming.Watch.AUTO;
+        }
+        CheckTiming.Watch w;
+        if (n.isBoolean()) {
+            w = n.booleanValue() ? CheckTiming.Watch.ON : CheckTiming.Watch.OFF;
+        } else if (n.isTextual() && n.textValue().equals("auto")) {
+            w = CheckTiming.Watch.AUTO;
+        } else {
+            s.errorAt("watch", n, "true, false or auto");
+            return CheckTiming.Watch.AUTO;
+        }
+        if (w == CheckTiming.Watch.ON && type.equals("udp")) {
+            s.errorAt("watch", n, "false or auto for a udp check (it has no connection to hold open)");
+        }
+        return w;
     }
 
     private static String otherTypes(String type, String key) {

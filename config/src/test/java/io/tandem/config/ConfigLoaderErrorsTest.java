@@ -148,7 +148,7 @@ class ConfigLoaderErrorsTest {
                                 + " with address and weight)"),
                 bad("health check key of another check type", VIP + "    health_check: {type: tcp, path: /x}\n",
                         "vips[0].health_check.path: unknown key (expected one of type, port, interval, timeout,"
-                                + " rise, fall, jitter, fast_interval, down_interval, initial_state; path is for http checks)"),
+                                + " rise, fall, jitter, fast_interval, down_interval, initial_state, watch; path is for http checks)"),
                 bad("health check without a type", VIP + "    health_check: {interval: 1s}\n",
                         "vips[0].health_check.type: missing (expected one of tcp, http, send-expect, udp)"),
                 bad("misspelt check type is reported once, its keys are not blamed",
@@ -162,7 +162,7 @@ class ConfigLoaderErrorsTest {
                         "vips[0].health_check.rise: 0 (expected an integer 1..100)",
                         "vips[0].health_check.jitter: 0.7 (expected a number 0..0.5)",
                         "vips[0].health_check.intervall: unknown key (expected one of type, port, interval,"
-                                + " timeout, rise, fall, jitter, fast_interval, down_interval, initial_state;"
+                                + " timeout, rise, fall, jitter, fast_interval, down_interval, initial_state, watch;"
                                 + " did you mean \"interval\"?)"),
                 bad("http check values", VIP + """
                             health_check: {type: http, path: healthz, method: PUT, expect_status: 400-300}

@@ -151,6 +151,13 @@ public final class HealthChecker implements AutoCloseable {
         return matching.size();
     }
 
+    /** The shared check of {@code (target, spec)}, for tests in this package. */
+    java.util.Optional<SharedCheck> sharedCheck(InetSocketAddress target, HealthCheckSpec spec) {
+        synchronized (lock) {
+            return java.util.Optional.ofNullable(checks.get(new CheckKey(target, spec)));
+        }
+    }
+
     /** Number of distinct probe schedules running (shared checks count once). */
     public int activeChecks() {
         synchronized (lock) {

@@ -8,6 +8,7 @@ import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.tandem.config.CheckPayloads;
+import io.tandem.config.CheckTiming;
 import io.tandem.config.HealthCheckSpec;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -105,6 +106,20 @@ final class ProbeTemplate {
 
     InetSocketAddress address() {
         return address;
+    }
+
+    /** Whether checks of this template hold a watch connection ({@link CheckTiming.Watch}). */
+    boolean watches() {
+        return switch (spec.timing().watch()) {
+            case ON -> !(spec instanceof HealthCheckSpec.Udp);
+            case OFF -> false;
+            case AUTO -> spec instanceof HealthCheckSpec.Tcp;
+        };
+    }
+
+    /** Opens a watch connection to the probe address; {@code lost} runs once when it ends. */
+    WatchConnection newWatch(EventLoop loop, Consumer<String> lost) {
+        return new WatchConnection(bootstrap, loop, address, lost);
     }
 
     Probe newProbe(EventLoop loop, Consumer<Probe.Outcome> done) {

@@ -22,6 +22,10 @@ import org.slf4j.LoggerFactory;
 final class SharedCheck {
 
     private static final Logger log = LoggerFactory.getLogger(SharedCheck.class);
+    /** A watch the backend ends sooner than this was closed by it for idling, not by a death. */
+    private static final long SHORT_WATCH_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** After this many short watches in a row the check stops watching (it would only churn). */
+    private static final int SHORT_WATCHES_MAX = 3;
 
     final CheckKey key;
     final EventLoop loop;
@@ -42,6 +46,15 @@ final class SharedCheck {
     private boolean stopped;
     private HealthTransition lastTransition;
     private volatile long probes;
+    /** The watch connection ({@link WatchConnection}); null while none is open. */
+    private WatchConnection watch;
+    /** Watches are off for this check: the template does not watch, or the backend closes them at once. */
+    private boolean watchOff;
+    /** Watches in a row that the backend closed within {@link #SHORT_WATCH_NANOS} (idle-closing servers). */
+    private int shortWatches;
+    /** A watch was lost: failing probes repeat at once until the verdict is reached. */
+    private boolean urgent;
+    private volatile long watchesLost;
 
     private volatile CheckState state;
 
@@ -54,6 +67,7 @@ final class SharedCheck {
         this.clock = clock;
         this.callbacks = callbacks;
         this.state = machine.state();
+        this.watchOff = !template.watches();
         this.name = ProbeTemplate.kind(key.spec()) + "://" + template.address().getAddress().getHostAddress()
                 + ":" + template.address().getPort();
     }
@@ -65,6 +79,17 @@ final class SharedCheck {
     /** Probes started so far (read on the loop, or racily for tests). */
     long probes() {
         return probes;
+    }
+
+    /** Watch connections this check lost so far (racy read, for tests and logs). */
+    long watchesLost() {
+        return watchesLost;
+    }
+
+    /** Whether the check currently holds a watch open (loop-confined; racy for tests). */
+    boolean watching() {
+        WatchConnection w = watch;
+        return w != null && !w.ended();
     }
 
     void start() {
@@ -106,6 +131,10 @@ final class SharedCheck {
             if (inFlight != null) {
                 inFlight.cancel();
                 inFlight = null;
+            }
+            if (watch != null) {
+                watch.close();
+                watch = null;
             }
             watchers.clear();
         });
@@ -162,7 +191,58 @@ final class SharedCheck {
         for (Watcher w : watchers) {
             notifyWatcher(w, result);
         }
+        if (outcome.passed()) {
+            urgent = false;
+            ensureWatch();
+        } else if (urgent && machine.state() != CheckState.DOWN) {
+            // The watch saw the connection end and this probe confirms a failure (refused, reset):
+            // the next one now, not after fast_interval, so fall is reached in a few RTTs.
+            probe();
+            return;
+        } else if (machine.state() == CheckState.DOWN) {
+            urgent = false;
+        }
         schedule(machine.nextDelay());
+    }
+
+    /** Opens a watch if this check watches and none is open (after a passing probe). */
+    private void ensureWatch() {
+        if (watchOff || stopped || (watch != null && !watch.ended())) {
+            return;
+        }
+        watch = template.newWatch(loop, this::watchLost);
+    }
+
+    /**
+     * The watch connection ended. A backend that closes idle connections (an HTTP server) does
+     * that too: the probe sent now passes, and nothing changes. One that closes every watch
+     * within a second, three times in a row, is not watched any more (said once at INFO).
+     */
+    private void watchLost(String why) {
+        WatchConnection lostWatch = watch;
+        watch = null;
+        watchesLost++;
+        if (lostWatch != null && lostWatch.livedNanos() < SHORT_WATCH_NANOS) {
+            if (++shortWatches >= SHORT_WATCHES_MAX) {
+                watchOff = true;
+                log.info("health watch off check={} reason=\"the backend closed {} watch connections in a row within "
+                        + "1 s of opening (it closes idle connections): failures are found by probes only\"",
+                        name, shortWatches);
+            }
+        } else {
+            shortWatches = 0;
+        }
+        if (stopped) {
+            return;
+        }
+        log.debug("health watch lost check={} reason=\"{}\": probing now", name, why);
+        urgent = true;
+        if (inFlight == null) {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            probe();
+        }
     }
 
     /** Tells a watcher the current verdict if it differs from what it knows, plus the probe result. */

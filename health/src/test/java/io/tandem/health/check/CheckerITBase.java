@@ -74,9 +74,12 @@ abstract class CheckerITBase {
         return c;
     }
 
-    /** rise 1, fall 1, no jitter: every probe decides, so a test needs one probe. */
+    /**
+     * rise 1, fall 1, no jitter: every probe decides, so a test needs one probe. No watch
+     * connection: these tests count probes and connections (WatchConnectionIT tests the watch).
+     */
     static CheckTiming timing(Duration interval, Duration timeout) {
-        return new CheckTiming(interval, timeout, 1, 1, 0, Duration.ofMillis(100), interval);
+        return new CheckTiming(interval, timeout, 1, 1, 0, Duration.ofMillis(100), interval, CheckTiming.Watch.OFF);
     }
 
     static CheckTiming fast() {
