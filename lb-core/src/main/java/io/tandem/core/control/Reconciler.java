@@ -521,7 +521,7 @@ final class Reconciler {
     // ---------------------------------------------------------------- pools and readiness
 
     private void publish(VipState vs) {
-        vs.publish(now, out);
+        vs.publish(now, locality, out);
         warming(now); // ends the node's warm-up as soon as the last first verdict arrives
     }
 
