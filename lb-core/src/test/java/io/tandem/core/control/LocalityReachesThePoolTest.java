@@ -46,8 +46,16 @@ class LocalityReachesThePoolTest {
         assertThat(pooled("web", "10.0.1.1:80").locality()).isEqualTo(Locality.of("eu", "eu-b", "r9"));
         assertThat(pooled("web", "10.0.2.1:80").locality()).isEqualTo(Locality.of("us", "us-a"));
         assertThat(pooled("web", "10.0.2.1:80").priority()).isEqualTo(1);
+        assertThat(rig.r.vip("web").published.routing().localShare()).isEqualTo(10_000);
+        assertThat(lines(out, Level.INFO)).anyMatch(l -> l.startsWith("vip locality vip=web local_share=100.00%"));
         assertThat(lines(out, Level.INFO)).anyMatch(l -> l.contains("backend added vip=web backend=10.0.1.1:80")
                 && l.contains("locality=eu/eu-b/r9 priority=0"));
+        var view = Views.backend(rig.r.vip("web").backends.get(HostPort.parse("10.0.2.1:80")));
+        assertThat(view.region()).isEqualTo("us");
+        assertThat(view.zone()).isEqualTo("us-a");
+        assertThat(view.rack()).isNull();
+        assertThat(view.priority()).isEqualTo(1);
+        assertThat(view.locality()).isEqualTo("us/us-a");
     }
 
     @Test
