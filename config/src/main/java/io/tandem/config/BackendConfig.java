@@ -2,9 +2,27 @@ package io.tandem.config;
 
 import static java.util.Objects.requireNonNull;
 
-/** A statically configured backend of a VIP. {@code weight} is 1..1000 (used by weighted policies). */
-public record BackendConfig(HostPort address, int weight) {
+/**
+ * A statically configured backend of a VIP. {@code weight} is 1..1000 (used by weighted policies).
+ *
+ * @param locality its fault domain ({@code region}, {@code zone}, {@code rack}); unknown parts may
+ *                 come from {@code locality.cidrs}
+ * @param priority its priority level: 0 = primary; a higher level takes traffic only while the lower
+ *                 ones lack healthy capacity (Envoy priorities; HAProxy {@code backup} = 1)
+ */
+public record BackendConfig(HostPort address, int weight, Locality locality, int priority) {
+    public static final int MAX_PRIORITY = 9;
+
     public BackendConfig {
         requireNonNull(address, "address");
+        requireNonNull(locality, "locality");
+        if (priority < 0 || priority > MAX_PRIORITY) {
+            throw new IllegalArgumentException("priority: " + priority + " (expected 0.." + MAX_PRIORITY + ")");
+        }
+    }
+
+    /** A primary backend of unknown locality. */
+    public BackendConfig(HostPort address, int weight) {
+        this(address, weight, Locality.UNKNOWN, 0);
     }
 }

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * <p>Keys are the config records' fields in snake_case, which are the YAML keys nearly
  * everywhere (a few records group several YAML keys, e.g. a VIP's {@code health} holds its
  * {@code outlier_detection}, {@code panic_threshold} and {@code slow_start}); the {@code logging}
- * section is shown at the top level, where it is written. Durations read as in the file
+ * and {@code node} sections are shown at the top level, where they are written. Durations read as in the file
  * ({@code 500ms}), addresses as {@code host:port}, choices in their config spelling.
  *
  * <p>A value is masked when its path is one of the secret paths errors never print
@@ -49,6 +49,14 @@ public final class ConfigDump {
         Map<String, Object> runtime = new LinkedHashMap<>((Map<String, Object>) tree.get("runtime"));
         Object logging = runtime.remove("logging");
         for (var e : tree.entrySet()) {
+            if (e.getKey().equals("locality")) {
+                // node.* is written at the top level of the file; the rest under locality.
+                @SuppressWarnings("unchecked")
+                Map<String, Object> locality = new LinkedHashMap<>((Map<String, Object>) e.getValue());
+                out.put("node", locality.remove("node"));
+                out.put("locality", locality);
+                continue;
+            }
             out.put(e.getKey(), e.getKey().equals("runtime") ? runtime : e.getValue());
             if (e.getKey().equals("admin")) {
                 out.put("logging", logging);

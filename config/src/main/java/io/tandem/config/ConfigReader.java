@@ -17,7 +17,14 @@ import java.util.regex.PatternSyntaxException;
  * built only from sections without errors, and the whole config only when there are none.
  */
 final class ConfigReader {
-    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "logging", "discovery", "ha", "vips");
+    static final List<String> ROOT_KEYS = List.of("runtime", "admin", "logging", "discovery", "ha", "node", "locality",
+            "vips");
+    static final List<String> NODE_KEYS = List.of("region", "zone", "rack");
+    static final List<String> LOCALITY_KEYS = List.of("cidrs", "node_zones");
+    static final List<String> CIDR_KEYS = List.of("cidr", "region", "zone", "rack");
+    static final List<String> VIP_LOCALITY_KEYS = List.of("zone_aware", "min_cluster_size", "overprovisioning_factor");
+    /** The environment variables that override {@code node.region}, {@code node.zone}, {@code node.rack}. */
+    static final List<String> NODE_ENV = List.of("TANDEM_NODE_REGION", "TANDEM_NODE_ZONE", "TANDEM_NODE_RACK");
     static final List<String> LOGGING_KEYS = List.of("format");
     static final List<String> HA_KEYS = List.of("node_id", "cluster", "listen", "peers", "zookeeper", "interface",
             "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "address_lifetime",
@@ -42,10 +49,10 @@ final class ConfigReader {
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
-            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp");
+            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
             "responses_per_request");
-    static final List<String> BACKEND_KEYS = List.of("address", "weight");
+    static final List<String> BACKEND_KEYS = List.of("address", "weight", "region", "zone", "rack", "priority");
     static final List<String> LIMITS_KEYS = List.of("max_connections", "max_connections_per_backend");
     static final List<String> TIMEOUTS_KEYS = List.of("connect", "idle", "user_timeout");
     static final List<String> CHECK_COMMON_KEYS = List.of("type", "port", "interval", "timeout", "rise",
@@ -107,15 +114,23 @@ final class ConfigReader {
 
     private final Problems problems = new Problems();
     private final String sourceName;
+    /** The process environment (the node's locality may come from it). */
+    private final Map<String, String> env;
     /** The valid VIPs with their sections, for checks across VIPs. */
     private final List<SelfLoops.ReadVip> readVips = new ArrayList<>();
 
-    private ConfigReader(String sourceName) {
+    private ConfigReader(String sourceName, Map<String, String> env) {
         this.sourceName = sourceName;
+        this.env = env;
     }
 
     static ConfigResult read(JsonNode root, String sourceName) {
-        return new ConfigReader(sourceName).readRoot(root, sourceName);
+        return read(root, sourceName, System.getenv());
+    }
+
+    /** Reads with {@code env} as the environment ({@code TANDEM_NODE_*}); tests pass their own. */
+    static ConfigResult read(JsonNode root, String sourceName, Map<String, String> env) {
+        return new ConfigReader(sourceName, Map.copyOf(env)).readRoot(root, sourceName);
     }
 
     private ConfigResult readRoot(JsonNode root, String sourceName) {
@@ -138,16 +153,151 @@ final class ConfigReader {
         DiscoverySettings discovery = s.child("discovery").map(this::discovery).orElse(DiscoverySettings.NONE);
         List<VipConfig> vips = vips(s, discovery);
         Optional<HaConfig> ha = s.child("ha").flatMap(this::ha);
+        LocalitySettings locality = localitySettings(s);
         SelfLoops.check(readVips, adminValid ? Optional.of(admin) : Optional.empty(), ha, problems);
         if (problems.count() > 0) {
             return result(null);
         }
-        return result(new TandemConfig(runtime, admin, discovery, vips, ha));
+        return result(new TandemConfig(runtime, admin, discovery, vips, ha, locality));
     }
 
     private ConfigResult result(TandemConfig config) {
         return problems.count() == 0 ? new ConfigResult.Valid(config)
                 : new ConfigResult.Invalid(problems.report(sourceName));
+    }
+
+    /**
+     * {@code node} (this node's region, zone, rack; each overridden by a non-empty
+     * {@code TANDEM_NODE_*} variable) and {@code locality} (the CIDR map and the node spread).
+     */
+    private LocalitySettings localitySettings(Section root) {
+        Locality file = root.child("node").map(n -> {
+            n.allowKeys(NODE_KEYS);
+            return locality(n);
+        }).orElse(Locality.UNKNOWN);
+        String[] parts = {file.region().orElse(null), file.zone().orElse(null), file.rack().orElse(null)};
+        for (int i = 0; i < NODE_ENV.size(); i++) {
+            String value = env.get(NODE_ENV.get(i));
+            if (value == null || value.isEmpty()) {
+                continue;
+            }
+            if (Locality.NAME.matcher(value).matches()) {
+                parts[i] = value;
+            } else {
+                problems.add(new int[] {-1, i}, "env " + NODE_ENV.get(i), Render.quote(value), nameExpected());
+            }
+        }
+        Locality node = Locality.of(parts[0], parts[1], parts[2]);
+        List<LocalitySettings.Cidr> cidrs = new ArrayList<>();
+        Map<String, Integer> nodeZones = new LinkedHashMap<>();
+        root.child("locality").ifPresent(l -> {
+            l.allowKeys(LOCALITY_KEYS);
+            cidrs.addAll(cidrs(l));
+            nodeZones.putAll(nodeZones(l));
+        });
+        return new LocalitySettings(node, cidrs, nodeZones);
+    }
+
+    private static String nameExpected() {
+        return "a name matching " + Locality.NAME.pattern() + ", e.g. eu-west-1 or eu-west-1a";
+    }
+
+    /** {@code region}, {@code zone} and {@code rack} of a mapping (node, backend, CIDR entry). */
+    private static Locality locality(Section s) {
+        String expected = nameExpected();
+        String[] parts = new String[3];
+        String[] keys = {"region", "zone", "rack"};
+        for (int i = 0; i < keys.length; i++) {
+            Optional<String> v = s.nonEmptyText(keys[i], expected);
+            if (v.isPresent() && !Locality.NAME.matcher(v.get()).matches()) {
+                s.error(keys[i], Render.quote(v.get()), expected);
+            } else {
+                parts[i] = v.orElse(null);
+            }
+        }
+        return Locality.of(parts[0], parts[1], parts[2]);
+    }
+
+    /** {@code locality.cidrs}: a list of {cidr, region, zone, rack}; blocks unique. */
+    private List<LocalitySettings.Cidr> cidrs(Section s) {
+        String expected = "a list of {cidr: 10.1.0.0/16, region: R, zone: Z} mappings";
+        List<LocalitySettings.Cidr> out = new ArrayList<>();
+        JsonNode list = s.get("cidrs");
+        if (list == null || list.isNull()) {
+            return out;
+        }
+        if (!list.isArray()) {
+            s.errorAt("cidrs", list, expected);
+            return out;
+        }
+        Map<String, String> seen = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            String path = s.pathOf("cidrs") + "[" + i + "]";
+            Optional<Section> item = Section.of(list.get(i), path, Problems.child(s.positionOf("cidrs"), i), problems,
+                    expected);
+            if (item.isEmpty()) {
+                continue;
+            }
+            Section c = item.get();
+            c.allowKeys(CIDR_KEYS);
+            String cidrExpected = "an address block address/prefix with zero host bits, e.g. 10.1.0.0/16 or fd00::/8";
+            Optional<String> cidr = c.nonEmptyText("cidr", cidrExpected);
+            if (!c.has("cidr")) {
+                c.missing("cidr", cidrExpected);
+            }
+            Locality loc = locality(c);
+            if (loc.isUnknown() && cidr.isPresent()) {
+                c.missing("zone", "a region, zone or rack for " + cidr.get());
+            }
+            if (cidr.isPresent() && LocalitySettings.parse(cidr.get()) == null) {
+                c.errorAt("cidr", c.get("cidr"), cidrExpected);
+            } else if (cidr.isPresent()) {
+                String canonical = java.net.InetAddress.ofLiteral(cidr.get().substring(0, cidr.get().indexOf('/')))
+                        .getHostAddress() + cidr.get().substring(cidr.get().indexOf('/'));
+                String first = seen.putIfAbsent(canonical, path);
+                if (first != null) {
+                    c.errorAt("cidr", c.get("cidr"), "a unique block; " + first + " has the same");
+                } else if (!loc.isUnknown()) {
+                    out.add(new LocalitySettings.Cidr(cidr.get(), loc));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code locality.node_zones}: zone → number of load-balancer nodes serving from it. */
+    private static Map<String, Integer> nodeZones(Section s) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        JsonNode n = s.get("node_zones");
+        if (n == null || n.isNull()) {
+            return out;
+        }
+        if (!n.isObject()) {
+            s.errorAt("node_zones", n, "a mapping of zone name to node count, e.g. {eu-west-1a: 2, eu-west-1b: 2}");
+            return out;
+        }
+        for (Map.Entry<String, JsonNode> e : n.properties()) {
+            String path = s.pathOf("node_zones") + "." + e.getKey();
+            JsonNode v = e.getValue();
+            if (!Locality.NAME.matcher(e.getKey()).matches()) {
+                s.problems().add(s.positionOf("node_zones"), path, Render.quote(e.getKey()), "a zone " + nameExpected());
+            } else if (!v.isIntegralNumber() || v.intValue() < 0 || v.intValue() > 1000) {
+                s.problems().add(s.positionOf("node_zones"), path, Render.node(v), "a node count 0..1000");
+            } else {
+                out.put(e.getKey(), v.intValue());
+            }
+        }
+        return out;
+    }
+
+    /** {@code vips[].locality}: zone-aware routing and the priority overprovisioning factor. */
+    private VipLocality vipLocality(Section s) {
+        s.allowKeys(VIP_LOCALITY_KEYS);
+        VipLocality d = VipLocality.DEFAULTS;
+        boolean zoneAware = s.bool("zone_aware", d.zoneAware());
+        int min = s.integer("min_cluster_size", 1, 1_000_000, d.minClusterSize());
+        double factor = s.number("overprovisioning_factor", 1.0, 10.0, d.overprovisioningFactor());
+        return new VipLocality(zoneAware, min, factor);
     }
 
     private RuntimeSettings runtime(Section s) {
@@ -724,12 +874,13 @@ final class ConfigReader {
         } else {
             udp = s.child("udp").map(this::udp).orElse(UdpOptions.DEFAULTS);
         }
+        VipLocality locality = s.child("locality").map(this::vipLocality).orElse(VipLocality.DEFAULTS);
         if (problems.count() != before) {
             return Optional.empty();
         }
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
-                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp));
+                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality));
     }
 
     private List<BackendConfig> backends(Section vip) {
@@ -767,7 +918,9 @@ final class ConfigReader {
                     b.missing("address", "host:port, e.g. 10.0.0.5:8080");
                 }
                 int weight = b.integer("weight", 1, MAX_BACKEND_WEIGHT, 1);
-                backend = address.map(a -> new BackendConfig(a, weight));
+                Locality locality = locality(b);
+                int priority = b.integer("priority", 0, BackendConfig.MAX_PRIORITY, ", 0 = primary", 0);
+                backend = address.map(a -> new BackendConfig(a, weight, locality, priority));
                 addressPath = b.pathOf("address");
                 itemPosition = b.positionOf("address");
                 addressNode = item.get("address");

@@ -15,12 +15,13 @@ import java.util.Optional;
  * @param health     passive detection, panic threshold, slow start, closing connections on failure
  * @param service    a discovered service whose endpoints join {@code backends} (ZooKeeper or Marathon)
  * @param udp        session settings (udp VIPs only)
+ * @param locality   zone-aware routing and priority levels ({@link VipLocality})
  */
 public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
                         List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
                         Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
-                        UdpOptions udp) {
+                        UdpOptions udp, VipLocality locality) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -35,6 +36,16 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(health, "health");
         requireNonNull(service, "service");
         requireNonNull(udp, "udp");
+        requireNonNull(locality, "locality");
+    }
+
+    /** A VIP with default locality routing (no zone preference). */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck,
+                     HealthPolicy health, Optional<String> service, UdpOptions udp) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                health, service, udp, VipLocality.DEFAULTS);
     }
 
     /** A VIP with default UDP options (all TCP VIPs). */
@@ -43,7 +54,7 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
                      ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck,
                      HealthPolicy health, Optional<String> service) {
         this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
-                health, service, UdpOptions.DEFAULTS);
+                health, service, UdpOptions.DEFAULTS, VipLocality.DEFAULTS);
     }
 
     /** A VIP with default health policy and static backends only. */
@@ -51,6 +62,6 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
                      List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                      ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck) {
         this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
-                HealthPolicy.DEFAULTS, Optional.empty(), UdpOptions.DEFAULTS);
+                HealthPolicy.DEFAULTS, Optional.empty(), UdpOptions.DEFAULTS, VipLocality.DEFAULTS);
     }
 }

@@ -25,7 +25,8 @@ class ConfigDumpTest {
                     backends: [127.0.0.1:9001]
                     health_check: {type: http, path: /health}
                 """);
-        assertThat(d.fieldNames()).toIterable().containsExactly("runtime", "admin", "logging", "discovery", "vips", "ha");
+        assertThat(d.fieldNames()).toIterable().containsExactly("runtime", "admin", "logging", "discovery", "vips", "ha",
+                "node", "locality");
         assertThat(d.at("/runtime/transport").asText()).isEqualTo("auto");
         assertThat(d.at("/runtime/drain_timeout").asText()).isEqualTo("30s");
         assertThat(d.at("/runtime/logging").isMissingNode()).as("logging is shown where it is written").isTrue();

@@ -278,7 +278,9 @@ public final class SnapshotStore implements AutoCloseable {
                 ObjectNode o = arr.addObject();
                 o.put("address", ep.address().toString());
                 o.put("weight", ep.weight());
-                ep.zone().ifPresent(z -> o.put("zone", z));
+                ep.locality().region().ifPresent(r -> o.put("region", r));
+                ep.locality().zone().ifPresent(z -> o.put("zone", z));
+                ep.locality().rack().ifPresent(r -> o.put("rack", r));
                 o.put("healthyInSource", ep.healthyInSource());
                 o.put("draining", ep.draining());
                 o.put("origin", ep.origin());
@@ -303,7 +305,8 @@ public final class SnapshotStore implements AutoCloseable {
                 for (JsonNode o : e.getValue()) {
                     try {
                         eps.add(new Endpoint(HostPort.parse(o.path("address").asText("")), o.path("weight").asInt(1),
-                                o.path("zone").isTextual() ? Optional.of(o.get("zone").asText()) : Optional.empty(),
+                                io.tandem.config.Locality.of(o.path("region").textValue(),
+                                        o.path("zone").textValue(), o.path("rack").textValue()),
                                 o.path("healthyInSource").asBoolean(true), o.path("draining").asBoolean(false),
                                 o.path("origin").asText("snapshot")));
                     } catch (IllegalArgumentException ex) {

@@ -307,8 +307,10 @@ final class AppParser {
             }
             healthy = anyDead ? Optional.of(false) : allAlive ? Optional.of(true) : Optional.empty();
         }
-        Optional<String> zone = t.path("zone").isTextual() ? Optional.of(t.get("zone").asText()) : Optional.empty();
-        return build(appId, id, instanceId, state, healthy, zone, t.path("host").asText(""),
+        // Mesos fault domain of the agent (Marathon >= 1.6, TaskConversion: agentInfo.region/zone).
+        io.tandem.config.Locality locality = io.tandem.config.Locality.of(t.path("region").textValue(),
+                t.path("zone").textValue());
+        return build(appId, id, instanceId, state, healthy, locality, t.path("host").asText(""),
                 intList(t.get("ports"), "ports"), ipList(t.get("ipAddresses")), mode, ports);
     }
 
@@ -321,12 +323,13 @@ final class AppParser {
         List<String> ips = ev.has("ipAddresses") ? ipList(ev.get("ipAddresses"))
                 : prev.map(MarathonTask::ipAddresses).orElse(List.of());
         return build(app.id(), id, prev.map(MarathonTask::instanceId).orElse(MarathonTask.instanceIdOf(id)), state,
-                prev.flatMap(MarathonTask::healthy), prev.flatMap(MarathonTask::zone), host, ports, ips,
+                prev.flatMap(MarathonTask::healthy),
+                prev.map(MarathonTask::locality).orElse(io.tandem.config.Locality.UNKNOWN), host, ports, ips,
                 app.mode(), app.ports());
     }
 
     private MarathonTask build(String appId, String id, String instanceId, TaskState state,
-                               Optional<Boolean> healthy, Optional<String> zone, String host,
+                               Optional<Boolean> healthy, io.tandem.config.Locality locality, String host,
                                List<Integer> taskPorts, List<String> ips, NetworkMode mode, List<AppPort> ports) {
         Map<Integer, HostPort> backends = new HashMap<>();
         TaskState.Kind kind = state.kind();
@@ -357,7 +360,7 @@ final class AppParser {
                 }
             }
         }
-        return new MarathonTask(id, instanceId, state, healthy, zone, backends, host, taskPorts, ips);
+        return new MarathonTask(id, instanceId, state, healthy, locality, backends, host, taskPorts, ips);
     }
 
     static String requiredText(JsonNode n, String field) {

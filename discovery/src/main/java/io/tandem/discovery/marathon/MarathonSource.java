@@ -855,7 +855,8 @@ public final class MarathonSource implements DiscoverySource {
         for (String ip : t.ipAddresses()) {
             ips.addObject().put("ipAddress", ip).put("protocol", ip.indexOf(':') >= 0 ? "IPv6" : "IPv4");
         }
-        t.zone().ifPresent(z -> o.put("zone", z));
+        t.locality().region().ifPresent(r -> o.put("region", r));
+        t.locality().zone().ifPresent(z -> o.put("zone", z));
         Boolean override = healthOverrides.containsKey(t.instanceId()) ? healthOverrides.get(t.instanceId())
                 : healthOverrides.get(t.id());
         Optional<Boolean> health = override != null ? Optional.of(override) : t.healthy();

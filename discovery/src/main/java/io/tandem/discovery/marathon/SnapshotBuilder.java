@@ -188,7 +188,7 @@ final class SnapshotBuilder {
                     if (hp == null) {
                         continue;
                     }
-                    Endpoint ep = new Endpoint(hp, 1, task.zone(), healthy, draining, origin);
+                    Endpoint ep = new Endpoint(hp, 1, task.locality(), healthy, draining, origin);
                     for (String k : keysByPort.get(i)) {
                         services.get(k).add(ep);
                     }

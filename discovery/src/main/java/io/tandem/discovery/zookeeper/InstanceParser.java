@@ -7,7 +7,6 @@ import io.tandem.config.HostPort;
 import io.tandem.discovery.Endpoint;
 import io.tandem.discovery.zookeeper.ZooKeeperSettings.Layout;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
 
 /**
  * Turns one instance znode into an {@link Endpoint}, or says why it cannot.
@@ -82,7 +81,27 @@ final class InstanceParser {
         } catch (IllegalArgumentException e) {
             return new Parsed.Bad(e.getMessage());
         }
-        return new Parsed.Ok(new Endpoint(hp, 1, Optional.empty(), true, draining, origin));
+        return new Parsed.Ok(new Endpoint(hp, 1, locality(root.get("payload")), true, draining, origin));
+    }
+
+    /**
+     * The fault domain a registrant put in its payload: a JSON object payload's {@code region},
+     * {@code zone} and {@code rack} string fields (a Curator payload POJO with those fields
+     * serializes exactly so, next to its {@code "@class"}). Anything else — no payload, a string
+     * payload, other types, names that are not {@link io.tandem.config.Locality#NAME} — counts as
+     * unknown, so the config's CIDR map can still place the instance.
+     */
+    static io.tandem.config.Locality locality(JsonNode payload) {
+        if (payload == null || !payload.isObject()) {
+            return io.tandem.config.Locality.UNKNOWN;
+        }
+        return io.tandem.config.Locality.of(name(payload.get("region")), name(payload.get("zone")),
+                name(payload.get("rack")));
+    }
+
+    private static String name(JsonNode n) {
+        return n != null && n.isTextual() && io.tandem.config.Locality.NAME.matcher(n.textValue()).matches()
+                ? n.textValue() : null;
     }
 
     private static Parsed parsePlain(String origin, String nodeName, byte[] data) {

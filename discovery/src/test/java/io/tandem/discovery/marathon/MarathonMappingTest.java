@@ -297,6 +297,20 @@ class MarathonMappingTest {
     }
 
     @Test
+    void regionAndZoneOfTheMesosFaultDomainAreCarriedAsTheEndpointsLocality() {
+        // Marathon >= 1.6 writes the agent's fault domain into the task JSON (TaskConversion:
+        // region = agentInfo.region, zone = agentInfo.zone).
+        ObjectNode t = (ObjectNode) json(task("/z", "z.1", "TASK_RUNNING", "a", 31000));
+        t.put("region", "eu-west-1");
+        t.put("zone", "eu-west-1b");
+        ObjectNode none = (ObjectNode) json(task("/z", "z.2", "TASK_RUNNING", "b", 31001));
+        String app = withTasks(hostApp("/z", "[" + portDef(0, "tcp", "{}") + "]"), t.toString(), none.toString());
+        assertThat(build(app).services().get("/z#0")).extracting(io.tandem.discovery.Endpoint::locality)
+                .containsExactlyInAnyOrder(io.tandem.config.Locality.of("eu-west-1", "eu-west-1b"),
+                        io.tandem.config.Locality.UNKNOWN);
+    }
+
+    @Test
     void statusEventPatchKeepsHealthAndZoneAndResolvesTheNewAddress() {
         MarathonApp app = parser.parseApp(json(hostApp("/p", "[" + portDef(0, "tcp", "{}") + "]")));
         JsonNode ev = json(MarathonPayloads.statusUpdate("/p", "p.1", "TASK_RUNNING", "agent-9", 31999));

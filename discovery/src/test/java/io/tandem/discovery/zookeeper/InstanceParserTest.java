@@ -73,6 +73,20 @@ class InstanceParserTest {
     }
 
     @Test
+    void localityComesFromThePayloadsRegionZoneAndRackFields() {
+        Endpoint e = ok(curator("{\"address\":\"10.0.1.17\",\"port\":8080,\"payload\":{\"@class\":\"Demo$D\","
+                + "\"region\":\"eu-west-1\",\"zone\":\"eu-west-1b\",\"rack\":\"r7\"}}", false));
+        assertThat(e.locality()).isEqualTo(io.tandem.config.Locality.of("eu-west-1", "eu-west-1b", "r7"));
+        assertThat(ok(curator("{\"address\":\"a\",\"port\":80,\"payload\":\"zone=x\"}", false)).locality())
+                .as("a string payload carries none").isEqualTo(io.tandem.config.Locality.UNKNOWN);
+        assertThat(ok(curator("{\"address\":\"a\",\"port\":80,\"payload\":{\"zone\":\"bad zone\",\"region\":7}}",
+                false)).locality()).as("malformed parts are unknown, the instance is kept")
+                .isEqualTo(io.tandem.config.Locality.UNKNOWN);
+        assertThat(ok(curator("{\"address\":\"a\",\"port\":80,\"payload\":null}", false)).locality())
+                .isEqualTo(io.tandem.config.Locality.UNKNOWN);
+    }
+
+    @Test
     void plainLayoutReadsNodeNameOrDataAndDataWinsWhenValid() {
         assertThat(ok(InstanceParser.parse(Layout.PLAIN, false, "/p/s/10.0.0.1:80", "10.0.0.1:80", null)).address())
                 .isEqualTo(HostPort.of("10.0.0.1", 80));

@@ -21,6 +21,12 @@ import java.util.stream.Collectors;
  * check vouches for it, {@code unchecked} when nothing does — HAProxy's "no check"), its
  * {@code FLAGS} every reason it is out; a VIP's {@code STATE} adds {@code unchecked} when it routes
  * to backends nothing checks, so "3/3 eligible" is never read as "3 known up".
+ *
+ * <p>Fault domains show only where they exist, so a node without them prints what it always
+ * did: the node's {@code locality} in the header when known, a VIP's {@code LOCAL} column (the
+ * planned share of new connections to the node's zone) when some VIP has one, and the backends'
+ * {@code LOCALITY} ({@code region/zone/rack}) and {@code PRIO} columns when some backend has a
+ * known locality or a priority other than 0.
  */
 public final class StatusTable {
     private static final String[] VIP_HEADER =
@@ -43,37 +49,68 @@ public final class StatusTable {
                 .append("  ready ").append(view.ready() ? "yes" : "no")
                 .append(view.warming() ? " (warming: first health checks pending)" : "")
                 .append(view.draining() ? "  DRAINING" : "")
+                .append(view.locality().equals("-") ? "" : "  locality " + view.locality())
                 .append('\n');
         if (view.vips().isEmpty()) {
             return out.append("(no VIPs)\n").toString();
         }
 
+        boolean localColumn = view.vips().stream().anyMatch(v -> v.localSharePercent() != null);
+        boolean placeColumns = view.vips().stream().flatMap(v -> v.backends().stream())
+                .anyMatch(b -> !b.locality().equals("-") || b.priority() != 0);
+        String[] vipHeader = localColumn ? append(VIP_HEADER, "LOCAL") : VIP_HEADER;
+        boolean[] vipRight = localColumn ? append(VIP_RIGHT, true) : VIP_RIGHT;
+        String[] backendHeader = placeColumns ? append(append(BACKEND_HEADER, "LOCALITY"), "PRIO") : BACKEND_HEADER;
+        boolean[] backendRight = placeColumns ? append(append(BACKEND_RIGHT, false), true) : BACKEND_RIGHT;
         List<String[]> vipRows = new ArrayList<>();
         List<String[]> backendRows = new ArrayList<>();
-        vipRows.add(VIP_HEADER);
-        backendRows.add(BACKEND_HEADER);
+        vipRows.add(vipHeader);
+        backendRows.add(backendHeader);
         for (VipView v : view.vips()) {
-            vipRows.add(vipRow(v));
+            vipRows.add(vipRow(v, localColumn));
             for (BackendView b : v.backends()) {
-                backendRows.add(backendRow(b));
+                backendRows.add(backendRow(b, placeColumns));
             }
         }
         int[] vipWidths = widths(vipRows);
         int[] backendWidths = widths(backendRows);
 
         out.append('\n');
-        line(out, VIP_HEADER, vipWidths, VIP_RIGHT);
-        line(out, BACKEND_HEADER, backendWidths, BACKEND_RIGHT);
+        line(out, vipHeader, vipWidths, vipRight);
+        line(out, backendHeader, backendWidths, backendRight);
         for (VipView v : view.vips()) {
-            line(out, vipRow(v), vipWidths, VIP_RIGHT);
+            line(out, vipRow(v, localColumn), vipWidths, vipRight);
             if (v.backends().isEmpty()) {
                 out.append("  -> (no backends)\n");
             }
             for (BackendView b : v.backends()) {
-                line(out, backendRow(b), backendWidths, BACKEND_RIGHT);
+                line(out, backendRow(b, placeColumns), backendWidths, backendRight);
             }
         }
         return out.toString();
+    }
+
+    private static String[] append(String[] a, String cell) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + 1);
+        out[a.length] = cell;
+        return out;
+    }
+
+    private static boolean[] append(boolean[] a, boolean cell) {
+        boolean[] out = java.util.Arrays.copyOf(a, a.length + 1);
+        out[a.length] = cell;
+        return out;
+    }
+
+    private static String[] vipRow(VipView v, boolean localColumn) {
+        String[] row = vipRow(v);
+        return localColumn ? append(row, v.localSharePercent() == null ? "-"
+                : String.format(Locale.ROOT, "%.1f%%", v.localSharePercent())) : row;
+    }
+
+    private static String[] backendRow(BackendView b, boolean placeColumns) {
+        String[] row = backendRow(b);
+        return placeColumns ? append(append(row, b.locality()), Integer.toString(b.priority())) : row;
     }
 
     private static String[] vipRow(VipView v) {

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.BackendConfig;
 import io.tandem.config.HostPort;
+import io.tandem.config.Locality;
+import io.tandem.config.LocalitySettings;
 import io.tandem.core.pool.Backend;
 import io.tandem.health.HealthFlag;
 import java.net.InetAddress;
@@ -12,6 +14,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The membership half of the {@link Reconciler}: what a VIP's backends should be — its static
@@ -26,17 +29,20 @@ final class BackendSync {
 
     /** One backend as config, names and discovery want it. */
     private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
-                           boolean unhealthyInSource) {
+                           boolean unhealthyInSource, Locality locality, int priority) {
     }
 
     private final List<Action> out;
     private final NameKeeper names;
     private final HealthRules health;
+    /** The config's CIDR → locality map, for backends whose config or source names no locality. */
+    private final Supplier<LocalitySettings> locality;
 
-    BackendSync(List<Action> out, NameKeeper names, HealthRules health) {
+    BackendSync(List<Action> out, NameKeeper names, HealthRules health, Supplier<LocalitySettings> locality) {
         this.out = requireNonNull(out, "out");
         this.names = requireNonNull(names, "names");
         this.health = requireNonNull(health, "health");
+        this.locality = requireNonNull(locality, "locality");
     }
 
     /**
@@ -59,17 +65,29 @@ final class BackendSync {
             Desired d = w.getValue();
             BackendState bs = vs.backends.get(w.getKey());
             if (bs == null) {
-                Backend b = Backend.of(w.getKey(), d.socketAddress(), Math.max(1, d.weight()));
+                Backend b = Backend.of(w.getKey(), d.socketAddress(), Math.max(1, d.weight()), d.locality(),
+                        d.priority());
                 bs = new BackendState(b, d.origin());
                 bs.eligibleSince = now;
                 vs.backends.put(w.getKey(), bs);
                 out.add(new Action.BindBackend(vs.vip, b, bs::eligible));
                 changes.add("added backend " + w.getKey() + " to " + vs.name());
                 out.add(Action.Log.info("backend added vip=" + vs.name() + " backend=" + w.getKey() + " weight="
-                        + d.weight() + " origin=" + d.origin()));
-            } else if (bs.backend().weight() != Math.max(1, d.weight())) {
-                bs.backend(bs.backend().withWeight(Math.max(1, d.weight())));
-                changes.add("reweighted backend " + w.getKey() + " of " + vs.name());
+                        + d.weight() + " locality=" + d.locality() + " priority=" + d.priority() + " origin="
+                        + d.origin()));
+            } else {
+                if (bs.backend().weight() != Math.max(1, d.weight())) {
+                    bs.backend(bs.backend().withWeight(Math.max(1, d.weight())));
+                    changes.add("reweighted backend " + w.getKey() + " of " + vs.name());
+                }
+                if (!bs.backend().locality().equals(d.locality()) || bs.backend().priority() != d.priority()) {
+                    out.add(Action.Log.info("backend placement vip=" + vs.name() + " backend=" + w.getKey()
+                            + " locality=" + d.locality() + " priority=" + d.priority() + " was_locality="
+                            + bs.backend().locality() + " was_priority=" + bs.backend().priority()));
+                    bs.backend(bs.backend().withPlacement(d.locality(), d.priority()));
+                    changes.add("moved backend " + w.getKey() + " of " + vs.name() + " to " + d.locality()
+                            + " priority " + d.priority());
+                }
             }
             boolean was = bs.eligible();
             bs.sourceDraining = d.sourceDraining();
@@ -89,22 +107,25 @@ final class BackendSync {
     /** An IP literal wins over the same address reached through a name or discovery. */
     private Map<HostPort, Desired> desired(VipState vs, Map<String, List<Discovery.Resolved>> discovered) {
         Map<HostPort, Desired> want = new LinkedHashMap<>();
+        LocalitySettings map = locality.get();
         for (BackendConfig b : vs.config.backends()) {
             InetAddress ip = NameKeeper.literal(b.address().host());
             if (ip != null) {
                 want.put(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(), "static",
-                        false, false));
+                        false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
             }
         }
         for (BackendConfig b : vs.config.backends()) {
             names.backends(b).forEach((hp, socketAddress) -> want.putIfAbsent(hp, new Desired(socketAddress,
-                    b.weight(), "dns:" + b.address().host(), false, false)));
+                    b.weight(), "dns:" + b.address().host(), false, false,
+                    b.locality().orElse(map.lookup(socketAddress.getAddress())), b.priority())));
         }
         vs.config.service().ifPresent(service -> {
             for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
                 var ep = r.endpoint();
                 want.putIfAbsent(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
-                        ep.draining() || ep.weight() == 0, !ep.healthyInSource()));
+                        ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
+                        ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0));
             }
         });
         return want;

@@ -61,6 +61,10 @@ final class ConfigChanges {
             "TandemConfig.discovery", "discovery", Apply.LOOP,
             "TandemConfig.vips", "vips", Apply.LOOP,
             "TandemConfig.ha", "ha", Apply.NESTED,
+            "TandemConfig.locality", "locality", Apply.NESTED,
+            "LocalitySettings.node", "node", Apply.LIVE,
+            "LocalitySettings.cidrs", "locality.cidrs", Apply.LIVE,
+            "LocalitySettings.nodeZones", "locality.node_zones", Apply.LIVE,
             "RuntimeSettings.eventLoops", "runtime.event_loops", Apply.RESTART,
             "RuntimeSettings.transport", "runtime.transport", Apply.RESTART,
             // Read from the config in force by operator drains and by shutdown.
@@ -119,6 +123,7 @@ final class ConfigChanges {
             "VipConfig.healthCheck", "health_check", Apply.LOOP,
             "VipConfig.health", "health policy", Apply.LOOP,
             "VipConfig.service", "service", Apply.LOOP,
+            "VipConfig.locality", "locality", Apply.LOOP,
             // UDP listeners size their buffers and session tables when they bind.
             "VipConfig.udp", "udp", Apply.NESTED,
             "UdpOptions.maxDatagramSize", "udp.max_datagram_size", Apply.RESTART,
@@ -164,6 +169,7 @@ final class ConfigChanges {
         }
         discovery(running.discovery(), next.discovery(), live);
         compare(running.discovery(), next.discovery(), live, restart); // state_dir, dns (the sources: above)
+        compare(running.locality(), next.locality(), live, restart); // node, locality: re-split every VIP
         if (running.ha().isPresent() != next.ha().isPresent()) {
             restart.add("ha: " + (running.ha().isPresent() ? "configured" : "none") + " → "
                     + (next.ha().isPresent() ? "configured" : "none") + " (needs a restart)");
@@ -175,7 +181,8 @@ final class ConfigChanges {
         AdminSettings admin = new AdminSettings(running.admin().enabled(), running.admin().listen(), token,
                 next.admin().allowedHosts());
         TandemConfig effective = new TandemConfig(rt, admin, new DiscoverySettings(next.discovery().zookeeper(),
-                next.discovery().marathon(), next.discovery().stateDir(), running.discovery().dns()), next.vips(), running.ha());
+                next.discovery().marathon(), next.discovery().stateDir(), running.discovery().dns()), next.vips(), running.ha(),
+                next.locality());
         return new Report(List.copyOf(live), List.copyOf(restart), effective);
     }
 
@@ -189,7 +196,7 @@ final class ConfigChanges {
     /** The same VIP with the running {@code udp} options (they need a restart to change). */
     static VipConfig withUdp(VipConfig v, UdpOptions udp) {
         return new VipConfig(v.name(), v.listen(), v.protocol(), v.policy(), v.backends(), v.limits(), v.timeouts(),
-                v.retries(), v.proxyProtocol(), v.relay(), v.healthCheck(), v.health(), v.service(), udp);
+                v.retries(), v.proxyProtocol(), v.relay(), v.healthCheck(), v.health(), v.service(), udp, v.locality());
     }
 
     /** The YAML keys that differ between two versions of a VIP, e.g. {@code [policy, timeouts]}. */
@@ -281,6 +288,7 @@ final class ConfigChanges {
             case Enum<?> e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-');
             case HaConfig.Peer p -> p.id() + "@" + p.address();
             case HaConfig.Address a -> a.address() + a.preferredOwner().map(w -> "@" + w).orElse("");
+            case io.tandem.config.LocalitySettings.Cidr c -> c.cidr() + "=" + c.locality();
             case Collection<?> c -> c.isEmpty() ? "[]" : c.stream().map(ConfigChanges::render).toList().toString();
             default -> o.toString();
         };

@@ -19,17 +19,29 @@ import java.util.Set;
 public record NodeView(String node, Instant startedAt, String transport, String configSource,
                        long configGeneration, Instant configLoadedAt, boolean ready, boolean draining,
                        boolean warming, List<VipView> vips, List<SourceView> sources,
-                       Map<String, String> namedVips) {
+                       Map<String, String> namedVips, String locality) {
 
     /**
-     * @param ready   listeners bound, not draining, and not {@code warming}
-     * @param warming the node has just started and some backends still await their first
-     *                health check (bounded; see docs/health.md "Start-up"): {@code /ready} says 503
+     * @param ready    listeners bound, not draining, and not {@code warming}
+     * @param warming  the node has just started and some backends still await their first
+     *                 health check (bounded; see docs/health.md "Start-up"): {@code /ready} says 503
+     * @param locality the node's {@code region/zone/rack} ({@code -} for an unknown part; {@code -}
+     *                 when nothing is known)
      */
     public NodeView {
+        locality = locality == null ? "-" : locality;
         vips = List.copyOf(vips);
         sources = List.copyOf(sources == null ? List.of() : sources);
         namedVips = Map.copyOf(namedVips == null ? Map.of() : namedVips);
+    }
+
+    /** A node of unknown locality. */
+    public NodeView(String node, Instant startedAt, String transport, String configSource,
+                    long configGeneration, Instant configLoadedAt, boolean ready, boolean draining,
+                    boolean warming, List<VipView> vips, List<SourceView> sources,
+                    Map<String, String> namedVips) {
+        this(node, startedAt, transport, configSource, configGeneration, configLoadedAt, ready, draining, warming,
+                vips, sources, namedVips, "-");
     }
 
     /** A node that is not warming. */
@@ -93,9 +105,22 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                           String proxyProtocol, boolean listening, boolean panic, boolean warming,
                           long poolGeneration, int eligible, int activeConnections, long totalConnections,
                           long bytesIn, long bytesOut, long connectRetries, long noBackend, long limitHits,
-                          List<BackendView> backends) {
+                          List<BackendView> backends, boolean zoneAware, Double localSharePercent,
+                          List<GroupView> groups) {
         public VipView {
             backends = List.copyOf(backends);
+            groups = List.copyOf(groups == null ? List.of() : groups);
+        }
+
+        /** A VIP not split by locality. */
+        public VipView(String name, String listen, String protocol, String policy, String relay,
+                       String proxyProtocol, boolean listening, boolean panic, boolean warming,
+                       long poolGeneration, int eligible, int activeConnections, long totalConnections,
+                       long bytesIn, long bytesOut, long connectRetries, long noBackend, long limitHits,
+                       List<BackendView> backends) {
+            this(name, listen, protocol, policy, relay, proxyProtocol, listening, panic, warming, poolGeneration,
+                    eligible, activeConnections, totalConnections, bytesIn, bytesOut, connectRetries, noBackend,
+                    limitHits, backends, false, null, List.of());
         }
 
         /** A VIP that is not warming. */
@@ -111,17 +136,29 @@ public record NodeView(String node, Instant startedAt, String transport, String 
     }
 
     /**
+     * One group of a VIP's split by priority level and zone ({@link io.tandem.core.pool.LocalityRouting}):
+     * {@code sharePercent} of new connections are drawn to its {@code backends} healthy backends (0 =
+     * only a retry goes there). {@code region}/{@code zone} are null when the level is not split.
+     */
+    public record GroupView(int priority, String region, String zone, boolean local, int backends,
+                            double sharePercent) {
+    }
+
+    /**
      * One backend of one VIP: the state an operator should read it as, its flags (empty =
      * eligible), counters and recent transitions.
      *
      * @param state one of {@link #STATES}, derived by {@link #stateOf}: {@code up} only when an
      *              active check vouches for the backend; {@code unchecked} when nothing is known
      *              against it but nothing checks it either (no {@code health_check} on its VIP)
+     * @param region its region, null when unknown (also {@code zone}, {@code rack})
+     * @param priority its priority level (0 = primary)
      */
     public record BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
                               boolean eligible, int activeConnections, long totalConnections,
                               long bytesIn, long bytesOut, long connectFailures,
-                              List<TransitionView> recentTransitions) {
+                              List<TransitionView> recentTransitions, String region, String zone, String rack,
+                              int priority) {
         /**
          * Every value {@link #state} takes, most telling first (the order {@link #stateOf} decides in);
          * a health flag added later shows as its own name in lower case.
@@ -137,6 +174,24 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                 // A node from before this field: it could not say whether a check watched the backend.
                 state = stateOf(flags, true);
             }
+        }
+
+        /** A primary backend of unknown locality. */
+        public BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
+                           boolean eligible, int activeConnections, long totalConnections,
+                           long bytesIn, long bytesOut, long connectFailures,
+                           List<TransitionView> recentTransitions) {
+            this(address, weight, origin, state, flags, eligible, activeConnections, totalConnections, bytesIn,
+                    bytesOut, connectFailures, recentTransitions, null, null, null, 0);
+        }
+
+        /** {@code region/zone/rack} as {@code tandem status} shows it; {@code -} when nothing is known. */
+        public String locality() {
+            if (region == null && zone == null && rack == null) {
+                return "-";
+            }
+            return (region == null ? "-" : region) + "/" + (zone == null ? "-" : zone)
+                    + (rack == null ? "" : "/" + rack);
         }
 
         /** A backend whose state follows from its flags alone, as if an active check watched it. */

@@ -1,10 +1,12 @@
 package io.tandem.core.control;
 
 import io.tandem.config.HealthPolicy;
+import io.tandem.config.LocalitySettings;
 import io.tandem.config.VipConfig;
 import io.tandem.core.policy.Policies;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.pool.LocalityRouting;
 import io.tandem.health.HealthFlag;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,6 +43,11 @@ import java.util.Set;
  *   <li><b>Cut</b> ({@code close_on_backend_down}): backends down by a failed check or a passive
  *       ejection, outside panic and warming (with no backend known good, cutting their
  *       connections would only hurt). Drained and disabled backends keep their connections.</li>
+ *   <li><b>Priority levels and zones</b> ({@link LocalityRouting}): outside panic, the chosen
+ *       backends are split by priority level (Envoy priority load, overprovisioning factor),
+ *       region and — when the VIP is zone-aware — zone, and the policy is built per group. Panic
+ *       is decided over the whole set, never per level or zone, and routes to every routable
+ *       backend unsplit.</li>
  * </ul>
  */
 final class PoolBuilder {
@@ -69,6 +76,11 @@ final class PoolBuilder {
     }
 
     static Built build(VipConfig config, List<Member> members, Instant now, long generation) {
+        return build(config, members, now, generation, LocalitySettings.NONE);
+    }
+
+    static Built build(VipConfig config, List<Member> members, Instant now, long generation,
+                       LocalitySettings locality) {
         HealthPolicy policy = config.health();
         List<Member> eligible = new ArrayList<>();
         List<Member> awaiting = new ArrayList<>();
@@ -124,8 +136,28 @@ final class PoolBuilder {
                 }
             }
         }
-        BackendPool pool = new BackendPool(config, backends, Policies.create(config.policy(), backends), panic,
-                generation, cut);
+        LocalityRouting.Plan plan = LocalityRouting.Plan.NONE;
+        io.tandem.core.policy.Policy pick;
+        if (panic) {
+            pick = Policies.create(config.policy(), backends);
+        } else {
+            // A level's total: what the panic share counts (awaiting backends only while warming).
+            List<Backend> known = new ArrayList<>(routable.size());
+            routable.stream().filter(m -> warming || !awaiting.contains(m)).forEach(m -> known.add(m.backend()));
+            plan = LocalityRouting.plan(backends, known, locality.node(), config.locality(), locality.nodeZones());
+            if (plan.split()) {
+                List<List<Backend>> groups = new ArrayList<>(plan.groups().size());
+                int[] shares = new int[plan.groups().size()];
+                for (int i = 0; i < shares.length; i++) {
+                    groups.add(plan.groups().get(i).backends());
+                    shares[i] = plan.groups().get(i).share();
+                }
+                pick = Policies.grouped(config.policy(), groups, shares, LocalityRouting.SCALE);
+            } else {
+                pick = Policies.create(config.policy(), backends);
+            }
+        }
+        BackendPool pool = new BackendPool(config, backends, pick, panic, generation, cut, plan);
         return new Built(pool, panic, warming, ramping, eligible.size(), awaiting.size(), members.size());
     }
 }

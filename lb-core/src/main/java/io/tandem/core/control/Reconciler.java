@@ -66,6 +66,8 @@ final class Reconciler {
     private Map<String, List<Discovery.Resolved>> discovered = Map.of();
     /** The config in force (restart-only keys at their running values); null before the first. */
     private TandemConfig config;
+    /** The node's locality and the CIDR map in force: set before a config's VIPs are synced. */
+    private io.tandem.config.LocalitySettings locality = io.tandem.config.LocalitySettings.NONE;
     private long generation;
     private Instant configLoadedAt;
     private boolean draining;
@@ -84,7 +86,7 @@ final class Reconciler {
         this.startedAt = requireNonNull(startedAt, "startedAt");
         this.now = startedAt;
         this.health = new HealthRules(out, () -> now, vips::get, this::publish);
-        this.members = new BackendSync(out, names, health);
+        this.members = new BackendSync(out, names, health, () -> locality);
     }
 
     /** What to do, in order; the list is handed over (the next call starts a new one). */
@@ -270,6 +272,7 @@ final class Reconciler {
                 out.add(Action.Log.info("vip removed vip=" + e.getKey() + " listen=" + old.config.listen()));
             }
         }
+        locality = t.effective.locality();
         for (VipConfig v : t.wanted.values()) {
             VipState vs = t.fresh.get(v.name());
             if (vs != null) {
@@ -518,7 +521,7 @@ final class Reconciler {
     // ---------------------------------------------------------------- pools and readiness
 
     private void publish(VipState vs) {
-        vs.publish(now, out);
+        vs.publish(now, locality, out);
         warming(now); // ends the node's warm-up as soon as the last first verdict arrives
     }
 
@@ -570,6 +573,11 @@ final class Reconciler {
 
     VipState vip(String name) {
         return vips.get(name);
+    }
+
+    /** The node's locality and the CIDR map in force. */
+    io.tandem.config.LocalitySettings locality() {
+        return locality;
     }
 
     TandemConfig config() {

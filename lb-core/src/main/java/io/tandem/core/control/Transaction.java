@@ -86,7 +86,7 @@ final class Transaction {
             fileVips.add(v);
         }
         TandemConfig effective = new TandemConfig(report.effective().runtime(), report.effective().admin(),
-                report.effective().discovery(), fileVips, report.effective().ha());
+                report.effective().discovery(), fileVips, report.effective().ha(), report.effective().locality());
         // The VIPs to run: the file's, plus those discovery declares (Marathon VIP labels) that do
         // not clash with a file VIP.
         Map<String, VipConfig> wanted = new LinkedHashMap<>();

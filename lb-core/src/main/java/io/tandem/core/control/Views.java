@@ -4,6 +4,7 @@ import io.tandem.core.control.NodeView.BackendView;
 import io.tandem.core.control.NodeView.VipView;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.pool.LocalityRouting;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,12 +32,23 @@ final class Views {
                     vs.warming, pool.generation(),
                     (int) vs.backends.values().stream().filter(BackendState::eligible).count(), st.active.get(),
                     st.totalConnections.sum(), st.bytesIn.sum(), st.bytesOut.sum(), st.connectRetries.sum(),
-                    st.noBackend.sum(), st.limitHits.sum(), backends));
+                    st.noBackend.sum(), st.limitHits.sum(), backends, vs.config.locality().zoneAware(),
+                    pool.routing().localShare() < 0 ? null : pool.routing().localShare() / 100.0,
+                    groups(pool.routing())));
         }
         boolean warming = r.warming(now);
         return new NodeView(node, r.startedAt(), transport, configSource, r.generation(),
                 Objects.requireNonNullElse(r.configLoadedAt(), r.startedAt()), r.ready(now), r.draining(), warming,
-                vips, discovery.views(), discovery.namedVips());
+                vips, discovery.views(), discovery.namedVips(), r.locality().node().toString());
+    }
+
+    private static List<NodeView.GroupView> groups(LocalityRouting.Plan plan) {
+        List<NodeView.GroupView> out = new ArrayList<>(plan.groups().size());
+        for (LocalityRouting.Group g : plan.groups()) {
+            out.add(new NodeView.GroupView(g.priority(), g.locality().region().orElse(null),
+                    g.locality().zone().orElse(null), g.local(), g.backends().size(), g.share() / 100.0));
+        }
+        return out;
     }
 
     static BackendView backend(BackendState bs) {
@@ -44,6 +56,7 @@ final class Views {
         var s = b.stats();
         return new BackendView(b.address().toString(), b.weight(), bs.origin(), bs.state(), bs.flags(),
                 bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
-                s.connectFailures.sum(), bs.recentTransitions());
+                s.connectFailures.sum(), bs.recentTransitions(), b.locality().region().orElse(null),
+                b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority());
     }
 }

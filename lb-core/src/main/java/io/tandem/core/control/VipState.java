@@ -45,12 +45,32 @@ final class VipState {
     boolean ejectionTimer;
     /** A slow-start step is scheduled. */
     boolean rampTimer;
+    /** The planned local share last logged (basis points; -1 unknown, MIN_VALUE before the first). */
+    private int lastLocalShare = Integer.MIN_VALUE;
+    private String lastGroups = "[]";
 
     VipState(VipConfig config, long incarnation) {
         this.config = requireNonNull(config, "config");
         this.incarnation = incarnation;
         this.published = new BackendPool(config, List.of(), Policies.create(config.policy(), List.of()), false, 0);
         this.vip = new Vip(config.name(), published);
+    }
+
+    /**
+     * {@code [p0:eu/eu-a:100.00%:2,p0:eu/eu-b:0.00%:2]} — level, locality, share, healthy backends
+     * of each group: the split as one log field (no spaces or '=' inside).
+     */
+    static String groupsText(io.tandem.core.pool.LocalityRouting.Plan plan) {
+        StringBuilder sb = new StringBuilder("[");
+        for (var g : plan.groups()) {
+            if (sb.length() > 1) {
+                sb.append(',');
+            }
+            sb.append('p').append(g.priority()).append(':').append(g.locality()).append(':')
+                    .append(String.format(java.util.Locale.ROOT, "%.2f", g.share() / 100.0)).append("%:")
+                    .append(g.backends().size());
+        }
+        return sb.append(']').toString();
     }
 
     String name() {
@@ -75,12 +95,12 @@ final class VipState {
      * VIP asks for it, logs panic and warming as they begin and end, and schedules the next
      * slow-start step.
      */
-    void publish(Instant now, List<Action> out) {
+    void publish(Instant now, io.tandem.config.LocalitySettings locality, List<Action> out) {
         List<PoolBuilder.Member> members = new ArrayList<>(backends.size());
         for (BackendState bs : backends.values()) {
             members.add(new PoolBuilder.Member(bs.backend(), bs.flags(), bs.eligibleSince));
         }
-        PoolBuilder.Built built = PoolBuilder.build(config, members, now, ++poolGeneration);
+        PoolBuilder.Built built = PoolBuilder.build(config, members, now, ++poolGeneration, locality);
         BackendPool before = published;
         published = built.pool();
         out.add(new Action.Publish(vip, built.pool()));
@@ -123,6 +143,18 @@ final class VipState {
             out.add(new Action.Schedule(rampKey(),
                     Duration.ofMillis(Math.max(100, config.health().slowStart().toMillis() / 10))));
         }
+        int localShare = built.pool().routing().localShare();
+        String groups = built.pool().routing().split() ? groupsText(built.pool().routing()) : "[]";
+        if ((localShare != lastLocalShare || !groups.equals(lastGroups)) && (localShare >= 0 || !groups.equals("[]")
+                || !lastGroups.equals("[]"))) {
+            // A change in the planned split is worth a line: it is how a zone failure or a spill to
+            // a backup level shows.
+            out.add(Action.Log.info("vip locality vip=" + name() + " local_share=" + (localShare < 0 ? "-"
+                    : String.format(java.util.Locale.ROOT, "%.2f", localShare / 100.0) + "%") + " groups="
+                    + groups));
+        }
+        lastLocalShare = localShare;
+        lastGroups = groups;
         out.add(Action.Log.debug("pool published vip=" + name() + " generation=" + built.pool().generation()
                 + " eligible=" + built.eligible() + "/" + built.known() + " panic=" + built.panic() + " warming="
                 + built.warming() + " ramping=" + built.ramping()));

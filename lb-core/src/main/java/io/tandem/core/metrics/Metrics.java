@@ -50,6 +50,9 @@ import java.util.function.ToDoubleFunction;
 public final class Metrics implements AutoCloseable {
     static final String VIP_TAG = "vip";
     static final String BACKEND_TAG = "backend";
+    static final String ZONE_TAG = "zone";
+    /** The zone label of backends whose zone is not known. */
+    static final String UNKNOWN_ZONE = "unknown";
 
     /**
      * The bucket ladder of every {@code tandem_*} timer that asks for a percentile histogram, cut
@@ -84,6 +87,8 @@ public final class Metrics implements AutoCloseable {
     private final Map<String, UdpHolder> udp = new ConcurrentHashMap<>();
     /** vip name → backend address → holder. */
     private final Map<String, Map<String, BackendHolder>> backends = new ConcurrentHashMap<>();
+    /** vip name → backend zone → what removed backends of that zone had counted. */
+    private final Map<String, Map<String, ZoneHolder>> zones = new ConcurrentHashMap<>();
 
     /** A fresh registry ({@link PrometheusConfig#DEFAULT}) with JVM and process meters bound. */
     public Metrics() {
@@ -140,6 +145,13 @@ public final class Metrics implements AutoCloseable {
                 tags, holder, h -> h.vip.pool().panic() ? 1 : 0);
         gauge("tandem.vip.backends.eligible", "Backends that may take new connections", tags, holder,
                 h -> eligibleCount(h.vip));
+        counter("tandem.vip.local.connections", "Connections proxied to backends in this node's zone", tags, holder,
+                this::localConnections);
+        gauge("tandem.vip.local.share", "Planned share (0..1) of new connections to backends in this node's zone; "
+                + "NaN when the node's zone is unknown", tags, holder, h -> {
+                    int share = h.vip.pool().routing().localShare();
+                    return share < 0 ? Double.NaN : share / 10_000.0;
+                });
         counter("tandem.self.loops", "Connections and UDP sessions cut because the backend leads back into this node",
                 tags, holder, h -> h.vip.stats().selfLoops.sum());
         vips.put(vip.name(), holder);
@@ -183,8 +195,10 @@ public final class Metrics implements AutoCloseable {
             existing.eligible = eligible;
             return;
         }
-        BackendHolder holder = new BackendHolder(backend.stats(), eligible);
+        String zone = backend.locality().zone().orElse(UNKNOWN_ZONE);
+        BackendHolder holder = new BackendHolder(backend.stats(), eligible, zone);
         Tags tags = Tags.of(VIP_TAG, vip.name(), BACKEND_TAG, address);
+        bindZone(vip.name(), zone);
         gauge("tandem.backend.connections.active", "Connections proxied to the backend now", tags, holder,
                 h -> h.stats.active.get());
         counter("tandem.backend.connections", "Connections proxied to the backend", tags, holder,
@@ -252,9 +266,79 @@ public final class Metrics implements AutoCloseable {
         requireNonNull(backend, "backend");
         Map<String, BackendHolder> ofVip = backends.get(vip);
         if (ofVip != null) {
-            ofVip.remove(backend);
+            BackendHolder gone = ofVip.remove(backend);
+            if (gone != null) {
+                retire(vip, gone);
+            }
         }
         removeMatching(vip, backend);
+    }
+
+    /**
+     * The per-zone series of a VIP ({@code tandem_backend_zone_*{vip,zone}}), registered with the
+     * first backend of the zone. They sum the zone's current backends plus what its removed ones
+     * had counted, so they never go down when a backend leaves.
+     */
+    private void bindZone(String vip, String zone) {
+        Map<String, ZoneHolder> ofVip = zones.computeIfAbsent(vip, k -> new ConcurrentHashMap<>());
+        if (ofVip.containsKey(zone)) {
+            return;
+        }
+        ZoneHolder z = new ZoneHolder(vip, zone);
+        Tags tags = Tags.of(VIP_TAG, vip, ZONE_TAG, zone);
+        counter("tandem.backend.zone.connections", "Connections proxied to the VIP's backends in this zone", tags, z,
+                h -> h.connections.sum() + sumOfZone(h, s -> s.totalConnections.sum()));
+        counter("tandem.backend.zone.received.bytes", "Bytes received from the VIP's backends in this zone", tags, z,
+                h -> h.bytesIn.sum() + sumOfZone(h, s -> s.bytesIn.sum()));
+        counter("tandem.backend.zone.sent.bytes", "Bytes sent to the VIP's backends in this zone", tags, z,
+                h -> h.bytesOut.sum() + sumOfZone(h, s -> s.bytesOut.sum()));
+        ofVip.put(zone, z);
+    }
+
+    private double sumOfZone(ZoneHolder z, java.util.function.ToLongFunction<BackendStats> f) {
+        Map<String, BackendHolder> ofVip = backends.get(z.vip);
+        long sum = 0;
+        if (ofVip != null) {
+            for (BackendHolder h : ofVip.values()) {
+                if (h.zone.equals(z.zone)) {
+                    sum += f.applyAsLong(h.stats);
+                }
+            }
+        }
+        return sum;
+    }
+
+    /** Keeps a removed backend's counts in its zone's (and the VIP's local) series. */
+    private void retire(String vip, BackendHolder gone) {
+        ZoneHolder z = zones.getOrDefault(vip, Map.of()).get(gone.zone);
+        if (z != null) {
+            z.connections.add(gone.stats.totalConnections.sum());
+            z.bytesIn.add(gone.stats.bytesIn.sum());
+            z.bytesOut.add(gone.stats.bytesOut.sum());
+        }
+        VipHolder v = vips.get(vip);
+        if (v != null && gone.zone.equals(nodeZone(v))) {
+            v.localRetired.add(gone.stats.totalConnections.sum());
+        }
+    }
+
+    /** The zone the VIP's current snapshot was planned for; null when unknown. */
+    private static String nodeZone(VipHolder h) {
+        return h.vip.pool().routing().node().zone().orElse(null);
+    }
+
+    private double localConnections(VipHolder h) {
+        String zone = nodeZone(h);
+        long sum = h.localRetired.sum();
+        Map<String, BackendHolder> ofVip = backends.get(h.vip.name());
+        if (zone != null && ofVip != null) {
+            for (BackendHolder b : ofVip.values()) {
+                if (b.zone.equals(zone)) {
+                    sum += b.stats.totalConnections.sum();
+                }
+            }
+        }
+        return sum;
     }
 
     /** Removes every meter tagged with this VIP, its backends' included. Unknown names are ignored. */
@@ -262,6 +346,7 @@ public final class Metrics implements AutoCloseable {
         requireNonNull(vip, "vip");
         vips.remove(vip);
         backends.remove(vip);
+        zones.remove(vip);
         udp.remove(vip);
         removeMatching(vip, null);
     }
@@ -331,6 +416,8 @@ public final class Metrics implements AutoCloseable {
 
     private static final class VipHolder {
         volatile Vip vip;
+        /** Connections of removed backends that were in this node's zone. */
+        final java.util.concurrent.atomic.LongAdder localRetired = new java.util.concurrent.atomic.LongAdder();
 
         VipHolder(Vip vip) {
             this.vip = vip;
@@ -349,10 +436,27 @@ public final class Metrics implements AutoCloseable {
     private static final class BackendHolder {
         volatile BackendStats stats;
         volatile BooleanSupplier eligible;
+        /** The backend's zone when it was bound (its zone series count it there). */
+        final String zone;
 
-        BackendHolder(BackendStats stats, BooleanSupplier eligible) {
+        BackendHolder(BackendStats stats, BooleanSupplier eligible, String zone) {
             this.stats = stats;
             this.eligible = eligible;
+            this.zone = zone;
+        }
+    }
+
+    /** What the removed backends of one zone of one VIP had counted. */
+    private static final class ZoneHolder {
+        final String vip;
+        final String zone;
+        final java.util.concurrent.atomic.LongAdder connections = new java.util.concurrent.atomic.LongAdder();
+        final java.util.concurrent.atomic.LongAdder bytesIn = new java.util.concurrent.atomic.LongAdder();
+        final java.util.concurrent.atomic.LongAdder bytesOut = new java.util.concurrent.atomic.LongAdder();
+
+        ZoneHolder(String vip, String zone) {
+            this.vip = vip;
+            this.zone = zone;
         }
     }
 }

@@ -40,6 +40,30 @@ public final class Policies {
         };
     }
 
+    /**
+     * A policy that first draws one of {@code groups} by its share, then picks inside it with a
+     * policy of {@code kind} of its own (per-zone round-robin cursors, per-zone Maglev tables);
+     * see {@link GroupedPolicy}. One group with the whole share is just that group's policy.
+     *
+     * @param groups backends per group, in retry order
+     * @param shares each group's share in basis points of {@code scale}, summing to it
+     */
+    public static Policy grouped(PolicyKind kind, List<List<Backend>> groups, int[] shares, int scale) {
+        requireNonNull(kind, "kind");
+        requireNonNull(groups, "groups");
+        if (groups.isEmpty()) {
+            return EmptyPolicy.INSTANCE;
+        }
+        if (groups.size() == 1) {
+            return create(kind, groups.get(0));
+        }
+        Policy[] policies = new Policy[groups.size()];
+        for (int i = 0; i < policies.length; i++) {
+            policies[i] = create(kind, groups.get(i));
+        }
+        return new GroupedPolicy(policies, shares, scale);
+    }
+
     /** The backends a policy may pick: positive weight, input order kept. */
     static Backend[] routable(List<Backend> backends) {
         requireNonNull(backends, "backends");

@@ -3,21 +3,25 @@ package io.tandem.core.pool;
 import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.HostPort;
+import io.tandem.config.Locality;
 import java.net.InetSocketAddress;
 
 /**
- * A backend as the data path sees it: where to connect, its weight in this snapshot and its
- * live counters. Immutable except for {@link #stats()}, which is shared by every snapshot that
- * contains the same backend so counters survive membership and weight changes
- * ({@link #withWeight(int)}).
+ * A backend as the data path sees it: where to connect, its weight in this snapshot, its fault
+ * domain and priority level, and its live counters. Immutable except for {@link #stats()}, which
+ * is shared by every snapshot that contains the same backend so counters survive membership,
+ * weight and placement changes ({@link #withWeight(int)}, {@link #withPlacement}).
  */
 public final class Backend {
     private final HostPort address;
     private final InetSocketAddress socketAddress;
     private final int weight;
     private final BackendStats stats;
+    private final Locality locality;
+    private final int priority;
 
-    private Backend(HostPort address, InetSocketAddress socketAddress, int weight, BackendStats stats) {
+    private Backend(HostPort address, InetSocketAddress socketAddress, int weight, BackendStats stats,
+                    Locality locality, int priority) {
         this.address = requireNonNull(address, "address");
         this.socketAddress = requireNonNull(socketAddress, "socketAddress");
         if (weight < 0) {
@@ -25,11 +29,22 @@ public final class Backend {
         }
         this.weight = weight;
         this.stats = requireNonNull(stats, "stats");
+        this.locality = requireNonNull(locality, "locality");
+        if (priority < 0) {
+            throw new IllegalArgumentException("priority: " + priority + " (expected >= 0)");
+        }
+        this.priority = priority;
     }
 
     /** A new backend with fresh counters. {@code socketAddress} should be resolved already. */
     public static Backend of(HostPort address, InetSocketAddress socketAddress, int weight) {
-        return new Backend(address, socketAddress, weight, new BackendStats());
+        return of(address, socketAddress, weight, Locality.UNKNOWN, 0);
+    }
+
+    /** A new backend with fresh counters, in {@code locality} at priority level {@code priority}. */
+    public static Backend of(HostPort address, InetSocketAddress socketAddress, int weight, Locality locality,
+                             int priority) {
+        return new Backend(address, socketAddress, weight, new BackendStats(), locality, priority);
     }
 
     /** Convenience for tests and quick mode: resolves {@code address} now (may block on DNS). */
@@ -39,7 +54,23 @@ public final class Backend {
 
     /** The same backend (same counters) with another weight, for a new snapshot. */
     public Backend withWeight(int newWeight) {
-        return newWeight == weight ? this : new Backend(address, socketAddress, newWeight, stats);
+        return newWeight == weight ? this : new Backend(address, socketAddress, newWeight, stats, locality, priority);
+    }
+
+    /** The same backend (same counters) in another locality or priority level, for a new snapshot. */
+    public Backend withPlacement(Locality newLocality, int newPriority) {
+        return newLocality.equals(locality) && newPriority == priority ? this
+                : new Backend(address, socketAddress, weight, stats, newLocality, newPriority);
+    }
+
+    /** Its fault domain (region, zone, rack), as far as known. */
+    public Locality locality() {
+        return locality;
+    }
+
+    /** Its priority level: 0 = primary, higher = used only while lower levels lack healthy capacity. */
+    public int priority() {
+        return priority;
     }
 
     public HostPort address() {

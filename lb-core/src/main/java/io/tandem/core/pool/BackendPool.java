@@ -22,14 +22,23 @@ import java.util.Set;
  *                   by a check or an ejection while the pool routes elsewhere). The control loop
  *                   sweeps their connections after publishing this snapshot; a connection that
  *                   reaches one of them later (it picked from an older snapshot) cuts itself.
+ * @param routing    the split by priority level and zone the policy was built from
+ *                   ({@link LocalityRouting}); {@link LocalityRouting.Plan#NONE} when not split
  */
 public record BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation,
-                          Set<Backend> cut) {
+                          Set<Backend> cut, LocalityRouting.Plan routing) {
     public BackendPool {
         requireNonNull(config, "config");
         backends = List.copyOf(requireNonNull(backends, "backends"));
         requireNonNull(policy, "policy");
         cut = Set.copyOf(requireNonNull(cut, "cut"));
+        requireNonNull(routing, "routing");
+    }
+
+    /** A snapshot not split by locality. */
+    public BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation,
+                       Set<Backend> cut) {
+        this(config, backends, policy, panic, generation, cut, LocalityRouting.Plan.NONE);
     }
 
     /** A snapshot that cuts nothing. */

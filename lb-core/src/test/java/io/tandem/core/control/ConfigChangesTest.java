@@ -44,7 +44,7 @@ class ConfigChangesTest {
         List<String> missing = new ArrayList<>();
         for (Class<?> type : List.of(TandemConfig.class, RuntimeSettings.class, RuntimeSettings.Dns.class,
                 AdminSettings.class, HaConfig.class, DiscoverySettings.class, VipConfig.class, UdpOptions.class,
-                io.tandem.config.LoggingSettings.class)) {
+                io.tandem.config.LoggingSettings.class, io.tandem.config.LocalitySettings.class)) {
             for (RecordComponent c : type.getRecordComponents()) {
                 String key = type.getSimpleName() + "." + c.getName();
                 if (!ConfigChanges.KEYS.containsKey(key)) {
@@ -53,6 +53,15 @@ class ConfigChangesTest {
             }
         }
         assertThat(missing).as("config keys with no live/restart decision in ConfigChanges.KEYS").isEmpty();
+    }
+
+    @Test
+    void aNewNodeZoneOrCidrMapIsAppliedLive() {
+        ConfigChanges.Report r = ConfigChanges.between(parse(BASE), parse("node: {region: eu, zone: eu-a}\n"
+                + "locality: {cidrs: [{cidr: 10.0.0.0/8, zone: eu-b}]}\n" + BASE));
+        assertThat(r.live()).containsExactly("node: - → eu/eu-a", "locality.cidrs: [] → [10.0.0.0/8=-/eu-b]");
+        assertThat(r.needsRestart()).isEmpty();
+        assertThat(r.effective().locality().node().zone()).contains("eu-a");
     }
 
     @Test

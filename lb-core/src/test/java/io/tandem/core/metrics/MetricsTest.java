@@ -166,7 +166,8 @@ class MetricsTest {
         metrics.bindVip(vip);
         metrics.bindBackend(vip, a, () -> true);
 
-        assertThat(metersTagged("web")).isEqualTo(before).isEqualTo(11 + 7);
+        // 13 per VIP, 7 per backend, 3 per backend zone
+        assertThat(metersTagged("web")).isEqualTo(before).isEqualTo(13 + 7 + 3);
     }
 
     @Test
@@ -189,7 +190,7 @@ class MetricsTest {
                 .contains("tandem_vip_connections_total{vip=\"web\"} 7.0")
                 .contains("tandem_backend_connections_total{backend=\"127.0.0.1:9001\",vip=\"web\"} 3.0")
                 .contains("tandem_backend_eligible{backend=\"127.0.0.1:9001\",vip=\"web\"} 0.0");
-        assertThat(metersTagged("web")).isEqualTo(11 + 7);
+        assertThat(metersTagged("web")).isEqualTo(13 + 7 + 3);
     }
 
     @Test
