@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -150,7 +151,7 @@ class IpAddressManagerIT {
         NetlinkAddress.KernelError e = org.assertj.core.api.Assertions.catchThrowableOfType(
                 NetlinkAddress.KernelError.class,
                 () -> NetlinkAddress.remove(hostEnd, subnet + ".12"));
-        assertThat(e.errno).as("deleting an absent address: EADDRNOTAVAIL").isEqualTo(NetlinkAddress.EADDRNOTAVAIL);
+        assertThat(e.errno).as("deleting an absent address: EADDRNOTAVAIL").isEqualTo(Errno.EADDRNOTAVAIL);
         assertThat(e).hasMessageContaining(subnet + ".12/32 dev " + hostEnd);
     }
 

@@ -3,7 +3,7 @@ package io.tandem.core.control;
 import static java.util.Objects.requireNonNull;
 
 import io.tandem.core.pool.Backend;
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.Vip;
 import java.time.Clock;

@@ -9,7 +9,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.vip.Connection;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.SelfLoops;

@@ -2,7 +2,7 @@ package io.tandem.core.udp;
 
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.SelfLoops;
 import java.io.IOException;

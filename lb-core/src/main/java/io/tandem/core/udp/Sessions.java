@@ -4,7 +4,9 @@ import io.tandem.core.pool.Backend;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.RateLimitedLog;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +21,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
-    private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final Duration WARN_INTERVAL = Duration.ofSeconds(10);
 
     enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
 
@@ -38,8 +40,8 @@ final class Sessions {
     private long countBytesOut;
     private long countReceiveCalls;
     private boolean closed;
-    private long lastLimitWarn = System.nanoTime() - WARN_INTERVAL_NANOS;
-    private long lastSocketWarn = System.nanoTime() - WARN_INTERVAL_NANOS;
+    private final RateLimitedLog limitWarn = RateLimitedLog.every(WARN_INTERVAL);
+    private final RateLimitedLog socketWarn = RateLimitedLog.every(WARN_INTERVAL);
 
     Sessions(Vip vip, UdpSettings settings, UdpStats stats, ConnectionEvents events) {
         this.vip = vip;
@@ -253,9 +255,7 @@ final class Sessions {
     }
 
     private void warnLimit() {
-        long now = System.nanoTime();
-        if (now - lastLimitWarn >= WARN_INTERVAL_NANOS) {
-            lastLimitWarn = now;
+        if (limitWarn.tryAcquire()) { // the counters in the line carry the exact numbers
             log.warn("udp session limit reached vip={} max_sessions={} evicted_total={} dropped_total={}",
                     vip.name(), settings.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
         }
@@ -263,10 +263,10 @@ final class Sessions {
 
     /** An upstream socket could not be opened for a reason that is not the node's own (rate-limited). */
     void warnSocketFailure(Exception e) {
-        long now = System.nanoTime();
-        if (now - lastSocketWarn >= WARN_INTERVAL_NANOS) {
-            lastSocketWarn = now;
-            log.warn("udp upstream socket failed vip={} reason=\"{}\"", vip.name(), e.toString());
+        long held = socketWarn.admit();
+        if (held >= 0) {
+            log.warn("udp upstream socket failed vip={} reason=\"{}\" suppressed_since_last={}", vip.name(), e.toString(),
+                    held);
         }
     }
 }

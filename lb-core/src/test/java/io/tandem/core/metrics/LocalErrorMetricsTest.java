@@ -11,7 +11,7 @@ import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.Vip;
 import java.util.List;

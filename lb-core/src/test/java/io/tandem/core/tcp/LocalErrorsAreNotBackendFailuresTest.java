@@ -2,7 +2,7 @@ package io.tandem.core.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.testing.LeakWatcher;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;

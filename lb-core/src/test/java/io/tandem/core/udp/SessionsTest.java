@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tandem.config.HostPort;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.udp.UdpTestSupport.RecordingEvents;
 import io.tandem.core.vip.Vip;
 import java.io.IOException;

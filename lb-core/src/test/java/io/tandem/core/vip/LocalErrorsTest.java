@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
 import io.tandem.core.vip.LocalErrors.Kind;
 import io.tandem.core.vip.LocalErrors.Op;
 import java.io.IOException;
