@@ -112,8 +112,8 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
         this.loop = loop;
         this.socket = socket;
         this.fd = socket.intValue();
-        this.batch = sessions.settings.batch();
-        this.maxDatagram = sessions.settings.maxDatagramSize();
+        this.batch = sessions.batch;
+        this.maxDatagram = sessions.options.maxDatagramSize();
         // One byte more than allowed: a datagram that fills its slot was truncated by the kernel.
         this.slot = maxDatagram + 1;
         this.replySlots = (int) Math.clamp(REPLY_MEMORY / slot, REPLY_BURST, MAX_REPLY_SLOTS);

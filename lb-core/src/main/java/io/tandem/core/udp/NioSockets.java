@@ -66,9 +66,9 @@ final class NioSockets implements DatagramSockets, NioIoHandle {
         this.stats = sessions.stats;
         this.loop = loop;
         this.channel = channel;
-        this.maxDatagram = sessions.settings.maxDatagramSize();
+        this.maxDatagram = sessions.options.maxDatagramSize();
         this.buffer = ByteBuffer.allocateDirect(maxDatagram + 1);
-        this.readsPerEvent = sessions.settings.batch() * EpollSockets.MAX_READS_PER_EVENT;
+        this.readsPerEvent = sessions.batch * EpollSockets.MAX_READS_PER_EVENT;
     }
 
     /** True when {@code loop} is a NIO event loop. */

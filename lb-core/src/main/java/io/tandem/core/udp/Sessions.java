@@ -1,5 +1,6 @@
 package io.tandem.core.udp;
 
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
@@ -26,7 +27,10 @@ final class Sessions {
     enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
 
     final Vip vip;
-    final UdpSettings settings;
+    /** The VIP's {@code udp} section, as validated by the config reader. */
+    final UdpOptions options;
+    /** Datagrams per {@code recvmmsg} on epoll ({@link UdpListener#RECV_BATCH}). */
+    final int batch;
     final UdpStats stats;
     final ConnectionEvents events;
     final SessionTable table = new SessionTable();
@@ -43,9 +47,10 @@ final class Sessions {
     private final RateLimitedLog limitWarn = RateLimitedLog.every(WARN_INTERVAL);
     private final RateLimitedLog socketWarn = RateLimitedLog.every(WARN_INTERVAL);
 
-    Sessions(Vip vip, UdpSettings settings, UdpStats stats, ConnectionEvents events) {
+    Sessions(Vip vip, UdpOptions options, int batch, UdpStats stats, ConnectionEvents events) {
         this.vip = vip;
-        this.settings = settings;
+        this.options = options;
+        this.batch = batch;
         this.stats = stats;
         this.events = events;
     }
@@ -61,7 +66,7 @@ final class Sessions {
 
     /** How often {@link #sweep} should run: a quarter of the idle time, within 10 ms..1 s. */
     long sweepPeriodNanos() {
-        return Math.clamp(settings.sessionIdle().toNanos() / 4,
+        return Math.clamp(options.sessionIdle().toNanos() / 4,
                 TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
     }
 
@@ -146,7 +151,7 @@ final class Sessions {
 
     /** One slot of the VIP-wide session budget, shared by all loops (a CAS, only when a session starts). */
     private boolean reserveSlot() {
-        int max = settings.maxSessions();
+        int max = options.maxSessions();
         for (;;) {
             int active = stats.sessionsActive.get();
             if (active >= max) {
@@ -176,9 +181,9 @@ final class Sessions {
         }
     }
 
-    /** Closes the sessions idle for {@link UdpSettings#sessionIdle()} or longer: O(expired), oldest first. */
+    /** Closes the sessions idle for {@link UdpOptions#sessionIdle()} or longer: O(expired), oldest first. */
     void sweep(long now) {
-        long idle = settings.sessionIdle().toNanos();
+        long idle = options.sessionIdle().toNanos();
         for (Session s = table.eldest(); s != null && now - s.lastActive >= idle; s = table.eldest()) {
             close(s, Reason.EXPIRED);
         }
@@ -257,7 +262,7 @@ final class Sessions {
     private void warnLimit() {
         if (limitWarn.tryAcquire()) { // the counters in the line carry the exact numbers
             log.warn("udp session limit reached vip={} max_sessions={} evicted_total={} dropped_total={}",
-                    vip.name(), settings.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
+                    vip.name(), options.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
         }
     }
 
