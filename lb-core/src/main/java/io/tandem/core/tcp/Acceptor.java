@@ -1,8 +1,8 @@
 package io.tandem.core.tcp;
 
+import io.tandem.core.vip.LocalErrors;
 import io.tandem.sys.Errno;
 import io.tandem.sys.Syscalls;
-import io.tandem.core.vip.LocalErrors;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;

@@ -2,9 +2,9 @@ package io.tandem.core.udp;
 
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.sys.Errno;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.SelfLoops;
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
