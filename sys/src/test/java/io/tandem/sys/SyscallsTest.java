@@ -32,7 +32,7 @@ class SyscallsTest {
             assertThat(sender).isNotNegative();
             try {
                 MemorySegment addr = arena.allocate(Syscalls.SOCKADDR_SLOT, 8);
-                int len = Syscalls.writeSockaddr(addr, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                int len = Syscalls.writeSockaddr(addr, new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 0));
                 assertThat(Syscalls.bind(state, receiver, addr.address(), len)).isZero();
                 MemorySegment lenp = arena.allocate(ValueLayout.JAVA_INT);
                 lenp.set(ValueLayout.JAVA_INT, 0, Syscalls.SOCKADDR_SLOT);
