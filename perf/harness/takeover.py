@@ -777,7 +777,7 @@ def analyse(system, scenario, victim, survivor, t_fault, t_end, first, client, m
         t_lost, l_lost = first_line("peer link lost", f"node={survivor}")
         t_probe, _ = first_line("peer probe", f"node={survivor}")
         t_dead, _ = first_line("peer declared dead", f"node={survivor}")
-        t_acq, l_acq = first_line("vip acquired", f"node={survivor}", f"vip={VIP} ")
+        t_acq, l_acq = first_line("vip acquired", f"node={survivor}", f"address={VIP} ")
         r["tandem"] = {"link_lost_ms": rel(t_lost), "link_lost_cause": kv(l_lost, "cause") if l_lost else None,
                        "probe_ms": rel(t_probe), "declared_dead_ms": rel(t_dead), "acquired_log_ms": rel(t_acq),
                        "acquired_line": l_acq,
@@ -785,7 +785,7 @@ def analyse(system, scenario, victim, survivor, t_fault, t_end, first, client, m
                            if kv(l_acq, k) is not None} if l_acq else {})}
         if scenario in ("host", "freeze"):
             t_rel, l_rel = (None, None)
-            hits = system.nodes[victim].after(t_fault - 0.5, "vip released", f"vip={VIP} ")
+            hits = system.nodes[victim].after(t_fault - 0.5, "vip released", f"address={VIP} ")
             if hits:
                 t_rel, l_rel = own_ts(hits[0][1]), hits[0][1]
             r["tandem"]["victim_released_ms"] = rel(t_rel)

@@ -80,7 +80,7 @@ final class ConfigReader {
      * The largest UDP payload (65535 - 20 byte IPv4 header - 8 byte UDP header): a larger check
      * datagram fails with EMSGSIZE ("Message too long") on every backend.
      */
-    static final int MAX_UDP_PAYLOAD = 65_507;
+    static final int MAX_UDP_PAYLOAD = UdpOptions.MAX_IPV4_PAYLOAD;
     /**
      * A UDP check reads a reply into Netty's default 2048-byte datagram buffer, so a longer
      * {@code expect} could never match.
@@ -580,7 +580,7 @@ final class ConfigReader {
         s.allowKeys(UDP_KEYS);
         UdpOptions d = UdpOptions.DEFAULTS;
         return new UdpOptions(
-                s.integer("max_datagram_size", 1, 65_507, d.maxDatagramSize()),
+                s.integer("max_datagram_size", 1, MAX_UDP_PAYLOAD, d.maxDatagramSize()),
                 s.duration("session_idle", Duration.ofMillis(10), Duration.ofHours(24), "", d.sessionIdle()),
                 s.integer("max_sessions", 1, 1_000_000, d.maxSessions()),
                 s.integer("responses_per_request", 0, 1000, ", 0 = sessions end by idling", d.responsesPerRequest()));

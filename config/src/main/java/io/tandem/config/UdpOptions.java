@@ -16,6 +16,9 @@ import java.time.Duration;
  *                            replies (DNS: 1), freeing its socket at once
  */
 public record UdpOptions(int maxDatagramSize, Duration sessionIdle, int maxSessions, int responsesPerRequest) {
+    /** The largest UDP payload over IPv4 (65535 - 20 byte IPv4 header - 8 byte UDP header). */
+    public static final int MAX_IPV4_PAYLOAD = 65_507;
+
     /**
      * 9000-byte datagrams (a jumbo frame: anything a real network delivers unfragmented), 30 s idle,
      * 65,536 sessions, idle-only. The receive buffer is this × the recvmmsg batch (16), so a larger
@@ -25,5 +28,21 @@ public record UdpOptions(int maxDatagramSize, Duration sessionIdle, int maxSessi
 
     public UdpOptions {
         requireNonNull(sessionIdle, "sessionIdle");
+    }
+
+    public UdpOptions withMaxDatagramSize(int value) {
+        return new UdpOptions(value, sessionIdle, maxSessions, responsesPerRequest);
+    }
+
+    public UdpOptions withSessionIdle(Duration value) {
+        return new UdpOptions(maxDatagramSize, value, maxSessions, responsesPerRequest);
+    }
+
+    public UdpOptions withMaxSessions(int value) {
+        return new UdpOptions(maxDatagramSize, sessionIdle, value, responsesPerRequest);
+    }
+
+    public UdpOptions withResponsesPerRequest(int value) {
+        return new UdpOptions(maxDatagramSize, sessionIdle, maxSessions, value);
     }
 }

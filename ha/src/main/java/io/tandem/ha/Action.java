@@ -6,11 +6,11 @@ import java.util.Set;
 sealed interface Action {
 
     /** Compare-and-set the epoch record from {@code seen} to {@code seen.epoch()+1} and create our owner node. */
-    record Claim(String vip, OwnershipCause cause, Lease seen, String fromPeer) implements Action {
+    record Claim(String vipAddress, OwnershipCause cause, Lease seen, String fromPeer) implements Action {
     }
 
     /** Renew our own lease in the current session (new epoch, owner node of this session). */
-    record Reassert(String vip, Lease seen) implements Action {
+    record Reassert(String vipAddress, Lease seen) implements Action {
     }
 
     /**
@@ -19,12 +19,13 @@ sealed interface Action {
      * @param detectMs for a takeover: silence of the dead peer before its link was declared lost
      * @param decideMs for a takeover: from link loss to the committed lease (probe + claim)
      */
-    record Serve(String vip, long epoch, OwnershipCause cause, String fromPeer, long detectMs, long decideMs)
+    record Serve(String vipAddress, long epoch, OwnershipCause cause, String fromPeer, long detectMs, long decideMs)
             implements Action {
     }
 
     /** Stop serving. {@code deleteOwner}: a voluntary release also removes our owner node so others may claim at once. */
-    record Release(String vip, long epoch, OwnershipCause cause, String detail, boolean deleteOwner) implements Action {
+    record Release(String vipAddress, long epoch, OwnershipCause cause, String detail, boolean deleteOwner)
+            implements Action {
     }
 
     /** Ask {@code peer} through ZooKeeper whether it is alive. */
@@ -36,6 +37,6 @@ sealed interface Action {
     }
 
     /** After a freeze: read the epoch records of these addresses directly (not from the cache). */
-    record Revalidate(Set<String> vips) implements Action {
+    record Revalidate(Set<String> vipAddresses) implements Action {
     }
 }

@@ -2,6 +2,7 @@ package io.tandem.ha;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.config.HaConfig;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -48,7 +49,7 @@ final class Arbiter {
      */
     record Timing(long heartbeatTimeout, long probeTimeout, long isolationGrace, long claimDelay,
                   long preemptDelay, long reprobeInterval, long retryBackoff, long deadAfterLoss) {
-        static Timing of(HaSettings s) {
+        static Timing of(HaConfig s) {
             long interval = s.heartbeatInterval().toMillis();
             return new Timing(s.heartbeatTimeout().toMillis(), s.probeTimeout().toMillis(),
                     s.isolationGrace().toMillis(), s.claimDelay().toMillis(), s.preemptDelay().toMillis(),
@@ -90,13 +91,13 @@ final class Arbiter {
             this.id = id;
         }
 
-        boolean claims(String vip) {
-            return up && heartbeat != null && heartbeat.held().containsKey(vip);
+        boolean claims(String vipAddress) {
+            return up && heartbeat != null && heartbeat.held().containsKey(vipAddress);
         }
     }
 
     private final String me;
-    private final List<String> vips;
+    private final List<String> vipAddresses;
     private final Map<String, String> preferred;
     private final boolean preempt;
     private final Timing t;
@@ -131,7 +132,7 @@ final class Arbiter {
         this.nextNonce = nonceBase;
         this.me = requireNonNull(me, "me");
         this.preferred = Map.copyOf(preferred);
-        this.vips = List.copyOf(new TreeSet<>(preferred.keySet()));
+        this.vipAddresses = List.copyOf(new TreeSet<>(preferred.keySet()));
         this.preempt = preempt;
         this.t = requireNonNull(timing, "timing");
         this.zkSince = now;
@@ -158,7 +159,7 @@ final class Arbiter {
 
     void leases(Map<String, Lease> current, long now) {
         leases = Map.copyOf(current);
-        current.forEach((vip, l) -> observe(vip, l.epoch(), l.holder(), "ZooKeeper"));
+        current.forEach((vipAddress, l) -> observe(vipAddress, l.epoch(), l.holder(), "ZooKeeper"));
     }
 
     void heartbeat(String peerId, PeerMessage.Heartbeat hb, long now) {
@@ -174,7 +175,7 @@ final class Arbiter {
         }
         p.lastHeartbeatAt = now;
         p.heartbeat = hb;
-        hb.held().forEach((vip, epoch) -> observe(vip, epoch, peerId, "heartbeat"));
+        hb.held().forEach((vipAddress, epoch) -> observe(vipAddress, epoch, peerId, "heartbeat"));
     }
 
     void linkLost(String peerId, String cause, long now) {
@@ -217,20 +218,20 @@ final class Arbiter {
     }
 
     /** Outcome of a {@link Action.Claim} or {@link Action.Reassert}; {@code epoch} &lt; 0 when it failed. */
-    void claimDone(String vip, OwnershipCause cause, String fromPeer, long startedAt, long epoch, long now) {
-        inflight.remove(vip);
+    void claimDone(String vipAddress, OwnershipCause cause, String fromPeer, long startedAt, long epoch, long now) {
+        inflight.remove(vipAddress);
         if (epoch < 0) {
-            retryAt.put(vip, now + t.retryBackoff());
+            retryAt.put(vipAddress, now + t.retryBackoff());
             return;
         }
-        observe(vip, epoch, me, "claim");
-        Held h = held.get(vip);
+        observe(vipAddress, epoch, me, "claim");
+        Held h = held.get(vipAddress);
         if (h != null) {
-            held.put(vip, new Held(epoch, h.since(), h.cause()));
+            held.put(vipAddress, new Held(epoch, h.since(), h.cause()));
             return;
         }
-        held.put(vip, new Held(epoch, now, cause));
-        freeSince.remove(vip);
+        held.put(vipAddress, new Held(epoch, now, cause));
+        freeSince.remove(vipAddress);
         long detect = -1;
         long decide = -1;
         Peer p = fromPeer == null ? null : peers.get(fromPeer);
@@ -238,28 +239,29 @@ final class Arbiter {
             detect = p.lastHeartbeatAt >= 0 ? Math.max(0, p.downAt - p.lastHeartbeatAt) : -1;
             decide = now - p.downAt;
         }
-        pending.add(new Action.Serve(vip, epoch, cause, fromPeer, detect, decide));
+        pending.add(new Action.Serve(vipAddress, epoch, cause, fromPeer, detect, decide));
     }
 
     /** Fresh epoch record read after a freeze; {@code fresh} null when the read failed. */
-    void revalidated(String vip, Lease fresh, long now) {
+    void revalidated(String vipAddress, Lease fresh, long now) {
         if (fresh == null) {
             return;
         }
-        observe(vip, fresh.epoch(), fresh.holder(), "direct read");
-        Held h = held.get(vip);
+        observe(vipAddress, fresh.epoch(), fresh.holder(), "direct read");
+        Held h = held.get(vipAddress);
         if (h != null && fresh.epoch() == h.epoch() && me.equals(fresh.holder())) {
-            suspect.remove(vip);
+            suspect.remove(vipAddress);
         }
     }
 
     /** Adding the address failed: give the lease up so another node can serve it. */
-    void addressFailed(String vip, long now) {
-        Held h = held.remove(vip);
+    void addressFailed(String vipAddress, long now) {
+        Held h = held.remove(vipAddress);
         if (h != null) {
-            relinquished.add(vip);
-            pending.add(new Action.Release(vip, h.epoch(), OwnershipCause.ADDRESS_FAILED, "address add failed", true));
-            retryAt.put(vip, now + 10 * t.claimDelay());
+            relinquished.add(vipAddress);
+            pending.add(new Action.Release(vipAddress, h.epoch(), OwnershipCause.ADDRESS_FAILED, "address add failed",
+                    true));
+            retryAt.put(vipAddress, now + 10 * t.claimDelay());
         }
     }
 
@@ -285,8 +287,8 @@ final class Arbiter {
     List<Action> shutdown() {
         stopped = true;
         List<Action> out = new ArrayList<>();
-        for (String vip : List.copyOf(held.keySet())) {
-            release(out, vip, OwnershipCause.SHUTDOWN, "node closing");
+        for (String vipAddress : List.copyOf(held.keySet())) {
+            release(out, vipAddress, OwnershipCause.SHUTDOWN, "node closing");
         }
         return out;
     }
@@ -320,8 +322,8 @@ final class Arbiter {
                 suspect.clear();
                 frozenAt = -1;
             } else if (now - frozenAt >= t.freezeThreshold()) {
-                for (String vip : List.copyOf(suspect)) {
-                    release(out, vip, OwnershipCause.ISOLATED, "frozen and not revalidated in "
+                for (String vipAddress : List.copyOf(suspect)) {
+                    release(out, vipAddress, OwnershipCause.ISOLATED, "frozen and not revalidated in "
                             + t.freezeThreshold() + "ms");
                 }
                 suspect.clear();
@@ -411,69 +413,70 @@ final class Arbiter {
 
     private void reassert(List<Action> out) {
         for (Map.Entry<String, Held> e : held.entrySet()) {
-            String vip = e.getKey();
-            if (inflight.contains(vip)) {
+            String vipAddress = e.getKey();
+            if (inflight.contains(vipAddress)) {
                 continue;
             }
-            Lease l = leases.getOrDefault(vip, Lease.NONE);
+            Lease l = leases.getOrDefault(vipAddress, Lease.NONE);
             if (l.epoch() == e.getValue().epoch() && me.equals(l.holder())
                     && (!l.ownerLive() || l.ownerSession() != sessionId)) {
-                inflight.add(vip);
-                out.add(new Action.Reassert(vip, l));
+                inflight.add(vipAddress);
+                out.add(new Action.Reassert(vipAddress, l));
             }
         }
     }
 
     private void claims(List<Action> out, long now) {
-        for (String vip : vips) {
-            if (held.containsKey(vip) || inflight.contains(vip) || retryAt.getOrDefault(vip, 0L) > now) {
+        for (String vipAddress : vipAddresses) {
+            if (held.containsKey(vipAddress) || inflight.contains(vipAddress)
+                    || retryAt.getOrDefault(vipAddress, 0L) > now) {
                 continue;
             }
-            if (peers.values().stream().anyMatch(p -> p.claims(vip))) {
-                freeSince.remove(vip);
+            if (peers.values().stream().anyMatch(p -> p.claims(vipAddress))) {
+                freeSince.remove(vipAddress);
                 continue;
             }
-            Lease l = leases.getOrDefault(vip, Lease.NONE);
+            Lease l = leases.getOrDefault(vipAddress, Lease.NONE);
             if (!me.equals(l.owner())) {
-                relinquished.remove(vip);
+                relinquished.remove(vipAddress);
             }
-            Seen seen = knownEpoch.get(vip);
+            Seen seen = knownEpoch.get(vipAddress);
             if (seen != null && seen.epoch() > l.epoch()) {
                 continue; // our view of ZooKeeper lags what a peer told us: wait for it
             }
             if (l.ownerLive()) {
-                freeSince.remove(vip);
+                freeSince.remove(vipAddress);
                 if (l.owner().equals(me)) {
-                    if (!relinquished.contains(vip)) {
-                        claim(out, vip, OwnershipCause.RECOVERED, l, null);
+                    if (!relinquished.contains(vipAddress)) {
+                        claim(out, vipAddress, OwnershipCause.RECOVERED, l, null);
                     }
                 } else {
                     Peer p = peers.get(l.owner());
                     if (p != null && p.probe == ProbeState.DEAD) {
-                        claim(out, vip, OwnershipCause.PEER_DEAD, l, p.id);
+                        claim(out, vipAddress, OwnershipCause.PEER_DEAD, l, p.id);
                     }
                 }
                 continue;
             }
-            if (me.equals(preferred.get(vip))) {
-                claim(out, vip, OwnershipCause.PREFERRED, l, null);
+            if (me.equals(preferred.get(vipAddress))) {
+                claim(out, vipAddress, OwnershipCause.PREFERRED, l, null);
                 continue;
             }
             Peer last = l.holder() == null ? null : peers.get(l.holder());
             if (last != null && last.probe == ProbeState.DEAD) {
-                claim(out, vip, OwnershipCause.PEER_DEAD, l, last.id);
+                claim(out, vipAddress, OwnershipCause.PEER_DEAD, l, last.id);
                 continue;
             }
-            long since = freeSince.computeIfAbsent(vip, k -> now);
+            long since = freeSince.computeIfAbsent(vipAddress, k -> now);
             if (now - since >= t.claimDelay()) {
-                claim(out, vip, OwnershipCause.FREE_LEASE, l, null);
+                claim(out, vipAddress, OwnershipCause.FREE_LEASE, l, null);
             }
         }
     }
 
-    private void claim(List<Action> out, String vip, OwnershipCause cause, Lease seen, String fromPeer) {
-        inflight.add(vip);
-        out.add(new Action.Claim(vip, cause, seen, fromPeer));
+    private void claim(List<Action> out, String vipAddress, OwnershipCause cause, Lease seen, String fromPeer) {
+        inflight.add(vipAddress);
+        out.add(new Action.Claim(vipAddress, cause, seen, fromPeer));
     }
 
     private void preempt(List<Action> out, long now) {
@@ -492,22 +495,22 @@ final class Arbiter {
     }
 
     private void releaseAll(List<Action> out, OwnershipCause cause, String detail) {
-        for (String vip : List.copyOf(held.keySet())) {
-            release(out, vip, cause, detail);
+        for (String vipAddress : List.copyOf(held.keySet())) {
+            release(out, vipAddress, cause, detail);
         }
     }
 
-    private void release(List<Action> out, String vip, OwnershipCause cause, String detail) {
-        Held h = held.remove(vip);
+    private void release(List<Action> out, String vipAddress, OwnershipCause cause, String detail) {
+        Held h = held.remove(vipAddress);
         if (h == null) {
             return;
         }
-        suspect.remove(vip);
+        suspect.remove(vipAddress);
         boolean voluntary = cause == OwnershipCause.PREEMPTED || cause == OwnershipCause.SHUTDOWN;
         if (voluntary) {
-            relinquished.add(vip);
+            relinquished.add(vipAddress);
         }
-        out.add(new Action.Release(vip, h.epoch(), cause, detail, voluntary));
+        out.add(new Action.Release(vipAddress, h.epoch(), cause, detail, voluntary));
     }
 
     private void markDown(Peer p, String cause, long now) {
@@ -519,10 +522,10 @@ final class Arbiter {
         lastPeerDownAt = now;
     }
 
-    private void observe(String vip, long epoch, String node, String source) {
-        Seen s = knownEpoch.get(vip);
+    private void observe(String vipAddress, long epoch, String node, String source) {
+        Seen s = knownEpoch.get(vipAddress);
         if (s == null || epoch > s.epoch()) {
-            knownEpoch.put(vip, new Seen(epoch, node, source));
+            knownEpoch.put(vipAddress, new Seen(epoch, node, source));
         }
     }
 
@@ -554,16 +557,16 @@ final class Arbiter {
         return List.copyOf(peers.values());
     }
 
-    Lease lease(String vip) {
-        return leases.getOrDefault(vip, Lease.NONE);
+    Lease lease(String vipAddress) {
+        return leases.getOrDefault(vipAddress, Lease.NONE);
     }
 
-    List<String> vips() {
-        return vips;
+    List<String> vipAddresses() {
+        return vipAddresses;
     }
 
-    String preferredOwner(String vip) {
-        return preferred.get(vip);
+    String preferredOwner(String vipAddress) {
+        return preferred.get(vipAddress);
     }
 
     boolean zkUsable() {

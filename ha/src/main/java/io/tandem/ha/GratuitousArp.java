@@ -1,5 +1,9 @@
 package io.tandem.ha;
 
+import static io.tandem.sys.Syscalls.AF_PACKET;
+import static io.tandem.sys.Syscalls.SOCK_RAW;
+
+import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,13 +17,10 @@ import java.nio.file.Path;
 
 /**
  * Sends one gratuitous ARP (an ARP request with sender IP = target IP = the VIP, to the
- * broadcast address) from an interface through an {@code AF_PACKET} raw socket, using the FFM
- * API: no JNI, no external tool. Needs CAP_NET_RAW (root). Linux only.
+ * broadcast address) from an interface through an {@code AF_PACKET} raw socket, with libc
+ * through {@link Syscalls} (FFM): no JNI, no external tool. Needs CAP_NET_RAW (root). Linux only.
  */
-@SuppressWarnings("restricted") // native access is the point; the JVM needs --enable-native-access
 final class GratuitousArp {
-    private static final int AF_PACKET = 17;
-    private static final int SOCK_RAW = 3;
     private static final short ETH_P_ARP = 0x0806;
     private static final int SOCKADDR_LL_SIZE = 20;
 
@@ -66,13 +67,16 @@ final class GratuitousArp {
      * ~66 ms later than a warm node's). Failure is ignored: {@link #send} reports it when it matters.
      */
     static void warmUp() {
+        if (!Syscalls.AVAILABLE) {
+            return;
+        }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Libc.CALL_STATE);
-            int fd = (int) Libc.SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, (int) Short.reverseBytes(ETH_P_ARP) & 0xffff);
+            MemorySegment state = Syscalls.newErrnoBuffer(arena);
+            int fd = Syscalls.socket(state, AF_PACKET, SOCK_RAW, (int) Short.reverseBytes(ETH_P_ARP) & 0xffff);
             if (fd >= 0) {
-                int ignored = (int) Libc.CLOSE.invokeExact(fd);
+                Syscalls.close(state, fd);
             }
-        } catch (Throwable ignored) {
+        } catch (RuntimeException ignored) {
             // no CAP_NET_RAW or no FFM: send() falls back to arping and says so
         }
     }
@@ -84,13 +88,16 @@ final class GratuitousArp {
         }
         byte[] frame = frame(mac(iface), a.getAddress());
         int ifindex = ifindex(iface);
+        if (!Syscalls.AVAILABLE) {
+            throw new IOException("gratuitous ARP: libc calls through FFM unavailable (expected Linux and native access)");
+        }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Libc.CALL_STATE);
+            MemorySegment state = Syscalls.newErrnoBuffer(arena);
             short protoBe = Short.reverseBytes(ETH_P_ARP);
             int protocol = protoBe & 0xffff;
-            int fd = (int) Libc.SOCKET.invokeExact(state, AF_PACKET, SOCK_RAW, protocol);
+            int fd = Syscalls.socket(state, AF_PACKET, SOCK_RAW, protocol);
             if (fd < 0) {
-                throw new IOException("socket(AF_PACKET): errno " + Libc.errno(state) + " (expected CAP_NET_RAW)");
+                throw new IOException("socket(AF_PACKET): errno " + Syscalls.errno(state) + " (expected CAP_NET_RAW)");
             }
             try {
                 MemorySegment sll = arena.allocate(SOCKADDR_LL_SIZE, 4);
@@ -104,18 +111,16 @@ final class GratuitousArp {
                     sll.set(ValueLayout.JAVA_BYTE, 12 + i, (byte) 0xff);
                 }
                 MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, frame);
-                long sent = (long) Libc.SENDTO.invokeExact(state, fd, buf, (long) frame.length, 0, sll, SOCKADDR_LL_SIZE);
+                long sent = Syscalls.sendto(state, fd, buf.address(), frame.length, 0, sll.address(), SOCKADDR_LL_SIZE);
                 if (sent != frame.length) {
-                    throw new IOException("sendto(" + iface + "): " + sent + " errno " + Libc.errno(state)
+                    throw new IOException("sendto(" + iface + "): " + sent + " errno " + Syscalls.errno(state)
                             + " (expected " + frame.length + " bytes sent)");
                 }
             } finally {
-                int ignored = (int) Libc.CLOSE.invokeExact(fd);
+                Syscalls.close(state, fd);
             }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException("gratuitous ARP via FFM failed", t);
+        } catch (IllegalStateException e) { // a call that could not be made at all
+            throw new IOException("gratuitous ARP via FFM failed", e);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.tandem.ha;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.config.HaConfig;
 import io.tandem.config.HostPort;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -43,7 +44,8 @@ public final class HaNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HaNode.class);
     private static final int RECENT_EVENTS = 64;
 
-    private final HaSettings settings;
+    private final HaConfig config;
+    private final Group group;
     private final AddressManager addresses;
     private final OwnershipListener listener;
     private final long incarnation;
@@ -72,17 +74,18 @@ public final class HaNode implements AutoCloseable {
     private ScheduledFuture<?> ticker;
     private volatile HaView view;
 
-    private HaNode(HaSettings settings, AddressManager addresses, OwnershipListener listener) throws IOException {
-        this.settings = settings;
+    private HaNode(HaConfig config, AddressManager addresses, OwnershipListener listener) throws IOException {
+        this.config = config;
+        this.group = Group.of(config);
         this.addresses = addresses;
         this.listener = listener;
         this.incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
-        List<String> peerIds = settings.peers().stream().map(HaPeer::nodeId).toList();
-        this.arbiter = new Arbiter(settings.nodeId(), peerIds, settings.preferredOwners(), settings.preempt(),
-                Arbiter.Timing.of(settings), incarnation, now());
+        List<String> peerIds = config.peers().stream().map(HaConfig.Peer::id).toList();
+        this.arbiter = new Arbiter(config.nodeId(), peerIds, group.preferredOwners(), config.preempt(),
+                Arbiter.Timing.of(config), incarnation, now());
         this.control = Executors.newSingleThreadScheduledExecutor(
-                r -> Thread.ofPlatform().name("tandem-ha-control-" + settings.nodeId()).daemon().unstarted(r));
-        this.store = new LeaseStore(settings, new LeaseStore.Events() {
+                r -> Thread.ofPlatform().name("tandem-ha-control-" + config.nodeId()).daemon().unstarted(r));
+        this.store = new LeaseStore(config, new LeaseStore.Events() {
             @Override
             public void state(ZkState state, long sessionId) {
                 post(() -> onZkState(state, sessionId));
@@ -106,7 +109,7 @@ public final class HaNode implements AutoCloseable {
                 });
             }
         });
-        this.link = new PeerLink(settings, new PeerLink.Events() {
+        this.link = new PeerLink(config, new PeerLink.Events() {
             @Override
             public void heartbeat(String peer, PeerMessage.Heartbeat hb, long atMs) {
                 post(() -> onHeartbeat(peer, hb, atMs));
@@ -139,40 +142,40 @@ public final class HaNode implements AutoCloseable {
      *
      * @throws IOException when the peer-link port cannot be bound
      */
-    public static HaNode start(HaSettings settings, AddressManager addresses, OwnershipListener listener)
+    public static HaNode start(HaConfig config, AddressManager addresses, OwnershipListener listener)
             throws IOException {
-        return start(settings, addresses, listener, true);
+        return start(config, addresses, listener, true);
     }
 
     /** {@code watchdog} false: tests that simulate a whole-process freeze (SIGSTOP stops the watchdog too). */
-    static HaNode start(HaSettings settings, AddressManager addresses, OwnershipListener listener, boolean watchdog)
+    static HaNode start(HaConfig config, AddressManager addresses, OwnershipListener listener, boolean watchdog)
             throws IOException {
-        requireNonNull(settings, "settings");
+        requireNonNull(config, "config");
         requireNonNull(addresses, "addresses");
         requireNonNull(listener, "listener");
-        HaNode node = new HaNode(settings, addresses, listener);
+        HaNode node = new HaNode(config, addresses, listener);
         addresses.warmUp();
-        for (HaVip v : settings.vips()) {
+        for (HaConfig.Address v : config.addresses()) {
             try {
                 addresses.remove(v.address());
             } catch (IOException e) {
-                log.warn("stale address sweep failed vip={} error=\"{}\"", v.address(), e.toString());
+                log.warn("stale address sweep failed address={} error=\"{}\"", v.address(), e.toString());
             }
         }
         node.link.start();
         node.store.start();
-        long tick = settings.heartbeatInterval().toMillis();
+        long tick = config.heartbeatInterval().toMillis();
         node.ticker = node.control.scheduleWithFixedDelay(node::tick, tick, tick, TimeUnit.MILLISECONDS);
-        if (!settings.addressLifetime().isZero()) {
-            long every = Math.max(250, settings.addressLifetime().toMillis() / 3);
+        if (!config.addressLifetime().isZero()) {
+            long every = Math.max(250, config.addressLifetime().toMillis() / 3);
             node.control.scheduleAtFixedRate(node::renewAddresses, every, every, TimeUnit.MILLISECONDS);
         }
         if (watchdog) {
-            Thread.ofPlatform().daemon().name("tandem-ha-watchdog-" + settings.nodeId()).start(node::watchdog);
+            Thread.ofPlatform().daemon().name("tandem-ha-watchdog-" + config.nodeId()).start(node::watchdog);
         }
-        log.info("ha node started node={} incarnation={} peer_port={} peers={} vips={} preferred={}",
-                settings.nodeId(), node.incarnation, node.link.port(), settings.peers().size(), settings.vips().size(),
-                settings.preferredOwners());
+        log.info("ha node started node={} incarnation={} peer_port={} peers={} addresses={} preferred={}",
+                config.nodeId(), node.incarnation, node.link.port(), config.peers().size(), config.addresses().size(),
+                node.group.preferredOwners());
         return node;
     }
 
@@ -186,9 +189,10 @@ public final class HaNode implements AutoCloseable {
         return link.port();
     }
 
-    /** Tells every peer that this node's passive detector ejected {@code backend} of {@code vip}. */
-    public void publishBackendEjected(String vip, HostPort backend, String reason) {
-        link.send(new PeerMessage.BackendEjected(settings.nodeId(), vip, backend, reason, System.currentTimeMillis()));
+    /** Tells every peer that this node's passive detector ejected {@code backend} of the VIP named {@code vipName}. */
+    public void publishBackendEjected(String vipName, HostPort backend, String reason) {
+        link.send(new PeerMessage.BackendEjected(config.nodeId(), vipName, backend, reason,
+                System.currentTimeMillis()));
     }
 
     // ------------------------------------------------------------------ control thread
@@ -200,7 +204,7 @@ public final class HaNode implements AutoCloseable {
                     r.run();
                     step();
                 } catch (RuntimeException e) {
-                    log.error("ha control task failed node={}", settings.nodeId(), e);
+                    log.error("ha control task failed node={}", config.nodeId(), e);
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -215,14 +219,14 @@ public final class HaNode implements AutoCloseable {
                 arbiter.releaseAll(OwnershipCause.ISOLATED, "control thread stalled; watchdog removed the addresses");
             }
             if (arbiter.tick(now)) {
-                log.warn("ha control thread was late node={} (frozen or paused?) revalidating held vips={}",
-                        settings.nodeId(), arbiter.heldEpochs().keySet());
+                log.warn("ha control thread was late node={} (frozen or paused?) revalidating held addresses={}",
+                        config.nodeId(), arbiter.heldEpochs().keySet());
             }
             step();
             sendHeartbeat();
             lastTickDone = now();
         } catch (RuntimeException e) {
-            log.error("ha tick failed node={}", settings.nodeId(), e);
+            log.error("ha tick failed node={}", config.nodeId(), e);
         }
     }
 
@@ -236,9 +240,9 @@ public final class HaNode implements AutoCloseable {
      * as a frozen process (docs/ha.md, failure matrix).
      */
     private void watchdog() {
-        long interval = Math.max(5, settings.heartbeatInterval().toMillis() / 2);
-        long threshold = settings.heartbeatTimeout().toMillis() + settings.probeTimeout().toMillis()
-                - settings.heartbeatInterval().toMillis();
+        long interval = Math.max(5, config.heartbeatInterval().toMillis() / 2);
+        long threshold = config.heartbeatTimeout().toMillis() + config.probeTimeout().toMillis()
+                - config.heartbeatInterval().toMillis();
         while (!closed.get()) {
             try {
                 Thread.sleep(interval); // periodic check, not a wait for a condition
@@ -253,12 +257,13 @@ public final class HaNode implements AutoCloseable {
                     && watchdogFired.compareAndSet(false, true)) {
                 serveToken.clear();
                 log.error("ha control thread stalled node={} stalled_ms={} removing addresses={} (peers will take them over)",
-                        settings.nodeId(), stalled, served);
-                for (String vip : served) {
+                        config.nodeId(), stalled, served);
+                for (String vipAddress : served) {
                     try {
-                        addresses.remove(vip);
+                        addresses.remove(vipAddress);
                     } catch (IOException | RuntimeException e) {
-                        log.error("watchdog address remove failed node={} vip={} error=\"{}\"", settings.nodeId(), vip,
+                        log.error("watchdog address remove failed node={} address={} error=\"{}\"", config.nodeId(),
+                                vipAddress,
                                 e.toString());
                     }
                 }
@@ -268,7 +273,7 @@ public final class HaNode implements AutoCloseable {
     }
 
     private void sendHeartbeat() {
-        link.send(new PeerMessage.Heartbeat(settings.nodeId(), incarnation, ++sequence, arbiter.zkUsable(),
+        link.send(new PeerMessage.Heartbeat(config.nodeId(), incarnation, ++sequence, arbiter.zkUsable(),
                 arbiter.heldEpochs()));
     }
 
@@ -276,7 +281,7 @@ public final class HaNode implements AutoCloseable {
         ZkState before = arbiter.zk();
         arbiter.zkState(state, sessionId, now());
         if (before != state) {
-            log.info("zookeeper state node={} state={} session=0x{}", settings.nodeId(), state,
+            log.info("zookeeper state node={} state={} session=0x{}", config.nodeId(), state,
                     Long.toHexString(sessionId));
         }
         if (state == ZkState.CONNECTED) {
@@ -290,7 +295,7 @@ public final class HaNode implements AutoCloseable {
         long previousIncarnation = p != null && p.heartbeat != null ? p.heartbeat.incarnation() : 0;
         arbiter.heartbeat(peer, hb, at);
         if (p != null && !wasUp) {
-            log.info("peer link up node={} peer={} incarnation={}{}", settings.nodeId(), peer, hb.incarnation(),
+            log.info("peer link up node={} peer={} incarnation={}{}", config.nodeId(), peer, hb.incarnation(),
                     previousIncarnation != 0 && previousIncarnation != hb.incarnation() ? " restarted=true" : "");
         }
     }
@@ -298,7 +303,7 @@ public final class HaNode implements AutoCloseable {
     private void onLinkLost(String peer, String cause, long at) {
         Arbiter.Peer p = arbiter.peer(peer);
         if (p != null && p.up) {
-            log.info("peer link lost node={} peer={} cause={} silence_ms={}", settings.nodeId(), peer, cause,
+            log.info("peer link lost node={} peer={} cause={} silence_ms={}", config.nodeId(), peer, cause,
                     at - p.lastHeartbeatAt);
         }
         arbiter.linkLost(peer, cause, at);
@@ -341,19 +346,19 @@ public final class HaNode implements AutoCloseable {
     }
 
     private void execute(Action a, long now) {
-        String me = settings.nodeId();
+        String me = config.nodeId();
         switch (a) {
             case Action.Claim c -> io.execute(() -> {
-                long epoch = claim(c.vip(), c.seen());
-                post(() -> arbiter.claimDone(c.vip(), c.cause(), c.fromPeer(), now, epoch, now()));
+                long epoch = claim(c.vipAddress(), c.seen());
+                post(() -> arbiter.claimDone(c.vipAddress(), c.cause(), c.fromPeer(), now, epoch, now()));
             });
             case Action.Reassert r -> io.execute(() -> {
-                long epoch = claim(r.vip(), r.seen());
+                long epoch = claim(r.vipAddress(), r.seen());
                 if (epoch >= 0) {
-                    log.info("lease re-asserted node={} vip={} epoch={} session=0x{}", me, r.vip(), epoch,
+                    log.info("lease re-asserted node={} address={} epoch={} session=0x{}", me, r.vipAddress(), epoch,
                             Long.toHexString(store.sessionId()));
                 }
-                post(() -> arbiter.claimDone(r.vip(), OwnershipCause.RECOVERED, null, now, epoch, now()));
+                post(() -> arbiter.claimDone(r.vipAddress(), OwnershipCause.RECOVERED, null, now, epoch, now()));
             });
             case Action.Serve s -> serve(s);
             case Action.Release r -> release(r);
@@ -371,13 +376,14 @@ public final class HaNode implements AutoCloseable {
                 link.drop(d.peer());
             }
             case Action.Revalidate r -> io.execute(() -> {
-                for (String vip : r.vips()) {
+                for (String vipAddress : r.vipAddresses()) {
                     try {
-                        Lease fresh = store.read(vip);
-                        post(() -> arbiter.revalidated(vip, fresh, now()));
+                        Lease fresh = store.read(vipAddress);
+                        post(() -> arbiter.revalidated(vipAddress, fresh, now()));
                     } catch (Exception e) {
                         if (!closed.get()) {
-                            log.warn("revalidation read failed node={} vip={} error=\"{}\"", me, vip, e.toString());
+                            log.warn("revalidation read failed node={} address={} error=\"{}\"", me, vipAddress,
+                                    e.toString());
                         }
                     }
                 }
@@ -385,11 +391,11 @@ public final class HaNode implements AutoCloseable {
         }
     }
 
-    private long claim(String vip, Lease seen) {
+    private long claim(String vipAddress, Lease seen) {
         try {
-            return store.claim(vip, seen);
+            return store.claim(vipAddress, seen);
         } catch (Exception e) {
-            log.debug("claim not committed node={} vip={} seen_epoch={} error=\"{}\"", settings.nodeId(), vip,
+            log.debug("claim not committed node={} address={} seen_epoch={} error=\"{}\"", config.nodeId(), vipAddress,
                     seen.epoch(), e.toString());
             return -1;
         }
@@ -397,42 +403,42 @@ public final class HaNode implements AutoCloseable {
 
     private void serve(Action.Serve s) {
         long token = tokens.incrementAndGet();
-        serveToken.put(s.vip(), token);
+        serveToken.put(s.vipAddress(), token);
         String detail = s.fromPeer() == null ? "" : "from " + s.fromPeer();
-        chain(s.vip(), () -> {
-            if (!Long.valueOf(token).equals(serveToken.get(s.vip()))) {
+        chain(s.vipAddress(), () -> {
+            if (!Long.valueOf(token).equals(serveToken.get(s.vipAddress()))) {
                 return; // released (or the watchdog fired) before the add got its turn
             }
             long t0 = now();
             try {
-                addOrRenew(s.vip());
+                addOrRenew(s.vipAddress());
             } catch (IOException | RuntimeException e) {
-                log.error("address add failed node={} vip={} error=\"{}\" (releasing the lease)", settings.nodeId(),
-                        s.vip(), e.toString());
-                post(() -> arbiter.addressFailed(s.vip(), now()));
+                log.error("address add failed node={} address={} error=\"{}\" (releasing the lease)", config.nodeId(),
+                        s.vipAddress(), e.toString());
+                post(() -> arbiter.addressFailed(s.vipAddress(), now()));
                 return;
             }
             long addrMs = now() - t0;
-            record(new OwnershipEvent(s.vip(), true, s.epoch(), s.cause(), detail, System.currentTimeMillis(),
+            record(new OwnershipEvent(s.vipAddress(), true, s.epoch(), s.cause(), detail, System.currentTimeMillis(),
                     s.detectMs(), s.decideMs(), addrMs));
             if (s.cause() == OwnershipCause.PEER_DEAD) {
-                log.info("vip acquired node={} vip={} epoch={} cause={} from={} silence_ms={} decide_ms={} address_ms={} takeover_ms={}",
-                        settings.nodeId(), s.vip(), s.epoch(), s.cause(), s.fromPeer(), s.detectMs(), s.decideMs(),
+                log.info("vip acquired node={} address={} epoch={} cause={} from={} silence_ms={} decide_ms={} address_ms={} takeover_ms={}",
+                        config.nodeId(), s.vipAddress(), s.epoch(), s.cause(), s.fromPeer(), s.detectMs(), s.decideMs(),
                         addrMs, s.decideMs() + addrMs);
             } else {
-                log.info("vip acquired node={} vip={} epoch={} cause={} address_ms={}", settings.nodeId(), s.vip(),
+                log.info("vip acquired node={} address={} epoch={} cause={} address_ms={}", config.nodeId(), s.vipAddress(),
                         s.epoch(), s.cause(), addrMs);
             }
-            listener.acquired(s.vip(), s.epoch(), s.cause());
+            listener.acquired(s.vipAddress(), s.epoch(), s.cause());
         });
-        scheduleAnnouncements(s.vip(), token);
+        scheduleAnnouncements(s.vipAddress(), token);
     }
 
-    private void addOrRenew(String vip) throws IOException {
-        if (settings.addressLifetime().isZero()) {
-            addresses.add(vip);
+    private void addOrRenew(String vipAddress) throws IOException {
+        if (config.addressLifetime().isZero()) {
+            addresses.add(vipAddress);
         } else {
-            addresses.addWithLifetime(vip, settings.addressLifetime());
+            addresses.addWithLifetime(vipAddress, config.addressLifetime());
         }
     }
 
@@ -442,12 +448,13 @@ public final class HaNode implements AutoCloseable {
      * control thread that hangs stops renewing, and the kernel removes the addresses by itself.
      */
     private void renewAddresses() {
-        serveToken.forEach((vip, token) -> chain(vip, () -> {
-            if (token.equals(serveToken.get(vip))) {
+        serveToken.forEach((vipAddress, token) -> chain(vipAddress, () -> {
+            if (token.equals(serveToken.get(vipAddress))) {
                 try {
-                    addresses.addWithLifetime(vip, settings.addressLifetime());
+                    addresses.addWithLifetime(vipAddress, config.addressLifetime());
                 } catch (IOException | RuntimeException e) {
-                    log.warn("address renewal failed node={} vip={} error=\"{}\"", settings.nodeId(), vip, e.toString());
+                    log.warn("address renewal failed node={} address={} error=\"{}\"", config.nodeId(), vipAddress,
+                            e.toString());
                 }
             }
         }));
@@ -455,30 +462,30 @@ public final class HaNode implements AutoCloseable {
 
     /** Later than this, a scheduled gratuitous ARP is not sent (see scheduleAnnouncements). */
     private long lateAnnouncementMs() {
-        return settings.heartbeatTimeout().toMillis();
+        return config.heartbeatTimeout().toMillis();
     }
 
-    private void scheduleAnnouncements(String vip, long token) {
-        long spacing = settings.garpSpacing().toMillis();
-        long repeat = settings.garpRepeatAfter().toMillis();
+    private void scheduleAnnouncements(String vipAddress, long token) {
+        long spacing = config.garpSpacing().toMillis();
+        long repeat = config.garpRepeatAfter().toMillis();
         for (int burst = 0; burst < (repeat > 0 ? 2 : 1); burst++) {
-            for (int i = 0; i < settings.garpCount(); i++) {
+            for (int i = 0; i < config.garpCount(); i++) {
                 long delay = burst * repeat + i * spacing;
                 long due = now() + delay;
-                Runnable announce = () -> chain(vip, () -> {
+                Runnable announce = () -> chain(vipAddress, () -> {
                     // An announcement far behind its time means this process was frozen: a peer
                     // may own the address by now, and a stale ARP would pull clients back here.
                     long late = now() - due;
                     if (delay > 0 && late > lateAnnouncementMs()) {
-                        log.warn("gratuitous arp skipped node={} vip={} late_ms={} (frozen or stalled?)",
-                                settings.nodeId(), vip, late);
+                        log.warn("gratuitous arp skipped node={} address={} late_ms={} (frozen or stalled?)",
+                                config.nodeId(), vipAddress, late);
                         return;
                     }
-                    if (Long.valueOf(token).equals(serveToken.get(vip))) {
+                    if (Long.valueOf(token).equals(serveToken.get(vipAddress))) {
                         try {
-                            addresses.announce(vip);
+                            addresses.announce(vipAddress);
                         } catch (IOException | RuntimeException e) {
-                            log.warn("gratuitous arp failed node={} vip={} error=\"{}\"", settings.nodeId(), vip,
+                            log.warn("gratuitous arp failed node={} address={} error=\"{}\"", config.nodeId(), vipAddress,
                                     e.toString());
                         }
                     }
@@ -497,31 +504,32 @@ public final class HaNode implements AutoCloseable {
     }
 
     private void release(Action.Release r) {
-        serveToken.remove(r.vip());
-        chain(r.vip(), () -> {
+        serveToken.remove(r.vipAddress());
+        chain(r.vipAddress(), () -> {
             long t0 = now();
             try {
-                addresses.remove(r.vip());
+                addresses.remove(r.vipAddress());
             } catch (IOException | RuntimeException e) {
-                log.error("address remove failed node={} vip={} error=\"{}\"", settings.nodeId(), r.vip(), e.toString());
+                log.error("address remove failed node={} address={} error=\"{}\"", config.nodeId(), r.vipAddress(),
+                        e.toString());
             }
             long addrMs = now() - t0;
             if (r.deleteOwner()) {
-                store.deleteOwner(r.vip());
+                store.deleteOwner(r.vipAddress());
             }
-            record(new OwnershipEvent(r.vip(), false, r.epoch(), r.cause(), r.detail(), System.currentTimeMillis(),
+            record(new OwnershipEvent(r.vipAddress(), false, r.epoch(), r.cause(), r.detail(), System.currentTimeMillis(),
                     -1, -1, addrMs));
-            log.info("vip released node={} vip={} epoch={} cause={} detail=\"{}\" address_ms={}", settings.nodeId(),
-                    r.vip(), r.epoch(), r.cause(), r.detail(), addrMs);
-            listener.released(r.vip(), r.cause());
+            log.info("vip released node={} address={} epoch={} cause={} detail=\"{}\" address_ms={}", config.nodeId(),
+                    r.vipAddress(), r.epoch(), r.cause(), r.detail(), addrMs);
+            listener.released(r.vipAddress(), r.cause());
         });
     }
 
     /** Runs {@code op} on a virtual thread after every earlier operation on the same address. */
-    private void chain(String vip, Runnable op) {
-        CompletableFuture<Void> previous = chains.getOrDefault(vip, CompletableFuture.completedFuture(null));
-        chains.put(vip, previous.thenRunAsync(op, io).exceptionally(e -> {
-            log.error("address operation failed node={} vip={}", settings.nodeId(), vip, e);
+    private void chain(String vipAddress, Runnable op) {
+        CompletableFuture<Void> previous = chains.getOrDefault(vipAddress, CompletableFuture.completedFuture(null));
+        chains.put(vipAddress, previous.thenRunAsync(op, io).exceptionally(e -> {
+            log.error("address operation failed node={} address={}", config.nodeId(), vipAddress, e);
             return null;
         }));
     }
@@ -541,10 +549,10 @@ public final class HaNode implements AutoCloseable {
             if (before != p.probe && (p.probe == Arbiter.ProbeState.ALIVE || p.probe == Arbiter.ProbeState.DEAD)) {
                 if (p.probe == Arbiter.ProbeState.DEAD) {
                     log.warn("peer declared dead node={} peer={} link_cause={} since_link_loss_ms={} proof=\"{}\"",
-                            settings.nodeId(), p.id, p.downCause, p.downAt < 0 ? -1 : p.verdictAt - p.downAt, p.deadProof);
+                            config.nodeId(), p.id, p.downCause, p.downAt < 0 ? -1 : p.verdictAt - p.downAt, p.deadProof);
                 } else {
                     log.warn("peer link down but peer alive in ZooKeeper node={} peer={} link_cause={} (no takeover)",
-                            settings.nodeId(), p.id, p.downCause);
+                            config.nodeId(), p.id, p.downCause);
                 }
             }
         }
@@ -554,12 +562,12 @@ public final class HaNode implements AutoCloseable {
         long now = now();
         long wall = System.currentTimeMillis();
         Map<String, Arbiter.Held> held = arbiter.held();
-        List<HaView.VipView> vips = new ArrayList<>();
-        for (String vip : arbiter.vips()) {
-            Arbiter.Held h = held.get(vip);
-            Lease l = arbiter.lease(vip);
-            vips.add(new HaView.VipView(vip, arbiter.preferredOwner(vip), h != null, h != null ? h.epoch() : l.epoch(),
-                    l.owner(), h != null ? wall - (now - h.since()) : -1));
+        List<HaView.VipAddressView> vipAddresses = new ArrayList<>();
+        for (String vipAddress : arbiter.vipAddresses()) {
+            Arbiter.Held h = held.get(vipAddress);
+            Lease l = arbiter.lease(vipAddress);
+            vipAddresses.add(new HaView.VipAddressView(vipAddress, arbiter.preferredOwner(vipAddress), h != null,
+                    h != null ? h.epoch() : l.epoch(), l.owner(), h != null ? wall - (now - h.since()) : -1));
         }
         List<HaView.PeerView> peers = new ArrayList<>();
         for (Arbiter.Peer p : arbiter.peers()) {
@@ -567,7 +575,7 @@ public final class HaNode implements AutoCloseable {
             peers.add(new HaView.PeerView(p.id, p.up, p.lastHeartbeatAt < 0 ? -1 : now - p.lastHeartbeatAt,
                     p.downCause, p.probe.name(), hb != null && hb.zkConnected(), hb == null ? Map.of() : hb.held()));
         }
-        return new HaView(settings.nodeId(), incarnation, arbiter.zk(), arbiter.sessionId(), peers, vips,
+        return new HaView(config.nodeId(), incarnation, arbiter.zk(), arbiter.sessionId(), peers, vipAddresses,
                 List.copyOf(recent));
     }
 
@@ -601,14 +609,14 @@ public final class HaNode implements AutoCloseable {
             });
             released.get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
-            log.warn("ha node close did not release every address in time node={} error=\"{}\"", settings.nodeId(),
+            log.warn("ha node close did not release every address in time node={} error=\"{}\"", config.nodeId(),
                     e.toString());
         }
         control.shutdownNow();
         link.close();
         store.close();
         io.shutdownNow();
-        log.info("ha node closed node={}", settings.nodeId());
+        log.info("ha node closed node={}", config.nodeId());
     }
 
     /** Test hook: the process "dies": no more decisions, sockets closed, ZooKeeper session left to expire. */

@@ -10,11 +10,11 @@ import java.util.Map;
  * after every change; reading it never blocks.
  */
 public record HaView(String nodeId, long incarnation, ZkState zk, long zkSessionId, List<PeerView> peers,
-                     List<VipView> vips, List<OwnershipEvent> recentEvents) {
+                     List<VipAddressView> vipAddresses, List<OwnershipEvent> recentEvents) {
 
     public HaView {
         peers = List.copyOf(peers);
-        vips = List.copyOf(vips);
+        vipAddresses = List.copyOf(vipAddresses);
         recentEvents = List.copyOf(recentEvents);
     }
 
@@ -38,12 +38,12 @@ public record HaView(String nodeId, long incarnation, ZkState zk, long zkSession
      * @param zkOwner the node whose ephemeral owner znode exists (null: free or unknown)
      * @param sinceEpochMillis when this node started serving it (-1 when not served here)
      */
-    public record VipView(String address, String preferredOwner, boolean servedHere, long epoch, String zkOwner,
-                          long sinceEpochMillis) {
+    public record VipAddressView(String address, String preferredOwner, boolean servedHere, long epoch, String zkOwner,
+                                 long sinceEpochMillis) {
     }
 
     /** The addresses this node serves. */
     public List<String> servedHere() {
-        return vips.stream().filter(VipView::servedHere).map(VipView::address).toList();
+        return vipAddresses.stream().filter(VipAddressView::servedHere).map(VipAddressView::address).toList();
     }
 }

@@ -2,6 +2,7 @@ package io.tandem.ha;
 
 import static java.util.Objects.requireNonNull;
 
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -41,7 +42,7 @@ public final class IpAddressManager implements AddressManager {
 
     @Override
     public void add(String address) throws IOException {
-        if (viaNetlink(() -> NetlinkAddress.add(iface, address), NetlinkAddress.EEXIST)) {
+        if (viaNetlink(() -> NetlinkAddress.add(iface, address), Errno.EEXIST)) {
             return;
         }
         Result r = run(command("ip", "addr", "add", prefixed(address), "dev", iface, v6(address) ? "nodad" : null));
@@ -67,7 +68,7 @@ public final class IpAddressManager implements AddressManager {
 
     @Override
     public void remove(String address) throws IOException {
-        if (viaNetlink(() -> NetlinkAddress.remove(iface, address), NetlinkAddress.EADDRNOTAVAIL)) {
+        if (viaNetlink(() -> NetlinkAddress.remove(iface, address), Errno.EADDRNOTAVAIL)) {
             return;
         }
         Result r = run(command("ip", "addr", "del", prefixed(address), "dev", iface));

@@ -2,6 +2,7 @@ package io.tandem.ha;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.tandem.config.HaConfig;
 import java.io.Closeable;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,16 +50,16 @@ final class LeaseStore implements Closeable {
 
     private final String me;
     private final String base;
-    private final List<String> vips;
+    private final List<String> vipAddresses;
     private final CuratorFramework client;
     private final Events events;
     private volatile CuratorCache cache;
     private volatile boolean closed;
 
-    LeaseStore(HaSettings s, Events events) {
+    LeaseStore(HaConfig s, Events events) {
         this.me = s.nodeId();
         this.base = "/tandem/" + s.cluster();
-        this.vips = s.vips().stream().map(HaVip::address).toList();
+        this.vipAddresses = s.addresses().stream().map(HaConfig.Address::address).toList();
         this.events = events;
         this.client = CuratorFrameworkFactory.builder()
                 .connectString(s.zkConnect())
@@ -79,8 +80,8 @@ final class LeaseStore implements Closeable {
         while (!closed) {
             try {
                 client.blockUntilConnected();
-                for (String vip : vips) {
-                    ensure(vipPath(vip));
+                for (String vipAddress : vipAddresses) {
+                    ensure(vipAddressPath(vipAddress));
                 }
                 ensure(base + "/nodes/" + me + "/probe");
                 ensure(base + "/nodes/" + me + "/ack");
@@ -143,8 +144,8 @@ final class LeaseStore implements Closeable {
         if (c == null) {
             return out;
         }
-        for (String vip : vips) {
-            out.put(vip, lease(c.get(epochPath(vip)), c.get(ownerPath(vip))));
+        for (String vipAddress : vipAddresses) {
+            out.put(vipAddress, lease(c.get(epochPath(vipAddress)), c.get(ownerPath(vipAddress))));
         }
         return out;
     }
@@ -242,61 +243,61 @@ final class LeaseStore implements Closeable {
      * @return the new epoch
      * @throws Exception when the transaction did not commit (someone else moved first, or no connection)
      */
-    long claim(String vip, Lease seen) throws Exception {
+    long claim(String vipAddress, Lease seen) throws Exception {
         long epoch = seen.epoch() + 1;
         byte[] epochData = Lease.epochData(epoch, me).getBytes(UTF_8);
         List<CuratorOp> ops = new ArrayList<>();
         if (seen.epochVersion() < 0) {
-            ops.add(client.transactionOp().create().withMode(CreateMode.PERSISTENT).forPath(epochPath(vip), epochData));
+            ops.add(client.transactionOp().create().withMode(CreateMode.PERSISTENT).forPath(epochPath(vipAddress), epochData));
         } else {
-            ops.add(client.transactionOp().setData().withVersion(seen.epochVersion()).forPath(epochPath(vip), epochData));
+            ops.add(client.transactionOp().setData().withVersion(seen.epochVersion()).forPath(epochPath(vipAddress), epochData));
         }
         if (seen.ownerLive()) {
-            ops.add(client.transactionOp().delete().withVersion(seen.ownerVersion()).forPath(ownerPath(vip)));
+            ops.add(client.transactionOp().delete().withVersion(seen.ownerVersion()).forPath(ownerPath(vipAddress)));
         }
         ops.add(client.transactionOp().create().withMode(CreateMode.EPHEMERAL)
-                .forPath(ownerPath(vip), Lease.ownerData(me, epoch).getBytes(UTF_8)));
+                .forPath(ownerPath(vipAddress), Lease.ownerData(me, epoch).getBytes(UTF_8)));
         client.transaction().forOperations(ops);
         return epoch;
     }
 
-    /** Deletes our owner node of {@code vip} if this session still owns it. Blocking, best effort. */
-    void deleteOwner(String vip) {
+    /** Deletes our owner node of {@code vipAddress} if this session still owns it. Blocking, best effort. */
+    void deleteOwner(String vipAddress) {
         try {
-            Stat st = client.checkExists().forPath(ownerPath(vip));
+            Stat st = client.checkExists().forPath(ownerPath(vipAddress));
             if (st != null && st.getEphemeralOwner() == sessionId()) {
-                client.delete().withVersion(st.getVersion()).forPath(ownerPath(vip));
+                client.delete().withVersion(st.getVersion()).forPath(ownerPath(vipAddress));
             }
         } catch (Exception e) {
-            log.debug("owner delete failed vip={} error=\"{}\"", vip, e.toString());
+            log.debug("owner delete failed address={} error=\"{}\"", vipAddress, e.toString());
         }
     }
 
     /** Reads the epoch record directly from the server. Blocking. */
-    Lease read(String vip) throws Exception {
+    Lease read(String vipAddress) throws Exception {
         Stat st = new Stat();
-        byte[] data = client.getData().storingStatIn(st).forPath(epochPath(vip));
+        byte[] data = client.getData().storingStatIn(st).forPath(epochPath(vipAddress));
         Stat ownerStat = new Stat();
         Optional<ChildData> owner;
         try {
-            byte[] o = client.getData().storingStatIn(ownerStat).forPath(ownerPath(vip));
-            owner = Optional.of(new ChildData(ownerPath(vip), ownerStat, o));
+            byte[] o = client.getData().storingStatIn(ownerStat).forPath(ownerPath(vipAddress));
+            owner = Optional.of(new ChildData(ownerPath(vipAddress), ownerStat, o));
         } catch (KeeperException.NoNodeException e) {
             owner = Optional.empty();
         }
-        return lease(Optional.of(new ChildData(epochPath(vip), st, data)), owner);
+        return lease(Optional.of(new ChildData(epochPath(vipAddress), st, data)), owner);
     }
 
-    String epochPath(String vip) {
-        return vipPath(vip) + "/epoch";
+    String epochPath(String vipAddress) {
+        return vipAddressPath(vipAddress) + "/epoch";
     }
 
-    String ownerPath(String vip) {
-        return vipPath(vip) + "/owner";
+    String ownerPath(String vipAddress) {
+        return vipAddressPath(vipAddress) + "/owner";
     }
 
-    private String vipPath(String vip) {
-        return base + "/vips/" + vip;
+    private String vipAddressPath(String vipAddress) {
+        return base + "/vips/" + vipAddress;
     }
 
     @Override

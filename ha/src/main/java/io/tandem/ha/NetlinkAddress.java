@@ -1,5 +1,15 @@
 package io.tandem.ha;
 
+import static io.tandem.sys.Syscalls.AF_INET;
+import static io.tandem.sys.Syscalls.AF_INET6;
+import static io.tandem.sys.Syscalls.AF_NETLINK;
+import static io.tandem.sys.Syscalls.SOCK_CLOEXEC;
+import static io.tandem.sys.Syscalls.SOCK_RAW;
+import static io.tandem.sys.Syscalls.SOL_SOCKET;
+import static io.tandem.sys.Syscalls.SO_RCVTIMEO;
+
+import io.tandem.sys.Errno;
+import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,17 +24,12 @@ import java.nio.ByteOrder;
  * request on an {@code AF_NETLINK} socket (FFM, no JNI), which is what {@code ip addr add}
  * does after it has been spawned. Spawning {@code ip} from a JVM costs milliseconds to tens of
  * milliseconds on a loaded host, and the takeover waits for it; the netlink call costs
- * microseconds. Needs CAP_NET_ADMIN. Linux only; {@link IpAddressManager} falls back to
- * {@code ip} when this fails for any reason other than the kernel refusing the request.
+ * microseconds. Needs CAP_NET_ADMIN. Linux only (libc through {@link Syscalls});
+ * {@link IpAddressManager} falls back to {@code ip} when this fails for any reason other than
+ * the kernel refusing the request.
  */
-@SuppressWarnings("restricted") // native access is the point; the JVM needs --enable-native-access
 final class NetlinkAddress {
-    private static final int AF_NETLINK = 16;
-    private static final int SOCK_RAW = 3;
-    private static final int SOCK_CLOEXEC = 0x80000;
     private static final int NETLINK_ROUTE = 0;
-    private static final int AF_INET = 2;
-    private static final int AF_INET6 = 10;
     private static final short RTM_NEWADDR = 20;
     private static final short RTM_DELADDR = 21;
     private static final short NLMSG_ERROR = 2;
@@ -38,12 +43,6 @@ final class NetlinkAddress {
     private static final short NLM_F_REPLACE = 0x100;
     private static final byte IFA_F_NODAD = 0x02;
     private static final int SOCKADDR_NL_SIZE = 12;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_RCVTIMEO = 20;
-
-    static final int EEXIST = 17;
-    static final int ENODEV = 19;
-    static final int EADDRNOTAVAIL = 99;
 
     /** The kernel answered the request with an error (as opposed to netlink itself being unusable). */
     static final class KernelError extends IOException {
@@ -115,31 +114,34 @@ final class NetlinkAddress {
         try {
             ifindex = GratuitousArp.ifindex(iface);
         } catch (java.nio.file.NoSuchFileException e) {
-            throw new KernelError(what + " (no such interface)", ENODEV);
+            throw new KernelError(what + " (no such interface)", Errno.ENODEV);
         }
         byte[] msg = message(type, flags, 1, ifindex, a.getAddress(), lifetimeSeconds);
+        if (!Syscalls.AVAILABLE) {
+            throw new IOException(what + ": libc calls through FFM unavailable (expected Linux and native access)");
+        }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Libc.CALL_STATE);
-            int fd = (int) Libc.SOCKET.invokeExact(state, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+            MemorySegment state = Syscalls.newErrnoBuffer(arena);
+            int fd = Syscalls.socket(state, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
             if (fd < 0) {
-                throw new IOException("socket(AF_NETLINK): errno " + Libc.errno(state));
+                throw new IOException("socket(AF_NETLINK): errno " + Syscalls.errno(state));
             }
             try {
                 MemorySegment tv = arena.allocate(16, 8); // struct timeval: a stuck kernel must not hang the takeover
                 tv.set(ValueLayout.JAVA_LONG, 0, 2L);
-                int ignoredOpt = (int) Libc.SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+                Syscalls.setsockopt(state, fd, SOL_SOCKET, SO_RCVTIMEO, tv.address(), 16);
                 MemorySegment nl = arena.allocate(SOCKADDR_NL_SIZE, 4); // zeroed: pid 0 = the kernel, no groups
                 nl.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
                 MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, msg);
-                long sent = (long) Libc.SENDTO.invokeExact(state, fd, buf, (long) msg.length, 0, nl, SOCKADDR_NL_SIZE);
+                long sent = Syscalls.sendto(state, fd, buf.address(), msg.length, 0, nl.address(), SOCKADDR_NL_SIZE);
                 if (sent != msg.length) {
-                    throw new IOException(what + ": sendto returned " + sent + " errno " + Libc.errno(state));
+                    throw new IOException(what + ": sendto returned " + sent + " errno " + Syscalls.errno(state));
                 }
                 MemorySegment reply = arena.allocate(4096, 8);
-                long n = (long) Libc.RECV.invokeExact(state, fd, reply, 4096L, 0);
+                long n = Syscalls.recvWaiting(state, fd, reply.address(), 4096L, 0);
                 if (n < 20) {
                     throw new IOException(what + ": no acknowledgement (recv " + n + " errno "
-                            + Libc.errno(state) + ")");
+                            + Syscalls.errno(state) + ")");
                 }
                 short replyType = reply.get(ValueLayout.JAVA_SHORT, 4);
                 if (replyType != NLMSG_ERROR) {
@@ -150,12 +152,10 @@ final class NetlinkAddress {
                     throw new KernelError(what, -error);
                 }
             } finally {
-                int ignored = (int) Libc.CLOSE.invokeExact(fd);
+                Syscalls.close(state, fd);
             }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(what + " via FFM failed", t);
+        } catch (IllegalStateException e) { // a call that could not be made at all
+            throw new IOException(what + " via FFM failed", e);
         }
     }
 }

@@ -44,7 +44,7 @@ final class PeerCodec {
                 case PeerMessage.BackendEjected b -> {
                     out.writeByte(BACKEND_EJECTED);
                     out.writeUTF(b.nodeId());
-                    out.writeUTF(b.vip());
+                    out.writeUTF(b.vipName());
                     out.writeUTF(b.backend().host());
                     out.writeInt(b.backend().port());
                     out.writeUTF(b.reason());

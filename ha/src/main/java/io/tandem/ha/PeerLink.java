@@ -1,5 +1,6 @@
 package io.tandem.ha;
 
+import io.tandem.config.HaConfig;
 import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.DataInputStream;
@@ -49,7 +50,7 @@ final class PeerLink implements Closeable {
     }
 
     private final String me;
-    private final List<HaPeer> peers;
+    private final List<HaConfig.Peer> peers;
     private final int readTimeoutMs;
     private final int connectTimeoutMs;
     private final long reconnectDelayMs;
@@ -61,7 +62,7 @@ final class PeerLink implements Closeable {
     private final Map<String, Socket> outbound = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    PeerLink(HaSettings s, Events events, LongSupplier clockMs) throws IOException {
+    PeerLink(HaConfig s, Events events, LongSupplier clockMs) throws IOException {
         this.me = s.nodeId();
         this.peers = s.peers();
         this.readTimeoutMs = (int) s.heartbeatTimeout().toMillis();
@@ -72,15 +73,15 @@ final class PeerLink implements Closeable {
         this.server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(s.listen().host(), s.listen().port()), 16);
-        for (HaPeer p : peers) {
-            outbox.put(p.nodeId(), new ArrayBlockingQueue<>(64));
+        for (HaConfig.Peer p : peers) {
+            outbox.put(p.id(), new ArrayBlockingQueue<>(64));
         }
     }
 
     void start() {
         Thread.ofVirtual().name("tandem-ha-accept-" + me).start(this::acceptLoop);
-        for (HaPeer p : peers) {
-            Thread.ofVirtual().name("tandem-ha-dial-" + me + "-" + p.nodeId()).start(() -> dialLoop(p));
+        for (HaConfig.Peer p : peers) {
+            Thread.ofVirtual().name("tandem-ha-dial-" + me + "-" + p.id()).start(() -> dialLoop(p));
         }
     }
 
@@ -163,7 +164,7 @@ final class PeerLink implements Closeable {
         if (peer != null && !closed && inbound.remove(peer, s)) {
             events.lost(peer, cause, clock.getAsLong());
             String lostPeer = peer;
-            peers.stream().filter(p -> p.nodeId().equals(lostPeer)).findFirst()
+            peers.stream().filter(p -> p.id().equals(lostPeer)).findFirst()
                     .ifPresent(p -> Thread.ofVirtual().name("tandem-ha-check-" + me + "-" + lostPeer)
                             .start(() -> checkRefused(p)));
         }
@@ -175,12 +176,12 @@ final class PeerLink implements Closeable {
      * that the peer process is gone; an accepted connection is closed at once (the peer's
      * reader sees EOF before any frame and ignores it).
      */
-    private void checkRefused(HaPeer p) {
+    private void checkRefused(HaConfig.Peer p) {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(p.address().host(), p.address().port()), connectTimeoutMs);
         } catch (IOException e) {
             if (refusal(e) && !closed) {
-                events.refused(p.nodeId(), clock.getAsLong());
+                events.refused(p.id(), clock.getAsLong());
             }
         }
     }
@@ -190,18 +191,18 @@ final class PeerLink implements Closeable {
                 && e.getMessage().contains("refused");
     }
 
-    private void dialLoop(HaPeer p) {
-        BlockingQueue<byte[]> q = outbox.get(p.nodeId());
+    private void dialLoop(HaConfig.Peer p) {
+        BlockingQueue<byte[]> q = outbox.get(p.id());
         while (!closed) {
             try (Socket s = new Socket()) {
                 s.setTcpNoDelay(true);
                 s.connect(new InetSocketAddress(p.address().host(), p.address().port()), connectTimeoutMs);
-                outbound.put(p.nodeId(), s);
+                outbound.put(p.id(), s);
                 q.clear(); // frames queued while disconnected are stale; the next heartbeat says it all
                 if (closed) {
                     return;
                 }
-                log.debug("peer link dialled node={} peer={} address={}", me, p.nodeId(), p.address());
+                log.debug("peer link dialled node={} peer={} address={}", me, p.id(), p.address());
                 OutputStream out = s.getOutputStream();
                 while (!closed) {
                     byte[] frame = q.poll(reconnectDelayMs * 10, TimeUnit.MILLISECONDS);
@@ -211,15 +212,15 @@ final class PeerLink implements Closeable {
                     }
                 }
             } catch (IOException e) {
-                log.debug("peer link to peer={} failed error=\"{}\"", p.nodeId(), e.toString());
+                log.debug("peer link to peer={} failed error=\"{}\"", p.id(), e.toString());
                 if (refusal(e) && !closed) {
-                    events.refused(p.nodeId(), clock.getAsLong());
+                    events.refused(p.id(), clock.getAsLong());
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             } finally {
-                outbound.remove(p.nodeId());
+                outbound.remove(p.id());
             }
             if (!closed) {
                 try {

@@ -34,11 +34,11 @@ public sealed interface PeerMessage {
      * Shared health view: the sender's passive detector ejected a backend, so the receiver can
      * re-probe it at once instead of waiting for its own traffic or check interval.
      */
-    record BackendEjected(String nodeId, String vip, HostPort backend, String reason, long atEpochMillis)
+    record BackendEjected(String nodeId, String vipName, HostPort backend, String reason, long atEpochMillis)
             implements PeerMessage {
         public BackendEjected {
             requireNonNull(nodeId, "nodeId");
-            requireNonNull(vip, "vip");
+            requireNonNull(vipName, "vipName");
             requireNonNull(backend, "backend");
             requireNonNull(reason, "reason");
         }

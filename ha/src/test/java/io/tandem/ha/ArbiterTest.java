@@ -57,14 +57,14 @@ class ArbiterTest {
         connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
 
         List<Action.Claim> first = only(a.evaluate(now), Action.Claim.class);
-        assertThat(first).extracting(Action.Claim::vip).containsExactly("10.0.0.1");
+        assertThat(first).extracting(Action.Claim::vipAddress).containsExactly("10.0.0.1");
         assertThat(first.getFirst().cause()).isEqualTo(OwnershipCause.PREFERRED);
 
         now += 999;
         assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
         now += 1;
         List<Action.Claim> late = only(a.evaluate(now), Action.Claim.class);
-        assertThat(late).extracting(Action.Claim::vip, Action.Claim::cause)
+        assertThat(late).extracting(Action.Claim::vipAddress, Action.Claim::cause)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.FREE_LEASE));
     }
 
@@ -76,7 +76,7 @@ class ArbiterTest {
         a.claimDone("10.0.0.1", OwnershipCause.PREFERRED, null, now, 5, now);
 
         List<Action.Serve> serve = only(a.evaluate(now), Action.Serve.class);
-        assertThat(serve).extracting(Action.Serve::vip, Action.Serve::epoch)
+        assertThat(serve).extracting(Action.Serve::vipAddress, Action.Serve::epoch)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", 5L));
         assertThat(only(a.evaluate(now), Action.Serve.class)).isEmpty();
         assertThat(a.heldEpochs()).containsExactly(Map.entry("10.0.0.1", 5L));
@@ -90,7 +90,7 @@ class ArbiterTest {
         assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
         now += 5_000;
         a.heartbeat("b", hb(false, Map.of("10.0.0.1", 3L)), now);
-        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vip)
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vipAddress)
                 .containsExactly("10.0.0.2");
     }
 
@@ -99,7 +99,7 @@ class ArbiterTest {
         Arbiter a = steadyPair(false);
         a.leases(Map.of("10.0.0.1", owned(2, "b", 0x22), "10.0.0.2", owned(1, "b", 0x22)), now);
         List<Action.Release> r = only(a.evaluate(now), Action.Release.class);
-        assertThat(r).extracting(Action.Release::vip, Action.Release::cause)
+        assertThat(r).extracting(Action.Release::vipAddress, Action.Release::cause)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", OwnershipCause.FENCED));
         assertThat(r.getFirst().deleteOwner()).isFalse();
         assertThat(a.heldEpochs()).isEmpty();
@@ -166,7 +166,7 @@ class ArbiterTest {
         assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
         now += 1;
         List<Action.Claim> claims = only(a.evaluate(now), Action.Claim.class);
-        assertThat(claims).extracting(Action.Claim::vip, Action.Claim::cause, Action.Claim::fromPeer)
+        assertThat(claims).extracting(Action.Claim::vipAddress, Action.Claim::cause, Action.Claim::fromPeer)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PEER_DEAD, "b"));
         assertThat(claims.getFirst().seen().owner()).isEqualTo("b");
 
@@ -327,7 +327,7 @@ class ArbiterTest {
         a.zkState(ZkState.CONNECTED, 0x99, now);
         a.leases(Map.of("10.0.0.1", free(1, "a", 1), "10.0.0.2", owned(1, "b", 0x22)), now);
         List<Action> actions = a.evaluate(now);
-        assertThat(only(actions, Action.Reassert.class)).extracting(Action.Reassert::vip).containsExactly("10.0.0.1");
+        assertThat(only(actions, Action.Reassert.class)).extracting(Action.Reassert::vipAddress).containsExactly("10.0.0.1");
         assertThat(only(actions, Action.Release.class)).isEmpty();
         a.claimDone("10.0.0.1", OwnershipCause.RECOVERED, null, now, 2, now);
         assertThat(only(a.evaluate(now), Action.Serve.class)).isEmpty();
@@ -382,7 +382,7 @@ class ArbiterTest {
             released = only(a.evaluate(now), Action.Release.class);
         }
         assertThat(now - back).isBetween(5000L, 5020L);
-        assertThat(released).extracting(Action.Release::vip, Action.Release::cause, Action.Release::deleteOwner)
+        assertThat(released).extracting(Action.Release::vipAddress, Action.Release::cause, Action.Release::deleteOwner)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PREEMPTED, true));
     }
 
@@ -394,7 +394,7 @@ class ArbiterTest {
         assertThat(a.tick(now)).isTrue();
         a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now); // link still up, but no witness after the freeze
         List<Action> actions = a.evaluate(now);
-        assertThat(only(actions, Action.Revalidate.class)).extracting(Action.Revalidate::vips)
+        assertThat(only(actions, Action.Revalidate.class)).extracting(Action.Revalidate::vipAddresses)
                 .containsExactly(java.util.Set.of("10.0.0.1"));
         a.revalidated("10.0.0.1", owned(1, "a", SESSION), now + 3);
         now += 120;
@@ -475,7 +475,7 @@ class ArbiterTest {
     void shutdownReleasesEverythingVoluntarily() {
         Arbiter a = steadyPair(false);
         assertThat(only(a.shutdown(), Action.Release.class))
-                .extracting(Action.Release::vip, Action.Release::cause, Action.Release::deleteOwner)
+                .extracting(Action.Release::vipAddress, Action.Release::cause, Action.Release::deleteOwner)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", OwnershipCause.SHUTDOWN, true));
     }
 }

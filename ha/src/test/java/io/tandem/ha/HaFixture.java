@@ -19,9 +19,9 @@ import java.util.function.UnaryOperator;
  * front of ZooKeeper and the peer links so a test can cut or blackhole them.
  */
 final class HaFixture implements AutoCloseable {
-    static final List<String> VIPS = List.of("10.99.0.1", "10.99.0.2", "10.99.0.3", "10.99.0.4");
+    static final List<String> VIP_ADDRESSES = List.of("10.99.0.1", "10.99.0.2", "10.99.0.3", "10.99.0.4");
 
-    record Change(String node, String vip, boolean acquired, OwnershipCause cause, long epoch, long nanos) {
+    record Change(String node, String vipAddress, boolean acquired, OwnershipCause cause, long epoch, long nanos) {
     }
 
     final class Member {
@@ -86,25 +86,29 @@ final class HaFixture implements AutoCloseable {
         return m.zkProxy;
     }
 
-    HaSettings.Builder settings(String id) {
+    /** Every value of the node's config, said here (the builder has no defaults). */
+    HaConfigBuilder config(String id) {
         Member m = members.get(id);
         String zk = m.zkProxy != null ? m.zkProxy.address() : zkConnect;
-        HaSettings.Builder b = HaSettings.builder(id, cluster, HostPort.of("127.0.0.1", m.listenPort), zk)
+        HaConfigBuilder b = new HaConfigBuilder(id, cluster, HostPort.of("127.0.0.1", m.listenPort), zk)
                 .zkSession(Duration.ofSeconds(4), Duration.ofSeconds(1))
                 .claimDelay(Duration.ofSeconds(2)) // a slow-starting preferred owner must not lose its addresses
                 // behaviour tests run on a shared, noisy CI box: relaxed detection so that a slow
-                // scheduler never fakes a failure; the measuring tests set the defaults back
+                // scheduler never fakes a failure; the measuring tests tighten it (fastDetection)
                 .heartbeat(Duration.ofMillis(25), Duration.ofMillis(250))
                 .probeTimeout(Duration.ofMillis(250))
                 .isolationGrace(Duration.ofMillis(250))
-                .garp(2, Duration.ofMillis(50), Duration.ZERO);
+                .preempt(false, Duration.ofSeconds(10))
+                .interfaceName("lo") // the recording address manager never touches it
+                .garp(2, Duration.ofMillis(50), Duration.ZERO)
+                .addressLifetime(Duration.ZERO);
         for (Member other : members.values()) {
             if (!other.id.equals(id)) {
                 TcpProxy proxy = peerProxies.get(id + "->" + other.id);
                 b.peer(other.id, HostPort.of("127.0.0.1", proxy != null ? proxy.port() : other.listenPort));
             }
         }
-        VIPS.forEach(b::vip);
+        VIP_ADDRESSES.forEach(b::vipAddress);
         return b;
     }
 
@@ -112,7 +116,7 @@ final class HaFixture implements AutoCloseable {
         return start(id, UnaryOperator.identity());
     }
 
-    Member start(String id, UnaryOperator<HaSettings.Builder> tune) throws IOException {
+    Member start(String id, UnaryOperator<HaConfigBuilder> tune) throws IOException {
         Member m = members.get(id);
         ledger.revive(id);
         OwnershipListener listener = new OwnershipListener() {
@@ -126,7 +130,7 @@ final class HaFixture implements AutoCloseable {
                 changes.add(new Change(id, address, false, cause, -1, System.nanoTime()));
             }
         };
-        m.node = HaNode.start(tune.apply(settings(id)).build(),
+        m.node = HaNode.start(tune.apply(config(id)).build(),
                 ledger.forNode(id, m.adds, m.removes, m.announces), listener, watchdog);
         closeables.add(m.node);
         return m;
@@ -143,8 +147,11 @@ final class HaFixture implements AutoCloseable {
         closeables.add(m.node::abandonForTest);
     }
 
-    /** The production defaults for detection (20 ms heartbeats, 60 ms timeouts): for tests that measure. */
-    static HaSettings.Builder defaultDetection(HaSettings.Builder b) {
+    /**
+     * Tight detection for the tests that measure takeover time: 20 ms heartbeats, 60 ms timeouts
+     * (the config's defaults are wider, 25 ms / 150 ms / 100 ms, for loaded hosts).
+     */
+    static HaConfigBuilder fastDetection(HaConfigBuilder b) {
         return b.heartbeat(Duration.ofMillis(20), Duration.ofMillis(60)).probeTimeout(Duration.ofMillis(60))
                 .isolationGrace(Duration.ofMillis(60));
     }

@@ -71,7 +71,7 @@ class HaPairIT {
                 assertThat(p.linkUp()).isTrue();
                 assertThat(p.held()).containsOnlyKeys("10.99.0.2", "10.99.0.4");
             });
-            assertThat(v.vips()).extracting(HaView.VipView::zkOwner).containsExactly("lb1", "lb2", "lb1", "lb2");
+            assertThat(v.vipAddresses()).extracting(HaView.VipAddressView::zkOwner).containsExactly("lb1", "lb2", "lb1", "lb2");
         });
         assertThat(f.changes("lb1", true)).extracting(HaFixture.Change::cause).containsOnly(OwnershipCause.PREFERRED);
         assertThat(f.member("lb1").announces.get()).isGreaterThanOrEqualTo(2);
@@ -82,8 +82,8 @@ class HaPairIT {
     void crashedPeerProcessIsTakenOverFastAndRestartedPreferredOwnerDoesNotTakeBackWithoutPreemption() throws Exception {
         f = new HaFixture(zk.getConnectString(), "lb1", "lb2");
         f.zkProxy("lb2");
-        f.start("lb1", HaFixture::defaultDetection);
-        f.start("lb2", HaFixture::defaultDetection);
+        f.start("lb1", HaFixture::fastDetection);
+        f.start("lb2", HaFixture::fastDetection);
         awaitSplit();
 
         long crashedAt = System.nanoTime();
@@ -92,7 +92,7 @@ class HaPairIT {
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
         List<HaFixture.Change> takeovers = f.changes("lb1", true).stream()
                 .filter(c -> c.cause() == OwnershipCause.PEER_DEAD).toList();
-        assertThat(takeovers).extracting(HaFixture.Change::vip).containsExactlyInAnyOrder("10.99.0.2", "10.99.0.4");
+        assertThat(takeovers).extracting(HaFixture.Change::vipAddress).containsExactlyInAnyOrder("10.99.0.2", "10.99.0.4");
         long worstMs = takeovers.stream().mapToLong(c -> (c.nanos() - crashedAt) / 1_000_000).max().orElseThrow();
         OwnershipEvent e = f.member("lb1").view().recentEvents().stream()
                 .filter(x -> x.cause() == OwnershipCause.PEER_DEAD).findFirst().orElseThrow();
@@ -104,7 +104,7 @@ class HaPairIT {
 
         // the preferred owner comes back: no preemption, so it serves nothing and nothing moves
         f.zkProxy("lb2").restore();
-        f.start("lb2", HaFixture::defaultDetection);
+        f.start("lb2", HaFixture::fastDetection);
         await().atMost(Duration.ofSeconds(15)).until(() -> f.member("lb1").view().peers().getFirst().linkUp());
         await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
@@ -118,8 +118,8 @@ class HaPairIT {
         TcpProxy toLb1 = f.peerProxy("lb2", "lb1");
         TcpProxy toLb2 = f.peerProxy("lb1", "lb2");
         TcpProxy lb2zk = f.zkProxy("lb2");
-        f.start("lb1", HaFixture::defaultDetection);
-        f.start("lb2", HaFixture::defaultDetection);
+        f.start("lb1", HaFixture::fastDetection);
+        f.start("lb2", HaFixture::fastDetection);
         awaitSplit();
 
         long cutAt = System.nanoTime();
@@ -268,16 +268,16 @@ class HaPairIT {
         lb2zk.cut();
         await().atMost(Duration.ofSeconds(15)).until(() -> f.member("lb2").view().zk() == ZkState.LOST);
         // lb2's session expires on the server: its owner nodes vanish; lb1 must still not claim them
-        await().atMost(Duration.ofSeconds(6)).until(() -> f.member("lb1").view().vips().stream()
+        await().atMost(Duration.ofSeconds(6)).until(() -> f.member("lb1").view().vipAddresses().stream()
                 .filter(v -> v.preferredOwner().equals("lb2")).allMatch(v -> v.zkOwner() == null));
         await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(8))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(SPLIT));
 
         lb2zk.restore();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(f.member("lb1").view().vips())
-                .extracting(HaView.VipView::zkOwner).containsExactly("lb1", "lb2", "lb1", "lb2"));
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(f.member("lb2").view().vips())
-                .filteredOn(HaView.VipView::servedHere).hasSize(2)
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(f.member("lb1").view().vipAddresses())
+                .extracting(HaView.VipAddressView::zkOwner).containsExactly("lb1", "lb2", "lb1", "lb2"));
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(f.member("lb2").view().vipAddresses())
+                .filteredOn(HaView.VipAddressView::servedHere).hasSize(2)
                 .allSatisfy(v -> assertThat(v.epoch()).as("re-asserted with a new epoch").isGreaterThan(1)));
         assertThat(f.member("lb2").removes.get()).isEqualTo(removesBefore);
         assertThat(f.ledger.overlaps()).isEmpty();
@@ -302,7 +302,7 @@ class HaPairIT {
         List<HaFixture.Change> handedBack = f.changes("lb1", false).subList(releasedBefore,
                 f.changes("lb1", false).size());
         assertThat(handedBack).extracting(HaFixture.Change::cause).containsOnly(OwnershipCause.PREEMPTED);
-        assertThat(handedBack).extracting(HaFixture.Change::vip).containsExactlyInAnyOrder("10.99.0.2", "10.99.0.4");
+        assertThat(handedBack).extracting(HaFixture.Change::vipAddress).containsExactlyInAnyOrder("10.99.0.2", "10.99.0.4");
         assertThat(f.ledger.overlaps()).isEmpty();
     }
 
@@ -350,9 +350,9 @@ class HaPairIT {
             own.restart();
             await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
                 assertThat(f.member("lb1").view().zk()).isEqualTo(ZkState.CONNECTED);
-                assertThat(f.member("lb1").view().vips()).extracting(HaView.VipView::zkOwner)
+                assertThat(f.member("lb1").view().vipAddresses()).extracting(HaView.VipAddressView::zkOwner)
                         .containsExactly("lb1", "lb2", "lb1", "lb2");
-                assertThat(f.member("lb2").view().vips()).extracting(HaView.VipView::zkOwner)
+                assertThat(f.member("lb2").view().vipAddresses()).extracting(HaView.VipAddressView::zkOwner)
                         .containsExactly("lb1", "lb2", "lb1", "lb2");
             });
             assertThat(f.holders()).isEqualTo(SPLIT);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -77,19 +78,19 @@ class IpAddressManagerIT {
 
     @Test
     void addAnnounceAndRemoveMoveTheAddressAndFlipTheNeighboursArpEntryToOurMac() throws Exception {
-        String vip = subnet + ".10";
+        String vipAddress = subnet + ".10";
         String ourMac = Files.readString(Path.of("/sys/class/net", hostEnd, "address")).trim();
         IpAddressManager addresses = new IpAddressManager(hostEnd);
         // the neighbour believes the VIP lives elsewhere (the old owner's MAC)
-        ok(sh("ip", "netns", "exec", ns, "ip", "neigh", "replace", vip, "lladdr", "02:00:00:00:00:01", "dev", nsEnd,
+        ok(sh("ip", "netns", "exec", ns, "ip", "neigh", "replace", vipAddress, "lladdr", "02:00:00:00:00:01", "dev", nsEnd,
                 "nud", "stale"));
 
-        addresses.remove(vip); // as HaNode's start-up sweep does; also loads the FFM downcalls before the timing
+        addresses.remove(vipAddress); // as HaNode's start-up sweep does; also loads the FFM downcalls before the timing
         long addStart = System.nanoTime();
-        addresses.add(vip);
+        addresses.add(vipAddress);
         long addMicros = (System.nanoTime() - addStart) / 1_000;
-        addresses.add(vip); // idempotent
-        assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).contains(vip + "/32");
+        addresses.add(vipAddress); // idempotent
+        assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).contains(vipAddress + "/32");
         assertThat(addresses.usesIpFallback()).as("the address went on through netlink, not a spawned ip").isFalse();
         System.out.printf("HA-MEASURE address add via netlink: %d us%n", addMicros);
 
@@ -102,37 +103,37 @@ class IpAddressManagerIT {
         java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
         // keep announcing, as the node's burst does, until the neighbour's entry shows our MAC
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
-            addresses.announce(vip);
+            addresses.announce(vipAddress);
             sent.incrementAndGet();
-            assertThat(sh("ip", "netns", "exec", ns, "ip", "neigh", "show", vip, "dev", nsEnd).output)
+            assertThat(sh("ip", "netns", "exec", ns, "ip", "neigh", "show", vipAddress, "dev", nsEnd).output)
                     .contains("lladdr " + ourMac);
         });
         assertThat(addresses.usesArpingFallback()).as("GARP went out through the FFM raw socket").isFalse();
         System.out.printf("HA-MEASURE garp: neighbour entry flipped to %s after %d ms and %d gratuitous ARP(s)"
                 + " (FFM AF_PACKET)%n", ourMac, (System.nanoTime() - start) / 1_000_000, sent.get());
 
-        addresses.remove(vip);
-        addresses.remove(vip); // idempotent
-        assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).doesNotContain(vip + "/32");
+        addresses.remove(vipAddress);
+        addresses.remove(vipAddress); // idempotent
+        assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).doesNotContain(vipAddress + "/32");
         assertThat(addresses.usesIpFallback()).isFalse();
     }
 
     @Test
     void anAddressAddedWithALifetimeStaysWhileRenewedAndTheKernelRemovesItWhenRenewalsStop() throws Exception {
-        String vip = subnet + ".20";
+        String vipAddress = subnet + ".20";
         IpAddressManager addresses = new IpAddressManager(hostEnd);
-        addresses.addWithLifetime(vip, Duration.ofSeconds(2));
+        addresses.addWithLifetime(vipAddress, Duration.ofSeconds(2));
         assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).containsPattern(
-                vip + "/32 .*valid_lft [12]sec");
+                vipAddress + "/32 .*valid_lft [12]sec");
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
         while (System.nanoTime() < until) { // renewing (as HaNode does, every third of the lifetime) keeps it
-            addresses.addWithLifetime(vip, Duration.ofSeconds(2));
-            assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).contains(vip + "/32");
+            addresses.addWithLifetime(vipAddress, Duration.ofSeconds(2));
+            assertThat(sh("ip", "-o", "addr", "show", "dev", hostEnd).output).contains(vipAddress + "/32");
             TimeUnit.MILLISECONDS.sleep(600); // the renewal period itself, not a wait for a condition
         }
         long stopped = System.nanoTime();
         await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(100))
-                .until(() -> !sh("ip", "-o", "addr", "show", "dev", hostEnd).output.contains(vip + "/32"));
+                .until(() -> !sh("ip", "-o", "addr", "show", "dev", hostEnd).output.contains(vipAddress + "/32"));
         long goneMs = (System.nanoTime() - stopped) / 1_000_000;
         System.out.printf("HA-MEASURE address lifetime 2s: gone %d ms after the last renewal%n", goneMs);
         assertThat(goneMs).as("not before the lifetime ran out").isGreaterThanOrEqualTo(1_000);
@@ -150,7 +151,7 @@ class IpAddressManagerIT {
         NetlinkAddress.KernelError e = org.assertj.core.api.Assertions.catchThrowableOfType(
                 NetlinkAddress.KernelError.class,
                 () -> NetlinkAddress.remove(hostEnd, subnet + ".12"));
-        assertThat(e.errno).as("deleting an absent address: EADDRNOTAVAIL").isEqualTo(NetlinkAddress.EADDRNOTAVAIL);
+        assertThat(e.errno).as("deleting an absent address: EADDRNOTAVAIL").isEqualTo(Errno.EADDRNOTAVAIL);
         assertThat(e).hasMessageContaining(subnet + ".12/32 dev " + hostEnd);
     }
 

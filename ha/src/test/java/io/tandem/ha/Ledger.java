@@ -15,14 +15,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * address operations happen rather than by sampling.
  */
 final class Ledger {
-    record Overlap(String vip, Set<String> nodes, long startNanos, long endNanos) {
+    record Overlap(String vipAddress, Set<String> nodes, long startNanos, long endNanos) {
         double millis() {
             return (endNanos - startNanos) / 1e6;
         }
 
         @Override
         public String toString() {
-            return vip + " on " + new java.util.TreeSet<>(nodes) + " for " + String.format("%.1f", millis()) + "ms";
+            return vipAddress + " on " + new java.util.TreeSet<>(nodes) + " for " + String.format("%.1f", millis()) + "ms";
         }
     }
 
@@ -32,30 +32,30 @@ final class Ledger {
     private final List<Overlap> overlaps = new ArrayList<>();
     private final Set<String> dead = new HashSet<>();
 
-    synchronized void add(String node, String vip) {
+    synchronized void add(String node, String vipAddress) {
         if (dead.contains(node)) {
             return;
         }
-        Set<String> h = holders.computeIfAbsent(vip, k -> new HashSet<>());
+        Set<String> h = holders.computeIfAbsent(vipAddress, k -> new HashSet<>());
         h.add(node);
-        if (h.size() > 1 && !overlapStart.containsKey(vip)) {
-            overlapStart.put(vip, System.nanoTime());
-            overlapNodes.put(vip, new HashSet<>(h));
+        if (h.size() > 1 && !overlapStart.containsKey(vipAddress)) {
+            overlapStart.put(vipAddress, System.nanoTime());
+            overlapNodes.put(vipAddress, new HashSet<>(h));
         }
     }
 
-    synchronized void remove(String node, String vip) {
-        Set<String> h = holders.computeIfAbsent(vip, k -> new HashSet<>());
+    synchronized void remove(String node, String vipAddress) {
+        Set<String> h = holders.computeIfAbsent(vipAddress, k -> new HashSet<>());
         h.remove(node);
-        closeOverlapIfOver(vip, h);
+        closeOverlapIfOver(vipAddress, h);
     }
 
     /** The node's process is gone: it answers for nothing any more. */
     synchronized void forget(String node) {
         dead.add(node);
-        holders.forEach((vip, h) -> {
+        holders.forEach((vipAddress, h) -> {
             h.remove(node);
-            closeOverlapIfOver(vip, h);
+            closeOverlapIfOver(vipAddress, h);
         });
     }
 
@@ -63,13 +63,13 @@ final class Ledger {
         dead.remove(node);
     }
 
-    private void closeOverlapIfOver(String vip, Set<String> h) {
-        if (h.size() <= 1 && overlapStart.containsKey(vip)) {
-            overlaps.add(new Overlap(vip, overlapNodes.remove(vip), overlapStart.remove(vip), System.nanoTime()));
+    private void closeOverlapIfOver(String vipAddress, Set<String> h) {
+        if (h.size() <= 1 && overlapStart.containsKey(vipAddress)) {
+            overlaps.add(new Overlap(vipAddress, overlapNodes.remove(vipAddress), overlapStart.remove(vipAddress), System.nanoTime()));
         }
     }
 
-    /** vip → the node(s) that have it, sorted. */
+    /** vipAddress → the node(s) that have it, sorted. */
     synchronized Map<String, Set<String>> holders() {
         Map<String, Set<String>> out = new TreeMap<>();
         holders.forEach((k, v) -> {
@@ -83,7 +83,7 @@ final class Ledger {
     synchronized List<Overlap> overlaps() {
         List<Overlap> out = new ArrayList<>(overlaps);
         long now = System.nanoTime();
-        overlapStart.forEach((vip, start) -> out.add(new Overlap(vip, overlapNodes.get(vip), start, now)));
+        overlapStart.forEach((vipAddress, start) -> out.add(new Overlap(vipAddress, overlapNodes.get(vipAddress), start, now)));
         return out;
     }
 

@@ -1,6 +1,8 @@
 package io.tandem.discovery.marathon;
 
 import io.tandem.discovery.SourceStats;
+import io.tandem.sys.RateLimitedLog;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,9 +17,8 @@ final class Drops {
     private static final Logger log = LoggerFactory.getLogger(MarathonSource.class);
 
     private final AtomicLong count = new AtomicLong();
-    private final Map<String, Long> lastWarnNanos = new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> suppressed = new ConcurrentHashMap<>();
-    private final long intervalNanos;
+    private final Map<String, RateLimitedLog> warnByKind = new ConcurrentHashMap<>();
+    private final Duration interval;
     private final SourceStats stats;
 
     Drops(long intervalNanos) {
@@ -26,7 +27,7 @@ final class Drops {
 
     /** @param stats also counts each drop, by kind (the {@code reason} of {@code tandem_discovery_dropped_total}) */
     Drops(long intervalNanos, SourceStats stats) {
-        this.intervalNanos = intervalNanos;
+        this.interval = Duration.ofNanos(intervalNanos);
         this.stats = stats;
     }
 
@@ -34,16 +35,11 @@ final class Drops {
     void drop(String kind, String id, String reason) {
         count.incrementAndGet();
         stats.dropped(kind);
-        long now = System.nanoTime();
-        Long last = lastWarnNanos.get(kind);
-        if (last == null || now - last >= intervalNanos) {
-            lastWarnNanos.put(kind, now);
-            AtomicLong s = suppressed.computeIfAbsent(kind, k -> new AtomicLong());
-            long skipped = s.getAndSet(0);
+        long held = warnByKind.computeIfAbsent(kind, k -> RateLimitedLog.every(interval)).admit();
+        if (held >= 0) {
             log.warn("marathon entry dropped kind={} id=\"{}\" reason=\"{}\" suppressed_since_last={}",
-                    kind, id, reason, skipped);
+                    kind, id, reason, held);
         } else {
-            suppressed.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
             log.debug("marathon entry dropped kind={} id=\"{}\" reason=\"{}\"", kind, id, reason);
         }
     }

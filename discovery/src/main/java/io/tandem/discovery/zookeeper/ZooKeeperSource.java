@@ -8,7 +8,9 @@ import io.tandem.discovery.SnapshotStore;
 import io.tandem.discovery.SourceState;
 import io.tandem.discovery.SourceStats;
 import io.tandem.discovery.zookeeper.InstanceParser.Parsed;
+import io.tandem.sys.RateLimitedLog;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
@@ -65,7 +67,6 @@ import org.slf4j.LoggerFactory;
 public final class ZooKeeperSource implements DiscoverySource {
 
     private static final Logger log = LoggerFactory.getLogger(ZooKeeperSource.class);
-    private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final long INCOMPLETE_RESYNC_RETRY_MILLIS = 1000;
 
     private enum Lifecycle { LATENT, STARTED, CLOSED }
@@ -103,8 +104,7 @@ public final class ZooKeeperSource implements DiscoverySource {
     private boolean lastEmittedStale;
     private ScheduledFuture<?> expiryTimer;
     private long expiryTimerDeadline;
-    private long lastWarnNanos;
-    private long suppressedWarnings;
+    private final RateLimitedLog droppedWarn = RateLimitedLog.every(Duration.ofSeconds(10));
     private ScheduledFuture<?> saveTimer;
 
     /** One parse result, reused while the znode's data (mzxid) is unchanged. */
@@ -506,14 +506,11 @@ public final class ZooKeeperSource implements DiscoverySource {
 
     private void warnDropped(String path, String reason) {
         lastError = "dropped " + path + ": " + reason;
-        long now = System.nanoTime();
-        if (lastWarnNanos == 0 || now - lastWarnNanos >= WARN_INTERVAL_NANOS) {
+        long held = droppedWarn.admit();
+        if (held >= 0) {
             log.warn("zookeeper entry dropped source={} path={} reason=\"{}\" suppressed_since_last={}",
-                    name(), path, reason, suppressedWarnings);
-            lastWarnNanos = now;
-            suppressedWarnings = 0;
+                    name(), path, reason, held);
         } else {
-            suppressedWarnings++;
             log.debug("zookeeper entry dropped source={} path={} reason=\"{}\"", name(), path, reason);
         }
     }

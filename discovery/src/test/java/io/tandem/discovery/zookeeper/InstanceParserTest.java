@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class InstanceParserTest {
 
-    // Copied from shared/reference/discovery.md D1 (produced by Curator's JsonInstanceSerializer).
+    // What Curator's JsonInstanceSerializer writes for a ServiceInstance with a POJO payload (captured).
     private static final String CURATOR_WITH_POJO_PAYLOAD = """
             {"name":"orders","id":"5f0c6a4e-8a3b-4c1e-9a57-2f3c1d2e4b6a","address":"10.0.1.17","port":8080,\
             "sslPort":null,"payload":{"@class":"Demo$InstanceDetails","description":"orders v2"},\

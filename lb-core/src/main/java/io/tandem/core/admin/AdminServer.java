@@ -25,6 +25,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tandem.config.AdminSettings;
 import io.tandem.core.control.NodeControl;
 import io.tandem.core.transport.Transport;
+import io.tandem.sys.RateLimitedLog;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.channels.spi.SelectorProvider;
@@ -35,7 +36,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +129,8 @@ public final class AdminServer implements AutoCloseable {
         AdminRouter router = new AdminRouter(control, registry, offloop, scrapes, settings);
         ChannelGroup connections = new DefaultChannelGroup("tandem-admin", GlobalEventExecutor.INSTANCE);
         AtomicInteger open = new AtomicInteger();
-        AtomicLong nextWarn = new AtomicLong(System.nanoTime());
+        // A connection flood logs one line a second, not one per connection.
+        RateLimitedLog refusedWarn = RateLimitedLog.every(Duration.ofSeconds(1));
         // The socket of the listen address's family: 0.0.0.0 must not also bind [::] (a dual-stack
         // socket would, and an operator who wrote an IPv4 address did not ask for IPv6).
         SocketProtocolFamily family = address.getAddress() instanceof Inet4Address
@@ -144,9 +145,10 @@ public final class AdminServer implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         if (open.incrementAndGet() > limits.maxConnections()) {
                             open.decrementAndGet();
-                            if (once(nextWarn)) {
-                                log.warn("admin connection refused remote={} reason=\"{} connections open (max)\"",
-                                        ch.remoteAddress(), limits.maxConnections());
+                            long held = refusedWarn.admit();
+                            if (held >= 0) {
+                                log.warn("admin connection refused remote={} reason=\"{} connections open (max)\" "
+                                        + "suppressed_since_last={}", ch.remoteAddress(), limits.maxConnections(), held);
                             }
                             ch.config().setOption(ChannelOption.SO_LINGER, 0);
                             ch.close();
@@ -243,13 +245,6 @@ public final class AdminServer implements AutoCloseable {
         offloop.shutdownNow();
         scrapes.shutdownNow();
         log.info("admin API closed");
-    }
-
-    /** True at most once a second, so a connection flood logs one line a second, not one per connection. */
-    private static boolean once(AtomicLong next) {
-        long now = System.nanoTime();
-        long n = next.get();
-        return now - n >= 0 && next.compareAndSet(n, now + TimeUnit.SECONDS.toNanos(1));
     }
 
     private static String format(InetSocketAddress a) {

@@ -6,14 +6,12 @@ import io.micrometer.core.instrument.Timer;
 import io.netty.channel.EventLoopGroup;
 import io.tandem.config.Durations;
 import io.tandem.config.Protocol;
-import io.tandem.config.UdpOptions;
 import io.tandem.config.VipConfig;
 import io.tandem.core.control.NodeControl.ReloadOutcome;
 import io.tandem.core.metrics.Metrics;
 import io.tandem.core.tcp.TcpListener;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.udp.UdpListener;
-import io.tandem.core.udp.UdpSettings;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.check.CheckHandle;
@@ -179,16 +177,11 @@ final class Effects {
 
     private CompletableFuture<BoundListener> bindListener(VipConfig v, Vip vip) {
         if (v.protocol() == Protocol.UDP) {
-            return UdpListener.bind(vip, workers, transport, events, udpSettings(v.udp())).thenApply(l ->
+            return UdpListener.bind(vip, workers, transport, events, v.udp()).thenApply(l ->
                     new BoundListener(l.localAddress(), l::close, Optional.of(l.stats())));
         }
         return TcpListener.bind(vip, workers, transport, events).thenApply(l ->
                 new BoundListener(l.localAddress(), l::close, Optional.empty()));
-    }
-
-    static UdpSettings udpSettings(UdpOptions o) {
-        return UdpSettings.DEFAULTS.withMaxDatagramSize(o.maxDatagramSize()).withSessionIdle(o.sessionIdle())
-                .withMaxSessions(o.maxSessions()).withResponsesPerRequest(o.responsesPerRequest());
     }
 
     /** Closes off the loop, bounded; the reconciler hears back either way. */

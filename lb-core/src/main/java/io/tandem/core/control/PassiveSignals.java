@@ -3,9 +3,9 @@ package io.tandem.core.control;
 import static java.util.Objects.requireNonNull;
 
 import io.tandem.core.pool.Backend;
-import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.Errno;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;

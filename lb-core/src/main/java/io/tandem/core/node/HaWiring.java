@@ -4,7 +4,6 @@ import io.tandem.config.HaConfig;
 import io.tandem.core.control.ControlLoop;
 import io.tandem.core.metrics.Metrics;
 import io.tandem.ha.HaNode;
-import io.tandem.ha.HaSettings;
 import io.tandem.ha.IpAddressManager;
 import io.tandem.ha.OwnershipCause;
 import io.tandem.ha.OwnershipListener;
@@ -15,8 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Joins a node to its HA group: maps the config's {@code ha} section to {@link HaSettings},
- * starts the {@link HaNode} with the real address manager ({@code ip addr} + gratuitous ARP),
+ * Joins a node to its HA group: starts the {@link HaNode} on the config's {@code ha} section (the
+ * HA module's only settings) with the real address manager ({@code ip addr} + gratuitous ARP),
  * counts ownership changes, and connects the shared health view both ways (this node's passive
  * ejections go out on the peer link; a peer's ejections make this node re-probe at once).
  */
@@ -26,31 +25,8 @@ final class HaWiring {
     private HaWiring() {
     }
 
-    static HaSettings settings(HaConfig c) {
-        HaSettings.Builder b = HaSettings.builder(c.nodeId(), c.cluster(), c.listen(), c.zkConnect())
-                .zkSession(c.zkSessionTimeout(), c.zkConnectionTimeout())
-                .heartbeat(c.heartbeatInterval(), c.heartbeatTimeout())
-                .probeTimeout(c.probeTimeout())
-                .isolationGrace(c.isolationGrace())
-                .claimDelay(c.claimDelay())
-                .preempt(c.preempt(), c.preemptDelay())
-                .interfaceName(c.interfaceName())
-                .garp(c.garpCount(), c.garpSpacing(), c.garpRepeatAfter())
-                .addressLifetime(c.addressLifetime());
-        c.peers().forEach(p -> b.peer(p.id(), p.address()));
-        for (HaConfig.Address a : c.addresses()) {
-            if (a.preferredOwner().isPresent()) {
-                b.vip(a.address(), a.preferredOwner().get());
-            } else {
-                b.vip(a.address());
-            }
-        }
-        return b.build();
-    }
-
     static HaNode start(HaConfig config, ControlLoop control, Metrics metrics) throws IOException {
-        HaSettings settings = settings(config);
-        HaNode node = HaNode.start(settings, new IpAddressManager(settings.interfaceName()), new OwnershipListener() {
+        HaNode node = HaNode.start(config, new IpAddressManager(config.interfaceName()), new OwnershipListener() {
             @Override
             public void acquired(String address, long epoch, OwnershipCause cause) {
                 log.info("vip address acquired address={} epoch={} cause={}", address, epoch, cause);
@@ -67,7 +43,7 @@ final class HaWiring {
 
             @Override
             public void peerBackendEjected(PeerMessage.BackendEjected m) {
-                control.peerEjected(m.vip(), m.backend(), m.nodeId() + ": " + m.reason());
+                control.peerEjected(m.vipName(), m.backend(), m.nodeId() + ": " + m.reason());
             }
         });
         control.attachHa(node::view, node::publishBackendEjected);

@@ -1,8 +1,8 @@
 package io.tandem.core.tcp;
 
-import io.tandem.core.sys.Errno;
-import io.tandem.core.sys.Syscalls;
 import io.tandem.core.vip.LocalErrors;
+import io.tandem.sys.Errno;
+import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -47,7 +47,7 @@ abstract class Acceptor {
     /** An accept failed: one connection gone (nothing to do), or the node short of something (pause a second). */
     final void acceptFailed(IOException e) {
         int errno = Errno.of(e);
-        if (errno == Syscalls.ECONNABORTED || errno == Syscalls.EPROTO || errno == Syscalls.EPERM) {
+        if (errno == Errno.ECONNABORTED || errno == Errno.EPROTO || errno == Errno.EPERM) {
             return; // that one connection is gone; the next readiness report continues
         }
         int local = Errno.local(e);

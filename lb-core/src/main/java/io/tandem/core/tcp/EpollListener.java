@@ -3,7 +3,7 @@ package io.tandem.core.tcp;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Syscalls;
+import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.RejectedExecutionException;

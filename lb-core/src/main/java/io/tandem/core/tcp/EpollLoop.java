@@ -14,8 +14,8 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
-import io.tandem.core.sys.Errno;
-import io.tandem.core.sys.Syscalls;
+import io.tandem.sys.Errno;
+import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -288,7 +288,7 @@ final class EpollLoop extends TcpLoop {
             return c;
         }
         int e = Syscalls.errno(errno);
-        if (e == Syscalls.EAGAIN || e == Syscalls.EINTR) {
+        if (e == Errno.EAGAIN || e == Errno.EINTR) {
             return -1;
         }
         throw error("accept", e);
@@ -326,7 +326,7 @@ final class EpollLoop extends TcpLoop {
             return true;
         }
         int e = Syscalls.errno(errno);
-        if (e == Syscalls.EINPROGRESS) {
+        if (e == Errno.EINPROGRESS) {
             return false;
         }
         throw connectError(e, to);
@@ -373,7 +373,7 @@ final class EpollLoop extends TcpLoop {
             return len == 0 ? 0 : -1;
         }
         int e = Syscalls.errno(errno);
-        if (e == Syscalls.EAGAIN || e == Syscalls.EINTR) {
+        if (e == Errno.EAGAIN || e == Errno.EINTR) {
             return 0;
         }
         throw error("recv", e);
@@ -386,7 +386,7 @@ final class EpollLoop extends TcpLoop {
             return (int) n;
         }
         int e = Syscalls.errno(errno);
-        if (e == Syscalls.EAGAIN || e == Syscalls.EINTR) {
+        if (e == Errno.EAGAIN || e == Errno.EINTR) {
             return 0;
         }
         throw error("send", e);
@@ -402,7 +402,7 @@ final class EpollLoop extends TcpLoop {
             return (int) n;
         }
         int e = Syscalls.errno(errno);
-        if (e == Syscalls.EAGAIN || e == Syscalls.EINTR) {
+        if (e == Errno.EAGAIN || e == Errno.EINTR) {
             return 0;
         }
         throw error("splice", e);

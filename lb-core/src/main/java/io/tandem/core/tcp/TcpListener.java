@@ -10,14 +10,15 @@ import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.RateLimitedLog;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,7 +108,8 @@ public final class TcpListener {
     private static final class Binding {
         private final Vip vip;
         private final ConnectionEvents events;
-        private final WarnLimiter warn = new WarnLimiter(1, TimeUnit.SECONDS);
+        // Shared by every loop of the listener: a limit storm logs once a second, not per connection.
+        private final RateLimitedLog warn = RateLimitedLog.every(Duration.ofSeconds(1));
         private final List<IoEventLoop> loops;
         private final boolean epoll;
         private final CompletableFuture<TcpListener> result;

@@ -5,6 +5,7 @@ import io.tandem.core.pool.BackendPool;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.RateLimitedLog;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -19,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class VipOnLoop {
     final Vip vip;
     final ConnectionEvents events;
-    final WarnLimiter warn;
+    final RateLimitedLog warn;
     /** The bound address when it is a specific one: then it is every accepted socket's local address; else null. */
     final InetSocketAddress boundAddress;
     final TcpLoop loop;
@@ -29,7 +30,7 @@ final class VipOnLoop {
      */
     private final AtomicInteger live = new AtomicInteger();
 
-    VipOnLoop(Vip vip, ConnectionEvents events, WarnLimiter warn, InetSocketAddress bound, TcpLoop loop) {
+    VipOnLoop(Vip vip, ConnectionEvents events, RateLimitedLog warn, InetSocketAddress bound, TcpLoop loop) {
         this.vip = vip;
         this.events = events;
         this.warn = warn;

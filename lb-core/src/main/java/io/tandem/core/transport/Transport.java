@@ -17,7 +17,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.tandem.config.TransportKind;
-import io.tandem.core.sys.Syscalls;
+import io.tandem.sys.Syscalls;
 import org.slf4j.LoggerFactory;
 
 /**

@@ -32,7 +32,7 @@ interface DatagramSockets {
      * Opens a datagram socket connected to {@code backend} for {@code session} and registers it
      * for reading on this loop; whatever arrives on it is {@code session}'s reply.
      *
-     * @throws IOException when no socket could be opened or connected ({@link io.tandem.core.sys.Errno#local}
+     * @throws IOException when no socket could be opened or connected ({@link io.tandem.sys.Errno#local}
      *                     tells the node's own resource errors from the others)
      */
     Upstream open(Session session, InetSocketAddress backend) throws IOException;

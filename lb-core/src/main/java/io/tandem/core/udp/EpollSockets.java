@@ -12,13 +12,15 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Future;
-import io.tandem.core.sys.Errno;
-import io.tandem.core.sys.Syscalls;
+import io.tandem.sys.Errno;
+import io.tandem.sys.RateLimitedLog;
+import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,8 +64,6 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
     static final int REPLY_BURST = 8;
     private static final int MAX_REPLY_SLOTS = 64;
     private static final long REPLY_MEMORY = 2L << 20;
-    private static final int IPPROTO_IP = 0;
-    private static final int IP_FREEBIND = 15;
 
     private final Sessions sessions;
     private final UdpStats stats;
@@ -104,7 +104,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
 
     private IoRegistration registration;
     private boolean closed;
-    private long lastErrorLog;
+    private final RateLimitedLog errorWarn = RateLimitedLog.every(Duration.ofSeconds(10));
 
     private EpollSockets(Sessions sessions, IoEventLoop loop, Socket socket) {
         this.sessions = sessions;
@@ -112,8 +112,8 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
         this.loop = loop;
         this.socket = socket;
         this.fd = socket.intValue();
-        this.batch = sessions.settings.batch();
-        this.maxDatagram = sessions.settings.maxDatagramSize();
+        this.batch = sessions.batch;
+        this.maxDatagram = sessions.options.maxDatagramSize();
         // One byte more than allowed: a datagram that fills its slot was truncated by the kernel.
         this.slot = maxDatagram + 1;
         this.replySlots = (int) Math.clamp(REPLY_MEMORY / slot, REPLY_BURST, MAX_REPLY_SLOTS);
@@ -193,7 +193,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
         EpollSockets sockets = null;
         try {
             socket.setReusePort(true);
-            socket.setIntOpt(IPPROTO_IP, IP_FREEBIND, 1);
+            socket.setIntOpt(Syscalls.SOL_IP, Syscalls.IP_FREEBIND, 1);
             socket.setReceiveBufferSize(socketBuffer);
             socket.setSendBufferSize(socketBuffer);
             socket.bind(address);
@@ -271,7 +271,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
             if (n <= 0) {
                 if (n < 0) {
                     int e = Syscalls.errno(errno);
-                    if (e != Syscalls.EAGAIN && e != Syscalls.EINTR) {
+                    if (e != Errno.EAGAIN && e != Errno.EINTR) {
                         logError("recvmmsg", e);
                     }
                 }
@@ -367,8 +367,8 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
                 sent += r;
                 continue;
             }
-            int e = r < 0 ? Syscalls.errno(errno) : Syscalls.EAGAIN;
-            if (e == Syscalls.EINTR) {
+            int e = r < 0 ? Syscalls.errno(errno) : Errno.EAGAIN;
+            if (e == Errno.EINTR) {
                 continue;
             }
             failure = e;
@@ -383,7 +383,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
         }
         if (failure != 0) {
             int lost = k - sent;
-            if (failure == Syscalls.ECONNREFUSED) {
+            if (failure == Errno.ECONNREFUSED) {
                 // ICMP port unreachable: the session re-pins and counts one drop there, the rest here.
                 if (lost > 1) {
                     stats.droppedBackendUnreachable.add(lost - 1);
@@ -392,7 +392,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
             } else {
                 // EAGAIN/ENOBUFS: the socket's send queue is full; anything else is logged by the session.
                 stats.droppedCongested.add(lost);
-                if (failure != Syscalls.EAGAIN && failure != Errno.ENOBUFS) {
+                if (failure != Errno.EAGAIN && failure != Errno.ENOBUFS) {
                     up.session.failed(up, failure("sendmmsg", failure), now);
                 }
             }
@@ -417,9 +417,9 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
         if (n <= 0) {
             if (n < 0) {
                 int e = Syscalls.errno(errno);
-                if (e == Syscalls.ECONNREFUSED) {
+                if (e == Errno.ECONNREFUSED) {
                     s.failed(up, Session.portUnreachable("recvmmsg"), System.nanoTime());
-                } else if (e != Syscalls.EAGAIN && e != Syscalls.EINTR) {
+                } else if (e != Errno.EAGAIN && e != Errno.EINTR) {
                     s.failed(up, failure("recvmmsg", e), System.nanoTime());
                 }
             }
@@ -475,11 +475,11 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
                 sent += r;
                 continue;
             }
-            int e = r < 0 ? Syscalls.errno(errno) : Syscalls.EAGAIN;
-            if (e == Syscalls.EINTR) {
+            int e = r < 0 ? Syscalls.errno(errno) : Errno.EAGAIN;
+            if (e == Errno.EINTR) {
                 continue;
             }
-            if (e == Syscalls.EAGAIN || e == Errno.ENOBUFS) {
+            if (e == Errno.EAGAIN || e == Errno.ENOBUFS) {
                 stats.droppedCongested.add(n - sent); // send buffer full: drop the rest
                 break;
             }
@@ -502,10 +502,10 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
     }
 
     private void logError(String call, int e) {
-        long now = System.nanoTime();
-        if (now - lastErrorLog > 10_000_000_000L) {
-            lastErrorLog = now;
-            log.warn("udp listener {} failed vip={} errno={}", call, sessions.vip.name(), Errno.name(e));
+        long held = errorWarn.admit();
+        if (held >= 0) {
+            log.warn("udp listener {} failed vip={} errno={} suppressed_since_last={}", call, sessions.vip.name(),
+                    Errno.name(e), held);
         }
     }
 

@@ -6,6 +6,7 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.nio.NioIoHandle;
 import io.netty.channel.nio.NioIoOps;
 import io.netty.util.concurrent.Future;
+import io.tandem.sys.RateLimitedLog;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
@@ -16,6 +17,7 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectableChannel;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,16 +59,16 @@ final class NioSockets implements DatagramSockets, NioIoHandle {
     private final int readsPerEvent;
     private IoRegistration registration;
     private boolean closed;
-    private long lastErrorLog;
+    private final RateLimitedLog errorWarn = RateLimitedLog.every(Duration.ofSeconds(10));
 
     private NioSockets(Sessions sessions, IoEventLoop loop, DatagramChannel channel) {
         this.sessions = sessions;
         this.stats = sessions.stats;
         this.loop = loop;
         this.channel = channel;
-        this.maxDatagram = sessions.settings.maxDatagramSize();
+        this.maxDatagram = sessions.options.maxDatagramSize();
         this.buffer = ByteBuffer.allocateDirect(maxDatagram + 1);
-        this.readsPerEvent = sessions.settings.batch() * EpollSockets.MAX_READS_PER_EVENT;
+        this.readsPerEvent = sessions.batch * EpollSockets.MAX_READS_PER_EVENT;
     }
 
     /** True when {@code loop} is a NIO event loop. */
@@ -279,10 +281,10 @@ final class NioSockets implements DatagramSockets, NioIoHandle {
     // ---------------------------------------------------------------- helpers
 
     private void logError(String call, IOException e) {
-        long now = System.nanoTime();
-        if (now - lastErrorLog > 10_000_000_000L) {
-            lastErrorLog = now;
-            log.warn("udp listener {} failed vip={} reason=\"{}\"", call, sessions.vip.name(), e.toString());
+        long held = errorWarn.admit();
+        if (held >= 0) {
+            log.warn("udp listener {} failed vip={} reason=\"{}\" suppressed_since_last={}", call, sessions.vip.name(),
+                    e.toString(), held);
         }
     }
 

@@ -2,9 +2,9 @@ package io.tandem.core.udp;
 
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.SelfLoops;
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * <p>The backend is re-checked against the VIP's current pool on each client datagram (one
  * volatile read plus an identity compare when the pool did not change); a backend that left the
  * pool (ineligible, removed) is replaced the same way. With
- * {@link UdpSettings#responsesPerRequest()} N, the session ends once the backend has answered
+ * {@link io.tandem.config.UdpOptions#responsesPerRequest()} N, the session ends once the backend has answered
  * every client datagram with N datagrams (DNS: 1).
  *
  * <p>Lives on its listener's event loop (the upstream socket is registered on the same loop),
@@ -167,8 +167,8 @@ final class Session {
 
     /** {@code datagrams} client datagrams ({@code bytes} in all) went out to the backend. */
     void forwarded(int datagrams, long bytes) {
-        if (owner.settings.responsesPerRequest() > 0) {
-            owed += owner.settings.responsesPerRequest() * datagrams;
+        if (owner.options.responsesPerRequest() > 0) {
+            owed += owner.options.responsesPerRequest() * datagrams;
         }
         owner.countForwarded(datagrams);
         Backend b = backend;
@@ -191,7 +191,7 @@ final class Session {
         }
         owner.table.touch(this, now);
         backend.stats().bytesIn.add(len);
-        if (owner.settings.responsesPerRequest() > 0 && --owed <= 0) {
+        if (owner.options.responsesPerRequest() > 0 && --owed <= 0) {
             owner.close(this, Sessions.Reason.COMPLETED);
             return true;
         }

@@ -1,10 +1,13 @@
 package io.tandem.core.udp;
 
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.RateLimitedLog;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,12 +22,15 @@ import org.slf4j.LoggerFactory;
  */
 final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
-    private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final Duration WARN_INTERVAL = Duration.ofSeconds(10);
 
     enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
 
     final Vip vip;
-    final UdpSettings settings;
+    /** The VIP's {@code udp} section, as validated by the config reader. */
+    final UdpOptions options;
+    /** Datagrams per {@code recvmmsg} on epoll ({@link UdpListener#RECV_BATCH}). */
+    final int batch;
     final UdpStats stats;
     final ConnectionEvents events;
     final SessionTable table = new SessionTable();
@@ -38,12 +44,13 @@ final class Sessions {
     private long countBytesOut;
     private long countReceiveCalls;
     private boolean closed;
-    private long lastLimitWarn = System.nanoTime() - WARN_INTERVAL_NANOS;
-    private long lastSocketWarn = System.nanoTime() - WARN_INTERVAL_NANOS;
+    private final RateLimitedLog limitWarn = RateLimitedLog.every(WARN_INTERVAL);
+    private final RateLimitedLog socketWarn = RateLimitedLog.every(WARN_INTERVAL);
 
-    Sessions(Vip vip, UdpSettings settings, UdpStats stats, ConnectionEvents events) {
+    Sessions(Vip vip, UdpOptions options, int batch, UdpStats stats, ConnectionEvents events) {
         this.vip = vip;
-        this.settings = settings;
+        this.options = options;
+        this.batch = batch;
         this.stats = stats;
         this.events = events;
     }
@@ -59,7 +66,7 @@ final class Sessions {
 
     /** How often {@link #sweep} should run: a quarter of the idle time, within 10 ms..1 s. */
     long sweepPeriodNanos() {
-        return Math.clamp(settings.sessionIdle().toNanos() / 4,
+        return Math.clamp(options.sessionIdle().toNanos() / 4,
                 TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
     }
 
@@ -144,7 +151,7 @@ final class Sessions {
 
     /** One slot of the VIP-wide session budget, shared by all loops (a CAS, only when a session starts). */
     private boolean reserveSlot() {
-        int max = settings.maxSessions();
+        int max = options.maxSessions();
         for (;;) {
             int active = stats.sessionsActive.get();
             if (active >= max) {
@@ -174,9 +181,9 @@ final class Sessions {
         }
     }
 
-    /** Closes the sessions idle for {@link UdpSettings#sessionIdle()} or longer: O(expired), oldest first. */
+    /** Closes the sessions idle for {@link UdpOptions#sessionIdle()} or longer: O(expired), oldest first. */
     void sweep(long now) {
-        long idle = settings.sessionIdle().toNanos();
+        long idle = options.sessionIdle().toNanos();
         for (Session s = table.eldest(); s != null && now - s.lastActive >= idle; s = table.eldest()) {
             close(s, Reason.EXPIRED);
         }
@@ -253,20 +260,18 @@ final class Sessions {
     }
 
     private void warnLimit() {
-        long now = System.nanoTime();
-        if (now - lastLimitWarn >= WARN_INTERVAL_NANOS) {
-            lastLimitWarn = now;
+        if (limitWarn.tryAcquire()) { // the counters in the line carry the exact numbers
             log.warn("udp session limit reached vip={} max_sessions={} evicted_total={} dropped_total={}",
-                    vip.name(), settings.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
+                    vip.name(), options.maxSessions(), stats.sessionsEvicted.sum(), stats.droppedSessionLimit.sum());
         }
     }
 
     /** An upstream socket could not be opened for a reason that is not the node's own (rate-limited). */
     void warnSocketFailure(Exception e) {
-        long now = System.nanoTime();
-        if (now - lastSocketWarn >= WARN_INTERVAL_NANOS) {
-            lastSocketWarn = now;
-            log.warn("udp upstream socket failed vip={} reason=\"{}\"", vip.name(), e.toString());
+        long held = socketWarn.admit();
+        if (held >= 0) {
+            log.warn("udp upstream socket failed vip={} reason=\"{}\" suppressed_since_last={}", vip.name(), e.toString(),
+                    held);
         }
     }
 }

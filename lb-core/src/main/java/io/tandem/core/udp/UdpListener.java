@@ -7,6 +7,7 @@ import io.netty.channel.IoEventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.HostPort;
+import io.tandem.config.UdpOptions;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
@@ -41,6 +42,11 @@ public final class UdpListener {
     private static final Logger log = LoggerFactory.getLogger(UdpListener.class);
     /** Socket buffers of the listening sockets (capped by net.core.rmem_max / wmem_max): they absorb bursts of all clients. */
     private static final int LISTENER_SOCKET_BUFFER = 1 << 20;
+    /**
+     * Datagrams read per {@code recvmmsg} call on epoll (NIO reads one at a time). A property of
+     * the socket side, not of a VIP: the config does not set it.
+     */
+    public static final int RECV_BATCH = 16;
 
     private final Vip vip;
     private final List<Part> parts;
@@ -75,16 +81,27 @@ public final class UdpListener {
     }
 
     /**
-     * Binds the VIP's listen address ({@code vip.pool().config().listen()}; port 0 picks one).
-     * Completes on an event loop once every socket is bound, or exceptionally (nothing left bound).
+     * Binds the VIP's listen address ({@code vip.pool().config().listen()}; port 0 picks one), its
+     * sessions bounded by {@code options} (the VIP's {@code udp} section as the config reader
+     * validated it). Completes on an event loop once every socket is bound, or exceptionally
+     * (nothing left bound).
      */
     public static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
-                                                      ConnectionEvents events, UdpSettings settings) {
+                                                      ConnectionEvents events, UdpOptions options) {
+        return bind(vip, group, transport, events, options, RECV_BATCH);
+    }
+
+    /** {@link #bind} with {@code batch} datagrams per {@code recvmmsg} (1..1024; tests and the perf harness). */
+    public static CompletableFuture<UdpListener> bind(Vip vip, EventLoopGroup group, Transport transport,
+                                                      ConnectionEvents events, UdpOptions options, int batch) {
         requireNonNull(vip, "vip");
         requireNonNull(group, "group");
         requireNonNull(transport, "transport");
         requireNonNull(events, "events");
-        requireNonNull(settings, "settings");
+        requireNonNull(options, "options");
+        if (batch < 1 || batch > 1024) {
+            throw new IllegalArgumentException("batch: " + batch + " (expected 1..1024)");
+        }
         HostPort listen = vip.pool().config().listen();
         InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
         List<IoEventLoop> loops = new ArrayList<>();
@@ -111,7 +128,7 @@ public final class UdpListener {
             opener = NioSockets::open;
         }
         CompletableFuture<UdpListener> result = new CompletableFuture<>();
-        bindNext(vip, loops, 0, address, opener, new UdpStats(), events, settings, transport, new ArrayList<>(),
+        bindNext(vip, loops, 0, address, opener, new UdpStats(), events, options, batch, transport, new ArrayList<>(),
                 result);
         return result;
     }
@@ -121,20 +138,20 @@ public final class UdpListener {
      * port when 0 was asked. On a failure the sockets bound so far are closed.
      */
     private static void bindNext(Vip vip, List<IoEventLoop> loops, int index, InetSocketAddress address,
-                                 Opener opener, UdpStats stats, ConnectionEvents events, UdpSettings settings,
-                                 Transport transport, List<Part> bound, CompletableFuture<UdpListener> result) {
+                                 Opener opener, UdpStats stats, ConnectionEvents events, UdpOptions options,
+                                 int batch, Transport transport, List<Part> bound, CompletableFuture<UdpListener> result) {
         if (index == loops.size()) {
             UdpListener listener = new UdpListener(vip, bound, stats, address);
             log.info("udp listener bound vip={} address={} sockets={} transport={} io={} batch={} max_sessions={}",
                     vip.name(), address, bound.size(), transport.name(), transport.isEpoll() ? "epoll" : "nio",
-                    transport.isEpoll() ? settings.batch() : 1, settings.maxSessions());
+                    transport.isEpoll() ? batch : 1, options.maxSessions());
             result.complete(listener);
             return;
         }
         IoEventLoop loop = loops.get(index);
         try {
             loop.execute(() -> {
-                Sessions sessions = new Sessions(vip, settings, stats, events);
+                Sessions sessions = new Sessions(vip, options, batch, stats, events);
                 DatagramSockets sockets;
                 try {
                     sockets = opener.open(sessions, loop, address, LISTENER_SOCKET_BUFFER);
@@ -150,7 +167,8 @@ public final class UdpListener {
                 bound.add(new Part(loop, sessions, sockets, sweeper));
                 InetSocketAddress next = index == 0
                         ? new InetSocketAddress(address.getAddress(), sockets.localAddress().getPort()) : address;
-                bindNext(vip, loops, index + 1, next, opener, stats, events, settings, transport, bound, result);
+                bindNext(vip, loops, index + 1, next, opener, stats, events, options, batch, transport, bound,
+                        result);
             });
         } catch (RejectedExecutionException e) { // the group is shutting down
             closeAll(bound);

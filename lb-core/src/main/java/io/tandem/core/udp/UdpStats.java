@@ -10,16 +10,16 @@ import java.util.concurrent.atomic.LongAdder;
  * Every dropped datagram is counted under exactly one reason.
  */
 public final class UdpStats {
-    /** Sessions open now; never exceeds {@link UdpSettings#maxSessions()}. */
+    /** Sessions open now; never exceeds {@link io.tandem.config.UdpOptions#maxSessions()}. */
     public final AtomicInteger sessionsActive = new AtomicInteger();
     /** The highest {@link #sessionsActive} seen since the listener was bound. */
     public final AtomicInteger sessionsPeak = new AtomicInteger();
     public final LongAdder sessionsCreated = new LongAdder();
-    /** Closed after {@link UdpSettings#sessionIdle()} without traffic. */
+    /** Closed after {@link io.tandem.config.UdpOptions#sessionIdle()} without traffic. */
     public final LongAdder sessionsExpired = new LongAdder();
-    /** Closed to make room for a new client when {@link UdpSettings#maxSessions()} was reached. */
+    /** Closed to make room for a new client when {@link io.tandem.config.UdpOptions#maxSessions()} was reached. */
     public final LongAdder sessionsEvicted = new LongAdder();
-    /** Closed because the backend sent {@link UdpSettings#responsesPerRequest()} replies per request. */
+    /** Closed because the backend sent {@link io.tandem.config.UdpOptions#responsesPerRequest()} replies per request. */
     public final LongAdder sessionsCompleted = new LongAdder();
     /** Moved to another backend (backend left the pool, or reported port unreachable). */
     public final LongAdder sessionsRepinned = new LongAdder();
@@ -33,7 +33,7 @@ public final class UdpStats {
     /** Receive system calls on the listening sockets: {@code datagramsIn / receiveCalls} is the recvmmsg batching factor. */
     public final LongAdder receiveCalls = new LongAdder();
 
-    /** Larger than {@link UdpSettings#maxDatagramSize()}, in either direction. */
+    /** Larger than {@link io.tandem.config.UdpOptions#maxDatagramSize()}, in either direction. */
     public final LongAdder droppedTooBig = new LongAdder();
     /** No backend to send to (empty pool, or the upstream socket could not be connected). */
     public final LongAdder droppedNoBackend = new LongAdder();

@@ -2,11 +2,11 @@ package io.tandem.core.vip;
 
 import static java.util.Objects.requireNonNull;
 
-import io.tandem.core.sys.Errno;
+import io.tandem.sys.Errno;
+import io.tandem.sys.RateLimitedLog;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -25,7 +25,6 @@ import org.slf4j.LoggerFactory;
 public final class LocalErrors {
     private static final Logger log = LoggerFactory.getLogger(LocalErrors.class);
     static final int PERIOD_SECONDS = 10;
-    private static final long PERIOD_NANOS = TimeUnit.SECONDS.toNanos(PERIOD_SECONDS);
 
     /** What the node was doing when the resource ran out. */
     public enum Op {
@@ -83,11 +82,9 @@ public final class LocalErrors {
             }
         }
         e.total.increment();
-        e.unlogged.incrementAndGet();
-        long now = System.nanoTime();
-        long next = e.nextLog.get();
-        if ((next == Long.MIN_VALUE || now - next >= 0) && e.nextLog.compareAndSet(next, now + PERIOD_NANOS)) {
-            long count = e.unlogged.getAndSet(0);
+        long held = e.warn.admit();
+        if (held >= 0) {
+            long count = held + 1; // this one and those held back since the previous line
             log.warn("local resource error vip={} op={} errno={} count={} period_s={} action=\"{}\" cause=\"{}\" "
                     + "hint=\"{}\"", vip, op.label(), kind.errno(), count, PERIOD_SECONDS, action,
                     cause == null ? "-" : cause.toString(), Errno.hint(errno));
@@ -124,7 +121,6 @@ public final class LocalErrors {
 
     private static final class Entry {
         final LongAdder total = new LongAdder();
-        final AtomicLong unlogged = new AtomicLong();
-        final AtomicLong nextLog = new AtomicLong(Long.MIN_VALUE);
+        final RateLimitedLog warn = RateLimitedLog.every(Duration.ofSeconds(PERIOD_SECONDS));
     }
 }

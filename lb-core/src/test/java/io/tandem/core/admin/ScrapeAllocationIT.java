@@ -188,9 +188,19 @@ class ScrapeAllocationIT {
         return length;
     }
 
+    private static final java.util.Set<Integer> USED = new java.util.HashSet<>();
+
+    /**
+     * A free port not handed out before in this class: the kernel may give a port just closed to
+     * the next bind, and a backend port equal to the admin port is (rightly) refused by validation.
+     */
     private static int freePort() throws IOException {
-        try (var s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        while (true) {
+            try (var s = new ServerSocket(0)) {
+                if (USED.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
 }

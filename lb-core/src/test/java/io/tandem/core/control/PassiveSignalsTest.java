@@ -3,9 +3,9 @@ package io.tandem.core.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tandem.core.pool.Backend;
-import io.tandem.core.sys.Errno;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.time.Clock;

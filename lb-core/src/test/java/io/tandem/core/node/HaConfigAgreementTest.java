@@ -1,7 +1,6 @@
 package io.tandem.core.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatCode;
 
 import io.tandem.config.ConfigLoader;
 import io.tandem.config.ConfigResult;
@@ -10,11 +9,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Every {@code ha} value that {@code tandem validate} accepts is accepted by the ha module
- * ({@link io.tandem.ha.HaSettings}): before, {@code garp.count: 51..100}, a zero
- * {@code isolation_grace}, {@code claim_delay} or {@code preempt.delay}, a peer id twice and an
- * address twice all passed validation and then failed the start. The cases sit on both sides of
- * every bound: what validates must start, what the runtime refuses must not validate.
+ * The config reader is the one validation of the {@code ha} section: the HA module runs on the
+ * {@link io.tandem.config.HaConfig} it produces, with no settings type of its own. Before, the
+ * module validated a copy and {@code garp.count: 51..100}, a zero {@code isolation_grace},
+ * {@code claim_delay} or {@code preempt.delay}, a peer id twice and an address twice passed
+ * validation and then failed the start. The cases sit on both sides of every bound.
  */
 class HaConfigAgreementTest {
     private static final String BASE = """
@@ -64,7 +63,7 @@ class HaConfigAgreementTest {
               zookeeper: {connect: zk1, session_timeout: 10m, connection_timeout: 5m} | true
               zookeeper: {connect: 'zk1 zk2'}                   | false
             """)
-    void everyHaValueThatValidatesStartsAndNoOtherValidates(String override, boolean valid) {
+    void everyHaValueOnEitherSideOfItsBoundIsAcceptedOrRefusedByTheReader(String override, boolean valid) {
         String line = "  " + override.strip();
         String key = override.strip().substring(0, override.strip().indexOf(':'));
         // A key that is in the base (peers, zookeeper) is replaced, not repeated.
@@ -73,8 +72,7 @@ class HaConfigAgreementTest {
         ConfigResult r = ConfigLoader.parse(yaml, "t.yaml");
         if (valid) {
             assertThat(r).as("%s: %s", override, r).isInstanceOf(ConfigResult.Valid.class);
-            assertThatCode(() -> HaWiring.settings(((ConfigResult.Valid) r).config().ha().orElseThrow()))
-                    .as(override).doesNotThrowAnyException();
+            assertThat(((ConfigResult.Valid) r).config().ha()).as(override).isPresent();
         } else {
             assertThat(r).as(override).isInstanceOf(ConfigResult.Invalid.class);
         }

@@ -2,8 +2,8 @@ package io.tandem.core.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tandem.core.sys.Errno;
 import io.tandem.core.testing.LeakWatcher;
+import io.tandem.sys.Errno;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

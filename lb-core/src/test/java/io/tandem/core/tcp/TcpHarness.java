@@ -23,6 +23,7 @@ import io.tandem.core.pool.BackendPool;
 import io.tandem.core.testing.RecordingEvents;
 import io.tandem.core.testing.RoundRobinTestPolicy;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.RateLimitedLog;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,7 +66,7 @@ final class TcpHarness implements AutoCloseable {
         Policy policy = b.firstAvailable ? (client, tried) -> backends.stream().filter(x -> !tried.contains(x))
                 .findFirst().orElse(null) : new RoundRobinTestPolicy(backends);
         vip = new Vip("t", new BackendPool(config, backends, policy, false, 1));
-        home = new VipOnLoop(vip, events, new WarnLimiter(1, TimeUnit.SECONDS), BOUND, loop);
+        home = new VipOnLoop(vip, events, RateLimitedLog.every(Duration.ofSeconds(1)), BOUND, loop);
         loop.splice = b.splice;
     }
 

@@ -3,11 +3,12 @@ package io.tandem.core.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tandem.config.HostPort;
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
-import io.tandem.core.sys.Errno;
 import io.tandem.core.udp.UdpTestSupport.RecordingEvents;
 import io.tandem.core.vip.Vip;
+import io.tandem.sys.Errno;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -45,12 +46,12 @@ class SessionsTest {
                 generation);
     }
 
-    private Sessions sessions(UdpSettings settings) {
+    private Sessions sessions(UdpOptions settings) {
         return sessions(settings, stats);
     }
 
-    private Sessions sessions(UdpSettings settings, UdpStats shared) {
-        Sessions s = new Sessions(vip, settings, shared, events);
+    private Sessions sessions(UdpOptions settings, UdpStats shared) {
+        Sessions s = new Sessions(vip, settings, UdpListener.RECV_BATCH, shared, events);
         s.start(sockets);
         return s;
     }
@@ -81,7 +82,7 @@ class SessionsTest {
 
     @Test
     void aSessionStaysOnItsBackendAndMovesOnItsNextDatagramWhenTheBackendBecomesIneligible() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS);
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
         FakeUpstream first = datagram(sessions, client(1000), 10, 0);
         assertThat(first.backend).isEqualTo(backends.get(0).socketAddress());
         assertThat(datagram(sessions, client(1000), 10, 1)).as("same pool: same upstream").isSameAs(first);
@@ -103,7 +104,7 @@ class SessionsTest {
 
     @Test
     void portUnreachableIsAPassiveSignalAndTheNextDatagramPicksAnotherBackend() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS);
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
         FakeUpstream first = datagram(sessions, client(1000), 10, 0);
         Session s = first.session;
 
@@ -130,7 +131,7 @@ class SessionsTest {
 
     @Test
     void otherUpstreamErrorsAreNeitherBlamedOnTheBackendNorEndThePinning() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS);
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
         FakeUpstream up = datagram(sessions, client(1000), 10, 0);
 
         up.session.failed(up, new Errno.ErrnoException("sendmmsg(..) failed: Operation not permitted", 1), 1);
@@ -142,7 +143,7 @@ class SessionsTest {
 
     @Test
     void aLocalErrorOpeningTheUpstreamDropsTheDatagramAndIsNeverCountedAgainstTheBackend() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS);
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
         sockets.failNext = new Errno.ErrnoException("socket(..) failed: Too many open files", Errno.EMFILE);
 
         assertThat(datagram(sessions, client(1000), 10, 0)).isNull();
@@ -159,7 +160,7 @@ class SessionsTest {
 
     @Test
     void responsesPerRequestEndsTheSessionOnceEveryRequestIsAnswered() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS.withResponsesPerRequest(2));
+        Sessions sessions = sessions(UdpOptions.DEFAULTS.withResponsesPerRequest(2));
         FakeUpstream up = datagram(sessions, client(1000), 10, 0);
         assertThat(datagram(sessions, client(1000), 10, 1)).isSameAs(up);
 
@@ -182,7 +183,7 @@ class SessionsTest {
 
     @Test
     void aFullTableEvictsTheLeastRecentlyUsedSessionNotTheOldest() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS.withMaxSessions(3));
+        Sessions sessions = sessions(UdpOptions.DEFAULTS.withMaxSessions(3));
         FakeUpstream a = datagram(sessions, client(1), 10, 1);
         FakeUpstream b = datagram(sessions, client(2), 10, 2);
         FakeUpstream c = datagram(sessions, client(3), 10, 3);
@@ -204,7 +205,7 @@ class SessionsTest {
 
     @Test
     void theLimitIsSharedByTheLoopsAndALoopEvictsOnlyItsOwnSessions() {
-        UdpSettings settings = UdpSettings.DEFAULTS.withMaxSessions(2);
+        UdpOptions settings = UdpOptions.DEFAULTS.withMaxSessions(2);
         Sessions loop1 = sessions(settings);
         Sessions loop2 = sessions(settings, stats); // another loop of the same VIP: same stats, own table
         assertThat(datagram(loop1, client(1), 10, 1)).isNotNull();
@@ -219,7 +220,7 @@ class SessionsTest {
 
     @Test
     void theSweepExpiresIdleSessionsOldestFirstAndKeepsActiveOnes() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS.withSessionIdle(Duration.ofSeconds(1)));
+        Sessions sessions = sessions(UdpOptions.DEFAULTS.withSessionIdle(Duration.ofSeconds(1)));
         FakeUpstream a = datagram(sessions, client(1), 10, 0);
         FakeUpstream b = datagram(sessions, client(2), 10, SECOND / 2);
         reply(a, 10, SECOND * 8 / 10); // a's backend answered: a was active at 0.8 s
@@ -241,7 +242,7 @@ class SessionsTest {
     @Test
     void anEmptyPoolDropsTheDatagramAndKeepsNoSession() {
         vip.publish(pool(List.of(), 2));
-        Sessions sessions = sessions(UdpSettings.DEFAULTS);
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
 
         assertThat(datagram(sessions, client(1), 10, 0)).isNull();
 
@@ -253,7 +254,7 @@ class SessionsTest {
 
     @Test
     void closingAllSessionsClosesTheirSocketsAndRefusesNewOnes() {
-        Sessions sessions = sessions(UdpSettings.DEFAULTS);
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
         FakeUpstream a = datagram(sessions, client(1), 10, 0);
         FakeUpstream b = datagram(sessions, client(2), 10, 0);
 

@@ -16,6 +16,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.transport.Transport;
@@ -55,7 +56,7 @@ class UdpAffinityIT {
             List<Backend> backends = echoes.stream().map(UdpTestSupport::backend).toList();
             Vip vip = new Vip("affinity", pool(udpConfig("affinity"), backends, b -> roundRobin(b), 1));
             listener = UdpListener.bind(vip, proxyGroup, transport, ConnectionEvents.NONE,
-                    UdpSettings.DEFAULTS).get(10, TimeUnit.SECONDS);
+                    UdpOptions.DEFAULTS).get(10, TimeUnit.SECONDS);
             InetSocketAddress target = listener.localAddress();
 
             List<Client> clients = new ArrayList<>();

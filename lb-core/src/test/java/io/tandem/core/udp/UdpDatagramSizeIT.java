@@ -3,6 +3,7 @@ package io.tandem.core.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.tandem.config.UdpOptions;
 import io.tandem.core.transport.Transport;
 import java.net.DatagramSocket;
 import java.time.Duration;
@@ -19,7 +20,7 @@ class UdpDatagramSizeIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void oversizeDatagramsAreDroppedAndCountedNeverTruncated(Transport transport) throws Exception {
-        UdpSettings settings = UdpSettings.DEFAULTS.withMaxDatagramSize(1000);
+        UdpOptions settings = UdpOptions.DEFAULTS.withMaxDatagramSize(1000);
         try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, settings);
              DatagramSocket client = h.client()) {
             List<Integer> atBackend = h.echoes.getFirst().receivedSizes;
@@ -37,14 +38,15 @@ class UdpDatagramSizeIT {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
-    void largestIpv4DatagramPassesWithDefaultSettings(Transport transport) throws Exception {
-        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, UdpSettings.DEFAULTS);
+    void largestIpv4DatagramPassesWhenTheMaximumAllowsIt(Transport transport) throws Exception {
+        UdpOptions largest = UdpOptions.DEFAULTS.withMaxDatagramSize(UdpOptions.MAX_IPV4_PAYLOAD);
+        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, largest);
              DatagramSocket client = h.client()) {
             client.setSendBufferSize(1 << 20);
-            h.send(client, new byte[UdpSettings.MAX_IPV4_PAYLOAD]);
+            h.send(client, new byte[UdpOptions.MAX_IPV4_PAYLOAD]);
             List<Integer> atBackend = h.echoes.getFirst().receivedSizes;
             await().atMost(Duration.ofSeconds(15)).until(() -> !atBackend.isEmpty());
-            assertThat(atBackend.getFirst()).isEqualTo(UdpSettings.MAX_IPV4_PAYLOAD);
+            assertThat(atBackend.getFirst()).isEqualTo(UdpOptions.MAX_IPV4_PAYLOAD);
             assertThat(h.stats().droppedTooBig.sum()).isZero();
         }
     }
@@ -61,8 +63,8 @@ class UdpDatagramSizeIT {
 
     /** Queues {@code count} datagrams while the listener's loops are blocked, then counts the reads that drain them. */
     private static long receiveCallsFor(Transport transport, int batch, int count) throws Exception {
-        UdpSettings settings = UdpSettings.DEFAULTS.withMaxDatagramSize(1500).withBatch(batch);
-        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, settings);
+        UdpOptions settings = UdpOptions.DEFAULTS.withMaxDatagramSize(1500);
+        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, settings, batch);
              DatagramSocket client = h.client()) {
             long before = h.stats().receiveCalls.sum();
             java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);

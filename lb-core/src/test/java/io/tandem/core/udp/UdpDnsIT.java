@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.vip.ConnectionEvents;
@@ -47,7 +48,7 @@ class UdpDnsIT {
         Vip vip = new Vip("dns", new BackendPool(UdpTestSupport.udpConfig("dns"), List.of(backend),
                 UdpTestSupport.roundRobin(List.of(backend)), false, 1));
         UdpListener listener = UdpListener.bind(vip, proxyGroup, transport, ConnectionEvents.NONE,
-                UdpSettings.DEFAULTS.withResponsesPerRequest(1)).get(10, TimeUnit.SECONDS);
+                UdpOptions.DEFAULTS.withResponsesPerRequest(1)).get(10, TimeUnit.SECONDS);
         try {
             for (int i = 0; i < 20; i++) {
                 try (DatagramSocket client = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {

@@ -3,6 +3,7 @@ package io.tandem.core.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.EventLoopGroup;
+import io.tandem.config.UdpOptions;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.transport.Transport;
@@ -31,19 +32,30 @@ final class UdpHarness implements AutoCloseable {
     final Vip vip;
     final UdpListener listener;
 
-    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings)
+    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpOptions settings)
             throws Exception {
         this(transport, backendCount, policy, settings, "127.0.0.1");
     }
 
-    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings,
+    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpOptions settings,
                String listenHost) throws Exception {
         this(transport, backendCount, policy, settings, listenHost, List.of());
     }
 
+    /** {@code batch}: datagrams per recvmmsg instead of {@link UdpListener#RECV_BATCH}. */
+    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpOptions settings,
+               int batch) throws Exception {
+        this(transport, backendCount, policy, settings, "127.0.0.1", List.of(), batch);
+    }
+
     /** {@code otherBackends}: backends the test runs itself, after the {@code backendCount} echo backends. */
-    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpSettings settings,
+    UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy, UdpOptions settings,
                String listenHost, List<Backend> otherBackends) throws Exception {
+        this(transport, backendCount, policy, settings, listenHost, otherBackends, UdpListener.RECV_BATCH);
+    }
+
+    private UdpHarness(Transport transport, int backendCount, Function<List<Backend>, Policy> policy,
+                       UdpOptions settings, String listenHost, List<Backend> otherBackends, int batch) throws Exception {
         this.transport = transport;
         this.proxyGroup = transport.newGroup(2, "udp-proxy");
         this.backendGroup = transport.newGroup(1, "udp-backend");
@@ -55,7 +67,7 @@ final class UdpHarness implements AutoCloseable {
         backends.addAll(otherBackends);
         this.vip = new Vip("udp-test",
                 UdpTestSupport.pool(UdpTestSupport.udpConfig("udp-test", listenHost), backends, policy, 1));
-        this.listener = UdpListener.bind(vip, proxyGroup, transport, events, settings)
+        this.listener = UdpListener.bind(vip, proxyGroup, transport, events, settings, batch)
                 .get(10, TimeUnit.SECONDS);
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.netty.channel.epoll.Epoll;
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.transport.Transport;
 import java.net.DatagramPacket;
@@ -36,7 +37,7 @@ class UdpListenerIT {
     void epollBindsASocketPerLoopWithBatchedCallsAndNioOneSocket() throws Exception {
         Assumptions.assumeTrue(Epoll.isAvailable(), "epoll only");
         try (UdpHarness h = new UdpHarness(Transport.epollTransport(), 1, UdpTestSupport::roundRobin,
-                UdpSettings.DEFAULTS); DatagramSocket client = h.client()) {
+                UdpOptions.DEFAULTS); DatagramSocket client = h.client()) {
             assertThat(h.listener.sockets()).hasSize(2).allSatisfy(s -> assertThat(s).isInstanceOf(EpollSockets.class));
             assertThat(h.exchange(client, "hello")).isEqualTo("B0|hello");
             assertThat(h.stats().receiveCalls.sum()).isPositive();
@@ -44,7 +45,7 @@ class UdpListenerIT {
             assertThat(h.stats().bytesOut.sum()).isGreaterThanOrEqualTo("B0|hello".length());
         }
         try (UdpHarness h = new UdpHarness(Transport.nioTransport(), 1, UdpTestSupport::roundRobin,
-                UdpSettings.DEFAULTS); DatagramSocket client = h.client()) {
+                UdpOptions.DEFAULTS); DatagramSocket client = h.client()) {
             assertThat(h.listener.sockets()).hasSize(1).allSatisfy(s -> assertThat(s).isInstanceOf(NioSockets.class));
             assertThat(h.exchange(client, "hello")).isEqualTo("B0|hello");
         }
@@ -61,7 +62,7 @@ class UdpListenerIT {
             throws Exception {
         int clients = 8;
         int perClient = 12; // 96 datagrams: several recvmmsg batches of 16, each with several per client
-        UdpSettings settings = UdpSettings.DEFAULTS.withMaxDatagramSize(1500);
+        UdpOptions settings = UdpOptions.DEFAULTS.withMaxDatagramSize(1500);
         try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, settings)) {
             List<DatagramSocket> sockets = new ArrayList<>();
             try {
@@ -126,7 +127,7 @@ class UdpListenerIT {
         Assumptions.assumeTrue(Epoll.isAvailable(), "epoll only");
         try (PlainEcho echo = new PlainEcho();
              UdpHarness h = new UdpHarness(Transport.epollTransport(), 0, UdpTestSupport::roundRobin,
-                     UdpSettings.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
+                     UdpOptions.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
              DatagramSocket client = h.client()) {
             assertThat(exchangeEmpty(h, client, new byte[0])).as("an empty reply to an empty request").isTrue();
             assertThat(echo.received).contains(0);
@@ -143,7 +144,7 @@ class UdpListenerIT {
     void nioRelaysEmptyRepliesAndCountsEmptyRequestsItCannotForward() throws Exception {
         try (PlainEcho echo = new PlainEcho();
              UdpHarness h = new UdpHarness(Transport.nioTransport(), 0, UdpTestSupport::roundRobin,
-                     UdpSettings.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
+                     UdpOptions.DEFAULTS, "127.0.0.1", List.of(echo.backend()));
              DatagramSocket client = h.client()) {
             assertThat(exchangeEmpty(h, client, PlainEcho.EMPTY_PLEASE)).as("an empty reply").isTrue();
             long forwarded = h.stats().datagramsForwarded.sum();
@@ -175,7 +176,7 @@ class UdpListenerIT {
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void ipv6ClientsAreServedAndKeptApart(Transport transport) throws Exception {
         Assumptions.assumeTrue(ipv6Loopback(), "no ::1 on this machine");
-        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, UdpSettings.DEFAULTS, "::1");
+        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, UdpOptions.DEFAULTS, "::1");
              DatagramSocket a = h.client();
              DatagramSocket b = h.client()) {
             assertThat(h.address().getAddress()).isInstanceOf(Inet6Address.class);

@@ -3,6 +3,7 @@ package io.tandem.core.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.transport.Transport;
@@ -18,7 +19,7 @@ class UdpRepinIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void backendRemovedFromThePoolMovesTheSessionOnItsNextDatagram(Transport transport) throws Exception {
-        try (UdpHarness h = new UdpHarness(transport, 2, UdpTestSupport::firstAvailable, UdpSettings.DEFAULTS);
+        try (UdpHarness h = new UdpHarness(transport, 2, UdpTestSupport::firstAvailable, UdpOptions.DEFAULTS);
              DatagramSocket client = h.client()) {
             assertThat(h.exchange(client, "one")).isEqualTo("B0|one");
             assertThat(h.exchange(client, "two")).isEqualTo("B0|two");
@@ -38,7 +39,7 @@ class UdpRepinIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void killedBackendReportsPortUnreachableAndTheNextDatagramGoesElsewhere(Transport transport) throws Exception {
-        try (UdpHarness h = new UdpHarness(transport, 2, UdpTestSupport::firstAvailable, UdpSettings.DEFAULTS);
+        try (UdpHarness h = new UdpHarness(transport, 2, UdpTestSupport::firstAvailable, UdpOptions.DEFAULTS);
              DatagramSocket client = h.client()) {
             assertThat(h.exchange(client, "one")).isEqualTo("B0|one");
             assertThat(h.listener.sockets()).allSatisfy(s -> assertThat(s)
@@ -65,7 +66,7 @@ class UdpRepinIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void emptyPoolDropsAndCountsWithoutKeepingASession(Transport transport) throws Exception {
-        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::firstAvailable, UdpSettings.DEFAULTS);
+        try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::firstAvailable, UdpOptions.DEFAULTS);
              DatagramSocket client = h.client()) {
             h.vip.publish(new BackendPool(h.vip.pool().config(), List.of(),
                     UdpTestSupport.firstAvailable(List.of()), false, 2));

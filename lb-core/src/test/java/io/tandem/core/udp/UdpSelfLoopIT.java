@@ -11,6 +11,7 @@ import io.tandem.config.Protocol;
 import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
+import io.tandem.config.UdpOptions;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.transport.Transport;
@@ -62,7 +63,7 @@ class UdpSelfLoopIT {
                 List.of(), Limits.UNLIMITED, Timeouts.DEFAULTS, 0, ProxyProtocolVersion.NONE, RelayMode.COPY,
                 Optional.empty());
         Vip vip = new Vip(name, UdpTestSupport.pool(cfg, backends, UdpTestSupport::roundRobin, 1));
-        UdpListener l = UdpListener.bind(vip, group, transport, events, UdpSettings.DEFAULTS)
+        UdpListener l = UdpListener.bind(vip, group, transport, events, UdpOptions.DEFAULTS)
                 .get(10, TimeUnit.SECONDS);
         closeables.add(() -> l.close().get(10, TimeUnit.SECONDS));
         return l;

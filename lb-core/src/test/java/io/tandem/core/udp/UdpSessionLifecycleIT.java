@@ -4,6 +4,7 @@ import static io.tandem.core.udp.UdpTestSupport.openFds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.tandem.config.UdpOptions;
 import io.tandem.core.transport.Transport;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -21,7 +22,7 @@ class UdpSessionLifecycleIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void idleSessionsExpireAndGiveTheirSocketsBackWhileActiveOnesStay(Transport transport) throws Exception {
-        UdpSettings settings = UdpSettings.DEFAULTS.withSessionIdle(Duration.ofMillis(800));
+        UdpOptions settings = UdpOptions.DEFAULTS.withSessionIdle(Duration.ofMillis(800));
         try (UdpHarness h = new UdpHarness(transport, 2, UdpTestSupport::roundRobin, settings)) {
             long baselineFds = openFds();
             List<DatagramSocket> clients = new ArrayList<>();
@@ -56,7 +57,7 @@ class UdpSessionLifecycleIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void floodOfFiveThousandSourcePortsNeverHoldsMoreThanMaxSessions(Transport transport) throws Exception {
-        UdpSettings settings = UdpSettings.DEFAULTS.withMaxSessions(500);
+        UdpOptions settings = UdpOptions.DEFAULTS.withMaxSessions(500);
         try (UdpHarness h = new UdpHarness(transport, 3, UdpTestSupport::roundRobin, settings)) {
             long baselineFds = openFds();
             ByteBuffer payload = ByteBuffer.wrap(new byte[32]);
@@ -95,7 +96,7 @@ class UdpSessionLifecycleIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.tandem.core.udp.UdpTestSupport#transports")
     void oneResponsePerRequestClosesTheSessionRightAfterTheReply(Transport transport) throws Exception {
-        UdpSettings settings = UdpSettings.DEFAULTS.withResponsesPerRequest(1);
+        UdpOptions settings = UdpOptions.DEFAULTS.withResponsesPerRequest(1);
         try (UdpHarness h = new UdpHarness(transport, 1, UdpTestSupport::roundRobin, settings);
              DatagramSocket client = h.client()) {
             assertThat(h.exchange(client, "query")).isEqualTo("B0|query");

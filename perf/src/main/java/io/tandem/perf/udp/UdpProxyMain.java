@@ -9,6 +9,7 @@ import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
 import io.tandem.config.TransportKind;
+import io.tandem.config.UdpOptions;
 import io.tandem.config.VipConfig;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
@@ -16,7 +17,6 @@ import io.tandem.core.pool.BackendPool;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.transport.Transport;
 import io.tandem.core.udp.UdpListener;
-import io.tandem.core.udp.UdpSettings;
 import io.tandem.core.vip.Vip;
 import java.util.Arrays;
 import java.util.List;
@@ -47,7 +47,7 @@ public final class UdpProxyMain {
         int seconds = Math.min(600, args.length > 2 ? Integer.parseInt(args[2]) : 120);
         int threads = args.length > 3 ? Integer.parseInt(args[3]) : 1;
         int batch = args.length > 4 ? Integer.parseInt(args[4]) : 16;
-        int maxDatagram = args.length > 5 ? Integer.parseInt(args[5]) : UdpSettings.MAX_IPV4_PAYLOAD;
+        int maxDatagram = args.length > 5 ? Integer.parseInt(args[5]) : UdpOptions.MAX_IPV4_PAYLOAD;
         TransportKind kind = args.length > 6 ? TransportKind.valueOf(args[6].toUpperCase()) : TransportKind.AUTO;
 
         VipConfig config = new VipConfig("udp-perf", listen, Protocol.UDP, PolicyKind.ROUND_ROBIN, List.of(),
@@ -65,8 +65,8 @@ public final class UdpProxyMain {
         Vip vip = new Vip("udp-perf", new BackendPool(config, backends, roundRobin, false, 1));
         Transport transport = Transport.select(kind);
         EventLoopGroup group = transport.newGroup(threads, "udp-proxy");
-        UdpSettings settings = UdpSettings.DEFAULTS.withBatch(batch).withMaxDatagramSize(maxDatagram);
-        UdpListener listener = UdpListener.bind(vip, group, transport, ConnectionEvents.NONE, settings)
+        UdpOptions options = UdpOptions.DEFAULTS.withMaxDatagramSize(maxDatagram);
+        UdpListener listener = UdpListener.bind(vip, group, transport, ConnectionEvents.NONE, options, batch)
                 .get(10, TimeUnit.SECONDS);
         System.out.printf("udp proxy transport=%s address=%s backends=%s threads=%d batch=%d max_datagram=%d%n",
                 transport.name(), listener.localAddress(), backends, threads, batch, maxDatagram);

@@ -289,7 +289,7 @@ final class PairSystem implements AutoCloseable {
 
     private static Set<String> servedIn(JsonNode v) {
         Set<String> out = new TreeSet<>();
-        for (JsonNode vip : v.path("vips")) {
+        for (JsonNode vip : v.path("vipAddresses")) {
             if (vip.path("servedHere").asBoolean()) {
                 out.add(vip.path("address").asText());
             }

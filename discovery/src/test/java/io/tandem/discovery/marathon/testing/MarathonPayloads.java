@@ -4,9 +4,9 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * Marathon JSON for tests. The {@code REFERENCE_*} constants are copied verbatim from
- * {@code shared/reference/discovery.md} (themselves copied from Marathon's docs and marathon-lb's
- * captured Marathon 1.5 response); the builders produce the same shapes with chosen values.
+ * Marathon JSON for tests. The {@code REFERENCE_*} constants are copied verbatim from Marathon's
+ * docs and marathon-lb's captured Marathon 1.5 response; the builders produce the same shapes
+ * with chosen values.
  */
 public final class MarathonPayloads {
     private MarathonPayloads() {

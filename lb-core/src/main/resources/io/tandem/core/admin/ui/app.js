@@ -327,7 +327,7 @@
       + (p.linkUp ? 's-ok">link up' : 's-down">link down') + '</span></td><td class="num">'
       + (p.lastHeartbeatAgoMs < 0 ? '–' : esc(p.lastHeartbeatAgoMs) + ' ms') + '</td><td>' + esc(p.lastLinkLoss || '–')
       + '</td><td>' + esc(Object.entries(p.held || {}).map(([a, e]) => a + ' (epoch ' + e + ')').join(', ') || '–') + '</td></tr>').join('');
-    const rows = (ha.vips || []).map((v) => {
+    const rows = (ha.vipAddresses || []).map((v) => {
       const owner = v.servedHere ? ha.nodeId : (v.zkOwner || null);
       return '<tr data-address="' + esc(v.address) + '"><th scope="row" class="mono">' + esc(v.address) + '</th><td>'
         + (owner ? esc(owner) : '<span class="pill s-down">no owner</span>') + '</td><td>' + esc(v.preferredOwner)
@@ -335,7 +335,7 @@
         + '</td><td>' + (v.sinceEpochMillis > 0 ? esc(ago(v.sinceEpochMillis)) : '–') + '</td></tr>';
     }).join('');
     // Takeover history: where this node held each address (from its own acquired/released events).
-    const lanes = (ha.vips || []).map((v) => {
+    const lanes = (ha.vipAddresses || []).map((v) => {
       const mine = events.filter((e) => e.address === v.address);
       let held = false;
       let start = from;

@@ -1,6 +1,5 @@
-package io.tandem.core.sys;
+package io.tandem.sys;
 
-import io.netty.channel.unix.Errors;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -9,22 +8,31 @@ import java.util.Map;
  * or source ports says nothing about a backend: counting such an error as a backend's connect
  * failure ejected healthy backends whenever the node itself was short of descriptors (issue
  * #15, item 7). This class is the one place that decides, for every engine: the raw engine's
- * {@link ErrnoException}s carry the number, Netty's native exceptions carry it negated, and
- * NIO (and the exceptions Netty builds from a number but does not expose) only carry
- * {@code strerror}'s text, which is matched against the texts of the local errnos.
+ * {@link ErrnoException}s carry the number; NIO's exceptions, and Netty's native ones (whose
+ * message is {@code "call(..) failed: "} + strerror), only carry {@code strerror}'s text, which
+ * is matched against the texts of the local errnos. Reading the text keeps this module free of
+ * Netty, which the HA module does not use.
  *
- * <p>Linux numbers (x86-64 and aarch64 share them). Internal to lb-core; not an API.
+ * <p>Also the one declaration of the errno numbers Tandem names (Linux numbers; x86-64 and
+ * aarch64 share them).
  */
 public final class Errno {
     public static final int EPERM = 1;
+    public static final int EINTR = 4;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
+    public static final int EEXIST = 17;
+    public static final int ENODEV = 19;
     public static final int ENFILE = 23;
     public static final int EMFILE = 24;
     public static final int ENOSPC = 28;
+    public static final int EPROTO = 71;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
+    public static final int ECONNABORTED = 103;
     public static final int ENOBUFS = 105;
+    public static final int ECONNREFUSED = 111;
+    public static final int EINPROGRESS = 115;
 
     /**
      * The local errnos, longest text first where one text contains another ("Too many open files
@@ -119,15 +127,15 @@ public final class Errno {
         return 0;
     }
 
-    /** The errno {@code cause} carries as a number (ours or Netty's), else 0. Looks through the cause chain. */
+    /**
+     * The errno {@code cause} carries as a number ({@link Carrier}, the raw engine's), else 0.
+     * Looks through the cause chain.
+     */
     public static int of(Throwable cause) {
         int depth = 0;
         for (Throwable t = cause; t != null && depth < 8; t = t.getCause(), depth++) {
             if (t instanceof Carrier c) {
                 return c.errno();
-            }
-            if (t instanceof Errors.NativeIoException n && n.expectedErr() < 0) {
-                return -n.expectedErr();
             }
         }
         return 0;

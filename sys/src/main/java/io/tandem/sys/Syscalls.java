@@ -1,4 +1,4 @@
-package io.tandem.core.sys;
+package io.tandem.sys;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -18,58 +18,65 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The libc calls of the raw data paths (the UDP listener, the TCP data path), through the FFM
- * API, where Netty's JNI has no call of its own, costs more than the call, or is marked for
- * Netty's internal use only: {@code recvmmsg} and {@code sendmmsg} (many datagrams per system
- * call, into and out of native memory that the listener owns, with no Java object per datagram),
- * the TCP sockets' calls on bare descriptors ({@code socket}, {@code bind}, {@code listen},
- * {@code accept4}, {@code connect}, {@code recv}, {@code send}, {@code splice}, {@code pipe2},
- * {@code shutdown}, {@code setsockopt}, {@code getsockopt}, {@code getsockname}; Netty's
- * {@code Socket} wrapper costs a {@code getsockname} per socket to learn its family, which the
- * TCP path already knows) and {@code epoll_ctl} on an event loop's epoll descriptor. All of them
- * capture {@code errno}.
+ * Tandem's one binding place for libc, through the FFM API: the linker setup, the {@code errno}
+ * capture every call shares, the Linux constants (declared here once; errno numbers in
+ * {@link Errno}) and the calls themselves.
  *
- * <p>Internal to lb-core's data paths; not an API.
+ * <ul>
+ *   <li><b>The data path</b> (lb-core's TCP and UDP sockets), where Netty's JNI has no call of its
+ *       own, costs more than the call, or is marked for Netty's internal use only:
+ *       {@code recvmmsg} and {@code sendmmsg} (many datagrams per system call, into and out of
+ *       native memory that the listener owns, with no Java object per datagram), the TCP sockets'
+ *       calls on bare descriptors ({@code socket}, {@code bind}, {@code listen}, {@code accept4},
+ *       {@code connect}, {@code recv}, {@code send}, {@code splice}, {@code pipe2},
+ *       {@code shutdown}, {@code setsockopt}, {@code getsockopt}, {@code getsockname}; Netty's
+ *       {@code Socket} wrapper costs a {@code getsockname} per socket to learn its family, which
+ *       the TCP path already knows) and {@code epoll_ctl} on an event loop's epoll descriptor.
+ *       These are linked {@linkplain Linker.Option#critical critical}: they run with
+ *       {@code MSG_DONTWAIT} on non-blocking descriptors, never block, never call back, so the
+ *       thread-state transition of a normal downcall is not needed. Pointers are passed as
+ *       {@code long}s: no segment object per call.</li>
+ *   <li><b>The HA module</b>'s raw and netlink sockets (gratuitous ARP, interface addresses):
+ *       {@link #socket}, {@link #sendto} and {@link #recvWaiting}, normal downcalls because a
+ *       netlink answer may be waited for (up to {@code SO_RCVTIMEO}).</li>
+ * </ul>
  *
- * <p>The data-path calls are linked {@linkplain Linker.Option#critical critical}: they run with
- * {@code MSG_DONTWAIT}, never block, never call back, so the thread-state transition of a
- * normal downcall is not needed. Struct layouts are Linux LP64 ({@code struct mmsghdr} = 64
- * bytes); {@link #AVAILABLE} is false elsewhere: then UDP uses Netty's datagram channels and the
- * node runs on NIO (the epoll transport needs these calls).
+ * <p>Struct layouts are Linux LP64 ({@code struct mmsghdr} = 64 bytes); {@link #AVAILABLE} is
+ * false elsewhere, and without native access: then the node runs on NIO, and the HA module adds
+ * addresses with the {@code ip} tool. Callers check {@link #AVAILABLE} before the first call.
  */
+@SuppressWarnings("restricted") // native access is the point; the JVM needs --enable-native-access
 public final class Syscalls {
     private static final Logger log = LoggerFactory.getLogger(Syscalls.class);
 
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
+    public static final int AF_NETLINK = 16;
+    public static final int AF_PACKET = 17;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
+    public static final int SOCK_RAW = 3;
     public static final int SOCK_NONBLOCK = 0x800;
     public static final int SOCK_CLOEXEC = 0x80000;
     public static final int MSG_DONTWAIT = 0x40;
     /** No SIGPIPE for a write to a reset peer: the call fails with EPIPE instead. */
     public static final int MSG_NOSIGNAL = 0x4000;
-    public static final int EINTR = 4;
-    public static final int EAGAIN = 11;
-    public static final int ECONNREFUSED = 111;
-    public static final int EINPROGRESS = 115;
 
     public static final int SOL_SOCKET = 1;
     public static final int SO_KEEPALIVE = 9;
     public static final int SO_LINGER = 13;
     public static final int SO_ERROR = 4;
+    public static final int SO_RCVTIMEO = 20;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int TCP_USER_TIMEOUT = 18;
     public static final int SHUT_WR = 1;
     public static final int F_DUPFD_CLOEXEC = 1030;
+    /** The IP level of socket options ({@code IPPROTO_IP}). */
     public static final int SOL_IP = 0;
     public static final int IP_FREEBIND = 15;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_REUSEPORT = 15;
-    public static final int EPERM = 1;
-    public static final int EPROTO = 71;
-    public static final int ECONNABORTED = 103;
     /** pipe2 flags: O_NONBLOCK (= SOCK_NONBLOCK), O_CLOEXEC (= SOCK_CLOEXEC). */
     public static final int O_NONBLOCK = SOCK_NONBLOCK;
     public static final int O_CLOEXEC = SOCK_CLOEXEC;
@@ -124,6 +131,8 @@ public final class Syscalls {
     private static final MethodHandle PIPE2;
     private static final MethodHandle SPLICE;
     private static final MethodHandle EPOLL_CTL;
+    private static final MethodHandle SENDTO;
+    private static final MethodHandle RECV_WAITING;
 
     static {
         boolean ok = false;
@@ -141,6 +150,8 @@ public final class Syscalls {
         MethodHandle recvH = null;
         MethodHandle sendH = null;
         MethodHandle[] tcp = new MethodHandle[9];
+        MethodHandle sendto = null;
+        MethodHandle recvWaiting = null;
         try {
             if (System.getProperty("os.name", "").toLowerCase().contains("linux") && ADDRESS.byteSize() == 8
                     && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
@@ -181,10 +192,16 @@ public final class Syscalls {
                 strerror = linker.downcallHandle(lookup.find("strerror").orElseThrow(),
                         FunctionDescriptor.of(ADDRESS, JAVA_INT));
                 tcp = tcpHandles(linker, ccs);
+                // The HA module's calls: normal downcalls (a netlink answer is waited for).
+                sendto = linker.downcallHandle(lookup.find("sendto").orElseThrow(),
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT),
+                        ccs);
+                recvWaiting = linker.downcallHandle(lookup.find("recv").orElseThrow(),
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), ccs);
                 ok = true;
             }
         } catch (Throwable t) { // no native access, unknown platform
-            log.debug("raw UDP system calls unavailable cause=\"{}\"", t.toString());
+            log.debug("libc calls through FFM unavailable cause=\"{}\"", t.toString());
         }
         AVAILABLE = ok;
         CAPTURE = capture;
@@ -209,6 +226,8 @@ public final class Syscalls {
         PIPE2 = tcp[6];
         SPLICE = tcp[7];
         EPOLL_CTL = tcp[8];
+        SENDTO = sendto;
+        RECV_WAITING = recvWaiting;
         boolean x86 = System.getProperty("os.arch", "").matches("amd64|x86_64");
         EPOLL_EVENT_SIZE = x86 ? 12 : 16;
         EPOLL_DATA_OFFSET = x86 ? 4 : 8;
@@ -274,6 +293,43 @@ public final class Syscalls {
     public static int sendmmsg(MemorySegment state, int fd, long msgs, int n, int flags) {
         try {
             return (int) SENDMMSG.invokeExact(state, fd, msgs, n, flags);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * socket(domain, type, protocol) as given (the HA module's raw and netlink sockets): the
+     * descriptor, or -1 with errno in {@code state}.
+     */
+    public static int socket(MemorySegment state, int domain, int type, int protocol) {
+        try {
+            return (int) SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * sendto(fd, buf, len, flags, addr, addrlen) with native addresses: bytes sent, or -1 with
+     * errno. A normal downcall: the socket may block.
+     */
+    public static long sendto(MemorySegment state, int fd, long buf, long len, int flags, long addr, int addrlen) {
+        try {
+            return (long) SENDTO.invokeExact(state, fd, buf, len, flags, addr, addrlen);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * recv(fd, buf, len, flags) that may wait (a blocking socket, bounded by its
+     * {@code SO_RCVTIMEO}): bytes, 0 at EOF, or -1 with errno. A normal downcall, unlike
+     * {@link #recv}, which must never block.
+     */
+    public static long recvWaiting(MemorySegment state, int fd, long buf, long len, int flags) {
+        try {
+            return (long) RECV_WAITING.invokeExact(state, fd, buf, len, flags);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
