@@ -90,9 +90,13 @@ class HaPairIT {
         f.crash("lb2");
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
                 .untilAsserted(() -> assertThat(f.holders()).isEqualTo(ALL_ON_LB1));
+        // The holders are read from the addresses; the ownership listener records its change just
+        // after (another thread): wait for both records instead of racing them.
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(f.changes("lb1", true).stream()
+                .filter(c -> c.cause() == OwnershipCause.PEER_DEAD).map(HaFixture.Change::vipAddress).toList())
+                .containsExactlyInAnyOrder("10.99.0.2", "10.99.0.4"));
         List<HaFixture.Change> takeovers = f.changes("lb1", true).stream()
                 .filter(c -> c.cause() == OwnershipCause.PEER_DEAD).toList();
-        assertThat(takeovers).extracting(HaFixture.Change::vipAddress).containsExactlyInAnyOrder("10.99.0.2", "10.99.0.4");
         long worstMs = takeovers.stream().mapToLong(c -> (c.nanos() - crashedAt) / 1_000_000).max().orElseThrow();
         OwnershipEvent e = f.member("lb1").view().recentEvents().stream()
                 .filter(x -> x.cause() == OwnershipCause.PEER_DEAD).findFirst().orElseThrow();
