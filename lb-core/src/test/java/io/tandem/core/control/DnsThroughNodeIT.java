@@ -54,8 +54,10 @@ class DnsThroughNodeIT {
     void resolverQueriesThroughTheVipAreAnsweredByBothServersAndSurviveAServerKilled() throws Exception {
         assumeTrue(DNSMASQ != null,
                 "dnsmasq not installed (apt-get install dnsmasq-base; .ci/run installs it): skipping the real DNS server test");
-        int portA = freeUdpPort();
-        int portB = freeUdpPort();
+        // Free for UDP *and* TCP: dnsmasq binds both and exits if the TCP side is taken (then every
+        // check said "port unreachable": a flake seen in full runs).
+        int portA = io.tandem.core.testing.Dnsmasq.freePort();
+        int portB = io.tandem.core.testing.Dnsmasq.freePort();
         Process a = dnsmasq(portA, "a");
         dnsmasq(portB, "b");
         int vip = freeUdpPort();
@@ -165,6 +167,15 @@ class DnsThroughNodeIT {
                 "--address=/svc.tandem.test/192.0.2.53", "--txt-record=who.tandem.test," + name)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         servers.add(p);
+        // Ready once it accepts DNS over TCP (it binds UDP first): the node must not race its start.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        });
         return p;
     }
 
