@@ -98,7 +98,9 @@ class WatchConnectionIT extends CheckerITBase {
         final AtomicInteger accepts = new AtomicInteger();
 
         Backend(Duration idleClose) throws IOException {
-            Thread.ofVirtual().start(() -> {
+            // A platform thread: closing a listener that a virtual thread is blocked in accept() on
+            // frees the port a moment later, so a probe right after die() could still connect.
+            Thread.ofPlatform().daemon().start(() -> {
                 while (!listener.isClosed()) {
                     try {
                         Socket s = listener.accept();
