@@ -13,7 +13,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.NetUtil;
-import io.netty.util.concurrent.Future;
+import io.tandem.core.transport.InlineRegistration;
 import io.tandem.sys.Errno;
 import io.tandem.sys.Syscalls;
 import java.io.IOException;
@@ -211,12 +211,7 @@ final class EpollLoop extends TcpLoop {
 
     /** Registers {@code handle} with the loop (call on it: the registration completes inline); no interest yet. */
     IoRegistration register(EpollIoHandle handle) throws IOException {
-        Future<IoRegistration> f = loop.register(handle);
-        if (!f.isSuccess()) {
-            Throwable cause = f.cause();
-            throw new IOException("epoll registration " + (cause == null ? "did not complete inline" : "failed"), cause);
-        }
-        return f.getNow();
+        return InlineRegistration.register(loop, handle, "epoll");
     }
 
     /**

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.nio.NioIoHandle;
-import io.netty.util.concurrent.Future;
+import io.tandem.core.transport.InlineRegistration;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
@@ -73,12 +73,6 @@ final class NioLoop extends TcpLoop {
 
     /** Registers {@code handle} with the loop's selector (call on the loop: completes inline), interest none yet. */
     IoRegistration register(NioIoHandle handle) throws IOException {
-        Future<IoRegistration> f = loop.register(handle);
-        if (!f.isSuccess()) {
-            Throwable cause = f.cause();
-            throw new IOException("selector registration " + (cause == null ? "did not complete inline" : "failed"),
-                    cause);
-        }
-        return f.getNow();
+        return InlineRegistration.register(loop, handle, "selector");
     }
 }

@@ -11,7 +11,7 @@ import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
-import io.netty.util.concurrent.Future;
+import io.tandem.core.transport.InlineRegistration;
 import io.tandem.sys.Errno;
 import io.tandem.sys.RateLimitedLog;
 import io.tandem.sys.Syscalls;
@@ -212,13 +212,7 @@ final class EpollSockets implements DatagramSockets, EpollIoHandle {
 
     /** Registers {@code handle} for reading; on its own loop the registration completes inline. */
     private static IoRegistration register(IoEventLoop loop, EpollIoHandle handle) throws IOException {
-        Future<IoRegistration> reg = loop.register(handle);
-        if (!reg.isSuccess()) {
-            Throwable cause = reg.cause();
-            throw new IOException("epoll registration " + (cause == null ? "did not complete inline" : "failed"),
-                    cause);
-        }
-        IoRegistration r = reg.getNow();
+        IoRegistration r = InlineRegistration.register(loop, handle, "epoll");
         r.submit(EpollIoOps.EPOLLIN);
         return r;
     }

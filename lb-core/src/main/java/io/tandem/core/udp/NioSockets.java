@@ -5,7 +5,7 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.nio.NioIoHandle;
 import io.netty.channel.nio.NioIoOps;
-import io.netty.util.concurrent.Future;
+import io.tandem.core.transport.InlineRegistration;
 import io.tandem.sys.RateLimitedLog;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -107,13 +107,7 @@ final class NioSockets implements DatagramSockets, NioIoHandle {
 
     /** Registers {@code handle} for reading; on its own loop the registration completes inline. */
     private static IoRegistration register(IoEventLoop loop, NioIoHandle handle) throws IOException {
-        Future<IoRegistration> reg = loop.register(handle);
-        if (!reg.isSuccess()) {
-            Throwable cause = reg.cause();
-            throw new IOException("selector registration " + (cause == null ? "did not complete inline" : "failed"),
-                    cause);
-        }
-        IoRegistration r = reg.getNow();
+        IoRegistration r = InlineRegistration.register(loop, handle, "selector");
         r.submit(NioIoOps.READ);
         return r;
     }

@@ -167,15 +167,7 @@ class DnsThroughNodeIT {
                 "--address=/svc.tandem.test/192.0.2.53", "--txt-record=who.tandem.test," + name)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         servers.add(p);
-        // Ready once it accepts DNS over TCP (it binds UDP first): the node must not race its start.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
-            try (java.net.Socket s = new java.net.Socket()) {
-                s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
-        });
+        io.tandem.core.testing.Dnsmasq.awaitListening(port); // the node must not race its start
         return p;
     }
 

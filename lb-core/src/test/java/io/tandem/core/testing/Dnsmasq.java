@@ -44,7 +44,15 @@ public final class Dnsmasq implements AutoCloseable {
                 "--addn-hosts=" + hostsFile, "--local-ttl=" + ttlSeconds, "--local=/tandem.test/")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         Dnsmasq d = new Dnsmasq(p, hostsFile, port);
-        // Ready once it accepts DNS over TCP (it binds UDP first): a test must not race its start.
+        awaitListening(port);
+        return d;
+    }
+
+    /**
+     * Returns once a dnsmasq on 127.0.0.1:{@code port} accepts DNS over TCP (it binds UDP first): a
+     * test must not race its start.
+     */
+    public static void awaitListening(int port) {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
                 .pollInterval(java.time.Duration.ofMillis(20)).until(() -> {
                     try (java.net.Socket s = new java.net.Socket()) {
@@ -54,7 +62,6 @@ public final class Dnsmasq implements AutoCloseable {
                         return false;
                     }
                 });
-        return d;
     }
 
     /** A loopback port free for both UDP and TCP (dnsmasq listens on both). */
