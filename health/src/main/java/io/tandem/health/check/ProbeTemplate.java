@@ -12,6 +12,7 @@ import io.tandem.config.CheckTiming;
 import io.tandem.config.HealthCheckSpec;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -118,7 +119,7 @@ final class ProbeTemplate {
     }
 
     /** Opens a watch connection to the probe address; {@code lost} runs once when it ends. */
-    WatchConnection newWatch(EventLoop loop, Consumer<String> lost) {
+    WatchConnection newWatch(EventLoop loop, BiConsumer<WatchConnection, String> lost) {
         return new WatchConnection(bootstrap, loop, address, lost);
     }
 

@@ -93,7 +93,12 @@ final class SharedCheck {
     }
 
     void start() {
-        run(() -> schedule(machine.initialDelay()));
+        run(() -> {
+            if (machine.state() == CheckState.UP) {
+                ensureWatch(); // trusted from the start: watched from the start, not from the first probe
+            }
+            schedule(machine.initialDelay());
+        });
     }
 
     void addWatcher(Watcher w) {
@@ -185,6 +190,12 @@ final class SharedCheck {
         }
         t.ifPresent(tr -> {
             lastTransition = tr;
+            if (tr.to() == CheckState.UP && template.watches()) {
+                // A backend back from DOWN is a new process: whatever turned its watch off (idle
+                // closes, refused watches) is learnt again.
+                watchOff = false;
+                shortWatches = 0;
+            }
             log.info("health check transition check={} from={} to={} reason=\"{}\" detection_ms={}",
                     name, tr.from(), tr.to(), tr.reason(), tr.detectionLatency().toMillis());
         });
@@ -215,18 +226,22 @@ final class SharedCheck {
 
     /**
      * The watch connection ended. A backend that closes idle connections (an HTTP server) does
-     * that too: the probe sent now passes, and nothing changes. One that closes every watch
-     * within a second, three times in a row, is not watched any more (said once at INFO).
+     * that too: the probe sent now passes, and nothing changes. One that ends (or refuses) every
+     * watch within a second, three times in a row, is not watched until it is next marked up
+     * (said once at INFO): that bounds the probes a lost watch asks for.
      */
-    private void watchLost(String why) {
-        WatchConnection lostWatch = watch;
+    private void watchLost(WatchConnection lostWatch, String why) {
+        if (lostWatch != watch) {
+            return; // an earlier watch, already replaced after a passing probe
+        }
         watch = null;
         watchesLost++;
-        if (lostWatch != null && lostWatch.livedNanos() < SHORT_WATCH_NANOS) {
+        if (lostWatch.livedNanos() < SHORT_WATCH_NANOS) {
             if (++shortWatches >= SHORT_WATCHES_MAX) {
                 watchOff = true;
-                log.info("health watch off check={} reason=\"the backend closed {} watch connections in a row within "
-                        + "1 s of opening (it closes idle connections): failures are found by probes only\"",
+                log.info("health watch off check={} reason=\"the backend ended {} watch connections in a row within "
+                        + "1 s of opening (it closes idle connections or refuses them): failures are found by probes only "
+                        + "until it is next marked up\"",
                         name, shortWatches);
             }
         } else {

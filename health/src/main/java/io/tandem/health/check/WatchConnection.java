@@ -9,24 +9,27 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * A connection held open to a backend between probes, only to hear it end: the kernel answers a
  * process death with FIN or RST on every connection at once, so the check learns of it in
  * microseconds instead of at its next probe (a hung process or a lost host sends nothing: those
  * are still the probes' job). Whatever the backend sends is read and dropped. Confined to one
- * event loop; {@code lost} runs at most once, and never after {@link #close}.
+ * event loop; {@code lost} runs at most once (when the connection ends, or when it cannot be
+ * opened), and never after {@link #close}.
  */
 final class WatchConnection {
     private final EventLoop loop;
-    private final Consumer<String> lost;
+    private final BiConsumer<WatchConnection, String> lost;
     private final Channel channel;
     private boolean connected;
     private boolean done;
+    private boolean closed;
     private long connectedAtNanos;
 
-    WatchConnection(Bootstrap bootstrap, EventLoop loop, InetSocketAddress address, Consumer<String> lost) {
+    WatchConnection(Bootstrap bootstrap, EventLoop loop, InetSocketAddress address,
+                    BiConsumer<WatchConnection, String> lost) {
         this.loop = loop;
         this.lost = lost;
         ChannelFuture f = bootstrap.clone(loop)
@@ -57,10 +60,19 @@ final class WatchConnection {
             if (fu.isSuccess()) {
                 connected = true;
                 connectedAtNanos = System.nanoTime();
-            } else {
-                // Not a verdict: the probes decide whether the backend is up. The watch is
-                // opened again after the next passing probe.
+            } else if (!done) {
+                // Not a verdict, but a question for the probes, asked at once: the watch is opened
+                // right after a passing probe, so a refused watch most often means the backend died
+                // between the two (a dying process closes its connections and its listener one by
+                // one, and a probe sent at the first FIN can still reach the listener). Deferred:
+                // the check may still be inside the call that opened this watch.
                 done = true;
+                String why = "watch connection failed: " + Probe.describe(fu.cause());
+                loop.execute(() -> {
+                    if (!closed) {
+                        lost.accept(this, why);
+                    }
+                });
             }
         });
     }
@@ -81,7 +93,7 @@ final class WatchConnection {
         }
         done = true;
         if (connected) {
-            lost.accept(why);
+            lost.accept(this, why);
         }
     }
 
@@ -89,6 +101,7 @@ final class WatchConnection {
     void close() {
         assert loop.inEventLoop();
         done = true;
+        closed = true;
         channel.close();
     }
 }

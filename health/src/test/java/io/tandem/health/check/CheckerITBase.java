@@ -74,6 +74,13 @@ abstract class CheckerITBase {
         return c;
     }
 
+    /** A checker whose random start spread and jitter come from {@code random}. */
+    HealthChecker checker(TestTransport t, java.util.random.RandomGenerator random) {
+        HealthChecker c = new HealthChecker(t.group(), t.socket(), t.datagram(), callbacks, Clock.systemUTC(), random);
+        checkers.add(c);
+        return c;
+    }
+
     /**
      * rise 1, fall 1, no jitter: every probe decides, so a test needs one probe. No watch
      * connection: these tests count probes and connections (WatchConnectionIT tests the watch).

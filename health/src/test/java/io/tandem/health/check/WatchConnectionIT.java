@@ -5,16 +5,22 @@ import static org.awaitility.Awaitility.await;
 
 import io.tandem.config.CheckTiming;
 import io.tandem.config.HealthCheckSpec;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ServerSocket;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -89,6 +95,61 @@ class WatchConnectionIT extends CheckerITBase {
             // No watch churn once it is off: at most a probe in those 2 s (interval 10 s).
             assertThat(backend.accepts.get() - accepts).isLessThanOrEqualTo(1);
         }
+    }
+
+    /**
+     * A trusted check (a backend already serving) is watched from its start, not from its first
+     * probe: here the first probe is due only ~10 s in (the random start spread set to its
+     * latest), yet the death is seen within a second.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void aTrustedCheckIsWatchedBeforeItsFirstProbe(TestTransport t) throws Exception {
+        try (Backend backend = new Backend(Duration.ZERO)) {
+            Recorder r = new Recorder();
+            RandomGenerator latest = () -> -1L; // nextDouble() ≈ 1: the first probe a whole interval away
+            HealthChecker checker = checker(t, latest);
+            HealthCheckSpec.Tcp spec = new HealthCheckSpec.Tcp(slow(CheckTiming.Watch.AUTO), OptionalInt.empty());
+            checker.watch(backend.address(), spec, InitialState.TRUSTED, r);
+            SharedCheck check = checker.sharedCheck(backend.address(), spec).orElseThrow();
+            await().atMost(Duration.ofSeconds(5)).until(() -> backend.open.size() == 1); // the watch
+            assertThat(check.probes()).as("no probe yet: the connection is the watch").isZero();
+
+            long killedAt = System.nanoTime();
+            backend.die();
+            HealthTransition down = r.transitions.poll(3, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
+            assertThat(down).as("marked down within 3 s of the death (first probe ~10 s in)").isNotNull();
+            assertThat(down.to()).isEqualTo(CheckState.DOWN);
+            assertThat(ms).isLessThan(1_000);
+        }
+    }
+
+    /**
+     * A watch that cannot be opened is reported like one that ended (the check then probes at
+     * once): a process death closes its connections and its listener one by one, so the probe
+     * sent at the first FIN can still pass and the watch opened after it be refused. Seen in CI:
+     * the death then waited for the next probe, 6.4 s later.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void aRefusedWatchIsReportedAndAClosedOneNever(TestTransport t) throws Exception {
+        InetSocketAddress refused;
+        try (ServerSocket s = new ServerSocket(0, 1, Servers.LOOPBACK)) {
+            refused = new InetSocketAddress(Servers.LOOPBACK, s.getLocalPort());
+        }
+        Bootstrap bootstrap = new Bootstrap().group(t.group()).channel(t.socket()).handler(new ChannelInboundHandlerAdapter());
+        EventLoop loop = t.group().next();
+        CompletableFuture<String> reported = new CompletableFuture<>();
+        WatchConnection w = new WatchConnection(bootstrap, loop, refused, (watch, why) -> reported.complete(why));
+        assertThat(reported.get(5, TimeUnit.SECONDS)).contains("refused");
+        assertThat(w.ended()).isTrue();
+
+        CompletableFuture<String> afterClose = new CompletableFuture<>();
+        loop.submit(() -> new WatchConnection(bootstrap, loop, refused, (watch, why) -> afterClose.complete(why)).close())
+                .sync();
+        Thread.sleep(300);
+        assertThat(afterClose).as("a closed watch reports nothing").isNotDone();
     }
 
     /** A backend whose connections stay open until it dies, or close after {@code idleClose} (> 0). */
