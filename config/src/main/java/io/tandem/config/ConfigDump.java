@@ -79,6 +79,13 @@ public final class ConfigDump {
             case HostPort h -> h.toString();
             case Path p -> p.toString();
             case Enum<?> e -> spelling(e);
+            case Cidr c -> c.toString();
+            case AccessControl a -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("allow", value(path, a.allow()));
+                out.put("deny", value(path, a.deny()));
+                yield out;
+            }
             case Record r -> record(path, r);
             case Map<?, ?> m -> {
                 Map<String, Object> out = new LinkedHashMap<>();

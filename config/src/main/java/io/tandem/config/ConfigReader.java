@@ -49,7 +49,8 @@ final class ConfigReader {
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
-            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality");
+            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl");
+    static final List<String> ACL_KEYS = List.of("allow", "deny");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
             "responses_per_request");
     static final List<String> BACKEND_KEYS = List.of("address", "weight", "region", "zone", "rack", "priority");
@@ -875,12 +876,58 @@ final class ConfigReader {
             udp = s.child("udp").map(this::udp).orElse(UdpOptions.DEFAULTS);
         }
         VipLocality locality = s.child("locality").map(this::vipLocality).orElse(VipLocality.DEFAULTS);
+        AccessControl acl = s.child("acl").map(this::acl).orElse(AccessControl.OPEN);
         if (problems.count() != before) {
             return Optional.empty();
         }
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
-                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality));
+                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl));
+    }
+
+    /** {@code acl: {allow: [prefix...], deny: [prefix...]}}; a prefix in both lists is an error. */
+    private AccessControl acl(Section s) {
+        s.allowKeys(ACL_KEYS);
+        Map<Cidr, String> seen = new HashMap<>();
+        List<Cidr> allow = prefixes(s, "allow", seen);
+        List<Cidr> deny = prefixes(s, "deny", seen);
+        return new AccessControl(allow, deny);
+    }
+
+    private List<Cidr> prefixes(Section s, String key, Map<Cidr, String> seen) {
+        String expected = "a list of IPv4 or IPv6 prefixes, e.g. [10.0.0.0/8, 192.0.2.7, 2001:db8::/32]";
+        JsonNode list = s.get(key);
+        if (list == null) {
+            return List.of();
+        }
+        if (!list.isArray()) {
+            s.errorAt(key, list, expected);
+            return List.of();
+        }
+        List<Cidr> out = new ArrayList<>(list.size());
+        int[] position = s.positionOf(key);
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode item = list.get(i);
+            String path = s.pathOf(key) + "[" + i + "]";
+            int[] at = Problems.child(position, i);
+            if (!item.isTextual()) {
+                problems.add(at, path, Render.node(item), "a prefix such as 10.0.0.0/8 or 2001:db8::/32");
+                continue;
+            }
+            Cidr.Parsed p = Cidr.parse(item.textValue());
+            if (p.cidr().isEmpty()) {
+                problems.add(at, path, Render.node(item), p.error());
+                continue;
+            }
+            String first = seen.putIfAbsent(p.cidr().get(), path);
+            if (first != null) {
+                problems.add(at, path, Render.node(item), "each prefix once across allow and deny; "
+                        + first + " has the same");
+                continue;
+            }
+            out.add(p.cidr().get());
+        }
+        return out;
     }
 
     private List<BackendConfig> backends(Section vip) {

@@ -16,12 +16,13 @@ import java.util.Optional;
  * @param service    a discovered service whose endpoints join {@code backends} (ZooKeeper or Marathon)
  * @param udp        session settings (udp VIPs only)
  * @param locality   zone-aware routing and priority levels ({@link VipLocality})
+ * @param acl        which clients may connect ({@link AccessControl}; {@link AccessControl#OPEN}: all)
  */
 public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
                         List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
                         Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
-                        UdpOptions udp, VipLocality locality) {
+                        UdpOptions udp, VipLocality locality, AccessControl acl) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -37,6 +38,16 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(service, "service");
         requireNonNull(udp, "udp");
         requireNonNull(locality, "locality");
+        requireNonNull(acl, "acl");
+    }
+
+    /** A VIP open to every client (no {@code acl}). */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck,
+                     HealthPolicy health, Optional<String> service, UdpOptions udp, VipLocality locality) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                health, service, udp, locality, AccessControl.OPEN);
     }
 
     /** A VIP with default locality routing (no zone preference). */

@@ -124,6 +124,7 @@ final class ConfigChanges {
             "VipConfig.health", "health policy", Apply.LOOP,
             "VipConfig.service", "service", Apply.LOOP,
             "VipConfig.locality", "locality", Apply.LOOP,
+            "VipConfig.acl", "acl", Apply.LOOP,
             // UDP listeners size their buffers and session tables when they bind.
             "VipConfig.udp", "udp", Apply.NESTED,
             "UdpOptions.maxDatagramSize", "udp.max_datagram_size", Apply.RESTART,
@@ -196,7 +197,8 @@ final class ConfigChanges {
     /** The same VIP with the running {@code udp} options (they need a restart to change). */
     static VipConfig withUdp(VipConfig v, UdpOptions udp) {
         return new VipConfig(v.name(), v.listen(), v.protocol(), v.policy(), v.backends(), v.limits(), v.timeouts(),
-                v.retries(), v.proxyProtocol(), v.relay(), v.healthCheck(), v.health(), v.service(), udp, v.locality());
+                v.retries(), v.proxyProtocol(), v.relay(), v.healthCheck(), v.health(), v.service(), udp, v.locality(),
+                v.acl());
     }
 
     /** The YAML keys that differ between two versions of a VIP, e.g. {@code [policy, timeouts]}. */

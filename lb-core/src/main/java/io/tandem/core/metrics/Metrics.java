@@ -139,6 +139,9 @@ public final class Metrics implements AutoCloseable {
                 holder, h -> h.vip.stats().noBackend.sum());
         counter("tandem.vip.limit.hits", "Connections refused by limits.max_connections", tags, holder,
                 h -> h.vip.stats().limitHits.sum());
+        counter("tandem.vip.refused", "Client connections (TCP) and new-session datagrams (UDP) refused before any "
+                + "backend was contacted, by reason (acl: the VIP's source access list)", tags.and("reason", "acl"),
+                holder, h -> h.vip.stats().aclRefused.sum());
         counter("tandem.vip.accept.handoffs", "TCP connections handed by the accepting event loop to a less loaded one",
                 tags, holder, h -> h.vip.stats().acceptHandOffs.sum());
         gauge("tandem.vip.panic", "1 when too few backends are eligible and the VIP routes to all known ones",

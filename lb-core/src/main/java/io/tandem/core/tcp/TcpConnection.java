@@ -6,6 +6,7 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.tandem.config.AccessControl;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
@@ -218,6 +219,20 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             return false;
         }
         VipStats stats = vip().stats();
+        AccessControl acl = config().acl();
+        if (!acl.isOpen()) {
+            InetAddress from = clientAddress();
+            if (from == null || !acl.allows(from)) {
+                // Refused before any backend hears of it, with a reset: the client learns at
+                // once, and nothing of the connection is kept (HAProxy `tcp-request connection reject`).
+                stats.aclRefused.increment();
+                log.debug("connection refused vip={} reason=acl client={}", vip().name(), clientForLog());
+                closing = true;
+                released = true; // never counted as a live connection
+                client.resetAndClose();
+                return false;
+            }
+        }
         int max = config().limits().maxConnections();
         int n = stats.active.incrementAndGet();
         if (max > 0 && n > max) {

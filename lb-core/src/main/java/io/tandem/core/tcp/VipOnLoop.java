@@ -38,10 +38,10 @@ final class VipOnLoop {
         this.loop = loop;
     }
 
-    /** Whether a connection accepted now needs the client's address (hashing policy, PROXY header, self-loop checks). */
+    /** Whether a connection accepted now needs the client's address (hashing policy, PROXY header, ACL, self-loop checks). */
     static boolean needsClientAddress(BackendPool pool) {
         return pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE
-                || SelfLoops.watching(SelfLoops.Proto.TCP);
+                || !pool.config().acl().isOpen() || SelfLoops.watching(SelfLoops.Proto.TCP);
     }
 
     /**

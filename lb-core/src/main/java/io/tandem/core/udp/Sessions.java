@@ -1,5 +1,6 @@
 package io.tandem.core.udp;
 
+import io.tandem.config.AccessControl;
 import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.vip.ConnectionEvents;
@@ -97,11 +98,17 @@ final class Sessions {
     /**
      * A new session for {@code client} (an IPv4 client of the epoll side also has a table key),
      * or null when none may be opened and the datagram is dropped (counted here): the session
-     * limit with nothing to evict on this loop, or a client that is one of our own upstream
-     * sockets on a flow that already passed through this VIP (a self-loop).
+     * limit with nothing to evict on this loop, a client the VIP's {@code acl} refuses, or a
+     * client that is one of our own upstream sockets on a flow that already passed through this
+     * VIP (a self-loop).
      */
     Session open(InetSocketAddress client, long key4, boolean keyed4, long now) {
         if (closed) {
+            return null;
+        }
+        AccessControl acl = vip.pool().config().acl();
+        if (!acl.isOpen() && !acl.allows(client.getAddress())) {
+            vip.stats().aclRefused.increment(); // dropped: no session, no backend hears of it
             return null;
         }
         SelfLoops.Hop via = null;

@@ -24,4 +24,6 @@ public final class VipStats {
      * this VIP itself, directly or through other VIPs of the node ({@link SelfLoops}).
      */
     public final LongAdder selfLoops = new LongAdder();
+    /** Connections (TCP) or datagrams of new sessions (UDP) refused by the VIP's {@code acl}. */
+    public final LongAdder aclRefused = new LongAdder();
 }

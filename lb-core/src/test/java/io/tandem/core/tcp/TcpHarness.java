@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.concurrent.MockTicker;
 import io.netty.util.concurrent.Ticker;
+import io.tandem.config.AccessControl;
 import io.tandem.config.BackendConfig;
 import io.tandem.config.HealthPolicy;
 import io.tandem.config.HostPort;
@@ -16,7 +17,9 @@ import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.config.RelayMode;
 import io.tandem.config.ResponseTimeoutMode;
 import io.tandem.config.Timeouts;
+import io.tandem.config.UdpOptions;
 import io.tandem.config.VipConfig;
+import io.tandem.config.VipLocality;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
@@ -61,7 +64,7 @@ final class TcpHarness implements AutoCloseable {
                         b.responseTimeout, b.responseMode), 0, Duration.ZERO, false);
         VipConfig config = new VipConfig("t", HostPort.of(BOUND.getHostString(), BOUND.getPort()), Protocol.TCP,
                 PolicyKind.ROUND_ROBIN, configs, b.limits, b.timeouts, b.retries, b.proxyProtocol, b.relay,
-                Optional.empty(), health, Optional.empty());
+                Optional.empty(), health, Optional.empty(), UdpOptions.DEFAULTS, VipLocality.DEFAULTS, b.acl);
         backends = List.copyOf(list);
         Policy policy = b.firstAvailable ? (client, tried) -> backends.stream().filter(x -> !tried.contains(x))
                 .findFirst().orElse(null) : new RoundRobinTestPolicy(backends);
@@ -76,11 +79,16 @@ final class TcpHarness implements AutoCloseable {
 
     /** A client connects: its connection is admitted (or refused) and starts its first connect. */
     MemorySocket accept() {
+        return accept(CLIENT);
+    }
+
+    /** A client from {@code from} connects. */
+    MemorySocket accept(InetSocketAddress from) {
         MemorySocket client = new MemorySocket(loop, "client", true);
-        client.remote = CLIENT;
+        client.remote = from;
         client.local = BOUND;
         BackendPool pool = vip.pool();
-        home.place(null).adopt(client, pool, VipOnLoop.needsClientAddress(pool) ? CLIENT : null);
+        home.place(null).adopt(client, pool, VipOnLoop.needsClientAddress(pool) ? from : null);
         run();
         return client;
     }
@@ -137,6 +145,12 @@ final class TcpHarness implements AutoCloseable {
         private boolean firstAvailable;
         private Duration responseTimeout = Duration.ZERO;
         private ResponseTimeoutMode responseMode = ResponseTimeoutMode.FIRST_RESPONSE;
+        private AccessControl acl = AccessControl.OPEN;
+
+        Builder acl(AccessControl acl) {
+            this.acl = acl;
+            return this;
+        }
 
         Builder backends(int n) {
             backends = n;

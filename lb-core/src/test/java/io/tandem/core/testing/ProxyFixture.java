@@ -1,6 +1,7 @@
 package io.tandem.core.testing;
 
 import io.netty.channel.EventLoopGroup;
+import io.tandem.config.AccessControl;
 import io.tandem.config.BackendConfig;
 import io.tandem.config.HealthPolicy;
 import io.tandem.config.HostPort;
@@ -10,14 +11,16 @@ import io.tandem.config.Protocol;
 import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
+import io.tandem.config.UdpOptions;
 import io.tandem.config.VipConfig;
+import io.tandem.config.VipLocality;
 import io.tandem.core.policy.Policy;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.tcp.EpollFallback;
-import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.tcp.TcpListener;
 import io.tandem.core.transport.Transport;
+import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.Vip;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -105,6 +108,7 @@ public final class ProxyFixture implements AutoCloseable {
         private Function<List<Backend>, Policy> policy = RoundRobinTestPolicy::new;
         private HostPort listen = HostPort.of("127.0.0.1", 0);
         private String name = "t";
+        private AccessControl acl = AccessControl.OPEN;
 
         private Builder(TransportKind kind) {
             this.kind = kind;
@@ -167,6 +171,11 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
+        public Builder acl(AccessControl acl) {
+            this.acl = acl;
+            return this;
+        }
+
         public ProxyFixture start() {
             List<BackendConfig> configs = new ArrayList<>();
             List<Backend> backends = new ArrayList<>();
@@ -176,7 +185,8 @@ public final class ProxyFixture implements AutoCloseable {
                 backends.add(Backend.of(hp, a, 1));
             }
             VipConfig config = new VipConfig(name, listen, Protocol.TCP, PolicyKind.ROUND_ROBIN,
-                    configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty());
+                    configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty(),
+                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl);
             Vip vip = new Vip(name, new BackendPool(config, backends, policy.apply(backends), false, 1));
             TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
                     .orTimeout(10, TimeUnit.SECONDS).join();

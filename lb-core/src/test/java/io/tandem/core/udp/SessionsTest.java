@@ -240,6 +240,22 @@ class SessionsTest {
     }
 
     @Test
+    void aClientTheAclRefusesOpensNoSessionAndReachesNoBackend() {
+        io.tandem.config.AccessControl acl = new io.tandem.config.AccessControl(List.of(),
+                List.of(io.tandem.config.Cidr.parse("192.0.2.1").cidr().orElseThrow()));
+        io.tandem.config.VipConfig c = UdpTestSupport.udpConfig("u");
+        vip.publish(UdpTestSupport.pool(new io.tandem.config.VipConfig(c.name(), c.listen(), c.protocol(), c.policy(),
+                c.backends(), c.limits(), c.timeouts(), c.retries(), c.proxyProtocol(), c.relay(), c.healthCheck(),
+                c.health(), c.service(), c.udp(), c.locality(), acl), backends, UdpTestSupport::firstAvailable, 2));
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
+        assertThat(datagram(sessions, client(1000), 10, 0)).as("denied: dropped").isNull();
+        assertThat(datagram(sessions, new InetSocketAddress("192.0.2.2", 1000), 10, 0)).as("not denied").isNotNull();
+        assertThat(vip.stats().aclRefused.sum()).isEqualTo(1);
+        assertThat(stats.sessionsCreated.sum()).isEqualTo(1);
+        assertThat(sockets.opened).as("one upstream socket, for the admitted client").hasSize(1);
+    }
+
+    @Test
     void anEmptyPoolDropsTheDatagramAndKeepsNoSession() {
         vip.publish(pool(List.of(), 2));
         Sessions sessions = sessions(UdpOptions.DEFAULTS);
