@@ -54,7 +54,9 @@ final class ConfigReader {
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
             "responses_per_request");
     static final List<String> BACKEND_KEYS = List.of("address", "weight", "region", "zone", "rack", "priority");
-    static final List<String> LIMITS_KEYS = List.of("max_connections", "max_connections_per_backend");
+    static final List<String> LIMITS_KEYS = List.of("max_connections", "max_connections_per_backend", "per_client");
+    static final List<String> PER_CLIENT_KEYS = List.of("max_connections", "max_rate", "ipv4_prefix", "ipv6_prefix",
+            "max_clients");
     static final List<String> TIMEOUTS_KEYS = List.of("connect", "idle", "user_timeout");
     static final List<String> CHECK_COMMON_KEYS = List.of("type", "port", "interval", "timeout", "rise",
             "fall", "jitter", "fast_interval", "down_interval", "initial_state", "watch");
@@ -991,7 +993,22 @@ final class ConfigReader {
         s.allowKeys(LIMITS_KEYS);
         int max = s.integer("max_connections", 0, 10_000_000, ", 0 = unlimited", 0);
         int perBackend = s.integer("max_connections_per_backend", 0, 10_000_000, ", 0 = unlimited", 0);
-        return new Limits(max, perBackend);
+        Limits.PerClient perClient = s.child("per_client").map(this::perClient).orElse(Limits.PerClient.NONE);
+        return new Limits(max, perBackend, perClient);
+    }
+
+    private Limits.PerClient perClient(Section s) {
+        s.allowKeys(PER_CLIENT_KEYS);
+        Limits.PerClient d = Limits.PerClient.NONE;
+        int max = s.integer("max_connections", 0, 10_000_000, ", 0 = unlimited", 0);
+        int rate = s.integer("max_rate", 0, 10_000_000, " (new connections per second), 0 = unlimited", 0);
+        int v4 = s.integer("ipv4_prefix", 8, 32, "", d.ipv4Prefix());
+        int v6 = s.integer("ipv6_prefix", 16, 128, "", d.ipv6Prefix());
+        int clients = s.integer("max_clients", 100, 10_000_000, "", d.maxClients());
+        if (!s.has("max_connections") && !s.has("max_rate")) {
+            s.missing("max_connections", "max_connections or max_rate: per_client without either limits nothing");
+        }
+        return new Limits.PerClient(max, rate, v4, v6, clients);
     }
 
     private Timeouts timeouts(Section s) {

@@ -237,4 +237,27 @@ class AccessControlTest {
             throw new AssertionError(e);
         }
     }
+
+    @Test
+    void perClientLimitsParseWithTheirDefaultsAndNeedALimit() {
+        Limits l = valid("""
+                vips:
+                  - name: db
+                    listen: 127.0.0.1:5432
+                    backends: [127.0.0.1:9001]
+                    limits: {max_connections: 1000, per_client: {max_connections: 20, max_rate: 50}}
+                """).vips().getFirst().limits();
+        assertThat(l.perClient()).isEqualTo(new Limits.PerClient(20, 50, 32, 64, 100_000));
+        assertThat(l.perClient().enabled()).isTrue();
+        assertThat(Limits.UNLIMITED.perClient().enabled()).isFalse();
+        assertThat(errors("""
+                vips:
+                  - name: db
+                    listen: 127.0.0.1:5432
+                    backends: [127.0.0.1:9001]
+                    limits: {per_client: {ipv6_prefix: 200, max_clients: 5}}
+                """)).anySatisfy(x -> assertThat(x).contains("vips[0].limits.per_client.max_connections: missing"))
+                .anySatisfy(x -> assertThat(x).contains("vips[0].limits.per_client.ipv6_prefix: 200"))
+                .anySatisfy(x -> assertThat(x).contains("vips[0].limits.per_client.max_clients: 5"));
+    }
 }

@@ -139,9 +139,14 @@ public final class Metrics implements AutoCloseable {
                 holder, h -> h.vip.stats().noBackend.sum());
         counter("tandem.vip.limit.hits", "Connections refused by limits.max_connections", tags, holder,
                 h -> h.vip.stats().limitHits.sum());
-        counter("tandem.vip.refused", "Client connections (TCP) and new-session datagrams (UDP) refused before any "
-                + "backend was contacted, by reason (acl: the VIP's source access list)", tags.and("reason", "acl"),
-                holder, h -> h.vip.stats().aclRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "acl"), holder,
+                h -> h.vip.stats().aclRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "client_connections"), holder,
+                h -> h.vip.stats().clientConnectionsRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "client_rate"), holder,
+                h -> h.vip.stats().clientRateRefused.sum());
+        gauge("tandem.vip.tracked.clients", "Clients tracked now for limits.per_client (bounded by max_clients)", tags,
+                holder, h -> h.vip.clients().tracked());
         counter("tandem.vip.accept.handoffs", "TCP connections handed by the accepting event loop to a less loaded one",
                 tags, holder, h -> h.vip.stats().acceptHandOffs.sum());
         gauge("tandem.vip.panic", "1 when too few backends are eligible and the VIP routes to all known ones",
@@ -416,6 +421,10 @@ public final class Metrics implements AutoCloseable {
     private <T> void counter(String name, String help, Tags tags, T holder, ToDoubleFunction<T> f) {
         FunctionCounter.builder(name, holder, f).description(help).tags(tags).register(registry);
     }
+
+    private static final String REFUSED_HELP = "Client connections (TCP) and new-session datagrams (UDP) refused "
+            + "before any backend was contacted, by reason (acl: the VIP's acl; client_connections, client_rate: "
+            + "limits.per_client)";
 
     private static final class VipHolder {
         volatile Vip vip;

@@ -7,9 +7,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.AccessControl;
+import io.tandem.config.Limits;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.vip.ClientTracker;
 import io.tandem.core.vip.Connection;
 import io.tandem.core.vip.LocalErrors;
 import io.tandem.core.vip.SelfLoops;
@@ -88,6 +90,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     final TcpSocket client;
     /** The client's address when the VIP needs it (hashing policy, PROXY header, self-loop checks), else null. */
     private final InetSocketAddress remote;
+    /** This connection's count in its client's per-client limits; null when none applies. */
+    private ClientTracker.Slot clientSlot;
     /** Null unless the VIP has a response timeout. */
     private final ResponseWatch watch;
     /** Client to backend. */
@@ -233,10 +237,23 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 return false;
             }
         }
+        Limits.PerClient perClient = config().limits().perClient();
+        if (perClient.enabled()) {
+            InetAddress from = clientAddress();
+            if (from != null) {
+                ClientTracker.Admission a = vip().clients().admit(from, perClient, home.loop.nanoTime());
+                if (a.slot() == null) {
+                    refusedForClient(a.refusal(), perClient);
+                    return false;
+                }
+                clientSlot = a.slot();
+            }
+        }
         int max = config().limits().maxConnections();
         int n = stats.active.incrementAndGet();
         if (max > 0 && n > max) {
             stats.active.decrementAndGet();
+            releaseClientSlot();
             stats.limitHits.increment();
             if (home.warn.tryAcquire()) {
                 log.warn("connection refused vip={} limit=max_connections max={} client={}", vip().name(), max,
@@ -251,6 +268,32 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         vip().connections().add(this);
         lastActivityNanos = home.loop.nanoTime();
         return true;
+    }
+
+    /**
+     * A per-client limit refused this client: reset at once (HAProxy {@code tcp-request connection
+     * reject} on a stick-table counter), counted by reason, and said at WARN at most once a second
+     * per VIP (a client over its limit is often hammering).
+     */
+    private void refusedForClient(ClientTracker.Refusal why, Limits.PerClient limits) {
+        VipStats stats = vip().stats();
+        (why == ClientTracker.Refusal.CLIENT_RATE ? stats.clientRateRefused : stats.clientConnectionsRefused).increment();
+        if (home.warn.tryAcquire()) {
+            log.warn("connection refused vip={} reason={} limit={} client={}", vip().name(), why.label(),
+                    why == ClientTracker.Refusal.CLIENT_RATE ? limits.maxRate() + "/s" : limits.maxConnections(),
+                    clientForLog());
+        }
+        closing = true;
+        released = true; // never counted as a live connection
+        client.resetAndClose();
+    }
+
+    private void releaseClientSlot() {
+        ClientTracker.Slot slot = clientSlot;
+        if (slot != null) {
+            clientSlot = null;
+            vip().clients().release(slot);
+        }
     }
 
     /**
@@ -942,6 +985,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         }
         released = true;
         untrack();
+        releaseClientSlot();
         if (timer != null) {
             timer.cancel(false);
             timer = null;

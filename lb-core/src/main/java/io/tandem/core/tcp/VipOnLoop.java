@@ -38,10 +38,11 @@ final class VipOnLoop {
         this.loop = loop;
     }
 
-    /** Whether a connection accepted now needs the client's address (hashing policy, PROXY header, ACL, self-loop checks). */
+    /** Whether a connection accepted now needs the client's address (hashing policy, PROXY header, ACL, per-client limits, self-loop checks). */
     static boolean needsClientAddress(BackendPool pool) {
         return pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE
-                || !pool.config().acl().isOpen() || SelfLoops.watching(SelfLoops.Proto.TCP);
+                || !pool.config().acl().isOpen() || pool.config().limits().perClient().enabled()
+                || SelfLoops.watching(SelfLoops.Proto.TCP);
     }
 
     /**

@@ -60,6 +60,9 @@ final class Session {
     private InetSocketAddress trackedLocal;
     private SelfLoops.Hop trackedHop;
 
+    /** This session's count in its client's per-client limits; null when none applies. Loop-confined. */
+    io.tandem.core.vip.ClientTracker.Slot clientSlot;
+
     Session(InetSocketAddress client, Sessions owner, long key4, boolean keyed4, SelfLoops.Hop arrivedVia) {
         this.client = client;
         this.owner = owner;

@@ -1,8 +1,10 @@
 package io.tandem.core.udp;
 
 import io.tandem.config.AccessControl;
+import io.tandem.config.Limits;
 import io.tandem.config.UdpOptions;
 import io.tandem.core.pool.Backend;
+import io.tandem.core.vip.ClientTracker;
 import io.tandem.core.vip.ConnectionEvents;
 import io.tandem.core.vip.SelfLoops;
 import io.tandem.core.vip.Vip;
@@ -120,22 +122,37 @@ final class Sessions {
                 return null;
             }
         }
+        Limits.PerClient perClient = vip.pool().config().limits().perClient();
+        ClientTracker.Slot clientSlot = null;
+        if (perClient.enabled()) {
+            ClientTracker.Admission a = vip.clients().admit(client.getAddress(), perClient, now);
+            if (a.slot() == null) {
+                // Dropped like a datagram over the session limit; the client's next datagram asks again.
+                (a.refusal() == ClientTracker.Refusal.CLIENT_RATE ? vip.stats().clientRateRefused
+                        : vip.stats().clientConnectionsRefused).increment();
+                return null;
+            }
+            clientSlot = a.slot();
+        }
         if (!reserveSlot()) {
             Session victim = table.eldest();
             if (victim == null) {
                 // Full, and every session lives on other loops: cannot evict from here without locks.
                 stats.droppedSessionLimit.increment();
                 warnLimit();
+                releaseClient(clientSlot);
                 return null;
             }
             close(victim, Reason.EVICTED);
             warnLimit();
             if (!reserveSlot()) {
                 stats.droppedSessionLimit.increment();
+                releaseClient(clientSlot);
                 return null;
             }
         }
         Session s = new Session(client, this, key4, keyed4, via);
+        s.clientSlot = clientSlot;
         table.add(s, now);
         stats.sessionsCreated.increment();
         vip.stats().totalConnections.increment();
@@ -178,6 +195,8 @@ final class Sessions {
             return;
         }
         s.close();
+        releaseClient(s.clientSlot);
+        s.clientSlot = null;
         stats.sessionsActive.decrementAndGet();
         vip.stats().active.decrementAndGet();
         switch (reason) {
@@ -185,6 +204,12 @@ final class Sessions {
             case EVICTED -> stats.sessionsEvicted.increment();
             case COMPLETED -> stats.sessionsCompleted.increment();
             case NO_BACKEND, SHUTDOWN -> { }
+        }
+    }
+
+    private void releaseClient(ClientTracker.Slot slot) {
+        if (slot != null) {
+            vip.clients().release(slot);
         }
     }
 

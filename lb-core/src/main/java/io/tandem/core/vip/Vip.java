@@ -18,6 +18,7 @@ public final class Vip {
     private final VipStats stats = new VipStats();
     private final LocalErrors localErrors;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final ClientTracker clients = new ClientTracker();
     private volatile BackendPool pool;
 
     public Vip(String name, BackendPool initial) {
@@ -47,6 +48,11 @@ public final class Vip {
     /** This node's own resource errors (out of descriptors, memory, ports) on this VIP's data path. */
     public LocalErrors localErrors() {
         return localErrors;
+    }
+
+    /** Per-client counters of {@code limits.per_client} (empty until a limit is set). */
+    public ClientTracker clients() {
+        return clients;
     }
 
     /** Live TCP connections of this VIP. The data path adds and removes them. */

@@ -26,4 +26,8 @@ public final class VipStats {
     public final LongAdder selfLoops = new LongAdder();
     /** Connections (TCP) or datagrams of new sessions (UDP) refused by the VIP's {@code acl}. */
     public final LongAdder aclRefused = new LongAdder();
+    /** Refused by {@code limits.per_client.max_connections} (TCP connections, UDP new sessions). */
+    public final LongAdder clientConnectionsRefused = new LongAdder();
+    /** Refused by {@code limits.per_client.max_rate}. */
+    public final LongAdder clientRateRefused = new LongAdder();
 }

@@ -162,6 +162,11 @@ final class TcpHarness implements AutoCloseable {
             return this;
         }
 
+        Builder limits(Limits l) {
+            limits = l;
+            return this;
+        }
+
         Builder timeouts(Duration connect, Duration idle, Duration userTimeout) {
             timeouts = new Timeouts(connect, idle, userTimeout);
             return this;

@@ -256,6 +256,26 @@ class SessionsTest {
     }
 
     @Test
+    void perClientLimitsCountSessionsAndFreeThemWhenSessionsEnd() {
+        io.tandem.config.VipConfig c = UdpTestSupport.udpConfig("u");
+        io.tandem.config.Limits limits = new io.tandem.config.Limits(0, 0,
+                new io.tandem.config.Limits.PerClient(2, 0, 32, 64, 1000));
+        vip.publish(UdpTestSupport.pool(new io.tandem.config.VipConfig(c.name(), c.listen(), c.protocol(), c.policy(),
+                c.backends(), limits, c.timeouts(), c.retries(), c.proxyProtocol(), c.relay(), c.healthCheck(),
+                c.health(), c.service(), c.udp(), c.locality(), c.acl()), backends, UdpTestSupport::firstAvailable, 2));
+        Sessions sessions = sessions(UdpOptions.DEFAULTS);
+        assertThat(datagram(sessions, client(1000), 10, 0)).isNotNull();
+        assertThat(datagram(sessions, client(1001), 10, 0)).isNotNull();
+        assertThat(datagram(sessions, client(1002), 10, 0)).as("a third session of 192.0.2.1").isNull();
+        assertThat(datagram(sessions, client(1000), 10, 0)).as("an existing session goes on").isNotNull();
+        assertThat(vip.stats().clientConnectionsRefused.sum()).isEqualTo(1);
+        sessions.sweep(UdpOptions.DEFAULTS.sessionIdle().toNanos() + 1);
+        assertThat(vip.clients().open(client(1000).getAddress(), limits.perClient())).as("expired sessions freed")
+                .isZero();
+        assertThat(datagram(sessions, client(1002), 10, SECOND * 100)).isNotNull();
+    }
+
+    @Test
     void anEmptyPoolDropsTheDatagramAndKeepsNoSession() {
         vip.publish(pool(List.of(), 2));
         Sessions sessions = sessions(UdpOptions.DEFAULTS);

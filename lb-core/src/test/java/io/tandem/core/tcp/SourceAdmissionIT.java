@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tandem.config.AccessControl;
 import io.tandem.config.Cidr;
+import io.tandem.config.Limits;
 import io.tandem.core.testing.LeakWatcher;
 import io.tandem.core.testing.ProxyFixture;
 import io.tandem.core.testing.ProxyFixture.TransportKind;
@@ -22,16 +23,17 @@ import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A VIP's source ACL on real loopback sockets, per transport: clients bind distinct loopback
- * source addresses (127.0.0.2 allowed, 127.0.0.3 denied by a longer prefix, 127.0.0.4 outside
- * every prefix of an allow list); the refused ones see a reset and the backend never sees them.
+ * Admission by client address on real loopback sockets, per transport: the VIP's source ACL
+ * (clients bind 127.0.0.2 allowed, 127.0.0.3 denied by a longer prefix, 127.0.0.4 outside every
+ * prefix of an allow list) and per-client limits; the refused ones see a reset and the backend
+ * never sees them.
  */
 @ParameterizedClass(name = "{0}")
 @EnumSource(TransportKind.class)
 @ExtendWith(LeakWatcher.class)
-class AclIT extends PerTransportIT {
+class SourceAdmissionIT extends PerTransportIT {
 
-    AclIT(TransportKind transport) {
+    SourceAdmissionIT(TransportKind transport) {
         super(transport);
     }
 
@@ -72,5 +74,31 @@ class AclIT extends PerTransportIT {
         assertThat(echo.accepted()).as("the backend saw only the admitted clients").isEqualTo(2);
         assertThat(proxy.vip.stats().aclRefused.sum()).isEqualTo(2);
         assertThat(proxy.vip.stats().totalConnections.sum()).isEqualTo(2);
+    }
+
+    @Test
+    void aClientOverItsConcurrentLimitIsResetWhileOthersAreServed() throws Exception {
+        TestBackend echo = track(TestBackend.start(Mode.ECHO));
+        Limits limits = new Limits(0, 0, new Limits.PerClient(2, 0, 32, 64, 1000));
+        ProxyFixture proxy = track(ProxyFixture.builder(transport).backend(echo.address()).limits(limits).start());
+        try (Socket a = heldFrom("127.0.0.2", proxy.address()); Socket b = heldFrom("127.0.0.2", proxy.address())) {
+            assertThat(pingFrom("127.0.0.2", proxy.address())).as("a third at once").isEqualTo("refused");
+            assertThat(pingFrom("127.0.0.5", proxy.address())).as("another client").isEqualTo("ping");
+            assertThat(proxy.vip.stats().clientConnectionsRefused.sum()).isEqualTo(1);
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> proxy.vip.clients().open(InetAddress.ofLiteral("127.0.0.2"), limits.perClient()) == 0);
+        assertThat(pingFrom("127.0.0.2", proxy.address())).as("after its connections closed").isEqualTo("ping");
+    }
+
+    /** A connection from {@code source} through the proxy, proven up by one round trip, left open. */
+    private static Socket heldFrom(String source, InetSocketAddress proxy) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(InetAddress.ofLiteral(source), 0));
+        s.setSoTimeout(5_000);
+        s.connect(proxy, 5_000);
+        s.getOutputStream().write("held".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("held");
+        return s;
     }
 }
