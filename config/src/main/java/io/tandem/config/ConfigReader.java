@@ -49,7 +49,7 @@ final class ConfigReader {
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
-            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl");
+            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor");
     static final List<String> ACL_KEYS = List.of("allow", "deny");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
             "responses_per_request");
@@ -879,12 +879,18 @@ final class ConfigReader {
         }
         VipLocality locality = s.child("locality").map(this::vipLocality).orElse(VipLocality.DEFAULTS);
         AccessControl acl = s.child("acl").map(this::acl).orElse(AccessControl.OPEN);
+        int balance = s.integer("hash_balance_factor", VipConfig.MIN_HASH_BALANCE_FACTOR,
+                VipConfig.MAX_HASH_BALANCE_FACTOR, " (percent of the average load)", 0);
+        if (s.has("hash_balance_factor") && policy != PolicyKind.MAGLEV) {
+            s.error("hash_balance_factor", String.valueOf(balance), "no hash_balance_factor unless policy is maglev "
+                    + "(it bounds the load of a hashing policy)");
+        }
         if (problems.count() != before) {
             return Optional.empty();
         }
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
-                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl));
+                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl, balance));
     }
 
     /** {@code acl: {allow: [prefix...], deny: [prefix...]}}; a prefix in both lists is an error. */

@@ -17,12 +17,14 @@ import java.util.Optional;
  * @param udp        session settings (udp VIPs only)
  * @param locality   zone-aware routing and priority levels ({@link VipLocality})
  * @param acl        which clients may connect ({@link AccessControl}; {@link AccessControl#OPEN}: all)
+ * @param hashBalanceFactor bounded-load hashing for {@code maglev}, in percent of the average load a
+ *                   backend may carry (HAProxy {@code hash-balance-factor}); 0 = off
  */
 public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
                         List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
                         Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
-                        UdpOptions udp, VipLocality locality, AccessControl acl) {
+                        UdpOptions udp, VipLocality locality, AccessControl acl, int hashBalanceFactor) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -39,6 +41,23 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(udp, "udp");
         requireNonNull(locality, "locality");
         requireNonNull(acl, "acl");
+        if (hashBalanceFactor != 0 && (hashBalanceFactor < MIN_HASH_BALANCE_FACTOR || hashBalanceFactor > MAX_HASH_BALANCE_FACTOR)) {
+            throw new IllegalArgumentException("hashBalanceFactor: " + hashBalanceFactor + " (expected 0 or "
+                    + MIN_HASH_BALANCE_FACTOR + ".." + MAX_HASH_BALANCE_FACTOR + ")");
+        }
+    }
+
+    public static final int MIN_HASH_BALANCE_FACTOR = 100;
+    public static final int MAX_HASH_BALANCE_FACTOR = 10_000;
+
+    /** A VIP without bounded-load hashing. */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck,
+                     HealthPolicy health, Optional<String> service, UdpOptions udp, VipLocality locality,
+                     AccessControl acl) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                health, service, udp, locality, acl, 0);
     }
 
     /** A VIP open to every client (no {@code acl}). */

@@ -125,6 +125,7 @@ final class ConfigChanges {
             "VipConfig.service", "service", Apply.LOOP,
             "VipConfig.locality", "locality", Apply.LOOP,
             "VipConfig.acl", "acl", Apply.LOOP,
+            "VipConfig.hashBalanceFactor", "hash_balance_factor", Apply.LOOP,
             // UDP listeners size their buffers and session tables when they bind.
             "VipConfig.udp", "udp", Apply.NESTED,
             "UdpOptions.maxDatagramSize", "udp.max_datagram_size", Apply.RESTART,
@@ -198,7 +199,7 @@ final class ConfigChanges {
     static VipConfig withUdp(VipConfig v, UdpOptions udp) {
         return new VipConfig(v.name(), v.listen(), v.protocol(), v.policy(), v.backends(), v.limits(), v.timeouts(),
                 v.retries(), v.proxyProtocol(), v.relay(), v.healthCheck(), v.health(), v.service(), udp, v.locality(),
-                v.acl());
+                v.acl(), v.hashBalanceFactor());
     }
 
     /** The YAML keys that differ between two versions of a VIP, e.g. {@code [policy, timeouts]}. */

@@ -139,7 +139,7 @@ final class PoolBuilder {
         LocalityRouting.Plan plan = LocalityRouting.Plan.NONE;
         io.tandem.core.policy.Policy pick;
         if (panic) {
-            pick = Policies.create(config.policy(), backends);
+            pick = Policies.create(config.policy(), backends, config.hashBalanceFactor());
         } else {
             // A level's total: what the panic share counts (awaiting backends only while warming).
             List<Backend> known = new ArrayList<>(routable.size());
@@ -152,9 +152,10 @@ final class PoolBuilder {
                     groups.add(plan.groups().get(i).backends());
                     shares[i] = plan.groups().get(i).share();
                 }
-                pick = Policies.grouped(config.policy(), groups, shares, LocalityRouting.SCALE);
+                pick = Policies.grouped(config.policy(), groups, shares, LocalityRouting.SCALE,
+                        config.hashBalanceFactor());
             } else {
-                pick = Policies.create(config.policy(), backends);
+                pick = Policies.create(config.policy(), backends, config.hashBalanceFactor());
             }
         }
         BackendPool pool = new BackendPool(config, backends, pick, panic, generation, cut, plan);

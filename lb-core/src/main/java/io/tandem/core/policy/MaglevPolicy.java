@@ -40,6 +40,14 @@ import java.util.List;
  * <p><b>Retries.</b> With {@code tried} non-empty, the pick walks forward through the table
  * from the client's slot to the first backend not tried: deterministic, so both nodes send a
  * retried client to the same second choice.
+ *
+ * <p><b>Bounded loads.</b> With a balance factor c (percent), a backend whose open connections
+ * reach {@code ceil(c/100 × (total + 1) × weight / totalWeight)} is passed over and the walk goes
+ * on to the next backend in table order that is under its bound (Mirrokni, Thorup, Zadimoghaddam,
+ * "Consistent Hashing with Bounded Loads", SODA 2018; HAProxy {@code hash-balance-factor}, Envoy
+ * {@code hash_balance_factor}). A client keeps its backend unless that backend is overloaded, and
+ * an overflow goes to the same next backend on both nodes. The bounds sum to more than the total,
+ * so some backend is always under its bound; a pick costs one pass over the backends' counters.
  */
 final class MaglevPolicy implements Policy {
     static final int DEFAULT_TABLE_SIZE = 65537;
@@ -56,6 +64,9 @@ final class MaglevPolicy implements Policy {
 
     private final Backend[] backends;   // sorted
     private final Backend[] table;
+    /** Bounded loads: percent of the weighted average a backend may carry; 0 = off. */
+    private final int balanceFactor;
+    private final long totalWeight;
 
     /**
      * @param routable  backends of positive weight, any order
@@ -63,7 +74,16 @@ final class MaglevPolicy implements Policy {
      *                  the paper recommends M &gt; 100 × backends)
      */
     MaglevPolicy(Backend[] routable, int tableSize) {
+        this(routable, tableSize, 0);
+    }
+
+    /** @param balanceFactor bounded loads in percent (at least 100), or 0 for plain hashing */
+    MaglevPolicy(Backend[] routable, int tableSize, int balanceFactor) {
         requireNonNull(routable, "routable");
+        if (balanceFactor != 0 && balanceFactor < 100) {
+            throw new IllegalArgumentException("balanceFactor: " + balanceFactor + " (expected 0 or at least 100)");
+        }
+        this.balanceFactor = balanceFactor;
         if (routable.length == 0) {
             throw new IllegalArgumentException("routable: [] (expected at least one backend)");
         }
@@ -79,6 +99,16 @@ final class MaglevPolicy implements Policy {
         this.backends = routable.clone();
         Arrays.sort(this.backends, BY_ADDRESS_THEN_WEIGHT);
         this.table = populate(this.backends, tableSize);
+        long w = 0;
+        for (Backend b : this.backends) {
+            w += b.weight();
+        }
+        this.totalWeight = w;
+    }
+
+    /** A Maglev policy with bounded loads (tests). */
+    static MaglevPolicy of(List<Backend> backends, int tableSize, int balanceFactor) {
+        return new MaglevPolicy(Policies.routable(backends), tableSize, balanceFactor);
     }
 
     /** A Maglev policy with a table of {@code tableSize} slots (tests use small primes). */
@@ -90,6 +120,9 @@ final class MaglevPolicy implements Policy {
     public Backend pick(InetAddress client, Collection<Backend> tried) {
         int m = table.length;
         int slot = (int) Long.remainderUnsigned(clientHash(client), m);
+        if (balanceFactor != 0) {
+            return pickBounded(slot, tried);
+        }
         if (tried.isEmpty()) {
             return table[slot];
         }
@@ -106,6 +139,36 @@ final class MaglevPolicy implements Policy {
             }
         }
         return null;
+    }
+
+    /** The first backend from {@code slot} on, in table order, not tried and under its load bound. */
+    private Backend pickBounded(int slot, Collection<Backend> tried) {
+        long total = 0;
+        for (Backend b : backends) {
+            total += Math.max(0, b.active());
+        }
+        double perWeight = balanceFactor / 100.0 * (total + 1) / totalWeight;
+        int m = table.length;
+        Backend firstUntried = null;
+        Backend last = null;
+        for (int i = 0; i < m; i++) {
+            Backend b = table[slot];
+            if (b != last) { // runs of one backend's slots are judged once
+                last = b;
+                if (tried.isEmpty() || !tried.contains(b)) {
+                    if (b.active() < (long) Math.ceil(perWeight * b.weight())) {
+                        return b;
+                    }
+                    if (firstUntried == null) {
+                        firstUntried = b;
+                    }
+                }
+            }
+            if (++slot == m) {
+                slot = 0;
+            }
+        }
+        return firstUntried; // only when every untried backend is at its bound (tried ones took the slack)
     }
 
     @Override

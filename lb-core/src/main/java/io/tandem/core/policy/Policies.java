@@ -26,6 +26,16 @@ public final class Policies {
      * on the set of backend addresses and weights, so both nodes of a pair agree).
      */
     public static Policy create(PolicyKind kind, List<Backend> backends) {
+        return create(kind, backends, 0);
+    }
+
+    /**
+     * The same, with bounded loads for {@code MAGLEV}: no backend gets a new connection while it
+     * carries more than {@code hashBalanceFactor}% of its weighted share of the load
+     * ({@link MaglevPolicy}); 0 = plain hashing. Other kinds ignore the factor (the config
+     * refuses it on them).
+     */
+    public static Policy create(PolicyKind kind, List<Backend> backends, int hashBalanceFactor) {
         requireNonNull(kind, "kind");
         Backend[] routable = routable(backends);
         if (routable.length == 0) {
@@ -36,7 +46,7 @@ public final class Policies {
             case WEIGHTED_ROUND_ROBIN -> new WeightedRoundRobinPolicy(routable);
             case LEAST_CONNECTIONS -> new LeastConnectionsPolicy(routable);
             case POWER_OF_TWO -> new PowerOfTwoPolicy(routable);
-            case MAGLEV -> new MaglevPolicy(routable, MaglevPolicy.DEFAULT_TABLE_SIZE);
+            case MAGLEV -> new MaglevPolicy(routable, MaglevPolicy.DEFAULT_TABLE_SIZE, hashBalanceFactor);
         };
     }
 
@@ -49,17 +59,23 @@ public final class Policies {
      * @param shares each group's share in basis points of {@code scale}, summing to it
      */
     public static Policy grouped(PolicyKind kind, List<List<Backend>> groups, int[] shares, int scale) {
+        return grouped(kind, groups, shares, scale, 0);
+    }
+
+    /** {@link #grouped} with bounded loads inside each group's Maglev table. */
+    public static Policy grouped(PolicyKind kind, List<List<Backend>> groups, int[] shares, int scale,
+                                 int hashBalanceFactor) {
         requireNonNull(kind, "kind");
         requireNonNull(groups, "groups");
         if (groups.isEmpty()) {
             return EmptyPolicy.INSTANCE;
         }
         if (groups.size() == 1) {
-            return create(kind, groups.get(0));
+            return create(kind, groups.get(0), hashBalanceFactor);
         }
         Policy[] policies = new Policy[groups.size()];
         for (int i = 0; i < policies.length; i++) {
-            policies[i] = create(kind, groups.get(i));
+            policies[i] = create(kind, groups.get(i), hashBalanceFactor);
         }
         return new GroupedPolicy(policies, shares, scale);
     }

@@ -24,7 +24,8 @@ import org.openjdk.jmh.annotations.State;
  * Cost of one {@link Policy#pick} on the data path's common case (nothing tried yet), single
  * thread. Clients rotate through 1024 addresses so Maglev's table lookups are not all one
  * cached slot; backends carry a random spread of active connections so least-connections and
- * power-of-two compare real numbers.
+ * power-of-two compare real numbers. {@code -p kind=MAGLEV -p balance=125} measures Maglev with
+ * bounded loads (each pick then reads every backend's counter).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,6 +38,10 @@ public class PolicyPickBenchmark {
 
     @Param({"10", "100"})
     public int backends;
+
+    /** {@code hash_balance_factor} (MAGLEV only; 0 = plain hashing). */
+    @Param({"0"})
+    public int balance;
 
     private Policy policy;
     private InetAddress[] clients;
@@ -51,7 +56,7 @@ public class PolicyPickBenchmark {
             b.stats().active.set(random.nextInt(100));
             list.add(b);
         }
-        policy = Policies.create(kind, list);
+        policy = Policies.create(kind, list, kind == PolicyKind.MAGLEV ? balance : 0);
         clients = new InetAddress[CLIENTS];
         for (int i = 0; i < CLIENTS; i++) {
             clients[i] = InetAddress.getByAddress(new byte[] {10, 1, (byte) (i >>> 8), (byte) i});

@@ -9,8 +9,12 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** {@code vips[].acl}: parsing, errors, and the longest-prefix rule against a brute-force oracle. */
-class AccessControlTest {
+/**
+ * The layer-4 admission and balancing keys of a VIP: {@code acl} (parsing, errors, the
+ * longest-prefix rule against a brute-force oracle), {@code limits.per_client} and
+ * {@code hash_balance_factor}.
+ */
+class L4FeaturesConfigTest {
 
     private static List<String> errors(String yaml) {
         ConfigResult r = ConfigLoader.parse(yaml, "t.yaml");
@@ -27,8 +31,8 @@ class AccessControlTest {
     }
 
     private static AccessControl acl(List<String> allow, List<String> deny) {
-        return new AccessControl(allow.stream().map(AccessControlTest::cidr).toList(),
-                deny.stream().map(AccessControlTest::cidr).toList());
+        return new AccessControl(allow.stream().map(L4FeaturesConfigTest::cidr).toList(),
+                deny.stream().map(L4FeaturesConfigTest::cidr).toList());
     }
 
     @Test
@@ -259,5 +263,18 @@ class AccessControlTest {
                 """)).anySatisfy(x -> assertThat(x).contains("vips[0].limits.per_client.max_connections: missing"))
                 .anySatisfy(x -> assertThat(x).contains("vips[0].limits.per_client.ipv6_prefix: 200"))
                 .anySatisfy(x -> assertThat(x).contains("vips[0].limits.per_client.max_clients: 5"));
+    }
+
+    @Test
+    void hashBalanceFactorGoesWithMaglevOnly() {
+        assertThat(valid("""
+                vips: [{name: w, listen: 127.0.0.1:80, policy: maglev, hash_balance_factor: 125, backends: [127.0.0.1:9001]}]
+                """).vips().getFirst().hashBalanceFactor()).isEqualTo(125);
+        assertThat(errors("""
+                vips: [{name: w, listen: 127.0.0.1:80, hash_balance_factor: 125, backends: [127.0.0.1:9001]}]
+                """)).anySatisfy(x -> assertThat(x).contains("vips[0].hash_balance_factor", "unless policy is maglev"));
+        assertThat(errors("""
+                vips: [{name: w, listen: 127.0.0.1:80, policy: maglev, hash_balance_factor: 99, backends: [127.0.0.1:9001]}]
+                """)).anySatisfy(x -> assertThat(x).contains("vips[0].hash_balance_factor: 99", "100..10000"));
     }
 }
