@@ -86,14 +86,22 @@ final class GratuitousArp {
         if (!(a instanceof Inet4Address)) {
             throw new IOException("gratuitous ARP: " + address + " (expected an IPv4 address)");
         }
-        byte[] frame = frame(mac(iface), a.getAddress());
+        sendFrame(iface, frame(mac(iface), a.getAddress()), ETH_P_ARP, "gratuitous ARP");
+    }
+
+    /**
+     * Sends one whole Ethernet {@code frame} (headers included) out of {@code iface} through an
+     * {@code AF_PACKET} raw socket of protocol {@code ethertype}; {@code what} names it in errors.
+     * Shared with {@link NeighborAdvertisement}.
+     */
+    static void sendFrame(String iface, byte[] frame, short ethertype, String what) throws IOException {
         int ifindex = ifindex(iface);
         if (!Syscalls.AVAILABLE) {
-            throw new IOException("gratuitous ARP: libc calls through FFM unavailable (expected Linux and native access)");
+            throw new IOException(what + ": libc calls through FFM unavailable (expected Linux and native access)");
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Syscalls.newErrnoBuffer(arena);
-            short protoBe = Short.reverseBytes(ETH_P_ARP);
+            short protoBe = Short.reverseBytes(ethertype);
             int protocol = protoBe & 0xffff;
             int fd = Syscalls.socket(state, AF_PACKET, SOCK_RAW, protocol);
             if (fd < 0) {
@@ -107,8 +115,8 @@ final class GratuitousArp {
                 sll.set(ValueLayout.JAVA_SHORT, 8, (short) 1);     // ARPHRD_ETHER
                 sll.set(ValueLayout.JAVA_BYTE, 10, (byte) 0);
                 sll.set(ValueLayout.JAVA_BYTE, 11, (byte) 6);
-                for (int i = 0; i < 6; i++) {
-                    sll.set(ValueLayout.JAVA_BYTE, 12 + i, (byte) 0xff);
+                for (int i = 0; i < 6; i++) { // the frame's own destination address
+                    sll.set(ValueLayout.JAVA_BYTE, 12 + i, frame[i]);
                 }
                 MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, frame);
                 long sent = Syscalls.sendto(state, fd, buf.address(), frame.length, 0, sll.address(), SOCKADDR_LL_SIZE);
@@ -120,7 +128,7 @@ final class GratuitousArp {
                 Syscalls.close(state, fd);
             }
         } catch (IllegalStateException e) { // a call that could not be made at all
-            throw new IOException("gratuitous ARP via FFM failed", e);
+            throw new IOException(what + " via FFM failed", e);
         }
     }
 }

@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
  * (/128 with {@code nodad} for IPv6) as one netlink request ({@link NetlinkAddress}), falling back
  * to spawning {@code ip} when netlink cannot be used, and gratuitous ARP through an {@code AF_PACKET} socket (FFM), falling
  * back to {@code arping -U} when the raw socket cannot be used. Needs root or CAP_NET_ADMIN +
- * CAP_NET_RAW. IPv6 addresses are added and removed but not announced (no unsolicited
- * neighbour advertisement yet).
+ * CAP_NET_RAW. IPv6 addresses are announced with an unsolicited neighbour advertisement
+ * ({@link NeighborAdvertisement}, same raw socket, no fallback tool).
  */
 public final class IpAddressManager implements AddressManager {
     private static final Logger log = LoggerFactory.getLogger(IpAddressManager.class);
@@ -116,6 +116,12 @@ public final class IpAddressManager implements AddressManager {
     @Override
     public void announce(String address) throws IOException {
         if (v6(address)) {
+            // No fallback tool: Debian's arping is IPv4 only, and ndisc6 cannot send an unsolicited NA.
+            if (!netnsPrefix.isEmpty()) {
+                throw new IOException("neighbour advertisement for " + address + ": the raw socket is in this process's "
+                        + "namespace, not the one of " + String.join(" ", netnsPrefix));
+            }
+            NeighborAdvertisement.send(iface, address);
             return;
         }
         if (!ffmFailed && netnsPrefix.isEmpty()) {

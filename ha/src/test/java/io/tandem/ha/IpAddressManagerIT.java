@@ -118,6 +118,43 @@ class IpAddressManagerIT {
         assertThat(addresses.usesIpFallback()).isFalse();
     }
 
+    /**
+     * IPv6: the address goes on as /128 (nodad) and the unsolicited neighbour advertisement flips
+     * the neighbour's cache entry for it to our MAC, as the GARP does for IPv4. Addresses from
+     * 2001:db8::/32 only.
+     */
+    @Test
+    void anIpv6AddressIsAnnouncedByAnUnsolicitedNeighbourAdvertisement() throws Exception {
+        String prefix = "2001:db8:" + Integer.toHexString(ThreadLocalRandom.current().nextInt(1, 0xffff)) + "::";
+        String vipAddress = prefix + "10";
+        ok(sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf." + nsEnd + ".disable_ipv6=0"));
+        ok(sh("sysctl", "-qw", "net.ipv6.conf." + hostEnd + ".disable_ipv6=0"));
+        ok(sh("ip", "netns", "exec", ns, "ip", "-6", "addr", "add", prefix + "2/64", "dev", nsEnd, "nodad"));
+        String ourMac = Files.readString(Path.of("/sys/class/net", hostEnd, "address")).trim();
+        IpAddressManager addresses = new IpAddressManager(hostEnd);
+        ok(sh("ip", "netns", "exec", ns, "ip", "-6", "neigh", "replace", vipAddress, "lladdr", "02:00:00:00:00:01",
+                "dev", nsEnd, "nud", "stale"));
+
+        addresses.add(vipAddress);
+        assertThat(sh("ip", "-o", "-6", "addr", "show", "dev", hostEnd).output).contains(vipAddress + "/128");
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() ->
+                sh("ip", "-o", "link", "show", hostEnd).output.contains("state UP")
+                        && sh("ip", "netns", "exec", ns, "ip", "-o", "link", "show", nsEnd).output.contains("state UP"));
+
+        long start = System.nanoTime();
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            addresses.announce(vipAddress);
+            sent.incrementAndGet();
+            assertThat(sh("ip", "netns", "exec", ns, "ip", "-6", "neigh", "show", vipAddress, "dev", nsEnd).output)
+                    .contains("lladdr " + ourMac);
+        });
+        System.out.printf("HA-MEASURE unsolicited NA: neighbour entry flipped to %s after %d ms and %d NA(s)%n",
+                ourMac, (System.nanoTime() - start) / 1_000_000, sent.get());
+        addresses.remove(vipAddress);
+        assertThat(sh("ip", "-o", "-6", "addr", "show", "dev", hostEnd).output).doesNotContain(vipAddress + "/128");
+    }
+
     @Test
     void anAddressAddedWithALifetimeStaysWhileRenewedAndTheKernelRemovesItWhenRenewalsStop() throws Exception {
         String vipAddress = subnet + ".20";
