@@ -49,7 +49,9 @@ final class ConfigReader {
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
-            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor");
+            "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor",
+            "proxy_protocol_in");
+    static final List<String> PROXY_IN_KEYS = List.of("enabled", "from", "timeout", "max_length");
     static final List<String> ACL_KEYS = List.of("allow", "deny");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
             "responses_per_request");
@@ -879,6 +881,10 @@ final class ConfigReader {
         }
         VipLocality locality = s.child("locality").map(this::vipLocality).orElse(VipLocality.DEFAULTS);
         AccessControl acl = s.child("acl").map(this::acl).orElse(AccessControl.OPEN);
+        ProxyProtocolIn proxyIn = s.child("proxy_protocol_in").map(this::proxyProtocolIn).orElse(ProxyProtocolIn.OFF);
+        if (proxyIn.enabled() && protocol == Protocol.UDP) {
+            s.error("proxy_protocol_in", "enabled", "no proxy_protocol_in on a udp VIP (the PROXY protocol is read from TCP streams)");
+        }
         int balance = s.integer("hash_balance_factor", VipConfig.MIN_HASH_BALANCE_FACTOR,
                 VipConfig.MAX_HASH_BALANCE_FACTOR, " (percent of the average load)", 0);
         if (s.has("hash_balance_factor") && policy != PolicyKind.MAGLEV) {
@@ -890,7 +896,19 @@ final class ConfigReader {
         }
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
-                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl, balance));
+                limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl, balance,
+                proxyIn));
+    }
+
+    /** {@code proxy_protocol_in: {enabled, from: [prefix...], timeout, max_length}}. */
+    private ProxyProtocolIn proxyProtocolIn(Section s) {
+        s.allowKeys(PROXY_IN_KEYS);
+        ProxyProtocolIn d = ProxyProtocolIn.OFF;
+        boolean enabled = s.bool("enabled", true);
+        List<Cidr> from = prefixes(s, "from", new HashMap<>());
+        Duration timeout = s.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), "", d.timeout());
+        int max = s.integer("max_length", 232, 65_551, " (bytes of a v2 header, TLVs included)", d.maxLength());
+        return new ProxyProtocolIn(enabled, new AccessControl(from, List.of()), timeout, max);
     }
 
     /** {@code acl: {allow: [prefix...], deny: [prefix...]}}; a prefix in both lists is an error. */

@@ -277,4 +277,31 @@ class L4FeaturesConfigTest {
                 vips: [{name: w, listen: 127.0.0.1:80, policy: maglev, hash_balance_factor: 99, backends: [127.0.0.1:9001]}]
                 """)).anySatisfy(x -> assertThat(x).contains("vips[0].hash_balance_factor: 99", "100..10000"));
     }
+
+    @Test
+    void proxyProtocolInParsesOnTcpVipsOnly() {
+        ProxyProtocolIn in = valid("""
+                vips:
+                  - name: w
+                    listen: 127.0.0.1:80
+                    backends: [127.0.0.1:9001]
+                    proxy_protocol_in: {from: [10.0.0.0/8], timeout: 500ms}
+                """).vips().getFirst().proxyProtocolIn();
+        assertThat(in.enabled()).isTrue();
+        assertThat(in.timeout()).isEqualTo(java.time.Duration.ofMillis(500));
+        assertThat(in.from().allows(ip("10.1.1.1"))).isTrue();
+        assertThat(in.from().allows(ip("192.0.2.1"))).isFalse();
+        assertThat(valid("vips: [{name: w, listen: 127.0.0.1:80, backends: [127.0.0.1:9001]}]").vips().getFirst()
+                .proxyProtocolIn().enabled()).isFalse();
+        assertThat(errors("""
+                vips:
+                  - name: u
+                    listen: 127.0.0.1:53
+                    protocol: udp
+                    backends: [127.0.0.1:9001]
+                    proxy_protocol_in: {enabled: true, from: [10.0.0.1/8], max_length: 10}
+                """)).anySatisfy(x -> assertThat(x).contains("vips[0].proxy_protocol_in", "udp VIP"))
+                .anySatisfy(x -> assertThat(x).contains("vips[0].proxy_protocol_in.from[0]", "10.0.0.0/8"))
+                .anySatisfy(x -> assertThat(x).contains("vips[0].proxy_protocol_in.max_length: 10"));
+    }
 }

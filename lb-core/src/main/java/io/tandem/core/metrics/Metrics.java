@@ -145,6 +145,8 @@ public final class Metrics implements AutoCloseable {
                 h -> h.vip.stats().clientConnectionsRefused.sum());
         counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "client_rate"), holder,
                 h -> h.vip.stats().clientRateRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "proxy_header"), holder,
+                h -> h.vip.stats().proxyHeaderRefused.sum());
         gauge("tandem.vip.tracked.clients", "Clients tracked now for limits.per_client (bounded by max_clients)", tags,
                 holder, h -> h.vip.clients().tracked());
         counter("tandem.vip.accept.handoffs", "TCP connections handed by the accepting event loop to a less loaded one",
@@ -424,7 +426,7 @@ public final class Metrics implements AutoCloseable {
 
     private static final String REFUSED_HELP = "Client connections (TCP) and new-session datagrams (UDP) refused "
             + "before any backend was contacted, by reason (acl: the VIP's acl; client_connections, client_rate: "
-            + "limits.per_client)";
+            + "limits.per_client; proxy_header: proxy_protocol_in)";
 
     private static final class VipHolder {
         volatile Vip vip;

@@ -8,6 +8,7 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.AccessControl;
 import io.tandem.config.Limits;
+import io.tandem.config.ProxyProtocolIn;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
@@ -88,8 +89,18 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     /** The VIP's snapshot at accept: this connection keeps it for its life. */
     private final BackendPool pool;
     final TcpSocket client;
-    /** The client's address when the VIP needs it (hashing policy, PROXY header, self-loop checks), else null. */
-    private final InetSocketAddress remote;
+    /**
+     * The client's address when the VIP needs it (hashing policy, PROXY header, self-loop checks),
+     * else null. With {@code proxy_protocol_in}: the peer's until its header is read, then the
+     * address the header carried.
+     */
+    private InetSocketAddress remote;
+    /** PROXY protocol in: the bytes read until the header is complete (and whatever followed it); else null. */
+    private ByteBuf headerIn;
+    /** Waiting for the PROXY protocol header (nothing is admitted, picked or connected meanwhile). */
+    private boolean awaitingHeader;
+    /** The destination an incoming PROXY header carried: passed on in ours; null: the listener's. */
+    private InetSocketAddress carriedDestination;
     /** This connection's count in its client's per-client limits; null when none applies. */
     private ClientTracker.Slot clientSlot;
     /** Null unless the VIP has a response timeout. */
@@ -195,7 +206,12 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         if (putOffArrival()) {
             return; // maybe from one of our own sockets not registered yet: decided a moment later
         }
-        if (!admit()) {
+        ProxyProtocolIn in = config().proxyProtocolIn();
+        if (in.enabled()) {
+            expectHeader(in);
+            return;
+        }
+        if (!admit(true)) {
             home.ended(); // counted when accepted
             return;
         }
@@ -205,6 +221,10 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             abort(e);
             return;
         }
+        pickAndConnect();
+    }
+
+    private void pickAndConnect() {
         Backend first = pick();
         if (first == null) {
             refuse();
@@ -218,8 +238,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
      * refused: the VIP is at its limit (the client is closed and counted), or the client is one of
      * our own sockets on a flow that already passed through this VIP (reset).
      */
-    private boolean admit() {
-        if (SelfLoops.watching(SelfLoops.Proto.TCP) && arrivedInLoop()) {
+    private boolean admit(boolean checkSelfLoop) {
+        if (checkSelfLoop && SelfLoops.watching(SelfLoops.Proto.TCP) && arrivedInLoop()) {
             return false;
         }
         VipStats stats = vip().stats();
@@ -268,6 +288,120 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         vip().connections().add(this);
         lastActivityNanos = home.loop.nanoTime();
         return true;
+    }
+
+    // ---- PROXY protocol in ----------------------------------------------------------------------
+
+    /**
+     * {@code proxy_protocol_in}: the peer may send a header at all ({@code from}, checked on the
+     * peer's own address), then the client socket waits for it, bounded by {@code timeout}. Nothing
+     * else happens before it: admission ({@code acl}, per-client limits, the VIP's limit) and the
+     * pick judge the address the header carries.
+     */
+    private void expectHeader(ProxyProtocolIn in) {
+        if (SelfLoops.watching(SelfLoops.Proto.TCP) && arrivedInLoop()) {
+            home.ended();
+            return;
+        }
+        InetAddress peer = remote == null ? null : remote.getAddress();
+        if (!in.from().isOpen() && (peer == null || !in.from().allows(peer))) {
+            refuseHeader("peer not in proxy_protocol_in.from", true);
+            return;
+        }
+        try {
+            client.register(this); // its input is reported to ready(), which reads the header
+        } catch (IOException | RuntimeException e) {
+            refuseHeader("register: " + e, true);
+            return;
+        }
+        awaitingHeader = true;
+        try {
+            connectTimer = home.loop.executor.schedule(() -> {
+                if (awaitingHeader && !closing) {
+                    refuseHeader("no complete PROXY header within " + in.timeout().toMillis() + " ms", true);
+                }
+            }, in.timeout().toNanos(), NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            refuseHeader("loop shutting down", true);
+        }
+    }
+
+    /** Reads what the client sent toward its header; decides once it is complete or cannot be one. */
+    private void readHeader() {
+        Scratch scratch = home.loop.scratch;
+        try {
+            for (;;) { // bounded: each read adds at least a byte, and a header is decided within maxLength bytes
+                int n = client.read(scratch);
+                if (n == 0) {
+                    return; // the rest comes with the next readiness
+                }
+                if (n < 0) {
+                    refuseHeader("the client closed before its PROXY header ended", false);
+                    return;
+                }
+                if (headerIn == null) {
+                    headerIn = home.loop.alloc.directBuffer(Math.max(256, n));
+                }
+                headerIn.writeBytes(scratch.buffer.duplicate().position(0).limit(n));
+                ProxyHeaderParser.Result r = ProxyHeaderParser.parse(headerIn, config().proxyProtocolIn().maxLength());
+                if (r instanceof ProxyHeaderParser.Malformed m) {
+                    refuseHeader(m.why(), true);
+                    return;
+                }
+                if (r instanceof ProxyHeaderParser.Parsed p) {
+                    headerRead(p);
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            refuseHeader(String.valueOf(e.getMessage()), e instanceof IOException);
+        }
+    }
+
+    /** The header is in: the carried client stands for this connection from now on; admit, pick, connect. */
+    private void headerRead(ProxyHeaderParser.Parsed p) {
+        awaitingHeader = false;
+        cancelConnectTimer();
+        headerIn.skipBytes(p.length());
+        if (!headerIn.isReadable()) {
+            headerIn.release();
+            headerIn = null; // nothing followed the header yet
+        }
+        if (p.source() != null) {
+            remote = p.source();
+            carriedDestination = p.destination();
+        }
+        if (!admit(false)) {
+            freeHeaderBytes();
+            home.ended();
+            return;
+        }
+        pickAndConnect();
+    }
+
+    /** A connection without a valid PROXY header: reset ({@code malformed}) or closed, counted, never admitted. */
+    private void refuseHeader(String why, boolean reset) {
+        awaitingHeader = false;
+        cancelConnectTimer();
+        freeHeaderBytes();
+        vip().stats().proxyHeaderRefused.increment();
+        log.debug("connection refused vip={} reason=proxy_header why=\"{}\" peer={}", vip().name(), why,
+                clientForLog());
+        closing = true;
+        released = true; // never counted as a live connection
+        if (reset) {
+            client.resetAndClose();
+        } else {
+            client.closeNow();
+        }
+        home.ended();
+    }
+
+    private void freeHeaderBytes() {
+        if (headerIn != null) {
+            headerIn.release();
+            headerIn = null;
+        }
     }
 
     /**
@@ -597,7 +731,22 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         down.start(client, b.stats().bytesIn);
         up.start(server, b.stats().bytesOut);
         ByteBuf header = ProxyProtocolHeader.encode(config().proxyProtocol(), remote, remote == null ? null
+                : carriedDestination != null ? carriedDestination
                 : home.boundAddress != null ? home.boundAddress : client.localAddress(), home.loop.alloc);
+        ByteBuf early = headerIn; // client bytes that came with its PROXY header (proxy_protocol_in)
+        headerIn = null;
+        if (early != null) {
+            up.countEarly(early.readableBytes());
+            if (header != null) { // one contiguous buffer: the sockets write from a single address
+                ByteBuf both = home.loop.alloc.directBuffer(header.readableBytes() + early.readableBytes());
+                both.writeBytes(header).writeBytes(early);
+                header.release();
+                early.release();
+                header = both;
+            } else {
+                header = early;
+            }
+        }
         startTimer();
         try {
             if (header != null) {
@@ -743,6 +892,12 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         if (closing) {
             return;
         }
+        if (awaitingHeader) {
+            if (s == client) {
+                readHeader();
+            }
+            return;
+        }
         if (down == null) { // still connecting
             if (s == server) {
                 connectReady(events);
@@ -777,6 +932,16 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     @Override
     public void loopClosed(TcpSocket socket) {
         // The event loop is shutting down: it closes the descriptors, we free the rest.
+        if (awaitingHeader) { // never admitted: nothing counted to release
+            awaitingHeader = false;
+            cancelConnectTimer();
+            freeHeaderBytes();
+            closing = true;
+            released = true;
+            client.closeNow();
+            home.ended();
+            return;
+        }
         closing = true;
         client.closeNow();
         if (server != null) {
@@ -965,6 +1130,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
 
     private void cleanup() {
         cancelConnectTimer();
+        freeHeaderBytes();
         up.free();
         if (down != null) {
             down.free();
@@ -1180,6 +1346,11 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             ByteBuf rest = home.loop.alloc.directBuffer(to - from);
             rest.writeBytes(scratch.buffer.duplicate().position(from).limit(to));
             pending = rest;
+        }
+
+        /** Client bytes read with its PROXY header, before this flow started: counted as relayed. */
+        void countEarly(int n) {
+            count(n);
         }
 
         private void count(int n) {

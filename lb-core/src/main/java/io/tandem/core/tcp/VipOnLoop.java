@@ -42,6 +42,7 @@ final class VipOnLoop {
     static boolean needsClientAddress(BackendPool pool) {
         return pool.policy().usesClientAddress() || pool.config().proxyProtocol() != ProxyProtocolVersion.NONE
                 || !pool.config().acl().isOpen() || pool.config().limits().perClient().enabled()
+                || pool.config().proxyProtocolIn().enabled()
                 || SelfLoops.watching(SelfLoops.Proto.TCP);
     }
 

@@ -30,4 +30,6 @@ public final class VipStats {
     public final LongAdder clientConnectionsRefused = new LongAdder();
     /** Refused by {@code limits.per_client.max_rate}. */
     public final LongAdder clientRateRefused = new LongAdder();
+    /** Connections closed for a missing, malformed or late PROXY header, or from a peer not allowed to send one. */
+    public final LongAdder proxyHeaderRefused = new LongAdder();
 }

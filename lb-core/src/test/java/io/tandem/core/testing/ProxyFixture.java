@@ -8,6 +8,7 @@ import io.tandem.config.HostPort;
 import io.tandem.config.Limits;
 import io.tandem.config.PolicyKind;
 import io.tandem.config.Protocol;
+import io.tandem.config.ProxyProtocolIn;
 import io.tandem.config.ProxyProtocolVersion;
 import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
@@ -109,6 +110,7 @@ public final class ProxyFixture implements AutoCloseable {
         private HostPort listen = HostPort.of("127.0.0.1", 0);
         private String name = "t";
         private AccessControl acl = AccessControl.OPEN;
+        private ProxyProtocolIn proxyProtocolIn = ProxyProtocolIn.OFF;
 
         private Builder(TransportKind kind) {
             this.kind = kind;
@@ -176,6 +178,11 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
+        public Builder proxyProtocolIn(ProxyProtocolIn in) {
+            this.proxyProtocolIn = in;
+            return this;
+        }
+
         public ProxyFixture start() {
             List<BackendConfig> configs = new ArrayList<>();
             List<Backend> backends = new ArrayList<>();
@@ -186,7 +193,7 @@ public final class ProxyFixture implements AutoCloseable {
             }
             VipConfig config = new VipConfig(name, listen, Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty(),
-                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl);
+                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl, 0, proxyProtocolIn);
             Vip vip = new Vip(name, new BackendPool(config, backends, policy.apply(backends), false, 1));
             TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
                     .orTimeout(10, TimeUnit.SECONDS).join();
