@@ -168,4 +168,18 @@ class PostureTest {
         assertThat(Posture.hosts("[fd00::1]:2181,zk1:2181,zk1:2182")).containsExactly("fd00::1", "zk1");
         assertThat(Posture.hosts("198.18.0.9:2181")).containsExactly("198.18.0.9");
     }
+
+    @Test
+    void aFindingIsLoggedWhenItAppearsAndWhenItClearsNotOnEveryReport() {
+        PostureReport none = report(vip("orders", up("10.0.0.1", "a"), up("10.0.0.2", "b")));
+        PostureReport oneZone = report(vip("orders", up("10.0.0.1", "a"), up("10.0.0.2", "a")));
+        PostureReport oneZoneAgain = report(vip("orders", up("10.0.0.1", "a"), up("10.0.0.2", "a"), up("10.0.0.3", "a")));
+        assertThat(PostureWatch.changes(null, oneZone)).singleElement().asString()
+                .startsWith("posture finding code=one-zone severity=WARN subject=\"vip orders\" detail=\"all 2")
+                .contains("todo=\"run instances in a second zone (Marathon: constraint [\\\"@zone\\\"");
+        assertThat(PostureWatch.changes(oneZone, oneZoneAgain)).as("same finding, other numbers").isEmpty();
+        assertThat(PostureWatch.changes(oneZoneAgain, none))
+                .containsExactly("posture finding cleared code=one-zone subject=\"vip orders\"");
+        assertThat(PostureWatch.changes(none, none)).isEmpty();
+    }
 }
