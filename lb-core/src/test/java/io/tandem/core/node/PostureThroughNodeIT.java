@@ -8,7 +8,12 @@ import ch.qos.logback.core.read.ListAppender;
 import io.tandem.config.ConfigLoader;
 import io.tandem.config.ConfigResult;
 import io.tandem.config.TandemConfig;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tandem.core.cli.TandemMain;
+import io.tandem.core.control.PostureReport;
+import io.tandem.discovery.marathon.testing.FakeMarathon;
+import io.tandem.discovery.marathon.testing.MarathonPayloads;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -200,5 +205,56 @@ class PostureThroughNodeIT {
                 e.getFormattedMessage().startsWith("posture finding cleared code=one-zone")));
         Cli later = cli("doctor", "--admin", "127.0.0.1:" + admin);
         assertThat(later.out()).doesNotContain("one-zone").contains("WARN node-not-ha");
+    }
+
+    @Test
+    void aMarathonAppWhoseConstraintsDoNotSpreadItIsReportedAndOneThatHasHostnameUniqueIsNot() throws Exception {
+        FakeMarathon marathon = FakeMarathon.leader();
+        closeables.add(marathon);
+        int a = backend("127.0.0.1");
+        int b = backend("127.0.0.2");
+        String bare = MarathonPayloads.hostApp("/bare", "[" + MarathonPayloads.portDef(10001, "tcp", "{}") + "]");
+        ObjectNode spread = (ObjectNode) new ObjectMapper().readTree(
+                MarathonPayloads.hostApp("/spread", "[" + MarathonPayloads.portDef(10002, "tcp", "{}") + "]"));
+        spread.set("constraints", new ObjectMapper().readTree("[[\"hostname\", \"UNIQUE\"]]"));
+        marathon.putApp(bare);
+        marathon.putApp(spread.toString());
+        for (String app : new String[] {"/bare", "/spread"}) {
+            marathon.putTask(app, MarathonPayloads.task(app, app.substring(1) + ".t1", "TASK_RUNNING", "127.0.0.1", a));
+            marathon.putTask(app, MarathonPayloads.task(app, app.substring(1) + ".t2", "TASK_RUNNING", "127.0.0.2", b));
+        }
+        String yaml = """
+                admin: {enabled: false}
+                discovery:
+                  marathon:
+                    urls: [%s]
+                vips:
+                  - name: bare
+                    listen: 127.0.0.1:%d
+                    service: "/bare#0"
+                    health_check: {type: tcp, interval: 200ms, timeout: 500ms, rise: 1, fall: 3}
+                  - name: spread
+                    listen: 127.0.0.1:%d
+                    service: "/spread#0"
+                    health_check: {type: tcp, interval: 200ms, timeout: 500ms, rise: 1, fall: 3}
+                """.formatted(marathon.baseUri(), freePort(), freePort());
+        ConfigResult r = ConfigLoader.parse(yaml, "posture.yaml");
+        assertThat(r).as("%s", r).isInstanceOf(ConfigResult.Valid.class);
+        Node n = Node.start(new Node.Options("posture", ((ConfigResult.Valid) r).config(), () -> r, "posture.yaml",
+                Optional.empty()));
+        closeables.add(() -> n.shutdown(Duration.ZERO));
+        await().atMost(Duration.ofSeconds(15)).until(() -> n.control().view().vip("bare").orElseThrow().eligible() == 2
+                && n.control().view().vip("spread").orElseThrow().eligible() == 2);
+
+        PostureReport report = n.control().posture();
+        assertThat(report.findings()).filteredOn(f -> f.code().equals("app-not-spread"))
+                .singleElement().satisfies(f -> {
+                    assertThat(f.subject()).isEqualTo("marathon app /bare");
+                    assertThat(f.vip()).isEqualTo("bare");
+                    assertThat(f.detail()).contains("no constraints");
+                    assertThat(f.severity()).isEqualTo(PostureReport.Severity.WARN);
+                });
+        assertThat(report.findings()).filteredOn(f -> "spread".equals(f.vip())).as("two hosts, checked, spread app")
+                .extracting(PostureReport.Finding::code).containsOnly("zones-unknown");
     }
 }
