@@ -38,8 +38,9 @@ record Group(List<String> nodeIds, Map<String, String> zones, List<String> sprea
      * The preferred owner of every address: the configured one, otherwise dealt round-robin over
      * {@link #spreadOrder} in numeric address order, so every node computes the same spread from the
      * same config, and with nodes in several zones no zone prefers more than its share: losing one
-     * zone moves only the addresses its nodes preferred, and each of those is taken over by a live
-     * node of another zone (any live node claims a dead owner's address, docs/ha.md "Zones").
+     * zone moves only the addresses its nodes preferred, each taken over by a live node — of
+     * another zone, as none is left in the lost one (any live node claims a dead owner's address,
+     * docs/ha.md "Zones").
      */
     static Group of(HaConfig c) {
         requireNonNull(c, "c");
