@@ -159,6 +159,7 @@ final class ConfigReader {
         List<VipConfig> vips = vips(s, discovery);
         Optional<HaConfig> ha = s.child("ha").flatMap(this::ha);
         LocalitySettings locality = localitySettings(s);
+        ha = ha.map(h -> h.withZone(locality.node().zone()));
         SelfLoops.check(readVips, adminValid ? Optional.of(admin) : Optional.empty(), ha, problems);
         if (problems.count() > 0) {
             return result(null);
@@ -611,7 +612,7 @@ final class ConfigReader {
         List<HaConfig.Peer> peers = new ArrayList<>();
         Map<String, String> peerIds = new HashMap<>();
         JsonNode list = s.get("peers");
-        String peerExpected = "a list of peers, each {id: NODE, address: host:port}";
+        String peerExpected = "a list of peers, each {id: NODE, address: host:port, zone: ZONE (optional)}";
         if (list == null) {
             s.missing("peers", peerExpected);
         } else if (!list.isArray() || list.isEmpty()) {
@@ -625,7 +626,7 @@ final class ConfigReader {
                     continue;
                 }
                 Section ps = p.get();
-                ps.allowKeys(List.of("id", "address"));
+                ps.allowKeys(List.of("id", "address", "zone"));
                 Optional<String> id = ps.nonEmptyText("id", idExpected);
                 if (!ps.has("id")) {
                     ps.missing("id", idExpected);
@@ -640,8 +641,11 @@ final class ConfigReader {
                 if (!ps.has("address")) {
                     ps.missing("address", "the peer's peer-link address host:port");
                 }
+                Optional<String> zone = ps.nonEmptyText("zone", nameExpected());
+                zone.filter(z -> !Locality.NAME.matcher(z).matches())
+                        .ifPresent(z -> ps.error("zone", Render.quote(z), nameExpected()));
                 if (id.isPresent() && addr.isPresent()) {
-                    peers.add(new HaConfig.Peer(id.get(), addr.get()));
+                    peers.add(new HaConfig.Peer(id.get(), addr.get(), zone));
                 }
             }
         }

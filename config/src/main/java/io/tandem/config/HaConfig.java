@@ -9,13 +9,14 @@ import java.util.Optional;
 /**
  * The HA pair (or group): this node's identity, its peers, the ZooKeeper that arbitrates VIP
  * ownership, and the VIP addresses the group moves between nodes. See {@code docs/ha.md}.
+ * {@code zone} is this node's zone ({@code node.zone}); each peer's is {@link Peer#zone}.
  */
 public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer> peers, String zkConnect,
                        Duration zkSessionTimeout, Duration zkConnectionTimeout, String interfaceName,
                        Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
                        Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
                        int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
-                       List<Address> addresses) {
+                       List<Address> addresses, Optional<String> zone) {
     public HaConfig {
         requireNonNull(nodeId, "nodeId");
         requireNonNull(cluster, "cluster");
@@ -35,13 +36,53 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
         requireNonNull(garpRepeatAfter, "garpRepeatAfter");
         requireNonNull(addressLifetime, "addressLifetime");
         addresses = List.copyOf(requireNonNull(addresses, "addresses"));
+        requireNonNull(zone, "zone");
     }
 
-    /** Another node of the group and where its peer link listens. */
-    public record Peer(String id, HostPort address) {
+    /** A group whose nodes declare no zone (this node's {@code node.zone} unknown). */
+    public HaConfig(String nodeId, String cluster, HostPort listen, List<Peer> peers, String zkConnect,
+                    Duration zkSessionTimeout, Duration zkConnectionTimeout, String interfaceName,
+                    Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
+                    Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
+                    int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
+                    List<Address> addresses) {
+        this(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout, interfaceName,
+                heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt, preemptDelay,
+                garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, Optional.empty());
+    }
+
+    /**
+     * This config with this node's zone ({@code node.zone}, after {@code TANDEM_NODE_ZONE}): the
+     * config reader reads {@code node} after {@code ha} and fills it in here.
+     */
+    public HaConfig withZone(Optional<String> nodeZone) {
+        return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
+                interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone);
+    }
+
+    /** Each node id of the group (this one and every peer) and its zone, where declared. */
+    public java.util.Map<String, String> zones() {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        zone.ifPresent(z -> out.put(nodeId, z));
+        peers.forEach(p -> p.zone().ifPresent(z -> out.put(p.id(), z)));
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Another node of the group, where its peer link listens, and its zone ({@code ha.peers[].zone};
+     * the group spreads preferred owners over zones, docs/ha.md "Zones").
+     */
+    public record Peer(String id, HostPort address, Optional<String> zone) {
         public Peer {
             requireNonNull(id, "id");
             requireNonNull(address, "address");
+            requireNonNull(zone, "zone");
+        }
+
+        /** A peer whose zone is not declared. */
+        public Peer(String id, HostPort address) {
+            this(id, address, Optional.empty());
         }
     }
 

@@ -20,16 +20,25 @@ import java.util.Optional;
  *                        a Curator instance with {@code enabled: false}) — becomes {@code DRAINING}
  * @param origin          where it came from ({@code static}, {@code zookeeper:/services/orders/id},
  *                        {@code marathon:/app/task-id}), shown by the admin API
+ * @param placement       the scheduler's placement of the endpoint's app (Marathon: the app id and
+ *                        its {@code constraints}); empty when the source has no such notion
  */
 public record Endpoint(HostPort address, int weight, Locality locality, boolean healthyInSource,
-                       boolean draining, String origin) {
+                       boolean draining, String origin, Optional<Placement> placement) {
     public Endpoint {
         requireNonNull(address, "address");
         requireNonNull(locality, "locality");
         requireNonNull(origin, "origin");
+        requireNonNull(placement, "placement");
         if (weight < 0) {
             throw new IllegalArgumentException("weight: " + weight + " (expected >= 0)");
         }
+    }
+
+    /** An endpoint of a source that knows nothing of placement (ZooKeeper, a snapshot). */
+    public Endpoint(HostPort address, int weight, Locality locality, boolean healthyInSource, boolean draining,
+                    String origin) {
+        this(address, weight, locality, healthyInSource, draining, origin, Optional.empty());
     }
 
     /** An endpoint whose source knows at most its zone. */

@@ -20,6 +20,7 @@ final class HaConfigBuilder {
     private final HostPort listen;
     private final String zkConnect;
     private final List<HaConfig.Peer> peers = new ArrayList<>();
+    private Optional<String> zone = Optional.empty();
     private final List<HaConfig.Address> addresses = new ArrayList<>();
     private Duration zkSessionTimeout;
     private Duration zkConnectionTimeout;
@@ -45,6 +46,27 @@ final class HaConfigBuilder {
 
     HaConfigBuilder peer(String id, HostPort address) {
         peers.add(new HaConfig.Peer(id, address));
+        return this;
+    }
+
+    HaConfigBuilder peer(String id, HostPort address, String zone) {
+        peers.add(new HaConfig.Peer(id, address, Optional.of(zone)));
+        return this;
+    }
+
+    /** Every node's zone by node id: this node's ({@code node.zone}) and each peer's ({@code ha.peers[].zone}). */
+    HaConfigBuilder zones(java.util.Map<String, String> byNode) {
+        peers.replaceAll(p -> byNode.containsKey(p.id())
+                ? new HaConfig.Peer(p.id(), p.address(), Optional.of(byNode.get(p.id()))) : p);
+        if (byNode.containsKey(nodeId)) {
+            zone = Optional.of(byNode.get(nodeId));
+        }
+        return this;
+    }
+
+    /** This node's zone ({@code node.zone}). */
+    HaConfigBuilder zone(String value) {
+        this.zone = Optional.of(value);
         return this;
     }
 
@@ -113,6 +135,6 @@ final class HaConfigBuilder {
         return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
                 interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay,
                 requireNonNull(preempt, "preempt"), preemptDelay, requireNonNull(garpCount, "garpCount"), garpSpacing,
-                garpRepeatAfter, addressLifetime, addresses);
+                garpRepeatAfter, addressLifetime, addresses).withZone(zone);
     }
 }

@@ -13,6 +13,7 @@ import io.tandem.config.RelayMode;
 import io.tandem.config.Timeouts;
 import io.tandem.config.VipConfig;
 import io.tandem.discovery.Endpoint;
+import io.tandem.discovery.Placement;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -176,6 +177,7 @@ final class SnapshotBuilder {
             if (!appNotes.isEmpty()) {
                 notes.put(app.id(), List.copyOf(new LinkedHashSet<>(appNotes)));
             }
+            Optional<Placement> placement = Optional.of(new Placement(app.id(), constraints(app.definition())));
             for (MarathonTask task : app.tasks().values()) {
                 if (!eligible(task.state())) {
                     continue;
@@ -188,7 +190,7 @@ final class SnapshotBuilder {
                     if (hp == null) {
                         continue;
                     }
-                    Endpoint ep = new Endpoint(hp, 1, task.locality(), healthy, draining, origin);
+                    Endpoint ep = new Endpoint(hp, 1, task.locality(), healthy, draining, origin, placement);
                     for (String k : keysByPort.get(i)) {
                         services.get(k).add(ep);
                     }
@@ -283,5 +285,33 @@ final class SnapshotBuilder {
         }
         Optional<Boolean> h = task.healthy();
         return h.orElse(true);
+    }
+
+    /**
+     * The app's {@code constraints} ({@code [["hostname", "UNIQUE"], ["@zone", "GROUP_BY", "3"]]}) as
+     * {@code field:OPERATOR[:value]}; an entry that is not a list of strings is left out (Marathon
+     * itself rejects such an app).
+     */
+    static List<String> constraints(com.fasterxml.jackson.databind.JsonNode definition) {
+        com.fasterxml.jackson.databind.JsonNode list = definition.path("constraints");
+        if (!list.isArray()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode c : list) {
+            if (!c.isArray() || c.size() < 2) {
+                continue;
+            }
+            List<String> parts = new ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode part : c) {
+                if (part.isTextual()) {
+                    parts.add(part.textValue());
+                }
+            }
+            if (parts.size() == c.size()) {
+                out.add(String.join(":", parts));
+            }
+        }
+        return List.copyOf(out);
     }
 }

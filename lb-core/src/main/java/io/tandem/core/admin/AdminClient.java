@@ -52,6 +52,18 @@ public final class AdminClient implements AutoCloseable {
     }
 
     /**
+     * {@code GET /api/posture}.
+     *
+     * @throws AdminApiException when the node cannot be reached or answers anything but 200 (a node
+     *         from before the posture report answers 404)
+     */
+    public io.tandem.core.control.PostureReport fetchPosture(HostPort admin, Optional<String> token) {
+        HttpResponse<String> r = send(admin, token, "GET", "/api/posture");
+        expect(admin, r, 200);
+        return parse(admin, r, new TypeReference<>() { });
+    }
+
+    /**
      * {@code POST /api/reload}. A rejected config is not an exception: the outcome lists the errors.
      *
      * @throws AdminApiException when the node cannot be reached or answers other than 200/422

@@ -265,6 +265,8 @@ final class AdminRouter {
                 case "api/reloads" -> read ? offloop(() -> AdminResponse.json(200, control.reloadHistory()))
                         : notAllowed(GET_HEAD);
                 case "api/reload" -> post ? reload(req) : notAllowed(POST);
+                case "api/posture" -> read ? offloop(() -> AdminResponse.json(200, control.posture()))
+                        : notAllowed(GET_HEAD);
                 default -> notFound(path);
             };
             case 3 -> isVips(s) ? (read ? offloop(() -> vipResponse(s.get(2), v -> v)) : notAllowed(GET_HEAD))

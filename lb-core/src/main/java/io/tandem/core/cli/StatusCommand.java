@@ -73,8 +73,12 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         NodeView view;
+        Optional<io.tandem.core.control.PostureReport> posture = Optional.empty();
         try (AdminClient client = new AdminClient()) {
             view = client.fetchNode(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
+            if (!json) {
+                posture = posture(client, address);
+            }
         } catch (Exception e) {
             spec.commandLine().getErr().println(e.getMessage());
             return TandemMain.EXIT_FAILED;
@@ -86,9 +90,19 @@ final class StatusCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(mapper.writeValueAsString(view));
         } else {
             spec.commandLine().getOut().print(StatusTable.render(view));
+            posture.ifPresent(p -> spec.commandLine().getOut().print(io.tandem.core.admin.PostureText.summary(p)));
         }
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /** The node's posture for the table's last lines; empty from a node that has none (older, 404). */
+    private Optional<io.tandem.core.control.PostureReport> posture(AdminClient client, HostPort address) {
+        try {
+            return Optional.of(client.fetchPosture(address, Optional.ofNullable(token).filter(t -> !t.isBlank())));
+        } catch (io.tandem.core.admin.AdminApiException e) {
+            return Optional.empty();
+        }
     }
 
     /** A wildcard listen address is asked on loopback (same port). */

@@ -78,6 +78,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private final Discovery discovery = new Discovery();
     private final PassiveSignals signals;
     private final Effects effects;
+    /** The single-point-of-failure report, recomputed on the loop at most once a second after a change. */
+    private final PostureWatch posture;
     private final List<Consumer<TandemConfig>> applyListeners = new CopyOnWriteArrayList<>();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong requests = new AtomicLong();
@@ -115,6 +117,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         this.signals = new PassiveSignals(clock, this::post);
         this.effects = new Effects(loop, this::post, workers, transport, signals, checker, metrics, lookups, discovery,
                 this::reply, this::onApplied);
+        this.posture = new PostureWatch(metrics);
+        loop.scheduleWithFixedDelay(this::postureTick, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
@@ -279,6 +283,28 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         }
     }
 
+    /** A fresh single-point-of-failure report ({@code GET /api/posture}, {@code tandem doctor}). */
+    @Override
+    public PostureReport posture() {
+        try {
+            return ask((r, now) -> posture.now(r, discovery, now)).get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the posture", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("control loop did not answer: " + e, e);
+        }
+    }
+
+    /** The posture timer (loop thread, between inputs): recomputes when an input changed something. */
+    private void postureTick() {
+        try {
+            posture.tick(reconciler, discovery, clock.instant());
+        } catch (RuntimeException e) {
+            log.warn("posture failed error=\"{}\"", e.toString(), e);
+        }
+    }
+
     @Override
     public CompletableFuture<BackendView> backendAction(String vipName, String backend, BackendAction action) {
         requireNonNull(vipName, "vip");
@@ -393,6 +419,7 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                 flush();
             } finally {
                 handling = false;
+                posture.changed();
             }
         }
     }

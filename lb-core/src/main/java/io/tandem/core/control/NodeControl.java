@@ -33,6 +33,14 @@ public interface NodeControl {
         return view().sources();
     }
 
+    /**
+     * The node's single points of failure ({@link PostureReport}), computed now. Serialised as-is
+     * to JSON by {@code GET /api/posture}.
+     */
+    default PostureReport posture() {
+        throw new UnsupportedOperationException("this node does not report its posture");
+    }
+
     /** The node's last config applies and reloads, oldest first; empty where nobody records them. */
     default java.util.List<ReloadRecord> reloadHistory() {
         return java.util.List.of();

@@ -89,6 +89,10 @@ public final class Metrics implements AutoCloseable {
     private final Map<String, Map<String, BackendHolder>> backends = new ConcurrentHashMap<>();
     /** vip name → backend zone → what removed backends of that zone had counted. */
     private final Map<String, Map<String, ZoneHolder>> zones = new ConcurrentHashMap<>();
+    /** Per VIP, the posture gauges' values (tandem_vip_backend_zones, _hosts, _posture_findings). */
+    private final Map<String, PostureHolder> postures = new ConcurrentHashMap<>();
+    /** The node-wide posture gauges' values by code; null until the first report. */
+    private Map<String, java.util.concurrent.atomic.AtomicInteger> nodePosture;
 
     /** A fresh registry ({@link PrometheusConfig#DEFAULT}) with JVM and process meters bound. */
     public Metrics() {
@@ -357,8 +361,65 @@ public final class Metrics implements AutoCloseable {
         vips.remove(vip);
         backends.remove(vip);
         zones.remove(vip);
+        postures.remove(vip);
         udp.remove(vip);
         removeMatching(vip, null);
+    }
+
+    /**
+     * Sets a VIP's posture gauges (registered on first use, every code present, at 0 when absent):
+     * {@code tandem_vip_backend_zones}, {@code tandem_vip_backend_hosts} and
+     * {@code tandem_vip_posture_findings{vip,code}}. Call after {@link #bindVip}; {@link #unbindVip}
+     * removes them.
+     *
+     * @param findings each code the VIP can have ({@code one-zone}...) and whether it has it now
+     */
+    public synchronized void vipPosture(String vip, int zones, int hosts, Map<String, Boolean> findings) {
+        requireNonNull(vip, "vip");
+        PostureHolder h = postures.get(vip);
+        if (h == null) {
+            h = new PostureHolder();
+            Tags tags = Tags.of(VIP_TAG, vip);
+            gauge("tandem.vip.backend.zones", "Distinct zones of the VIP's eligible backends (0 when none is known)",
+                    tags, h, x -> x.zones);
+            gauge("tandem.vip.backend.hosts", "Distinct hosts of the VIP's eligible backends", tags, h, x -> x.hosts);
+            for (String code : findings.keySet()) {
+                java.util.concurrent.atomic.AtomicInteger v = new java.util.concurrent.atomic.AtomicInteger();
+                h.codes.put(code, v);
+                gauge("tandem.vip.posture.findings", "1 when the VIP has this single-point-of-failure finding "
+                        + "(GET /api/posture says what to do), else 0", Tags.of(VIP_TAG, vip, "code", code), v,
+                        java.util.concurrent.atomic.AtomicInteger::get);
+            }
+            postures.put(vip, h);
+        }
+        h.zones = zones;
+        h.hosts = hosts;
+        for (Map.Entry<String, Boolean> e : findings.entrySet()) {
+            java.util.concurrent.atomic.AtomicInteger v = h.codes.get(e.getKey());
+            if (v != null) {
+                v.set(e.getValue() ? 1 : 0);
+            }
+        }
+    }
+
+    /** Sets {@code tandem_posture_findings{code}}, the node-wide findings (every code present, 0 when absent). */
+    public synchronized void nodePosture(Map<String, Boolean> findings) {
+        if (nodePosture == null) {
+            nodePosture = new java.util.LinkedHashMap<>();
+            for (String code : findings.keySet()) {
+                java.util.concurrent.atomic.AtomicInteger v = new java.util.concurrent.atomic.AtomicInteger();
+                nodePosture.put(code, v);
+                gauge("tandem.posture.findings", "1 when the node has this node-wide single-point-of-failure finding "
+                        + "(GET /api/posture says what to do), else 0", Tags.of("code", code), v,
+                        java.util.concurrent.atomic.AtomicInteger::get);
+            }
+        }
+        findings.forEach((code, on) -> {
+            java.util.concurrent.atomic.AtomicInteger v = nodePosture.get(code);
+            if (v != null) {
+                v.set(on ? 1 : 0);
+            }
+        });
     }
 
     /**
@@ -427,6 +488,12 @@ public final class Metrics implements AutoCloseable {
     private static final String REFUSED_HELP = "Client connections (TCP) and new-session datagrams (UDP) refused "
             + "before any backend was contacted, by reason (acl: the VIP's acl; client_connections, client_rate: "
             + "limits.per_client; proxy_header: proxy_protocol_in)";
+
+    private static final class PostureHolder {
+        volatile int zones;
+        volatile int hosts;
+        final Map<String, java.util.concurrent.atomic.AtomicInteger> codes = new java.util.LinkedHashMap<>();
+    }
 
     private static final class VipHolder {
         volatile Vip vip;

@@ -131,6 +131,11 @@ final class ReloadHistory implements NodeControl {
     }
 
     @Override
+    public io.tandem.core.control.PostureReport posture() {
+        return control.posture();
+    }
+
+    @Override
     public List<NodeView.SourceView> sources() {
         return control.sources();
     }
