@@ -126,7 +126,7 @@ class CliIT {
 
     @Test
     void everySubcommandAnswersHelp() throws Exception {
-        for (String sub : new String[] {"run", "validate", "status", "demo"}) {
+        for (String sub : new String[] {"run", "validate", "status", "doctor", "demo"}) {
             TandemProcess.Result r = TandemProcess.run(LIMIT, sub, "--help");
             assertThat(r.exitCode()).as(sub + ": " + r.output()).isZero();
             assertThat(r.output()).as(sub).contains("Usage: tandem " + sub).doesNotContain("Unknown option");
