@@ -284,7 +284,31 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         requireNonNull(vipName, "vip");
         requireNonNull(backend, "backend");
         requireNonNull(action, "action");
-        return ask((r, now) -> Views.backend(r.operator(vipName, backend, action, now)));
+        return ask((r, now) -> Views.backend(r.vip(vipName), r.operator(vipName, backend, action, now)));
+    }
+
+    @Override
+    public CompletableFuture<BackendView> setWeight(String vipName, String backend, int weight) {
+        requireNonNull(vipName, "vip");
+        requireNonNull(backend, "backend");
+        return ask((r, now) -> {
+            BackendState bs = r.setWeight(vipName, backend, weight, now);
+            return Views.backend(r.vip(vipName), bs);
+        });
+    }
+
+    @Override
+    public CompletableFuture<BackendView> addBackend(String vipName, RuntimeBackend backend) {
+        requireNonNull(vipName, "vip");
+        requireNonNull(backend, "backend");
+        return ask((r, now) -> Views.backend(r.vip(vipName), r.addBackend(vipName, backend, now)));
+    }
+
+    @Override
+    public CompletableFuture<BackendView> removeBackend(String vipName, String backend) {
+        requireNonNull(vipName, "vip");
+        requireNonNull(backend, "backend");
+        return ask((r, now) -> Views.backend(r.removeBackend(vipName, backend, now)));
     }
 
     /**
