@@ -158,10 +158,11 @@ public interface NodeControl {
     }
 
     /**
-     * A page of connections: {@code total} open ones matched when the page was taken (they come and
-     * go meanwhile), and {@code next}, the cursor for the next page (null at the end).
+     * A page of connections, in id order: {@code matched} open ones after the cursor when the page
+     * was taken (they come and go meanwhile), this page's {@code connections}, and {@code next},
+     * the cursor for the next page (null at the end).
      */
-    record ConnectionPage(String vip, String backend, int total, java.util.List<ConnectionView> connections,
+    record ConnectionPage(String vip, String backend, int matched, java.util.List<ConnectionView> connections,
                           Long next) {
         public ConnectionPage {
             connections = java.util.List.copyOf(connections);
