@@ -62,7 +62,10 @@ final class ConnectionListing {
             } catch (RejectedExecutionException e) {
                 f.complete(new LoopPage(0, List.of())); // the loop is shutting down: its connections are going
             }
-            asked.add(f.orTimeout(LOOP_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+            asked.add(f.orTimeout(LOOP_TIMEOUT_SECONDS, TimeUnit.SECONDS).exceptionally(e -> {
+                throw new IllegalStateException("an event loop did not list its connections within "
+                        + LOOP_TIMEOUT_SECONDS + "s (" + e + ")");
+            }));
         }
         return CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new)).thenApplyAsync(v -> {
             int total = 0;
