@@ -621,16 +621,29 @@ final class Reconciler {
                     + vipName + "\" comes from " + bs.origin() + " (expected a static or run-time backend;"
                     + " its source or the config owns it: drain or disable it instead)");
         }
-        if (runtime) {
-            vs.runtimeAdded.remove(address);
-        } else {
+        io.tandem.config.BackendConfig added = runtime ? vs.runtimeAdded.remove(address) : null;
+        if (!runtime) {
             vs.runtimeRemoved.add(address);
         }
-        vs.runtimeWeights.remove(address);
-        out.add(Action.Log.info("backend remove requested vip=" + vipName + " backend=" + address + " origin="
-                + bs.origin() + " active=" + bs.backend().active()));
-        List<String> changes = new ArrayList<>();
-        resync(vs, changes);
+        Integer weight = vs.runtimeWeights.remove(address);
+        resync(vs, new ArrayList<>());
+        if (vs.backends.containsKey(address)) {
+            // Discovery or a host name wants the same address: it stays, so nothing was removed.
+            if (runtime) {
+                vs.runtimeAdded.put(address, added);
+            } else {
+                vs.runtimeRemoved.remove(address);
+            }
+            if (weight != null) {
+                vs.runtimeWeights.put(address, weight);
+            }
+            resync(vs, new ArrayList<>());
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.CONFLICT, "backend " + address + " of VIP \""
+                    + vipName + "\" is also wanted by discovery or a host name of the VIP: it stays (expected a backend"
+                    + " only the config or a run-time add brings)");
+        }
+        out.add(Action.Log.info("backend removed vip=" + vipName + " backend=" + address + " origin=" + bs.origin()
+                + " active=" + bs.backend().active() + " by=operator"));
         return bs;
     }
 

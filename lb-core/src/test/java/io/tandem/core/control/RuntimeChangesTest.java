@@ -177,6 +177,20 @@ class RuntimeChangesTest {
     }
 
     @Test
+    void aStaticBackendThatDiscoveryAlsoBringsIsNotReportedRemoved() {
+        rig.propose(Rig.config("discovery: {zookeeper: {connect: \"zk1:2181\"}}\nvips:\n"
+                + "  - {name: orders, listen: 10.1.0.1:80, service: orders, backends: [10.0.0.1:80]}\n"));
+        rig.run(r -> r.discovered("zookeeper", Map.of("orders", List.of(endpoint("10.0.0.1:80", false, true))),
+                Map.of(), rig.now));
+
+        assertThatThrownBy(() -> rig.run(r -> r.removeBackend("orders", "10.0.0.1:80", rig.now)))
+                .isInstanceOfSatisfying(Refused.class, e -> assertThat(e.kind()).isEqualTo(Refused.Kind.CONFLICT))
+                .hasMessageContaining("is also wanted by discovery or a host name of the VIP: it stays");
+        assertThat(rig.vip("orders").hasRuntimeChanges()).isFalse();
+        assertThat(rig.backend("orders", "10.0.0.1:80").origin()).isEqualTo("static");
+    }
+
+    @Test
     void runtimeChangesSurviveAReloadThatLeavesTheVipsBackendsAlone() {
         rig.propose(vips(vip("web", 1, "10.0.0.1:80, 10.0.0.2:80"), vip("api", 2, "10.0.0.9:80")));
         rig.run(r -> r.setWeight("web", "10.0.0.1:80", 3, rig.now));
