@@ -467,7 +467,9 @@ final class AdminRouter {
         String prefix = "{\"error\":\"";
         String reason = body.startsWith(prefix) && body.endsWith("\"}")
                 ? body.substring(prefix.length(), body.length() - 2) : body;
-        return shown(reason).replace("\\\"", "'").replace("\"", "'");
+        // Longer than a path: a refusal's reason names the value and what was expected.
+        String cut = reason.length() <= 400 ? reason : reason.substring(0, 400) + "...";
+        return cut.replace("\\\"", "'").replace("\"", "'");
     }
 
     private static void checkParameters(Request req, Set<String> known) {

@@ -314,6 +314,28 @@ class RuntimeChangesIT {
     }
 
     @Test
+    void aRestartForgetsEveryRuntimeChange() throws Exception {
+        TestBackend a = backend();
+        TestBackend c = backend();
+        int web = freePort();
+        Node first = start(config(freePort(), vip("web", web, "", a)));
+        String aAddr = "127.0.0.1:" + a.port();
+        String cAddr = "127.0.0.1:" + c.port();
+        assertThat(send("POST", "/api/vips/web/backends/" + aAddr + "/weight?value=9").statusCode()).isEqualTo(200);
+        assertThat(send("POST", "/api/vips/web/backends/" + cAddr).statusCode()).isEqualTo(201);
+        String before = Files.readString(file);
+
+        first.shutdown(Duration.ZERO);
+        assertThat(Files.readString(file)).as("nothing is written back").isEqualTo(before);
+        start(before);
+
+        JsonNode view = backendView("web", aAddr);
+        assertThat(view.path("weight").asInt()).isEqualTo(1);
+        assertThat(view.path("runtime").toString()).isEqualTo("[]");
+        assertThat(send("GET", "/api/vips/web/backends/" + cAddr).statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void connectionsAreListedInPagesWithTheirBytesEachWay() throws Exception {
         TestBackend a = backend();
         TestBackend b = backend();
