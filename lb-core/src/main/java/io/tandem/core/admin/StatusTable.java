@@ -138,7 +138,7 @@ public final class StatusTable {
         String flags = b.flags().isEmpty() ? "-"
                 : b.flags().stream().sorted().map(HealthFlag::name).collect(Collectors.joining(","));
         return new String[] {
-                "  -> " + b.address(), Integer.toString(b.weight()), b.state(), flags,
+                "  -> " + b.address(), b.weight() + (b.runtime().contains("weight") ? "*" : ""), b.state(), flags,
                 Integer.toString(b.activeConnections()), Long.toString(b.totalConnections()),
                 bytes(b.bytesIn()), bytes(b.bytesOut()), Long.toString(b.connectFailures())};
     }

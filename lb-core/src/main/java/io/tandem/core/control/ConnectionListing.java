@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  * One page of a VIP's open TCP connections for the admin API, gathered without a lock: each event
  * loop that holds some of them gets one task that describes its own connections ({@link
  * Connection#describe}, on the loop that owns their fields) and answers with the lowest
- * {@code limit} ids above the cursor plus how many matched; the pages are merged here. A loop does
- * O(n log limit) work and allocates O(limit), however many connections it has.
+ * {@code limit} ids above the cursor plus how many matched; the pages are merged here, off the
+ * loops. A loop walks the VIP's connection set once (skipping the other loops'), describes only
+ * its own, and keeps at most {@code limit + 1} of them: O(n log limit) time, O(limit) memory.
  */
 final class ConnectionListing {
     /** A loop that does not answer within this is a bug or a wedged loop: the listing fails, the node goes on. */

@@ -91,6 +91,10 @@ class RuntimeCliIT {
         assertThat(set.exit()).as(set.err()).isZero();
         assertThat(set.out()).isEqualTo("web " + aAddr + " weight 7 state unchecked origin static runtime weight\n");
 
+        Run status = tandem("status", "-c", file.toString());
+        assertThat(status.out()).as("the status marks a run-time weight").containsPattern(
+                "-> " + java.util.regex.Pattern.quote(aAddr) + "\\s+7\\*\\s+unchecked");
+
         Run bad = tandem("backend", "set-weight", "web", aAddr, "300", "-c", file.toString());
         assertThat(bad.exit()).isEqualTo(TandemMain.EXIT_USAGE);
         assertThat(bad.err()).contains("answered 400: weight: 300 (expected 0..256)");
