@@ -398,7 +398,7 @@ final class AdminRouter {
         String backend = parseBackend(rawBackend);
         checkParameters(req, Set.of("value"));
         int weight = intParameter(req, "value", true, 0);
-        return audited(req, "set-weight", "vip=" + vip + " backend=" + backend + " weight=" + weight,
+        return audited(req, "set-weight", "vip=" + logValue(vip) + " backend=" + backend + " weight=" + weight,
                 await(() -> control.setWeight(vip, backend, weight), view -> AdminResponse.json(200, view)));
     }
 
@@ -411,8 +411,9 @@ final class AdminRouter {
         String region = parameter(req, "region");
         String zone = parameter(req, "zone");
         var spec = new NodeControl.RuntimeBackend(backend, weight, region, zone, priority);
-        return audited(req, "add-backend", "vip=" + vip + " backend=" + backend + " weight=" + weight
-                        + (region == null ? "" : " region=" + region) + (zone == null ? "" : " zone=" + zone)
+        return audited(req, "add-backend", "vip=" + logValue(vip) + " backend=" + backend + " weight=" + weight
+                        + (region == null ? "" : " region=" + logValue(region))
+                        + (zone == null ? "" : " zone=" + logValue(zone))
                         + " priority=" + priority,
                 await(() -> control.addBackend(vip, spec), view -> AdminResponse.json(201, view)));
     }
@@ -421,7 +422,7 @@ final class AdminRouter {
     private CompletableFuture<AdminResponse> removeBackend(Request req, String vip, String rawBackend) {
         String backend = parseBackend(rawBackend);
         checkParameters(req, Set.of());
-        return audited(req, "remove-backend", "vip=" + vip + " backend=" + backend,
+        return audited(req, "remove-backend", "vip=" + logValue(vip) + " backend=" + backend,
                 await(() -> control.removeBackend(vip, backend), view -> AdminResponse.json(200, view)));
     }
 
@@ -470,6 +471,11 @@ final class AdminRouter {
         // Longer than a path: a refusal's reason names the value and what was expected.
         String cut = reason.length() <= 400 ? reason : reason.substring(0, 400) + "...";
         return cut.replace("\\\"", "'").replace("\"", "'");
+    }
+
+    /** A client-supplied value as one log value: as it is when plain, else quoted with control characters shown as '?'. */
+    static String logValue(String v) {
+        return v.matches("[A-Za-z0-9._:/\\[\\]-]{1,100}") ? v : quoted(v.replace("\"", "'"));
     }
 
     private static void checkParameters(Request req, Set<String> known) {
