@@ -128,7 +128,7 @@ final class SelfLoops {
     }
 
     /** Whether connecting to {@code backend} from this node reaches a socket bound to {@code listen}. */
-    private static boolean reaches(String backend, String listen, Set<InetAddress> local) {
+    static boolean reaches(String backend, String listen, Set<InetAddress> local) {
         Optional<InetAddress> target = literal(backend).map(SelfLoops::connectTarget);
         boolean localhost = backend.equalsIgnoreCase("localhost");
         if (target.isEmpty() && !localhost) {
@@ -163,7 +163,7 @@ final class SelfLoops {
     }
 
     /** An IP literal as an address (IPv4-mapped IPv6 becomes IPv4); empty for a host name. */
-    private static Optional<InetAddress> literal(String host) {
+    static Optional<InetAddress> literal(String host) {
         if (!Addresses.isIpLiteral(host)) {
             return Optional.empty();
         }

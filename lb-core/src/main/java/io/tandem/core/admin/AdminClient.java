@@ -91,6 +91,72 @@ public final class AdminClient implements AutoCloseable {
         return parse(admin, r, new TypeReference<>() { });
     }
 
+    /**
+     * {@code POST /api/vips/{vip}/backends/{backend}/weight?value=N}.
+     *
+     * @throws AdminApiException when unreachable, or the node refuses (400, 404, ...: the message
+     *         carries its reason)
+     */
+    public NodeView.BackendView setWeight(HostPort admin, Optional<String> token, String vip, String backend,
+                                          int weight) {
+        HttpResponse<String> r = send(admin, token, "POST", "/api/vips/" + encode(vip) + "/backends/"
+                + encode(backend) + "/weight?value=" + weight);
+        expect(admin, r, 200);
+        return parse(admin, r, new TypeReference<>() { });
+    }
+
+    /**
+     * {@code POST /api/vips/{vip}/backends/{backend}?weight=&region=&zone=&priority=}; null
+     * parameters are left out (the node's defaults: weight 1, priority 0, no locality).
+     *
+     * @throws AdminApiException as {@link #setWeight}
+     */
+    public NodeView.BackendView addBackend(HostPort admin, Optional<String> token, String vip, String backend,
+                                           Integer weight, String region, String zone, Integer priority) {
+        StringBuilder q = new StringBuilder();
+        java.util.function.BiConsumer<String, Object> param = (k, v) -> {
+            if (v != null) {
+                q.append(q.isEmpty() ? '?' : '&').append(k).append('=').append(encode(String.valueOf(v)));
+            }
+        };
+        param.accept("weight", weight);
+        param.accept("region", region);
+        param.accept("zone", zone);
+        param.accept("priority", priority);
+        HttpResponse<String> r = send(admin, token, "POST", "/api/vips/" + encode(vip) + "/backends/"
+                + encode(backend) + q);
+        expect(admin, r, 201);
+        return parse(admin, r, new TypeReference<>() { });
+    }
+
+    /**
+     * {@code DELETE /api/vips/{vip}/backends/{backend}}.
+     *
+     * @return the backend as it was just before
+     * @throws AdminApiException as {@link #setWeight}
+     */
+    public NodeView.BackendView removeBackend(HostPort admin, Optional<String> token, String vip, String backend) {
+        HttpResponse<String> r = send(admin, token, "DELETE", "/api/vips/" + encode(vip) + "/backends/"
+                + encode(backend));
+        expect(admin, r, 200);
+        return parse(admin, r, new TypeReference<>() { });
+    }
+
+    /**
+     * {@code GET /api/vips/{vip}/connections} (of one backend when {@code backend} is not null).
+     *
+     * @throws AdminApiException as {@link #setWeight}
+     */
+    public io.tandem.core.control.NodeControl.ConnectionPage connections(HostPort admin, Optional<String> token,
+                                                                         String vip, String backend, int limit,
+                                                                         long after) {
+        String path = "/api/vips/" + encode(vip) + (backend == null ? "" : "/backends/" + encode(backend))
+                + "/connections?limit=" + limit + (after > 0 ? "&after=" + after : "");
+        HttpResponse<String> r = send(admin, token, "GET", path);
+        expect(admin, r, 200);
+        return parse(admin, r, new TypeReference<>() { });
+    }
+
     @Override
     public void close() {
         http.close();

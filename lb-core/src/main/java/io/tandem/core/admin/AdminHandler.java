@@ -90,10 +90,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         boolean head = req.method().equals(HttpMethod.HEAD);
-        String rawPath = new QueryStringDecoder(req.uri()).rawPath();
+        QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+        String rawPath = uri.rawPath();
         var request = new AdminRouter.Request(req.method().name(), rawPath, headers.get(HttpHeaderNames.AUTHORIZATION),
                 remote(ctx), headers.get(HttpHeaderNames.HOST), headers.get(HttpHeaderNames.ORIGIN),
-                headers.get(SEC_FETCH_SITE), headers.get(HttpHeaderNames.CONTENT_TYPE));
+                headers.get(SEC_FETCH_SITE), headers.get(HttpHeaderNames.CONTENT_TYPE), uri.parameters());
         Slot slot = new Slot(req.protocolVersion(), head, keepAlive);
         add(ctx, slot);
         router.route(request).whenComplete((response, error) -> {

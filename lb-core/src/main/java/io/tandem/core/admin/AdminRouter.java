@@ -51,6 +51,10 @@ final class AdminRouter {
     static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(30);
     private static final String GET_HEAD = "GET, HEAD";
     private static final String POST = "POST";
+    private static final String BACKEND_METHODS = "GET, HEAD, POST, DELETE";
+    /** The most connections one page lists (and the default page size). */
+    static final int MAX_CONNECTIONS_PAGE = 1000;
+    static final int DEFAULT_CONNECTIONS_PAGE = 100;
 
     /** Media types a cross-origin page may POST without a CORS preflight (the HTML form encodings). */
     private static final Set<String> FORM_TYPES = Set.of("application/x-www-form-urlencoded", "multipart/form-data",
@@ -93,7 +97,17 @@ final class AdminRouter {
      * header values are null when absent.
      */
     record Request(String method, String rawPath, String authorization, String remote, String host, String origin,
-                   String secFetchSite, String contentType) {
+                   String secFetchSite, String contentType, Map<String, List<String>> query) {
+        Request {
+            query = query == null ? Map.of() : query;
+        }
+
+        /** A request without a query string. */
+        Request(String method, String rawPath, String authorization, String remote, String host, String origin,
+                String secFetchSite, String contentType) {
+            this(method, rawPath, authorization, remote, host, origin, secFetchSite, contentType, Map.of());
+        }
+
         /** A request with only a Host header (tests, tools). */
         Request(String method, String rawPath, String authorization, String remote) {
             this(method, rawPath, authorization, remote, "127.0.0.1", null, null, null);
@@ -273,12 +287,20 @@ final class AdminRouter {
                     : notFound(path);
             case 4 -> isVips(s) && s.get(3).equals("backends")
                     ? (read ? offloop(() -> vipResponse(s.get(2), NodeView.VipView::backends)) : notAllowed(GET_HEAD))
+                    : isVips(s) && s.get(3).equals("connections")
+                    ? (read ? connections(req, s.get(2), null) : notAllowed(GET_HEAD))
                     : notFound(path);
             case 5 -> isVips(s) && s.get(3).equals("backends")
-                    ? (read ? offloop(() -> backendResponse(s.get(2), s.get(4))) : notAllowed(GET_HEAD))
+                    ? (read ? offloop(() -> backendResponse(s.get(2), s.get(4)))
+                    : post ? addBackend(req, s.get(2), s.get(4))
+                    : m.equals("DELETE") ? removeBackend(req, s.get(2), s.get(4))
+                    : notAllowed(BACKEND_METHODS))
                     : notFound(path);
             case 6 -> isVips(s) && s.get(3).equals("backends")
-                    ? (post ? backendAction(req, s.get(2), s.get(4), s.get(5)) : notAllowed(POST))
+                    ? (s.get(5).equals("connections") ? (read ? connections(req, s.get(2), s.get(4))
+                    : notAllowed(GET_HEAD))
+                    : s.get(5).equalsIgnoreCase("weight") ? (post ? setWeight(req, s.get(2), s.get(4)) : notAllowed(POST))
+                    : post ? backendAction(req, s.get(2), s.get(4), s.get(5)) : notAllowed(POST))
                     : notFound(path);
             default -> notFound(path);
         };
@@ -371,6 +393,144 @@ final class AdminRouter {
                 });
     }
 
+    // ---------------------------------------------------------------- run-time changes
+
+    /** {@code POST /api/vips/{vip}/backends/{backend}/weight?value=N}. */
+    private CompletableFuture<AdminResponse> setWeight(Request req, String vip, String rawBackend) {
+        String backend = parseBackend(rawBackend);
+        checkParameters(req, Set.of("value"));
+        int weight = intParameter(req, "value", true, 0);
+        return audited(req, "set-weight", List.of("vip", vip, "backend", backend, "weight", weight),
+                await(() -> control.setWeight(vip, backend, weight), view -> AdminResponse.json(200, view)));
+    }
+
+    /** {@code POST /api/vips/{vip}/backends/{backend}?weight=&region=&zone=&priority=}. */
+    private CompletableFuture<AdminResponse> addBackend(Request req, String vip, String rawBackend) {
+        String backend = parseBackend(rawBackend);
+        checkParameters(req, Set.of("weight", "region", "zone", "priority"));
+        int weight = intParameter(req, "weight", false, 1);
+        int priority = intParameter(req, "priority", false, 0);
+        String region = parameter(req, "region");
+        String zone = parameter(req, "zone");
+        var spec = new NodeControl.RuntimeBackend(backend, weight, region, zone, priority);
+        List<Object> what = new ArrayList<>(List.of("vip", vip, "backend", backend, "weight", weight));
+        if (region != null) {
+            what.addAll(List.of("region", region));
+        }
+        if (zone != null) {
+            what.addAll(List.of("zone", zone));
+        }
+        what.addAll(List.of("priority", priority));
+        return audited(req, "add-backend", what,
+                await(() -> control.addBackend(vip, spec), view -> AdminResponse.json(201, view)));
+    }
+
+    /** {@code DELETE /api/vips/{vip}/backends/{backend}}. */
+    private CompletableFuture<AdminResponse> removeBackend(Request req, String vip, String rawBackend) {
+        String backend = parseBackend(rawBackend);
+        checkParameters(req, Set.of());
+        return audited(req, "remove-backend", List.of("vip", vip, "backend", backend),
+                await(() -> control.removeBackend(vip, backend), view -> AdminResponse.json(200, view)));
+    }
+
+    /** {@code GET /api/vips/{vip}/connections} and {@code GET /api/vips/{vip}/backends/{backend}/connections}. */
+    private CompletableFuture<AdminResponse> connections(Request req, String vip, String rawBackend) {
+        String backend = rawBackend == null ? null : parseBackend(rawBackend);
+        checkParameters(req, Set.of("limit", "after"));
+        int limit = intParameter(req, "limit", false, DEFAULT_CONNECTIONS_PAGE);
+        if (limit < 1 || limit > MAX_CONNECTIONS_PAGE) {
+            throw new BadRequest("limit: " + limit + " (expected 1.." + MAX_CONNECTIONS_PAGE + ")");
+        }
+        String rawAfter = parameter(req, "after");
+        long after;
+        try {
+            after = rawAfter == null ? 0 : Long.parseLong(rawAfter);
+        } catch (NumberFormatException e) {
+            after = -1;
+        }
+        if (after < 0) {
+            throw new BadRequest("after: " + quoted(rawAfter) + " (expected the \"next\" of the previous page)");
+        }
+        long from = after;
+        return await(() -> control.connections(vip, backend, limit, from), page -> AdminResponse.json(200, page));
+    }
+
+    /**
+     * Logs a change when it completes: who asked, what ({@code what}: key, value, key, value...),
+     * and how it ended (and why, when refused). Every value is a placeholder of its own key, so
+     * the log encoder escapes what a client sent (a VIP name from the path, a zone).
+     */
+    private static CompletableFuture<AdminResponse> audited(Request req, String action, List<Object> what,
+                                                            CompletableFuture<AdminResponse> response) {
+        return response.thenApply(r -> {
+            StringBuilder pattern = new StringBuilder("admin action={}");
+            List<Object> args = new ArrayList<>(what.size() / 2 + 4);
+            args.add(action);
+            for (int i = 0; i < what.size(); i += 2) {
+                pattern.append(' ').append(what.get(i)).append("={}");
+                args.add(what.get(i + 1));
+            }
+            pattern.append(" remote={} status={}");
+            args.add(req.remote());
+            args.add(r.status());
+            if (r.status() >= 400) {
+                pattern.append(" reason=\"{}\"");
+                args.add(errorOf(r));
+            }
+            log.info(pattern.toString(), args.toArray());
+            return r;
+        });
+    }
+
+    /** The reason in an error response's body, quotes escaped for a log value. */
+    private static String errorOf(AdminResponse r) {
+        String body = new String(r.body(), UTF_8).strip();
+        String prefix = "{\"error\":\"";
+        String reason = body.startsWith(prefix) && body.endsWith("\"}")
+                ? body.substring(prefix.length(), body.length() - 2) : body;
+        // Longer than a path: a refusal's reason names the value and what was expected.
+        String cut = reason.length() <= 400 ? reason : reason.substring(0, 400) + "...";
+        return cut.replace("\\\"", "'").replace("\"", "'");
+    }
+
+    private static void checkParameters(Request req, Set<String> known) {
+        for (String name : req.query().keySet()) {
+            if (!known.contains(name)) {
+                throw new BadRequest("unknown parameter " + quoted(name) + " (expected "
+                        + (known.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(known))) + ")");
+            }
+        }
+    }
+
+    private static String parameter(Request req, String name) {
+        List<String> values = req.query().get(name);
+        if (values == null || values.isEmpty()) {
+            return null;
+        }
+        if (values.size() > 1) {
+            throw new BadRequest(name + ": given " + values.size() + " times (expected once)");
+        }
+        return values.getFirst();
+    }
+
+    private static int intParameter(Request req, String name, boolean required, int fallback) {
+        String v = parameter(req, name);
+        if (v == null) {
+            if (required) {
+                throw new BadRequest(name + ": missing (expected ?" + name + "=N)");
+            }
+            return fallback;
+        }
+        try {
+            if (v.length() <= 9 && v.chars().allMatch(c -> c >= '0' && c <= '9') && !v.isEmpty()) {
+                return Integer.parseInt(v);
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new BadRequest(name + ": " + quoted(v) + " (expected a whole number)");
+    }
+
     /** Awaits a control-loop future; IllegalArgumentException means "no such thing" (404). */
     private <T> CompletableFuture<AdminResponse> await(Supplier<CompletableFuture<T>> call,
                                                       java.util.function.Function<T, AdminResponse> ok) {
@@ -387,6 +547,13 @@ final class AdminRouter {
                         return ok.apply(value);
                     }
                     Throwable cause = unwrap(error);
+                    if (cause instanceof NodeControl.Refused refused) {
+                        return AdminResponse.error(refused.kind() == NodeControl.Refused.Kind.CONFLICT ? 409 : 400,
+                                refused.getMessage());
+                    }
+                    if (cause instanceof UnsupportedOperationException) {
+                        return AdminResponse.error(501, String.valueOf(cause.getMessage()));
+                    }
                     if (cause instanceof IllegalArgumentException) {
                         return AdminResponse.error(404, cause.getMessage());
                     }

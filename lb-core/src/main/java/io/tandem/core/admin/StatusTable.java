@@ -138,7 +138,7 @@ public final class StatusTable {
         String flags = b.flags().isEmpty() ? "-"
                 : b.flags().stream().sorted().map(HealthFlag::name).collect(Collectors.joining(","));
         return new String[] {
-                "  -> " + b.address(), Integer.toString(b.weight()), b.state(), flags,
+                "  -> " + b.address(), b.weight() + (b.runtime().contains("weight") ? "*" : ""), b.state(), flags,
                 Integer.toString(b.activeConnections()), Long.toString(b.totalConnections()),
                 bytes(b.bytesIn()), bytes(b.bytesOut()), Long.toString(b.connectFailures())};
     }
@@ -163,6 +163,62 @@ public final class StatusTable {
             l.append(right[i] ? pad + cells[i] : cells[i] + pad);
         }
         out.append(l.toString().stripTrailing()).append('\n');
+    }
+
+    /**
+     * One backend after a run-time change, for {@code tandem backend ...}:
+     * {@code web 10.0.0.1:80 weight 5 state up origin static runtime weight}.
+     */
+    public static String backendLine(String vip, BackendView b) {
+        return vip + " " + b.address() + " weight " + b.weight() + " state " + b.state() + " origin " + b.origin()
+                + (b.runtime().isEmpty() ? "" : " runtime " + String.join(",", b.runtime())) + "\n";
+    }
+
+    /** A page of connections for {@code tandem connections}, with how to get the next one. */
+    public static String connections(io.tandem.core.control.NodeControl.ConnectionPage page) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"ID", "CLIENT", "BACKEND", "AGE", "FROM-CLIENT", "TO-CLIENT"});
+        for (var c : page.connections()) {
+            rows.add(new String[] {Long.toString(c.id()), c.client() == null ? "-" : c.client(),
+                    c.backend() == null ? "(connecting)" : c.backend(), age(c.ageMillis()), bytes(c.bytesFromClient()),
+                    bytes(c.bytesToClient())});
+        }
+        StringBuilder sb = new StringBuilder();
+        int[] w = new int[6];
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                w[i] = Math.max(w[i], r[i].length());
+            }
+        }
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                boolean right = i == 0 || i >= 3;
+                String cell = right ? " ".repeat(w[i] - r[i].length()) + r[i] : r[i] + " ".repeat(w[i] - r[i].length());
+                sb.append(i == 0 ? "" : "  ").append(cell);
+            }
+            sb.setLength(sb.length() - (sb.length() - sb.toString().stripTrailing().length()));
+            sb.append('\n');
+        }
+        sb.append(page.connections().size()).append(" of ").append(page.matched()).append(" shown");
+        if (page.next() != null) {
+            sb.append("; next page: --after ").append(page.next());
+        }
+        return sb.append('\n').toString();
+    }
+
+    /** {@code 850ms}, {@code 12s}, {@code 3m05s}, {@code 2h01m}. */
+    static String age(long millis) {
+        if (millis < 1000) {
+            return millis + "ms";
+        }
+        long s = millis / 1000;
+        if (s < 60) {
+            return s + "s";
+        }
+        if (s < 3600) {
+            return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+        }
+        return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
     }
 
     /** Binary units, one decimal: {@code 512 B}, {@code 1.5 KiB}, {@code 3.2 GiB}. */

@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tandem", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
         description = "Tandem: a Layer-4 (TCP/UDP) high-availability load balancer.",
-        subcommands = {RunCommand.class, ValidateCommand.class, StatusCommand.class, DemoCommand.class, DoctorCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ValidateCommand.class, StatusCommand.class, DoctorCommand.class,
+                DemoCommand.class, BackendCommand.class, ConnectionsCommand.class, CommandLine.HelpCommand.class})
 public final class TandemMain {
     static final int EXIT_INVALID_CONFIG = 1;
     static final int EXIT_USAGE = 2;

@@ -26,6 +26,8 @@ import java.util.function.Supplier;
  * operator's drain, and {@code UNHEALTHY_IN_SOURCE}.
  */
 final class BackendSync {
+    /** The origin of a backend the operator added through the admin API. */
+    static final String RUNTIME = "runtime";
 
     /** One backend as config, names and discovery want it. */
     private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
@@ -56,6 +58,11 @@ final class BackendSync {
             var e = it.next();
             if (!want.containsKey(e.getKey())) {
                 it.remove();
+                Integer runtimeWeight = vs.runtimeWeights.remove(e.getKey());
+                if (runtimeWeight != null) {
+                    out.add(Action.Log.info("runtime change dropped vip=" + vs.name() + " backend=" + e.getKey()
+                            + " change=weight weight=" + runtimeWeight + " reason=\"the backend left the VIP\""));
+                }
                 health.forget(vs, e.getValue());
                 changes.add("removed backend " + e.getKey() + " from " + vs.name());
                 out.add(new Action.BackendRemoved(vs.vip, e.getValue().backend(), e.getValue().origin()));
@@ -65,8 +72,7 @@ final class BackendSync {
             Desired d = w.getValue();
             BackendState bs = vs.backends.get(w.getKey());
             if (bs == null) {
-                Backend b = Backend.of(w.getKey(), d.socketAddress(), Math.max(1, d.weight()), d.locality(),
-                        d.priority());
+                Backend b = Backend.of(w.getKey(), d.socketAddress(), d.weight(), d.locality(), d.priority());
                 bs = new BackendState(b, d.origin());
                 bs.eligibleSince = now;
                 vs.backends.put(w.getKey(), bs);
@@ -76,8 +82,8 @@ final class BackendSync {
                         + d.weight() + " locality=" + d.locality() + " priority=" + d.priority() + " origin="
                         + d.origin()));
             } else {
-                if (bs.backend().weight() != Math.max(1, d.weight())) {
-                    bs.backend(bs.backend().withWeight(Math.max(1, d.weight())));
+                if (bs.backend().weight() != d.weight()) {
+                    bs.backend(bs.backend().withWeight(d.weight()));
                     changes.add("reweighted backend " + w.getKey() + " of " + vs.name());
                 }
                 if (!bs.backend().locality().equals(d.locality()) || bs.backend().priority() != d.priority()) {
@@ -110,7 +116,7 @@ final class BackendSync {
         LocalitySettings map = locality.get();
         for (BackendConfig b : vs.config.backends()) {
             InetAddress ip = NameKeeper.literal(b.address().host());
-            if (ip != null) {
+            if (ip != null && !vs.runtimeRemoved.contains(b.address())) {
                 want.put(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(), "static",
                         false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
             }
@@ -120,6 +126,11 @@ final class BackendSync {
                     b.weight(), "dns:" + b.address().host(), false, false,
                     b.locality().orElse(map.lookup(socketAddress.getAddress())), b.priority())));
         }
+        for (BackendConfig b : vs.runtimeAdded.values()) {
+            InetAddress ip = NameKeeper.literal(b.address().host()); // the admin API takes IP literals only
+            want.putIfAbsent(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(),
+                    RUNTIME, false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
+        }
         vs.config.service().ifPresent(service -> {
             for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
                 var ep = r.endpoint();
@@ -127,6 +138,14 @@ final class BackendSync {
                         ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
                         ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0));
             }
+        });
+        // Weights: the source's 0 means draining (its own flag), so it counts 1 like the config's
+        // minimum; the operator's run-time weight is taken as it is, 0 included (no new connections).
+        want.replaceAll((hp, d) -> {
+            Integer runtime = vs.runtimeWeights.get(hp);
+            int weight = runtime != null ? runtime : Math.max(1, d.weight());
+            return new Desired(d.socketAddress(), weight, d.origin(), d.sourceDraining(), d.unhealthyInSource(),
+                    d.locality(), d.priority());
         });
         return want;
     }

@@ -61,6 +61,9 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private record Pending(CompletableFuture<ReloadOutcome> answer, NameLookups.Prepared names) {
     }
 
+    /** Where work that must not hold the control loop or an event loop runs (connection listing). */
+    private static final java.util.concurrent.Executor OFF_LOOP = task -> Thread.ofVirtual()
+            .name("tandem-admin-list").start(task);
     private volatile Thread loopThread;
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(task -> {
         Thread t = Thread.ofPlatform().name("tandem-control").daemon(true).unstarted(task);
@@ -310,7 +313,58 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         requireNonNull(vipName, "vip");
         requireNonNull(backend, "backend");
         requireNonNull(action, "action");
-        return ask((r, now) -> Views.backend(r.operator(vipName, backend, action, now)));
+        return ask((r, now) -> Views.backend(r.vip(vipName), r.operator(vipName, backend, action, now)));
+    }
+
+    @Override
+    public CompletableFuture<BackendView> setWeight(String vipName, String backend, int weight) {
+        requireNonNull(vipName, "vip");
+        requireNonNull(backend, "backend");
+        return ask((r, now) -> {
+            BackendState bs = r.setWeight(vipName, backend, weight, now);
+            return Views.backend(r.vip(vipName), bs);
+        });
+    }
+
+    @Override
+    public CompletableFuture<BackendView> addBackend(String vipName, RuntimeBackend backend) {
+        requireNonNull(vipName, "vip");
+        requireNonNull(backend, "backend");
+        return ask((r, now) -> Views.backend(r.vip(vipName), r.addBackend(vipName, backend, now)));
+    }
+
+    @Override
+    public CompletableFuture<BackendView> removeBackend(String vipName, String backend) {
+        requireNonNull(vipName, "vip");
+        requireNonNull(backend, "backend");
+        return ask((r, now) -> Views.backend(r.removeBackend(vipName, backend, now)));
+    }
+
+    @Override
+    public CompletableFuture<ConnectionPage> connections(String vipName, String backend, int limit, long after) {
+        requireNonNull(vipName, "vip");
+        return ask((r, now) -> {
+            VipState vs = r.vip(vipName);
+            if (vs == null) {
+                throw new IllegalArgumentException("no VIP named \"" + vipName + "\"");
+            }
+            if (vs.config.protocol() != io.tandem.config.Protocol.TCP) {
+                throw new UnsupportedOperationException("VIP \"" + vipName + "\" is UDP: its sessions are not listed"
+                        + " (tandem_udp_sessions_active counts them)");
+            }
+            HostPort b = null;
+            if (backend != null) {
+                b = HostPort.parse(backend);
+                HostPort hp = b;
+                if (!vs.backends.containsKey(b) && vs.vip.connections().stream()
+                        .noneMatch(c -> c.backend() != null && c.backend().address().equals(hp))) {
+                    throw new IllegalArgumentException("VIP \"" + vipName + "\" has no backend " + b);
+                }
+            }
+            return java.util.Map.entry(vs.vip, Optional.ofNullable(b));
+            // Off this loop (and off the event loops): walking a big connection set is nobody's hot path.
+        }).thenComposeAsync(e -> ConnectionListing.page(e.getKey(), e.getValue().orElse(null), limit, after,
+                clock.instant(), OFF_LOOP), OFF_LOOP);
     }
 
     /**

@@ -101,4 +101,99 @@ public interface NodeControl {
             this(applied, generation, changes, java.util.List.of(), errors);
         }
     }
+
+    // ---------------------------------------------------------------- run-time changes (HAProxy's runtime API)
+
+    /** The largest weight {@link #setWeight} and {@link #addBackend} take (HAProxy's range, 0..256). */
+    int MAX_RUNTIME_WEIGHT = 256;
+
+    /**
+     * Sets the weight of a backend of a VIP until a reload changes that VIP's backends (then the
+     * config's or the source's weight is back); weight 0 takes no new connections (HAProxy
+     * {@code set weight}).
+     *
+     * @return the backend after the change; completes exceptionally with
+     *         {@link IllegalArgumentException} (no such VIP or backend) or {@link Refused}
+     */
+    default CompletableFuture<NodeView.BackendView> setWeight(String vip, String backend, int weight) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("run-time changes not supported"));
+    }
+
+    /**
+     * Adds a backend to a VIP at run time ({@code origin} {@code runtime}); it is checked like any
+     * other of the VIP's backends before it serves.
+     *
+     * @return the new backend; completes exceptionally as {@link #setWeight}
+     */
+    default CompletableFuture<NodeView.BackendView> addBackend(String vip, RuntimeBackend backend) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("run-time changes not supported"));
+    }
+
+    /**
+     * Removes a static or run-time backend of a VIP: it leaves the pool, its open connections
+     * finish. A discovered backend is refused (its source owns it).
+     *
+     * @return the backend as it was just before; completes exceptionally as {@link #setWeight}
+     */
+    default CompletableFuture<NodeView.BackendView> removeBackend(String vip, String backend) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("run-time changes not supported"));
+    }
+
+    /**
+     * One page of the open TCP connections of a VIP (of one backend when {@code backend} is not
+     * null), oldest first, starting after connection id {@code after} (0: from the start).
+     *
+     * @return completes exceptionally with {@link IllegalArgumentException} when the VIP or the
+     *         backend does not exist
+     */
+    default CompletableFuture<ConnectionPage> connections(String vip, String backend, int limit, long after) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("connection listing not supported"));
+    }
+
+    /**
+     * A backend to add at run time: an IP literal and port, a weight 0..{@value #MAX_RUNTIME_WEIGHT},
+     * an optional locality ({@code region}, {@code zone}: null when not given) and priority level.
+     */
+    record RuntimeBackend(String address, int weight, String region, String zone, int priority) {
+        public RuntimeBackend {
+            java.util.Objects.requireNonNull(address, "address");
+        }
+    }
+
+    /** One open connection as the admin API lists it. */
+    record ConnectionView(long id, String client, String backend, java.time.Instant since, long ageMillis,
+                          long bytesFromClient, long bytesToClient) {
+    }
+
+    /**
+     * A page of connections, in id order: {@code matched} open ones after the cursor when the page
+     * was taken (they come and go meanwhile), this page's {@code connections}, and {@code next},
+     * the cursor for the next page (null at the end).
+     */
+    record ConnectionPage(String vip, String backend, int matched, java.util.List<ConnectionView> connections,
+                          Long next) {
+        public ConnectionPage {
+            connections = java.util.List.copyOf(connections);
+        }
+    }
+
+    /**
+     * A run-time change the node will not make, and why; {@code kind} tells the admin API which
+     * status it is (the value is bad: 400; it conflicts with what the node has: 409).
+     */
+    final class Refused extends RuntimeException {
+        /** What is wrong with the request. */
+        public enum Kind { INVALID, CONFLICT }
+
+        private final Kind kind;
+
+        public Refused(Kind kind, String message) {
+            super(message, null, false, false);
+            this.kind = java.util.Objects.requireNonNull(kind, "kind");
+        }
+
+        public Kind kind() {
+            return kind;
+        }
+    }
 }

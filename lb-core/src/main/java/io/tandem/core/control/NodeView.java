@@ -158,7 +158,7 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                               boolean eligible, int activeConnections, long totalConnections,
                               long bytesIn, long bytesOut, long connectFailures,
                               List<TransitionView> recentTransitions, String region, String zone, String rack,
-                              int priority) {
+                              int priority, List<String> runtime) {
         /**
          * Every value {@link #state} takes, most telling first (the order {@link #stateOf} decides in);
          * a health flag added later shows as its own name in lower case.
@@ -170,10 +170,21 @@ public record NodeView(String node, Instant startedAt, String transport, String 
         public BackendView {
             flags = Set.copyOf(flags);
             recentTransitions = List.copyOf(recentTransitions);
+            runtime = runtime == null ? List.of() : List.copyOf(runtime); // null: a node from before run-time changes
             if (state == null) {
                 // A node from before this field: it could not say whether a check watched the backend.
                 state = stateOf(flags, true);
             }
+        }
+
+        /** A backend without run-time changes. */
+        public BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
+                           boolean eligible, int activeConnections, long totalConnections,
+                           long bytesIn, long bytesOut, long connectFailures,
+                           List<TransitionView> recentTransitions, String region, String zone, String rack,
+                           int priority) {
+            this(address, weight, origin, state, flags, eligible, activeConnections, totalConnections, bytesIn,
+                    bytesOut, connectFailures, recentTransitions, region, zone, rack, priority, List.of());
         }
 
         /** A primary backend of unknown locality. */

@@ -120,7 +120,8 @@ final class PoolBuilder {
                 if (m.eligibleSince() != null) {
                     long elapsed = Math.max(0, Duration.between(m.eligibleSince(), now).toMillis());
                     if (elapsed < window.toMillis()) {
-                        w = (int) Math.max(1, full * elapsed / window.toMillis());
+                        // An operator's weight 0 stays 0: it takes no new connections, ramping or not.
+                        w = full == 0 ? 0 : (int) Math.max(1, full * elapsed / window.toMillis());
                     }
                 }
                 backends.add(b.withWeight(w));

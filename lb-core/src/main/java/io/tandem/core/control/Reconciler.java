@@ -260,6 +260,8 @@ final class Reconciler {
                 continue;
             }
             VipState old = e.getValue();
+            dropRuntime(old, v == null ? "the reload removed the VIP" : "the reload replaced the VIP's listener",
+                    changes);
             if (old.listener != null) {
                 closeListener(old.name(), old.listener);
                 old.listener = null;
@@ -295,6 +297,9 @@ final class Reconciler {
                 }
             }
             VipConfig previous = vs.config;
+            if (!previous.backends().equals(v.backends()) || !previous.service().equals(v.service())) {
+                dropRuntime(vs, "the reload changed the VIP's backends", changes);
+            }
             vs.config = v;
             members.sync(vs, discovered, now, changes);
             health.sync(vs, previous, now);
@@ -483,6 +488,186 @@ final class Reconciler {
             health.afterFlagChange(vs, bs, wasEligible, false, at);
         }
         return bs;
+    }
+
+    // ---------------------------------------------------------------- run-time changes
+
+    /**
+     * The operator's run-time changes of {@code vs} are forgotten: the config (or the source) is
+     * what the VIP runs from now on. Each is logged at INFO and listed in {@code changes}.
+     */
+    void dropRuntime(VipState vs, String reason, List<String> changes) {
+        if (!vs.hasRuntimeChanges()) {
+            return;
+        }
+        for (var e : vs.runtimeWeights.entrySet()) {
+            dropped(vs, e.getKey(), "weight weight=" + e.getValue(), "weight " + e.getValue() + " of backend "
+                    + e.getKey(), reason, changes);
+        }
+        for (var b : vs.runtimeAdded.values()) {
+            dropped(vs, b.address(), "added weight=" + b.weight(), "added backend " + b.address(), reason, changes);
+        }
+        for (HostPort hp : vs.runtimeRemoved) {
+            dropped(vs, hp, "removed", "removal of backend " + hp, reason, changes);
+        }
+        vs.runtimeWeights.clear();
+        vs.runtimeAdded.clear();
+        vs.runtimeRemoved.clear();
+    }
+
+    private void dropped(VipState vs, HostPort backend, String logChange, String change, String reason,
+                         List<String> changes) {
+        out.add(Action.Log.info("runtime change dropped vip=" + vs.name() + " backend=" + backend + " change="
+                + logChange + " reason=\"" + reason + "\""));
+        changes.add("dropped run-time " + change + " of " + vs.name() + " (" + reason + ")");
+    }
+
+    /**
+     * The operator sets a backend's weight (0..256) until a reload changes the VIP's backends.
+     *
+     * @throws IllegalArgumentException no such VIP or backend
+     * @throws NodeControl.Refused a bad weight or backend address
+     */
+    BackendState setWeight(String vipName, String backend, int weight, Instant at) {
+        now = at;
+        VipState vs = existing(vipName);
+        HostPort address = address(backend);
+        checkWeight(weight);
+        BackendState bs = vs.backends.get(address);
+        if (bs == null) {
+            throw new IllegalArgumentException("VIP \"" + vipName + "\" has no backend " + address);
+        }
+        int was = bs.backend().weight();
+        vs.runtimeWeights.put(address, weight);
+        out.add(Action.Log.info("backend weight set vip=" + vipName + " backend=" + address + " weight=" + weight
+                + " was=" + was + " origin=runtime"));
+        if (was != weight) {
+            resync(vs, new ArrayList<>());
+        }
+        return bs;
+    }
+
+    /**
+     * The operator adds a backend (an IP literal) to a VIP; it joins like a discovered one: checked
+     * first when the VIP has a check. The config's self-loop rule holds.
+     *
+     * @throws IllegalArgumentException no such VIP
+     * @throws NodeControl.Refused a bad address, weight or priority; a backend the VIP already has;
+     *         one of this node's own listeners
+     */
+    BackendState addBackend(String vipName, NodeControl.RuntimeBackend spec, Instant at) {
+        now = at;
+        VipState vs = existing(vipName);
+        HostPort address = address(spec.address());
+        if (NameKeeper.literal(address.host()) == null) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.INVALID, "backend: \"" + address
+                    + "\" (expected an IP address and port; a run-time backend is not looked up in DNS)");
+        }
+        checkWeight(spec.weight());
+        if (spec.priority() < 0 || spec.priority() > io.tandem.config.BackendConfig.MAX_PRIORITY) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.INVALID, "priority: " + spec.priority()
+                    + " (expected 0.." + io.tandem.config.BackendConfig.MAX_PRIORITY + ")");
+        }
+        for (String[] part : new String[][] {{"region", spec.region()}, {"zone", spec.zone()}}) {
+            if (part[1] != null && !io.tandem.config.Locality.NAME.matcher(part[1]).matches()) {
+                throw new NodeControl.Refused(NodeControl.Refused.Kind.INVALID, part[0] + ": \"" + part[1]
+                        + "\" (expected letters, digits, '.', '_', ':' or '-', at most 63)");
+            }
+        }
+        if (vs.backends.containsKey(address) || vs.unresolved.containsKey(address)) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.CONFLICT, "VIP \"" + vipName
+                    + "\" already has backend " + address);
+        }
+        var loop = io.tandem.config.OwnListeners.reachedBy(config, vs.config.protocol(), address);
+        if (loop.isPresent()) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.INVALID, "backend: \"" + address
+                    + "\" (expected an address other than this node's own listener " + loop.get() + ")");
+        }
+        boolean wasRemoved = vs.runtimeRemoved.remove(address);
+        if (!wasRemoved) {
+            vs.runtimeAdded.put(address, new io.tandem.config.BackendConfig(address, spec.weight(),
+                    io.tandem.config.Locality.of(spec.region(), spec.zone()), spec.priority()));
+        }
+        // A static backend removed earlier comes back as the config has it, with this weight.
+        vs.runtimeWeights.remove(address);
+        if (wasRemoved) {
+            vs.runtimeWeights.put(address, spec.weight());
+        }
+        out.add(Action.Log.info("backend add requested vip=" + vipName + " backend=" + address + " weight="
+                + spec.weight() + " origin=" + (wasRemoved ? "static (its run-time removal undone)" : "runtime")));
+        resync(vs, new ArrayList<>());
+        return vs.backends.get(address);
+    }
+
+    /**
+     * The operator removes a static or run-time backend: it leaves the pool, its connections finish.
+     *
+     * @return the backend as it was just before
+     * @throws IllegalArgumentException no such VIP or backend
+     * @throws NodeControl.Refused a bad address; a backend discovery or a host name brought
+     */
+    BackendState removeBackend(String vipName, String backend, Instant at) {
+        now = at;
+        VipState vs = existing(vipName);
+        HostPort address = address(backend);
+        BackendState bs = vs.backends.get(address);
+        if (bs == null) {
+            throw new IllegalArgumentException("VIP \"" + vipName + "\" has no backend " + address);
+        }
+        boolean runtime = vs.runtimeAdded.containsKey(address);
+        boolean isStatic = bs.origin().equals("static");
+        if (!runtime && !isStatic) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.CONFLICT, "backend " + address + " of VIP \""
+                    + vipName + "\" comes from " + bs.origin() + " (expected a static or run-time backend;"
+                    + " its source or the config owns it: drain or disable it instead)");
+        }
+        io.tandem.config.BackendConfig added = runtime ? vs.runtimeAdded.remove(address) : null;
+        if (!runtime) {
+            vs.runtimeRemoved.add(address);
+        }
+        Integer weight = vs.runtimeWeights.remove(address);
+        resync(vs, new ArrayList<>());
+        if (vs.backends.containsKey(address)) {
+            // Discovery or a host name wants the same address: it stays, so nothing was removed.
+            if (runtime) {
+                vs.runtimeAdded.put(address, added);
+            } else {
+                vs.runtimeRemoved.remove(address);
+            }
+            if (weight != null) {
+                vs.runtimeWeights.put(address, weight);
+            }
+            resync(vs, new ArrayList<>());
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.CONFLICT, "backend " + address + " of VIP \""
+                    + vipName + "\" is also wanted by discovery or a host name of the VIP: it stays (expected a backend"
+                    + " only the config or a run-time add brings)");
+        }
+        out.add(Action.Log.info("backend removed vip=" + vipName + " backend=" + address + " origin=" + bs.origin()
+                + " active=" + bs.backend().active() + " by=operator"));
+        return bs;
+    }
+
+    private VipState existing(String vipName) {
+        VipState vs = vips.get(vipName);
+        if (vs == null) {
+            throw new IllegalArgumentException("no VIP named \"" + vipName + "\"");
+        }
+        return vs;
+    }
+
+    private static HostPort address(String backend) {
+        try {
+            return HostPort.parse(backend);
+        } catch (IllegalArgumentException e) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.INVALID, "backend: " + e.getMessage());
+        }
+    }
+
+    private static void checkWeight(int weight) {
+        if (weight < 0 || weight > NodeControl.MAX_RUNTIME_WEIGHT) {
+            throw new NodeControl.Refused(NodeControl.Refused.Kind.INVALID, "weight: " + weight + " (expected 0.."
+                    + NodeControl.MAX_RUNTIME_WEIGHT + ")");
+        }
     }
 
     // ---------------------------------------------------------------- timers

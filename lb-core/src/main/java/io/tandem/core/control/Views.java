@@ -24,7 +24,7 @@ final class Views {
             BackendPool pool = vs.vip.pool();
             var st = vs.vip.stats();
             List<BackendView> backends = Stream.concat(vs.backends.values().stream(), vs.unresolved.values().stream())
-                    .map(Views::backend).toList();
+                    .map(bs -> backend(vs, bs)).toList();
             vips.add(new VipView(vs.name(), vs.config.listen().toString(),
                     vs.config.protocol().name().toLowerCase(Locale.ROOT), vs.config.policy().configName(),
                     vs.config.relay().name().toLowerCase(Locale.ROOT),
@@ -52,11 +52,29 @@ final class Views {
     }
 
     static BackendView backend(BackendState bs) {
+        return backend(null, bs);
+    }
+
+    /**
+     * {@code runtime} lists what the operator changed at run time: {@code weight} (a run-time
+     * weight), {@code added} (also {@code origin} {@code runtime}).
+     */
+    static BackendView backend(VipState vs, BackendState bs) {
         Backend b = bs.backend();
+        List<String> runtime = List.of();
+        if (vs != null && vs.hasRuntimeChanges()) {
+            runtime = new ArrayList<>(2);
+            if (vs.runtimeAdded.containsKey(b.address())) {
+                runtime.add("added");
+            }
+            if (vs.runtimeWeights.containsKey(b.address())) {
+                runtime.add("weight");
+            }
+        }
         var s = b.stats();
         return new BackendView(b.address().toString(), b.weight(), bs.origin(), bs.state(), bs.flags(),
                 bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
                 s.connectFailures.sum(), bs.recentTransitions(), b.locality().region().orElse(null),
-                b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority());
+                b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority(), runtime);
     }
 }

@@ -35,6 +35,16 @@ final class VipState {
      * placeholder with flag {@code UNRESOLVED} and its reason: shown, never in a pool, never checked.
      */
     final Map<HostPort, BackendState> unresolved = new LinkedHashMap<>();
+    /**
+     * The operator's run-time changes (admin API), kept until a reload changes this VIP's backends
+     * or service, or replaces or removes the VIP ({@link Reconciler#dropRuntime}); never written
+     * back to the config, so a restart forgets them. Weights apply to any backend of the VIP.
+     */
+    final Map<HostPort, Integer> runtimeWeights = new LinkedHashMap<>();
+    /** Backends added at run time, in the order they were added. */
+    final Map<HostPort, io.tandem.config.BackendConfig> runtimeAdded = new LinkedHashMap<>();
+    /** Static backends of the config removed at run time. */
+    final java.util.Set<HostPort> runtimeRemoved = new java.util.LinkedHashSet<>();
     boolean panic;
     /** No backend has passed a check and some await their first: the pool routes to those (not panic). */
     boolean warming;
@@ -75,6 +85,11 @@ final class VipState {
 
     String name() {
         return vip.name();
+    }
+
+    /** Whether the operator changed anything of this VIP at run time. */
+    boolean hasRuntimeChanges() {
+        return !runtimeWeights.isEmpty() || !runtimeAdded.isEmpty() || !runtimeRemoved.isEmpty();
     }
 
     Action.Timer.Ramp rampKey() {

@@ -126,6 +126,26 @@ final class ReloadHistory implements NodeControl {
     }
 
     @Override
+    public CompletableFuture<NodeView.BackendView> setWeight(String vip, String backend, int weight) {
+        return control.setWeight(vip, backend, weight);
+    }
+
+    @Override
+    public CompletableFuture<NodeView.BackendView> addBackend(String vip, RuntimeBackend backend) {
+        return control.addBackend(vip, backend);
+    }
+
+    @Override
+    public CompletableFuture<NodeView.BackendView> removeBackend(String vip, String backend) {
+        return control.removeBackend(vip, backend);
+    }
+
+    @Override
+    public CompletableFuture<ConnectionPage> connections(String vip, String backend, int limit, long after) {
+        return control.connections(vip, backend, limit, after);
+    }
+
+    @Override
     public TandemConfig config() {
         return control.config();
     }

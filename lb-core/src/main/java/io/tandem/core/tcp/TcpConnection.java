@@ -130,6 +130,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private ScheduledFuture<?> timer;
     private ScheduledFuture<?> connectTimer;
     private long lastActivityNanos;
+    /** When it was admitted ({@link TcpLoop#nanoTime}) and its id: what the admin API lists. */
+    private long admittedNanos;
+    private long id;
     private long connectStart;
     /** When the pending timer fires ({@link #NO_TIMER}: none pending). */
     private long timerAt = NO_TIMER;
@@ -184,6 +187,26 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     @Override
     public void reset() {
         home.loop.executor.execute(() -> abort(RESET_REQUESTED));
+    }
+
+    @Override
+    public java.util.concurrent.Executor loop() {
+        return home.loop.executor;
+    }
+
+    @Override
+    public Described describe() {
+        if (released) {
+            return null;
+        }
+        InetSocketAddress peer;
+        try {
+            peer = peerAddress();
+        } catch (RuntimeException e) {
+            peer = null; // the socket closed meanwhile: listed without it
+        }
+        return new Described(id, peer, backend, home.loop.nanoTime() - admittedNanos, up.counted,
+                down == null ? 0 : down.counted);
     }
 
     /** The event loop this connection lives on (tests). */
@@ -285,8 +308,10 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             return false;
         }
         stats.totalConnections.increment();
-        vip().connections().add(this);
         lastActivityNanos = home.loop.nanoTime();
+        admittedNanos = lastActivityNanos;
+        id = home.loop.nextConnectionId();
+        vip().connections().add(this);
         return true;
     }
 

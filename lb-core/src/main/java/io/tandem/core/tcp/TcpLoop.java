@@ -26,6 +26,12 @@ abstract class TcpLoop {
     final ByteBufAllocator alloc;
     final LateIdleTimers lateTimers;
     private final Ticker ticker;
+    /** Tells the loops' connection ids apart (low bits of an id). */
+    private static final java.util.concurrent.atomic.AtomicInteger LOOPS = new java.util.concurrent.atomic.AtomicInteger();
+    static final int LOOP_BITS = 12;
+    private final long loopTag = LOOPS.getAndIncrement() & ((1 << LOOP_BITS) - 1);
+    /** Connections admitted on this loop so far; confined to the loop, so counting costs no atomic. */
+    private long admitted;
 
     TcpLoop(EventLoop executor, Scratch scratch, ByteBufAllocator alloc) {
         this.executor = executor;
@@ -49,6 +55,14 @@ abstract class TcpLoop {
             PER_LOOP.set(l);
         }
         return l;
+    }
+
+    /**
+     * A new connection id: this loop's own count with the loop in the low bits, so ids are unique
+     * on the node without a counter the loops share (admin API listing; loop thread only).
+     */
+    final long nextConnectionId() {
+        return (++admitted << LOOP_BITS) | loopTag;
     }
 
     /** The clock the executor schedules by (the system's; a test's mock). */

@@ -17,4 +17,30 @@ public interface Connection {
      * stream. Any thread (the close runs on the connection's own event loop). Idempotent.
      */
     void reset();
+
+    /**
+     * The event loop this connection lives on: {@link #describe} is called there only. Null for a
+     * connection that cannot describe itself.
+     */
+    default java.util.concurrent.Executor loop() {
+        return null;
+    }
+
+    /**
+     * What the admin API lists about this connection, or null when it has nothing to show (closing,
+     * not admitted). Called on {@link #loop()} only, so it reads the connection's own fields
+     * without locks and costs the data path nothing until someone asks.
+     */
+    default Described describe() {
+        return null;
+    }
+
+    /**
+     * One connection as the admin API lists it: {@code id} (unique on this node while it runs),
+     * the client's address (null when unknown), the backend (null while connecting), its age, and
+     * the bytes relayed each way so far.
+     */
+    record Described(long id, java.net.InetSocketAddress client, Backend backend, long ageNanos,
+                     long bytesFromClient, long bytesToClient) {
+    }
 }

@@ -140,6 +140,16 @@ class DashboardBrowserIT {
                             .contains(HealthFlag.DRAINING);
                     assertThat(state(chrome, "web", b.port())).isEqualTo("draining");
                 });
+                // Set a weight with a real click: the page asks (the prompt answered here) and the node applies it.
+                chrome.evaluate("window.prompt = () => '5'");
+                chrome.click("button[data-action=\"weight\"][data-vip=\"web\"][data-backend=\"127.0.0.1:" + c.port() + "\"]");
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    assertThat(node.control().view().vip("web").orElseThrow().backends().stream()
+                            .filter(x -> x.address().equals("127.0.0.1:" + c.port())).findFirst().orElseThrow().weight())
+                            .isEqualTo(5);
+                    assertThat(text(chrome, "[data-vip=\"web\"] tr[data-backend=\"127.0.0.1:" + c.port() + "\"]"))
+                            .contains("5*");
+                });
                 await().atMost(Duration.ofSeconds(10)).until(() -> text(chrome, "#health-events").contains("DRAINING")
                         && text(chrome, "#reloads").contains("api"));
                 chrome.evaluate("document.getElementById('config-details').open = true");

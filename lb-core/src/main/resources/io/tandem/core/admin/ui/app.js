@@ -189,7 +189,7 @@
       + '<th scope="row" class="mono">' + esc(b.address) + '</th>'
       + '<td><span class="pill s-' + esc(b.state) + '" data-state>' + esc(b.state) + '</span></td>'
       + '<td class="flags">' + (b.flags.length ? esc(b.flags.join(', ')) : '–') + '</td>'
-      + '<td class="num">' + esc(b.weight) + '</td>'
+      + '<td class="num"' + ((b.runtime || []).includes('weight') ? ' title="set at run time (until a reload changes this VIP\'s backends)">' + esc(b.weight) + '*' : '>' + esc(b.weight)) + '</td>'
       + '<td class="mono small">' + esc(b.origin) + '</td>'
       + '<td class="num">' + count(b.activeConnections) + '</td>'
       + '<td class="num">' + count(b.totalConnections) + '</td>'
@@ -201,6 +201,7 @@
       + button('drain', 'Drain', b.flags.includes('DRAINING'))
       + button('disable', 'Disable', b.flags.includes('DISABLED'))
       + button('enable', 'Enable', !operator)
+      + button('weight', 'Weight', false)
       + '</div></td></tr>';
   }
 
@@ -209,12 +210,19 @@
     const backend = btn.getAttribute('data-backend');
     const action = btn.getAttribute('data-action');
     const key = vip + '|' + backend;
+    let path = '/api/vips/' + encodeURIComponent(vip) + '/backends/' + encodeURIComponent(backend) + '/' + action;
+    if (action === 'weight') {
+      // The node validates (0..256) and answers with the reason; the page only asks.
+      const w = window.prompt('New weight for ' + backend + ' of ' + vip + ' (0..256; 0 takes no new connections):');
+      if (w === null || w.trim() === '') return;
+      path += '?value=' + encodeURIComponent(w.trim());
+    }
     state.busy.add(key);
     btn.disabled = true;
     try {
-      const r = await api('/api/vips/' + encodeURIComponent(vip) + '/backends/' + encodeURIComponent(backend) + '/' + action, 'POST');
+      const r = await api(path, 'POST');
       if (r.status === 200) {
-        notice(action + ' ' + backend + ' of ' + vip + ': now ' + r.body.state, false);
+        notice(action + ' ' + backend + ' of ' + vip + ': now ' + (action === 'weight' ? 'weight ' + r.body.weight + ', ' : '') + r.body.state, false);
       } else {
         notice(action + ' ' + backend + ' of ' + vip + ' failed: ' + r.status + ' ' + ((r.body && r.body.error) || ''), true);
       }
