@@ -267,8 +267,8 @@ abstract class BackendFaultScenarios {
                     return mm.find() ? mm.group(1) : "?";
                 });
         List<String> parts = new ArrayList<>();
-        first.apply("backend ejected").ifPresent(v -> parts.add("passive:" + v));
-        first.apply("backend down").ifPresent(v -> parts.add("active:" + v));
+        first.apply("msg=\"backend ejected\"").ifPresent(v -> parts.add("passive:" + v));
+        first.apply("msg=\"backend down\"").ifPresent(v -> parts.add("active:" + v));
         return parts.isEmpty() ? "none" : String.join(",", parts);
     }
 
