@@ -118,8 +118,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     /** How long the connect to {@link #backend} took, and when it completed. */
     private long connectNanos;
     private long connectedAt;
-    /** When the first client byte was relayed to the backend; 0: none yet. */
+    /** When the first client byte was relayed to the backend, once {@link #clientSent} (any long: nanoTime). */
     private long firstSentAt;
+    private boolean clientSent;
     /** The backend sent its first byte. */
     private boolean answered;
     /** This connection was reported as ended by the backend before any answer (once at most). */
@@ -750,7 +751,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         long now = home.loop.nanoTime();
         lastActivityNanos = now;
         if (from == up) {
-            if (firstSentAt == 0) {
+            if (!clientSent) {
+                clientSent = true;
                 firstSentAt = now;
             }
         } else if (!answered) {
@@ -801,7 +803,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             }
         }
         if (config().health().outlierDetection().latency().enabled()) {
-            long from = firstSentAt != 0 ? firstSentAt : connectedAt;
+            long from = clientSent ? firstSentAt : connectedAt;
             stats.latencyNanos.add(connectNanos + Math.max(0, now - from));
             stats.latencySamples.increment();
         }
@@ -814,7 +816,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
      */
     private void endedUnanswered() {
         Backend b = backend;
-        if (answered || firstSentAt == 0 || b == null || down == null
+        if (answered || !clientSent || b == null || down == null
                 || !config().health().outlierDetection().latency().enabled()) {
             return;
         }
@@ -831,7 +833,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
      */
     private void unanswered(boolean reset) {
         Backend b = backend;
-        if (reportedUnanswered || answered || firstSentAt == 0 || b == null || down == null) {
+        if (reportedUnanswered || answered || !clientSent || b == null || down == null) {
             return;
         }
         var od = config().health().outlierDetection();
