@@ -43,7 +43,10 @@ final class ConfigReader {
             "resync_interval", "named_vip_block", "unreachable", "groups", "label_selector", "bind_address",
             "strict_mode", "health_checks");
     static final List<String> OUTLIER_KEYS = List.of("consecutive_failures", "base_ejection_time",
-            "max_ejection_time", "max_ejection_percent", "response_timeout", "response_timeout_mode");
+            "max_ejection_time", "max_ejection_percent", "response_timeout", "response_timeout_mode",
+            "closed_before_response", "latency");
+    static final List<String> LATENCY_KEYS = List.of("enabled", "factor", "min_latency", "min_samples",
+            "min_backends", "interval");
     static final List<String> RUNTIME_KEYS = List.of("event_loops", "transport", "drain_timeout", "dns");
     static final List<String> DNS_KEYS = List.of("servers", "min_ttl", "max_ttl", "timeout");
     static final List<String> ADMIN_KEYS = List.of("enabled", "listen", "token", "allowed_hosts");
@@ -787,7 +790,26 @@ final class ConfigReader {
         ResponseTimeoutMode mode = s.choice("response_timeout_mode", orderedMap("first-response",
                 ResponseTimeoutMode.FIRST_RESPONSE, "every-request", ResponseTimeoutMode.EVERY_REQUEST),
                 d.responseTimeoutMode());
-        return new OutlierDetection(failures, base, max, percent, response, mode);
+        JsonNode closedNode = s.get("closed_before_response");
+        ClosedBeforeResponse closed = closedNode != null && closedNode.isBoolean() && !closedNode.booleanValue()
+                ? ClosedBeforeResponse.OFF // YAML 1.1 reads a bare off as false
+                : s.choice("closed_before_response", orderedMap("off", ClosedBeforeResponse.OFF,
+                "reset", ClosedBeforeResponse.RESET, "reset-or-close", ClosedBeforeResponse.RESET_OR_CLOSE),
+                d.closedBeforeResponse());
+        LatencyEjection latency = s.child("latency").map(this::latency).orElse(d.latency());
+        return new OutlierDetection(failures, base, max, percent, response, mode, closed, latency);
+    }
+
+    private LatencyEjection latency(Section s) {
+        s.allowKeys(LATENCY_KEYS);
+        LatencyEjection d = LatencyEjection.DEFAULTS;
+        boolean enabled = s.bool("enabled", true); // a latency section means it is wanted unless it says otherwise
+        double factor = s.number("factor", 1.1, 1000, d.factor());
+        Duration minLatency = s.duration("min_latency", Duration.ZERO, Duration.ofHours(1), "", d.minLatency());
+        int minSamples = s.integer("min_samples", 1, 1_000_000, d.minSamples());
+        int minBackends = s.integer("min_backends", 2, 10_000, d.minBackends());
+        Duration interval = s.duration("interval", Duration.ofMillis(100), Duration.ofHours(1), "", d.interval());
+        return new LatencyEjection(enabled, factor, minLatency, minSamples, minBackends, interval);
     }
 
     private List<VipConfig> vips(Section root, DiscoverySettings discovery) {

@@ -163,27 +163,50 @@ public final class OutlierDetector<K> {
             return new Decision<>(backend, Outcome.BELOW_THRESHOLD, Optional.empty(),
                     s.failures + "/" + threshold + " consecutive failures: " + reason, s.firstFailure, s.failures);
         }
+        return ejectUnlessCapped(backend, s, now,
+                s.failures + " consecutive failure" + (s.failures == 1 ? "" : "s") + ": " + reason);
+    }
+
+    /**
+     * Ejects {@code backend} at once, without a failure streak: for a verdict reached over a whole
+     * window rather than one connection (a latency outlier). The maximum ejected fraction and the
+     * back-off apply as to any ejection, and like any ejection it ends the backend's failure streak.
+     */
+    public Decision<K> eject(K backend, String reason) {
+        requireNonNull(backend, "backend");
+        requireNonNull(reason, "reason");
+        Instant now = clock.instant();
+        State s = states.get(backend);
+        if (s == null) {
+            return new Decision<>(backend, Outcome.NOT_A_MEMBER, Optional.empty(), "not a member: " + reason, now, 0);
+        }
+        if (s.ejectedUntil != null) {
+            return new Decision<>(backend, Outcome.ALREADY_EJECTED, Optional.of(s.ejectedUntil),
+                    "already ejected: " + reason, now, 0);
+        }
+        Decision<K> d = ejectUnlessCapped(backend, s, now, reason);
+        return d.ejected() ? new Decision<>(backend, Outcome.EJECTED, d.until(), d.reason(), now, 0) : d;
+    }
+
+    private Decision<K> ejectUnlessCapped(K backend, State s, Instant now, String why) {
         int allowed = maxEjected();
         if (ejected + 1 > allowed) {
             return new Decision<>(backend, Outcome.CAPPED, Optional.empty(),
                     "not ejected, max ejected fraction reached: " + ejected + " of " + states.size()
-                            + " ejected (max " + maxEjectedFraction() + " allows " + allowed + "); "
-                            + s.failures + " consecutive failures: " + reason,
-                    s.firstFailure, s.failures);
+                            + " ejected (max " + maxEjectedFraction() + " allows " + allowed + "); " + why,
+                    s.firstFailure == null ? now : s.firstFailure, s.failures);
         }
         s.level = decayedLevel(s, now) + 1;
         Duration length = ejectionLength(s.level);
         s.ejectedUntil = now.plus(length);
         ejected++;
         int failures = s.failures;
-        Instant first = s.firstFailure;
+        Instant first = s.firstFailure == null ? now : s.firstFailure;
         s.failures = 0;
         s.firstFailure = null;
         s.lastFailure = null;
         return new Decision<>(backend, Outcome.EJECTED, Optional.of(s.ejectedUntil),
-                failures + " consecutive failure" + (failures == 1 ? "" : "s") + ": " + reason
-                        + "; ejection #" + s.level + " for " + length.toMillis() + " ms",
-                first, failures);
+                why + "; ejection #" + s.level + " for " + length.toMillis() + " ms", first, failures);
     }
 
     /** Records a success (a connect or a response): the failure streak starts over. */

@@ -91,6 +91,10 @@ sealed interface Action {
         record DrainDeadline(String vip, long incarnation, HostPort backend) implements Timer {
         }
 
+        /** A VIP's latency window is over: judge its backends' latencies (outlier_detection.latency). */
+        record LatencyReview(String vip, long incarnation) implements Timer {
+        }
+
         /** A backend host name's TTL ran out: look it up again. */
         record NameRefresh(String name) implements Timer {
         }

@@ -37,6 +37,13 @@ final class BackendState {
     boolean sourceDraining;
     /** When the data path saw the first connect failure of the current streak (detection latency). */
     Instant firstFailureAt;
+    /**
+     * The backend's latency counters as the last latency review read them (the next window is
+     * their growth since), and whose counters they were: a replaced backend starts over.
+     */
+    io.tandem.core.pool.BackendStats latencyStats;
+    long latencySeenNanos;
+    long latencySeenCount;
     /** An operator drain's deadline timer is set (it cuts the remaining connections). */
     boolean drainDeadline;
 

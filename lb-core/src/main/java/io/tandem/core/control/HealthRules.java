@@ -4,18 +4,22 @@ import static java.util.Objects.requireNonNull;
 
 import io.tandem.config.HealthCheckSpec;
 import io.tandem.config.HostPort;
+import io.tandem.config.LatencyEjection;
 import io.tandem.config.OutlierDetection;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
+import io.tandem.core.pool.BackendStats;
 import io.tandem.core.vip.Vip;
 import io.tandem.health.HealthFlag;
 import io.tandem.health.check.HealthTransition;
 import io.tandem.health.check.InitialState;
+import io.tandem.health.passive.LatencyOutliers;
 import io.tandem.health.passive.OutlierDetector;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -84,6 +88,7 @@ final class HealthRules {
         if (vs.outliers != null) {
             vs.outliers.setMembers(vs.backends.keySet());
         }
+        syncLatencyReview(vs, previous);
         Optional<HealthCheckSpec> spec = c.healthCheck();
         boolean trust = c.health().trustNewBackends();
         for (BackendState bs : vs.backends.values()) {
@@ -166,6 +171,76 @@ final class HealthRules {
         afterFlagChange(vs, bs, was, false, clock.instant());
     }
 
+    /**
+     * Starts, restarts or stops the VIP's latency reviews to match its config. A changed interval
+     * starts a new window; an unchanged one keeps the window running.
+     */
+    private void syncLatencyReview(VipState vs, VipConfig previous) {
+        LatencyEjection le = vs.config.health().outlierDetection().latency();
+        boolean on = vs.outliers != null && le.enabled();
+        boolean same = previous.health().outlierDetection().latency().equals(le);
+        if (vs.latencyTimer && (!on || !same)) {
+            vs.latencyTimer = false;
+            out.add(new Action.Cancel(vs.latencyKey()));
+        }
+        if (on && !vs.latencyTimer) {
+            vs.backends.values().forEach(HealthRules::latencyBaseline);
+            vs.latencyTimer = true;
+            out.add(new Action.Schedule(vs.latencyKey(), le.interval()));
+        }
+    }
+
+    /** Counts the latency window of {@code bs} from now: whatever its counters say is already seen. */
+    private static void latencyBaseline(BackendState bs) {
+        BackendStats st = bs.backend().stats();
+        bs.latencyStats = st;
+        bs.latencySeenNanos = st.latencyNanos.sum();
+        bs.latencySeenCount = st.latencySamples.sum();
+    }
+
+    /**
+     * A latency window of {@code vs} is over: each backend in rotation is judged on the growth of
+     * its latency counters since the last review ({@link LatencyOutliers}), and a slow one is
+     * ejected like any passive ejection. The counters are the data path's; reading them is this
+     * rule's only look outside its inputs, and a window is whatever they grew by, so a late
+     * review judges a longer window, never a wrong one.
+     */
+    void latencyReview(VipState vs, Instant now) {
+        vs.latencyTimer = false;
+        LatencyEjection le = vs.config.health().outlierDetection().latency();
+        if (vs.outliers == null || !le.enabled()) {
+            return;
+        }
+        Map<HostPort, LatencyOutliers.Sample> window = new LinkedHashMap<>();
+        for (BackendState bs : vs.backends.values()) {
+            BackendStats st = bs.backend().stats();
+            long sum = st.latencyNanos.sum();
+            long count = st.latencySamples.sum();
+            long dn = count - bs.latencySeenCount;
+            long ds = sum - bs.latencySeenNanos;
+            boolean sameCounters = bs.latencyStats == st;
+            bs.latencyStats = st;
+            bs.latencySeenNanos = sum;
+            bs.latencySeenCount = count;
+            if (sameCounters && dn > 0 && ds >= 0 && bs.eligible() && !vs.outliers.isEjected(bs.backend().address())) {
+                window.put(bs.backend().address(), new LatencyOutliers.Sample(dn, ds));
+            }
+        }
+        for (LatencyOutliers.Verdict<HostPort> v : LatencyOutliers.slow(le, window)) {
+            BackendState bs = vs.backends.get(v.backend());
+            out.add(Action.counter("tandem.passive.signals", "vip", vs.name(), "kind", "latency"));
+            OutlierDetector.Decision<HostPort> d = vs.outliers.eject(v.backend(), v.reason());
+            switch (d.outcome()) {
+                case EJECTED -> ejected(vs, bs, d, "latency", Duration.ZERO, now);
+                case CAPPED -> cappedWarning(vs, v.backend(), d, now);
+                default -> {
+                }
+            }
+        }
+        vs.latencyTimer = true;
+        out.add(new Action.Schedule(vs.latencyKey(), le.interval()));
+    }
+
     /** A passive failure the data path saw at {@code signalAt} (detection latency counts the hop here). */
     void passiveFailure(Vip vip, Backend backend, String reason, Instant signalAt, String kind, Instant now) {
         VipState vs = current.apply(vip.name());
@@ -183,33 +258,48 @@ final class HealthRules {
         OutlierDetector.Decision<HostPort> d = vs.outliers.onFailure(backend.address(), reason);
         switch (d.outcome()) {
             case EJECTED -> {
-                boolean was = bs.eligible();
-                bs.flag(HealthFlag.EJECTED_PASSIVE, true, d.reason(), now);
                 Duration after = Duration.between(bs.firstFailureAt, now);
                 bs.firstFailureAt = null;
-                out.add(Action.Log.info("backend ejected vip=" + vs.name() + " backend=" + backend.address()
-                        + " flag=EJECTED_PASSIVE cause=passive reason=\"" + d.reason() + "\" consecutive="
-                        + d.consecutiveFailures() + " until=" + d.until().map(Instant::toString).orElse("?")
-                        + " after_ms=" + after.toMillis()));
-                out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "EJECTED_PASSIVE",
-                        "action", "set"));
-                out.add(new Action.Detected(vs.name(), "passive", after));
-                if (bs.checkSpec != null) {
-                    out.add(new Action.ProbeNow(backend.socketAddress(), bs.checkSpec)); // confirm at once
-                }
-                afterFlagChange(vs, bs, was, false, now);
-                scheduleEjectionExpiry(vs, now);
-                out.add(new Action.ShareEjection(vs.name(), backend.address(), d.reason()));
+                ejected(vs, bs, d, "passive", after, now);
             }
-            case CAPPED -> {
-                if (lastCappedWarning == null || !now.isBefore(lastCappedWarning.plus(CAPPED_WARNING_EVERY))) {
-                    lastCappedWarning = now;
-                    out.add(Action.Log.warn("ejection capped vip=" + vs.name() + " backend=" + backend.address()
-                            + " reason=\"" + d.reason() + "\""));
-                }
-            }
+            case CAPPED -> cappedWarning(vs, backend.address(), d, now);
             default -> {
             }
+        }
+    }
+
+    /**
+     * {@code bs} was just ejected ({@code d}): flag, log, count, confirm by an active probe, publish,
+     * time the expiry, tell the peer. {@code cause} is {@code passive} (failures on connections) or
+     * {@code latency} (a window's verdict, {@code after} zero: it has no first failure to count from).
+     */
+    private void ejected(VipState vs, BackendState bs, OutlierDetector.Decision<HostPort> d, String cause,
+                         Duration after, Instant now) {
+        Backend backend = bs.backend();
+        boolean was = bs.eligible();
+        bs.flag(HealthFlag.EJECTED_PASSIVE, true, d.reason(), now);
+        out.add(Action.Log.info("backend ejected vip=" + vs.name() + " backend=" + backend.address()
+                + " flag=EJECTED_PASSIVE cause=" + cause + " reason=\"" + d.reason() + "\" consecutive="
+                + d.consecutiveFailures() + " until=" + d.until().map(Instant::toString).orElse("?")
+                + " after_ms=" + after.toMillis()));
+        out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "EJECTED_PASSIVE",
+                "action", "set"));
+        if (cause.equals("passive")) {
+            out.add(new Action.Detected(vs.name(), "passive", after));
+        }
+        if (bs.checkSpec != null) {
+            out.add(new Action.ProbeNow(backend.socketAddress(), bs.checkSpec)); // confirm at once
+        }
+        afterFlagChange(vs, bs, was, false, now);
+        scheduleEjectionExpiry(vs, now);
+        out.add(new Action.ShareEjection(vs.name(), backend.address(), d.reason()));
+    }
+
+    private void cappedWarning(VipState vs, HostPort backend, OutlierDetector.Decision<HostPort> d, Instant now) {
+        if (lastCappedWarning == null || !now.isBefore(lastCappedWarning.plus(CAPPED_WARNING_EVERY))) {
+            lastCappedWarning = now;
+            out.add(Action.Log.warn("ejection capped vip=" + vs.name() + " backend=" + backend
+                    + " reason=\"" + d.reason() + "\""));
         }
     }
 
@@ -350,6 +440,10 @@ final class HealthRules {
     void forget(VipState vs) {
         vs.backends.values().forEach(bs -> forget(vs, bs));
         cancelEjectionTimer(vs);
+        if (vs.latencyTimer) {
+            vs.latencyTimer = false;
+            out.add(new Action.Cancel(vs.latencyKey()));
+        }
         if (vs.rampTimer) {
             vs.rampTimer = false;
             out.add(new Action.Cancel(vs.rampKey()));

@@ -44,6 +44,19 @@ final class PassiveSignals implements ConnectionEvents {
                 "response-timeout");
     }
 
+    @Override
+    public void closedBeforeResponse(Vip vip, Backend backend, boolean reset) {
+        // Not part of the connect-failure streak: such a backend completes every connect, and those
+        // connects must not end its count. The data path keeps its own streak
+        // (BackendStats.unansweredStreak) and reports an answer only when it ends one.
+        failed(vip, backend, (reset ? "reset" : "closed") + " by the backend before any response", "closed-before-response");
+    }
+
+    @Override
+    public void answered(Vip vip, Backend backend) {
+        loop.post((r, now) -> r.connectSucceeded(vip, backend, now));
+    }
+
     private void failed(Vip vip, Backend backend, String reason, String kind) {
         Instant at = clock.instant(); // detection latency counts the time the signal waits for the loop
         loop.post((r, now) -> r.passiveFailure(vip, backend, reason, at, kind, now));

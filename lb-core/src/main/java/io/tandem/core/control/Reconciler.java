@@ -694,6 +694,12 @@ final class Reconciler {
                     health.drainDeadline(vs, d.backend(), config.runtime().drainTimeout());
                 }
             }
+            case Action.Timer.LatencyReview l -> {
+                VipState vs = incarnation(l.vip(), l.incarnation());
+                if (vs != null) {
+                    health.latencyReview(vs, at);
+                }
+            }
             case Action.Timer.NameRefresh n -> names.refreshDue(n.name());
         }
     }

@@ -53,6 +53,8 @@ final class VipState {
     OutlierDetector<HostPort> outliers;
     /** A passive ejection's expiry timer is set. */
     boolean ejectionTimer;
+    /** A latency review is scheduled (outlier_detection.latency). */
+    boolean latencyTimer;
     /** A slow-start step is scheduled. */
     boolean rampTimer;
     /** The planned local share last logged (basis points; -1 unknown, MIN_VALUE before the first). */
@@ -94,6 +96,10 @@ final class VipState {
 
     Action.Timer.Ramp rampKey() {
         return new Action.Timer.Ramp(name(), incarnation);
+    }
+
+    Action.Timer.LatencyReview latencyKey() {
+        return new Action.Timer.LatencyReview(name(), incarnation);
     }
 
     Action.Timer.EjectionExpiry ejectionKey() {

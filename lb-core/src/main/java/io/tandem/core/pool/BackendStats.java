@@ -22,4 +22,15 @@ public final class BackendStats {
      * connect skip posting to the control loop unless there is a failure streak to reset.
      */
     public final AtomicInteger failureStreak = new AtomicInteger();
+    /**
+     * Connections the backend ended before answering (outlier_detection.closed_before_response)
+     * since one it answered. Lets an answered connection skip posting unless there is a streak to end.
+     */
+    public final AtomicInteger unansweredStreak = new AtomicInteger();
+    /**
+     * Latency ejection's counters (only written while the VIP has it on): the sum of the measured
+     * latencies, in nanoseconds, and how many; the control loop reads their growth over each window.
+     */
+    public final LongAdder latencyNanos = new LongAdder();
+    public final LongAdder latencySamples = new LongAdder();
 }

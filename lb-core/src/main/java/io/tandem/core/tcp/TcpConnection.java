@@ -134,6 +134,21 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private long admittedNanos;
     private long id;
     private long connectStart;
+    /** How long the connect to {@link #backend} took, and when it completed. */
+    private long connectNanos;
+    private long connectedAt;
+    /** When the first client byte was relayed to the backend, once {@link #clientSent} (any long: nanoTime). */
+    private long firstSentAt;
+    private boolean clientSent;
+    /** The backend sent its first byte. */
+    private boolean answered;
+    /** This connection was reported as ended by the backend before any answer (once at most). */
+    private boolean reportedUnanswered;
+    /**
+     * The socket whose operation threw first: tells a reset by the backend from one by the client.
+     * Written on the error path only.
+     */
+    private TcpSocket failedSocket;
     /** When the pending timer fires ({@link #NO_TIMER}: none pending). */
     private long timerAt = NO_TIMER;
     /** The attempt in progress is counted in {@link SelfLoops#pending} (until its socket is tracked). */
@@ -744,7 +759,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
      */
     private void backendConnected(Backend b) {
         cancelConnectTimer();
-        long elapsed = home.loop.nanoTime() - connectStart;
+        connectedAt = home.loop.nanoTime();
+        long elapsed = connectedAt - connectStart;
+        connectNanos = elapsed;
         if (tracksAttempt() && trackedLocal == null) {
             InetSocketAddress local = server.localAddress(); // NIO knows it only once connected
             if (local != null) {
@@ -947,7 +964,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             } else if ((events & TcpSocket.ERROR) != 0 && !acted) {
                 // An error on a socket we are neither reading nor writing now (a reset while the
                 // other side is slow): edge-triggered, it would not be reported again.
-                throw s.pendingError();
+                throw failed(s, s.pendingError());
             }
         } catch (IOException | RuntimeException e) {
             abort(e);
@@ -981,6 +998,14 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private void relayed(Flow from) {
         long now = home.loop.nanoTime();
         lastActivityNanos = now;
+        if (from == up) {
+            if (!clientSent) {
+                clientSent = true;
+                firstSentAt = now;
+            }
+        } else if (!answered) {
+            answered(now);
+        }
         if (watch != null) {
             if (from == up) {
                 watch.clientSent(now);
@@ -993,10 +1018,95 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
 
     /** {@code from}'s source sent its FIN. A backend that closes is not hung: that ends its silence. */
     private void inputShutdown(Flow from) {
+        if (from == down && !answered && !up.inputDone) {
+            unanswered(false); // closed before any answer while the client still had its say
+        }
         if (watch != null && from == down) {
             watch.backendSent();
             armTimer(watch.nextCheck());
         }
+    }
+
+    // ---- gray failures: the backend's first byte, its latency, and an end before it ------------
+
+    /**
+     * The backend's first byte on this connection, at {@code now}: ends its streak of unanswered
+     * connections (told to the control loop only when there was one: one atomic read otherwise)
+     * and, with latency ejection on, adds this connection's latency to the backend's counters:
+     * the connect time plus the wait from the client's first byte (or from the connect, when the
+     * backend spoke first) to the backend's first. Once per connection; no allocation.
+     */
+    private void answered(long now) {
+        answered = true;
+        Backend b = backend;
+        if (b == null) {
+            return;
+        }
+        var stats = b.stats();
+        if (stats.unansweredStreak.get() > 0 && stats.unansweredStreak.getAndSet(0) > 0) {
+            try {
+                home.events.answered(vip(), b);
+            } catch (RuntimeException e) {
+                log.warn("connection event listener failed vip={} backend={}", vip().name(), b, e);
+            }
+        }
+        if (config().health().outlierDetection().latency().enabled()) {
+            long from = clientSent ? firstSentAt : connectedAt;
+            stats.latencyNanos.add(connectNanos + Math.max(0, now - from));
+            stats.latencySamples.increment();
+        }
+    }
+
+    /**
+     * A connection that ends unanswered after the client sent bytes still says how long the
+     * backend kept it waiting, at least: without this a backend slow enough that every client
+     * gives up first would have no samples, and so never be judged. Once, at release.
+     */
+    private void endedUnanswered() {
+        Backend b = backend;
+        if (answered || !clientSent || b == null || down == null
+                || !config().health().outlierDetection().latency().enabled()) {
+            return;
+        }
+        b.stats().latencyNanos.add(connectNanos + Math.max(0, home.loop.nanoTime() - firstSentAt));
+        b.stats().latencySamples.increment();
+    }
+
+    /**
+     * The backend ended the connection ({@code reset}, or an orderly close) before sending a byte,
+     * after the client had sent some: a passive failure when the VIP's
+     * {@code outlier_detection.closed_before_response} counts that kind of end. The caller has
+     * made sure the client had not closed first (a reset: the error was the backend socket's; a
+     * close: the client had not sent its FIN).
+     */
+    private void unanswered(boolean reset) {
+        Backend b = backend;
+        if (reportedUnanswered || answered || !clientSent || b == null || down == null) {
+            return;
+        }
+        var od = config().health().outlierDetection();
+        if (!od.enabled() || !(reset ? od.closedBeforeResponse().resets() : od.closedBeforeResponse().closes())) {
+            return;
+        }
+        reportedUnanswered = true;
+        b.stats().unansweredStreak.incrementAndGet();
+        if (log.isDebugEnabled()) {
+            log.debug("backend ended the connection before answering vip={} backend={} client={} how={}",
+                    vip().name(), b, clientForLog(), reset ? "reset" : "close");
+        }
+        try {
+            home.events.closedBeforeResponse(vip(), b, reset);
+        } catch (RuntimeException e) {
+            log.warn("connection event listener failed vip={} backend={}", vip().name(), b, e);
+        }
+    }
+
+    /** Notes that an operation on {@code s} threw {@code e} (the first such socket is the one blamed), and returns it. */
+    private IOException failed(TcpSocket s, IOException e) {
+        if (failedSocket == null) {
+            failedSocket = s;
+        }
+        return e;
     }
 
     /** Starts the timer once the backend is connected. */
@@ -1135,6 +1245,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             // Our backend side was one of our own flows that looped (connected before the loop was
             // caught further on): the reset we pass back is the loop's, not our backend's.
             markArrivalLooped();
+        } else if (failedSocket != null && failedSocket == server) {
+            unanswered(true); // the backend's own error (a reset, a broken pipe) before any answer
         }
         if (log.isDebugEnabled()) {
             log.debug("connection reset vip={} client={} backend={} cause=\"{}\"", vip().name(), clientForLog(),
@@ -1177,6 +1289,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         released = true;
         untrack();
         releaseClientSlot();
+        endedUnanswered();
         if (timer != null) {
             timer.cancel(false);
             timer = null;
@@ -1277,7 +1390,12 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             Scratch scratch = home.loop.scratch;
             int burst = 0;
             for (int i = 0; i < READS_PER_EVENT; i++) {
-                int n = src.read(scratch); // > 0 bytes, -1 EOF, 0 nothing (readiness used up)
+                int n;
+                try {
+                    n = src.read(scratch); // > 0 bytes, -1 EOF, 0 nothing (readiness used up)
+                } catch (IOException e) {
+                    throw failed(src, e);
+                }
                 if (n == 0) {
                     break;
                 }
@@ -1287,7 +1405,12 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 }
                 count(n);
                 burst += n;
-                int w = dst.write(scratch, 0, n);
+                int w;
+                try {
+                    w = dst.write(scratch, 0, n);
+                } catch (IOException e) {
+                    throw failed(dst, e);
+                }
                 if (w < n) {
                     keep(scratch, w, n); // the target is full: wait for its output readiness
                     return;
@@ -1306,7 +1429,12 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 pipe = home.loop.openPipe();
             }
             for (int i = 0; i < READS_PER_EVENT; i++) {
-                int n = src.spliceIn(pipe, SPLICE_CHUNK);
+                int n;
+                try {
+                    n = src.spliceIn(pipe, SPLICE_CHUNK);
+                } catch (IOException e) {
+                    throw failed(src, e);
+                }
                 if (n == 0) {
                     return; // nothing queued: readiness used up
                 }
@@ -1316,7 +1444,11 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 }
                 count(n);
                 inPipe = n;
-                inPipe -= dst.spliceOut(pipe, n);
+                try {
+                    inPipe -= dst.spliceOut(pipe, n);
+                } catch (IOException e) {
+                    throw failed(dst, e);
+                }
                 if (inPipe > 0) {
                     return; // the target is full: wait for its output readiness
                 }
@@ -1329,6 +1461,14 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
          * are already queued again.
          */
         void flush() throws IOException {
+            try {
+                flushBacklog();
+            } catch (IOException e) {
+                throw failed(dst, e);
+            }
+        }
+
+        private void flushBacklog() throws IOException {
             if (pending != null) {
                 pending.skipBytes(dst.write(pending));
                 if (pending.isReadable()) {
@@ -1403,7 +1543,11 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 teardown();
                 return;
             }
-            dst.shutdownOutput();
+            try {
+                dst.shutdownOutput();
+            } catch (IOException e) {
+                throw failed(dst, e);
+            }
         }
 
         void free() {

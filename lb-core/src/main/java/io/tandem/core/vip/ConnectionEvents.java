@@ -34,6 +34,22 @@ public interface ConnectionEvents {
     }
 
     /**
+     * A connected backend ended the connection before sending a byte, after the client had sent
+     * some and while the client still had its side open: with a reset ({@code reset}), or an
+     * orderly close. Reported only for the kinds of end the VIP's
+     * {@code outlier_detection.closed_before_response} counts, at most once per connection.
+     */
+    default void closedBeforeResponse(Vip vip, Backend backend, boolean reset) {
+    }
+
+    /**
+     * The backend sent its first byte on a connection after one or more connections it ended
+     * unanswered ({@link #closedBeforeResponse}): that streak is over. Not reported otherwise.
+     */
+    default void answered(Vip vip, Backend backend) {
+    }
+
+    /**
      * {@code backend} of {@code vip} leads back into this node, to {@code vip} itself or to a VIP
      * the flow came through ({@link io.tandem.core.vip.SelfLoops}): it can never work for this VIP.
      * Not a failure of the backend's: the connection that would have looped was cut, or never

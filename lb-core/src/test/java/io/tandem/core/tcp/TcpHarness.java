@@ -59,9 +59,12 @@ final class TcpHarness implements AutoCloseable {
             configs.add(new BackendConfig(hp, 1));
             list.add(Backend.of(hp, new InetSocketAddress("192.0.2." + (i + 1), 7001), 1));
         }
-        HealthPolicy health = b.responseTimeout.isZero() ? HealthPolicy.DEFAULTS
+        HealthPolicy health = b.responseTimeout.isZero() && b.closedBeforeResponse == null && b.latency == null
+                ? HealthPolicy.DEFAULTS
                 : new HealthPolicy(false, new OutlierDetection(1, Duration.ofSeconds(1), Duration.ofSeconds(60), 50,
-                        b.responseTimeout, b.responseMode), 0, Duration.ZERO, false);
+                        b.responseTimeout, b.responseMode).withClosedBeforeResponse(b.closedBeforeResponse == null
+                        ? io.tandem.config.ClosedBeforeResponse.RESET : b.closedBeforeResponse).withLatency(b.latency == null
+                        ? io.tandem.config.LatencyEjection.DEFAULTS : b.latency), 0, Duration.ZERO, false);
         VipConfig config = new VipConfig("t", HostPort.of(BOUND.getHostString(), BOUND.getPort()), Protocol.TCP,
                 PolicyKind.ROUND_ROBIN, configs, b.limits, b.timeouts, b.retries, b.proxyProtocol, b.relay,
                 Optional.empty(), health, Optional.empty(), UdpOptions.DEFAULTS, VipLocality.DEFAULTS, b.acl);
@@ -145,6 +148,8 @@ final class TcpHarness implements AutoCloseable {
         private boolean firstAvailable;
         private Duration responseTimeout = Duration.ZERO;
         private ResponseTimeoutMode responseMode = ResponseTimeoutMode.FIRST_RESPONSE;
+        private io.tandem.config.ClosedBeforeResponse closedBeforeResponse;
+        private io.tandem.config.LatencyEjection latency;
         private AccessControl acl = AccessControl.OPEN;
 
         Builder acl(AccessControl acl) {
@@ -202,6 +207,16 @@ final class TcpHarness implements AutoCloseable {
         Builder responseTimeout(Duration timeout, ResponseTimeoutMode mode) {
             responseTimeout = timeout;
             responseMode = mode;
+            return this;
+        }
+
+        Builder closedBeforeResponse(io.tandem.config.ClosedBeforeResponse mode) {
+            closedBeforeResponse = mode;
+            return this;
+        }
+
+        Builder latency(io.tandem.config.LatencyEjection settings) {
+            latency = settings;
             return this;
         }
 

@@ -36,6 +36,20 @@ public final class RecordingEvents implements ConnectionEvents {
         selfLoops.add(vip.name() + "=" + backend.address());
     }
 
+    /** Connections the backend ended before answering: "reset" or "close", in report order. */
+    public final Queue<String> closedBeforeResponse = new ConcurrentLinkedQueue<>();
+    public final AtomicInteger answered = new AtomicInteger();
+
+    @Override
+    public void closedBeforeResponse(Vip vip, Backend backend, boolean reset) {
+        closedBeforeResponse.add(reset ? "reset" : "close");
+    }
+
+    @Override
+    public void answered(Vip vip, Backend backend) {
+        answered.incrementAndGet();
+    }
+
     @Override
     public void connected(Vip vip, Backend backend, long elapsedNanos) {
         connected.incrementAndGet();

@@ -15,5 +15,11 @@ public enum FaultKind {
     /** Every packet to the backend is answered with a TCP reset: connects are refused. */
     RESET,
     /** Answers arrive late (added delay). Toxiproxy only: the kernel backend has no netem. */
-    LATENCY
+    LATENCY,
+    /**
+     * Connects succeed, and every connection is reset when the client's first bytes arrive, before
+     * any answer (a worker that crashes on each request, a proxy in front of a dead service).
+     * Toxiproxy only ({@code reset_peer}).
+     */
+    RESET_BEFORE_ANSWER
 }

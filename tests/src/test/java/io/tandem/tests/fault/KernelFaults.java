@@ -70,6 +70,8 @@ final class KernelFaults implements Faults {
             case RESET -> new Rule(kind, backend, Iptables.Action.RESET);
             case LATENCY -> throw new UnsupportedOperationException("kind: LATENCY (expected one of " + SUPPORTED
                     + "; no netem qdisc on this kernel, use the Toxiproxy backend)");
+            case RESET_BEFORE_ANSWER -> throw new UnsupportedOperationException("kind: RESET_BEFORE_ANSWER (expected "
+                    + "one of " + SUPPORTED + "; use the Toxiproxy backend's reset_peer)");
         };
         made.add(f);
         return f;

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Assumptions;
  * source: {@code ../shared/tools/toxiproxy/BUILD.md}) on loopback, one proxy per backend, and the
  * node is configured with the proxies' addresses instead of the backends'. Kinds map to toxics:
  * HANG = {@code timeout} toxic with timeout 0 (data held, never answered), LATENCY =
- * {@code latency}; CRASH kills the backend process and disables its
+ * {@code latency} (300 ms on the answers), RESET_BEFORE_ANSWER = {@code reset_peer} with timeout 0
+ * on the client's bytes; CRASH kills the backend process and disables its
  * proxy. There is no BLACKHOLE: the proxy always completes the handshake itself, which is also why
  * no Toxiproxy fault is {@link Fault#visibleAtConnect() visible at connect}.
  *
@@ -42,12 +43,13 @@ final class ToxiproxyFaults implements Faults {
     private static final int MAX_PROXIES = 32;
     /**
      * No RESET: Toxiproxy's {@code reset_peer} resets a connection the proxy has already accepted,
-     * a different fault from the kernel's refused connect that the RESET scenario means. Tried
-     * once (2026-12-07): a backend that accepts and then resets every connection is not ejected
-     * by a TCP check (the connect succeeds) nor by passive signals (only failed connects and
-     * response timeouts count): a gray failure left to issue #18 (README known issues).
+     * a different fault from the kernel's refused connect that the RESET scenario means; it is
+     * {@link FaultKind#RESET_BEFORE_ANSWER}, which only Toxiproxy makes.
      */
-    private static final Set<FaultKind> SUPPORTED = EnumSet.of(FaultKind.CRASH, FaultKind.HANG, FaultKind.LATENCY);
+    private static final Set<FaultKind> SUPPORTED = EnumSet.of(FaultKind.CRASH, FaultKind.HANG, FaultKind.LATENCY,
+            FaultKind.RESET_BEFORE_ANSWER);
+    /** The {@code latency} toxic's delay on the backend's answers. */
+    static final long LATENCY_MILLIS = 300;
 
     private final Process server;
     private final ToxiproxyClient client;
@@ -156,7 +158,11 @@ final class ToxiproxyFaults implements Faults {
             case HANG -> toxic(kind, backend, () -> p.toxics().timeout(name, ToxicDirection.UPSTREAM, 0));
             case RESET -> throw new UnsupportedOperationException("kind: RESET (expected one of " + SUPPORTED
                     + "; reset_peer resets after the proxy accepted, not at connect: use the kernel backend)");
-            case LATENCY -> toxic(kind, backend, () -> p.toxics().latency(name, ToxicDirection.DOWNSTREAM, 500));
+            case LATENCY -> toxic(kind, backend, () -> p.toxics().latency(name, ToxicDirection.DOWNSTREAM,
+                    LATENCY_MILLIS));
+            // reset_peer upstream, timeout 0: the proxy resets the connection as the client's first bytes arrive
+            case RESET_BEFORE_ANSWER -> toxic(kind, backend, () -> p.toxics().resetPeer(name, ToxicDirection.UPSTREAM,
+                    0));
             case BLACKHOLE -> throw new UnsupportedOperationException("kind: BLACKHOLE (expected one of " + SUPPORTED
                     + "; a proxy completes every handshake itself, use the kernel backend)");
         };

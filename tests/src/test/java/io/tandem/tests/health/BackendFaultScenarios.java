@@ -220,7 +220,11 @@ abstract class BackendFaultScenarios {
         long ejectNanos = beforeNanos + TimeUnit.MILLISECONDS.toNanos(Math.max(0, ejectMs));
 
         // Keep the load on for a while with the backend out: those connections must all succeed.
-        long settled = ejectNanos + TimeUnit.MILLISECONDS.toNanos(200);
+        // Counted from when the admin API showed the ejection, not from the flag's time: the flag
+        // carries the time of the input that set it, and on a loaded machine the control loop may
+        // publish the new pool (in the same step, before it answers the API) a while after that.
+        long observedNanos = System.nanoTime();
+        long settled = Math.max(ejectNanos, observedNanos) + TimeUnit.MILLISECONDS.toNanos(200);
         await("load continues after ejection").atMost(Duration.ofSeconds(10))
                 .until(() -> System.nanoTime() - settled > TimeUnit.MILLISECONDS.toNanos(1500)
                         && load.attemptsStartedAfter(settled) >= 100);
@@ -263,8 +267,8 @@ abstract class BackendFaultScenarios {
                     return mm.find() ? mm.group(1) : "?";
                 });
         List<String> parts = new ArrayList<>();
-        first.apply("backend ejected ").ifPresent(v -> parts.add("passive:" + v));
-        first.apply("backend down ").ifPresent(v -> parts.add("active:" + v));
+        first.apply("msg=\"backend ejected\"").ifPresent(v -> parts.add("passive:" + v));
+        first.apply("msg=\"backend down\"").ifPresent(v -> parts.add("active:" + v));
         return parts.isEmpty() ? "none" : String.join(",", parts);
     }
 
