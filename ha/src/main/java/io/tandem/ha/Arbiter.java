@@ -33,7 +33,8 @@ import java.util.TreeSet;
  *       isolation grace, with every peer link down, means this node is the isolated one: it
  *       releases everything.
  *   <li>Free addresses go to their preferred owner at once, to anyone else after the claim delay,
- *       never to a node while an up peer says it serves the address.
+ *       never to a node while an up peer says it serves the address, and nothing is claimed while
+ *       every peer link is down and a probe is not written yet (it would be released again).
  *   <li>After a new session, held leases are re-asserted with a new epoch.
  *   <li>A tick that comes much later than scheduled means this node was frozen: held addresses
  *       are revalidated by a direct read or a fresh peer heartbeat, or released.
@@ -345,7 +346,7 @@ final class Arbiter {
 
         probes(out, anyPeerUp, now);
         reassert(out);
-        claims(out, now);
+        claims(out, now); // after probes(): a probe sent just now holds the claims back (awaitingProbeWrite)
         if (preempt) {
             preempt(out, now);
         }
@@ -427,6 +428,9 @@ final class Arbiter {
     }
 
     private void claims(List<Action> out, long now) {
+        if (awaitingProbeWrite()) {
+            return;
+        }
         for (String vipAddress : vipAddresses) {
             if (held.containsKey(vipAddress) || inflight.contains(vipAddress)
                     || retryAt.getOrDefault(vipAddress, 0L) > now) {
@@ -472,6 +476,26 @@ final class Arbiter {
                 claim(out, vipAddress, OwnershipCause.FREE_LEASE, l, null);
             }
         }
+    }
+
+    /**
+     * With no peer link up, a probe ZooKeeper has not acknowledged yet makes {@link #probes} release
+     * everything held once the isolation grace has passed: an address claimed meanwhile would be
+     * served for a moment and dropped (issue 19: a cold start "acquired, released as ISOLATED within
+     * 15–80 ms, re-acquired" — a node up before its peer probes it, and the first probe write, which
+     * creates the peer's parent nodes, took longer than the grace while the claim committed). So
+     * nothing is claimed until the probe is written; that costs one ZooKeeper write at a cold start,
+     * and nothing when a peer link is up (the usual case, and every takeover in a pair: the dead
+     * peer's probe is past SENT).
+     */
+    private boolean awaitingProbeWrite() {
+        boolean anyUp = false;
+        boolean unwritten = false;
+        for (Peer p : peers.values()) {
+            anyUp |= p.up;
+            unwritten |= !p.up && p.probe == ProbeState.SENT;
+        }
+        return unwritten && !anyUp;
     }
 
     private void claim(List<Action> out, String vipAddress, OwnershipCause cause, Lease seen, String fromPeer) {
