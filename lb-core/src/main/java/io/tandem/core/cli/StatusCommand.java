@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code tandem status}: the node's view, from its admin API, as a table (or JSON). */
 @Command(name = "status", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
-        description = "Show a running node's VIPs and backends (reads the admin API).")
+        description = "Show a running node's VIPs and backends, and its HA group (reads the admin API).")
 final class StatusCommand implements Callable<Integer> {
     @Option(names = "--admin", paramLabel = "HOST:PORT",
             description = "admin API address (default: the config's admin.listen with -c, else 127.0.0.1:9090)")
@@ -73,8 +73,11 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         NodeView view;
+        Optional<io.tandem.ha.HaView> ha;
         try (AdminClient client = new AdminClient()) {
-            view = client.fetchNode(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
+            Optional<String> bearer = Optional.ofNullable(token).filter(t -> !t.isBlank());
+            view = client.fetchNode(address, bearer);
+            ha = json ? Optional.empty() : client.fetchHa(address, bearer); // --json prints /api/node as it is
         } catch (Exception e) {
             spec.commandLine().getErr().println(e.getMessage());
             return TandemMain.EXIT_FAILED;
@@ -85,7 +88,7 @@ final class StatusCommand implements Callable<Integer> {
                     .enable(SerializationFeature.INDENT_OUTPUT);
             spec.commandLine().getOut().println(mapper.writeValueAsString(view));
         } else {
-            spec.commandLine().getOut().print(StatusTable.render(view));
+            spec.commandLine().getOut().print(StatusTable.render(view, ha));
         }
         spec.commandLine().getOut().flush();
         return 0;
