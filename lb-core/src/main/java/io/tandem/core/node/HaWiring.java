@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -118,7 +117,7 @@ final class HaWiring {
     }
 
     /** Every counter and timer at zero: each (address, change, cause) that can happen, and the takeover timer. */
-    private static void registerCounters(Metrics metrics, List<String> addresses) {
+    static void registerCounters(Metrics metrics, List<String> addresses) {
         for (String a : addresses) {
             for (OwnershipCause c : OwnershipCause.values()) {
                 changes(metrics, a, ACQUIRE_CAUSES.contains(c) ? "acquired" : "released", c);
@@ -149,12 +148,5 @@ final class HaWiring {
                 .description("1 while this node's ZooKeeper session is connected (it can claim and hand over"
                         + " addresses), else 0")
                 .strongReference(true).register(registry);
-    }
-
-    /** For tests: the number of series of each HA family, as registered at start. */
-    static Map<String, Long> familyCounts(MeterRegistry registry) {
-        return registry.getMeters().stream().filter(m -> m.getId().getName().startsWith("tandem.ha."))
-                .collect(java.util.stream.Collectors.groupingBy(m -> m.getId().getName(),
-                        java.util.stream.Collectors.counting()));
     }
 }
