@@ -83,6 +83,36 @@ class HaColdStartIT {
         assertThat(churn).as("releases during %d cold starts", ROUNDS).isEmpty();
     }
 
+    @Test
+    void aNodeStartedBeforeItsPeerServesItsAddressesWithoutChurnOnASlowZooKeeper() throws Exception {
+        // The shape the check saw: lb1 up, lb2 not yet. lb1 probes lb2 through ZooKeeper
+        // at once; that first probe write creates lb2's parent nodes (several round trips) and
+        // outlasts the isolation grace, while lb1's claim (one transaction) commits before it.
+        List<String> churn = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            try (HaFixture f = new HaFixture(zk.getConnectString(), "lb1", "lb2")) {
+                f.zkProxy("lb1").delay(30);
+                f.zkProxy("lb2").delay(30);
+                // lb2 starts a few seconds later: lb1 must not take its addresses meanwhile
+                f.start("lb1", b -> configDefaults(b).claimDelay(Duration.ofSeconds(60)));
+                await().atMost(Duration.ofSeconds(20)).during(Duration.ofMillis(1_000))
+                        .untilAsserted(() -> assertThat(f.member("lb1").served()).containsExactly("10.99.0.1",
+                                "10.99.0.3"));
+                f.start("lb2", b -> configDefaults(b).claimDelay(Duration.ofSeconds(60)));
+                await().atMost(Duration.ofSeconds(20)).during(Duration.ofMillis(600))
+                        .untilAsserted(() -> assertThat(f.holders()).isEqualTo(SPLIT));
+                for (HaFixture.Change c : f.changes) {
+                    if (!c.acquired()) {
+                        churn.add("round " + round + ": " + c.node() + " released " + c.vipAddress() + " " + c.cause());
+                    }
+                }
+                assertThat(f.ledger.overlaps()).isEmpty();
+            }
+        }
+        System.out.printf("HA-MEASURE cold-start-alone: rounds=3 releases=%d %s%n", churn.size(), churn);
+        assertThat(churn).as("releases of a node started before its peer").isEmpty();
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms); // the start-up skew of two processes, not a wait for a condition
