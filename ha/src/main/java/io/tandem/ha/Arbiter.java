@@ -372,7 +372,15 @@ final class Arbiter {
             }
             switch (p.probe) {
                 case IDLE -> sendProbe(out, p, now);
-                case SENT -> unwritten |= now - p.probeSentAt >= t.isolationGrace();
+                case SENT -> {
+                    unwritten |= now - p.probeSentAt >= t.isolationGrace();
+                    if (now - p.probeSentAt >= t.reprobeInterval()) {
+                        // A write that failed (connection loss, an error) never reports back:
+                        // without a fresh probe this node would wait for it for good, and claim
+                        // nothing meanwhile (awaitingProbeWrite).
+                        sendProbe(out, p, now);
+                    }
+                }
                 case WRITTEN -> {
                     if (p.refusedAt >= 0 && p.downAt >= 0 && p.refusedAt >= p.downAt) {
                         // Refused + our probe acknowledged by ZooKeeper: the peer's host is up but

@@ -592,4 +592,21 @@ class ArbiterTest {
         assertThat(only(b.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vipAddress, Action.Claim::cause)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PREFERRED));
     }
+
+    @Test
+    void aProbeWriteThatNeverReportsBackIsReplacedSoClaimsAreNotHeldBackForGood() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        long lost = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        now += 599; // T.reprobeInterval is 600
+        assertThat(only(a.evaluate(now), Action.Probe.class)).isEmpty();
+        now += 1;
+        List<Action.Probe> again = only(a.evaluate(now), Action.Probe.class);
+        assertThat(again).extracting(Action.Probe::nonce).doesNotContain(lost).hasSize(1);
+        a.probeWritten("b", lost, now); // the lost write's late answer counts for nothing
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        a.probeWritten("b", again.getFirst().nonce(), now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vipAddress)
+                .containsExactly("10.0.0.1");
+    }
 }
