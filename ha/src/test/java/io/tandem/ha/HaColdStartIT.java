@@ -46,7 +46,10 @@ class HaColdStartIT {
     /** The config's defaults, not the fixture's relaxed ones: the cold-start churn was seen with these. */
     static HaConfigBuilder configDefaults(HaConfigBuilder b) {
         return b.heartbeat(Duration.ofMillis(25), Duration.ofMillis(150)).probeTimeout(Duration.ofMillis(100))
-                .isolationGrace(Duration.ofMillis(100));
+                .isolationGrace(Duration.ofMillis(100))
+                // the second node's start (its cache built over the slowed ZooKeeper) must not lose
+                // it its addresses to the claim delay: churn, not the claim delay, is under test
+                .claimDelay(Duration.ofSeconds(60));
     }
 
     @Test
@@ -93,12 +96,12 @@ class HaColdStartIT {
             try (HaFixture f = new HaFixture(zk.getConnectString(), "lb1", "lb2")) {
                 f.zkProxy("lb1").delay(30);
                 f.zkProxy("lb2").delay(30);
-                // lb2 starts a few seconds later: lb1 must not take its addresses meanwhile
-                f.start("lb1", b -> configDefaults(b).claimDelay(Duration.ofSeconds(60)));
+                // lb2 starts a few seconds later: lb1 must not take its addresses meanwhile (claim delay 60 s)
+                f.start("lb1", HaColdStartIT::configDefaults);
                 await().atMost(Duration.ofSeconds(20)).during(Duration.ofMillis(1_000))
                         .untilAsserted(() -> assertThat(f.member("lb1").served()).containsExactly("10.99.0.1",
                                 "10.99.0.3"));
-                f.start("lb2", b -> configDefaults(b).claimDelay(Duration.ofSeconds(60)));
+                f.start("lb2", HaColdStartIT::configDefaults);
                 await().atMost(Duration.ofSeconds(20)).during(Duration.ofMillis(600))
                         .untilAsserted(() -> assertThat(f.holders()).isEqualTo(SPLIT));
                 for (HaFixture.Change c : f.changes) {
