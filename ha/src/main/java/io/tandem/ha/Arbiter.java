@@ -313,7 +313,7 @@ final class Arbiter {
             }
         }
 
-        fence(out);
+        fence(out, now);
 
         boolean anyPeerUp = peers.values().stream().anyMatch(p -> p.up);
         if (frozenAt >= 0) {
@@ -353,11 +353,21 @@ final class Arbiter {
         return out;
     }
 
-    private void fence(List<Action> out) {
+    private void fence(List<Action> out, long now) {
         for (Map.Entry<String, Held> e : List.copyOf(held.entrySet())) {
             Seen seen = knownEpoch.get(e.getKey());
             // a higher epoch naming us is our own re-assert racing its completion, not a fence
             if (seen != null && seen.epoch() > e.getValue().epoch() && !me.equals(seen.node())) {
+                Peer p = peers.get(seen.node());
+                if (p != null && p.probe == ProbeState.DEAD && e.getValue().since() >= p.verdictAt) {
+                    // A peer we declared dead committed an epoch above one we claimed after that
+                    // verdict: it is alive, and the verdict was wrong (both probes unanswered in
+                    // time: a slow ZooKeeper with the link cut). Taking the address back would
+                    // start a takeover war that lasts until the link returns (seen in
+                    // HaPairSystemIT.peerLinkCut… under load). Re-probed after the reprobe interval.
+                    p.probe = ProbeState.ALIVE;
+                    p.verdictAt = now;
+                }
                 release(out, e.getKey(), OwnershipCause.FENCED, "epoch " + seen.epoch() + " held by " + seen.node()
                         + " (seen in " + seen.source() + ") > ours " + e.getValue().epoch());
             }

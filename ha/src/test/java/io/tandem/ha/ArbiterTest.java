@@ -609,4 +609,30 @@ class ArbiterTest {
         assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vipAddress)
                 .containsExactly("10.0.0.1");
     }
+
+    @Test
+    void aPeerDeclaredDeadThatFencesAnAddressWeTookFromItIsAliveAndNotFoughtOver() {
+        // Both sides' probes went unanswered (link cut, ZooKeeper slow): each took the other's
+        // address. Without this rule each re-claimed at every fence: a war with overlaps until the
+        // link came back.
+        Arbiter a = steadyPair(false);
+        a.linkLost("b", "heartbeat_timeout", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::cause)
+                .containsExactly(OwnershipCause.PEER_DEAD);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        now += 30;
+        // b, alive, took 10.0.0.2 back (epoch 3) and 10.0.0.1 (epoch 2)
+        a.leases(Map.of("10.0.0.1", owned(2, "b", 0x22), "10.0.0.2", owned(3, "b", 0x22)), now);
+        List<Action.Release> fenced = only(a.evaluate(now), Action.Release.class);
+        assertThat(fenced).extracting(Action.Release::cause).containsOnly(OwnershipCause.FENCED).hasSize(2);
+        assertThat(a.peer("b").probe).isEqualTo(Arbiter.ProbeState.ALIVE);
+        for (int i = 0; i < 20; i++) {
+            now += 20;
+            assertThat(only(a.evaluate(now), Action.Claim.class)).as("no claim back while b is alive").isEmpty();
+        }
+    }
 }
