@@ -695,12 +695,17 @@ final class ConfigReader {
                 Duration.ofMillis(100));
         Duration claim = s.duration("claim_delay", Duration.ofMillis(1), Duration.ofMinutes(10), "",
                 Duration.ofSeconds(3));
-        boolean preempt = false;
+        // On by default, as in keepalived: after a failover the recovered node gets its preferred
+        // addresses back and the pair is active-active again. The 10 s hold-down (keepalived's
+        // preempt_delay, off there by default) keeps a node that crash-loops or whose link flaps
+        // from pulling addresses back and forth: each hand-back costs a short gap and resets the
+        // connections on the address, so the node must stay up (peer link and ZooKeeper) that long.
+        boolean preempt = true;
         Duration preemptDelay = Duration.ofSeconds(10);
         Optional<Section> pre = s.child("preempt");
         if (pre.isPresent()) {
             pre.get().allowKeys(HA_PREEMPT_KEYS);
-            preempt = pre.get().bool("enabled", false);
+            preempt = pre.get().bool("enabled", true);
             preemptDelay = pre.get().duration("delay", Duration.ofMillis(1), Duration.ofHours(1), "", preemptDelay);
         }
         int garpCount = 5;

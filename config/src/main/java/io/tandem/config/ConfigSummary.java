@@ -47,7 +47,77 @@ public final class ConfigSummary {
             }
             b.append(line.toString().stripTrailing()).append('\n');
         }
+        config.ha().ifPresent(ha -> b.append(ha(ha)));
         return b.toString();
+    }
+
+    /**
+     * The HA group in two lines: this node, its peers, the addresses it moves (with their preferred
+     * owner when one is configured; the others are spread over the nodes) and preemption.
+     */
+    private static String ha(HaConfig ha) {
+        StringBuilder b = new StringBuilder("HA group ").append(ha.cluster()).append(": node ").append(ha.nodeId())
+                .append(" (peer link ").append(ha.listen()).append("), peers ");
+        b.append(ha.peers().isEmpty() ? "none"
+                : String.join(", ", ha.peers().stream().map(p -> p.id() + " at " + p.address()).toList()));
+        b.append("; ZooKeeper ").append(ha.zkConnect()).append('\n');
+        b.append("  ").append(ha.addresses().size()).append(ha.addresses().size() == 1 ? " address" : " addresses")
+                .append(" on ").append(ha.interfaceName()).append(": ");
+        b.append(String.join(", ", ha.addresses().stream()
+                .map(a -> a.address() + a.preferredOwner().map(o -> " (preferred " + o + ")").orElse("")).toList()));
+        b.append("; preemption ").append(ha.preempt() ? "after " + Durations.format(ha.preemptDelay()) : "off")
+                .append('\n');
+        return b.toString();
+    }
+
+    /**
+     * What is valid but probably not meant, in the errors' form ({@code path: value (expected …)}):
+     * with an {@code ha} section, each VIP address is written twice, as an {@code ha.addresses}
+     * entry (moved between the nodes) and as the host of {@code vips[].listen} (served). Warnings,
+     * not errors: an HA address may serve another process on the host (as a keepalived address
+     * does), and a VIP may listen on this node's own fixed address; but a typo in either list
+     * passes validation and then serves nothing, so {@code tandem validate} says so.
+     */
+    public static List<String> warnings(TandemConfig config) {
+        requireNonNull(config, "config");
+        List<String> out = new ArrayList<>();
+        if (config.ha().isEmpty()) {
+            return out;
+        }
+        HaConfig ha = config.ha().get();
+        List<java.net.InetAddress> managed = new ArrayList<>();
+        for (HaConfig.Address a : ha.addresses()) {
+            managed.add(literal(a.address()));
+        }
+        List<java.net.InetAddress> listened = new ArrayList<>();
+        for (int i = 0; i < config.vips().size(); i++) {
+            VipConfig v = config.vips().get(i);
+            java.net.InetAddress host = literal(v.listen().host());
+            listened.add(host);
+            if (host != null && !host.isAnyLocalAddress() && !managed.contains(host)) {
+                out.add("vips[" + i + "].listen: " + v.listen() + " (expected an address of ha.addresses: VIP "
+                        + v.name() + " listens on " + v.listen().host() + ", which the HA group does not manage, so"
+                        + " no failover moves it)");
+            }
+        }
+        for (int i = 0; i < ha.addresses().size(); i++) {
+            java.net.InetAddress a = managed.get(i);
+            boolean anyWildcard = listened.stream().anyMatch(h -> h != null && h.isAnyLocalAddress());
+            if (a != null && !listened.contains(a) && !anyWildcard) {
+                out.add("ha.addresses[" + i + "]: " + ha.addresses().get(i).address() + " (expected the listen"
+                        + " address of a VIP: no vips[].listen uses it, so the group moves an address nothing here"
+                        + " serves)");
+            }
+        }
+        return out;
+    }
+
+    private static java.net.InetAddress literal(String host) {
+        try {
+            return java.net.InetAddress.ofLiteral(host);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static String admin(AdminSettings admin) {

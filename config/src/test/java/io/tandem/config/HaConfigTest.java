@@ -29,7 +29,8 @@ class HaConfigTest {
         assertThat(ha.heartbeatInterval()).isEqualTo(Duration.ofMillis(25));
         assertThat(ha.heartbeatTimeout()).isEqualTo(Duration.ofMillis(150));
         assertThat(ha.probeTimeout()).isEqualTo(Duration.ofMillis(100));
-        assertThat(ha.preempt()).isFalse();
+        assertThat(ha.preempt()).as("on by default, as in keepalived").isTrue();
+        assertThat(ha.preemptDelay()).isEqualTo(Duration.ofSeconds(10));
         assertThat(ha.addressLifetime()).as("off unless asked for").isZero();
         assertThat(ha.addresses()).containsExactly(new HaConfig.Address("198.18.1.10", Optional.empty()),
                 new HaConfig.Address("198.18.1.11", Optional.of("lb2")));
@@ -74,5 +75,23 @@ class HaConfigTest {
         assertThat(((ConfigResult.Invalid) r).errors().stream().map(Object::toString).toList()).containsExactly(
                 "ha.address_lifetime: \"1500ms\" (expected 0 or whole seconds of at least 2s (the kernel counts address"
                         + " lifetimes in seconds))");
+    }
+
+    @Test
+    void preemptionCanBeTurnedOffOrGivenAnotherHoldDown() {
+        String base = """
+                ha:
+                  node_id: lb1
+                  listen: 198.18.0.1:7946
+                  peers: [{id: lb2, address: 198.18.0.2:7946}]
+                  zookeeper: {connect: "198.18.0.9:2181"}
+                  preempt: %s
+                  addresses: [198.18.1.10]
+                vips: []
+                """;
+        assertThat(valid(base.formatted("{enabled: false}")).ha().orElseThrow().preempt()).isFalse();
+        HaConfig delayed = valid(base.formatted("{delay: 5s}")).ha().orElseThrow();
+        assertThat(delayed.preempt()).isTrue();
+        assertThat(delayed.preemptDelay()).isEqualTo(Duration.ofSeconds(5));
     }
 }

@@ -429,6 +429,9 @@ public final class HaNode implements AutoCloseable {
                 log.info("vip acquired node={} address={} epoch={} cause={} address_ms={}", config.nodeId(), s.vipAddress(),
                         s.epoch(), s.cause(), addrMs);
             }
+            if (s.cause() == OwnershipCause.PEER_DEAD && s.detectMs() >= 0 && s.decideMs() >= 0) {
+                listener.takeover(s.vipAddress(), s.fromPeer(), s.detectMs() + s.decideMs() + addrMs);
+            }
             listener.acquired(s.vipAddress(), s.epoch(), s.cause());
         });
         scheduleAnnouncements(s.vipAddress(), token);

@@ -31,6 +31,13 @@ class ArbiterTest {
         a.leases(leases, now);
     }
 
+    /** b never connected: a's first decision probes it, and ZooKeeper takes the probe at once. */
+    private void probeOfTheAbsentPeerWritten(Arbiter a) {
+        List<Action> first = a.evaluate(now);
+        assertThat(only(first, Action.Claim.class)).isEmpty();
+        a.probeWritten("b", only(first, Action.Probe.class).getFirst().nonce(), now);
+    }
+
     private static PeerMessage.Heartbeat hb(boolean zk, Map<String, Long> held) {
         return new PeerMessage.Heartbeat("b", 7, 1, zk, held);
     }
@@ -55,6 +62,7 @@ class ArbiterTest {
     void preferredOwnerClaimsAFreeAddressAtOnceAndOthersOnlyAfterTheClaimDelay() {
         Arbiter a = arbiter(false);
         connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        probeOfTheAbsentPeerWritten(a);
 
         List<Action.Claim> first = only(a.evaluate(now), Action.Claim.class);
         assertThat(first).extracting(Action.Claim::vipAddress).containsExactly("10.0.0.1");
@@ -263,7 +271,8 @@ class ArbiterTest {
         a.refused("b", now);
         a.probeWritten("b", nonce, now + 1);
         now += 2;
-        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::cause)
+                .doesNotContain(OwnershipCause.PEER_DEAD);
         assertThat(a.peer("b").probe).isEqualTo(Arbiter.ProbeState.WRITTEN);
     }
 
@@ -338,6 +347,7 @@ class ArbiterTest {
     void failedClaimIsRetriedOnlyAfterTheBackoff() {
         Arbiter a = arbiter(false);
         connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", owned(1, "b", 0x22)));
+        a.heartbeat("b", hb(true, Map.of("10.0.0.2", 1L)), now);
         a.evaluate(now);
         a.claimDone("10.0.0.1", OwnershipCause.PREFERRED, null, now, -1, now);
         now += 59;
@@ -477,5 +487,152 @@ class ArbiterTest {
         assertThat(only(a.shutdown(), Action.Release.class))
                 .extracting(Action.Release::vipAddress, Action.Release::cause, Action.Release::deleteOwner)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", OwnershipCause.SHUTDOWN, true));
+    }
+
+    @Test
+    void aColdStartBeforeThePeerClaimsOnlyOnceItsProbeIsWrittenAndNeverReleasesForIt() {
+        // Issue 19: a node up before its peer probes it; the first probe write (creating the peer's
+        // parent nodes) outlasted the isolation grace while the claim committed: acquired, released
+        // as ISOLATED, re-acquired. Now the claim waits for the probe's write.
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        List<Action> first = a.evaluate(now);
+        long nonce = only(first, Action.Probe.class).getFirst().nonce();
+        assertThat(only(first, Action.Claim.class)).as("no claim before ZooKeeper took the probe").isEmpty();
+        for (int i = 0; i < 4; i++) { // well past the isolation grace (30 ms): a slow first write
+            now += 10;
+            List<Action> actions = a.evaluate(now);
+            assertThat(only(actions, Action.Claim.class)).isEmpty();
+            assertThat(only(actions, Action.Release.class)).isEmpty();
+        }
+        a.probeWritten("b", nonce, now);
+        List<Action.Claim> claims = only(a.evaluate(now), Action.Claim.class);
+        assertThat(claims).extracting(Action.Claim::vipAddress, Action.Claim::cause)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", OwnershipCause.PREFERRED));
+        a.claimDone("10.0.0.1", OwnershipCause.PREFERRED, null, now, 1, now);
+        assertThat(only(a.evaluate(now), Action.Serve.class)).hasSize(1);
+        for (int i = 0; i < 20; i++) {
+            now += 10;
+            assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        }
+        assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
+    }
+
+    @Test
+    void aColdStartWithThePeerLinkUpClaimsAtOnce() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        a.heartbeat("b", hb(true, Map.of()), now);
+        List<Action> actions = a.evaluate(now);
+        assertThat(only(actions, Action.Probe.class)).isEmpty();
+        assertThat(only(actions, Action.Claim.class)).extracting(Action.Claim::vipAddress).containsExactly("10.0.0.1");
+    }
+
+    @Test
+    void aPreferredOwnerWhoseLinkFlapsDuringTheHoldDownDoesNotGetItsAddressBackUntilItStaysUp() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        // back, then gone again after 4 s (a crash loop), then back for good
+        for (int i = 0; i < 200; i++) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        }
+        a.linkLost("b", "eof", now);
+        nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        a.probeAnswered("b", nonce, now + 5);
+        long back = now + 100;
+        List<Action.Release> released = List.of();
+        now = back;
+        while (released.isEmpty() && now < back + 10_000) {
+            a.heartbeat("b", hb(true, Map.of()), now);
+            released = only(a.evaluate(now), Action.Release.class);
+            now += 20;
+        }
+        assertThat(now - 20 - back).as("the hold-down counts from the last time the link came up").isBetween(5000L, 5020L);
+        assertThat(released).extracting(Action.Release::cause).containsExactly(OwnershipCause.PREEMPTED);
+    }
+
+    @Test
+    void aPreferredOwnerWithoutZooKeeperIsNotHandedItsAddress() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        for (int i = 0; i < 500; i++) {
+            now += 20;
+            a.heartbeat("b", hb(false, Map.of()), now);
+            assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
+        }
+    }
+
+    @Test
+    void theReturningPreferredOwnerClaimsItsHandedBackAddressAtOnce() {
+        // b's side of preemption: a held 10.0.0.2 (b's) and handed it back (its owner node deleted)
+        Arbiter b = new Arbiter("b", List.of("a"), Map.of("10.0.0.1", "a", "10.0.0.2", "b"), true, T, 1, now);
+        b.zkState(ZkState.CONNECTED, 0x22, now);
+        b.cacheReady(now);
+        b.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(2, "a", SESSION)), now);
+        b.heartbeat("a", new PeerMessage.Heartbeat("a", 3, 1, true, Map.of("10.0.0.1", 1L, "10.0.0.2", 2L)), now);
+        assertThat(only(b.evaluate(now), Action.Claim.class)).isEmpty();
+        now += 5_000;
+        b.heartbeat("a", new PeerMessage.Heartbeat("a", 3, 2, true, Map.of("10.0.0.1", 1L)), now);
+        b.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", free(2, "a", 2)), now);
+        assertThat(only(b.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vipAddress, Action.Claim::cause)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PREFERRED));
+    }
+
+    @Test
+    void aProbeWriteThatNeverReportsBackIsReplacedSoClaimsAreNotHeldBackForGood() {
+        Arbiter a = arbiter(false);
+        connect(a, Map.of("10.0.0.1", free(0, null, -1), "10.0.0.2", free(0, null, -1)));
+        long lost = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        now += 599; // T.reprobeInterval is 600
+        assertThat(only(a.evaluate(now), Action.Probe.class)).isEmpty();
+        now += 1;
+        List<Action.Probe> again = only(a.evaluate(now), Action.Probe.class);
+        assertThat(again).extracting(Action.Probe::nonce).doesNotContain(lost).hasSize(1);
+        a.probeWritten("b", lost, now); // the lost write's late answer counts for nothing
+        assertThat(only(a.evaluate(now), Action.Claim.class)).isEmpty();
+        a.probeWritten("b", again.getFirst().nonce(), now);
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::vipAddress)
+                .containsExactly("10.0.0.1");
+    }
+
+    @Test
+    void aPeerDeclaredDeadThatFencesAnAddressWeTookFromItIsAliveAndNotFoughtOver() {
+        // Both sides' probes went unanswered (link cut, ZooKeeper slow): each took the other's
+        // address. Without this rule each re-claimed at every fence: a war with overlaps until the
+        // link came back.
+        Arbiter a = steadyPair(false);
+        a.linkLost("b", "heartbeat_timeout", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        assertThat(only(a.evaluate(now), Action.Claim.class)).extracting(Action.Claim::cause)
+                .containsExactly(OwnershipCause.PEER_DEAD);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        now += 30;
+        // b, alive, took 10.0.0.2 back (epoch 3) and 10.0.0.1 (epoch 2)
+        a.leases(Map.of("10.0.0.1", owned(2, "b", 0x22), "10.0.0.2", owned(3, "b", 0x22)), now);
+        List<Action.Release> fenced = only(a.evaluate(now), Action.Release.class);
+        assertThat(fenced).extracting(Action.Release::cause).containsOnly(OwnershipCause.FENCED).hasSize(2);
+        assertThat(a.peer("b").probe).isEqualTo(Arbiter.ProbeState.ALIVE);
+        for (int i = 0; i < 20; i++) {
+            now += 20;
+            assertThat(only(a.evaluate(now), Action.Claim.class)).as("no claim back while b is alive").isEmpty();
+        }
     }
 }

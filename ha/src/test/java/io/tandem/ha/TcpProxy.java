@@ -14,7 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * A loopback TCP forwarder that a test can break: {@link #cut()} closes every connection and
  * refuses new ones (a process death or REJECT as the far side sees it), {@link #pause()} stops
  * moving bytes while keeping connections open (a blackhole: a host that vanished, a frozen
- * peer).
+ * peer), {@link #delay} holds every chunk for a while in each direction (a slow link, or a
+ * ZooKeeper that fsyncs every write on a busy disk).
  */
 final class TcpProxy implements Closeable {
     private final int targetPort;
@@ -24,6 +25,7 @@ final class TcpProxy implements Closeable {
     private volatile boolean cut;
     private volatile boolean paused;
     private volatile boolean closed;
+    private volatile long delayMs;
 
     TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -48,6 +50,12 @@ final class TcpProxy implements Closeable {
     void restore() {
         cut = false;
         resume();
+    }
+
+    /** Each chunk is forwarded {@code ms} after it was read, in both directions (0: at once). */
+    TcpProxy delay(long ms) {
+        delayMs = ms;
+        return this;
     }
 
     void pause() {
@@ -95,6 +103,10 @@ final class TcpProxy implements Closeable {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 awaitUnpaused();
+                long delay = delayMs;
+                if (delay > 0) {
+                    Thread.sleep(delay); // a slow link, not a wait for a condition
+                }
                 if (cut) {
                     break;
                 }

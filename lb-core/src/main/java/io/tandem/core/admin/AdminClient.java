@@ -64,6 +64,21 @@ public final class AdminClient implements AutoCloseable {
     }
 
     /**
+     * {@code GET /api/ha}: the HA group as this node sees it; empty when the node has no
+     * {@code ha} section (404).
+     *
+     * @throws AdminApiException when the node cannot be reached or answers anything but 200/404
+     */
+    public Optional<io.tandem.ha.HaView> fetchHa(HostPort admin, Optional<String> token) {
+        HttpResponse<String> r = send(admin, token, "GET", "/api/ha");
+        if (r.statusCode() == 404) {
+            return Optional.empty();
+        }
+        expect(admin, r, 200);
+        return Optional.of(parse(admin, r, new TypeReference<io.tandem.ha.HaView>() { }));
+    }
+
+    /**
      * {@code POST /api/reload}. A rejected config is not an exception: the outcome lists the errors.
      *
      * @throws AdminApiException when the node cannot be reached or answers other than 200/422

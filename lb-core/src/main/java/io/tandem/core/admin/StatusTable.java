@@ -5,10 +5,15 @@ import static java.util.Objects.requireNonNull;
 import io.tandem.core.control.NodeView;
 import io.tandem.core.control.NodeView.BackendView;
 import io.tandem.core.control.NodeView.VipView;
+import io.tandem.ha.HaView;
 import io.tandem.health.HealthFlag;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -27,6 +32,11 @@ import java.util.stream.Collectors;
  * planned share of new connections to the node's zone) when some VIP has one, and the backends'
  * {@code LOCALITY} ({@code region/zone/rack}) and {@code PRIO} columns when some backend has a
  * known locality or a priority other than 0.
+ *
+ * <p>A node of an HA group ({@link #render(NodeView, Optional)} with its {@link HaView}) also
+ * prints an HA section: ZooKeeper, each peer link, and each VIP address with its owner and
+ * whether this node holds it. A VIP that listens on an HA address this node does not hold shows
+ * {@code standby} rather than {@code ok}: it is bound, but no client reaches it here.
  */
 public final class StatusTable {
     private static final String[] VIP_HEADER =
@@ -40,7 +50,14 @@ public final class StatusTable {
     }
 
     public static String render(NodeView view) {
+        return render(view, Optional.empty());
+    }
+
+    /** The table, with the HA section and {@code standby} VIPs when {@code ha} is present. */
+    public static String render(NodeView view, Optional<HaView> ha) {
         requireNonNull(view, "view");
+        requireNonNull(ha, "ha");
+        Set<String> standby = ha.map(StatusTable::notHeld).orElse(Set.of());
         StringBuilder out = new StringBuilder();
         out.append("node ").append(view.node())
                 .append("  transport ").append(view.transport())
@@ -51,6 +68,7 @@ public final class StatusTable {
                 .append(view.draining() ? "  DRAINING" : "")
                 .append(view.locality().equals("-") ? "" : "  locality " + view.locality())
                 .append('\n');
+        ha.ifPresent(h -> haSection(out, h));
         if (view.vips().isEmpty()) {
             return out.append("(no VIPs)\n").toString();
         }
@@ -67,7 +85,7 @@ public final class StatusTable {
         vipRows.add(vipHeader);
         backendRows.add(backendHeader);
         for (VipView v : view.vips()) {
-            vipRows.add(vipRow(v, localColumn));
+            vipRows.add(vipRow(v, localColumn, standby));
             for (BackendView b : v.backends()) {
                 backendRows.add(backendRow(b, placeColumns));
             }
@@ -79,7 +97,7 @@ public final class StatusTable {
         line(out, vipHeader, vipWidths, vipRight);
         line(out, backendHeader, backendWidths, backendRight);
         for (VipView v : view.vips()) {
-            line(out, vipRow(v, localColumn), vipWidths, vipRight);
+            line(out, vipRow(v, localColumn, standby), vipWidths, vipRight);
             if (v.backends().isEmpty()) {
                 out.append("  -> (no backends)\n");
             }
@@ -102,8 +120,11 @@ public final class StatusTable {
         return out;
     }
 
-    private static String[] vipRow(VipView v, boolean localColumn) {
+    private static String[] vipRow(VipView v, boolean localColumn, Set<String> standby) {
         String[] row = vipRow(v);
+        if (row[row.length - 1].equals("ok") && standby.contains(canonicalHost(v.listen()))) {
+            row[row.length - 1] = "standby"; // bound, but the address is on another node
+        }
         return localColumn ? append(row, v.localSharePercent() == null ? "-"
                 : String.format(Locale.ROOT, "%.1f%%", v.localSharePercent())) : row;
     }
@@ -141,6 +162,77 @@ public final class StatusTable {
                 "  -> " + b.address(), b.weight() + (b.runtime().contains("weight") ? "*" : ""), b.state(), flags,
                 Integer.toString(b.activeConnections()), Long.toString(b.totalConnections()),
                 bytes(b.bytesIn()), bytes(b.bytesOut()), Long.toString(b.connectFailures())};
+    }
+
+    /**
+     * <pre>
+     * ha node lb1  zookeeper CONNECTED  holds 1 of 2 addresses
+     *   peer lb2  link up  last heartbeat 12 ms ago  zookeeper yes
+     *   ADDRESS      OWNER  HERE  PREFERRED  EPOCH
+     *   10.1.0.10    lb1    yes   lb1            3
+     *   10.1.0.11    lb2    no    lb2            1
+     * </pre>
+     */
+    private static void haSection(StringBuilder out, HaView ha) {
+        long held = ha.vipAddresses().stream().filter(HaView.VipAddressView::servedHere).count();
+        out.append("ha node ").append(ha.nodeId()).append("  zookeeper ").append(ha.zk())
+                .append("  holds ").append(held).append(" of ").append(ha.vipAddresses().size())
+                .append(ha.vipAddresses().size() == 1 ? " address" : " addresses").append('\n');
+        for (HaView.PeerView p : ha.peers()) {
+            out.append("  peer ").append(p.nodeId()).append("  link ").append(p.linkUp() ? "up" : "DOWN");
+            if (p.lastHeartbeatAgoMs() >= 0) {
+                out.append("  last heartbeat ").append(p.lastHeartbeatAgoMs()).append(" ms ago");
+            } else {
+                out.append("  never heard");
+            }
+            if (!p.linkUp()) {
+                out.append("  (").append(p.lastLinkLoss()).append(", probe ").append(p.probe()).append(')');
+            } else {
+                out.append("  zookeeper ").append(p.peerZkConnected() ? "yes" : "NO");
+            }
+            out.append('\n');
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"  ADDRESS", "OWNER", "HERE", "PREFERRED", "EPOCH"});
+        for (HaView.VipAddressView a : ha.vipAddresses()) {
+            String owner = a.servedHere() ? ha.nodeId() : a.zkOwner() == null ? "(none)" : a.zkOwner();
+            rows.add(new String[] {"  " + a.address(), owner, a.servedHere() ? "yes" : "no",
+                    a.preferredOwner() == null ? "-" : a.preferredOwner(), Long.toString(a.epoch())});
+        }
+        int[] w = widths(rows);
+        boolean[] right = {false, false, false, false, true};
+        for (String[] row : rows) {
+            line(out, row, w, right);
+        }
+    }
+
+    /** The HA addresses this node does not hold, canonical. */
+    private static Set<String> notHeld(HaView ha) {
+        Set<String> out = new TreeSet<>();
+        for (HaView.VipAddressView a : ha.vipAddresses()) {
+            if (!a.servedHere()) {
+                out.add(canonical(a.address()));
+            }
+        }
+        return out;
+    }
+
+    /** The host of a listen address ({@code 10.1.0.10:80}, {@code [::1]:53}), canonical. */
+    private static String canonicalHost(String listen) {
+        int colon = listen.lastIndexOf(':');
+        String host = colon < 0 ? listen : listen.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return canonical(host);
+    }
+
+    private static String canonical(String address) {
+        try {
+            return InetAddress.ofLiteral(address).getHostAddress();
+        } catch (IllegalArgumentException e) {
+            return address;
+        }
     }
 
     private static int[] widths(List<String[]> rows) {

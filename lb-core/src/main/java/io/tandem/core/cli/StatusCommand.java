@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code tandem status}: the node's view, from its admin API, as a table (or JSON). */
 @Command(name = "status", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
-        description = "Show a running node's VIPs and backends (reads the admin API).")
+        description = "Show a running node's VIPs and backends, and its HA group (reads the admin API).")
 final class StatusCommand implements Callable<Integer> {
     @Option(names = "--admin", paramLabel = "HOST:PORT",
             description = "admin API address (default: the config's admin.listen with -c, else 127.0.0.1:9090)")
@@ -74,8 +74,11 @@ final class StatusCommand implements Callable<Integer> {
         }
         NodeView view;
         Optional<io.tandem.core.control.PostureReport> posture = Optional.empty();
+        Optional<io.tandem.ha.HaView> ha;
         try (AdminClient client = new AdminClient()) {
-            view = client.fetchNode(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
+            Optional<String> bearer = Optional.ofNullable(token).filter(t -> !t.isBlank());
+            view = client.fetchNode(address, bearer);
+            ha = json ? Optional.empty() : client.fetchHa(address, bearer); // --json prints /api/node as it is
             if (!json) {
                 posture = posture(client, address);
             }
@@ -89,7 +92,7 @@ final class StatusCommand implements Callable<Integer> {
                     .enable(SerializationFeature.INDENT_OUTPUT);
             spec.commandLine().getOut().println(mapper.writeValueAsString(view));
         } else {
-            spec.commandLine().getOut().print(StatusTable.render(view));
+            spec.commandLine().getOut().print(StatusTable.render(view, ha));
             posture.ifPresent(p -> spec.commandLine().getOut().print(io.tandem.core.admin.PostureText.summary(p)));
         }
         spec.commandLine().getOut().flush();

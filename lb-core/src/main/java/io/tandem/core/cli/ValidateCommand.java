@@ -54,6 +54,9 @@ final class ValidateCommand implements Callable<Integer> {
             case ConfigResult.Valid valid -> {
                 out.println(config + ": valid");
                 out.print(ConfigSummary.describe(valid.config()));
+                // Valid but probably not meant (a VIP address in only one of ha.addresses and
+                // vips[].listen): said after the summary, exit status still 0.
+                ConfigSummary.warnings(valid.config()).forEach(w -> out.println("warning: " + w));
                 out.flush();
                 yield 0;
             }

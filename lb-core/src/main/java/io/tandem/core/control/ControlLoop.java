@@ -405,6 +405,48 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         });
     }
 
+    /**
+     * Resets every live TCP connection proxied on {@code address}: a VIP address this node no
+     * longer holds (released to a peer, fenced, isolated, drained). A connection kept would be
+     * an orphan: its client's packets now reach the new owner, which answers them with resets,
+     * while here it lingers until the idle timeout and holds up the next drain. Each reset runs on
+     * the connection's own event loop (a task handed to it; nothing on the data path waits or
+     * locks). VIPs whose listen address is another one, or the wildcard, are left alone.
+     *
+     * @return the number of connections reset, per VIP name (VIPs listening on the address only)
+     */
+    public CompletableFuture<Map<String, Integer>> resetConnectionsOn(String address) {
+        java.net.InetAddress target;
+        try {
+            target = java.net.InetAddress.ofLiteral(requireNonNull(address, "address"));
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return ask((r, now) -> {
+            Map<String, Integer> reset = new java.util.TreeMap<>();
+            for (VipState vs : r.vips()) {
+                if (!listensOn(vs, target)) {
+                    continue;
+                }
+                int n = 0;
+                for (var c : List.copyOf(vs.vip.connections())) {
+                    c.reset();
+                    n++;
+                }
+                reset.put(vs.vip.name(), n);
+            }
+            return reset;
+        });
+    }
+
+    private static boolean listensOn(VipState vs, java.net.InetAddress target) {
+        try {
+            return java.net.InetAddress.ofLiteral(vs.vip.pool().config().listen().host()).equals(target);
+        } catch (IllegalArgumentException e) {
+            return false; // not a literal: validation names it; such a VIP never bound
+        }
+    }
+
     /** The bound address of a VIP's listener (tests, the demo); empty when not bound. */
     public Optional<InetSocketAddress> listenAddress(String vipName) {
         try {

@@ -25,7 +25,9 @@ final class MetricHelp {
             Map.entry("tandem.vip.panic.entered", "Times the VIP entered panic mode"),
             Map.entry("tandem.ha.ownership.changes", "This node taking or giving up a VIP address"),
             Map.entry("tandem.ha.addresses.served", "VIP addresses this node serves now"),
-            Map.entry("tandem.ha.peer.ejections", "Backends ejected on a peer node's report"));
+            Map.entry("tandem.ha.peer.ejections", "Backends ejected on a peer node's report"),
+            Map.entry("tandem.ha.connections.reset",
+                    "Connections proxied on a VIP address reset when this node gave the address up"));
 
     /** Gives a {@code tandem.*} meter without a description its text from {@link #TEXT}. */
     static final MeterFilter FILTER = new MeterFilter() {

@@ -166,6 +166,9 @@ public final class Node implements AutoCloseable {
                 .map(f -> ConfigWatcher.start(f, () -> reloads.reload("file"), ConfigWatcher.SETTLE, ConfigWatcher.POLL))
                 .orElse(null);
         Node node = new Node(cfg, transport, workers, metrics, control, reloads, admin, watcher, ha, discovery);
+        for (String w : io.tandem.config.ConfigSummary.warnings(cfg)) {
+            log.warn("config warning node={} warning=\"{}\"", options.name(), w);
+        }
         log.info("node started node={} transport={} event_loops={} vips={} admin={}", options.name(),
                 transport.name(), workers.iterator().hasNext() ? countLoops(workers) : 0, cfg.vips().size(),
                 admin == null ? "off" : admin.localAddress());

@@ -46,7 +46,7 @@ class MetricHelpTest {
     void everyMeterRegisteredByNameAloneHasAHelpText() {
         Set<String> names = namesRegisteredWithoutHelp();
         assertThat(names).contains("tandem.reloads", "tandem.health.transitions", "tandem.ha.ownership.changes",
-                "tandem.ha.addresses.served");
+                "tandem.ha.connections.reset");
         assertThat(names).allSatisfy(n -> assertThat(MetricHelp.TEXT).as("HELP text of " + n).containsKey(n));
     }
 

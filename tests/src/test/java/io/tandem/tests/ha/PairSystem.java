@@ -203,7 +203,8 @@ final class PairSystem implements AutoCloseable {
     TandemProcess startNode(String id, String cluster) throws IOException {
         String other = id.equals("lb1") ? "lb2" : "lb1";
         Path config = dir.resolve(id + "-" + cluster + ".yaml");
-        // explicit timing: the tests must not depend on the ha module's defaults
+        // explicit timing: the tests must not depend on the ha module's defaults; preemption off
+        // (on by default): the scenarios assert where each address stays after a fault
         Files.writeString(config, """
                 admin:
                   listen: 127.0.0.1:9090
@@ -225,6 +226,7 @@ final class PairSystem implements AutoCloseable {
                   probe_timeout: 250ms
                   isolation_grace: 250ms
                   claim_delay: 20s
+                  preempt: {enabled: false}
                   addresses:
                     - {address: %s, preferred_owner: lb1}
                     - {address: %s, preferred_owner: lb2}

@@ -1,0 +1,104 @@
+package io.tandem.core.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.tandem.config.ConfigLoader;
+import io.tandem.config.ConfigResult;
+import io.tandem.core.testing.TestBackend;
+import io.tandem.ha.OwnershipCause;
+import io.tandem.ha.OwnershipListener;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 19: a node that loses a VIP address resets the connections it proxied on it at once,
+ * instead of keeping them until the idle timeout (the old owner still held 32–83 connections
+ * 40 s after a thaw, and its next SIGTERM waited the whole drain timeout). A real node with two
+ * VIPs on two loopback addresses; the HA node's "released" call is made as the HA module makes
+ * it, through the listener the node registers ({@link HaWiring#listener}).
+ */
+class OrphanedConnectionsIT {
+
+    @Test
+    void releasingAVipAddressResetsItsConnectionsAtOnceAndLeavesOtherAddressesAlone() throws Exception {
+        try (TestBackend echo = TestBackend.start(TestBackend.Mode.ECHO)) {
+            int portA = freePort("127.0.0.2");
+            int portB = freePort("127.0.0.3");
+            String yaml = """
+                    vips:
+                      - name: lost
+                        listen: 127.0.0.2:%d
+                        timeouts: {idle: 10m}
+                        backends: [127.0.0.1:%d]
+                      - name: kept
+                        listen: 127.0.0.3:%d
+                        timeouts: {idle: 10m}
+                        backends: [127.0.0.1:%d]
+                    """.formatted(portA, echo.port(), portB, echo.port());
+            ConfigResult r = ConfigLoader.parse(yaml, "orphans.yaml");
+            assertThat(r).as("%s", r).isInstanceOf(ConfigResult.Valid.class);
+            try (Node node = Node.start(new Node.Options("edge-1", ((ConfigResult.Valid) r).config(), () -> r,
+                    "orphans.yaml", Optional.empty()));
+                 Socket a1 = connect("127.0.0.2", portA);
+                 Socket a2 = connect("127.0.0.2", portA);
+                 Socket b = connect("127.0.0.3", portB)) {
+                for (Socket s : new Socket[] {a1, a2, b}) {
+                    assertThat(roundTrip(s, "hello")).isEqualTo("hello");
+                }
+                await().atMost(Duration.ofSeconds(5)).until(() -> node.control().activeConnections() == 3);
+                OwnershipListener ha = HaWiring.listener(node.control(), node.metrics());
+
+                long released = System.nanoTime();
+                ha.released("127.0.0.2", OwnershipCause.FENCED);
+                for (Socket s : new Socket[] {a1, a2}) {
+                    s.setSoTimeout(5_000);
+                    // The proxy's reset: a read fails with "Connection reset" (never a clean EOF,
+                    // which a client could take for a complete response).
+                    assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(SocketException.class);
+                }
+                long ms = (System.nanoTime() - released) / 1_000_000;
+                System.out.println("HA-MEASURE orphan-reset: release->client reset ms=" + ms);
+                assertThat(ms).as("both clients reset within a bound (ms)").isLessThan(2_000);
+
+                assertThat(roundTrip(b, "still here")).as("the other VIP address's connection").isEqualTo("still here");
+                await().atMost(Duration.ofSeconds(5)).until(() -> node.control().activeConnections() == 1);
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(node.metrics().registry()
+                        .get("tandem.ha.connections.reset").tag("address", "127.0.0.2").counter().count())
+                        .isEqualTo(2.0));
+            }
+        }
+    }
+
+    private static Socket connect(String host, int port) throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress(host, port), 2_000);
+        s.setSoTimeout(5_000);
+        return s;
+    }
+
+    private static String roundTrip(Socket s, String text) throws IOException {
+        byte[] out = text.getBytes(StandardCharsets.UTF_8);
+        s.getOutputStream().write(out);
+        s.getOutputStream().flush();
+        InputStream in = s.getInputStream();
+        byte[] back = in.readNBytes(out.length);
+        return new String(back, StandardCharsets.UTF_8);
+    }
+
+    private static int freePort(String host) throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(host, 0));
+            return s.getLocalPort();
+        }
+    }
+}
