@@ -67,8 +67,31 @@ final class VipOnLoop {
 
     /** Serves {@code client}, accepted for this loop, with the pool snapshot read at accept. On the loop. */
     void adopt(TcpSocket client, BackendPool pool, InetSocketAddress remote) {
+        adopt(client, pool, remote, 0);
+    }
+
+    /**
+     * A reload binds a new VIP's listener before it commits, and the kernel completes handshakes
+     * from then on; the VIP's first snapshot (generation 1, with its backends) is published a moment
+     * later, when the reload is applied. A client accepted in between would meet the empty
+     * placeholder (generation 0) and be refused for lack of backends, so it waits for the first
+     * snapshot, a millisecond at a time, at most {@link #UNPUBLISHED_WAIT_MS}.
+     */
+    private void adopt(TcpSocket client, BackendPool pool, InetSocketAddress remote, int waitedMs) {
+        if (pool.generation() == 0 && waitedMs < UNPUBLISHED_WAIT_MS) {
+            try {
+                loop.executor.schedule(() -> adopt(client, vip.pool(), remote, waitedMs + 1), 1,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+                return;
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the loop is shutting down: decide now
+            }
+        }
         new TcpConnection(this, pool, client, remote).open();
     }
+
+    /** How long a connection accepted before its VIP's first snapshot waits for it (a rejected reload's listener closes). */
+    static final int UNPUBLISHED_WAIT_MS = 2_000;
 
     /** Live connections of this VIP on this loop (any thread). */
     int live() {
