@@ -22,11 +22,6 @@ final class PrefixTable {
 
     static final byte NONE = 0;
 
-    /**
-     * getAddress() clones a byte[] on every call. OpenJDK's Inet4Address.hashCode() is the address
-     * itself but does not promise it, so that shortcut is verified once (as MaglevPolicy does).
-     */
-    private static final boolean V4_HASH_CODE_IS_ADDRESS = v4HashCodeIsAddress();
 
     private final long[] startHi;
     private final long[] startLo;
@@ -94,8 +89,8 @@ final class PrefixTable {
     byte lookup(InetAddress address) {
         long hi = 0;
         long lo;
-        if (address instanceof Inet4Address && V4_HASH_CODE_IS_ADDRESS) {
-            lo = 0x0000_ffff_0000_0000L | (address.hashCode() & 0xffff_ffffL); // no byte[] copy per lookup
+        if (address instanceof Inet4Address v4) {
+            lo = 0x0000_ffff_0000_0000L | (Ipv4.bits(v4) & 0xffff_ffffL); // no byte[] copy per lookup
             return find(hi, lo);
         }
         byte[] b = address.getAddress();
@@ -129,20 +124,6 @@ final class PrefixTable {
             return NONE;
         }
         return verdicts[found];
-    }
-
-    private static boolean v4HashCodeIsAddress() {
-        try {
-            for (int sample : new int[] {0, 1, 0x7f000001, 0x0a010203, 0xc0a80001, 0xfffffffe, 0x80000000}) {
-                byte[] bytes = {(byte) (sample >>> 24), (byte) (sample >>> 16), (byte) (sample >>> 8), (byte) sample};
-                if (InetAddress.getByAddress(bytes).hashCode() != sample) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (java.net.UnknownHostException e) {
-            return false;
-        }
     }
 
     /** Disjoint ranges in the table (for tests and the size it reports). */
