@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
  * Where the admin API is and the token to show it, as {@code tandem status} finds them:
  * {@code --admin}, else the config's {@code admin.listen} with {@code -c}, else 127.0.0.1:9090;
  * {@code --token}, else {@code $TANDEM_ADMIN_TOKEN}, else the config's {@code admin.token}.
- * A picocli mixin for the commands that change a node at run time.
+ * A picocli mixin for every command that asks a running node ({@code status}, {@code doctor},
+ * {@code backend}, {@code connections}).
  */
 final class AdminTarget {
     @Option(names = "--admin", paramLabel = "HOST:PORT",
@@ -38,7 +39,8 @@ final class AdminTarget {
         if (config != null) {
             switch (ConfigLoader.load(config)) {
                 case ConfigResult.Invalid invalid -> {
-                    err.println(config + ": " + invalid.errors().getFirst());
+                    err.println(config + ": " + invalid.errors().getFirst() + (invalid.errors().size() > 1
+                            ? " (and " + (invalid.errors().size() - 1) + " more: tandem validate " + config + ")" : ""));
                     throw new Exit(TandemMain.EXIT_INVALID_CONFIG);
                 }
                 case ConfigResult.Valid valid -> {

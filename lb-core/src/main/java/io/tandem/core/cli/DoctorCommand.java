@@ -4,17 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.tandem.config.ConfigLoader;
-import io.tandem.config.ConfigResult;
 import io.tandem.config.HostPort;
 import io.tandem.core.admin.AdminClient;
 import io.tandem.core.admin.PostureText;
 import io.tandem.core.control.PostureReport;
-import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -29,17 +27,8 @@ import picocli.CommandLine.Spec;
 final class DoctorCommand implements Callable<Integer> {
     static final int EXIT_WARNINGS = 1;
 
-    @Option(names = "--admin", paramLabel = "HOST:PORT",
-            description = "admin API address (default: the config's admin.listen with -c, else 127.0.0.1:9090)")
-    String admin;
-
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "the node's config file: its admin.listen and admin.token are used")
-    Path config;
-
-    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:TANDEM_ADMIN_TOKEN}",
-            description = "bearer token (default: $TANDEM_ADMIN_TOKEN)")
-    String token;
+    @Mixin
+    AdminTarget target;
 
     @Option(names = "--json", description = "print the report as JSON (GET /api/posture)")
     boolean json;
@@ -47,40 +36,24 @@ final class DoctorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Exit 1 means "a WARN finding" here: a config that cannot be read is a usage error (2). */
+    private static int exitFor(int code) {
+        return code == TandemMain.EXIT_INVALID_CONFIG ? TandemMain.EXIT_USAGE : code;
+    }
+
     @Override
     public Integer call() throws Exception {
-        HostPort address = HostPort.of("127.0.0.1", 9090);
-        if (config != null) {
-            switch (ConfigLoader.load(config)) {
-                case ConfigResult.Invalid invalid -> {
-                    spec.commandLine().getErr().println(config + ": " + invalid.errors().getFirst()
-                            + " (tandem validate " + config + ")");
-                    return TandemMain.EXIT_USAGE;
-                }
-                case ConfigResult.Valid valid -> {
-                    var a = valid.config().admin();
-                    if (!a.enabled()) {
-                        spec.commandLine().getErr().println(config + ": admin is off (admin.listen: off): nothing to ask");
-                        return TandemMain.EXIT_USAGE;
-                    }
-                    address = StatusCommand.reachable(a.listen());
-                    if (token == null || token.isBlank()) {
-                        token = a.token().orElse(null);
-                    }
-                }
-            }
+        AdminTarget.Resolved resolved;
+        try {
+            resolved = target.resolve(spec.commandLine().getErr());
+        } catch (AdminTarget.Exit e) {
+            return exitFor(e.code);
         }
-        if (admin != null) {
-            try {
-                address = HostPort.parse(admin);
-            } catch (IllegalArgumentException e) {
-                spec.commandLine().getErr().println("--admin: " + e.getMessage());
-                return TandemMain.EXIT_USAGE;
-            }
-        }
+        HostPort address = resolved.address();
+        Optional<String> bearer = resolved.token();
         PostureReport report;
         try (AdminClient client = new AdminClient()) {
-            report = client.fetchPosture(address, Optional.ofNullable(token).filter(t -> !t.isBlank()));
+            report = client.fetchPosture(address, bearer);
         } catch (Exception e) {
             spec.commandLine().getErr().println(e.getMessage());
             return TandemMain.EXIT_FAILED;

@@ -4,17 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.tandem.config.ConfigLoader;
-import io.tandem.config.ConfigResult;
 import io.tandem.config.HostPort;
 import io.tandem.core.admin.AdminClient;
 import io.tandem.core.admin.StatusTable;
 import io.tandem.core.control.NodeView;
-import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -22,17 +20,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "status", mixinStandardHelpOptions = true, versionProvider = TandemMain.Version.class,
         description = "Show a running node's VIPs and backends, and its HA group (reads the admin API).")
 final class StatusCommand implements Callable<Integer> {
-    @Option(names = "--admin", paramLabel = "HOST:PORT",
-            description = "admin API address (default: the config's admin.listen with -c, else 127.0.0.1:9090)")
-    String admin;
-
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "the node's config file: its admin.listen and admin.token are used")
-    Path config;
-
-    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:TANDEM_ADMIN_TOKEN}",
-            description = "bearer token (default: $TANDEM_ADMIN_TOKEN)")
-    String token;
+    @Mixin
+    AdminTarget target;
 
     @Option(names = "--json", description = "print the raw JSON view")
     boolean json;
@@ -42,45 +31,22 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        HostPort address = HostPort.of("127.0.0.1", 9090);
-        if (config != null) {
-            switch (ConfigLoader.load(config)) {
-                case ConfigResult.Invalid invalid -> {
-                    spec.commandLine().getErr().println(config + ": " + invalid.errors().getFirst()
-                            + (invalid.errors().size() > 1 ? " (and " + (invalid.errors().size() - 1) + " more: tandem validate "
-                            + config + ")" : ""));
-                    return TandemMain.EXIT_INVALID_CONFIG;
-                }
-                case ConfigResult.Valid valid -> {
-                    var a = valid.config().admin();
-                    if (!a.enabled()) {
-                        spec.commandLine().getErr().println(config + ": admin is off (admin.listen: off): nothing to ask");
-                        return TandemMain.EXIT_USAGE;
-                    }
-                    address = reachable(a.listen());
-                    if (token == null || token.isBlank()) {
-                        token = a.token().orElse(null);
-                    }
-                }
-            }
+        AdminTarget.Resolved resolved;
+        try {
+            resolved = target.resolve(spec.commandLine().getErr());
+        } catch (AdminTarget.Exit e) {
+            return e.code;
         }
-        if (admin != null) {
-            try {
-                address = HostPort.parse(admin);
-            } catch (IllegalArgumentException e) {
-                spec.commandLine().getErr().println("--admin: " + e.getMessage());
-                return TandemMain.EXIT_USAGE;
-            }
-        }
+        HostPort address = resolved.address();
+        Optional<String> bearer = resolved.token();
         NodeView view;
         Optional<io.tandem.core.control.PostureReport> posture = Optional.empty();
         Optional<io.tandem.ha.HaView> ha;
         try (AdminClient client = new AdminClient()) {
-            Optional<String> bearer = Optional.ofNullable(token).filter(t -> !t.isBlank());
             view = client.fetchNode(address, bearer);
             ha = json ? Optional.empty() : client.fetchHa(address, bearer); // --json prints /api/node as it is
             if (!json) {
-                posture = posture(client, address);
+                posture = posture(client, address, bearer);
             }
         } catch (Exception e) {
             spec.commandLine().getErr().println(e.getMessage());
@@ -100,9 +66,10 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     /** The node's posture for the table's last lines; empty from a node that has none (older, 404). */
-    private Optional<io.tandem.core.control.PostureReport> posture(AdminClient client, HostPort address) {
+    private static Optional<io.tandem.core.control.PostureReport> posture(AdminClient client, HostPort address,
+                                                                          Optional<String> bearer) {
         try {
-            return Optional.of(client.fetchPosture(address, Optional.ofNullable(token).filter(t -> !t.isBlank())));
+            return Optional.of(client.fetchPosture(address, bearer));
         } catch (io.tandem.core.admin.AdminApiException e) {
             return Optional.empty();
         }
