@@ -179,7 +179,14 @@ def start_proxy(name):
         return Proc(name, ["nginx", "-c", str(cfg), "-p", str(WORK)], ports)
     if name.startswith("tandem"):
         cfg = WORK / f"{name}.yaml"
-        cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
+        text = tandem_cfg(base, "copy" if name == "tandem-copy" else "auto")
+        extra = os.environ.get("TANDEM_X_VIP_EXTRA", "") if name == "tandem-x" else ""
+        if extra:
+            # Keys added to every TCP VIP of tandem-x (one YAML line each, e.g. an acl and
+            # limits.per_client): the same build with and without a feature in one run.
+            lines = "".join(f"    {line}\n" for line in extra.splitlines() if line.strip())
+            text = re.sub(r"(    relay: \w+\n)", lambda m: m.group(1) + lines, text)
+        cfg.write_text(text)
         flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()  # the launcher's flags
         jar = ROOT / "lb-core/target/tandem.jar"
         if name == "tandem-x":
@@ -361,7 +368,14 @@ def start_memory_instance(name):
         return Proc(f"{name}-mem", ["nginx", "-c", str(cfg), "-p", str(WORK)], ports)
     if name.startswith("tandem"):
         cfg = WORK / f"{name}-mem.yaml"
-        cfg.write_text(tandem_cfg(base, "copy" if name == "tandem-copy" else "auto"))
+        text = tandem_cfg(base, "copy" if name == "tandem-copy" else "auto")
+        extra = os.environ.get("TANDEM_X_VIP_EXTRA", "") if name == "tandem-x" else ""
+        if extra:
+            # Keys added to every TCP VIP of tandem-x (one YAML line each, e.g. an acl and
+            # limits.per_client): the same build with and without a feature in one run.
+            lines = "".join(f"    {line}\n" for line in extra.splitlines() if line.strip())
+            text = re.sub(r"(    relay: \w+\n)", lambda m: m.group(1) + lines, text)
+        cfg.write_text(text)
         flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()
         return Proc(f"{name}-mem", [java(), *flags, "-XX:NativeMemoryTracking=summary",
                                     "--enable-native-access=ALL-UNNAMED", "-jar", str(tandem_jar(name)), "run",
