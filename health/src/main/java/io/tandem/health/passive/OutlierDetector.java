@@ -143,12 +143,9 @@ public final class OutlierDetector<K> {
         requireNonNull(reason, "reason");
         Instant now = clock.instant();
         State s = states.get(backend);
-        if (s == null) {
-            return new Decision<>(backend, Outcome.NOT_A_MEMBER, Optional.empty(), "not a member: " + reason, now, 0);
-        }
-        if (s.ejectedUntil != null) {
-            return new Decision<>(backend, Outcome.ALREADY_EJECTED, Optional.of(s.ejectedUntil),
-                    "already ejected: " + reason, now, 0);
+        Decision<K> settled = settled(backend, s, reason, now);
+        if (settled != null) {
+            return settled;
         }
         if (s.failures > 0 && Duration.between(s.lastFailure, now).compareTo(DECAY) > 0) {
             s.failures = 0; // the previous streak is too old to count
@@ -177,6 +174,16 @@ public final class OutlierDetector<K> {
         requireNonNull(reason, "reason");
         Instant now = clock.instant();
         State s = states.get(backend);
+        Decision<K> settled = settled(backend, s, reason, now);
+        if (settled != null) {
+            return settled;
+        }
+        Decision<K> d = ejectUnlessCapped(backend, s, now, reason);
+        return d.ejected() ? new Decision<>(backend, Outcome.EJECTED, d.until(), d.reason(), now, 0) : d;
+    }
+
+    /** The decision when {@code backend} is not a member or is ejected already; null otherwise. */
+    private Decision<K> settled(K backend, State s, String reason, Instant now) {
         if (s == null) {
             return new Decision<>(backend, Outcome.NOT_A_MEMBER, Optional.empty(), "not a member: " + reason, now, 0);
         }
@@ -184,8 +191,7 @@ public final class OutlierDetector<K> {
             return new Decision<>(backend, Outcome.ALREADY_EJECTED, Optional.of(s.ejectedUntil),
                     "already ejected: " + reason, now, 0);
         }
-        Decision<K> d = ejectUnlessCapped(backend, s, now, reason);
-        return d.ejected() ? new Decision<>(backend, Outcome.EJECTED, d.until(), d.reason(), now, 0) : d;
+        return null;
     }
 
     private Decision<K> ejectUnlessCapped(K backend, State s, Instant now, String why) {

@@ -289,9 +289,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 // once, and nothing of the connection is kept (HAProxy `tcp-request connection reject`).
                 stats.aclRefused.increment();
                 log.debug("connection refused vip={} reason=acl client={}", vip().name(), clientForLog());
-                closing = true;
-                released = true; // never counted as a live connection
-                client.resetAndClose();
+                notAdmitted(true);
                 return false;
             }
         }
@@ -317,9 +315,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 log.warn("connection refused vip={} limit=max_connections max={} client={}", vip().name(), max,
                         clientForLog());
             }
-            closing = true;
-            released = true; // never counted as a live connection
-            client.closeNow();
+            notAdmitted(false);
             return false;
         }
         stats.totalConnections.increment();
@@ -427,13 +423,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         vip().stats().proxyHeaderRefused.increment();
         log.debug("connection refused vip={} reason=proxy_header why=\"{}\" peer={}", vip().name(), why,
                 clientForLog());
-        closing = true;
-        released = true; // never counted as a live connection
-        if (reset) {
-            client.resetAndClose();
-        } else {
-            client.closeNow();
-        }
+        notAdmitted(reset);
         home.ended();
     }
 
@@ -457,9 +447,18 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                     why == ClientTracker.Refusal.CLIENT_RATE ? limits.maxRate() + "/s" : limits.maxConnections(),
                     clientForLog());
         }
+        notAdmitted(true);
+    }
+
+    /** Ends a client that was never admitted (nothing counted to release): reset, or an orderly close. */
+    private void notAdmitted(boolean reset) {
         closing = true;
         released = true; // never counted as a live connection
-        client.resetAndClose();
+        if (reset) {
+            client.resetAndClose();
+        } else {
+            client.closeNow();
+        }
     }
 
     private void releaseClientSlot() {
