@@ -280,9 +280,17 @@ class MonitoringIT {
         return Optional.empty();
     }
 
+    /** Ports handed out by {@link #freePort}: the kernel may give a just-closed ephemeral port again. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A free TCP port not handed out before in this run (the admin API and a VIP once got the same one). */
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        for (;;) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
 
