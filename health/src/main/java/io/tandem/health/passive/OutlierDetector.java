@@ -143,9 +143,12 @@ public final class OutlierDetector<K> {
         requireNonNull(reason, "reason");
         Instant now = clock.instant();
         State s = states.get(backend);
-        Decision<K> settled = settled(backend, s, reason, now);
-        if (settled != null) {
-            return settled;
+        if (s == null) {
+            return new Decision<>(backend, Outcome.NOT_A_MEMBER, Optional.empty(), "not a member: " + reason, now, 0);
+        }
+        if (s.ejectedUntil != null) {
+            return new Decision<>(backend, Outcome.ALREADY_EJECTED, Optional.of(s.ejectedUntil),
+                    "already ejected: " + reason, now, 0);
         }
         if (s.failures > 0 && Duration.between(s.lastFailure, now).compareTo(DECAY) > 0) {
             s.failures = 0; // the previous streak is too old to count
@@ -174,16 +177,6 @@ public final class OutlierDetector<K> {
         requireNonNull(reason, "reason");
         Instant now = clock.instant();
         State s = states.get(backend);
-        Decision<K> settled = settled(backend, s, reason, now);
-        if (settled != null) {
-            return settled;
-        }
-        Decision<K> d = ejectUnlessCapped(backend, s, now, reason);
-        return d.ejected() ? new Decision<>(backend, Outcome.EJECTED, d.until(), d.reason(), now, 0) : d;
-    }
-
-    /** The decision when {@code backend} is not a member or is ejected already; null otherwise. */
-    private Decision<K> settled(K backend, State s, String reason, Instant now) {
         if (s == null) {
             return new Decision<>(backend, Outcome.NOT_A_MEMBER, Optional.empty(), "not a member: " + reason, now, 0);
         }
@@ -191,7 +184,8 @@ public final class OutlierDetector<K> {
             return new Decision<>(backend, Outcome.ALREADY_EJECTED, Optional.of(s.ejectedUntil),
                     "already ejected: " + reason, now, 0);
         }
-        return null;
+        Decision<K> d = ejectUnlessCapped(backend, s, now, reason);
+        return d.ejected() ? new Decision<>(backend, Outcome.EJECTED, d.until(), d.reason(), now, 0) : d;
     }
 
     private Decision<K> ejectUnlessCapped(K backend, State s, Instant now, String why) {

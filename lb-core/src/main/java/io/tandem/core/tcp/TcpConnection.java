@@ -289,7 +289,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 // once, and nothing of the connection is kept (HAProxy `tcp-request connection reject`).
                 stats.aclRefused.increment();
                 log.debug("connection refused vip={} reason=acl client={}", vip().name(), clientForLog());
-                notAdmitted(true);
+                closing = true;
+                released = true; // never counted as a live connection
+                client.resetAndClose();
                 return false;
             }
         }
@@ -315,7 +317,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 log.warn("connection refused vip={} limit=max_connections max={} client={}", vip().name(), max,
                         clientForLog());
             }
-            notAdmitted(false);
+            closing = true;
+            released = true; // never counted as a live connection
+            client.closeNow();
             return false;
         }
         stats.totalConnections.increment();
@@ -423,7 +427,13 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         vip().stats().proxyHeaderRefused.increment();
         log.debug("connection refused vip={} reason=proxy_header why=\"{}\" peer={}", vip().name(), why,
                 clientForLog());
-        notAdmitted(reset);
+        closing = true;
+        released = true; // never counted as a live connection
+        if (reset) {
+            client.resetAndClose();
+        } else {
+            client.closeNow();
+        }
         home.ended();
     }
 
@@ -447,18 +457,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                     why == ClientTracker.Refusal.CLIENT_RATE ? limits.maxRate() + "/s" : limits.maxConnections(),
                     clientForLog());
         }
-        notAdmitted(true);
-    }
-
-    /** Ends a client that was never admitted (nothing counted to release): reset, or an orderly close. */
-    private void notAdmitted(boolean reset) {
         closing = true;
         released = true; // never counted as a live connection
-        if (reset) {
-            client.resetAndClose();
-        } else {
-            client.closeNow();
-        }
+        client.resetAndClose();
     }
 
     private void releaseClientSlot() {
