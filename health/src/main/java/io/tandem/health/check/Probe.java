@@ -52,7 +52,7 @@ abstract class Probe {
         }
         if (finished) {
             // Decided synchronously inside open() (e.g. an immediate connect failure).
-            ch.close();
+            closeOutsideTheReadLoop(ch);
         } else {
             channel = ch;
         }
@@ -93,9 +93,26 @@ abstract class Probe {
             timer.cancel(false);
         }
         if (channel != null) {
-            channel.close();
+            closeOutsideTheReadLoop(channel);
         }
         released();
+    }
+
+    /**
+     * Closes {@code ch} in a task of its loop, not now: a probe decides inside {@code channelRead},
+     * and Netty's epoll datagram read loop (4.2.18) reads again after the handler returns without
+     * looking whether the channel was closed meanwhile. The descriptor number, freed by the close
+     * and taken by the next socket any thread opens, was then read by this loop: a blocking
+     * socket's recv hung the loop (every check on it stopped, timers included), a non-blocking one
+     * lost its datagram to us (UdpCheckIT: "timeout (no reply)" from a server that never got the
+     * probe). See {@code ProbeClosesOutsideTheReadLoopIT}.
+     */
+    private void closeOutsideTheReadLoop(Channel ch) {
+        try {
+            loop.execute(ch::close); // the probe's channels are on its loop
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            ch.close(); // the loop is shutting down: no read loop will run again
+        }
     }
 
     /** Releases buffers the probe holds. Called once, on the loop. */

@@ -66,6 +66,7 @@ abstract class CheckerITBase {
     @AfterEach
     void closeCheckers() {
         checkers.forEach(HealthChecker::close);
+        checkers.clear();
     }
 
     HealthChecker checker(TestTransport t) {

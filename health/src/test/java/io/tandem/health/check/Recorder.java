@@ -25,7 +25,17 @@ final class Recorder implements CheckListener {
 
     HealthTransition next() throws InterruptedException {
         HealthTransition t = transitions.poll(20, TimeUnit.SECONDS);
-        assertThat(t).as("a transition within 20 s").isNotNull();
+        if (t == null) {
+            // The stacks of every thread say which loop or callback hung (a CI run once saw none).
+            Thread.getAllStackTraces().forEach((th, st) -> {
+                StringBuilder b = new StringBuilder("thread ").append(th.getName()).append(' ').append(th.getState());
+                for (StackTraceElement e : st) {
+                    b.append("\n    at ").append(e);
+                }
+                System.err.println(b);
+            });
+        }
+        assertThat(t).as("a transition within 20 s (probes seen: %s)", probes).isNotNull();
         return t;
     }
 

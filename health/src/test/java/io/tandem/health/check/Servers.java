@@ -129,6 +129,7 @@ final class Servers {
     static final class UdpEcho implements AutoCloseable {
         final DatagramSocket socket;
         final AtomicInteger received = new AtomicInteger();
+        final AtomicInteger sendFailures = new AtomicInteger();
         /** The payload of the last datagram received. */
         volatile byte[] last = new byte[0];
 
@@ -139,18 +140,25 @@ final class Servers {
         /** Replies with {@code reply} (null: the datagram itself). */
         UdpEcho(byte[] reply) throws IOException {
             socket = new DatagramSocket(0, LOOPBACK);
-            Thread.ofVirtual().start(() -> {
+            // A platform thread, and a failed send does not end the loop: a CI run once saw a
+            // probe time out with no reply from this server (a virtual thread not scheduled, or
+            // the loop ended by one failed send, would both look like that).
+            Thread.ofPlatform().daemon().name("udp-echo-" + socket.getLocalPort()).start(() -> {
                 byte[] buf = new byte[2048];
                 while (!socket.isClosed()) {
+                    DatagramPacket p = new DatagramPacket(buf, buf.length);
                     try {
-                        DatagramPacket p = new DatagramPacket(buf, buf.length);
                         socket.receive(p);
-                        last = java.util.Arrays.copyOf(p.getData(), p.getLength());
-                        received.incrementAndGet();
-                        byte[] out = reply == null ? last : reply;
+                    } catch (IOException e) {
+                        return; // closed
+                    }
+                    last = java.util.Arrays.copyOf(p.getData(), p.getLength());
+                    received.incrementAndGet();
+                    byte[] out = reply == null ? last : reply;
+                    try {
                         socket.send(new DatagramPacket(out, out.length, p.getSocketAddress()));
                     } catch (IOException e) {
-                        return;
+                        sendFailures.incrementAndGet();
                     }
                 }
             });

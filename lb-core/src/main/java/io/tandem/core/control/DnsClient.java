@@ -3,6 +3,7 @@ package io.tandem.core.control;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
@@ -123,7 +124,8 @@ final class DnsClient {
     private CompletableFuture<Answer> query(String name, DnsRecordType type) {
         CompletableFuture<Answer> out = new CompletableFuture<>();
         Trace trace = new Trace();
-        DnsNameResolver resolver = new DnsNameResolverBuilder(group.next())
+        EventLoop loop = group.next();
+        DnsNameResolver resolver = new DnsNameResolverBuilder(loop)
                 .datagramChannelType(datagramChannel)
                 .socketChannelType(socketChannel)
                 .queryTimeoutMillis(settings.timeout().toMillis())
@@ -147,7 +149,14 @@ final class DnsClient {
             } catch (RuntimeException e) {
                 out.complete(new Failed(describe(e)));
             } finally {
-                resolver.close();
+                // Not inside the answer's channelRead (where this listener runs): Netty's epoll
+                // datagram read loop reads again after a close there, from a descriptor number the
+                // next socket may already have (see the health module's Probe#cleanup).
+                try {
+                    loop.execute(resolver::close);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    resolver.close();
+                }
             }
         });
         return out;

@@ -83,6 +83,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private static final int SPLICE_CHUNK = 1 << 20;
     private static final long NEVER = Long.MAX_VALUE;
     private static final long NO_TIMER = Long.MAX_VALUE;
+    /** Looks at an arrival that may be our own unregistered socket: {@link #putOffArrival}. */
+    private static final int MAX_ARRIVAL_PUT_OFFS = 5;
     private static final ClosedChannelException RESET_REQUESTED = new StacklessClosed("reset requested");
 
     private final VipOnLoop home;
@@ -153,8 +155,8 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private long timerAt = NO_TIMER;
     /** The attempt in progress is counted in {@link SelfLoops#pending} (until its socket is tracked). */
     private boolean pendingTrack;
-    /** The arrival was put off once already ({@link #putOffArrival}). */
-    private boolean arrivalPutOff;
+    /** How often the arrival was put off already ({@link #putOffArrival}). */
+    private byte arrivalPutOffs;
     private boolean anyBackendAtLimit;
     private boolean anyConnectFailed;
     private boolean closing;
@@ -474,16 +476,22 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
      * Before {@link #admit}: a client from an address of this host, while one of our own connects
      * to be tracked has not registered its socket yet, may be that very socket (the kernel queued
      * the connection during the connect call, and this loop accepted it first). Its admission is
-     * put off by a millisecond, once. True when put off.
+     * put off while that stays so, 1, 2, 4, 8 then 16 ms (31 ms at most): once was not enough on
+     * a loaded machine, where the connecting loop can be descheduled between its connect call and
+     * the registration for longer than a millisecond (SelfLoopIT then saw the loop caught one hop
+     * late, after the arrival side had reset the connect: a connect failure blamed on a backend).
+     * A pending registration lasts microseconds, so a client that is not ours is almost never put
+     * off more than once. True when put off.
      */
     private boolean putOffArrival() {
-        if (arrivalPutOff || !SelfLoops.watching(SelfLoops.Proto.TCP)
+        if (arrivalPutOffs >= MAX_ARRIVAL_PUT_OFFS || !SelfLoops.watching(SelfLoops.Proto.TCP)
                 || !SelfLoops.unsure(SelfLoops.Proto.TCP, peerAddress())) {
             return false;
         }
-        arrivalPutOff = true;
+        long delayMillis = 1L << arrivalPutOffs;
+        arrivalPutOffs++;
         try {
-            home.loop.executor.schedule(this::open, 1, MILLISECONDS);
+            home.loop.executor.schedule(this::open, delayMillis, MILLISECONDS);
         } catch (RejectedExecutionException e) {
             return false; // the loop is shutting down: decide now
         }
