@@ -32,6 +32,10 @@ import java.util.TreeSet;
 final class PairSystem implements AutoCloseable {
     static final String VIP10 = "198.18.1.10";
     static final String VIP11 = "198.18.1.11";
+    /** The IPv6 VIP of {@link #enableIpv6()}: on-link in the hosts' 2001:db8::/64, prefers lb1. */
+    static final String VIP6 = "2001:db8::1:10";
+    private static final java.util.Map<String, String> IPV6 = java.util.Map.of(
+            "client", "2001:db8::2", "lb1", "2001:db8::11", "lb2", "2001:db8::12");
     static final int ZK_PORT = 2181;
     static final int PEER_PORT = 7946;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,6 +48,7 @@ final class PairSystem implements AutoCloseable {
     private final List<Child> clients = new ArrayList<>();
     private TandemProcess lb1;
     private TandemProcess lb2;
+    private boolean ipv6;
 
     private PairSystem(Topology net, Path dir) {
         this.net = net;
@@ -83,6 +88,44 @@ final class PairSystem implements AutoCloseable {
         return net;
     }
 
+    /**
+     * Gives client, lb1 and lb2 an IPv6 address in 2001:db8::/64 ({@code nodad}: usable at once)
+     * and makes every node started from now on serve a third VIP, {@link #VIP6} (preferred owner
+     * lb1), whose takeover is announced by an unsolicited neighbour advertisement.
+     */
+    void enableIpv6() throws IOException {
+        for (var e : IPV6.entrySet()) {
+            Topology.Result r = net.exec(e.getKey(), "ip", "-6", "addr", "add", e.getValue() + "/64", "dev",
+                    Topology.IFACE, "nodad");
+            if (r.code() != 0 && !r.output().contains("exists")) {
+                throw new IOException("ipv6 address on " + e.getKey() + ": " + r.output());
+            }
+        }
+        ipv6 = true;
+    }
+
+    /** Whether {@code host} has {@link #VIP6}/128 on its interface. */
+    boolean hasVip6(String host) throws IOException {
+        return net.exec(host, "ip", "-6", "-o", "addr", "show", "dev", Topology.IFACE).output()
+                .contains(" " + VIP6 + "/128");
+    }
+
+    /** The link-layer address {@code host}'s neighbour table holds for {@code address} ("" if none). */
+    String neighbour(String host, String address) throws IOException {
+        String out = net.exec(host, "ip", "-6", "neigh", "show", address, "dev", Topology.IFACE).output();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("lladdr (\\S+)").matcher(out);
+        return m.find() ? m.group(1) : "";
+    }
+
+    /** The MAC address of {@code host}'s interface. */
+    String mac(String host) throws IOException {
+        String out = net.exec(host, "cat", "/sys/class/net/" + Topology.IFACE + "/address").output().strip();
+        if (!out.matches("[0-9a-f:]{17}")) {
+            throw new IOException("no MAC address for " + host + ": " + out);
+        }
+        return out;
+    }
+
     TandemProcess lb1() {
         return lb1;
     }
@@ -120,6 +163,9 @@ final class PairSystem implements AutoCloseable {
             net.link(host, true);
             for (String vip : List.of(VIP10, VIP11)) {
                 net.exec(host, "ip", "addr", "del", vip + "/32", "dev", Topology.IFACE);
+            }
+            if (ipv6) {
+                net.exec(host, "ip", "-6", "addr", "del", VIP6 + "/128", "dev", Topology.IFACE);
             }
             net.exec(host, "iptables", "-F");
         }
@@ -177,7 +223,7 @@ final class PairSystem implements AutoCloseable {
                 await("each VIP on its preferred owner").atMost(Duration.ofSeconds(30))
                         .pollInterval(Duration.ofMillis(100))
                         .failFast("a node exited", () -> !lb1.process().isAlive() || !lb2.process().isAlive())
-                        .until(() -> servedOrEmpty("lb1").equals(Set.of(VIP10))
+                        .until(() -> servedOrEmpty("lb1").equals(ipv6 ? Set.of(VIP10, VIP6) : Set.of(VIP10))
                                 && servedOrEmpty("lb2").equals(Set.of(VIP11)) && peerLinkUp("lb1")
                                 && peerLinkUp("lb2"));
                 return;
@@ -194,6 +240,9 @@ final class PairSystem implements AutoCloseable {
                     for (String vip : List.of(VIP10, VIP11)) {
                         net.exec(host, "ip", "addr", "del", vip + "/32", "dev", Topology.IFACE);
                     }
+                    if (ipv6) {
+                        net.exec(host, "ip", "-6", "addr", "del", VIP6 + "/128", "dev", Topology.IFACE);
+                    }
                 }
             }
         }
@@ -205,6 +254,9 @@ final class PairSystem implements AutoCloseable {
         Path config = dir.resolve(id + "-" + cluster + ".yaml");
         // explicit timing: the tests must not depend on the ha module's defaults; preemption off
         // (on by default): the scenarios assert where each address stays after a fault
+        String vip6 = ipv6 ? "  - name: web6\n    listen: \"[" + VIP6 + "]:80\"\n    backends: ["
+                + net.address("be") + ":8080]\n" : "";
+        String ha6 = ipv6 ? "    - {address: \"" + VIP6 + "\", preferred_owner: lb1}\n" : "";
         Files.writeString(config, """
                 admin:
                   listen: 127.0.0.1:9090
@@ -215,7 +267,7 @@ final class PairSystem implements AutoCloseable {
                   - name: web11
                     listen: %s:80
                     backends: [%s:8080]
-                ha:
+                %sha:
                   node_id: %s
                   cluster: %s
                   listen: %s:%d
@@ -230,9 +282,9 @@ final class PairSystem implements AutoCloseable {
                   addresses:
                     - {address: %s, preferred_owner: lb1}
                     - {address: %s, preferred_owner: lb2}
-                """.formatted(VIP10, net.address("be"), VIP11, net.address("be"), id, cluster, net.address(id),
-                PEER_PORT, other, net.address(other), PEER_PORT, net.address("zk"), ZK_PORT, Topology.IFACE,
-                VIP10, VIP11));
+                %s""".formatted(VIP10, net.address("be"), VIP11, net.address("be"), vip6, id, cluster,
+                net.address(id), PEER_PORT, other, net.address(other), PEER_PORT, net.address("zk"), ZK_PORT,
+                Topology.IFACE, VIP10, VIP11, ha6));
         TandemProcess p = TandemProcess.startWith(net.in(id), "run", "--config", config.toString());
         nodes.add(p);
         if (id.equals("lb1")) {
@@ -245,8 +297,15 @@ final class PairSystem implements AutoCloseable {
 
     /** A client loop in {@code client}: a new connection to each VIP every 20 ms for {@code durationMs}. */
     Child client(long durationMs) throws Exception {
-        Child c = Child.start("client", net.in("client"), ClientLoopMain.class, Long.toString(durationMs), "20",
-                Long.toString(ProcessHandle.current().pid()), VIP10 + ":80", VIP11 + ":80");
+        return clientOf(durationMs, VIP10 + ":80", VIP11 + ":80");
+    }
+
+    /** A client loop in {@code client} to each of {@code targets} ({@code host:port}, IPv6 in brackets). */
+    Child clientOf(long durationMs, String... targets) throws Exception {
+        java.util.List<String> args = new ArrayList<>(List.of(Long.toString(durationMs), "20",
+                Long.toString(ProcessHandle.current().pid())));
+        args.addAll(List.of(targets));
+        Child c = Child.start("client", net.in("client"), ClientLoopMain.class, args.toArray(String[]::new));
         clients.add(c);
         return c;
     }
