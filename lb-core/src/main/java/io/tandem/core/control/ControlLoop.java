@@ -411,9 +411,12 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
      * an orphan: its client's packets now reach the new owner, which answers them with resets,
      * while here it lingers until the idle timeout and holds up the next drain. Each reset runs on
      * the connection's own event loop (a task handed to it; nothing on the data path waits or
-     * locks). VIPs whose listen address is another one, or the wildcard, are left alone.
+     * locks). A VIP that listens on the wildcard address has each connection look at its own
+     * local address on its loop and reset itself when it is {@code address}; VIPs whose listen
+     * address is another one are left alone.
      *
-     * @return the number of connections reset, per VIP name (VIPs listening on the address only)
+     * @return the number of connections reset, per VIP name (VIPs listening on the address or on
+     *         the wildcard; for the latter, once every connection has looked)
      */
     public CompletableFuture<Map<String, Integer>> resetConnectionsOn(String address) {
         java.net.InetAddress target;
@@ -423,20 +426,42 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
             return CompletableFuture.failedFuture(e);
         }
         return ask((r, now) -> {
-            Map<String, Integer> reset = new java.util.TreeMap<>();
+            Map<String, CompletableFuture<Integer>> reset = new java.util.TreeMap<>();
             for (VipState vs : r.vips()) {
-                if (!listensOn(vs, target)) {
-                    continue;
+                if (listensOn(vs, target)) {
+                    int n = 0;
+                    for (var c : List.copyOf(vs.vip.connections())) {
+                        c.reset();
+                        n++;
+                    }
+                    reset.put(vs.vip.name(), CompletableFuture.completedFuture(n));
+                } else if (listensOnWildcard(vs, target)) {
+                    List<CompletableFuture<Boolean>> looks = new ArrayList<>();
+                    for (var c : List.copyOf(vs.vip.connections())) {
+                        looks.add(c.resetIfArrivedOn(target));
+                    }
+                    reset.put(vs.vip.name(), CompletableFuture.allOf(looks.toArray(CompletableFuture[]::new))
+                            .thenApply(v -> (int) looks.stream().filter(CompletableFuture::join).count()));
                 }
-                int n = 0;
-                for (var c : List.copyOf(vs.vip.connections())) {
-                    c.reset();
-                    n++;
-                }
-                reset.put(vs.vip.name(), n);
             }
             return reset;
-        });
+        }).thenCompose(byVip -> CompletableFuture.allOf(byVip.values().toArray(CompletableFuture[]::new))
+                .thenApply(v -> {
+                    Map<String, Integer> out = new java.util.TreeMap<>();
+                    byVip.forEach((name, n) -> out.put(name, n.join()));
+                    return out;
+                }));
+    }
+
+    /** A VIP on 0.0.0.0 takes IPv4 connections to any address; one on :: takes both families. */
+    private static boolean listensOnWildcard(VipState vs, java.net.InetAddress target) {
+        try {
+            java.net.InetAddress listen = java.net.InetAddress.ofLiteral(vs.vip.pool().config().listen().host());
+            return listen.isAnyLocalAddress()
+                    && (listen instanceof java.net.Inet6Address || target instanceof java.net.Inet4Address);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static boolean listensOn(VipState vs, java.net.InetAddress target) {

@@ -207,6 +207,31 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<Boolean> resetIfArrivedOn(java.net.InetAddress local) {
+        var done = new java.util.concurrent.CompletableFuture<Boolean>();
+        try {
+            home.loop.executor.execute(() -> {
+                InetSocketAddress here = null;
+                if (!released) {
+                    try {
+                        here = client.localAddress(); // getsockname: only when an address is released
+                    } catch (RuntimeException e) {
+                        here = null; // the socket is gone: the connection is ending anyway
+                    }
+                }
+                boolean hit = here != null && local.equals(here.getAddress());
+                if (hit) {
+                    abort(RESET_REQUESTED);
+                }
+                done.complete(hit);
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.complete(false); // the loop is shutting down: the connection goes with it
+        }
+        return done;
+    }
+
+    @Override
     public java.util.concurrent.Executor loop() {
         return home.loop.executor;
     }

@@ -19,6 +19,18 @@ public interface Connection {
     void reset();
 
     /**
+     * Resets the connection if its client connected to {@code local} (this node's side of the
+     * client socket), for a VIP that listens on a wildcard address and so takes connections for
+     * several addresses, of which one was released. Any thread (the check and the reset run on the
+     * connection's own event loop). Connections that cannot tell keep running.
+     *
+     * @return completes with whether this connection was reset
+     */
+    default java.util.concurrent.CompletableFuture<Boolean> resetIfArrivedOn(java.net.InetAddress local) {
+        return java.util.concurrent.CompletableFuture.completedFuture(false);
+    }
+
+    /**
      * The event loop this connection lives on: {@link #describe} is called there only. Null for a
      * connection that cannot describe itself.
      */

@@ -79,6 +79,45 @@ class OrphanedConnectionsIT {
         }
     }
 
+    /**
+     * A VIP listening on 0.0.0.0 takes connections for every address of the host; when one address
+     * is released, only the connections that arrived on it are reset (each looks at its own local
+     * address), and the count says so. On the old code none was reset (wildcard VIPs were skipped).
+     */
+    @Test
+    void aWildcardVipResetsOnlyTheConnectionsThatArrivedOnTheReleasedAddress() throws Exception {
+        try (TestBackend echo = TestBackend.start(TestBackend.Mode.ECHO)) {
+            int port = freePort("0.0.0.0");
+            String yaml = """
+                    vips:
+                      - name: any
+                        listen: 0.0.0.0:%d
+                        timeouts: {idle: 10m}
+                        backends: [127.0.0.1:%d]
+                    """.formatted(port, echo.port());
+            ConfigResult r = ConfigLoader.parse(yaml, "orphans-wildcard.yaml");
+            assertThat(r).as("%s", r).isInstanceOf(ConfigResult.Valid.class);
+            try (Node node = Node.start(new Node.Options("edge-1", ((ConfigResult.Valid) r).config(), () -> r,
+                    "orphans-wildcard.yaml", Optional.empty()));
+                 Socket lost1 = connect("127.0.0.4", port);
+                 Socket lost2 = connect("127.0.0.4", port);
+                 Socket kept = connect("127.0.0.5", port)) {
+                for (Socket s : new Socket[] {lost1, lost2, kept}) {
+                    assertThat(roundTrip(s, "hello")).isEqualTo("hello");
+                }
+                await().atMost(Duration.ofSeconds(5)).until(() -> node.control().activeConnections() == 3);
+
+                var byVip = node.control().resetConnectionsOn("127.0.0.4").get(5, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(byVip).as("connections reset per VIP").containsExactly(java.util.Map.entry("any", 2));
+                for (Socket s : new Socket[] {lost1, lost2}) {
+                    assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(SocketException.class);
+                }
+                assertThat(roundTrip(kept, "still here")).as("the connection to another address").isEqualTo("still here");
+                await().atMost(Duration.ofSeconds(5)).until(() -> node.control().activeConnections() == 1);
+            }
+        }
+    }
+
     private static Socket connect(String host, int port) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress(host, port), 2_000);
