@@ -15,11 +15,23 @@ import java.util.function.Supplier;
  * not take over a running VIP's meters).
  */
 record BoundListener(InetSocketAddress localAddress, Supplier<CompletableFuture<Void>> closer,
-                     Optional<UdpStats> udpStats) {
+                     Optional<UdpStats> udpStats, Supplier<CompletableFuture<Integer>> sessionsEnder) {
     BoundListener {
         requireNonNull(localAddress, "localAddress");
         requireNonNull(closer, "closer");
         requireNonNull(udpStats, "udpStats");
+        requireNonNull(sessionsEnder, "sessionsEnder");
+    }
+
+    /** A listener without sessions to end (TCP: its connections are the VIP's, cut one by one). */
+    BoundListener(InetSocketAddress localAddress, Supplier<CompletableFuture<Void>> closer,
+                  Optional<UdpStats> udpStats) {
+        this(localAddress, closer, udpStats, () -> CompletableFuture.completedFuture(0));
+    }
+
+    /** Ends a UDP listener's open sessions (its address was released); 0 for TCP. */
+    CompletableFuture<Integer> endSessions() {
+        return sessionsEnder.get();
     }
 
     CompletableFuture<Void> close() {

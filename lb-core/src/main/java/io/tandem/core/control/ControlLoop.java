@@ -406,8 +406,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     }
 
     /**
-     * Resets every live TCP connection proxied on {@code address}: a VIP address this node no
-     * longer holds (released to a peer, fenced, isolated, drained). A connection kept would be
+     * Resets every live TCP connection proxied on {@code address}, and ends every UDP session on
+     * it (closing its upstream socket, so a backend's late answer does not go out from here too):
+     * a VIP address this node no longer holds (released to a peer, fenced, isolated, drained). A
+     * connection kept would be
      * an orphan: its client's packets now reach the new owner, which answers them with resets,
      * while here it lingers until the idle timeout and holds up the next drain. Each reset runs on
      * the connection's own event loop (a task handed to it; nothing on the data path waits or
@@ -415,8 +417,9 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
      * local address on its loop and reset itself when it is {@code address}; VIPs whose listen
      * address is another one are left alone.
      *
-     * @return the number of connections reset, per VIP name (VIPs listening on the address or on
-     *         the wildcard; for the latter, once every connection has looked)
+     * @return the number of connections reset and sessions ended, per VIP name (VIPs listening on
+     *         the address or on the wildcard; for the latter, once every connection has looked;
+     *         UDP sessions of a wildcard VIP are not ended: they do not record their address)
      */
     public CompletableFuture<Map<String, Integer>> resetConnectionsOn(String address) {
         java.net.InetAddress target;
@@ -434,7 +437,10 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
                         c.reset();
                         n++;
                     }
-                    reset.put(vs.vip.name(), CompletableFuture.completedFuture(n));
+                    CompletableFuture<Integer> sessions = vs.listener == null ? CompletableFuture.completedFuture(0)
+                            : vs.listener.endSessions(); // UDP: its sessions end (no reset to send)
+                    int tcp = n;
+                    reset.put(vs.vip.name(), sessions.thenApply(u -> tcp + u));
                 } else if (listensOnWildcard(vs, target)) {
                     List<CompletableFuture<Boolean>> looks = new ArrayList<>();
                     for (var c : List.copyOf(vs.vip.connections())) {

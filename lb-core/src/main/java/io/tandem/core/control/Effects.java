@@ -178,7 +178,7 @@ final class Effects {
     private CompletableFuture<BoundListener> bindListener(VipConfig v, Vip vip) {
         if (v.protocol() == Protocol.UDP) {
             return UdpListener.bind(vip, workers, transport, events, v.udp()).thenApply(l ->
-                    new BoundListener(l.localAddress(), l::close, Optional.of(l.stats())));
+                    new BoundListener(l.localAddress(), l::close, Optional.of(l.stats()), l::endSessions));
         }
         return TcpListener.bind(vip, workers, transport, events).thenApply(l ->
                 new BoundListener(l.localAddress(), l::close, Optional.empty()));

@@ -27,7 +27,7 @@ final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final Duration WARN_INTERVAL = Duration.ofSeconds(10);
 
-    enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN }
+    enum Reason { EXPIRED, EVICTED, COMPLETED, NO_BACKEND, SHUTDOWN, RELEASED }
 
     final Vip vip;
     /** The VIP's {@code udp} section, as validated by the config reader. */
@@ -203,7 +203,7 @@ final class Sessions {
             case EXPIRED -> stats.sessionsExpired.increment();
             case EVICTED -> stats.sessionsEvicted.increment();
             case COMPLETED -> stats.sessionsCompleted.increment();
-            case NO_BACKEND, SHUTDOWN -> { }
+            case NO_BACKEND, SHUTDOWN, RELEASED -> { }
         }
     }
 
@@ -219,6 +219,21 @@ final class Sessions {
         for (Session s = table.eldest(); s != null && now - s.lastActive >= idle; s = table.eldest()) {
             close(s, Reason.EXPIRED);
         }
+    }
+
+    /**
+     * Closes every session open now (their upstream sockets) and keeps listening: the VIP's
+     * address was released, so its clients' datagrams reach another node, and a backend's late
+     * answers must not go out from here as well. Returns how many were closed.
+     */
+    int endSessions() {
+        int n = 0;
+        for (Session s = table.eldest(); s != null; s = table.eldest()) {
+            close(s, Reason.RELEASED);
+            n++;
+        }
+        publishCounts();
+        return n;
     }
 
     /** Closes every session; no new one opens after this. */

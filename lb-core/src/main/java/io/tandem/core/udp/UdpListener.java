@@ -211,6 +211,25 @@ public final class UdpListener {
         return parts.stream().map(Part::sockets).toList();
     }
 
+    /**
+     * Closes every session open now, each on its loop, and keeps listening (the VIP's address was
+     * released): completes with how many were closed.
+     */
+    public CompletableFuture<Integer> endSessions() {
+        List<CompletableFuture<Integer>> ends = new java.util.ArrayList<>();
+        for (Part p : parts) {
+            CompletableFuture<Integer> f = new CompletableFuture<>();
+            try {
+                p.loop.execute(() -> f.complete(p.sessions.endSessions()));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                f.complete(0); // the loop is shutting down: its sessions go with it
+            }
+            ends.add(f);
+        }
+        return CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new))
+                .thenApply(v -> ends.stream().mapToInt(CompletableFuture::join).sum());
+    }
+
     /** Closes the listening sockets and every session (their upstream sockets). Idempotent. */
     public CompletableFuture<Void> close() {
         if (!closing.compareAndSet(false, true)) {

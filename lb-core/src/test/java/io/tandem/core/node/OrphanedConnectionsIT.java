@@ -118,6 +118,68 @@ class OrphanedConnectionsIT {
         }
     }
 
+    /**
+     * A UDP VIP on the released address ends its sessions (their upstream sockets closed), so a
+     * backend's late answer cannot go out from this node as well as from the new owner; the VIP
+     * keeps listening. On the old code the session lived on until it idled out (here: 10 min).
+     */
+    @Test
+    void releasingAUdpVipsAddressEndsItsSessions() throws Exception {
+        try (java.net.DatagramSocket backend = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress());
+             java.net.DatagramSocket client = new java.net.DatagramSocket(0, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Thread echo = Thread.ofPlatform().daemon().start(() -> {
+                byte[] buf = new byte[2048];
+                while (!backend.isClosed()) {
+                    try {
+                        java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                        backend.receive(p);
+                        backend.send(new java.net.DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            int port;
+            try (java.net.DatagramSocket probe = new java.net.DatagramSocket(0, java.net.InetAddress.getByName("127.0.0.6"))) {
+                port = probe.getLocalPort();
+            }
+            String yaml = """
+                    vips:
+                      - name: dns
+                        protocol: udp
+                        listen: 127.0.0.6:%d
+                        udp: {session_idle: 10m}
+                        backends: [127.0.0.1:%d]
+                    """.formatted(port, backend.getLocalPort());
+            ConfigResult r = ConfigLoader.parse(yaml, "orphans-udp.yaml");
+            assertThat(r).as("%s", r).isInstanceOf(ConfigResult.Valid.class);
+            try (Node node = Node.start(new Node.Options("edge-1", ((ConfigResult.Valid) r).config(), () -> r,
+                    "orphans-udp.yaml", Optional.empty()))) {
+                client.setSoTimeout(5_000);
+                InetSocketAddress vip = new InetSocketAddress("127.0.0.6", port);
+                byte[] ping = "ping".getBytes(StandardCharsets.US_ASCII);
+                client.send(new java.net.DatagramPacket(ping, ping.length, vip));
+                java.net.DatagramPacket back = new java.net.DatagramPacket(new byte[16], 16);
+                client.receive(back);
+                assertThat(new String(back.getData(), 0, back.getLength(), StandardCharsets.US_ASCII)).isEqualTo("ping");
+                var sessions = node.metrics().registry().get("tandem.udp.sessions.active").gauge();
+                assertThat(sessions.value()).isEqualTo(1.0);
+
+                var byVip = node.control().resetConnectionsOn("127.0.0.6").get(5, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(byVip).as("sessions ended per VIP").containsExactly(java.util.Map.entry("dns", 1));
+                assertThat(sessions.value()).as("open sessions after the release").isZero();
+
+                // still listening: a new datagram opens a new session
+                client.send(new java.net.DatagramPacket(ping, ping.length, vip));
+                client.receive(back);
+                assertThat(sessions.value()).isEqualTo(1.0);
+            } finally {
+                backend.close();
+                echo.join(2_000);
+            }
+        }
+    }
+
     private static Socket connect(String host, int port) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress(host, port), 2_000);
