@@ -352,14 +352,17 @@ def run_cell(name, scenario, args):
         def inject():
             nonlocal rule_in
             time.sleep(max(0.0, t_fault_planned - mono()))
-            ev["fault"], ev["fault_wall"] = mono(), time.time()
+            t_call = mono()
             if scenario == "kill":
                 for addr in ZONES[LOCAL]:
                     procs[addr].signal(signal.SIGKILL)
             else:
-                iptables("-I")
                 rule_in = True
-            ev["fault_call_ms"] = round((mono() - ev["fault"]) * 1000, 1)
+                iptables("-I")
+            # The fault instant is the end of the call: the rule is certainly in effect then (iptables
+            # commits the table at the end); a request started during the call counts as in flight.
+            ev["fault"], ev["fault_wall"] = mono(), time.time()
+            ev["fault_call_ms"] = round((ev["fault"] - t_call) * 1000, 1)
             time.sleep(max(0.0, t_restore_planned - mono()))
             ev["restore_begin"] = mono()
             if scenario == "kill":
@@ -369,9 +372,9 @@ def run_cell(name, scenario, args):
                     procs[addr] = start_backend(addr)
                 ev["restore"] = mono()  # both listening again
             else:
-                ev["restore"] = mono()
                 iptables("-D")
                 rule_in = False
+                ev["restore"] = mono()  # the rule is gone
             ev["restore_call_ms"] = round((mono() - ev["restore_begin"]) * 1000, 1)
 
         records = run_load(FRONT[name], start_at, stop_at, inject)
@@ -380,6 +383,11 @@ def run_cell(name, scenario, args):
         r = analyse(records, ev["fault"], ev["restore"], measure_from, stop_at)
         r["zone_down_ms"] = round((t_down - ev["fault"]) * 1000, 1) if t_down is not None else None
         r["zone_down_line"] = line
+        r["zone_down_ms_own_clock"] = fo.own_clock_ms(line, ev["fault_wall"]) if name == "tandem" else None
+        if name == "tandem":
+            _, zero = proxy.first_line_after(ev["fault"], "vip locality", "local_share=0.00%")
+            r["local_share_zero_ms_own_clock"] = fo.own_clock_ms(zero, ev["fault_wall"])
+        r["fault_wall"] = ev["fault_wall"]
         r["fault_call_ms"] = ev["fault_call_ms"]
         r["restore_call_ms"] = ev["restore_call_ms"]
         r["proxy_lines"] = [l.strip() for t, l in proxy.lines if t >= ev["fault"]][:12]
@@ -408,9 +416,13 @@ def analyse(records, t_fault, t_restore, measure_from, stop_at):
     during, n_during = share(t_fault + SETTLE, t_restore)
     after, n_after = share(stop_at - WINDOW, stop_at)
     remote_after_fault = [e for s, e, z in ok if z != LOCAL and e >= t_fault and s < t_restore]
-    # Spilled: the last request started in the outage that did not succeed in a remote zone.
-    not_spilled = [e for s, e, o, z in records if t_fault <= s < t_restore and not (o == "ok" and z != LOCAL)]
-    errs_outage = [e for s, e, o in failed if e >= t_fault and s < t_restore]
+    first_remote = min(remote_after_fault) if remote_after_fault else None
+    # Fully spilled: from then on every request started in the outage succeeds in a remote zone (the end
+    # of the last one that did not, and not before the first remote success).
+    not_spilled = [e for s, e, o, z in records if t_fault <= s and e < t_restore and not (o == "ok" and z != LOCAL)]
+    spilled = max(not_spilled + ([first_remote] if first_remote is not None else [])) if first_remote else None
+    # Error-free: the end of the last failed request started in the outage (in-flight losses apart).
+    errs_outage = [e for s, e, o in failed if t_fault <= s < t_restore]
     kinds = {}
     for s, e, o in failed:
         if e >= t_fault:
@@ -426,8 +438,8 @@ def analyse(records, t_fault, t_restore, measure_from, stop_at):
     return {
         "local_share_before": before, "local_share_during": during, "local_share_after": after,
         "ok_before": n_before, "ok_during": n_during, "ok_after": n_after,
-        "first_remote_ms": ms(min(remote_after_fault), t_fault) if remote_after_fault else None,
-        "spilled_ms": ms(max(not_spilled), t_fault) if not_spilled else 0.0,
+        "first_remote_ms": ms(first_remote, t_fault),
+        "spilled_ms": ms(spilled, t_fault),
         "error_free_ms": ms(max(errs_outage), t_fault) if errs_outage else 0.0,
         "failed_in_outage": sum(1 for s, e, o in failed if t_fault <= s < t_restore),
         "inflight_lost_at_fault": sum(1 for s, e, o in failed if s < t_fault <= e),
@@ -479,6 +491,8 @@ def summarise(runs, proxies, scenarios):
                 for k, v in r["error_kinds"].items():
                     kinds[k] = kinds.get(k, 0) + v
             out[sc][p]["error_kinds_total"] = kinds
+            for k in ("zone_down_ms_own_clock", "local_share_zero_ms_own_clock", "fault_call_ms"):
+                out[sc][p][k] = fo.cell([r.get(k) for r in rs])
             out[sc][p]["runs"] = len(rs)
         t = out[sc].get("tandem")
         ratios = {}
@@ -523,16 +537,20 @@ def render(s):
              f"share of successful requests answered by zone-a (*before*: last {WINDOW:.0f} s before the fault; "
              f"*during*: from {SETTLE:.0f} s after the fault to the restore; *after*: last {WINDOW:.0f} s of the "
              "run); *first remote success* = end of the first successful request answered by zone-b/c; "
-             "*fully spilled* = end of the last request started during the outage that did not succeed in "
-             "zone-b/c (failed, or answered by zone-a before it died); *error-free after* = end of the last failed "
-             "request (0 = none failed); *failed in outage* = failed requests started between fault and restore; "
-             "*in-flight lost* = requests in flight at the fault that failed; *zone marked down* = the proxy's "
-             "own log line for the second zone-a backend (Tandem `backend down`/`backend ejected`, HAProxy "
-             "`is DOWN`, nginx `temporarily disabled`, per worker), as read by the harness; *first local after "
-             "restore* = end of the first request started after the restore and answered by zone-a; *last remote "
-             "after restore* = end of the last request started after the restore and answered by zone-b/c "
-             "(0 = none). Restore instant: kill = both zone-a backends listening again; blackhole = just before "
-             "the rule is deleted.", ""]
+             "*fully spilled* = from then on every request started in the outage succeeded in zone-b/c (the end "
+             "of the last one started after the fault that failed or was answered by zone-a, and not before the "
+             "first remote success); *error-free after* = end of the last failed request started after the fault "
+             "(0 = none failed); *failed in outage* = failed requests started between fault and restore; "
+             "*in-flight lost* = requests in flight at the fault that failed (at layer 4 every proxy loses "
+             "requests already on a backend that dies; a blackholed one hangs until the 2 s client timeout); "
+             "*zone marked down* = the proxy's own log line for the second zone-a backend (Tandem `backend "
+             "down`/`backend ejected`, HAProxy `is DOWN`, nginx `temporarily disabled`, per worker), as read by "
+             "the harness; *first local after restore* = end of the first request started after the restore "
+             "and answered by zone-a; *last remote after restore* = end of the last request started after the "
+             "restore and answered by zone-b/c (0 = none). Instants: the fault is the end of the `kill` / "
+             "`iptables -I` call (the rule is certainly in effect; a request started during the call counts as "
+             "in flight), the restore is both zone-a backends listening again (kill) or the end of `iptables -D` "
+             "(blackhole).", ""]
     for sc in a["scenarios"].split(","):
         cells = s["summary"].get(sc, {})
         if not any(p in cells for p in PROXIES):
@@ -543,7 +561,7 @@ def render(s):
             if p in cells:
                 c = cells[p]
                 row = [fmt_cell(c[k], d, "not seen" if k in ("zone_down_ms", "back_first_ms",
-                                                             "first_remote_ms") else "–") for _, k, d in COLUMNS]
+                                                             "first_remote_ms", "spilled_ms") else "–") for _, k, d in COLUMNS]
                 lines.append(f"| {p} | " + " | ".join(row) + " |")
         rat = cells.get("ratios_tandem_over_peer", {})
         if rat:
@@ -552,6 +570,11 @@ def render(s):
             for peer, rs in rat.items():
                 lines.append(f"| {peer} | " + " | ".join(
                     fmt_ratio(rs[k], cells.get("tandem", {}).get(k), cells[peer][k]) for _, k in RATIOS) + " |")
+        t = cells.get("tandem")
+        if t and (t.get("zone_down_ms_own_clock") or t.get("local_share_zero_ms_own_clock")):
+            lines += ["", "Tandem by its own log timestamps (no pipe/reader delay), from the fault: second zone-a "
+                      f"backend out {fo.fmt(t.get('zone_down_ms_own_clock'), 0)} ms; split republished with "
+                      f"`local_share=0.00%` {fo.fmt(t.get('local_share_zero_ms_own_clock'), 0)} ms."]
         kinds = {p: cells[p]["error_kinds_total"] for p in PROXIES if p in cells and cells[p]["error_kinds_total"]}
         if kinds:
             lines += ["", "Failed requests after the fault by kind (all runs): " + "; ".join(
