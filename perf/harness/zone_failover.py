@@ -32,6 +32,7 @@ the end, also on Ctrl-C or SIGTERM.
 """
 import argparse
 import asyncio
+import gzip
 import json
 import multiprocessing
 import os
@@ -132,6 +133,26 @@ def start_backend(addr):
         p.stop()
         raise
     return p
+
+
+def refusing_after(t0, limit=5.0):
+    """ms from t0 until both zone-a addresses refuse connections: a killed process's listener lives on
+    until the kernel has torn the process down, and handshakes into its backlog are not refused."""
+    pending = set(ZONES[LOCAL])
+    while pending and mono() - t0 < limit:
+        for addr in list(pending):
+            s = socket.socket()
+            s.settimeout(0.02)
+            try:
+                s.connect((addr, PORT))
+            except ConnectionRefusedError:
+                pending.discard(addr)
+            except OSError:
+                pass  # timed out: a full backlog of a dying listener drops the SYN
+            finally:
+                s.close()
+        time.sleep(0.002)
+    return None if pending else round((mono() - t0) * 1000, 1)
 
 
 def servers():
@@ -363,6 +384,8 @@ def run_cell(name, scenario, args):
             # commits the table at the end); a request started during the call counts as in flight.
             ev["fault"], ev["fault_wall"] = mono(), time.time()
             ev["fault_call_ms"] = round((ev["fault"] - t_call) * 1000, 1)
+            if scenario == "kill":
+                ev["refusing_ms"] = refusing_after(ev["fault"])
             time.sleep(max(0.0, t_restore_planned - mono()))
             ev["restore_begin"] = mono()
             if scenario == "kill":
@@ -380,7 +403,7 @@ def run_cell(name, scenario, args):
         records = run_load(FRONT[name], start_at, stop_at, inject)
         time.sleep(0.3)  # late log lines
         t_down, line = zone_down_line(proxy, name, ev["fault"])
-        r = analyse(records, ev["fault"], ev["restore"], measure_from, stop_at)
+        r = analyse(records, ev["fault"], ev["restore"], measure_from, stop_at, ev["restore_begin"])
         r["zone_down_ms"] = round((t_down - ev["fault"]) * 1000, 1) if t_down is not None else None
         r["zone_down_line"] = line
         r["zone_down_ms_own_clock"] = fo.own_clock_ms(line, ev["fault_wall"]) if name == "tandem" else None
@@ -388,7 +411,19 @@ def run_cell(name, scenario, args):
             _, zero = proxy.first_line_after(ev["fault"], "vip locality", "local_share=0.00%")
             r["local_share_zero_ms_own_clock"] = fo.own_clock_ms(zero, ev["fault_wall"])
         r["fault_wall"] = ev["fault_wall"]
+        if args.raw:
+            # Every request, times in ms from the fault: for a re-analysis without another run.
+            raw = {"fault": 0.0, "restore_begin": round((ev["restore_begin"] - ev["fault"]) * 1000, 2),
+                   "restore": round((ev["restore"] - ev["fault"]) * 1000, 2),
+                   "measure_from": round((measure_from - ev["fault"]) * 1000, 2),
+                   "stop_at": round((stop_at - ev["fault"]) * 1000, 2),
+                   "records": [(round((s0 - ev["fault"]) * 1000, 2), round((e0 - ev["fault"]) * 1000, 2), o, z)
+                               for s0, e0, o, z in records]}
+            Path(args.raw).mkdir(parents=True, exist_ok=True)
+            with gzip.open(Path(args.raw) / f"{name}-{scenario}-{int(ev['fault_wall'])}.json.gz", "wt") as f:
+                json.dump(raw, f)
         r["fault_call_ms"] = ev["fault_call_ms"]
+        r["zone_refusing_ms"] = ev.get("refusing_ms")
         r["restore_call_ms"] = ev["restore_call_ms"]
         r["proxy_lines"] = [l.strip() for t, l in proxy.lines if t >= ev["fault"]][:12]
         return r
@@ -401,7 +436,10 @@ def run_cell(name, scenario, args):
             p.stop()
 
 
-def analyse(records, t_fault, t_restore, measure_from, stop_at):
+def analyse(records, t_fault, t_restore, measure_from, stop_at, t_outage_end=None):
+    """t_outage_end: when the restore began (nothing comes back before it: the outage measures end there);
+    t_restore: when it is in effect (the *after restore* measures start there)."""
+    t_end = t_restore if t_outage_end is None else t_outage_end
     ok = [(s, e, z) for s, e, o, z in records if o == "ok"]
     failed = [(s, e, o) for s, e, o, z in records if o != "ok"]
 
@@ -413,16 +451,16 @@ def analyse(records, t_fault, t_restore, measure_from, stop_at):
         return round((t - base) * 1000, 1) if t is not None else None
 
     before, n_before = share(t_fault - WINDOW, t_fault)
-    during, n_during = share(t_fault + SETTLE, t_restore)
+    during, n_during = share(t_fault + SETTLE, t_end)
     after, n_after = share(stop_at - WINDOW, stop_at)
-    remote_after_fault = [e for s, e, z in ok if z != LOCAL and e >= t_fault and s < t_restore]
+    remote_after_fault = [e for s, e, z in ok if z != LOCAL and e >= t_fault and s < t_end]
     first_remote = min(remote_after_fault) if remote_after_fault else None
     # Fully spilled: from then on every request started in the outage succeeds in a remote zone (the end
     # of the last one that did not, and not before the first remote success).
-    not_spilled = [e for s, e, o, z in records if t_fault <= s and e < t_restore and not (o == "ok" and z != LOCAL)]
+    not_spilled = [e for s, e, o, z in records if t_fault <= s and e < t_end and not (o == "ok" and z != LOCAL)]
     spilled = max(not_spilled + ([first_remote] if first_remote is not None else [])) if first_remote else None
     # Error-free: the end of the last failed request started in the outage (in-flight losses apart).
-    errs_outage = [e for s, e, o in failed if t_fault <= s < t_restore]
+    errs_outage = [e for s, e, o in failed if t_fault <= s < t_end]
     kinds = {}
     for s, e, o in failed:
         if e >= t_fault:
@@ -441,15 +479,15 @@ def analyse(records, t_fault, t_restore, measure_from, stop_at):
         "first_remote_ms": ms(first_remote, t_fault),
         "spilled_ms": ms(spilled, t_fault),
         "error_free_ms": ms(max(errs_outage), t_fault) if errs_outage else 0.0,
-        "failed_in_outage": sum(1 for s, e, o in failed if t_fault <= s < t_restore),
+        "failed_in_outage": sum(1 for s, e, o in failed if t_fault <= s < t_end),
         "inflight_lost_at_fault": sum(1 for s, e, o in failed if s < t_fault <= e),
-        "failed_after_restore": sum(1 for s, e, o in failed if s >= t_restore),
+        "failed_after_restore": sum(1 for s, e, o in failed if s >= t_end),
         "failed_before_fault": sum(1 for s, e, o in failed if measure_from <= s and e < t_fault),
         "error_kinds": kinds,
         "back_first_ms": ms(min(back_local), t_restore) if back_local else None,
         "back_all_ms": ms(max(back_remote), t_restore) if back_remote else 0.0,
         "rps_before": round(n_before / WINDOW),
-        "rps_during": round(n_during / (t_restore - t_fault - SETTLE)),
+        "rps_during": round(n_during / (t_end - t_fault - SETTLE)),
         "requests": len(records),
         "restore_s": round(t_restore - t_fault, 3),
         "timeline_start_s": round(measure_from - t_fault, 3),
@@ -491,7 +529,8 @@ def summarise(runs, proxies, scenarios):
                 for k, v in r["error_kinds"].items():
                     kinds[k] = kinds.get(k, 0) + v
             out[sc][p]["error_kinds_total"] = kinds
-            for k in ("zone_down_ms_own_clock", "local_share_zero_ms_own_clock", "fault_call_ms"):
+            for k in ("zone_down_ms_own_clock", "local_share_zero_ms_own_clock", "fault_call_ms",
+                      "zone_refusing_ms"):
                 out[sc][p][k] = fo.cell([r.get(k) for r in rs])
             out[sc][p]["runs"] = len(rs)
         t = out[sc].get("tandem")
@@ -510,13 +549,13 @@ def ratio(a, b):
 
 
 def fmt_ratio(x, a, b):
+    """The ratio with both medians beside it, so a 0 on either side reads plainly."""
+    if not a or not b:
+        return "–"
+    both = f"{a['median']:.0f} / {b['median']:.0f}"
     if x is not None:
-        return f"{x:.2f}×"
-    if a and b and a["median"] == 0 and b["median"] == 0:
-        return "both 0"
-    if b and b["median"] == 0:
-        return "peer 0"
-    return "–"
+        return f"{x:.2f}× ({both})"
+    return "both 0" if a["median"] == 0 and b["median"] == 0 else f"– ({both})"
 
 
 def render(s):
@@ -565,7 +604,7 @@ def render(s):
                 lines.append(f"| {p} | " + " | ".join(row) + " |")
         rat = cells.get("ratios_tandem_over_peer", {})
         if rat:
-            lines += ["", "Tandem ÷ peer (medians; < 1 = Tandem lower, i.e. faster or fewer failures):", "",
+            lines += ["", "Tandem ÷ peer (medians, Tandem / peer in brackets; < 1 = Tandem lower, i.e. faster or fewer failures):", "",
                       "| peer | " + " | ".join(n for n, _ in RATIOS) + " |", "|---|" + "---|" * len(RATIOS)]
             for peer, rs in rat.items():
                 lines.append(f"| {peer} | " + " | ".join(
@@ -575,6 +614,15 @@ def render(s):
             lines += ["", "Tandem by its own log timestamps (no pipe/reader delay), from the fault: second zone-a "
                       f"backend out {fo.fmt(t.get('zone_down_ms_own_clock'), 0)} ms; split republished with "
                       f"`local_share=0.00%` {fo.fmt(t.get('local_share_zero_ms_own_clock'), 0)} ms."]
+        refusing = {p: cells[p].get("zone_refusing_ms") for p in PROXIES if p in cells and cells[p].get("zone_refusing_ms")}
+        if refusing:
+            lines += ["", "Killed zone-a refusing connections (both addresses; the harness's own probes, every ~2 ms "
+                      "with a 20 ms connect timeout), ms after the fault — until then the dying listeners complete "
+                      "handshakes or drop SYNs: " + "; ".join(f"{p} {fo.fmt(c, 0)}" for p, c in refusing.items())]
+        fc = {p: cells[p].get("fault_call_ms") for p in PROXIES if p in cells and cells[p].get("fault_call_ms")}
+        if fc and sc == "blackhole":
+            lines += ["", "Duration of the `iptables -I` call (the fault instant is its end): " + "; ".join(
+                f"{p} {fo.fmt(c, 0)} ms" for p, c in fc.items())]
         kinds = {p: cells[p]["error_kinds_total"] for p in PROXIES if p in cells and cells[p]["error_kinds_total"]}
         if kinds:
             lines += ["", "Failed requests after the fault by kind (all runs): " + "; ".join(
@@ -653,6 +701,7 @@ def main():
     ap.add_argument("--after", type=float, default=8, help="seconds of load after the restore")
     ap.add_argument("--proxies", default=",".join(PROXIES))
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--raw", help="also write every request of every run here (gzipped JSON, not committed)")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "zone-failover-latest"))
     args = ap.parse_args()
     proxies, scenarios = args.proxies.split(","), args.scenarios.split(",")
@@ -701,6 +750,7 @@ def main():
                               f"failed={r['failed_in_outage']}+{r['inflight_lost_at_fault']} in flight "
                               f"down={r['zone_down_ms']} back={r['back_first_ms']}/{r['back_all_ms']} "
                               f"failed_after_restore={r['failed_after_restore']} kinds={r['error_kinds']} "
+                              f"refusing={r.get('zone_refusing_ms')} own_clock_down={r.get('zone_down_ms_own_clock')} "
                               f"load={' '.join(r['load_average'])} ({time.time() - t:.0f} s)", flush=True)
     except KeyboardInterrupt:
         print("zone-failover: interrupted; writing what was measured", file=sys.stderr)
