@@ -651,11 +651,11 @@ def plot(s, runs, out):
     scenarios = [sc for sc in s["args"]["scenarios"].split(",") if s["summary"].get(sc)]
     if not scenarios:
         return
-    fig, axes = plt.subplots(2, len(scenarios), figsize=(7.5 * len(scenarios), 7), squeeze=False)
+    fig, axes = plt.subplots(3, len(scenarios), figsize=(7.5 * len(scenarios), 10), squeeze=False)
     colors = {"tandem": "#d62728", "haproxy": "#1f77b4", "nginx": "#2ca02c"}
     for col, sc in enumerate(scenarios):
-        top, bottom = axes[0, col], axes[1, col]
-        restore = None
+        top, mid, bottom = axes[0, col], axes[1, col], axes[2, col]
+        restore, peak = None, 1.0
         for p in PROXIES:
             rs = [r for r in runs if r["scenario"] == sc and r["proxy"] == p and "error" not in r]
             if not rs:
@@ -663,23 +663,33 @@ def plot(s, runs, out):
             restore = statistics.median(r["restore_s"] for r in rs)
             n = min(len(r["timeline"]["local"]) for r in rs)
             x = [rs[0]["timeline_start_s"] + (i + 0.5) * BUCKET for i in range(n)]
-            share, errs = [], []
+            share, local, remote, errs = [], [], [], []
             for i in range(n):
                 loc = sum(r["timeline"]["local"][i] for r in rs)
-                tot = loc + sum(r["timeline"]["remote"][i] for r in rs)
-                share.append(100.0 * loc / tot if tot else float("nan"))
+                rem = sum(r["timeline"]["remote"][i] for r in rs)
+                share.append(100.0 * loc / (loc + rem) if loc + rem else float("nan"))
+                local.append(loc / len(rs) / BUCKET)
+                remote.append(rem / len(rs) / BUCKET)
                 errs.append(sum(r["timeline"]["errors"][i] for r in rs) / len(rs) / BUCKET)
+            peak = max([peak] + [v for xi, v in zip(x, local + remote) if -0.5 <= xi <= 1.5]
+                       + [v for xi, v in zip(x, remote) if -0.5 <= xi <= 1.5])
             top.plot(x, share, label=p, color=colors[p], lw=1.1)
+            mid.plot(x, remote, label=f"{p} zone-b/c", color=colors[p], lw=1.3)
+            mid.plot(x, local, label=f"{p} zone-a", color=colors[p], lw=0.9, ls="--")
             bottom.plot(x, errs, label=p, color=colors[p], lw=1.1)
-        for ax in (top, bottom):
+        for ax in (top, mid, bottom):
             ax.axvline(0, color="k", ls="--", lw=0.8)
             if restore is not None:
                 ax.axvline(restore, color="k", ls=":", lw=0.8)
             ax.set_xlabel("seconds from the fault (dashed); dotted = restore", fontsize=8)
-            ax.legend(fontsize=7, loc="center right")
+            ax.legend(fontsize=6, loc="center right")
         top.set_ylim(-3, 103)
         top.set_title(f"{SCENARIO_TITLES[sc]}\nlocal (zone-a) share of successful requests per "
                       f"{int(BUCKET * 1000)} ms, %, pooled over {s['args']['reps']} run(s)", fontsize=8)
+        mid.set_xlim(-0.5, 1.5)
+        mid.set_ylim(0, peak * 1.1)
+        mid.set_title(f"around the fault: successful requests/s per {int(BUCKET * 1000)} ms by the zone that "
+                      "answered (mean of runs; a gap = clients waiting)", fontsize=8)
         bottom.set_ylim(bottom=0)
         bottom.set_title(f"failed requests/s per {int(BUCKET * 1000)} ms (by end time, mean of runs)", fontsize=8)
     fig.tight_layout()
