@@ -201,7 +201,8 @@ class AgentCheckThroughNodeIT {
             once(web);
         }
         double share = (b.accepts.get() - b0) / (double) ((a.accepts.get() - a0) + (b.accepts.get() - b0));
-XX
+        System.out.printf("agent 50%%: b took %.3f of %d connections (1/3 expected)%n", share, n);
+        assertThat(share).as("b's share at 50%% of an equal weight (1/3 expected)").isBetween(0.2, 0.45);
 
         // down with a reason: ejected, the reason in the API; the agent's up restores it.
         agentB.set("down # disk full\n");
