@@ -43,4 +43,16 @@ class StatusTableAgentTest {
     void withoutAgentChecksThereIsNoAgentColumn() {
         assertThat(render(backend("10.0.0.1:80", "up", Set.of(), null))).doesNotContain("AGENT");
     }
+
+    @Test
+    void theAgentFieldSurvivesTheJsonTheCliReadsAndAnOlderNodesBackendHasNone() throws Exception {
+        var b = backend("10.0.0.1:80", "draining", Set.of(HealthFlag.AGENT_DRAIN),
+                new NodeView.AgentView("up", "drain", "weight:7", null, "\"drain weight:7\"", null, true));
+        String json = AdminJson.MAPPER.writeValueAsString(b);
+        assertThat(json).contains("\"agent\":{\"health\":\"up\",\"admin\":\"drain\",\"weight\":\"weight:7\"");
+        assertThat(AdminJson.MAPPER.readValue(json, NodeView.BackendView.class)).isEqualTo(b);
+        String old = json.replaceAll(",\"agent\":\\{[^}]*\\}", "");
+        assertThat(old).doesNotContain("agent\"");
+        assertThat(AdminJson.MAPPER.readValue(old, NodeView.BackendView.class).agent()).isNull();
+    }
 }
