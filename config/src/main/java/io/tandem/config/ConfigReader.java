@@ -53,7 +53,9 @@ final class ConfigReader {
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
             "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor",
-            "proxy_protocol_in");
+            "proxy_protocol_in", "agent_check");
+    /** HAProxy's agent-port, agent-addr, agent-inter, agent-send (and a timeout of its own). */
+    static final List<String> AGENT_CHECK_KEYS = List.of("port", "address", "interval", "timeout", "send");
     static final List<String> PROXY_IN_KEYS = List.of("enabled", "from", "timeout", "max_length");
     static final List<String> ACL_KEYS = List.of("allow", "deny");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
@@ -916,6 +918,7 @@ final class ConfigReader {
         if (proxyIn.enabled() && protocol == Protocol.UDP) {
             s.error("proxy_protocol_in", "enabled", "no proxy_protocol_in on a udp VIP (the PROXY protocol is read from TCP streams)");
         }
+        Optional<AgentCheck> agent = s.child("agent_check").flatMap(this::agentCheck);
         int balance = s.integer("hash_balance_factor", VipConfig.MIN_HASH_BALANCE_FACTOR,
                 VipConfig.MAX_HASH_BALANCE_FACTOR, " (percent of the average load)", 0);
         if (s.has("hash_balance_factor") && policy != PolicyKind.MAGLEV) {
@@ -925,10 +928,41 @@ final class ConfigReader {
         if (problems.count() != before) {
             return Optional.empty();
         }
-        HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown);
+        HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown, agent);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
                 limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl, balance,
                 proxyIn));
+    }
+
+    /**
+     * {@code agent_check: {port, address, interval, timeout, send}}: HAProxy's {@code agent-port},
+     * {@code agent-addr} (an IP literal here), {@code agent-inter} (default 2 s, also the default
+     * timeout, as in HAProxy) and {@code agent-send}.
+     */
+    private Optional<AgentCheck> agentCheck(Section s) {
+        int before = problems.count();
+        s.allowKeys(AGENT_CHECK_KEYS);
+        OptionalInt port = s.optionalInteger("port", 1, 65535);
+        if (!s.has("port")) {
+            s.missing("port", "the agent's TCP port, 1..65535 (HAProxy agent-port)");
+        }
+        String addressExpected = "an IP address of the agent, e.g. 10.0.0.5 (HAProxy agent-addr; default: the backend's)";
+        Optional<String> address = s.nonEmptyText("address", addressExpected);
+        if (address.isPresent()) {
+            try {
+                java.net.InetAddress.ofLiteral(address.get());
+            } catch (IllegalArgumentException e) {
+                s.errorAt("address", s.get("address"), addressExpected);
+            }
+        }
+        Duration interval = s.duration("interval", Duration.ofMillis(10), Duration.ofHours(1), "",
+                AgentCheck.DEFAULT_INTERVAL);
+        Duration timeout = s.duration("timeout", Duration.ofMillis(1), Duration.ofMinutes(1), "", interval);
+        Optional<String> send = payload(s, "send");
+        if (problems.count() != before || port.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new AgentCheck(port.getAsInt(), address, interval, timeout, send));
     }
 
     /** {@code proxy_protocol_in: {enabled, from: [prefix...], timeout, max_length}}. */

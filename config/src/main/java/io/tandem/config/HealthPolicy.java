@@ -3,6 +3,7 @@ package io.tandem.config;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * How a VIP routes around failing backends, beyond the active check itself.
@@ -18,14 +19,24 @@ import java.time.Duration;
  * @param closeOnBackendDown    close established connections to a backend when it is marked down or
  *                              ejected (HAProxy {@code on-marked-down shutdown-sessions}), so clients stuck
  *                              on a hung backend reconnect to a healthy one
+ * @param agentCheck            an agent on each backend that reports its state and weight (HAProxy
+ *                              {@code agent-check}), beside the active check
  */
 public record HealthPolicy(boolean trustNewBackends, OutlierDetection outlierDetection, int panicThresholdPercent,
-                           Duration slowStart, boolean closeOnBackendDown) {
+                           Duration slowStart, boolean closeOnBackendDown, Optional<AgentCheck> agentCheck) {
     public static final HealthPolicy DEFAULTS =
             new HealthPolicy(false, OutlierDetection.DEFAULTS, 0, Duration.ZERO, false);
 
     public HealthPolicy {
         requireNonNull(outlierDetection, "outlierDetection");
         requireNonNull(slowStart, "slowStart");
+        requireNonNull(agentCheck, "agentCheck");
+    }
+
+    /** Without an agent check. */
+    public HealthPolicy(boolean trustNewBackends, OutlierDetection outlierDetection, int panicThresholdPercent,
+                        Duration slowStart, boolean closeOnBackendDown) {
+        this(trustNewBackends, outlierDetection, panicThresholdPercent, slowStart, closeOnBackendDown,
+                Optional.empty());
     }
 }

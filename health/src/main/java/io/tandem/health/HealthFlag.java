@@ -30,7 +30,19 @@ public enum HealthFlag {
      * itself, or a VIP that leads back to it), so it can never serve this VIP. Never routed, not
      * even in panic; it goes with the backend (remove or fix the address and reload).
      */
-    SELF_LOOP("proxies back into this node (self-loop)");
+    SELF_LOOP("proxies back into this node (self-loop)"),
+    /**
+     * The backend's agent (HAProxy {@code agent-check}) said {@code down}, {@code fail} or
+     * {@code stopped}; cleared when it says {@code up}. Set and cleared by the agent check only.
+     */
+    AGENT_DOWN("agent reports down"),
+    /**
+     * The agent said {@code drain}: no new connections, existing ones finish (no deadline cuts them,
+     * as in HAProxy); cleared when it says {@code ready} (or {@code maint}). Agent check only.
+     */
+    AGENT_DRAIN("agent reports drain"),
+    /** The agent said {@code maint}: out of rotation until it says {@code ready}. Agent check only. */
+    AGENT_MAINT("agent reports maintenance");
 
     private final String description;
 

@@ -42,6 +42,7 @@ public final class HealthChecker implements AutoCloseable {
 
     private final Object lock = new Object();
     private final Map<CheckKey, SharedCheck> checks = new HashMap<>();  // guarded by lock
+    private final Map<SharedAgent.Key, SharedAgent> agents = new HashMap<>(); // guarded by lock
     private SslContext insecureTls;                                     // guarded by lock, lazy
     private boolean closed;                                             // guarded by lock
 
@@ -122,6 +123,75 @@ public final class HealthChecker implements AutoCloseable {
     }
 
     /**
+     * Starts an agent check (HAProxy {@code agent-check}) for the backend at {@code target}, or joins
+     * the one already asking the same agent ({@code spec.address()}, else the target's address, on
+     * {@code spec.port()}) with the same settings. The listener hears the agent's folded state
+     * ({@link AgentState}) whenever it changes, and at once when joining a check that has already
+     * had an exchange. It runs beside any health check of the same backend, never instead of it.
+     *
+     * @throws IllegalArgumentException if {@code spec.address()} is not an IP literal
+     * @throws IllegalStateException    after {@link #close()}
+     */
+    public AgentHandle watchAgent(InetSocketAddress target, io.tandem.config.AgentCheck spec, AgentListener listener) {
+        requireNonNull(target, "target");
+        requireNonNull(spec, "spec");
+        requireNonNull(listener, "listener");
+        if (target.isUnresolved() && spec.address().isEmpty()) {
+            throw new IllegalArgumentException("target: " + target + " (expected a resolved address)");
+        }
+        java.net.InetAddress host = spec.address().map(java.net.InetAddress::ofLiteral).orElse(target.getAddress());
+        SharedAgent.Key key = new SharedAgent.Key(new InetSocketAddress(host, spec.port()), spec);
+        SharedAgent.AgentWatcher watcher;
+        synchronized (lock) {
+            if (closed) {
+                throw new IllegalStateException("health checker is closed");
+            }
+            SharedAgent agent = agents.get(key);
+            boolean created = agent == null;
+            if (created) {
+                agent = new SharedAgent(key, group.next(), socketChannel, callbacks);
+                agents.put(key, agent);
+            }
+            agent.refs++;
+            watcher = new SharedAgent.AgentWatcher(agent, listener, this::releaseAgent);
+            agent.addWatcher(watcher); // before start: both run in order on the agent's loop
+            if (created) {
+                agent.start();
+            }
+        }
+        return watcher;
+    }
+
+    /** Number of distinct agent checks running (shared ones count once). */
+    public int activeAgentChecks() {
+        synchronized (lock) {
+            return agents.size();
+        }
+    }
+
+    /** Exchanges started by the agent check of (agent address, spec), or -1 if none. For tests. */
+    long agentExchanges(InetSocketAddress agent, io.tandem.config.AgentCheck spec) {
+        synchronized (lock) {
+            SharedAgent a = agents.get(new SharedAgent.Key(agent, spec));
+            return a == null ? -1 : a.exchanges();
+        }
+    }
+
+    private void releaseAgent(SharedAgent agent, SharedAgent.AgentWatcher watcher) {
+        agent.removeWatcher(watcher);
+        boolean last;
+        synchronized (lock) {
+            last = --agent.refs == 0;
+            if (last) {
+                agents.remove(agent.key, agent);
+            }
+        }
+        if (last) {
+            agent.stop();
+        }
+    }
+
+    /**
      * Probes {@code (target, spec)} now, out of schedule — after a passive failure signal, so an
      * active verdict follows within one probe timeout. Does nothing if a probe is already in
      * flight (it answers the same question).
@@ -169,6 +239,7 @@ public final class HealthChecker implements AutoCloseable {
     @Override
     public void close() {
         List<SharedCheck> all;
+        List<SharedAgent> agentList;
         synchronized (lock) {
             if (closed) {
                 return;
@@ -176,8 +247,11 @@ public final class HealthChecker implements AutoCloseable {
             closed = true;
             all = List.copyOf(checks.values());
             checks.clear();
+            agentList = List.copyOf(agents.values());
+            agents.clear();
         }
         all.forEach(SharedCheck::stop);
+        agentList.forEach(SharedAgent::stop);
     }
 
     /** Number of probes started by the check of (target, spec), or -1 if none. For tests. */

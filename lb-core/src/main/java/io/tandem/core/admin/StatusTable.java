@@ -80,6 +80,11 @@ public final class StatusTable {
         boolean[] vipRight = localColumn ? append(VIP_RIGHT, true) : VIP_RIGHT;
         String[] backendHeader = placeColumns ? append(append(BACKEND_HEADER, "LOCALITY"), "PRIO") : BACKEND_HEADER;
         boolean[] backendRight = placeColumns ? append(append(BACKEND_RIGHT, false), true) : BACKEND_RIGHT;
+        boolean agentColumn = view.vips().stream().flatMap(v -> v.backends().stream()).anyMatch(b -> b.agent() != null);
+        if (agentColumn) {
+            backendHeader = append(backendHeader, "AGENT");
+            backendRight = append(backendRight, false);
+        }
         List<String[]> vipRows = new ArrayList<>();
         List<String[]> backendRows = new ArrayList<>();
         vipRows.add(vipHeader);
@@ -87,7 +92,7 @@ public final class StatusTable {
         for (VipView v : view.vips()) {
             vipRows.add(vipRow(v, localColumn, standby));
             for (BackendView b : v.backends()) {
-                backendRows.add(backendRow(b, placeColumns));
+                backendRows.add(withAgent(backendRow(b, placeColumns), b, agentColumn));
             }
         }
         int[] vipWidths = widths(vipRows);
@@ -102,10 +107,27 @@ public final class StatusTable {
                 out.append("  -> (no backends)\n");
             }
             for (BackendView b : v.backends()) {
-                line(out, backendRow(b, placeColumns), backendWidths, backendRight);
+                line(out, withAgent(backendRow(b, placeColumns), b, agentColumn), backendWidths, backendRight);
             }
         }
         return out.toString();
+    }
+
+    /**
+     * The AGENT cell: what the backend's agent says ({@code down(disk full) ready 50%}), with
+     * {@code unreachable} when its last exchange got no line; {@code -} without an agent check.
+     */
+    private static String[] withAgent(String[] row, BackendView b, boolean agentColumn) {
+        if (!agentColumn) {
+            return row;
+        }
+        NodeView.AgentView a = b.agent();
+        if (a == null) {
+            return append(row, "-");
+        }
+        String cell = a.health() + (a.reason() == null ? "" : "(" + a.reason() + ")") + " " + a.admin() + " "
+                + (a.weight() == null ? "100%" : a.weight()) + (a.reachable() ? "" : " unreachable");
+        return append(row, cell);
     }
 
     private static String[] append(String[] a, String cell) {

@@ -60,6 +60,17 @@ sealed interface Action {
     record StopCheck(long id) implements Action {
     }
 
+    /** Ask {@code target}'s agent ({@code spec}); its states come back as {@link Reconciler#agent} with {@code id}. */
+    record StartAgent(long id, InetSocketAddress target, io.tandem.config.AgentCheck spec) implements Action {
+    }
+
+    record StopAgent(long id) implements Action {
+    }
+
+    /** Update the agent meters of {@code backend} of {@code vip} (registered on first use, removed with the backend). */
+    record AgentMeters(String vip, String backend, io.tandem.health.check.AgentState state) implements Action {
+    }
+
     /** Probe now, out of schedule (a passive failure or a peer's ejection wants an active verdict soon). */
     record ProbeNow(InetSocketAddress target, HealthCheckSpec spec) implements Action {
     }

@@ -32,6 +32,13 @@ final class BackendState {
     /** The id of the active check watching this backend (0: none), and the spec it was started with. */
     long checkId;
     HealthCheckSpec checkSpec;
+    /**
+     * The id of the agent check asking this backend's agent (0: none), the spec it was started with,
+     * and what the agent has said so far (null until its first exchange ends).
+     */
+    long agentId;
+    io.tandem.config.AgentCheck agentSpec;
+    io.tandem.health.check.AgentState agent;
     /** Who wants DRAINING: the operator, the discovery source, or both (the flag is either). */
     boolean operatorDraining;
     boolean sourceDraining;
@@ -104,6 +111,15 @@ final class BackendState {
 
     List<TransitionView> recentTransitions() {
         return List.copyOf(recent);
+    }
+
+    /** Forgets the agent check and what it said; returns its id for the caller to stop (0: there was none). */
+    long dropAgent() {
+        long id = agentId;
+        agentId = 0;
+        agentSpec = null;
+        agent = null;
+        return id;
     }
 
     /** Forgets the active check; returns its id for the caller to stop (0: there was none). */

@@ -28,6 +28,8 @@ import java.util.function.Supplier;
 final class BackendSync {
     /** The origin of a backend the operator added through the admin API. */
     static final String RUNTIME = "runtime";
+    /** The highest weight an agent's percentage can raise a backend to: the config's maximum. */
+    static final int MAX_AGENT_WEIGHT = 1000;
 
     /** One backend as config, names and discovery want it. */
     private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
@@ -141,9 +143,15 @@ final class BackendSync {
         });
         // Weights: the source's 0 means draining (its own flag), so it counts 1 like the config's
         // minimum; the operator's run-time weight is taken as it is, 0 included (no new connections).
+        // An agent's percentage then scales that weight (0 % = no new connections), an agent's
+        // weight:N replaces it, capped at the config's maximum.
         want.replaceAll((hp, d) -> {
             Integer runtime = vs.runtimeWeights.get(hp);
             int weight = runtime != null ? runtime : Math.max(1, d.weight());
+            BackendState known = vs.backends.get(hp);
+            if (known != null && known.agent != null && known.agent.weight().isPresent()) {
+                weight = known.agent.weight().get().apply(weight, MAX_AGENT_WEIGHT);
+            }
             return new Desired(d.socketAddress(), weight, d.origin(), d.sourceDraining(), d.unhealthyInSource(),
                     d.locality(), d.priority());
         });

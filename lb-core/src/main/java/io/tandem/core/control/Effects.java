@@ -67,6 +67,7 @@ final class Effects {
     private final BiConsumer<Long, ReloadOutcome> replies;
     private final Consumer<Action.Applied> applied;
     private final Map<Long, CheckHandle> checks = new HashMap<>();
+    private final Map<Long, io.tandem.health.check.AgentHandle> agents = new HashMap<>();
     private final Map<Action.Timer, ScheduledFuture<?>> timers = new HashMap<>();
     private volatile ControlLoop.EjectionListener ejections = (vip, backend, reason) -> { };
 
@@ -123,6 +124,15 @@ final class Effects {
                 }
             }
             case Action.ProbeNow p -> checker.probeNow(p.target(), p.spec());
+            case Action.StartAgent s -> agents.put(s.id(), checker.watchAgent(s.target(), s.spec(),
+                    state -> post.post((r, now) -> r.agent(s.id(), state, now))));
+            case Action.StopAgent s -> {
+                io.tandem.health.check.AgentHandle h = agents.remove(s.id());
+                if (h != null) {
+                    h.close();
+                }
+            }
+            case Action.AgentMeters m -> metrics.agent(m.vip(), m.backend(), m.state());
             case Action.ShareEjection s -> ejections.ejected(s.vip(), s.backend(), s.reason());
             case Action.Schedule s -> schedule(s);
             case Action.Cancel c -> {
@@ -244,6 +254,8 @@ final class Effects {
         timers.clear();
         checks.values().forEach(CheckHandle::close);
         checks.clear();
+        agents.values().forEach(io.tandem.health.check.AgentHandle::close);
+        agents.clear();
         checker.close();
     }
 

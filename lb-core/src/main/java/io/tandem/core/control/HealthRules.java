@@ -47,6 +47,8 @@ final class HealthRules {
     private final Function<String, VipState> current;
     private final Consumer<VipState> publish;
     private final Map<Long, Watched> checks = new HashMap<>();
+    /** Running agent checks (HAProxy agent-check), by id: which backend of which VIP incarnation. */
+    private final Map<Long, Watched> agents = new HashMap<>();
     private long nextCheckId = 1;
     private Instant lastCappedWarning;
 
@@ -65,10 +67,13 @@ final class HealthRules {
 
     /**
      * Starts, restarts or stops active checks and passive detection so they match the VIP's
-     * config. A backend already checked with the same spec keeps its check and its verdict.
-     * Publishes nothing: the caller publishes the VIP's pool once, after.
+     * config. A backend already checked with the same spec keeps its check and its verdict; the
+     * same for agent checks. Publishes nothing: the caller publishes the VIP's pool once, after.
+     *
+     * @return true when a weight an agent had asked for was dropped (its agent check stopped or
+     *         changed): the caller recomputes the weights ({@link BackendSync#sync}) before publishing
      */
-    void sync(VipState vs, VipConfig previous, Instant now) {
+    boolean sync(VipState vs, VipConfig previous, Instant now) {
         VipConfig c = vs.config;
         OutlierDetection od = c.health().outlierDetection();
         if (!od.enabled()) {
@@ -112,6 +117,90 @@ final class HealthRules {
                 afterFlagChange(vs, bs, was, true, now);
             }
         }
+        return syncAgents(vs, now);
+    }
+
+    /**
+     * Starts, restarts or stops the VIP's agent checks to match {@code health.agent_check}. A backend
+     * whose agent check goes or changes loses what the old one set (flags, weight): only an agent
+     * undoes what it set, and that agent is no longer asked.
+     */
+    private boolean syncAgents(VipState vs, Instant now) {
+        Optional<io.tandem.config.AgentCheck> spec = vs.config.health().agentCheck();
+        boolean reweigh = false;
+        for (BackendState bs : vs.backends.values()) {
+            if (spec.isPresent() ? spec.get().equals(bs.agentSpec) : bs.agentSpec == null) {
+                continue;
+            }
+            boolean was = bs.eligible();
+            reweigh |= bs.agent != null && bs.agent.weight().isPresent();
+            stopAgent(bs);
+            String why = spec.isPresent() ? "agent check changed" : "no agent check";
+            for (HealthFlag f : new HealthFlag[] {HealthFlag.AGENT_DOWN, HealthFlag.AGENT_DRAIN, HealthFlag.AGENT_MAINT}) {
+                bs.flag(f, false, why, now);
+            }
+            if (spec.isPresent()) {
+                long id = nextCheckId++;
+                bs.agentId = id;
+                bs.agentSpec = spec.get();
+                agents.put(id, new Watched(vs, bs));
+                out.add(new Action.StartAgent(id, bs.backend().socketAddress(), spec.get()));
+            }
+            if (was != bs.eligible()) {
+                afterFlagChange(vs, bs, was, true, now);
+            }
+        }
+        return reweigh;
+    }
+
+    /** Stops {@code bs}'s agent check, if it has one, and forgets what its agent said. */
+    void stopAgent(BackendState bs) {
+        long id = bs.dropAgent();
+        if (id != 0) {
+            agents.remove(id);
+            out.add(new Action.StopAgent(id));
+        }
+    }
+
+    /**
+     * What agent check {@code id} found ({@link io.tandem.health.check.AgentState}, folded over the
+     * agent's replies): its {@code down}/{@code fail}/{@code stopped} sets {@code AGENT_DOWN} with the
+     * agent's words as the reason, {@code up} clears it; {@code drain} and {@code maint} set
+     * {@code AGENT_DRAIN} / {@code AGENT_MAINT}, {@code ready} clears them. Dropped when that check
+     * has since been stopped or replaced.
+     *
+     * @return the VIP when the weight the agent asks for changed (the caller recomputes weights and
+     *         publishes); null otherwise (a flag change was published here)
+     */
+    VipState agent(long id, io.tandem.health.check.AgentState s, Instant now) {
+        Watched w = agents.get(id);
+        if (w == null || current.apply(w.vip().name()) != w.vip() || w.backend().agentId != id) {
+            return null;
+        }
+        VipState vs = w.vip();
+        BackendState bs = w.backend();
+        io.tandem.health.check.AgentState before = bs.agent == null ? io.tandem.health.check.AgentState.INITIAL
+                : bs.agent;
+        bs.agent = s;
+        out.add(new Action.AgentMeters(vs.name(), bs.backend().address().toString(), s));
+        boolean was = bs.eligible();
+        String said = "agent says " + s.health().word() + (s.reason().isEmpty() ? "" : ": " + s.reason());
+        boolean changed = bs.flag(HealthFlag.AGENT_DOWN, s.health().down(), said, now);
+        String admin = "agent says " + s.admin().word();
+        changed |= bs.flag(HealthFlag.AGENT_DRAIN, s.admin() == io.tandem.health.check.AgentReply.Admin.DRAIN, admin, now);
+        changed |= bs.flag(HealthFlag.AGENT_MAINT, s.admin() == io.tandem.health.check.AgentReply.Admin.MAINT, admin, now);
+        boolean reweigh = !s.weight().equals(before.weight());
+        if (changed || reweigh) {
+            out.add(Action.Log.info("backend agent vip=" + vs.name() + " backend=" + bs.backend().address() + " "
+                    + s.effect() + " answer=" + s.lastAnswer().orElse("-") + " flags=" + bs.flags() + " eligible="
+                    + bs.eligible()));
+        }
+        if (changed) {
+            out.add(Action.counter("tandem.health.transitions", "vip", vs.name(), "flag", "AGENT", "action",
+                    bs.eligible() ? "clear" : "set"));
+            afterFlagChange(vs, bs, was, reweigh, now);
+        }
+        return reweigh ? vs : null;
     }
 
     /** Part of a sync: the caller publishes once it is done (a pool half-synced is never published). */
@@ -433,6 +522,7 @@ final class HealthRules {
     /** A backend leaves its VIP: its check and its timers go with it. */
     void forget(VipState vs, BackendState bs) {
         stopCheck(bs);
+        stopAgent(bs);
         cancelDrainDeadline(vs, bs);
     }
 

@@ -158,13 +158,13 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                               boolean eligible, int activeConnections, long totalConnections,
                               long bytesIn, long bytesOut, long connectFailures,
                               List<TransitionView> recentTransitions, String region, String zone, String rack,
-                              int priority, List<String> runtime) {
+                              int priority, List<String> runtime, AgentView agent) {
         /**
          * Every value {@link #state} takes, most telling first (the order {@link #stateOf} decides in);
          * a health flag added later shows as its own name in lower case.
          */
         public static final List<String> STATES =
-                List.of("disabled", "draining", "self-loop", "unresolved", "down", "ejected", "unhealthy", "pending", "up",
+                List.of("disabled", "maint", "draining", "self-loop", "unresolved", "down", "ejected", "unhealthy", "pending", "up",
                         "unchecked");
 
         public BackendView {
@@ -175,6 +175,16 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                 // A node from before this field: it could not say whether a check watched the backend.
                 state = stateOf(flags, true);
             }
+        }
+
+        /** A backend without an agent check (or from a node before agent checks). */
+        public BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
+                           boolean eligible, int activeConnections, long totalConnections,
+                           long bytesIn, long bytesOut, long connectFailures,
+                           List<TransitionView> recentTransitions, String region, String zone, String rack,
+                           int priority, List<String> runtime) {
+            this(address, weight, origin, state, flags, eligible, activeConnections, totalConnections, bytesIn,
+                    bytesOut, connectFailures, recentTransitions, region, zone, rack, priority, runtime, null);
         }
 
         /** A backend without run-time changes. */
@@ -228,7 +238,10 @@ public record NodeView(String node, Instant startedAt, String transport, String 
             if (flags.contains(HealthFlag.DISABLED)) {
                 return "disabled";
             }
-            if (flags.contains(HealthFlag.DRAINING)) {
+            if (flags.contains(HealthFlag.AGENT_MAINT)) {
+                return "maint"; // HAProxy's MAINT (via agent); the flags say whose
+            }
+            if (flags.contains(HealthFlag.DRAINING) || flags.contains(HealthFlag.AGENT_DRAIN)) {
                 return "draining";
             }
             if (flags.contains(HealthFlag.SELF_LOOP)) {
@@ -237,7 +250,7 @@ public record NodeView(String node, Instant startedAt, String transport, String 
             if (flags.contains(HealthFlag.UNRESOLVED)) {
                 return "unresolved";
             }
-            if (flags.contains(HealthFlag.FAILED_ACTIVE_CHECK)) {
+            if (flags.contains(HealthFlag.FAILED_ACTIVE_CHECK) || flags.contains(HealthFlag.AGENT_DOWN)) {
                 return "down";
             }
             if (flags.contains(HealthFlag.EJECTED_PASSIVE)) {
@@ -256,6 +269,22 @@ public record NodeView(String node, Instant startedAt, String transport, String 
             }
             return activeCheck ? "up" : "unchecked";
         }
+    }
+
+    /**
+     * What a backend's agent (HAProxy {@code agent-check}) has said: null in {@link BackendView#agent}
+     * when its VIP has no {@code agent_check}.
+     *
+     * @param health     {@code up}, {@code down}, {@code fail} or {@code stopped} (up until it says otherwise)
+     * @param admin      {@code ready}, {@code drain} or {@code maint}
+     * @param weight     the weight it asks for ({@code 50%}, {@code weight:10}); null: none (the configured weight)
+     * @param reason     the text after {@code #} with its last health word; null when none
+     * @param lastAnswer its last line, quoted; null before the first
+     * @param problem    what was wrong with the last exchange (unreachable, a word not understood); null when nothing
+     * @param reachable  whether the last exchange got a line
+     */
+    public record AgentView(String health, String admin, String weight, String reason, String lastAnswer,
+                            String problem, boolean reachable) {
     }
 
     /** A health transition: a flag set or cleared, when, and why. */

@@ -59,9 +59,14 @@ final class PoolBuilder {
      * host name without an address (a placeholder with nowhere to connect).
      */
     private static final Set<HealthFlag> NEVER_ROUTED = Set.of(HealthFlag.DRAINING, HealthFlag.DISABLED,
-            HealthFlag.SELF_LOOP, HealthFlag.UNRESOLVED);
-    /** Flags that mean "down" for {@code close_on_backend_down}: a failed check, a passive ejection. */
-    private static final Set<HealthFlag> DOWN_FLAGS = Set.of(HealthFlag.FAILED_ACTIVE_CHECK, HealthFlag.EJECTED_PASSIVE);
+            HealthFlag.SELF_LOOP, HealthFlag.UNRESOLVED, HealthFlag.AGENT_DRAIN, HealthFlag.AGENT_MAINT);
+    /**
+     * Flags that mean "down" for {@code close_on_backend_down}: a failed check, a passive ejection,
+     * an agent's {@code down} (HAProxy's {@code on-marked-down} acts on any transition to DOWN, the
+     * agent's included).
+     */
+    private static final Set<HealthFlag> DOWN_FLAGS = Set.of(HealthFlag.FAILED_ACTIVE_CHECK, HealthFlag.EJECTED_PASSIVE,
+            HealthFlag.AGENT_DOWN);
 
     private PoolBuilder() {
     }

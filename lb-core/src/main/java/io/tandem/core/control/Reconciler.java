@@ -302,7 +302,9 @@ final class Reconciler {
             }
             vs.config = v;
             members.sync(vs, discovered, now, changes);
-            health.sync(vs, previous, now);
+            if (health.sync(vs, previous, now)) {
+                members.sync(vs, discovered, now, changes); // an agent's weight was dropped
+            }
             publish(vs);
         }
         config = t.effective;
@@ -394,7 +396,9 @@ final class Reconciler {
 
     private void resync(VipState vs, List<String> changes) {
         members.sync(vs, discovered, now, changes);
-        health.sync(vs, vs.config, now);
+        if (health.sync(vs, vs.config, now)) {
+            members.sync(vs, discovered, now, changes); // an agent's weight was dropped
+        }
         publish(vs);
     }
 
@@ -404,6 +408,18 @@ final class Reconciler {
     void verdict(long check, HealthTransition t, Instant at) {
         now = at;
         health.verdict(check, t);
+    }
+
+    /**
+     * What agent check {@code check} found. Flags apply at once; a new weight goes through the same
+     * membership sync as an operator's run-time weight ({@link BackendSync}), then one publish.
+     */
+    void agent(long check, io.tandem.health.check.AgentState state, Instant at) {
+        now = at;
+        VipState vs = health.agent(check, state, at);
+        if (vs != null) {
+            resync(vs, new ArrayList<>());
+        }
     }
 
     /** The data path saw {@code backend} of {@code vip} fail at {@code signalAt}. */

@@ -75,6 +75,19 @@ final class Views {
         return new BackendView(b.address().toString(), b.weight(), bs.origin(), bs.state(), bs.flags(),
                 bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
                 s.connectFailures.sum(), bs.recentTransitions(), b.locality().region().orElse(null),
-                b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority(), runtime);
+                b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority(), runtime,
+                agentView(bs));
+    }
+
+    /** Null when no agent check asks this backend's agent. */
+    static NodeView.AgentView agentView(BackendState bs) {
+        if (bs.agentSpec == null) {
+            return null;
+        }
+        var a = bs.agent == null ? io.tandem.health.check.AgentState.INITIAL : bs.agent;
+        return new NodeView.AgentView(a.health().word(), a.admin().word(),
+                a.weight().map(Object::toString).orElse(null), a.reason().isEmpty() ? null : a.reason(),
+                a.lastAnswer().orElse(null), a.problem().orElse(bs.agent == null ? "no exchange yet" : null),
+                a.reachable());
     }
 }

@@ -87,6 +87,8 @@ public final class Metrics implements AutoCloseable {
     private final Map<String, UdpHolder> udp = new ConcurrentHashMap<>();
     /** vip name → backend address → holder. */
     private final Map<String, Map<String, BackendHolder>> backends = new ConcurrentHashMap<>();
+    /** Agent check states by "vip backend" ({@link #agent}). */
+    private final Map<String, AgentHolder> agentHolders = new ConcurrentHashMap<>();
     /** vip name → backend zone → what removed backends of that zone had counted. */
     private final Map<String, Map<String, ZoneHolder>> zones = new ConcurrentHashMap<>();
     /** Per VIP, the posture gauges' values (tandem_vip_backend_zones, _hosts, _posture_findings). */
@@ -231,6 +233,39 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
+     * The agent meters of {@code backend} of {@code vip} (HAProxy {@code agent-check}): the weight
+     * percentage it asks for ({@code tandem_backend_agent_weight_percent}, 100 until it gives one,
+     * NaN for an absolute {@code weight:N}), whether its last exchange got a line
+     * ({@code tandem_backend_agent_reachable}) and what it says ({@code tandem_backend_agent_down},
+     * {@code _drain}, {@code _maint}: 1 while in force). Registered on the first state, removed with
+     * the backend ({@link #unbindBackend}).
+     */
+    public synchronized void agent(String vip, String backend, io.tandem.health.check.AgentState state) {
+        requireNonNull(vip, "vip");
+        requireNonNull(backend, "backend");
+        requireNonNull(state, "state");
+        String key = vip + " " + backend;
+        AgentHolder h = agentHolders.get(key);
+        if (h == null) {
+            h = new AgentHolder();
+            agentHolders.put(key, h);
+            Tags tags = Tags.of(VIP_TAG, vip, BACKEND_TAG, backend);
+            gauge("tandem.backend.agent.weight.percent", "Weight percentage the backend's agent asks for (100: none "
+                    + "given; NaN: an absolute weight)", tags, h, x -> x.state.weight()
+                    .map(w -> w.percent() ? (double) w.value() : Double.NaN).orElse(100.0));
+            gauge("tandem.backend.agent.reachable", "1 when the last agent check exchange got a line", tags, h,
+                    x -> x.state.reachable() ? 1 : 0);
+            gauge("tandem.backend.agent.down", "1 while the backend's agent reports down, fail or stopped", tags, h,
+                    x -> x.state.health().down() ? 1 : 0);
+            gauge("tandem.backend.agent.drain", "1 while the backend's agent reports drain", tags, h,
+                    x -> x.state.admin() == io.tandem.health.check.AgentReply.Admin.DRAIN ? 1 : 0);
+            gauge("tandem.backend.agent.maint", "1 while the backend's agent reports maint", tags, h,
+                    x -> x.state.admin() == io.tandem.health.check.AgentReply.Admin.MAINT ? 1 : 0);
+        }
+        h.state = state;
+    }
+
+    /**
      * Registers the session and datagram meters of a UDP VIP (tag {@code vip}); rebinding the same
      * name repoints them at the new listener's stats. {@link #unbindVip} removes them.
      */
@@ -286,6 +321,7 @@ public final class Metrics implements AutoCloseable {
             }
         }
         removeMatching(vip, backend);
+        agentHolders.remove(vip + " " + backend);
     }
 
     /**
@@ -363,6 +399,7 @@ public final class Metrics implements AutoCloseable {
         zones.remove(vip);
         postures.remove(vip);
         udp.remove(vip);
+        agentHolders.keySet().removeIf(k -> k.startsWith(vip + " "));
         removeMatching(vip, null);
     }
 
@@ -512,6 +549,10 @@ public final class Metrics implements AutoCloseable {
         UdpHolder(UdpStats stats) {
             this.stats = stats;
         }
+    }
+
+    private static final class AgentHolder {
+        volatile io.tandem.health.check.AgentState state = io.tandem.health.check.AgentState.INITIAL;
     }
 
     private static final class BackendHolder {
