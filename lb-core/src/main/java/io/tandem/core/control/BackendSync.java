@@ -31,7 +31,7 @@ final class BackendSync {
 
     /** One backend as config, names and discovery want it. */
     private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
-                           boolean unhealthyInSource, Locality locality, int priority) {
+                           boolean unhealthyInSource, Locality locality, int priority, long sniSets) {
     }
 
     private final List<Action> out;
@@ -72,7 +72,8 @@ final class BackendSync {
             Desired d = w.getValue();
             BackendState bs = vs.backends.get(w.getKey());
             if (bs == null) {
-                Backend b = Backend.of(w.getKey(), d.socketAddress(), d.weight(), d.locality(), d.priority());
+                Backend b = Backend.of(w.getKey(), d.socketAddress(), d.weight(), d.locality(), d.priority(),
+                        d.sniSets());
                 bs = new BackendState(b, d.origin());
                 bs.eligibleSince = now;
                 vs.backends.put(w.getKey(), bs);
@@ -93,6 +94,10 @@ final class BackendSync {
                     bs.backend(bs.backend().withPlacement(d.locality(), d.priority()));
                     changes.add("moved backend " + w.getKey() + " of " + vs.name() + " to " + d.locality()
                             + " priority " + d.priority());
+                }
+                if (bs.backend().sniSets() != d.sniSets()) {
+                    bs.backend(bs.backend().withSniSets(d.sniSets()));
+                    changes.add("moved backend " + w.getKey() + " of " + vs.name() + " to other sni routes");
                 }
             }
             boolean was = bs.eligible();
@@ -118,25 +123,25 @@ final class BackendSync {
             InetAddress ip = NameKeeper.literal(b.address().host());
             if (ip != null && !vs.runtimeRemoved.contains(b.address())) {
                 want.put(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(), "static",
-                        false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
+                        false, false, b.locality().orElse(map.lookup(ip)), b.priority(), b.sniSets()));
             }
         }
         for (BackendConfig b : vs.config.backends()) {
             names.backends(b).forEach((hp, socketAddress) -> want.putIfAbsent(hp, new Desired(socketAddress,
                     b.weight(), "dns:" + b.address().host(), false, false,
-                    b.locality().orElse(map.lookup(socketAddress.getAddress())), b.priority())));
+                    b.locality().orElse(map.lookup(socketAddress.getAddress())), b.priority(), b.sniSets())));
         }
         for (BackendConfig b : vs.runtimeAdded.values()) {
             InetAddress ip = NameKeeper.literal(b.address().host()); // the admin API takes IP literals only
             want.putIfAbsent(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(),
-                    RUNTIME, false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
+                    RUNTIME, false, false, b.locality().orElse(map.lookup(ip)), b.priority(), b.sniSets()));
         }
         vs.config.service().ifPresent(service -> {
             for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
                 var ep = r.endpoint();
                 want.putIfAbsent(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
                         ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
-                        ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0));
+                        ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0, 1L));
             }
         });
         // Weights: the source's 0 means draining (its own flag), so it counts 1 like the config's
@@ -145,7 +150,7 @@ final class BackendSync {
             Integer runtime = vs.runtimeWeights.get(hp);
             int weight = runtime != null ? runtime : Math.max(1, d.weight());
             return new Desired(d.socketAddress(), weight, d.origin(), d.sourceDraining(), d.unhealthyInSource(),
-                    d.locality(), d.priority());
+                    d.locality(), d.priority(), d.sniSets());
         });
         return want;
     }
