@@ -183,6 +183,29 @@ class SniRoutingIT extends PerTransportIT {
     }
 
     @Test
+    void a16KibHelloInOneByteWritesIsRoutedAndRelayedAndAnOversizedOneIsJudgedMalformed() throws Exception {
+        Sets b = backends();
+        ProxyFixture proxy = proxy(b, sni(false, Duration.ofSeconds(30)), RelayMode.SPLICE);
+        // One full TLS record: a 16 KiB handshake (a big padding extension, as post-quantum key
+        // shares make real hellos grow), then the name.
+        byte[] big = TlsHellos.records(TlsHellos.handshake(TlsHellos.extension(21, new byte[16_384 - 120]),
+                TlsHellos.sni("api.example.com")), 1 << 14);
+        assertThat(big.length).isBetween(16_300, SniRouting.DEFAULT_MAX_LENGTH);
+        byte[] all = TlsHellos.concat(big, payload(2000));
+        try (Socket s = new Socket()) {
+            s.connect(proxy.address(), 5_000);
+            trickle(s, all);
+            assertThat(b.api().captured.poll(30, TimeUnit.SECONDS)).as("16 KiB in 1-byte writes").isEqualTo(all);
+        }
+        // Past max_length: malformed, so (on_malformed: default) to the default set, still byte-exact.
+        byte[] huge = TlsHellos.records(TlsHellos.handshake(TlsHellos.extension(21, new byte[20_000]),
+                TlsHellos.sni("api.example.com")), 1 << 14);
+        sendAll(proxy.address(), huge);
+        assertThat(b.def().captured.poll(20, TimeUnit.SECONDS)).isEqualTo(huge);
+        assertThat(b.api().accepted()).isEqualTo(1);
+    }
+
+    @Test
     void withOnMalformedDefaultGarbageAndNamelessHellosGoToTheDefaultSetUnchanged() throws Exception {
         Sets b = backends();
         ProxyFixture proxy = proxy(b, sni(false, Duration.ofSeconds(5)), RelayMode.COPY);
