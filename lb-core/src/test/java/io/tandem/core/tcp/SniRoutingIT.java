@@ -206,6 +206,34 @@ class SniRoutingIT extends PerTransportIT {
     }
 
     @Test
+    void aRoutedStreamEchoesBackWholeBothWaysWithHalfCloseOnEveryRelayMode() throws Exception {
+        TestBackend echo = track(TestBackend.start(Mode.ECHO));
+        TestBackend other = track(TestBackend.start(Mode.CAPTURE));
+        for (RelayMode relay : List.of(RelayMode.COPY, RelayMode.SPLICE, RelayMode.AUTO)) {
+            ProxyFixture proxy = track(ProxyFixture.builder(transport).backend(other.address(), DEFAULT)
+                    .backend(echo.address(), API).relay(relay).sni(sni(false, Duration.ofSeconds(5))).start());
+            byte[] all = TlsHellos.concat(TlsHellos.jdk("api.example.com"), payload(8 << 20));
+            try (Socket s = new Socket()) {
+                s.connect(proxy.address(), 5_000);
+                s.setSoTimeout(30_000);
+                var writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        s.getOutputStream().write(all);
+                        s.shutdownOutput(); // half-close: the echo still comes back whole
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                byte[] back = s.getInputStream().readAllBytes();
+                writer.get(30, TimeUnit.SECONDS);
+                assertThat(back.length).as("%s: bytes echoed", relay).isEqualTo(all.length);
+                assertThat(java.util.Arrays.mismatch(back, all)).as("%s: first corrupted offset", relay).isEqualTo(-1);
+            }
+        }
+        assertThat(other.accepted()).isZero();
+    }
+
+    @Test
     void withOnMalformedDefaultGarbageAndNamelessHellosGoToTheDefaultSetUnchanged() throws Exception {
         Sets b = backends();
         ProxyFixture proxy = proxy(b, sni(false, Duration.ofSeconds(5)), RelayMode.COPY);
