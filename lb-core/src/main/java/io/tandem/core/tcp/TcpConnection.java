@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * connect, retried on another backend → relay, one {@link Flow} per direction (copy, splice or
  * auto) → half-close and reset propagation → close. Around it: passive health signals (keeping
  * the node's own resource errors out of them, {@link Errno}), self-loop detection
- * ({@link SelfLoops}), the PROXY protocol header, the connect timeout, and one timer for the idle
- * timeout and the {@link ResponseWatch}.
+ * ({@link SelfLoops}), the PROXY protocol header, the TLS ClientHello peek of {@code sni} routing
+ * ({@link ClientHelloParser}: admitted, then the pick waits for the server name), the connect
+ * timeout, and one timer for the idle timeout and the {@link ResponseWatch}.
  *
  * <p><b>Copy</b>: a read lands in the loop's {@link Scratch} and is written to the target at once;
  * only what the target does not take is kept (a pooled buffer of the remainder), and the source
