@@ -56,7 +56,8 @@ final class ConfigReader {
             "proxy_protocol_in", "sni");
     static final List<String> SNI_KEYS = List.of("routes", "on_malformed", "timeout", "max_length");
     static final List<String> SNI_ROUTE_KEYS = List.of("name", "server_names", "backends");
-    private static final Map<String, Boolean> SNI_ON_MALFORMED = orderedMap("default", false, "reject", true);
+    private static final Map<String, SniRouting.OnMalformed> SNI_ON_MALFORMED = orderedMap(
+            "default", SniRouting.OnMalformed.DEFAULT, "reject", SniRouting.OnMalformed.REJECT);
     static final List<String> PROXY_IN_KEYS = List.of("enabled", "from", "timeout", "max_length");
     static final List<String> ACL_KEYS = List.of("allow", "deny");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
@@ -952,7 +953,7 @@ final class ConfigReader {
     private SniRouting sni(Section s, List<List<BackendConfig>> routeBackends) {
         s.allowKeys(SNI_KEYS);
         SniRouting d = SniRouting.OFF;
-        boolean reject = s.choice("on_malformed", SNI_ON_MALFORMED, false);
+        SniRouting.OnMalformed onMalformed = s.choice("on_malformed", SNI_ON_MALFORMED, d.onMalformed());
         Duration timeout = s.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), "", d.timeout());
         int max = s.integer("max_length", 64, 65_536, " (bytes of ClientHello, record headers included)",
                 d.maxLength());
@@ -996,7 +997,7 @@ final class ConfigReader {
             routeBackends.add(backends(route));
             routes.add(new SniRouting.Route(routeName, serverNames));
         }
-        return new SniRouting(routes, reject, timeout, max);
+        return new SniRouting(routes, onMalformed, timeout, max);
     }
 
     private List<String> serverNames(Section route, Map<String, String> seen) {

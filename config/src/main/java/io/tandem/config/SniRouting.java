@@ -18,24 +18,32 @@ import java.util.List;
  *
  * @param routes        the named routes, in config order (set {@code i + 1} is {@code routes[i]}; set 0 is
  *                      the VIP's own backends); empty: off
- * @param rejectUnnamed what happens to a connection whose hello names no server (no SNI), is
- *                      malformed, is not TLS at all, or is not complete within {@code timeout}:
- *                      reset ({@code on_malformed: reject}) or routed to the default set
- *                      ({@code on_malformed: default})
+ * @param onMalformed   what happens to a connection whose hello names no server (no SNI), is
+ *                      malformed, is not TLS at all, or is not complete within {@code timeout}
  * @param timeout       how long a connection may take to send its whole ClientHello
  * @param maxLength     the most bytes peeked (TLS record headers included) before the hello is
  *                      judged malformed
  */
-public record SniRouting(List<Route> routes, boolean rejectUnnamed, Duration timeout, int maxLength) {
+public record SniRouting(List<Route> routes, OnMalformed onMalformed, Duration timeout, int maxLength) {
+    /** {@code on_malformed}: where a connection goes when its hello gives no name to route on. */
+    public enum OnMalformed {
+        /** To the default set (the VIP's own backends), its bytes relayed as they came. */
+        DEFAULT,
+        /** Reset, counted in {@code tandem_vip_refused_total{reason="sni_..."}}. */
+        REJECT
+    }
+
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(3);
     /** One full TLS record of handshake data plus its header: what every real ClientHello fits in. */
     public static final int DEFAULT_MAX_LENGTH = 16_384 + 5;
     /** Routes of one VIP: the sets are a bitmask in {@link BackendConfig#sniSets}, bit 0 the default. */
     public static final int MAX_ROUTES = 62;
-    public static final SniRouting OFF = new SniRouting(List.of(), false, DEFAULT_TIMEOUT, DEFAULT_MAX_LENGTH);
+    public static final SniRouting OFF = new SniRouting(List.of(), OnMalformed.DEFAULT, DEFAULT_TIMEOUT,
+            DEFAULT_MAX_LENGTH);
 
     public SniRouting {
         routes = List.copyOf(requireNonNull(routes, "routes"));
+        requireNonNull(onMalformed, "onMalformed");
         requireNonNull(timeout, "timeout");
         if (routes.size() > MAX_ROUTES) {
             throw new IllegalArgumentException("routes: " + routes.size() + " (expected at most " + MAX_ROUTES + ")");
@@ -44,6 +52,11 @@ public record SniRouting(List<Route> routes, boolean rejectUnnamed, Duration tim
 
     public boolean enabled() {
         return !routes.isEmpty();
+    }
+
+    /** {@code on_malformed: reject}. */
+    public boolean rejectsUnnamed() {
+        return onMalformed == OnMalformed.REJECT;
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** {@code vips[].sni}: parsing, the backend sets it adds to the VIP, every error, and name matching. */
@@ -45,7 +46,7 @@ class SniConfigTest {
         assertThat(sni.routes()).containsExactly(
                 new SniRouting.Route("api", List.of("api.example.com", "*.api.example.com")),
                 new SniRouting.Route("*.example.org", List.of("*.example.org")));
-        assertThat(sni.rejectUnnamed()).isTrue();
+        assertThat(sni.onMalformed()).isEqualTo(SniRouting.OnMalformed.REJECT);
         assertThat(sni.timeout()).isEqualTo(Duration.ofMillis(1500));
         assertThat(sni.maxLength()).isEqualTo(32768);
         assertThat(v.backends()).hasSize(4);
@@ -59,12 +60,32 @@ class SniConfigTest {
         SniRouting defaults = valid(VIP + """
                     sni: {routes: [{server_names: [a.example], backends: [127.0.0.1:9101]}]}
                 """).vips().getFirst().sni();
-        assertThat(defaults.rejectUnnamed()).isFalse();
+        assertThat(defaults.onMalformed()).isEqualTo(SniRouting.OnMalformed.DEFAULT);
         assertThat(defaults.timeout()).isEqualTo(SniRouting.DEFAULT_TIMEOUT);
         assertThat(defaults.maxLength()).isEqualTo(SniRouting.DEFAULT_MAX_LENGTH);
         assertThat(valid(VIP + "    backends: [127.0.0.1:9000]\n").vips().getFirst().sni()).isEqualTo(SniRouting.OFF);
         assertThat(valid(VIP + "    backends: [127.0.0.1:9000]\n").vips().getFirst().backends().getFirst().sniSets())
                 .isEqualTo(1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theEffectiveConfigShowsSniInItsOwnSpellingAndEachBackendsSets() {
+        TandemConfig c = valid(VIP + """
+                    backends: [127.0.0.1:9000]
+                    sni:
+                      on_malformed: reject
+                      routes: [{name: api, server_names: [Api.Example.com], backends: [127.0.0.1:9101]}]
+                """);
+        Map<String, Object> vip = ((List<Map<String, Object>>) ConfigDump.of(c).get("vips")).getFirst();
+        Map<String, Object> sni = (Map<String, Object>) vip.get("sni");
+        assertThat(sni).containsEntry("on_malformed", "reject").containsEntry("timeout", "3s")
+                .containsEntry("max_length", 16389);
+        assertThat((List<Map<String, Object>>) sni.get("routes")).singleElement()
+                .satisfies(r -> assertThat(r).containsEntry("name", "api")
+                        .containsEntry("server_names", List.of("api.example.com")));
+        assertThat((List<Map<String, Object>>) vip.get("backends")).extracting(b -> b.get("sni_sets"))
+                .containsExactly(1L, 2L);
     }
 
     @Test
@@ -134,7 +155,7 @@ class SniConfigTest {
         SniRouting sni = new SniRouting(List.of(
                 new SniRouting.Route("api", List.of("api.example.com")),
                 new SniRouting.Route("com", List.of("*.example.com")),
-                new SniRouting.Route("deep", List.of("*.eu.example.com", "example.com"))), false,
+                new SniRouting.Route("deep", List.of("*.eu.example.com", "example.com"))), SniRouting.OnMalformed.DEFAULT,
                 SniRouting.DEFAULT_TIMEOUT, SniRouting.DEFAULT_MAX_LENGTH);
         SniNames n = SniNames.of(sni);
         assertThat(n.set("api.example.com")).isEqualTo(1);

@@ -545,7 +545,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
 
     /** No name to route on: the default set, or a reset ({@code on_malformed: reject}). */
     private void unnamed(SniRouting sni, LongAdder refused, String why) {
-        if (sni.rejectUnnamed()) {
+        if (sni.rejectsUnnamed()) {
             refuseHello(refused, why);
         } else {
             log.debug("sni default vip={} why=\"{}\" client={}", vip().name(), why, clientForLog());

@@ -50,7 +50,9 @@ class SniRoutingIT extends PerTransportIT {
 
     private static SniRouting sni(boolean reject, Duration timeout) {
         return new SniRouting(List.of(new SniRouting.Route("api", List.of("api.example.com")),
-                new SniRouting.Route("org", List.of("*.example.org"))), reject, timeout, SniRouting.DEFAULT_MAX_LENGTH);
+                new SniRouting.Route("org", List.of("*.example.org"))),
+                reject ? SniRouting.OnMalformed.REJECT : SniRouting.OnMalformed.DEFAULT, timeout,
+                SniRouting.DEFAULT_MAX_LENGTH);
     }
 
     /** Three capture backends: the default set, route api, route org. */
