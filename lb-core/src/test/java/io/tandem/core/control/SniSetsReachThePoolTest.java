@@ -7,6 +7,7 @@ import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
 
 /**
  * {@code vips[].sni}: every route's backends are members of the VIP (checked, listed, one member
@@ -75,7 +76,10 @@ class SniSetsReachThePoolTest {
         for (String b : List.of("10.0.0.1:443", "10.0.0.2:443", "10.0.1.1:443", "10.0.1.2:443")) {
             verdict(b, true);
         }
-        verdict("10.0.2.1:443", false);
+        List<Action> down = rig.run(r -> r.verdict(rig.backend("tls", "10.0.2.1:443").checkId,
+                rig.transition(false), rig.now));
+        assertThat(Rig.lines(down, Level.WARN)).singleElement().asString()
+                .startsWith("sni route panic vip=tls route=org routing_to=1 ");
         verdict("10.0.0.1:443", false);
         BackendPool pool = published();
         assertThat(pool.sniSet(2).panic()).as("route org: its only backend failed").isTrue();
@@ -84,6 +88,9 @@ class SniSetsReachThePoolTest {
         assertThat(addresses(pool.sniSet(0))).containsExactly("10.0.0.2:443");
         assertThat(pool.sniSet(1).panic()).isFalse();
         assertThat(addresses(pool.sniSet(1))).containsExactlyInAnyOrder("10.0.1.1:443", "10.0.1.2:443", "10.0.0.2:443");
+        List<Action> up = rig.run(r -> r.verdict(rig.backend("tls", "10.0.2.1:443").checkId, rig.transition(true),
+                rig.now));
+        assertThat(Rig.lines(up, Level.INFO)).contains("sni route panic over vip=tls route=org");
     }
 
     @Test
