@@ -902,6 +902,8 @@ final class ConfigReader {
         SniRouting sni = SniRouting.OFF;
         if (s.has("sni") && protocol == Protocol.UDP) {
             s.error("sni", "a mapping", "no sni on a udp VIP (the TLS ClientHello is read from TCP streams)");
+        } else if (s.has("sni") && (s.get("sni").isNull() || !s.get("sni").isObject())) {
+            s.errorAt("sni", s.get("sni"), "a mapping with routes: [{name, server_names, backends}]");
         } else if (s.has("sni")) {
             List<List<BackendConfig>> routeBackends = new ArrayList<>();
             sni = s.child("sni").map(c -> sni(c, routeBackends)).orElse(SniRouting.OFF);

@@ -148,6 +148,10 @@ class SniConfigTest {
                 .anySatisfy(x -> assertThat(x).contains("vips[1].sni", "udp VIP"));
         assertThat(errors(VIP + "    backends: [127.0.0.1:9000]\n    sni: {}\n"))
                 .anySatisfy(x -> assertThat(x).contains("vips[0].sni.routes: missing"));
+        assertThat(errors(VIP + "    sni:\n")).as("an empty sni must not leave a VIP without backends")
+                .anySatisfy(x -> assertThat(x).contains("vips[0].sni: empty", "a mapping with routes"));
+        assertThat(errors(VIP + "    sni: [a.example]\n"))
+                .anySatisfy(x -> assertThat(x).contains("vips[0].sni: a list", "a mapping with routes"));
     }
 
     @Test
