@@ -55,7 +55,7 @@ final class ConfigReader {
             "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor",
             "proxy_protocol_in", "sni");
     static final List<String> SNI_KEYS = List.of("routes", "on_malformed", "timeout", "max_length");
-    static final List<String> SNI_ROUTE_KEYS = List.of("name", "server_names", "backends");
+    static final List<String> SNI_ROUTE_KEYS = List.of("name", "server_names", "backends", "service");
     private static final Map<String, SniRouting.OnMalformed> SNI_ON_MALFORMED = orderedMap(
             "default", SniRouting.OnMalformed.DEFAULT, "reject", SniRouting.OnMalformed.REJECT);
     static final List<String> PROXY_IN_KEYS = List.of("enabled", "from", "timeout", "max_length");
@@ -906,7 +906,7 @@ final class ConfigReader {
             s.errorAt("sni", s.get("sni"), "a mapping with routes: [{name, server_names, backends}]");
         } else if (s.has("sni")) {
             List<List<BackendConfig>> routeBackends = new ArrayList<>();
-            sni = s.child("sni").map(c -> sni(c, routeBackends)).orElse(SniRouting.OFF);
+            sni = s.child("sni").map(c -> sni(c, routeBackends, discovery)).orElse(SniRouting.OFF);
             backends = withRouteBackends(s, backends, routeBackends);
         }
         if (policy == PolicyKind.MAGLEV && backends.size() > MAGLEV_TABLE_SIZE) {
@@ -952,7 +952,7 @@ final class ConfigReader {
      * {@code sni: {routes: [{name, server_names: [...], backends: [...]}], on_malformed, timeout,
      * max_length}}; each route's backends go to {@code routeBackends} (one list per route, in order).
      */
-    private SniRouting sni(Section s, List<List<BackendConfig>> routeBackends) {
+    private SniRouting sni(Section s, List<List<BackendConfig>> routeBackends, DiscoverySettings discovery) {
         s.allowKeys(SNI_KEYS);
         SniRouting d = SniRouting.OFF;
         SniRouting.OnMalformed onMalformed = s.choice("on_malformed", SNI_ON_MALFORMED, d.onMalformed());
@@ -996,8 +996,14 @@ final class ConfigReader {
                 route.error("name", Render.quote(routeName), "a unique route name (metrics label); " + first
                         + " has the same" + (name.isEmpty() ? "; set name" : ""));
             }
-            routeBackends.add(backends(route));
-            routes.add(new SniRouting.Route(routeName, serverNames));
+            Optional<String> service = route.nonEmptyText("service", "the name of a discovered service, e.g. /api#0");
+            if (service.isPresent() && !discovery.any()) {
+                route.error("service", Render.quote(service.get()), "a service of a discovery source; configure "
+                        + "discovery.zookeeper or discovery.marathon first");
+            }
+            routeBackends.add(service.isPresent() && (!route.has("backends") || emptyList(route.get("backends")))
+                    ? List.of() : backends(route));
+            routes.add(new SniRouting.Route(routeName, serverNames, service));
         }
         return new SniRouting(routes, onMalformed, timeout, max);
     }

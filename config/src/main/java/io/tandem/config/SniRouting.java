@@ -63,13 +63,26 @@ public record SniRouting(List<Route> routes, OnMalformed onMalformed, Duration t
      * One route: the server names it takes ({@code api.example.com}, or {@code *.example.org} for
      * any name below example.org, not example.org itself), lower case, without a trailing dot.
      *
-     * @param name what metrics and logs call it ({@code route} label)
+     * @param name    what metrics and logs call it ({@code route} label)
+     * @param service a discovered service whose endpoints join the route's backends (as a VIP's
+     *                {@code service} joins its own)
      */
-    public record Route(String name, List<String> serverNames) {
+    public record Route(String name, List<String> serverNames, java.util.Optional<String> service) {
         public Route {
             requireNonNull(name, "name");
             serverNames = List.copyOf(requireNonNull(serverNames, "serverNames"));
+            requireNonNull(service, "service");
         }
+
+        /** A route of static backends only. */
+        public Route(String name, List<String> serverNames) {
+            this(name, serverNames, java.util.Optional.empty());
+        }
+    }
+
+    /** Whether the VIP's own {@code service} or a route's names a discovered service. */
+    public boolean anyService() {
+        return routes.stream().anyMatch(r -> r.service().isPresent());
     }
 
     /** The name of the default set in metrics and logs. */

@@ -89,6 +89,23 @@ class SniConfigTest {
     }
 
     @Test
+    void aRouteMayTakeItsBackendsFromADiscoveredService() {
+        VipConfig v = valid("""
+                discovery: {zookeeper: {connect: "zk1:2181"}}
+                vips:
+                  - name: tls
+                    listen: 127.0.0.1:443
+                    sni: {routes: [{server_names: [a.example], service: api}]}
+                """).vips().getFirst();
+        assertThat(v.sni().routes().getFirst().service()).contains("api");
+        assertThat(v.sni().anyService()).isTrue();
+        assertThat(v.backends()).isEmpty();
+        assertThat(errors(VIP + "    sni: {routes: [{server_names: [a.example], service: api}]}\n"))
+                .anySatisfy(x -> assertThat(x).contains("vips[0].sni.routes[0].service: \"api\"",
+                        "configure discovery.zookeeper or discovery.marathon first"));
+    }
+
+    @Test
     void aVipWithSniNeedsNoBackendsOfItsOwn() {
         VipConfig v = valid(VIP + """
                     sni: {routes: [{server_names: [a.example], backends: [127.0.0.1:9101]}]}

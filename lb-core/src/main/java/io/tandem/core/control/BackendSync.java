@@ -115,6 +115,30 @@ final class BackendSync {
         names.syncUnresolved(vs, now, changes);
     }
 
+    /**
+     * {@code service}'s endpoints for the backend set {@code bit} ({@code sni}; 1: the VIP's own): a
+     * new address joins with its source's settings; one already wanted (static, by name, or through
+     * another set's service) keeps its settings and serves this set too.
+     */
+    private static void discovered(Map<HostPort, Desired> want, Map<String, List<Discovery.Resolved>> discovered,
+                                   String service, long bit, LocalitySettings map) {
+        for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
+            var ep = r.endpoint();
+            Desired was = want.get(ep.address());
+            if (was != null) {
+                if ((was.sniSets() & bit) == 0) {
+                    want.put(ep.address(), new Desired(was.socketAddress(), was.weight(), was.origin(),
+                            was.sourceDraining(), was.unhealthyInSource(), was.locality(), was.priority(),
+                            was.sniSets() | bit));
+                }
+                continue;
+            }
+            want.put(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
+                    ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
+                    ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0, bit));
+        }
+    }
+
     /** An IP literal wins over the same address reached through a name or discovery. */
     private Map<HostPort, Desired> desired(VipState vs, Map<String, List<Discovery.Resolved>> discovered) {
         Map<HostPort, Desired> want = new LinkedHashMap<>();
@@ -136,14 +160,12 @@ final class BackendSync {
             want.putIfAbsent(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(),
                     RUNTIME, false, false, b.locality().orElse(map.lookup(ip)), b.priority(), b.sniSets()));
         }
-        vs.config.service().ifPresent(service -> {
-            for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
-                var ep = r.endpoint();
-                want.putIfAbsent(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
-                        ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
-                        ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0, 1L));
-            }
-        });
+        vs.config.service().ifPresent(service -> discovered(want, discovered, service, 1L, map));
+        var routes = vs.config.sni().routes();
+        for (int i = 0; i < routes.size(); i++) {
+            long bit = io.tandem.config.SniRouting.bit(i + 1);
+            routes.get(i).service().ifPresent(service -> discovered(want, discovered, service, bit, map));
+        }
         // Weights: the source's 0 means draining (its own flag), so it counts 1 like the config's
         // minimum; the operator's run-time weight is taken as it is, 0 included (no new connections).
         want.replaceAll((hp, d) -> {

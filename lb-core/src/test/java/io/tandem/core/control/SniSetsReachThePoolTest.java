@@ -107,6 +107,40 @@ class SniSetsReachThePoolTest {
     }
 
     @Test
+    void aRoutesDiscoveredServiceJoinsThatRouteOnly() {
+        rig.propose(config("""
+                discovery: {zookeeper: {connect: "zk1:2181"}}
+                vips:
+                  - name: tls
+                    listen: 10.1.0.1:443
+                    service: web
+                    sni:
+                      routes:
+                        - {name: api, server_names: [api.example.com], service: api}
+                        - {name: org, server_names: ["*.example.org"], service: org, backends: [10.0.2.1:443]}
+                """));
+        rig.run(r -> r.discovered("zookeeper", java.util.Map.of(
+                "web", List.of(Rig.endpoint("10.0.0.1:443", false, true)),
+                "api", List.of(Rig.endpoint("10.0.1.1:443", false, true), Rig.endpoint("10.0.0.1:443", false, true)),
+                "org", List.of(Rig.endpoint("10.0.2.2:443", false, true))), java.util.Map.of(), rig.now));
+        BackendPool pool = published();
+        assertThat(addresses(pool.sniSet(0))).containsExactly("10.0.0.1:443");
+        assertThat(addresses(pool.sniSet(1))).containsExactlyInAnyOrder("10.0.1.1:443", "10.0.0.1:443");
+        assertThat(addresses(pool.sniSet(2))).containsExactlyInAnyOrder("10.0.2.1:443", "10.0.2.2:443");
+        assertThat(rig.backend("tls", "10.0.0.1:443").backend().sniSets()).as("in web and api: one member")
+                .isEqualTo(0b011);
+        // The route's service loses an endpoint: it leaves the VIP; the shared one leaves the route only.
+        rig.run(r -> r.discovered("zookeeper", java.util.Map.of(
+                "web", List.of(Rig.endpoint("10.0.0.1:443", false, true)),
+                "api", List.of(Rig.endpoint("10.0.1.1:443", false, true)),
+                "org", List.of()), java.util.Map.of(), rig.now));
+        assertThat(rig.vip("tls").backends.keySet().stream().map(Object::toString))
+                .containsExactlyInAnyOrder("10.0.0.1:443", "10.0.1.1:443", "10.0.2.1:443");
+        assertThat(rig.backend("tls", "10.0.0.1:443").backend().sniSets()).isEqualTo(0b001);
+        assertThat(addresses(published().sniSet(1))).containsExactly("10.0.1.1:443");
+    }
+
+    @Test
     void withoutBackendsOfItsOwnTheVipHasNoDefaultSet() {
         rig.propose(config("""
                 vips:
