@@ -53,9 +53,13 @@ final class ConfigReader {
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
             "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor",
-            "proxy_protocol_in", "agent_check");
+            "proxy_protocol_in", "agent_check", "sni");
     /** HAProxy's agent-port, agent-addr, agent-inter, agent-send (and a timeout of its own). */
     static final List<String> AGENT_CHECK_KEYS = List.of("port", "address", "interval", "timeout", "send");
+    static final List<String> SNI_KEYS = List.of("routes", "on_malformed", "timeout", "max_length");
+    static final List<String> SNI_ROUTE_KEYS = List.of("name", "server_names", "backends", "service");
+    private static final Map<String, SniRouting.OnMalformed> SNI_ON_MALFORMED = orderedMap(
+            "default", SniRouting.OnMalformed.DEFAULT, "reject", SniRouting.OnMalformed.REJECT);
     static final List<String> PROXY_IN_KEYS = List.of("enabled", "from", "timeout", "max_length");
     static final List<String> ACL_KEYS = List.of("allow", "deny");
     static final List<String> UDP_KEYS = List.of("max_datagram_size", "session_idle", "max_sessions",
@@ -892,8 +896,21 @@ final class ConfigReader {
             s.error("service", Render.quote(service.get()), "a service of a discovery source; configure "
                     + "discovery.zookeeper or discovery.marathon first");
         }
-        List<BackendConfig> backends = service.isPresent() && (!s.has("backends") || emptyList(s.get("backends")))
+        // With sni, the VIP's own backends are only the default set: a VIP may route by name alone.
+        boolean noDefaultSet = s.has("sni") && protocol == Protocol.TCP && !s.has("backends");
+        List<BackendConfig> backends = noDefaultSet
+                || service.isPresent() && (!s.has("backends") || emptyList(s.get("backends")))
                 ? List.of() : backends(s);
+        SniRouting sni = SniRouting.OFF;
+        if (s.has("sni") && protocol == Protocol.UDP) {
+            s.error("sni", "a mapping", "no sni on a udp VIP (the TLS ClientHello is read from TCP streams)");
+        } else if (s.has("sni") && (s.get("sni").isNull() || !s.get("sni").isObject())) {
+            s.errorAt("sni", s.get("sni"), "a mapping with routes: [{name, server_names, backends}]");
+        } else if (s.has("sni")) {
+            List<List<BackendConfig>> routeBackends = new ArrayList<>();
+            sni = s.child("sni").map(c -> sni(c, routeBackends, discovery)).orElse(SniRouting.OFF);
+            backends = withRouteBackends(s, backends, routeBackends);
+        }
         if (policy == PolicyKind.MAGLEV && backends.size() > MAGLEV_TABLE_SIZE) {
             s.error("backends", backends.size() + " backends", "at most " + MAGLEV_TABLE_SIZE
                     + " with policy maglev, one per slot of its lookup table");
@@ -931,7 +948,138 @@ final class ConfigReader {
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown, agent);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
                 limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl, balance,
-                proxyIn));
+                proxyIn, sni));
+    }
+
+    /**
+     * {@code sni: {routes: [{name, server_names: [...], backends: [...]}], on_malformed, timeout,
+     * max_length}}; each route's backends go to {@code routeBackends} (one list per route, in order).
+     */
+    private SniRouting sni(Section s, List<List<BackendConfig>> routeBackends, DiscoverySettings discovery) {
+        s.allowKeys(SNI_KEYS);
+        SniRouting d = SniRouting.OFF;
+        SniRouting.OnMalformed onMalformed = s.choice("on_malformed", SNI_ON_MALFORMED, d.onMalformed());
+        Duration timeout = s.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), "", d.timeout());
+        int max = s.integer("max_length", 64, 65_536, " (bytes of ClientHello, record headers included)",
+                d.maxLength());
+        String expected = "a list of routes, each {name, server_names: [...], backends: [...]}";
+        JsonNode list = s.get("routes");
+        if (list == null || list.isNull()) {
+            s.missing("routes", expected);
+            return SniRouting.OFF;
+        }
+        if (!list.isArray() || list.isEmpty() || list.size() > SniRouting.MAX_ROUTES) {
+            s.errorAt("routes", list, list.isArray() ? "1.." + SniRouting.MAX_ROUTES + " routes" : expected);
+            return SniRouting.OFF;
+        }
+        List<SniRouting.Route> routes = new ArrayList<>();
+        Map<String, String> namesSeen = new HashMap<>();
+        Map<String, String> routeNames = new HashMap<>();
+        int[] position = s.positionOf("routes");
+        for (int i = 0; i < list.size(); i++) {
+            String path = s.pathOf("routes") + "[" + i + "]";
+            Optional<Section> r = Section.of(list.get(i), path, Problems.child(position, i), problems, expected);
+            if (r.isEmpty()) {
+                routeBackends.add(List.of());
+                continue;
+            }
+            Section route = r.get();
+            route.allowKeys(SNI_ROUTE_KEYS);
+            List<String> serverNames = serverNames(route, namesSeen);
+            Optional<String> name = route.text("name", "a route name matching " + NAME.pattern());
+            if (name.isPresent() && (!NAME.matcher(name.get()).matches()
+                    || name.get().equals(SniRouting.DEFAULT_ROUTE))) {
+                route.error("name", Render.quote(name.get()), "a route name matching " + NAME.pattern()
+                        + ", not \"" + SniRouting.DEFAULT_ROUTE + "\" (the VIP's own backends)");
+                name = Optional.empty();
+            }
+            String routeName = name.orElse(serverNames.isEmpty() ? "route" + i : serverNames.getFirst());
+            String first = routeNames.putIfAbsent(routeName, path);
+            if (first != null) {
+                route.error("name", Render.quote(routeName), "a unique route name (metrics label); " + first
+                        + " has the same" + (name.isEmpty() ? "; set name" : ""));
+            }
+            Optional<String> service = route.nonEmptyText("service", "the name of a discovered service, e.g. /api#0");
+            if (service.isPresent() && !discovery.any()) {
+                route.error("service", Render.quote(service.get()), "a service of a discovery source; configure "
+                        + "discovery.zookeeper or discovery.marathon first");
+            }
+            routeBackends.add(service.isPresent() && (!route.has("backends") || emptyList(route.get("backends")))
+                    ? List.of() : backends(route));
+            routes.add(new SniRouting.Route(routeName, serverNames, service));
+        }
+        return new SniRouting(routes, onMalformed, timeout, max);
+    }
+
+    private List<String> serverNames(Section route, Map<String, String> seen) {
+        String expected = "a list of server names, e.g. [api.example.com, \"*.example.org\"]";
+        JsonNode list = route.get("server_names");
+        if (list == null || list.isNull()) {
+            route.missing("server_names", expected);
+            return List.of();
+        }
+        if (!list.isArray() || list.isEmpty()) {
+            route.errorAt("server_names", list, list.isArray() ? "at least one server name" : expected);
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        int[] position = route.positionOf("server_names");
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode item = list.get(i);
+            String path = route.pathOf("server_names") + "[" + i + "]";
+            int[] at = Problems.child(position, i);
+            StringBuilder why = new StringBuilder();
+            Optional<String> n = item.isTextual() ? SniNames.normalize(item.textValue(), why) : Optional.empty();
+            if (n.isEmpty()) {
+                problems.add(at, path, Render.node(item), why.isEmpty() ? expected : why.toString());
+                continue;
+            }
+            String first = seen.putIfAbsent(n.get(), path);
+            if (first != null) {
+                problems.add(at, path, Render.node(item), "each server name in one route only; " + first
+                        + " has the same");
+                continue;
+            }
+            out.add(n.get());
+        }
+        return out;
+    }
+
+    /**
+     * The VIP's members: its own backends (set 0) and each route's (set {@code i + 1}). A backend
+     * in several sets is one member (one check, one set of counters) serving all of them; its
+     * settings must then agree.
+     */
+    private List<BackendConfig> withRouteBackends(Section vip, List<BackendConfig> own,
+                                                  List<List<BackendConfig>> routeBackends) {
+        Map<String, BackendConfig> merged = new java.util.LinkedHashMap<>();
+        Map<String, String> where = new HashMap<>();
+        for (int i = 0; i < own.size(); i++) {
+            merged.put(Addresses.canonical(own.get(i).address()), own.get(i));
+            where.put(Addresses.canonical(own.get(i).address()), vip.pathOf("backends") + "[" + i + "]");
+        }
+        for (int r = 0; r < routeBackends.size(); r++) {
+            List<BackendConfig> list = routeBackends.get(r);
+            for (int i = 0; i < list.size(); i++) {
+                BackendConfig b = list.get(i);
+                String key = Addresses.canonical(b.address());
+                BackendConfig was = merged.get(key);
+                long bit = SniRouting.bit(r + 1);
+                if (was == null) {
+                    merged.put(key, new BackendConfig(b.address(), b.weight(), b.locality(), b.priority(), bit));
+                    where.put(key, vip.pathOf("sni") + ".routes[" + r + "].backends[" + i + "]");
+                } else if (was.weight() != b.weight() || was.priority() != b.priority()
+                        || !was.locality().equals(b.locality())) {
+                    problems.add(vip.positionOf("sni"), vip.pathOf("sni") + ".routes[" + r + "].backends[" + i + "]",
+                            b.address().toString(), "the weight, priority and locality of " + where.get(key)
+                                    + ", the same backend in another set (one backend, one setting)");
+                } else {
+                    merged.put(key, new BackendConfig(b.address(), b.weight(), b.locality(), b.priority(),
+                            was.sniSets() | bit));
+                }
+            }
+        }
+        return List.copyOf(merged.values());
     }
 
     /**

@@ -20,13 +20,15 @@ import java.util.Optional;
  * @param hashBalanceFactor bounded-load hashing for {@code maglev}, in percent of the average load a
  *                   backend may carry (HAProxy {@code hash-balance-factor}); 0 = off
  * @param proxyProtocolIn a PROXY protocol header expected from each client ({@link ProxyProtocolIn})
+ * @param sni        routing by the TLS server name to backend sets ({@link SniRouting}); its
+ *                   routes' backends are in {@code backends} too, marked by {@link BackendConfig#sniSets}
  */
 public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
                         List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
                         Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
                         UdpOptions udp, VipLocality locality, AccessControl acl, int hashBalanceFactor,
-                        ProxyProtocolIn proxyProtocolIn) {
+                        ProxyProtocolIn proxyProtocolIn, SniRouting sni) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -44,6 +46,7 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(locality, "locality");
         requireNonNull(acl, "acl");
         requireNonNull(proxyProtocolIn, "proxyProtocolIn");
+        requireNonNull(sni, "sni");
         if (hashBalanceFactor != 0 && (hashBalanceFactor < MIN_HASH_BALANCE_FACTOR || hashBalanceFactor > MAX_HASH_BALANCE_FACTOR)) {
             throw new IllegalArgumentException("hashBalanceFactor: " + hashBalanceFactor + " (expected 0 or "
                     + MIN_HASH_BALANCE_FACTOR + ".." + MAX_HASH_BALANCE_FACTOR + ")");
@@ -52,6 +55,16 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
 
     public static final int MIN_HASH_BALANCE_FACTOR = 100;
     public static final int MAX_HASH_BALANCE_FACTOR = 10_000;
+
+    /** A VIP without SNI routing. */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay, Optional<HealthCheckSpec> healthCheck,
+                     HealthPolicy health, Optional<String> service, UdpOptions udp, VipLocality locality,
+                     AccessControl acl, int hashBalanceFactor, ProxyProtocolIn proxyProtocolIn) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                health, service, udp, locality, acl, hashBalanceFactor, proxyProtocolIn, SniRouting.OFF);
+    }
 
     /** A VIP whose clients connect directly (no PROXY header expected). */
     public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,

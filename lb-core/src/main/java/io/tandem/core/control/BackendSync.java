@@ -33,7 +33,7 @@ final class BackendSync {
 
     /** One backend as config, names and discovery want it. */
     private record Desired(InetSocketAddress socketAddress, int weight, String origin, boolean sourceDraining,
-                           boolean unhealthyInSource, Locality locality, int priority) {
+                           boolean unhealthyInSource, Locality locality, int priority, long sniSets) {
     }
 
     private final List<Action> out;
@@ -74,7 +74,8 @@ final class BackendSync {
             Desired d = w.getValue();
             BackendState bs = vs.backends.get(w.getKey());
             if (bs == null) {
-                Backend b = Backend.of(w.getKey(), d.socketAddress(), d.weight(), d.locality(), d.priority());
+                Backend b = Backend.of(w.getKey(), d.socketAddress(), d.weight(), d.locality(), d.priority(),
+                        d.sniSets());
                 bs = new BackendState(b, d.origin());
                 bs.eligibleSince = now;
                 vs.backends.put(w.getKey(), bs);
@@ -96,6 +97,10 @@ final class BackendSync {
                     changes.add("moved backend " + w.getKey() + " of " + vs.name() + " to " + d.locality()
                             + " priority " + d.priority());
                 }
+                if (bs.backend().sniSets() != d.sniSets()) {
+                    bs.backend(bs.backend().withSniSets(d.sniSets()));
+                    changes.add("moved backend " + w.getKey() + " of " + vs.name() + " to other sni routes");
+                }
             }
             boolean was = bs.eligible();
             bs.sourceDraining = d.sourceDraining();
@@ -112,6 +117,30 @@ final class BackendSync {
         names.syncUnresolved(vs, now, changes);
     }
 
+    /**
+     * {@code service}'s endpoints for the backend set {@code bit} ({@code sni}; 1: the VIP's own): a
+     * new address joins with its source's settings; one already wanted (static, by name, or through
+     * another set's service) keeps its settings and serves this set too.
+     */
+    private static void discovered(Map<HostPort, Desired> want, Map<String, List<Discovery.Resolved>> discovered,
+                                   String service, long bit, LocalitySettings map) {
+        for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
+            var ep = r.endpoint();
+            Desired was = want.get(ep.address());
+            if (was != null) {
+                if ((was.sniSets() & bit) == 0) {
+                    want.put(ep.address(), new Desired(was.socketAddress(), was.weight(), was.origin(),
+                            was.sourceDraining(), was.unhealthyInSource(), was.locality(), was.priority(),
+                            was.sniSets() | bit));
+                }
+                continue;
+            }
+            want.put(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
+                    ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
+                    ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0, bit));
+        }
+    }
+
     /** An IP literal wins over the same address reached through a name or discovery. */
     private Map<HostPort, Desired> desired(VipState vs, Map<String, List<Discovery.Resolved>> discovered) {
         Map<HostPort, Desired> want = new LinkedHashMap<>();
@@ -120,27 +149,25 @@ final class BackendSync {
             InetAddress ip = NameKeeper.literal(b.address().host());
             if (ip != null && !vs.runtimeRemoved.contains(b.address())) {
                 want.put(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(), "static",
-                        false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
+                        false, false, b.locality().orElse(map.lookup(ip)), b.priority(), b.sniSets()));
             }
         }
         for (BackendConfig b : vs.config.backends()) {
             names.backends(b).forEach((hp, socketAddress) -> want.putIfAbsent(hp, new Desired(socketAddress,
                     b.weight(), "dns:" + b.address().host(), false, false,
-                    b.locality().orElse(map.lookup(socketAddress.getAddress())), b.priority())));
+                    b.locality().orElse(map.lookup(socketAddress.getAddress())), b.priority(), b.sniSets())));
         }
         for (BackendConfig b : vs.runtimeAdded.values()) {
             InetAddress ip = NameKeeper.literal(b.address().host()); // the admin API takes IP literals only
             want.putIfAbsent(b.address(), new Desired(new InetSocketAddress(ip, b.address().port()), b.weight(),
-                    RUNTIME, false, false, b.locality().orElse(map.lookup(ip)), b.priority()));
+                    RUNTIME, false, false, b.locality().orElse(map.lookup(ip)), b.priority(), b.sniSets()));
         }
-        vs.config.service().ifPresent(service -> {
-            for (Discovery.Resolved r : discovered.getOrDefault(service, List.of())) {
-                var ep = r.endpoint();
-                want.putIfAbsent(ep.address(), new Desired(r.socketAddress(), Math.max(ep.weight(), 0), ep.origin(),
-                        ep.draining() || ep.weight() == 0, !ep.healthyInSource(),
-                        ep.locality().orElse(map.lookup(r.socketAddress().getAddress())), 0));
-            }
-        });
+        vs.config.service().ifPresent(service -> discovered(want, discovered, service, 1L, map));
+        var routes = vs.config.sni().routes();
+        for (int i = 0; i < routes.size(); i++) {
+            long bit = io.tandem.config.SniRouting.bit(i + 1);
+            routes.get(i).service().ifPresent(service -> discovered(want, discovered, service, bit, map));
+        }
         // Weights: the source's 0 means draining (its own flag), so it counts 1 like the config's
         // minimum; the operator's run-time weight is taken as it is, 0 included (no new connections).
         // An agent's percentage then scales that weight (0 % = no new connections), an agent's
@@ -153,7 +180,7 @@ final class BackendSync {
                 weight = known.agent.weight().get().apply(weight, MAX_AGENT_WEIGHT);
             }
             return new Desired(d.socketAddress(), weight, d.origin(), d.sourceDraining(), d.unhealthyInSource(),
-                    d.locality(), d.priority());
+                    d.locality(), d.priority(), d.sniSets());
         });
         return want;
     }

@@ -2,11 +2,13 @@ package io.tandem.core.control;
 
 import io.tandem.config.HealthPolicy;
 import io.tandem.config.LocalitySettings;
+import io.tandem.config.SniNames;
 import io.tandem.config.VipConfig;
 import io.tandem.core.policy.Policies;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
 import io.tandem.core.pool.LocalityRouting;
+import io.tandem.core.pool.SniSets;
 import io.tandem.health.HealthFlag;
 import java.time.Duration;
 import java.time.Instant;
@@ -86,6 +88,30 @@ final class PoolBuilder {
 
     static Built build(VipConfig config, List<Member> members, Instant now, long generation,
                        LocalitySettings locality) {
+        Built all = buildSet(config, members, now, generation, locality);
+        if (!config.sni().enabled()) {
+            return all;
+        }
+        // SNI: each backend set by the same rules as a whole VIP (its own panic, levels, zones);
+        // the whole pool stays what status and cuts read.
+        int sets = config.sni().routes().size() + 1;
+        List<BackendPool> pools = new ArrayList<>(sets);
+        boolean hasDefault = config.service().isPresent();
+        for (int set = 0; set < sets; set++) {
+            int s = set;
+            List<Member> in = members.stream().filter(m -> m.backend().inSniSet(s)).toList();
+            hasDefault |= set == 0 && !in.isEmpty();
+            pools.add(buildSet(config, in, now, generation, locality).pool());
+        }
+        BackendPool p = all.pool();
+        BackendPool withSets = new BackendPool(p.config(), p.backends(), p.policy(), p.panic(), p.generation(),
+                p.cut(), p.routing(), new SniSets(SniNames.of(config.sni()), pools, hasDefault));
+        return new Built(withSets, all.panic(), all.warming(), all.ramping(), all.eligible(), all.awaiting(),
+                all.known());
+    }
+
+    private static Built buildSet(VipConfig config, List<Member> members, Instant now, long generation,
+                                  LocalitySettings locality) {
         HealthPolicy policy = config.health();
         List<Member> eligible = new ArrayList<>();
         List<Member> awaiting = new ArrayList<>();

@@ -359,7 +359,7 @@ final class Reconciler {
         }
         List<String> changes = new ArrayList<>();
         for (VipState vs : vips.values()) {
-            if (vs.config.service().isPresent()) {
+            if (vs.config.service().isPresent() || vs.config.sni().anyService()) {
                 resync(vs, changes);
             }
         }

@@ -46,6 +46,8 @@ final class VipState {
     /** Static backends of the config removed at run time. */
     final java.util.Set<HostPort> runtimeRemoved = new java.util.LinkedHashSet<>();
     boolean panic;
+    /** {@code sni}: the backend sets (0: the default) whose own pool is in panic now. */
+    private java.util.BitSet sniPanics = new java.util.BitSet();
     /** No backend has passed a check and some await their first: the pool routes to those (not panic). */
     boolean warming;
     Instant warmingSince;
@@ -159,6 +161,7 @@ final class VipState {
                         + built.known()));
             }
         }
+        sniPanics(built.pool(), out);
         if (built.ramping() && !rampTimer) {
             rampTimer = true;
             out.add(new Action.Schedule(rampKey(),
@@ -179,5 +182,34 @@ final class VipState {
         out.add(Action.Log.debug("pool published vip=" + name() + " generation=" + built.pool().generation()
                 + " eligible=" + built.eligible() + "/" + built.known() + " panic=" + built.panic() + " warming="
                 + built.warming() + " ramping=" + built.ramping()));
+    }
+
+    /**
+     * {@code sni}: each backend set has its own panic (a route whose backends all failed routes to
+     * all of them, never into another route); its start is a WARN and its end an INFO, per route,
+     * once per episode, like the VIP's.
+     */
+    private void sniPanics(BackendPool pool, List<Action> out) {
+        java.util.BitSet now = new java.util.BitSet();
+        List<BackendPool> sets = pool.sni().pools();
+        for (int set = 0; set < sets.size(); set++) {
+            if (sets.get(set).panic()) {
+                now.set(set);
+            }
+        }
+        for (int set = 0; set < sets.size(); set++) {
+            if (now.get(set) == sniPanics.get(set)) {
+                continue;
+            }
+            String route = io.tandem.core.pool.SniSets.routeName(config.sni(), set);
+            if (now.get(set)) {
+                out.add(Action.Log.warn("sni route panic vip=" + name() + " route=" + route + " routing_to="
+                        + sets.get(set).backends().size() + " reason=\"too few eligible backends in the route: "
+                        + "routing to every backend of the route an operator has not drained\""));
+            } else {
+                out.add(Action.Log.info("sni route panic over vip=" + name() + " route=" + route));
+            }
+        }
+        sniPanics = now;
     }
 }

@@ -127,6 +127,7 @@ public final class Metrics implements AutoCloseable {
         if (existing != null) {
             existing.vip = vip;
             bindLocalErrors(existing);
+            bindSniRoutes(existing);
             return;
         }
         VipHolder holder = new VipHolder(vip);
@@ -153,6 +154,14 @@ public final class Metrics implements AutoCloseable {
                 h -> h.vip.stats().clientRateRefused.sum());
         counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "proxy_header"), holder,
                 h -> h.vip.stats().proxyHeaderRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "sni_malformed"), holder,
+                h -> h.vip.stats().sniMalformedRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "sni_missing"), holder,
+                h -> h.vip.stats().sniMissingRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "sni_timeout"), holder,
+                h -> h.vip.stats().sniTimeoutRefused.sum());
+        counter("tandem.vip.refused", REFUSED_HELP, tags.and("reason", "sni_no_route"), holder,
+                h -> h.vip.stats().sniNoRouteRefused.sum());
         gauge("tandem.vip.tracked.clients", "Clients tracked now for limits.per_client (bounded by max_clients)", tags,
                 holder, h -> h.vip.clients().tracked());
         counter("tandem.vip.accept.handoffs", "TCP connections handed by the accepting event loop to a less loaded one",
@@ -172,6 +181,26 @@ public final class Metrics implements AutoCloseable {
                 tags, holder, h -> h.vip.stats().selfLoops.sum());
         vips.put(vip.name(), holder);
         bindLocalErrors(holder);
+        bindSniRoutes(holder);
+    }
+
+    /**
+     * {@code tandem_vip_sni_connections_total{vip,route}}: connections {@code sni} routing sent to
+     * each route, registered per route when the first connection takes it.
+     */
+    private void bindSniRoutes(VipHolder holder) {
+        Vip vip = holder.vip;
+        vip.stats().sniRoutes.onNewRoute(route -> sniRouteCounter(vip.name(), holder, route));
+        vip.stats().sniRoutes.routes().forEach(route -> sniRouteCounter(vip.name(), holder, route));
+    }
+
+    private void sniRouteCounter(String vip, VipHolder holder, String route) {
+        if (vips.get(vip) != holder) {
+            return; // the VIP was unbound (or rebound) since: its series are gone
+        }
+        counter("tandem.vip.sni.connections", "Connections routed by the TLS server name (sni), by route; "
+                + "default: the VIP's own backends", Tags.of(VIP_TAG, vip, "route", route), holder,
+                h -> h.vip.stats().sniRoutes.count(route));
     }
 
     /**
@@ -524,7 +553,8 @@ public final class Metrics implements AutoCloseable {
 
     private static final String REFUSED_HELP = "Client connections (TCP) and new-session datagrams (UDP) refused "
             + "before any backend was contacted, by reason (acl: the VIP's acl; client_connections, client_rate: "
-            + "limits.per_client; proxy_header: proxy_protocol_in)";
+            + "limits.per_client; proxy_header: proxy_protocol_in; sni_malformed, sni_missing, sni_timeout: a TLS "
+            + "ClientHello refused by sni.on_malformed; sni_no_route: no sni route and no default backends)";
 
     private static final class PostureHolder {
         volatile int zones;

@@ -19,9 +19,11 @@ public final class Backend {
     private final BackendStats stats;
     private final Locality locality;
     private final int priority;
+    /** Which SNI backend sets it serves ({@link io.tandem.config.BackendConfig#sniSets}); 1 without sni. */
+    private final long sniSets;
 
     private Backend(HostPort address, InetSocketAddress socketAddress, int weight, BackendStats stats,
-                    Locality locality, int priority) {
+                    Locality locality, int priority, long sniSets) {
         this.address = requireNonNull(address, "address");
         this.socketAddress = requireNonNull(socketAddress, "socketAddress");
         if (weight < 0) {
@@ -34,6 +36,7 @@ public final class Backend {
             throw new IllegalArgumentException("priority: " + priority + " (expected >= 0)");
         }
         this.priority = priority;
+        this.sniSets = sniSets;
     }
 
     /** A new backend with fresh counters. {@code socketAddress} should be resolved already. */
@@ -44,7 +47,13 @@ public final class Backend {
     /** A new backend with fresh counters, in {@code locality} at priority level {@code priority}. */
     public static Backend of(HostPort address, InetSocketAddress socketAddress, int weight, Locality locality,
                              int priority) {
-        return new Backend(address, socketAddress, weight, new BackendStats(), locality, priority);
+        return of(address, socketAddress, weight, locality, priority, 1L);
+    }
+
+    /** A new backend with fresh counters, serving the SNI backend sets {@code sniSets} (a bitmask). */
+    public static Backend of(HostPort address, InetSocketAddress socketAddress, int weight, Locality locality,
+                             int priority, long sniSets) {
+        return new Backend(address, socketAddress, weight, new BackendStats(), locality, priority, sniSets);
     }
 
     /** Convenience for tests and quick mode: resolves {@code address} now (may block on DNS). */
@@ -54,13 +63,28 @@ public final class Backend {
 
     /** The same backend (same counters) with another weight, for a new snapshot. */
     public Backend withWeight(int newWeight) {
-        return newWeight == weight ? this : new Backend(address, socketAddress, newWeight, stats, locality, priority);
+        return newWeight == weight ? this
+                : new Backend(address, socketAddress, newWeight, stats, locality, priority, sniSets);
     }
 
     /** The same backend (same counters) in another locality or priority level, for a new snapshot. */
     public Backend withPlacement(Locality newLocality, int newPriority) {
         return newLocality.equals(locality) && newPriority == priority ? this
-                : new Backend(address, socketAddress, weight, stats, newLocality, newPriority);
+                : new Backend(address, socketAddress, weight, stats, newLocality, newPriority, sniSets);
+    }
+
+    /** The same backend (same counters) in other SNI backend sets, for a new snapshot. */
+    public Backend withSniSets(long newSets) {
+        return newSets == sniSets ? this : new Backend(address, socketAddress, weight, stats, locality, priority, newSets);
+    }
+
+    /** Whether it serves SNI backend set {@code set} (0: the VIP's own backends, the default). */
+    public boolean inSniSet(int set) {
+        return (sniSets & (1L << set)) != 0;
+    }
+
+    public long sniSets() {
+        return sniSets;
     }
 
     /** Its fault domain (region, zone, rack), as far as known. */

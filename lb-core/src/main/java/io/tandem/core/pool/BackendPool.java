@@ -24,15 +24,32 @@ import java.util.Set;
  *                   reaches one of them later (it picked from an older snapshot) cuts itself.
  * @param routing    the split by priority level and zone the policy was built from
  *                   ({@link LocalityRouting}); {@link LocalityRouting.Plan#NONE} when not split
+ * @param sni        the pools of the VIP's SNI backend sets ({@link SniSets#NONE} without {@code sni});
+ *                   this pool itself spans every member (status, panic, cuts)
  */
 public record BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation,
-                          Set<Backend> cut, LocalityRouting.Plan routing) {
+                          Set<Backend> cut, LocalityRouting.Plan routing, SniSets sni) {
     public BackendPool {
         requireNonNull(config, "config");
         backends = List.copyOf(requireNonNull(backends, "backends"));
         requireNonNull(policy, "policy");
         cut = Set.copyOf(requireNonNull(cut, "cut"));
         requireNonNull(routing, "routing");
+        requireNonNull(sni, "sni");
+    }
+
+    /** A snapshot without SNI backend sets. */
+    public BackendPool(VipConfig config, List<Backend> backends, Policy policy, boolean panic, long generation,
+                       Set<Backend> cut, LocalityRouting.Plan routing) {
+        this(config, backends, policy, panic, generation, cut, routing, SniSets.NONE);
+    }
+
+    /**
+     * The pool of SNI backend set {@code set} (0: the default), or this pool when the VIP has no
+     * {@code sni}.
+     */
+    public BackendPool sniSet(int set) {
+        return sni.pools().isEmpty() ? this : sni.pools().get(set);
     }
 
     /** A snapshot not split by locality. */

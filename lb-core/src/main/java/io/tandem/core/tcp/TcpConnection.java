@@ -9,9 +9,11 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.AccessControl;
 import io.tandem.config.Limits;
 import io.tandem.config.ProxyProtocolIn;
+import io.tandem.config.SniRouting;
 import io.tandem.config.VipConfig;
 import io.tandem.core.pool.Backend;
 import io.tandem.core.pool.BackendPool;
+import io.tandem.core.pool.SniSets;
 import io.tandem.core.vip.ClientTracker;
 import io.tandem.core.vip.Connection;
 import io.tandem.core.vip.LocalErrors;
@@ -37,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * connect, retried on another backend → relay, one {@link Flow} per direction (copy, splice or
  * auto) → half-close and reset propagation → close. Around it: passive health signals (keeping
  * the node's own resource errors out of them, {@link Errno}), self-loop detection
- * ({@link SelfLoops}), the PROXY protocol header, the connect timeout, and one timer for the idle
- * timeout and the {@link ResponseWatch}.
+ * ({@link SelfLoops}), the PROXY protocol header, the TLS ClientHello peek of {@code sni} routing
+ * ({@link ClientHelloParser}: admitted, then the pick waits for the server name), the connect
+ * timeout, and one timer for the idle timeout and the {@link ResponseWatch}.
  *
  * <p><b>Copy</b>: a read lands in the loop's {@link Scratch} and is written to the target at once;
  * only what the target does not take is kept (a pooled buffer of the remainder), and the source
@@ -90,6 +93,15 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private final VipOnLoop home;
     /** The VIP's snapshot at accept: this connection keeps it for its life. */
     private final BackendPool pool;
+    /**
+     * What {@link #pick} picks from: {@link #pool}, or with {@code sni} the pool of the backend set
+     * the client's ClientHello chose (from the same snapshot).
+     */
+    private BackendPool picks;
+    /** {@code sni}: waiting for the TLS ClientHello (admitted; nothing picked or connected meanwhile). */
+    private boolean awaitingHello;
+    /** {@code sni}: the hello parser while {@link #awaitingHello}; the peeked bytes are in {@link #headerIn}. */
+    private ClientHelloParser hello;
     final TcpSocket client;
     /**
      * The client's address when the VIP needs it (hashing policy, PROXY header, self-loop checks),
@@ -97,7 +109,10 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
      * address the header carried.
      */
     private InetSocketAddress remote;
-    /** PROXY protocol in: the bytes read until the header is complete (and whatever followed it); else null. */
+    /**
+     * PROXY protocol in and {@code sni}: the bytes read until the header (and the ClientHello) is
+     * complete, and whatever followed; relayed to the backend ahead of everything else. Else null.
+     */
     private ByteBuf headerIn;
     /** Waiting for the PROXY protocol header (nothing is admitted, picked or connected meanwhile). */
     private boolean awaitingHeader;
@@ -165,6 +180,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     TcpConnection(VipOnLoop home, BackendPool pool, TcpSocket client, InetSocketAddress remote) {
         this.home = home;
         this.pool = pool;
+        this.picks = pool;
         this.client = client;
         this.remote = remote;
         this.watch = ResponseWatch.of(pool.config());
@@ -286,7 +302,16 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             abort(e);
             return;
         }
-        pickAndConnect();
+        pickOrPeek();
+    }
+
+    /** Admitted: picks a backend now, or with {@code sni} once the ClientHello said where to. */
+    private void pickOrPeek() {
+        if (config().sni().enabled()) {
+            expectHello(config().sni());
+        } else {
+            pickAndConnect();
+        }
     }
 
     private void pickAndConnect() {
@@ -443,7 +468,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             home.ended();
             return;
         }
-        pickAndConnect();
+        pickOrPeek();
     }
 
     /** A connection without a valid PROXY header: reset ({@code malformed}) or closed, counted, never admitted. */
@@ -462,6 +487,137 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             client.closeNow();
         }
         home.ended();
+    }
+
+    // ---- SNI: the TLS ClientHello peek --------------------------------------------------------------
+
+    /**
+     * {@code sni}: the admitted client is read until its ClientHello names a server (or cannot),
+     * bounded by {@code sni.timeout} and {@code sni.max_length}; every byte read is kept in
+     * {@link #headerIn} and relayed to the chosen backend unchanged, ahead of the rest.
+     */
+    private void expectHello(SniRouting sni) {
+        awaitingHello = true;
+        hello = new ClientHelloParser(sni.maxLength());
+        try {
+            connectTimer = home.loop.executor.schedule(() -> {
+                connectTimer = null;
+                if (awaitingHello && !closing) {
+                    helloTimedOut(sni);
+                }
+            }, sni.timeout().toNanos(), NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            refuseHello(null, "loop shutting down");
+            return;
+        }
+        if (headerIn != null && judgeHello()) {
+            return; // the hello came with the PROXY header
+        }
+        if (client.readable()) {
+            readHello();
+        } // else: the client's input is reported to ready()
+    }
+
+    /** Reads what the client sent toward its hello; routes once it is judged. */
+    private void readHello() {
+        Scratch scratch = home.loop.scratch;
+        try {
+            for (;;) { // bounded: each read adds a byte at least, and the hello is judged within max_length
+                int n = client.read(scratch);
+                if (n == 0) {
+                    return; // the rest comes with the next readiness
+                }
+                if (n < 0) {
+                    // Gone before its hello ended: nothing to route, and nobody to tell.
+                    log.debug("connection closed vip={} reason=sni why=\"the client closed before its ClientHello "
+                            + "ended\" client={}", vip().name(), clientForLog());
+                    awaitingHello = false;
+                    closing = true;
+                    teardown();
+                    return;
+                }
+                if (headerIn == null) {
+                    headerIn = home.loop.alloc.directBuffer(Math.max(512, n));
+                }
+                headerIn.writeBytes(scratch.buffer.duplicate().position(0).limit(n));
+                if (judgeHello()) {
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            abort(e);
+        }
+    }
+
+    /** Judges the bytes peeked so far; true once the connection is routed or refused. */
+    private boolean judgeHello() {
+        SniRouting sni = config().sni();
+        VipStats stats = vip().stats();
+        return switch (hello.feed(headerIn)) {
+            case ClientHelloParser.NeedMore n -> false;
+            case ClientHelloParser.ServerName n -> {
+                routeHello(pool.sni().names().set(n.name()), n.name());
+                yield true;
+            }
+            case ClientHelloParser.None n -> {
+                unnamed(sni, stats.sniMissingRefused, n.why());
+                yield true;
+            }
+            case ClientHelloParser.Malformed m -> {
+                unnamed(sni, stats.sniMalformedRefused, m.why());
+                yield true;
+            }
+        };
+    }
+
+    /** No name to route on: the default set, or a reset ({@code on_malformed: reject}). */
+    private void unnamed(SniRouting sni, LongAdder refused, String why) {
+        if (sni.rejectsUnnamed()) {
+            refuseHello(refused, why);
+        } else {
+            log.debug("sni default vip={} why=\"{}\" client={}", vip().name(), why, clientForLog());
+            routeHello(0, null);
+        }
+    }
+
+    private void helloTimedOut(SniRouting sni) {
+        unnamed(sni, vip().stats().sniTimeoutRefused, "no complete ClientHello within " + sni.timeout().toMillis()
+                + " ms");
+    }
+
+    /** The hello chose backend set {@code set} (0: the VIP's own backends): pick and connect there. */
+    private void routeHello(int set, String serverName) {
+        awaitingHello = false;
+        hello = null;
+        cancelConnectTimer();
+        SniSets sets = pool.sni();
+        if (set == 0 && !sets.hasDefault()) {
+            refuseHello(vip().stats().sniNoRouteRefused, serverName == null ? "no default backends"
+                    : "no route for server name " + serverName + " and no default backends");
+            return;
+        }
+        String route = SniSets.routeName(config().sni(), set);
+        vip().stats().sniRoutes.routed(route);
+        if (log.isDebugEnabled()) {
+            log.debug("sni route vip={} server_name={} route={} client={}", vip().name(), serverName, route,
+                    clientForLog());
+        }
+        picks = pool.sniSet(set);
+        pickAndConnect();
+    }
+
+    /** Refused by {@code sni}: reset, counted ({@code refused}: null when not a refusal of the client's). */
+    private void refuseHello(LongAdder refused, String why) {
+        awaitingHello = false;
+        hello = null;
+        if (refused != null) {
+            refused.increment();
+        }
+        log.debug("connection refused vip={} reason=sni why=\"{}\" client={}", vip().name(), why, clientForLog());
+        closing = true;
+        cancelConnectTimer();
+        freeHeaderBytes();
+        resetClient();
     }
 
     private void freeHeaderBytes() {
@@ -571,8 +727,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private Backend pick() {
         int perBackend = config().limits().maxConnectionsPerBackend();
         InetAddress clientAddress = clientAddress();
-        for (int i = 0; i <= pool.backends().size(); i++) {
-            Backend b = pool.pick(clientAddress, tried);
+        BackendPool from = picks;
+        for (int i = 0; i <= from.backends().size(); i++) {
+            Backend b = from.pick(clientAddress, tried);
             if (b == null || tried.contains(b)) {
                 return null;
             }
@@ -808,7 +965,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         ByteBuf header = ProxyProtocolHeader.encode(config().proxyProtocol(), remote, remote == null ? null
                 : carriedDestination != null ? carriedDestination
                 : home.boundAddress != null ? home.boundAddress : client.localAddress(), home.loop.alloc);
-        ByteBuf early = headerIn; // client bytes that came with its PROXY header (proxy_protocol_in)
+        ByteBuf early = headerIn; // client bytes read with its PROXY header or its ClientHello (sni)
         headerIn = null;
         if (early != null) {
             up.countEarly(early.readableBytes());
@@ -953,7 +1110,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         }
         if (home.warn.tryAcquire()) {
             log.warn("connection refused vip={} reason={} backends={} tried={} client={}", vip().name(),
-                    limitOnly ? "max_connections_per_backend" : "no_backend", pool.backends().size(), tried.size(),
+                    limitOnly ? "max_connections_per_backend" : "no_backend", picks.backends().size(), tried.size(),
                     clientForLog());
         }
         closing = true;
@@ -970,6 +1127,12 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         if (awaitingHeader) {
             if (s == client) {
                 readHeader();
+            }
+            return;
+        }
+        if (awaitingHello) {
+            if (s == client) {
+                readHello();
             }
             return;
         }

@@ -32,4 +32,14 @@ public final class VipStats {
     public final LongAdder clientRateRefused = new LongAdder();
     /** Connections closed for a missing, malformed or late PROXY header, or from a peer not allowed to send one. */
     public final LongAdder proxyHeaderRefused = new LongAdder();
+    /** {@code sni} with {@code on_malformed: reject}: a hello that is malformed or not TLS at all. */
+    public final LongAdder sniMalformedRefused = new LongAdder();
+    /** {@code sni} with {@code on_malformed: reject}: a well-formed hello without a server name. */
+    public final LongAdder sniMissingRefused = new LongAdder();
+    /** {@code sni} with {@code on_malformed: reject}: no complete hello within {@code sni.timeout}. */
+    public final LongAdder sniTimeoutRefused = new LongAdder();
+    /** {@code sni}: a name (or a hello sent to the default) with no route and no default backends. */
+    public final LongAdder sniNoRouteRefused = new LongAdder();
+    /** {@code sni}: connections routed, by route. */
+    public final SniRouteCounts sniRoutes = new SniRouteCounts();
 }

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -111,6 +112,8 @@ public final class ProxyFixture implements AutoCloseable {
         private String name = "t";
         private AccessControl acl = AccessControl.OPEN;
         private ProxyProtocolIn proxyProtocolIn = ProxyProtocolIn.OFF;
+        private io.tandem.config.SniRouting sni = io.tandem.config.SniRouting.OFF;
+        private final List<Long> backendSets = new ArrayList<>();
 
         private Builder(TransportKind kind) {
             this.kind = kind;
@@ -129,7 +132,19 @@ public final class ProxyFixture implements AutoCloseable {
         }
 
         public Builder backend(InetSocketAddress address) {
+            return backend(address, 1L);
+        }
+
+        /** A backend serving the SNI backend sets {@code sniSets} (bit 0: the default, bit i+1: routes[i]). */
+        public Builder backend(InetSocketAddress address, long sniSets) {
             backendAddresses.add(address);
+            backendSets.add(sniSets);
+            return this;
+        }
+
+        /** SNI routing: the pool gets one sub-pool per set, each with the test policy. */
+        public Builder sni(io.tandem.config.SniRouting sni) {
+            this.sni = sni;
             return this;
         }
 
@@ -186,15 +201,28 @@ public final class ProxyFixture implements AutoCloseable {
         public ProxyFixture start() {
             List<BackendConfig> configs = new ArrayList<>();
             List<Backend> backends = new ArrayList<>();
-            for (InetSocketAddress a : backendAddresses) {
+            for (int i = 0; i < backendAddresses.size(); i++) {
+                InetSocketAddress a = backendAddresses.get(i);
                 HostPort hp = HostPort.of(a.getAddress().getHostAddress(), a.getPort());
-                configs.add(new BackendConfig(hp, 1));
-                backends.add(Backend.of(hp, a, 1));
+                configs.add(new BackendConfig(hp, 1, io.tandem.config.Locality.UNKNOWN, 0, backendSets.get(i)));
+                backends.add(Backend.of(hp, a, 1, io.tandem.config.Locality.UNKNOWN, 0, backendSets.get(i)));
             }
             VipConfig config = new VipConfig(name, listen, Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty(),
-                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl, 0, proxyProtocolIn);
-            Vip vip = new Vip(name, new BackendPool(config, backends, policy.apply(backends), false, 1));
+                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl, 0, proxyProtocolIn, sni);
+            io.tandem.core.pool.SniSets sets = io.tandem.core.pool.SniSets.NONE;
+            if (sni.enabled()) {
+                List<BackendPool> pools = new ArrayList<>();
+                for (int set = 0; set <= sni.routes().size(); set++) {
+                    int s = set;
+                    List<Backend> in = backends.stream().filter(b -> b.inSniSet(s)).toList();
+                    pools.add(new BackendPool(config, in, policy.apply(in), false, 1));
+                }
+                sets = new io.tandem.core.pool.SniSets(io.tandem.config.SniNames.of(sni), pools,
+                        backends.stream().anyMatch(b -> b.inSniSet(0)));
+            }
+            Vip vip = new Vip(name, new BackendPool(config, backends, policy.apply(backends), false, 1, Set.of(),
+                    io.tandem.core.pool.LocalityRouting.Plan.NONE, sets));
             TcpListener listener = TcpListener.bind(vip, group(kind), kind.transport(), events)
                     .orTimeout(10, TimeUnit.SECONDS).join();
             return new ProxyFixture(vip, List.copyOf(backends), listener);
