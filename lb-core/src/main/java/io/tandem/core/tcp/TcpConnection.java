@@ -91,13 +91,18 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
     private static final ClosedChannelException RESET_REQUESTED = new StacklessClosed("reset requested");
 
     private final VipOnLoop home;
-    /** The VIP's snapshot at accept: this connection keeps it for its life. */
-    private final BackendPool pool;
+    /**
+     * The VIP's snapshot at accept: this connection keeps it for its life, except that a retry
+     * moves to a newer snapshot of the same configuration ({@link #newerSnapshotForRetry}).
+     */
+    private BackendPool pool;
     /**
      * What {@link #pick} picks from: {@link #pool}, or with {@code sni} the pool of the backend set
      * the client's ClientHello chose (from the same snapshot).
      */
     private BackendPool picks;
+    /** The {@code sni} backend set {@link #picks} is of (0: the default, or no {@code sni}). */
+    private int picksSet;
     /** {@code sni}: waiting for the TLS ClientHello (admitted; nothing picked or connected meanwhile). */
     private boolean awaitingHello;
     /** {@code sni}: the hello parser while {@link #awaitingHello}; the peeked bytes are in {@link #headerIn}. */
@@ -602,6 +607,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             log.debug("sni route vip={} server_name={} route={} client={}", vip().name(), serverName, route,
                     clientForLog());
         }
+        picksSet = set;
         picks = pool.sniSet(set);
         pickAndConnect();
     }
@@ -745,6 +751,23 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             return b;
         }
         return null;
+    }
+
+    /**
+     * Before a retry: when the VIP published a newer snapshot of the same configuration since this
+     * connection was admitted (only membership, health or weights changed), pick from that one.
+     * A connect that failed or timed out often coincides with the control loop taking backends
+     * out (a zone blackholed: its second backend would cost one more connect timeout; seen in
+     * {@code perf/zone-failover}). A reload's new configuration is not taken midway: the
+     * connection was admitted, limited and routed under the old one. Backends compare equal
+     * across snapshots, so {@link #tried} still excludes the ones that failed.
+     */
+    private void newerSnapshotForRetry() {
+        BackendPool now = vip().pool();
+        if (now != pool && now.generation() > pool.generation() && now.config().equals(pool.config())) {
+            pool = now;
+            picks = now.sniSet(picksSet);
+        }
     }
 
     private void tried(Backend b) {
@@ -1056,6 +1079,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             return;
         }
         if (attempts <= config().retries()) {
+            newerSnapshotForRetry();
             Backend next = pick();
             if (next != null) {
                 vip().stats().connectRetries.increment();

@@ -31,7 +31,10 @@ public final class Vip {
         return name;
     }
 
-    /** The current snapshot. Read it once per connection and keep it. */
+    /**
+     * The current snapshot. Read it once per connection and keep it (a retry may look again:
+     * {@code TcpConnection#newerSnapshotForRetry}).
+     */
     public BackendPool pool() {
         return pool;
     }
