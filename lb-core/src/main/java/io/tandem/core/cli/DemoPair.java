@@ -108,7 +108,10 @@ final class DemoPair {
 
     /** Runs the scenario; 0 when the takeover was shown, 3 when the demo could not be set up. */
     int run() throws Exception {
-        Thread hook = Thread.ofPlatform().unstarted(this::cleanup);
+        Thread hook = Thread.ofPlatform().unstarted(() -> {
+            say("== interrupted: removing the demo's namespaces, processes and folder");
+            cleanup();
+        });
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             return scenario();
