@@ -96,6 +96,17 @@ class CliStartupCacheIT {
         assertThat(Files.readString(notADir)).isEqualTo("x");
     }
 
+    @Test
+    void statusStartsNoLoggingFrameworkAndNoNetty() throws Exception {
+        // AdminClient once initialized AdminRouter for a timeout constant: logback (~430 classes)
+        // started in every `tandem status`.
+        Run r = tandem(Map.of("TANDEM_CLI_CACHE", "0", "TANDEM_JAVA_OPTS", "-Xlog:class+load"), "status", "--admin",
+                "127.0.0.1:" + Net.freePort());
+        assertThat(r.code()).as(r.output()).isEqualTo(3);
+        assertThat(r.output()).contains("io.tandem.core.cli.StatusCommand source:")
+                .doesNotContain("ch.qos.logback").doesNotContain("io.netty");
+    }
+
     /** Waits for the one trained cache file (other than {@code old}) with no training left in progress. */
     private static Path awaitCache(Path cache, Path old) {
         return await("the AOT cache trained").atMost(TRAINING).pollInterval(Duration.ofMillis(500))

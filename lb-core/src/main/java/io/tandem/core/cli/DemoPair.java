@@ -182,12 +182,13 @@ final class DemoPair {
         long[] movedMs = {-1};
         Thread watch = Thread.ofVirtual().start(() -> {
             while (movedMs[0] < 0 && System.nanoTime() - killNanos < TimeUnit.SECONDS.toNanos(30)) {
-                if (owners(VIP).contains("lb2")) {
+                if (holds("lb2", VIP)) {
                     movedMs[0] = (System.nanoTime() - killNanos) / 1_000_000;
                     return;
                 }
                 try {
-                    TimeUnit.MILLISECONDS.sleep(10);
+                    // a spawned `ip` per poll: not faster, or the demo's own polling slows the takeover
+                    TimeUnit.MILLISECONDS.sleep(40);
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -397,7 +398,10 @@ final class DemoPair {
         }
     }
 
-    /** Polls {@code condition} every 50 ms for at most {@code limit}; false early when a process it needs died. */
+    /**
+     * Polls {@code condition} every 200 ms (some spawn {@code ip}: rarely enough not to slow the
+     * JVMs starting beside them) for at most {@code limit}; false early when a process it needs died.
+     */
     private static boolean await(Duration limit, BooleanSupplier condition, Process... needed)
             throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
@@ -410,7 +414,7 @@ final class DemoPair {
                     return condition.getAsBoolean();
                 }
             }
-            TimeUnit.MILLISECONDS.sleep(50);
+            TimeUnit.MILLISECONDS.sleep(200);
         }
         return false;
     }
@@ -419,16 +423,20 @@ final class DemoPair {
     private String owners(String vip) {
         List<String> held = new ArrayList<>();
         for (String n : List.of("lb1", "lb2")) {
-            try {
-                if (run(List.of("ip", "-n", prefix + n, "-o", "-4", "addr", "show", "dev", IFACE)).output()
-                        .contains(" " + vip + "/")) {
-                    held.add(n);
-                }
-            } catch (IOException e) {
-                // not there (yet)
+            if (holds(n, vip)) {
+                held.add(n);
             }
         }
         return held.isEmpty() ? "none" : String.join("+", held);
+    }
+
+    private boolean holds(String host, String vip) {
+        try {
+            return run(List.of("ip", "-n", prefix + host, "-o", "-4", "addr", "show", "dev", IFACE)).output()
+                    .contains(" " + vip + "/");
+        } catch (IOException e) {
+            return false; // not there (yet)
+        }
     }
 
     private static String address(String host) {
