@@ -115,6 +115,9 @@ final class DemoPair {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             return scenario();
+        } catch (IOException e) {
+            say("demo: %s", e.getMessage());
+            return TandemMain.EXIT_FAILED;
         } finally {
             cleanup();
             try {
@@ -140,7 +143,8 @@ final class DemoPair {
         Process infra = start("infra", "be", java(java, jar, "io.tandem.core.cli.DemoPairParts", "infra",
                 own(), dir.toString(), address("be")));
         if (!await(Duration.ofSeconds(60), () -> logHas("infra", DemoPairParts.READY), infra)) {
-            say("demo: ZooKeeper/backends did not start; see %s", dir.resolve("infra.log"));
+            say("demo: ZooKeeper/backends did not start");
+            showLogs();
             return TandemMain.EXIT_FAILED;
         }
 
@@ -158,8 +162,9 @@ final class DemoPair {
         long t0 = System.nanoTime();
         if (!await(Duration.ofSeconds(90), () -> owners(VIP).equals("lb1") && owners(OTHER_VIP).equals("lb2"),
                 lb1, lb2)) {
-            say("demo: the pair did not settle (%s on %s, %s on %s); logs in %s", VIP, owners(VIP), OTHER_VIP,
-                    owners(OTHER_VIP), dir);
+            say("demo: the pair did not settle (%s on %s, %s on %s)", VIP, owners(VIP), OTHER_VIP,
+                    owners(OTHER_VIP));
+            showLogs();
             return TandemMain.EXIT_FAILED;
         }
         say("   %s is on lb1, %s on lb2 (%.1f s after start)", VIP, OTHER_VIP, (System.nanoTime() - t0) / 1e9);
@@ -169,7 +174,8 @@ final class DemoPair {
                 own(), VIP, "80", "100"));
         Thread.ofVirtual().start(() -> readLines(client));
         if (!await(Duration.ofSeconds(30), () -> count(0, true) >= 10, client)) {
-            say("demo: the client got no answers through %s; logs in %s", VIP, dir);
+            say("demo: the client got no answers through %s", VIP);
+            showLogs();
             return TandemMain.EXIT_FAILED;
         }
         long t = progress(System.currentTimeMillis(), 3, () -> false);
@@ -197,7 +203,8 @@ final class DemoPair {
         progress(t, 30, () -> !watch.isAlive() && count(killAt, true) >= 10);
         watch.join();
         if (movedMs[0] < 0) {
-            say("demo: lb2 did not take %s over within 30 s; logs in %s", VIP, dir);
+            say("demo: lb2 did not take %s over within 30 s", VIP);
+            showLogs();
             return TandemMain.EXIT_FAILED;
         }
         say("   %s went onto lb2's interface %d ms after the kill (lb1's namespace still lists it: a SIGKILLed",
@@ -211,13 +218,26 @@ final class DemoPair {
         takeover().ifPresentOrElse(
                 ms -> say("== lb2's view: it took %s over from lb1 in %d ms (tandem_ha_takeover_duration_seconds: "
                         + "from lb1's last heartbeat to the address on lb2's interface)", VIP, ms),
-                () -> say("== lb2's view: no takeover time in its metrics (see %s)", dir.resolve("lb2.log")));
+                () -> say("== lb2's view: no takeover time in its metrics"));
         if (!linger.isZero()) {
             say("   the survivor keeps serving for %s more (dashboard above; Ctrl-C ends the demo)", linger);
             Thread.sleep(linger.toMillis()); // the demo's own lifetime, not a wait for a condition
         }
         say("== demo done; removing the namespaces, processes and %s", dir);
         return 0;
+    }
+
+    /** The last lines of each helper's log: the folder goes with the demo, so a failure shows them here. */
+    private void showLogs() {
+        try (var logs = Files.list(dir)) {
+            for (Path log : logs.filter(p -> p.toString().endsWith(".log")).sorted().toList()) {
+                List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+                say("-- last lines of %s:", log.getFileName());
+                lines.subList(Math.max(0, lines.size() - 12), lines.size()).forEach(l -> say("   %s", l));
+            }
+        } catch (IOException | RuntimeException e) {
+            say("(cannot read the logs: %s)", e.getMessage());
+        }
     }
 
     /**
