@@ -48,7 +48,9 @@ import org.slf4j.LoggerFactory;
  */
 final class AdminRouter {
     private static final Logger log = LoggerFactory.getLogger(AdminRouter.class);
-    static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(AdminRouter.CONTROL_TIMEOUT_SECONDS);
+    /** A compile-time constant: the CLI's {@link AdminClient} reads it without initializing this class (and logging). */
+    static final long CONTROL_TIMEOUT_SECONDS = 30;
     private static final String GET_HEAD = "GET, HEAD";
     private static final String POST = "POST";
     private static final String BACKEND_METHODS = "GET, HEAD, POST, DELETE";

@@ -28,7 +28,12 @@ final class DemoBackends implements AutoCloseable {
     private final List<ServerSocket> echo = new ArrayList<>();
 
     void startHttp(int port, String name) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(LOOPBACK, port), 128);
+        startHttp(LOOPBACK, port, name);
+    }
+
+    /** An HTTP backend on {@code address} (the pair demo's backends live in a network namespace). */
+    void startHttp(InetAddress address, int port, String name) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(address, port), 128);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", ex -> {
             byte[] body;
@@ -41,7 +46,7 @@ final class DemoBackends implements AutoCloseable {
                 Thread.ofVirtual().start(() -> server.stop(0));
                 return;
             }
-            body = ("hello from " + name + " (127.0.0.1:" + port + ")\n").getBytes(StandardCharsets.UTF_8);
+            body = ("hello from " + name + " (" + address.getHostAddress() + ":" + port + ")\n").getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().add("Content-Type", "text/plain");
             ex.sendResponseHeaders(200, body.length);
             try (OutputStream out = ex.getResponseBody()) {

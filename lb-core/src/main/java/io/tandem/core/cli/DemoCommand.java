@@ -28,8 +28,14 @@ final class DemoCommand implements Callable<Integer> {
     int offset;
 
     @Option(names = "--for", paramLabel = "DURATION",
-            description = "stop by itself after this long (e.g. 30s); default: until Ctrl-C")
+            description = "stop by itself after this long (e.g. 30s); default: until Ctrl-C. With --pair: keep "
+                    + "the survivor running this long after the takeover (default: end right after it)")
     String duration;
+
+    @Option(names = "--pair", description = "the HA pair instead (Linux, root): two nodes, ZooKeeper, backends and "
+            + "a client in network namespaces; the VIP's owner is killed and the other node takes it over. "
+            + "Dashboards on 127.0.0.1:9091 and :9092 (plus --port-offset)")
+    boolean pair;
 
     @Spec
     CommandSpec spec;
@@ -39,6 +45,14 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Duration runFor = duration == null ? null : io.tandem.config.Durations.parse(duration);
+        if (pair) {
+            java.util.Optional<String> missing = DemoPair.missing();
+            if (missing.isPresent()) {
+                err.println(missing.get());
+                return TandemMain.EXIT_FAILED;
+            }
+            return new DemoPair(out, offset, runFor == null ? Duration.ZERO : runFor).run();
+        }
         int web = 8080 + offset;
         int echoVip = 7000 + offset;
         int admin = 9090 + offset;
