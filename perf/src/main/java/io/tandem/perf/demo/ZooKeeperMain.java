@@ -7,7 +7,7 @@ import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 
 /**
- * A throwaway single-node ZooKeeper for demos and benchmarks ({@code scripts/demo-pair.sh}):
+ * A throwaway single-node ZooKeeper for benchmarks ({@code perf/takeover}; the pair demo has its own in lb-core):
  * {@code ZooKeeperMain HOST PORT}. Not for production: no fsync, data in a temp directory.
  */
 public final class ZooKeeperMain {
