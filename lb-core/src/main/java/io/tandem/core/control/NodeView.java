@@ -158,7 +158,7 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                               boolean eligible, int activeConnections, long totalConnections,
                               long bytesIn, long bytesOut, long connectFailures,
                               List<TransitionView> recentTransitions, String region, String zone, String rack,
-                              int priority, List<String> runtime, AgentView agent) {
+                              int priority, List<String> runtime, AgentView agent, List<String> sniRoutes) {
         /**
          * Every value {@link #state} takes, most telling first (the order {@link #stateOf} decides in);
          * a health flag added later shows as its own name in lower case.
@@ -171,10 +171,21 @@ public record NodeView(String node, Instant startedAt, String transport, String 
             flags = Set.copyOf(flags);
             recentTransitions = List.copyOf(recentTransitions);
             runtime = runtime == null ? List.of() : List.copyOf(runtime); // null: a node from before run-time changes
+            sniRoutes = sniRoutes == null ? List.of() : List.copyOf(sniRoutes); // null: no sni, or an older node
             if (state == null) {
                 // A node from before this field: it could not say whether a check watched the backend.
                 state = stateOf(flags, true);
             }
+        }
+
+        /** A backend of a VIP without {@code sni} routes (or from a node before them). */
+        public BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
+                           boolean eligible, int activeConnections, long totalConnections,
+                           long bytesIn, long bytesOut, long connectFailures,
+                           List<TransitionView> recentTransitions, String region, String zone, String rack,
+                           int priority, List<String> runtime, AgentView agent) {
+            this(address, weight, origin, state, flags, eligible, activeConnections, totalConnections, bytesIn,
+                    bytesOut, connectFailures, recentTransitions, region, zone, rack, priority, runtime, agent, null);
         }
 
         /** A backend without an agent check (or from a node before agent checks). */

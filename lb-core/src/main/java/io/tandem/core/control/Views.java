@@ -76,7 +76,24 @@ final class Views {
                 bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
                 s.connectFailures.sum(), bs.recentTransitions(), b.locality().region().orElse(null),
                 b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority(), runtime,
-                agentView(bs));
+                agentView(bs), sniRoutes(vs, b));
+    }
+
+    /**
+     * The {@code sni} routes a backend serves, by name ({@code default} for the VIP's own set), in
+     * the config's order; empty when the VIP has no {@code sni} routes.
+     */
+    static List<String> sniRoutes(VipState vs, Backend b) {
+        if (vs == null || vs.config == null || vs.config.sni().routes().isEmpty()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>(2);
+        for (int set = 0; set <= vs.config.sni().routes().size(); set++) {
+            if (b.inSniSet(set)) {
+                out.add(io.tandem.core.pool.SniSets.routeName(vs.config.sni(), set));
+            }
+        }
+        return out;
     }
 
     /** Null when no agent check asks this backend's agent. */

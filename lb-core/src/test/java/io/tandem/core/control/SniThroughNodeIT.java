@@ -123,6 +123,11 @@ class SniThroughNodeIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> n.control().view().vip("tls").orElseThrow().backends()
                 .stream().allMatch(b -> b.state().equals("up")));
         assertThat(n.control().view().vip("tls").orElseThrow().backends()).hasSize(3);
+        // which route each backend serves, as /api/vips shows it
+        assertThat(n.control().view().vip("tls").orElseThrow().backends())
+                .extracting(b -> b.address() + "=" + b.sniRoutes())
+                .containsExactlyInAnyOrder("127.0.0.1:" + def.port() + "=[default]",
+                        "127.0.0.1:" + api.port() + "=[api]", "127.0.0.1:" + org.port() + "=[org]");
         String table = StatusTable.render(n.control().view());
         for (Echo e : List.of(def, api, org)) {
             assertThat(table).contains("127.0.0.1:" + e.port());
