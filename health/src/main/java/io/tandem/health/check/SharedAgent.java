@@ -11,7 +11,6 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
@@ -110,15 +109,7 @@ final class SharedAgent {
     }
 
     private void run(Runnable task) {
-        if (loop.inEventLoop()) {
-            task.run();
-            return;
-        }
-        try {
-            loop.execute(task);
-        } catch (RejectedExecutionException e) {
-            log.debug("agent check task dropped, event loop shut down check={}", name);
-        }
+        LoopTasks.onLoop(loop, task, log, "agent check", name);
     }
 
     private void probe() {
@@ -162,11 +153,7 @@ final class SharedAgent {
     }
 
     private void deliver(AgentWatcher w, AgentState s) {
-        try {
-            callbacks.execute(() -> w.deliver(s));
-        } catch (RejectedExecutionException e) {
-            log.warn("agent callback dropped, callback executor rejected it check={}", name);
-        }
+        LoopTasks.toCallbacks(callbacks, () -> w.deliver(s), log, "agent", name);
     }
 
     @Override

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -146,15 +145,7 @@ final class SharedCheck {
     }
 
     private void run(Runnable task) {
-        if (loop.inEventLoop()) {
-            task.run();
-            return;
-        }
-        try {
-            loop.execute(task);
-        } catch (RejectedExecutionException e) {
-            log.debug("health check task dropped, event loop shut down check={}", name);
-        }
+        LoopTasks.onLoop(loop, task, log, "health check", name);
     }
 
     private void schedule(Duration delay) {
@@ -280,11 +271,7 @@ final class SharedCheck {
             return;
         }
         HealthTransition transition = t;
-        try {
-            callbacks.execute(() -> w.deliver(transition, result));
-        } catch (RejectedExecutionException e) {
-            log.warn("health callback dropped, callback executor rejected it check={}", name);
-        }
+        LoopTasks.toCallbacks(callbacks, () -> w.deliver(transition, result), log, "health", name);
     }
 
     @Override
