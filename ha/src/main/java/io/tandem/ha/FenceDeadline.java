@@ -21,7 +21,10 @@ import java.util.Map;
  *   <li>(2) this thread answers every probe it sees while it runs; a probe not yet seen at a
  *       decision was written no earlier than the decision minus ZooKeeper's watch delay, so the
  *       decision time + {@code probe_timeout - interval} is a bound as long as that delay is
- *       below one interval (the same assumption the takeover itself makes, docs/ha.md).</li>
+ *       below one interval (the same assumption the takeover itself makes, docs/ha.md). It
+ *       needs the node to see probes at all: not while its ZooKeeper session is down or a probe
+ *       of its own has gone unacknowledged for longer than {@code downWindow} (cut off from
+ *       ZooKeeper); then only bound (1) lets packets in.</li>
  * </ul>
  * Bound (2) holds only while the thread runs without stalls: after a gap between two decisions
  * longer than {@code downWindow}, a probe may have gone unanswered, so bound (2) is suspended
@@ -95,11 +98,20 @@ final class FenceDeadline {
      * @param peers each peer id → whether its link is up at {@code now}
      */
     long deadline(Map<String, Boolean> peers, long now) {
+        return deadline(peers, true, now);
+    }
+
+    /**
+     * @param seesProbes whether this node can see a peer's probe now: its ZooKeeper session is
+     *     connected and no probe of its own sits unacknowledged (a node cut off from ZooKeeper
+     *     would not see the probe that precedes a takeover, so bound (2) does not hold for it)
+     */
+    long deadline(Map<String, Boolean> peers, boolean seesProbes, long now) {
         if (lastDecision >= 0 && now - lastDecision > downWindow) {
             suspendedUntil = now + downWindow + interval;
         }
         lastDecision = Math.max(lastDecision, now);
-        boolean running = now >= suspendedUntil;
+        boolean running = now >= suspendedUntil && seesProbes;
         long deadline = now + window;
         for (Map.Entry<String, Boolean> p : peers.entrySet()) {
             Long acked = ackedAt.get(p.getKey());

@@ -54,6 +54,7 @@ public final class HaNode implements AutoCloseable {
     private final AtomicLong fenceRenewNanosMax = new AtomicLong();
     /** How often the fence is renewed: every heartbeat, or more often when probe_timeout is short. */
     private final long fencePeriod;
+    private final long fenceDownWindow;
     private final OwnershipListener listener;
     private final long incarnation;
     private final Arbiter arbiter;
@@ -95,6 +96,7 @@ public final class HaNode implements AutoCloseable {
         this.fenceDeadline = new FenceDeadline(Math.max(down, config.heartbeatTimeout().toMillis() + probe
                 - 2 * interval), down, interval);
         this.fencePeriod = Math.max(1, Math.min(interval, down / 3));
+        this.fenceDownWindow = down;
         this.listener = listener;
         this.incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
         List<String> peerIds = config.peers().stream().map(HaConfig.Peer::id).toList();
@@ -340,11 +342,16 @@ public final class HaNode implements AutoCloseable {
         if (!fence.active() || vipAddresses.isEmpty()) {
             return;
         }
+        long now0 = now();
         Map<String, Boolean> links = new HashMap<>();
+        boolean seesProbes = arbiter.zkUsable();
         for (Arbiter.Peer p : arbiter.peers()) {
             links.put(p.id, p.up);
+            // Our own probe unacknowledged for longer than the down window: ZooKeeper does not
+            // hear us, so we would not see the peer's probe either.
+            seesProbes &= !(p.probe == Arbiter.ProbeState.SENT && now0 - p.probeSentAt > fenceDownWindow);
         }
-        long deadline = fenceDeadline.deadline(links, now());
+        long deadline = fenceDeadline.deadline(links, seesProbes, now0);
         for (int attempt = 0; attempt < 2; attempt++) {
             long t0 = System.nanoTime();
             long valid = deadline - t0 / 1_000_000;

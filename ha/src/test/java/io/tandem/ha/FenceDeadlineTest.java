@@ -99,6 +99,16 @@ class FenceDeadlineTest {
     }
 
     @Test
+    void aNodeThatCannotSeeProbesGetsOnlyWhatAcknowledgementsProve() {
+        d.sent(1, 1_000);
+        d.acked("lb2", 1);
+        // Cut off from ZooKeeper: a peer's probe would go unseen, so the probe rule is out.
+        assertThat(d.deadline(Map.of("lb2", false), false, 1_010)).isLessThanOrEqualTo(1_010);
+        assertThat(d.deadline(Map.of("lb2", true), false, 1_010)).isEqualTo(1_000 + WINDOW);
+        assertThat(d.deadline(Map.of(), false, 1_010)).isEqualTo(1_010 + WINDOW);
+    }
+
+    @Test
     void windowsOutOfOrderAreRefused() {
         assertThatThrownBy(() -> new FenceDeadline(50, 75, 25)).hasMessageContaining("down window");
     }
