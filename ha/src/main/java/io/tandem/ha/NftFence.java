@@ -13,7 +13,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The self-fence with nftables: two tables named {@code tandem_fence_<node>}, one {@code inet}
  * (an input-hook rule dropping packets to a managed address that is not in the {@code held4} /
- * {@code held6} set) and one {@code arp} (dropping ARP requests for a managed IPv4 address not
+ * {@code held6} set and that a local socket would take: {@code socket transparent 0} matches only
+ * when the kernel finds one, so once the process is dead — its sockets gone — its kernel refuses
+ * connections with a reset as it did without a fence, and clients fail over at once instead of
+ * waiting for a SYN retransmission; a frozen or starved process still has its sockets, and those
+ * packets are dropped) and one {@code arp} (dropping ARP requests for a managed IPv4 address not
  * in its {@code held4} set, so a fenced host does not pull neighbours back either). The held
  * sets have {@code flags timeout}: each element disappears by itself when its timeout runs out,
  * with millisecond resolution (the kernel's jiffies: 4 ms at HZ=250), checked on every lookup.
@@ -97,8 +101,8 @@ public final class NftFence implements KernelFence {
                 + "  set " + INET_V6 + " { type ipv6_addr; flags timeout; }\n"
                 + "  chain in {\n"
                 + "    type filter hook input priority filter - 10; policy accept;\n"
-                + "    ip daddr @vips4 ip daddr != @" + INET_V4 + " drop\n"
-                + "    ip6 daddr @vips6 ip6 daddr != @" + INET_V6 + " drop\n"
+                + "    ip daddr @vips4 ip daddr != @" + INET_V4 + " socket transparent 0 drop\n"
+                + "    ip6 daddr @vips6 ip6 daddr != @" + INET_V6 + " socket transparent 0 drop\n"
                 + "  }\n"
                 + "}\n"
                 + "table arp " + table + "\n"

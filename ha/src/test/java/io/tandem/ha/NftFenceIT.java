@@ -35,6 +35,8 @@ import org.junit.jupiter.api.Test;
 class NftFenceIT {
     private static final String VIP = "198.18.77.10";
     private static final String OTHER = "198.18.77.11";
+    /** The clients' own address: a connect to a VIP from the VIP itself would get its answers fenced too. */
+    private static final String CLIENT = "198.18.77.20";
     private static final int PORT = 8080;
 
     private String ns;
@@ -58,6 +60,7 @@ class NftFenceIT {
         ok(sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"));
         ok(sh("ip", "netns", "exec", ns, "ip", "addr", "add", VIP + "/32", "dev", "lo"));
         ok(sh("ip", "netns", "exec", ns, "ip", "addr", "add", OTHER + "/32", "dev", "lo"));
+        ok(sh("ip", "netns", "exec", ns, "ip", "addr", "add", CLIENT + "/32", "dev", "lo"));
         inside = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("in-" + ns).unstarted(r));
         in(() -> {
             enter(ns);
@@ -137,6 +140,23 @@ class NftFenceIT {
         fence.revoke(VIP); // absent now: still no error
     }
 
+    /**
+     * A dead process has no sockets: its kernel refuses (resets) as it would without a fence, so
+     * clients fail over at once; only a live process that stopped renewing gets its packets dropped.
+     */
+    @Test
+    void anAddressWithNoSocketBehindItIsRefusedNotDropped() throws Exception {
+        fence.install(List.of(VIP));
+        assertThat(attempt(VIP)).as("listener alive, not renewed").isEqualTo("dropped");
+        in(() -> {
+            for (ServerSocket s : listeners) {
+                s.close();
+            }
+            return null;
+        });
+        assertThat(attempt(VIP)).as("listener gone (the process died), not renewed").isEqualTo("refused");
+    }
+
     @Test
     void closeRemovesBothTables() throws Exception {
         fence.install(List.of(VIP));
@@ -185,12 +205,20 @@ class NftFenceIT {
     }
 
     private boolean accepts(String address) throws Exception {
+        return "accepted".equals(attempt(address));
+    }
+
+    /** {@code accepted}, {@code refused} (a reset: nothing listens) or {@code dropped} (no answer in 100 ms). */
+    private String attempt(String address) throws Exception {
         return in(() -> {
             try (Socket s = new Socket()) {
+                s.bind(new InetSocketAddress(CLIENT, 0));
                 s.connect(new InetSocketAddress(address, PORT), 100);
-                return true;
-            } catch (IOException e) {
-                return false;
+                return "accepted";
+            } catch (java.net.ConnectException e) {
+                return "refused";
+            } catch (java.net.SocketTimeoutException e) {
+                return "dropped";
             }
         });
     }
