@@ -28,13 +28,16 @@ import java.util.concurrent.TimeUnit;
  * refresh its timeout on every kernel (checked on 6.18 with nft 1.0.6), and deleting an absent
  * one would abort the batch. Needs CAP_NET_ADMIN, like the addresses themselves.
  *
- * <p>Neighbour solicitations for IPv6 addresses are not filtered (no nft match on the target
- * address): a fenced IPv6 address drops packets but may still be solicited (docs/ha.md).
+ * <p>For IPv6 the neighbour solicitations for a managed address not in {@code ndheld} are
+ * dropped too: nft has no named match for the solicited target, so the rule reads it as the raw
+ * 128 bits at offset 64 of the ICMPv6 header ({@code @th,64,128}) and the sets are typed so.
  */
 public final class NftFence implements KernelFence {
     private static final long COMMAND_TIMEOUT_MS = 5_000;
     private static final String INET_V4 = "held4";
     private static final String INET_V6 = "held6";
+    /** Solicited targets of neighbour solicitations: typed as the raw payload the rule matches. */
+    private static final String ND_HELD = "ndheld";
 
     private final String table;
     private final List<String> commandPrefix;
@@ -92,6 +95,11 @@ public final class NftFence implements KernelFence {
         }
         String e4 = v4.isEmpty() ? "" : " elements = { " + String.join(", ", v4) + " };";
         String e6 = v6.isEmpty() ? "" : " elements = { " + String.join(", ", v6) + " };";
+        List<String> nd = new ArrayList<>();
+        for (String a : v6) {
+            nd.add("0x" + java.util.HexFormat.of().formatHex(InetAddress.ofLiteral(a).getAddress()));
+        }
+        String eNd = nd.isEmpty() ? "" : " elements = { " + String.join(", ", nd) + " };";
         return "table inet " + table + "\n"
                 + "delete table inet " + table + "\n"
                 + "table inet " + table + " {\n"
@@ -99,10 +107,13 @@ public final class NftFence implements KernelFence {
                 + "  set vips6 { type ipv6_addr;" + e6 + " }\n"
                 + "  set " + INET_V4 + " { type ipv4_addr; flags timeout; }\n"
                 + "  set " + INET_V6 + " { type ipv6_addr; flags timeout; }\n"
+                + "  set ndvips { typeof @th,64,128;" + eNd + " }\n"
+                + "  set " + ND_HELD + " { typeof @th,64,128; flags timeout; }\n"
                 + "  chain in {\n"
                 + "    type filter hook input priority filter - 10; policy accept;\n"
                 + "    ip daddr @vips4 ip daddr != @" + INET_V4 + " socket transparent 0 drop\n"
                 + "    ip6 daddr @vips6 ip6 daddr != @" + INET_V6 + " socket transparent 0 drop\n"
+                + "    icmpv6 type nd-neighbor-solicit @th,64,128 @ndvips @th,64,128 != @" + ND_HELD + " drop\n"
                 + "  }\n"
                 + "}\n"
                 + "table arp " + table + "\n"
@@ -132,6 +143,7 @@ public final class NftFence implements KernelFence {
         refresh(ops, NftSetElements.NFPROTO_INET, INET_V4, v4, validMs);
         refresh(ops, NftSetElements.NFPROTO_ARP, INET_V4, v4, validMs);
         refresh(ops, NftSetElements.NFPROTO_INET, INET_V6, v6, validMs);
+        refresh(ops, NftSetElements.NFPROTO_INET, ND_HELD, v6, validMs);
         elements.apply(ops);
     }
 
@@ -156,9 +168,9 @@ public final class NftFence implements KernelFence {
             ops.add(new NftSetElements.Op(true, family, table, INET_V4, v4, 1));
             ops.add(new NftSetElements.Op(false, family, table, INET_V4, v4, 0));
         }
-        if (!v6.isEmpty()) {
-            ops.add(new NftSetElements.Op(true, NftSetElements.NFPROTO_INET, table, INET_V6, v6, 1));
-            ops.add(new NftSetElements.Op(false, NftSetElements.NFPROTO_INET, table, INET_V6, v6, 0));
+        for (String set : v6.isEmpty() ? new String[0] : new String[] {INET_V6, ND_HELD}) {
+            ops.add(new NftSetElements.Op(true, NftSetElements.NFPROTO_INET, table, set, v6, 1));
+            ops.add(new NftSetElements.Op(false, NftSetElements.NFPROTO_INET, table, set, v6, 0));
         }
         elements.apply(ops);
     }
