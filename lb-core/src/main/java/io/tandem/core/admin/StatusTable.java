@@ -85,6 +85,13 @@ public final class StatusTable {
             backendHeader = append(backendHeader, "AGENT");
             backendRight = append(backendRight, false);
         }
+        // Latency columns once any backend has samples in the last minute (an idle node stays narrow).
+        boolean latencyColumns = view.vips().stream().flatMap(v -> v.backends().stream())
+                .anyMatch(b -> b.latency() != null && b.latency().connectSamples() > 0);
+        if (latencyColumns) {
+            backendHeader = append(append(backendHeader, "CONN-P99"), "TTFB-P99");
+            backendRight = append(append(backendRight, true), true);
+        }
         List<String[]> vipRows = new ArrayList<>();
         List<String[]> backendRows = new ArrayList<>();
         vipRows.add(vipHeader);
@@ -92,7 +99,8 @@ public final class StatusTable {
         for (VipView v : view.vips()) {
             vipRows.add(vipRow(v, localColumn, standby));
             for (BackendView b : v.backends()) {
-                backendRows.add(withAgent(backendRow(b, placeColumns), b, agentColumn));
+                backendRows.add(withLatency(withAgent(backendRow(b, placeColumns), b, agentColumn), b,
+                        latencyColumns));
             }
         }
         int[] vipWidths = widths(vipRows);
@@ -107,7 +115,8 @@ public final class StatusTable {
                 out.append("  -> (no backends)\n");
             }
             for (BackendView b : v.backends()) {
-                line(out, withAgent(backendRow(b, placeColumns), b, agentColumn), backendWidths, backendRight);
+                line(out, withLatency(withAgent(backendRow(b, placeColumns), b, agentColumn), b, latencyColumns),
+                        backendWidths, backendRight);
             }
         }
         return out.toString();
@@ -117,6 +126,26 @@ public final class StatusTable {
      * The AGENT cell: what the backend's agent says ({@code down(disk full) ready 50%}), with
      * {@code unreachable} when its last exchange got no line; {@code -} without an agent check.
      */
+    /** The last minute's p99 connect time and time to first byte ({@code -}: no samples). */
+    private static String[] withLatency(String[] row, BackendView b, boolean latencyColumns) {
+        if (!latencyColumns) {
+            return row;
+        }
+        NodeView.LatencyView l = b.latency();
+        return append(append(row, l == null ? "-" : millis(l.connectP99Ms())),
+                l == null ? "-" : millis(l.firstByteP99Ms()));
+    }
+
+    private static String millis(double ms) {
+        if (ms < 0) {
+            return "-";
+        }
+        if (ms >= 10_000) {
+            return ">=10s";
+        }
+        return ms < 10 ? String.format(Locale.ROOT, "%.1fms", ms) : Math.round(ms) + "ms";
+    }
+
     private static String[] withAgent(String[] row, BackendView b, boolean agentColumn) {
         if (!agentColumn) {
             return row;

@@ -158,7 +158,8 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                               boolean eligible, int activeConnections, long totalConnections,
                               long bytesIn, long bytesOut, long connectFailures,
                               List<TransitionView> recentTransitions, String region, String zone, String rack,
-                              int priority, List<String> runtime, AgentView agent, List<String> sniRoutes) {
+                              int priority, List<String> runtime, AgentView agent, List<String> sniRoutes,
+                              LatencyView latency) {
         /**
          * Every value {@link #state} takes, most telling first (the order {@link #stateOf} decides in);
          * a health flag added later shows as its own name in lower case.
@@ -185,7 +186,19 @@ public record NodeView(String node, Instant startedAt, String transport, String 
                            List<TransitionView> recentTransitions, String region, String zone, String rack,
                            int priority, List<String> runtime, AgentView agent) {
             this(address, weight, origin, state, flags, eligible, activeConnections, totalConnections, bytesIn,
-                    bytesOut, connectFailures, recentTransitions, region, zone, rack, priority, runtime, agent, null);
+                    bytesOut, connectFailures, recentTransitions, region, zone, rack, priority, runtime, agent, null,
+                    null);
+        }
+
+        /** A backend without latency figures (or from a node before them). */
+        public BackendView(String address, int weight, String origin, String state, Set<HealthFlag> flags,
+                           boolean eligible, int activeConnections, long totalConnections,
+                           long bytesIn, long bytesOut, long connectFailures,
+                           List<TransitionView> recentTransitions, String region, String zone, String rack,
+                           int priority, List<String> runtime, AgentView agent, List<String> sniRoutes) {
+            this(address, weight, origin, state, flags, eligible, activeConnections, totalConnections, bytesIn,
+                    bytesOut, connectFailures, recentTransitions, region, zone, rack, priority, runtime, agent,
+                    sniRoutes, null);
         }
 
         /** A backend without an agent check (or from a node before agent checks). */
@@ -294,6 +307,15 @@ public record NodeView(String node, Instant startedAt, String transport, String 
      * @param problem    what was wrong with the last exchange (unreachable, a word not understood); null when nothing
      * @param reachable  whether the last exchange got a line
      */
+    /**
+     * A backend's latency over the last minute ({@code LatencyHistogram}): connect time and time to
+     * its first byte, p50/p90/p99 in ms (-1 without samples in the window), and the sample counts.
+     */
+    public record LatencyView(long connectSamples, double connectP50Ms, double connectP90Ms, double connectP99Ms,
+                              long firstByteSamples, double firstByteP50Ms, double firstByteP90Ms,
+                              double firstByteP99Ms) {
+    }
+
     public record AgentView(String health, String admin, String weight, String reason, String lastAnswer,
                             String problem, boolean reachable) {
     }

@@ -76,7 +76,20 @@ final class Views {
                 bs.eligible(), s.active.get(), s.totalConnections.sum(), s.bytesIn.sum(), s.bytesOut.sum(),
                 s.connectFailures.sum(), bs.recentTransitions(), b.locality().region().orElse(null),
                 b.locality().zone().orElse(null), b.locality().rack().orElse(null), b.priority(), runtime,
-                agentView(bs), sniRoutes(vs, b));
+                agentView(bs), sniRoutes(vs, b), latencyView(s, System.nanoTime()));
+    }
+
+    /** The last minute of the backend's connect and first-byte times (percentiles rounded to 0.01 ms). */
+    static NodeView.LatencyView latencyView(io.tandem.core.pool.BackendStats s, long nowNanos) {
+        var c = s.connectTime.window(nowNanos);
+        var f = s.firstByteTime.window(nowNanos);
+        return new NodeView.LatencyView(c.samples(), ms(c.quantileMs(0.5)), ms(c.quantileMs(0.9)),
+                ms(c.quantileMs(0.99)), f.samples(), ms(f.quantileMs(0.5)), ms(f.quantileMs(0.9)),
+                ms(f.quantileMs(0.99)));
+    }
+
+    private static double ms(double v) {
+        return Double.isInfinite(v) ? 10_000.0 : Math.round(v * 100) / 100.0;
     }
 
     /**

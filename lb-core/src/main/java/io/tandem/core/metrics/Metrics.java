@@ -258,7 +258,19 @@ public final class Metrics implements AutoCloseable {
                 holder, h -> h.stats.limitHits.sum());
         gauge("tandem.backend.eligible", "1 when the backend may take new connections", tags, holder,
                 h -> h.eligible.getAsBoolean() ? 1 : 0);
+        gauge("tandem.backend.connect.time.p99.seconds", "99th percentile of the connect time to the backend over "
+                + "the last minute (NaN without connections in it)", tags, holder,
+                h -> p99Seconds(h.stats.connectTime));
+        gauge("tandem.backend.first.byte.time.p99.seconds", "99th percentile of the time from the client's first "
+                + "byte (or the connect, when the backend speaks first) to the backend's first byte, over the last "
+                + "minute (NaN without answered connections in it)", tags, holder,
+                h -> p99Seconds(h.stats.firstByteTime));
         ofVip.put(address, holder);
+    }
+
+    private static double p99Seconds(io.tandem.core.pool.LatencyHistogram h) {
+        double ms = h.window(System.nanoTime()).quantileMs(0.99);
+        return ms < 0 ? Double.NaN : Double.isInfinite(ms) ? 10.0 : ms / 1000.0;
     }
 
     /**

@@ -33,4 +33,11 @@ public final class BackendStats {
      */
     public final LongAdder latencyNanos = new LongAdder();
     public final LongAdder latencySamples = new LongAdder();
+    /**
+     * Every connection's connect time and time to the backend's first byte (from the client's
+     * first byte, or from the connect when the backend speaks first), always on: what an operator
+     * reads as the backend's latency ({@code /api/vips}, {@code tandem status}, the p99 gauges).
+     */
+    public final LatencyHistogram connectTime = new LatencyHistogram(System.nanoTime());
+    public final LatencyHistogram firstByteTime = new LatencyHistogram(System.nanoTime());
 }

@@ -975,6 +975,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         connectedAt = home.loop.nanoTime();
         long elapsed = connectedAt - connectStart;
         connectNanos = elapsed;
+        b.stats().connectTime.record(elapsed);
         if (tracksAttempt() && trackedLocal == null) {
             InetSocketAddress local = server.localAddress(); // NIO knows it only once connected
             if (local != null) {
@@ -1270,9 +1271,11 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
                 log.warn("connection event listener failed vip={} backend={}", vip().name(), b, e);
             }
         }
+        long from = clientSent ? firstSentAt : connectedAt;
+        long waited = Math.max(0, now - from);
+        stats.firstByteTime.record(waited);
         if (config().health().outlierDetection().latency().enabled()) {
-            long from = clientSent ? firstSentAt : connectedAt;
-            stats.latencyNanos.add(connectNanos + Math.max(0, now - from));
+            stats.latencyNanos.add(connectNanos + waited);
             stats.latencySamples.increment();
         }
     }
