@@ -67,6 +67,7 @@ public final class TcpRepair implements AutoCloseable {
     static final int TCPI_STATE = 0;
     static final int TCPI_OPTIONS = 5;
     static final int TCPI_WSCALE = 6; // snd_wscale:4 (low nibble), rcv_wscale:4
+    static final int TCPI_UNACKED = 24; // segments sent and not acknowledged
     static final int TCPI_NOTSENT_BYTES = 144;
     static final int TCP_INFO_SIZE = 232;
     /** sizeof(struct tcp_repair_window): five __u32s. */
@@ -143,7 +144,32 @@ public final class TcpRepair implements AutoCloseable {
                 sendQueue, recvQueue);
     }
 
-    /** Leaves repair mode: the socket runs on (a window probe goes out). */
+    /**
+     * Whether the established socket {@code fd} is quiescent: every byte it sent acknowledged,
+     * nothing waiting to be sent, nothing received that the application has not read. Only then
+     * can a record of it (or a crash) lose nothing. A read-only check, outside repair mode.
+     */
+    public boolean quiescent(int fd) throws ErrnoException {
+        len.set(JAVA_INT, 0, TCP_INFO_SIZE);
+        calls++;
+        check(fd, Syscalls.getsockopt(errno, fd, SOL_TCP, TCP_INFO, info.address(), len.address()), "TCP_INFO");
+        if (info.get(JAVA_INT, TCPI_UNACKED) != 0 || info.get(JAVA_INT, TCPI_NOTSENT_BYTES) != 0) {
+            return false;
+        }
+        calls++;
+        long n = Syscalls.recv(errno, fd, word.address(), 1, MSG_PEEK | Syscalls.MSG_DONTWAIT);
+        return n < 0 && Syscalls.errno(errno) == Errno.EAGAIN;
+    }
+
+    /** Segments {@code fd} sent that the peer has not acknowledged yet ({@code tcpi_unacked}). */
+    int unackedSegments(int fd) throws ErrnoException {
+        len.set(JAVA_INT, 0, TCP_INFO_SIZE);
+        calls++;
+        check(fd, Syscalls.getsockopt(errno, fd, SOL_TCP, TCP_INFO, info.address(), len.address()), "TCP_INFO");
+        return info.get(JAVA_INT, TCPI_UNACKED);
+    }
+
+    /** Leaves repair mode after a {@link #dump}: the socket runs on (a window probe goes out). */
     public void resume(int fd) throws ErrnoException {
         setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
     }
@@ -158,10 +184,22 @@ public final class TcpRepair implements AutoCloseable {
     }
 
     /**
-     * A new non-blocking, close-on-exec socket carrying the connection of {@code state}, out of
-     * repair mode and live. The local address need not be on this host yet ({@code IP_FREEBIND}):
-     * a VIP's connections can be restored before the VIP arrives, and go live with it. On
-     * failure the new socket is closed silently and nothing reached the wire.
+     * Closes a live socket without a FIN or a RST (repair mode on, then close): for a restored
+     * copy that must not speak, e.g. one {@link RestoreCheck} found out of step with its peer.
+     */
+    public void discard(int fd) throws ErrnoException {
+        setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_ON, "TCP_REPAIR on");
+        closeSilently(fd);
+    }
+
+    /**
+     * A new non-blocking, close-on-exec socket carrying the connection of {@code state}, still
+     * in repair mode: frozen, nothing sent yet. {@link #resume(int, TcpState)} makes it live. The
+     * split lets a takeover recreate every connection first, then lift the hold-back of the
+     * peers' segments, then resume them (the window probe that resuming sends must be answered
+     * through the lifted hold-back). The local address need not be on this host yet
+     * ({@code IP_FREEBIND}). On failure the new socket is closed silently and nothing reached the
+     * wire.
      */
     public int restore(TcpState state) throws ErrnoException {
         int family = state.local().getAddress().getAddress().length == 4 ? Syscalls.AF_INET : Syscalls.AF_INET6;
@@ -173,8 +211,20 @@ public final class TcpRepair implements AutoCloseable {
             return fd;
         } catch (ErrnoException | RuntimeException e) {
             calls++;
-            Syscalls.close(errno, fd); // still in repair mode unless the last step failed: silent
+            Syscalls.close(errno, fd); // in repair mode: silent
             throw e;
+        }
+    }
+
+    /**
+     * Makes the restored socket {@code fd} live: leaves repair mode (a window probe goes out, the
+     * peer answers with an ACK) and queues the never-sent tail of {@code state}'s send queue.
+     */
+    public void resume(int fd, TcpState state) throws ErrnoException {
+        setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
+        if (state.unsent() > 0) { // never on the wire: an ordinary write, sent as the window allows
+            byte[] sq = state.sendQueue();
+            write(fd, sq, sq.length - state.unsent(), state.unsent(), "unsent tail");
         }
     }
 
@@ -240,10 +290,6 @@ public final class TcpRepair implements AutoCloseable {
         check(fd, Syscalls.setsockopt(errno, fd, SOL_TCP, TCP_REPAIR_WINDOW, info.address(), REPAIR_WINDOW_SIZE),
                 "TCP_REPAIR_WINDOW");
         setInt(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE, "TCP_REPAIR_QUEUE none");
-        setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
-        if (s.unsent() > 0) { // never on the wire: an ordinary write, sent as the window allows
-            write(fd, sq, sent, s.unsent(), "unsent tail");
-        }
     }
 
     private int opt(int k, int code, int value) {

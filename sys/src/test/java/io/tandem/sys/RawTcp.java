@@ -109,6 +109,22 @@ final class RawTcp implements AutoCloseable {
         return (int) Math.max(r, 0);
     }
 
+    /** Bytes readable now (taking none), -1 at the end of the stream, 0 if none yet; a reset throws. */
+    int peek(int fd) throws IOException {
+        long r = Syscalls.recv(errno, fd, buf.address(), buf.byteSize(), Syscalls.MSG_DONTWAIT | 2 /* MSG_PEEK */);
+        if (r > 0) {
+            return (int) r;
+        }
+        if (r == 0) {
+            return -1;
+        }
+        int e = Syscalls.errno(errno);
+        if (e == Errno.EAGAIN) {
+            return 0;
+        }
+        throw new Errno.ErrnoException("recv: " + Syscalls.strerror(e), e);
+    }
+
     void word(int fd, int level, int name, int value) throws IOException {
         MemorySegment w = arena.allocate(JAVA_INT);
         w.set(JAVA_INT, 0, value);

@@ -70,6 +70,7 @@ class TcpRepairIT {
     @Test
     void aQuiescentConnectionRestoredInANewSocketCarriesOnByteExact() throws Exception {
         roundTrip("before");
+        awaitQuiescent();
 
         TcpState state = repair.dump(server);
         repair.closeSilently(server);
@@ -82,6 +83,7 @@ class TcpRepairIT {
         assertThat(state.mssClamp()).isPositive();
 
         server = repair.restore(TcpState.decode(state.encode()));
+        repair.resume(server, state);
         for (int i = 0; i < 20; i++) {
             roundTrip("after-" + i);
         }
@@ -121,6 +123,7 @@ class TcpRepairIT {
         assertThat(state.quiescent()).isFalse();
 
         server = repair.restore(TcpState.decode(state.encode()));
+        repair.resume(server, state);
         assertSame(raw.readExactly(server, unread.length, T), unread);
         roundTrip("after");
     }
@@ -132,6 +135,9 @@ class TcpRepairIT {
         byte[] all = random(8_000_000, 4);
         int queued = raw.writeSome(server, all);
         assertThat(queued).isPositive().isLessThan(all.length);
+        // Until the client's ACK of what it took has arrived, it would meet the closed socket
+        // (no hold-back on loopback) and draw a RST from the listener.
+        await().pollInSameThread().atMost(T).until(() -> repair.unackedSegments(server) == 0);
 
         TcpState state = repair.dump(server);
         repair.closeSilently(server);
@@ -139,11 +145,12 @@ class TcpRepairIT {
         // The queue starts at the first byte the client has not acknowledged: what came before
         // is in the client's receive buffer already.
         assertSame(state.sendQueue(), Arrays.copyOfRange(all, queued - state.sendQueue().length, queued));
-        assertThat(state.unsent()).isPositive();
+        assertThat(state.unsent()).isPositive().isEqualTo(state.sendQueue().length);
         log.info("send queue dumped bytes={} unsent={} record_bytes={}", state.sendQueue().length, state.unsent(),
                 state.encode().length);
 
         server = repair.restore(TcpState.decode(state.encode()));
+        repair.resume(server, state);
         InputStream in = client.getInputStream();
         byte[] got = in.readNBytes(queued);
         assertSame(got, Arrays.copyOf(all, queued));
@@ -183,6 +190,7 @@ class TcpRepairIT {
     @Test
     void dumpAndRestoreCostMicrobenchmark() throws Exception {
         roundTrip("warm");
+        awaitQuiescent();
         int warm = 200;
         int n = 1000;
         long dumpNanos = 0;
@@ -201,6 +209,7 @@ class TcpRepairIT {
             long c2 = repair.calls();
             long t2 = System.nanoTime();
             server = repair.restore(s);
+            repair.resume(server, s);
             long t3 = System.nanoTime();
             if (i >= warm) {
                 dumpNanos += t1 - t0;
@@ -221,8 +230,13 @@ class TcpRepairIT {
         assertThat(recordBytes).isEqualTo(56);
         assertThat(dumpCalls / n).isLessThanOrEqualTo(16);
         assertThat(restoreCalls / n).isLessThanOrEqualTo(16);
-        assertThat(dumpUs).isLessThan(5_000); // generous: a shared, noisy machine
-        assertThat(restoreUs).isLessThan(5_000);
+        assertThat(dumpUs).isLessThan(20_000); // a sanity bound only: a shared, noisy machine
+        assertThat(restoreUs).isLessThan(20_000);
+    }
+
+    /** The client's delayed ACK of the last echo has arrived (else it meets the closed socket: a RST). */
+    private void awaitQuiescent() {
+        await().pollInSameThread().atMost(T).until(() -> repair.quiescent(server));
     }
 
     private void roundTrip(String text) throws Exception {
