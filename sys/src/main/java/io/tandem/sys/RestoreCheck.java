@@ -8,6 +8,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Checks a restored connection against what its peer says, and resets the peer cleanly when the
@@ -95,20 +97,22 @@ public final class RestoreCheck implements AutoCloseable {
 
     /** Reads the peer's segments of {@code state}'s connection for up to {@code within} and judges. */
     public Outcome check(TcpState state, Duration within) throws ErrnoException {
-        byte[] local = state.local().getAddress().getAddress();
-        byte[] remote = state.remote().getAddress().getAddress();
-        if (local.length != 4) {
-            return new Outcome(Verdict.UNKNOWN, 0, 0, "not IPv4");
+        return check(List.of(state), within).getFirst();
+    }
+
+    /**
+     * Judges every connection of {@code states} (restored together: a takeover's batch, or the
+     * two sockets of a proxied pair) from their peers' segments, for up to {@code within}
+     * altogether; the outcomes in the order of {@code states}.
+     */
+    public List<Outcome> check(List<TcpState> states, Duration within) throws ErrnoException {
+        List<Judge> judges = new ArrayList<>();
+        for (TcpState s : states) {
+            judges.add(new Judge(s));
         }
-        int sent = state.sendQueue().length - state.unsent();
-        int rcvNxt = state.recvSeq() + state.recvQueue().length;
+        int open = (int) judges.stream().filter(j -> j.outcome == null).count();
         long deadline = System.nanoTime() + within.toNanos();
-        boolean ackOk = false;
-        boolean seqOk = false;
-        boolean dataAbove = false;
-        int lastSeq = 0;
-        int lastAck = 0;
-        while (System.nanoTime() < deadline) {
+        while (open > 0 && System.nanoTime() < deadline) {
             long n = Syscalls.recv(errno, fd, buf.address(), buf.byteSize(), Syscalls.MSG_DONTWAIT);
             if (n < 0) {
                 int e = Syscalls.errno(errno);
@@ -119,16 +123,64 @@ public final class RestoreCheck implements AutoCloseable {
                 continue;
             }
             int ihl = (buf.get(JAVA_BYTE, 0) & 0xf) * 4;
-            if (n < ihl + 20 || buf.get(JAVA_BYTE, 9) != IPPROTO_TCP || !same(12, remote) || !same(16, local)
-                    || u16(ihl) != state.remote().getPort() || u16(ihl + 2) != state.local().getPort()) {
+            if (n < ihl + 20 || buf.get(JAVA_BYTE, 9) != IPPROTO_TCP) {
                 continue;
             }
+            for (Judge j : judges) {
+                if (j.outcome == null && j.matches(ihl)) {
+                    j.see(ihl);
+                    if (j.outcome != null) {
+                        open--;
+                    }
+                    break;
+                }
+            }
+        }
+        List<Outcome> out = new ArrayList<>();
+        for (Judge j : judges) {
+            out.add(j.outcome != null ? j.outcome : j.atDeadline());
+        }
+        return out;
+    }
+
+    /** What the segments seen so far say about one restored connection. */
+    private final class Judge {
+        final TcpState state;
+        final byte[] local;
+        final byte[] remote;
+        final int sent;
+        final int rcvNxt;
+        boolean ackOk;
+        boolean seqOk;
+        boolean dataAbove;
+        int lastSeq;
+        int lastAck;
+        Outcome outcome;
+
+        Judge(TcpState state) {
+            this.state = state;
+            local = state.local().getAddress().getAddress();
+            remote = state.remote().getAddress().getAddress();
+            sent = state.sendQueue().length - state.unsent();
+            rcvNxt = state.recvSeq() + state.recvQueue().length;
+            if (local.length != 4) {
+                outcome = new Outcome(Verdict.UNKNOWN, 0, 0, "not IPv4");
+            }
+        }
+
+        boolean matches(int ihl) {
+            return same(12, remote) && same(16, local) && u16(ihl) == state.remote().getPort()
+                    && u16(ihl + 2) == state.local().getPort();
+        }
+
+        void see(int ihl) {
             int flags = buf.get(JAVA_BYTE, ihl + 13) & 0xff;
             if ((flags & RST) != 0) {
-                return new Outcome(Verdict.GONE, be32(ihl + 4), 0, "peer reset the connection");
+                outcome = new Outcome(Verdict.GONE, be32(ihl + 4), 0, "peer reset the connection");
+                return;
             }
             if ((flags & SYN) != 0) {
-                continue;
+                return;
             }
             int seq = be32(ihl + 4);
             int ack = be32(ihl + 8);
@@ -141,9 +193,10 @@ public final class RestoreCheck implements AutoCloseable {
                 lastAck = ack;
                 int d = ack - state.sendSeq();
                 if (d < 0 || d > sent) {
-                    return new Outcome(Verdict.MISMATCH, seq, ack, "peer acknowledges " + Integer.toUnsignedString(ack)
-                            + " (expected " + Integer.toUnsignedString(state.sendSeq()) + ".."
-                            + Integer.toUnsignedString(state.sendSeq() + sent) + ")");
+                    outcome = new Outcome(Verdict.MISMATCH, seq, ack, "peer acknowledges "
+                            + Integer.toUnsignedString(ack) + " (expected " + Integer.toUnsignedString(state.sendSeq())
+                            + ".." + Integer.toUnsignedString(state.sendSeq() + sent) + ")");
+                    return;
                 }
                 ackOk = true;
             }
@@ -153,14 +206,17 @@ public final class RestoreCheck implements AutoCloseable {
                 dataAbove = true;
             }
             if (ackOk && seqOk) {
-                return new Outcome(Verdict.MATCH, seq, lastAck, "acknowledgement and sequence in range");
+                outcome = new Outcome(Verdict.MATCH, seq, lastAck, "acknowledgement and sequence in range");
             }
         }
-        if (dataAbove && !seqOk && lastAck != 0) {
-            return new Outcome(Verdict.MISMATCH, lastSeq, lastAck, "peer data only beyond "
-                    + Integer.toUnsignedString(rcvNxt) + ": bytes it counts as delivered are missing");
+
+        Outcome atDeadline() {
+            if (dataAbove && !seqOk && lastAck != 0) {
+                return new Outcome(Verdict.MISMATCH, lastSeq, lastAck, "peer data only beyond "
+                        + Integer.toUnsignedString(rcvNxt) + ": bytes it counts as delivered are missing");
+            }
+            return new Outcome(Verdict.UNKNOWN, lastSeq, lastAck, "no decisive segment from the peer");
         }
-        return new Outcome(Verdict.UNKNOWN, lastSeq, lastAck, "no decisive segment from the peer");
     }
 
     /**

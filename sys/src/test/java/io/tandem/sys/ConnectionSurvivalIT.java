@@ -57,6 +57,8 @@ class ConnectionSurvivalIT {
     private int server = -1;
     private Socket client;
     private Process node2;
+    private java.net.ServerSocket backendServer;
+    private int backend = -1;
     private final BlockingQueue<String> node2Lines = new LinkedBlockingQueue<>();
 
     @BeforeEach
@@ -90,7 +92,13 @@ class ConnectionSurvivalIT {
         if (client != null) {
             client.close();
         }
+        if (backendServer != null) {
+            backendServer.close();
+        }
         if (raw != null) {
+            if (backend >= 0) {
+                raw.close(backend);
+            }
             if (server >= 0) {
                 raw.close(server);
             }
@@ -249,7 +257,132 @@ class ConnectionSurvivalIT {
         assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(java.net.SocketTimeoutException.class);
     }
 
+    /**
+     * The crash case: the record was taken while the connection was quiescent and node1 carried
+     * on; then node1 drops off the network (its cable pulled: no FIN, no RST, nothing). node2
+     * takes A and restores the connection from the replicated record.
+     */
+    @Test
+    void afterAHostLossTheReplicatedRecordOfAQuiescentConnectionCarriesOnOnNode2() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            echoOnNode1("node1-" + i);
+        }
+        await().pollInSameThread().atMost(T).until(() -> repair.quiescent(server));
+        TcpState state = repair.dump(server);
+        repair.resume(server); // node1 carries on; the record is what its peer would hold
+        Path record = dir.resolve("replicated.rec");
+        Files.write(record, state.encode());
+        net.link(RepNet.NODE1, false); // host loss
+        net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
+        net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
+        startNode2(record, "--check");
+        line("restored");
+        assertThat(line("verdict=")).startsWith("verdict=MATCH");
+        for (int i = 0; i < 10; i++) {
+            echoOnNode2("node2-" + i);
+        }
+    }
+
+    /**
+     * The planned handover of one proxied connection: the client side (A:7000) and the backend
+     * side, which left node1 from S:40001, an address that moves with the VIP (node1's source
+     * ports would be 40000-40999, node2's 41000-41999, so restored 4-tuples never clash). Both
+     * sockets are dumped and closed silently, A and S move, node2 restores both, lifts the
+     * hold-back, resumes both and relays: the client's round trips through the backend carry on.
+     */
+    @Test
+    void aProxiedPairMovesWithTheVipAndItsSourceAddressAndCarriesOn() throws Exception {
+        InetSocketAddress be = new InetSocketAddress(InetAddress.ofLiteral("198.18.29.21"), 9000);
+        InetSocketAddress source = new InetSocketAddress(InetAddress.ofLiteral(SOURCE), 40001);
+        backendServer = net.call(RepNet.BACKEND, () -> new java.net.ServerSocket(be.getPort(), 8, be.getAddress()));
+        Thread.ofPlatform().daemon().start(this::echoBackend);
+        net.in(RepNet.NODE1, "ip", "addr", "add", SOURCE + "/32", "dev", "eth0");
+        backend = net.call(RepNet.NODE1, () -> {
+            try (RawTcp own = new RawTcp()) {
+                return own.connect(source, be, T);
+            }
+        });
+        for (int i = 0; i < 5; i++) {
+            proxyOnNode1("via-node1-" + i);
+        }
+        await().pollInSameThread().atMost(T).until(() -> repair.quiescent(server) && repair.quiescent(backend));
+        nft(RepNet.NODE1, HOLD_PAIR);
+        nft(RepNet.NODE2, HOLD_PAIR);
+        long c0 = repair.calls();
+        long t0 = System.nanoTime();
+        TcpState front = repair.dump(server);
+        TcpState back = repair.dump(backend);
+        repair.closeSilently(server);
+        repair.closeSilently(backend);
+        long dumpUs = (System.nanoTime() - t0) / 1000;
+        long dumpCalls = repair.calls() - c0;
+        server = -1;
+        backend = -1;
+        Path frontRecord = dir.resolve("front.rec");
+        Path backRecord = dir.resolve("back.rec");
+        Files.write(frontRecord, front.encode());
+        Files.write(backRecord, back.encode());
+        assertThat(back.local()).isEqualTo(source);
+
+        for (String a : List.of(VIP, SOURCE)) {
+            net.in(RepNet.NODE1, "ip", "addr", "del", a + "/32", "dev", "eth0");
+            net.in(RepNet.NODE2, "ip", "addr", "add", a + "/32", "dev", "eth0");
+        }
+        net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
+        net.in(RepNet.BACKEND, "ip", "neigh", "flush", "dev", "eth0");
+        startNode2(frontRecord, backRecord.toString(), "--check", "--lift", "rephold");
+        String restored = line("restored");
+        assertThat(line("verdict=")).startsWith("verdict=MATCH MATCH");
+        for (int i = 0; i < 10; i++) {
+            echoOnNode2("via-node2-" + i); // through node2's relay and the backend's echo
+        }
+        byte[] big = random(300_000, 11);
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                client.getOutputStream().write(big);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertSame(client.getInputStream().readNBytes(big.length), big);
+        writer.join(15_000);
+        System.out.println("SURVIVAL pair dump_us=" + dumpUs + " dump_syscalls=" + dumpCalls + " node2 " + restored);
+    }
+
     // --- steps
+
+    private static final String SOURCE = "198.18.29.101";
+    private static final String HOLD_PAIR = """
+            table inet rephold {
+             chain in {
+              type filter hook input priority -10; policy accept;
+              ip daddr 198.18.29.100 tcp dport 7000 tcp flags & syn != syn drop
+              ip daddr 198.18.29.101 tcp dport 40001 tcp flags & syn != syn drop
+             }
+            }
+            """;
+
+    /** The backend: echoes each connection's bytes. */
+    private void echoBackend() {
+        try (Socket s = backendServer.accept()) {
+            byte[] b = new byte[65536];
+            for (int n; (n = s.getInputStream().read(b)) > 0; ) {
+                s.getOutputStream().write(b, 0, n);
+            }
+        } catch (IOException e) {
+            // closed by the test's end
+        }
+    }
+
+    /** One round trip client → node1's relay → backend echo → node1's relay → client. */
+    private void proxyOnNode1(String text) throws Exception {
+        byte[] msg = (text + "\n").getBytes(StandardCharsets.US_ASCII);
+        client.getOutputStream().write(msg);
+        raw.writeAll(backend, raw.readExactly(server, msg.length, T), T);
+        raw.writeAll(server, raw.readExactly(backend, msg.length, T), T);
+        assertThat(client.getInputStream().readNBytes(msg.length)).isEqualTo(msg);
+    }
+
 
     private Path dumpAndClose() throws Exception {
         TcpState s = repair.dump(server);

@@ -30,6 +30,35 @@ final class RawTcp implements AutoCloseable {
         return fd;
     }
 
+    /** A connection from {@code from} (bound first: the proxy's source address and port) to {@code to}. */
+    int connect(InetSocketAddress from, InetSocketAddress to, Duration within) throws IOException {
+        int fd = Syscalls.socketStream(errno, Syscalls.AF_INET);
+        check(fd, "socket");
+        word(fd, Syscalls.SOL_SOCKET, Syscalls.SO_REUSEADDR, 1);
+        check(Syscalls.bind(errno, fd, addr.address(), Syscalls.writeSockaddr(addr, from)), "bind " + from);
+        long deadline = System.nanoTime() + within.toNanos();
+        int n = Syscalls.writeSockaddr(addr, to);
+        while (Syscalls.connect(errno, fd, addr.address(), n) < 0) {
+            int e = Syscalls.errno(errno);
+            if (e == 106) { // EISCONN: the connect in progress completed
+                return fd;
+            }
+            if (e != Errno.EINPROGRESS && e != 114 /* EALREADY */) {
+                throw new Errno.ErrnoException("connect " + to + ": " + Syscalls.strerror(e), e);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("connect " + to + ": timed out");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", ie);
+            }
+        }
+        return fd;
+    }
+
     InetSocketAddress localAddress(int fd) throws IOException {
         len.set(JAVA_INT, 0, Syscalls.SOCKADDR_SLOT);
         check(Syscalls.getsockname(errno, fd, addr.address(), len.address()), "getsockname");

@@ -29,6 +29,7 @@ final class RepNet implements AutoCloseable {
     static final String CLIENT = "c";
     static final String NODE1 = "n1";
     static final String NODE2 = "n2";
+    static final String BACKEND = "b";
     private static final Pattern OURS = Pattern.compile("rep(\\d+)-[a-z0-9]+");
     private static final int CLONE_NEWNET = 0x40000000;
     private static final MethodHandle SETNS = Linker.nativeLinker().downcallHandle(
@@ -52,6 +53,7 @@ final class RepNet implements AutoCloseable {
             n.host(CLIENT, "198.18.29.1");
             n.host(NODE1, "198.18.29.11");
             n.host(NODE2, "198.18.29.12");
+            n.host(BACKEND, "198.18.29.21");
         } catch (IOException | RuntimeException e) {
             n.close();
             throw e;
@@ -62,12 +64,18 @@ final class RepNet implements AutoCloseable {
     private void host(String host, String address) throws IOException {
         String ns = ns(host);
         ok("ip", "netns", "add", ns);
-        ok("ip", "-n", ns("br"), "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
-        ok("ip", "-n", ns("br"), "link", "set", host, "master", "br0");
-        ok("ip", "-n", ns("br"), "link", "set", host, "up");
+        String port = "v" + host; // a bare "b" would read as a keyword to ip
+        ok("ip", "-n", ns("br"), "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        ok("ip", "-n", ns("br"), "link", "set", port, "master", "br0");
+        ok("ip", "-n", ns("br"), "link", "set", port, "up");
         ok("ip", "-n", ns, "addr", "add", address + "/24", "dev", "eth0");
         ok("ip", "-n", ns, "link", "set", "eth0", "up");
         ok("ip", "-n", ns, "link", "set", "lo", "up");
+    }
+
+    /** Pulls {@code host}'s cable (its switch port down) or plugs it back: a host loss, as the others see it. */
+    void link(String host, boolean up) throws IOException {
+        ok("ip", "-n", ns("br"), "link", "set", "v" + host, up ? "up" : "down");
     }
 
     String ns(String host) {

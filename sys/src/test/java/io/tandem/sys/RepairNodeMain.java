@@ -3,83 +3,119 @@ package io.tandem.sys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The taking-over node of {@link ConnectionSurvivalIT}, a process of its own (run inside a
- * namespace with {@code ip netns exec}): restores the connection from a record file, optionally
- * lifts the RST hold-back and checks the peer's answer, then echoes on the restored socket until
- * the peer closes. Reports on stdout, one {@code key=value} line per step.
+ * namespace with {@code ip netns exec}): restores connections from record files, all frozen
+ * first, then lifts the RST hold-back, resumes them and (optionally) checks the peers' answers.
+ * With one record it echoes on the restored socket; with two (a proxied pair: the client side,
+ * then the backend side) it relays between them, as the proxy would. Reports on stdout, one
+ * {@code key=value} line per step.
  *
- * <p>Arguments: {@code <record file> [--check] [--lift <nft table>]}.
+ * <p>Arguments: {@code <record file>... [--check] [--lift <nft table>]}.
  */
 public final class RepairNodeMain {
     private RepairNodeMain() {
     }
 
     public static void main(String[] args) throws Exception {
-        Path record = Path.of(args[0]);
+        List<Path> records = new ArrayList<>();
         boolean check = false;
         String lift = null;
-        for (int i = 1; i < args.length; i++) {
+        for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--check")) {
                 check = true;
             } else if (args[i].equals("--lift")) {
                 lift = args[++i];
+            } else {
+                records.add(Path.of(args[i]));
             }
         }
         try (TcpRepair repair = TcpRepair.open(); RestoreCheck checker = check ? RestoreCheck.open() : null;
                 RawTcp raw = new RawTcp()) {
-            TcpState state = TcpState.decode(Files.readAllBytes(record));
+            List<TcpState> states = new ArrayList<>();
+            long bytes = 0;
+            for (Path p : records) {
+                states.add(TcpState.decode(Files.readAllBytes(p)));
+                bytes += Files.size(p);
+            }
             long c0 = repair.calls();
             long t0 = System.nanoTime();
-            int fd = repair.restore(state);
+            int[] fds = new int[states.size()];
+            for (int i = 0; i < fds.length; i++) {
+                fds[i] = repair.restore(states.get(i));
+            }
             long t1 = System.nanoTime();
-            long c1 = repair.calls();
-            if (lift != null) { // before resuming: the peer's answer to the window probe must get in
+            if (lift != null) { // before resuming: the peers' answers to the window probes must get in
                 Process p = new ProcessBuilder("nft", "delete", "table", "inet", lift).inheritIO().start();
                 say("lifted table=" + lift + " exit=" + p.waitFor());
             }
             long t2 = System.nanoTime();
-            repair.resume(fd, state);
+            for (int i = 0; i < fds.length; i++) {
+                repair.resume(fds[i], states.get(i));
+            }
             long t3 = System.nanoTime();
-            say("restored fd=" + fd + " us=" + ((t1 - t0) + (t3 - t2)) / 1000 + " syscalls="
-                    + (c1 - c0 + repair.calls() - c1) + " record_bytes=" + Files.size(record));
+            say("restored connections=" + fds.length + " us=" + ((t1 - t0) + (t3 - t2)) / 1000 + " syscalls="
+                    + (repair.calls() - c0) + " record_bytes=" + bytes);
             if (checker != null) {
-                RestoreCheck.Outcome o = checker.check(state, Duration.ofSeconds(3));
-                say("verdict=" + o.verdict() + " reason=\"" + o.reason() + "\"");
-                if (o.verdict() == RestoreCheck.Verdict.MISMATCH) {
-                    repair.discard(fd);
-                    checker.resetPeer(state, o.peerAck());
-                    say("reset peer_seq=" + Integer.toUnsignedString(o.peerAck()));
-                    return;
+                List<RestoreCheck.Outcome> outcomes = checker.check(states, Duration.ofSeconds(3));
+                StringBuilder line = new StringBuilder("verdict=");
+                boolean bad = false;
+                for (RestoreCheck.Outcome o : outcomes) {
+                    line.append(o.verdict()).append(' ');
+                    bad |= o.verdict() == RestoreCheck.Verdict.MISMATCH || o.verdict() == RestoreCheck.Verdict.GONE;
                 }
-                if (o.verdict() == RestoreCheck.Verdict.GONE) {
-                    repair.discard(fd);
-                    say("gone");
+                say(line.append("reason=\"").append(outcomes.getFirst().reason()).append('"').toString());
+                if (bad) { // every connection of the batch ends cleanly: a pair is useless with one side gone
+                    for (int i = 0; i < fds.length; i++) {
+                        RestoreCheck.Outcome o = outcomes.get(i);
+                        switch (o.verdict()) {
+                            case MISMATCH -> {
+                                repair.discard(fds[i]);
+                                checker.resetPeer(states.get(i), o.peerAck());
+                            }
+                            case GONE -> repair.discard(fds[i]);
+                            default -> raw.abort(fds[i]); // in step with its peer: its own RST is accepted
+                        }
+                    }
+                    say("reset");
                     return;
                 }
             }
-            long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            byte[] chunk = new byte[1];
-            while (System.nanoTime() < until) {
-                int n = raw.peek(fd);
-                if (n < 0) {
-                    say("eof");
-                    return;
-                }
-                if (n == 0) {
-                    Thread.sleep(1);
-                    continue;
-                }
-                byte[] got = raw.readExactly(fd, n, Duration.ofSeconds(5));
-                raw.writeAll(fd, got, Duration.ofSeconds(5));
-                chunk = got;
+            if (fds.length == 1) {
+                relay(raw, fds[0], fds[0]);
+            } else {
+                relay(raw, fds[0], fds[1]);
             }
-            say("timeout last=" + chunk.length);
         } catch (Exception e) {
             say("error " + e);
             System.exit(2);
         }
+    }
+
+    /** Copies a → b and b → a (a = b: an echo) until either side ends, for at most a minute. */
+    private static void relay(RawTcp raw, int a, int b) throws Exception {
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < until) {
+            boolean moved = false;
+            for (int[] d : a == b ? new int[][] {{a, a}} : new int[][] {{a, b}, {b, a}}) {
+                int n = raw.peek(d[0]);
+                if (n < 0) {
+                    say("eof");
+                    return;
+                }
+                if (n > 0) {
+                    raw.writeAll(d[1], raw.readExactly(d[0], n, Duration.ofSeconds(5)), Duration.ofSeconds(5));
+                    moved = true;
+                }
+            }
+            if (!moved) {
+                Thread.sleep(1);
+            }
+        }
+        say("timeout");
     }
 
     private static void say(String line) {
