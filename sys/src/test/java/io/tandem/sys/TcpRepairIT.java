@@ -195,25 +195,34 @@ class TcpRepairIT {
         int n = 1000;
         long dumpNanos = 0;
         long restoreNanos = 0;
+        long dumpCpu = 0;
+        long restoreCpu = 0;
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
         long dumpCalls = 0;
         long restoreCalls = 0;
         int recordBytes = 0;
         for (int i = 0; i < warm + n; i++) {
             long c0 = repair.calls();
+            long u0 = mx.getCurrentThreadCpuTime(); // user + system: the kernel's share included
             long t0 = System.nanoTime();
             TcpState s = repair.dump(server);
             long t1 = System.nanoTime();
+            long u1 = mx.getCurrentThreadCpuTime();
             long c1 = repair.calls();
             repair.closeSilently(server);
             server = -1;
             long c2 = repair.calls();
+            long u2 = mx.getCurrentThreadCpuTime();
             long t2 = System.nanoTime();
             server = repair.restore(s);
             repair.resume(server, s);
             long t3 = System.nanoTime();
+            long u3 = mx.getCurrentThreadCpuTime();
             if (i >= warm) {
                 dumpNanos += t1 - t0;
                 restoreNanos += t3 - t2;
+                dumpCpu += u1 - u0;
+                restoreCpu += u3 - u2;
                 dumpCalls += c1 - c0;
                 restoreCalls += repair.calls() - c2;
                 recordBytes = s.encode().length;
@@ -225,8 +234,9 @@ class TcpRepairIT {
         log.info("tcp_repair cost cycles={} dump_us={} dump_syscalls={} restore_us={} restore_syscalls={}"
                         + " close_syscalls=1 record_bytes={}", n, String.format("%.1f", dumpUs), dumpCalls / n,
                 String.format("%.1f", restoreUs), restoreCalls / n, recordBytes);
-        System.out.printf("TCP_REPAIR_BENCH dump_us=%.1f dump_syscalls=%d restore_us=%.1f restore_syscalls=%d record_bytes=%d%n",
-                dumpUs, dumpCalls / n, restoreUs, restoreCalls / n, recordBytes);
+        System.out.printf("TCP_REPAIR_BENCH dump_us=%.1f dump_cpu_us=%.1f dump_syscalls=%d restore_us=%.1f"
+                        + " restore_cpu_us=%.1f restore_syscalls=%d record_bytes=%d%n", dumpUs, dumpCpu / 1e3 / n,
+                dumpCalls / n, restoreUs, restoreCpu / 1e3 / n, restoreCalls / n, recordBytes);
         assertThat(recordBytes).isEqualTo(56);
         assertThat(dumpCalls / n).isLessThanOrEqualTo(16);
         assertThat(restoreCalls / n).isLessThanOrEqualTo(16);
