@@ -5,6 +5,7 @@
  * log line ({@link io.tandem.sys.RateLimitedLog}); and {@code TCP_REPAIR}
  * ({@link io.tandem.sys.TcpRepair}, {@link io.tandem.sys.TcpState},
  * {@link io.tandem.sys.RestoreCheck}), which moves an established connection to another socket
- * or host (docs/connection-survival.md). Depends on nothing of Tandem's and on no Netty; {@code ha}, {@code discovery} and {@code lb-core} depend on it. See docs/data-path.md.
+ * or host (docs/connection-survival.md). Depends on nothing of Tandem's and on no Netty;
+ * {@code ha}, {@code discovery} and {@code lb-core} depend on it. See docs/data-path.md.
  */
 package io.tandem.sys;

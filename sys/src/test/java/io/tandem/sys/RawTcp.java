@@ -26,7 +26,7 @@ final class RawTcp implements AutoCloseable {
         check(fd, "socket");
         word(fd, Syscalls.SOL_SOCKET, Syscalls.SO_REUSEADDR, 1);
         check(Syscalls.bind(errno, fd, addr.address(), Syscalls.writeSockaddr(addr, at)), "bind " + at);
-        check(Syscalls.listen(errno, fd, 16), "listen");
+        check(Syscalls.listen(errno, fd, 1024), "listen");
         return fd;
     }
 

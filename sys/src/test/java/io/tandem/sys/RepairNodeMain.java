@@ -10,11 +10,11 @@ import java.util.List;
  * The taking-over node of {@link ConnectionSurvivalIT}, a process of its own (run inside a
  * namespace with {@code ip netns exec}): restores connections from record files, all frozen
  * first, then lifts the RST hold-back, resumes them and (optionally) checks the peers' answers.
- * With one record it echoes on the restored socket; with two (a proxied pair: the client side,
- * then the backend side) it relays between them, as the proxy would. Reports on stdout, one
+ * It echoes on every restored socket, or with {@code --pair} (two records: a proxied pair, the
+ * client side then the backend side) relays between the two, as the proxy would. Reports on stdout, one
  * {@code key=value} line per step.
  *
- * <p>Arguments: {@code <record file>... [--check] [--lift <nft table>]}.
+ * <p>Arguments: {@code <record file>... [--check] [--pair] [--lift <nft table>]}.
  */
 public final class RepairNodeMain {
     private RepairNodeMain() {
@@ -23,10 +23,13 @@ public final class RepairNodeMain {
     public static void main(String[] args) throws Exception {
         List<Path> records = new ArrayList<>();
         boolean check = false;
+        boolean pair = false;
         String lift = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--check")) {
                 check = true;
+            } else if (args[i].equals("--pair")) {
+                pair = true;
             } else if (args[i].equals("--lift")) {
                 lift = args[++i];
             } else {
@@ -63,11 +66,17 @@ public final class RepairNodeMain {
                 List<RestoreCheck.Outcome> outcomes = checker.check(states, Duration.ofSeconds(3));
                 StringBuilder line = new StringBuilder("verdict=");
                 boolean bad = false;
-                for (RestoreCheck.Outcome o : outcomes) {
-                    line.append(o.verdict()).append(' ');
+                for (int i = 0; i < outcomes.size(); i++) {
+                    RestoreCheck.Outcome o = outcomes.get(i);
+                    if (i < 4) {
+                        line.append(o.verdict()).append(i == 3 && outcomes.size() > 4 ? " ... " : " ");
+                    }
                     bad |= o.verdict() == RestoreCheck.Verdict.MISMATCH || o.verdict() == RestoreCheck.Verdict.GONE;
                 }
                 say(line.append("reason=\"").append(outcomes.getFirst().reason()).append('"').toString());
+                java.util.Map<RestoreCheck.Verdict, Integer> counts = new java.util.EnumMap<>(RestoreCheck.Verdict.class);
+                outcomes.forEach(o -> counts.merge(o.verdict(), 1, Integer::sum));
+                say("verdicts " + counts);
                 if (bad) { // every connection of the batch ends cleanly: a pair is useless with one side gone
                     for (int i = 0; i < fds.length; i++) {
                         RestoreCheck.Outcome o = outcomes.get(i);
@@ -84,10 +93,14 @@ public final class RepairNodeMain {
                     return;
                 }
             }
-            if (fds.length == 1) {
-                relay(raw, fds[0], fds[0]);
+            if (pair) {
+                relay(raw, new int[][] {{fds[0], fds[1]}, {fds[1], fds[0]}});
             } else {
-                relay(raw, fds[0], fds[1]);
+                int[][] echo = new int[fds.length][];
+                for (int i = 0; i < fds.length; i++) {
+                    echo[i] = new int[] {fds[i], fds[i]};
+                }
+                relay(raw, echo);
             }
         } catch (Exception e) {
             say("error " + e);
@@ -95,12 +108,12 @@ public final class RepairNodeMain {
         }
     }
 
-    /** Copies a → b and b → a (a = b: an echo) until either side ends, for at most a minute. */
-    private static void relay(RawTcp raw, int a, int b) throws Exception {
+    /** Copies each direction {from, to} (from = to: an echo) until a source ends, for at most a minute. */
+    private static void relay(RawTcp raw, int[][] directions) throws Exception {
         long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < until) {
             boolean moved = false;
-            for (int[] d : a == b ? new int[][] {{a, a}} : new int[][] {{a, b}, {b, a}}) {
+            for (int[] d : directions) {
                 int n = raw.peek(d[0]);
                 if (n < 0) {
                     say("eof");
