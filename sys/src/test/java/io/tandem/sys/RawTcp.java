@@ -22,7 +22,8 @@ final class RawTcp implements AutoCloseable {
     private final MemorySegment buf = arena.allocate(1 << 20, 8);
 
     int listen(InetSocketAddress at) throws IOException {
-        int fd = Syscalls.socketStream(errno, Syscalls.AF_INET);
+        int fd = Syscalls.socketStream(errno,
+                at.getAddress() instanceof java.net.Inet6Address ? Syscalls.AF_INET6 : Syscalls.AF_INET);
         check(fd, "socket");
         word(fd, Syscalls.SOL_SOCKET, Syscalls.SO_REUSEADDR, 1);
         check(Syscalls.bind(errno, fd, addr.address(), Syscalls.writeSockaddr(addr, at)), "bind " + at);

@@ -111,6 +111,42 @@ class TcpRepairIT {
     }
 
     @Test
+    void anIpv6ConnectionIsRestoredToo() throws Exception {
+        int l6 = raw.listen(new InetSocketAddress(InetAddress.ofLiteral("::1"), 0));
+        int s6 = -1;
+        try (Socket c6 = new Socket()) {
+            c6.setSoTimeout(10_000);
+            c6.connect(raw.localAddress(l6), 5_000);
+            s6 = raw.accept(l6, T);
+            byte[] hello = "hello-v6\n".getBytes(StandardCharsets.US_ASCII);
+            c6.getOutputStream().write(hello);
+            raw.writeAll(s6, raw.readExactly(s6, hello.length, T), T);
+            assertThat(c6.getInputStream().readNBytes(hello.length)).isEqualTo(hello);
+            int fd = s6;
+            await().pollInSameThread().atMost(T).until(() -> repair.quiescent(fd));
+
+            TcpState state = TcpState.decode(repair.dump(s6).encode());
+            repair.closeSilently(s6);
+            s6 = -1;
+            assertThat(state.local().getAddress()).isInstanceOf(java.net.Inet6Address.class);
+            assertThat(state.encode()).hasSize(80); // 56 + 2 × 12 more address bytes
+            s6 = repair.restore(state);
+            repair.resume(s6, state);
+            for (int i = 0; i < 5; i++) {
+                byte[] msg = ("v6-after-" + i + "\n").getBytes(StandardCharsets.US_ASCII);
+                c6.getOutputStream().write(msg);
+                raw.writeAll(s6, raw.readExactly(s6, msg.length, T), T);
+                assertThat(c6.getInputStream().readNBytes(msg.length)).isEqualTo(msg);
+            }
+        } finally {
+            if (s6 >= 0) {
+                raw.close(s6);
+            }
+            raw.close(l6);
+        }
+    }
+
+    @Test
     void bytesReceivedButNotYetReadAreInTheRestoredSocket() throws Exception {
         byte[] unread = random(100_000, 3);
         client.getOutputStream().write(unread);
