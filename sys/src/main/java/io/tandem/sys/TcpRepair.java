@@ -106,10 +106,23 @@ public final class TcpRepair implements AutoCloseable {
      * stays in repair mode, frozen (it sends nothing, and received segments no longer reach the
      * application), until {@link #resume} or {@link #closeSilently}. A socket that still
      * receives segments keeps acknowledging them in repair mode: for a state that stays exact,
-     * hold the peer's segments back first (or dump a quiescent connection).
+     * hold the peer's segments back first (or dump a quiescent connection). A socket that cannot
+     * be dumped (not ESTABLISHED, or a call failed) is let out of repair mode and runs on.
      */
     public TcpState dump(int fd) throws ErrnoException {
         setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_ON, "TCP_REPAIR on");
+        try {
+            return read(fd);
+        } catch (ErrnoException | RuntimeException e) {
+            // Refused or failed: the socket runs on as it was, not left frozen.
+            word.set(JAVA_INT, 0, TCP_REPAIR_OFF);
+            calls++;
+            Syscalls.setsockopt(errno, fd, SOL_TCP, TCP_REPAIR, word.address(), 4);
+            throw e;
+        }
+    }
+
+    private TcpState read(int fd) throws ErrnoException {
         len.set(JAVA_INT, 0, TCP_INFO_SIZE);
         check(fd, Syscalls.getsockopt(errno, fd, SOL_TCP, TCP_INFO, info.address(), len.address()), "TCP_INFO");
         int state = info.get(JAVA_BYTE, TCPI_STATE);

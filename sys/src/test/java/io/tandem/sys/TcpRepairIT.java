@@ -205,7 +205,9 @@ class TcpRepairIT {
             }
         });
         assertThatThrownBy(() -> repair.dump(server)).hasMessageContaining("expected 1, ESTABLISHED");
-        repair.resume(server);
+        // Not left frozen: the server's half still delivers.
+        raw.writeAll(server, "bye\n".getBytes(StandardCharsets.US_ASCII), T);
+        assertThat(client.getInputStream().readNBytes(4)).isEqualTo("bye\n".getBytes(StandardCharsets.US_ASCII));
     }
 
     @Test
