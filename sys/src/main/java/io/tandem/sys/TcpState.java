@@ -86,6 +86,24 @@ public record TcpState(InetSocketAddress local, InetSocketAddress remote, int se
         }
     }
 
+    /**
+     * This state with its TCP timestamp clock moved on by {@code millis}: the time since the
+     * record was taken (plus the uncertainty of the clocks that measured it). The old socket's
+     * clock kept running after the record; a restored socket whose clock restarted from the
+     * record would stamp its segments older than what the peer last saw from the old one, and the
+     * peer drops those (PAWS, RFC 7323; Linux 6.18 drops a pure ACK that fails it silently, so
+     * not even the restored socket's window probe would be answered). A clock that is ahead is
+     * harmless: PAWS only refuses old stamps, and round-trip times are measured against the
+     * socket's own clock.
+     */
+    public TcpState aged(long millis) {
+        if (millis < 0) {
+            throw new IllegalArgumentException("millis: " + millis + " (expected >= 0)");
+        }
+        return new TcpState(local, remote, sendSeq, recvSeq, options, mssClamp, sendWscale, recvWscale,
+                timestamp + (int) millis, window, unsent, sendQueue, recvQueue);
+    }
+
     /** Whether nothing is queued either way: the state a crash can lose nothing of. */
     public boolean quiescent() {
         return sendQueue.length == 0 && recvQueue.length == 0;

@@ -422,6 +422,31 @@ class ConnectionSurvivalIT {
     }
 
     /**
+     * The crash case when the connection did not stay quiescent: the replicated record is from
+     * before an exchange node1 then made, and node1 is lost mid-conversation. node2's restore
+     * finds the client ahead of the record and resets it cleanly: no stale byte, no hang.
+     */
+    @Test
+    void afterAHostLossAConnectionThatMovedOnSinceItsRecordIsResetCleanly() throws Exception {
+        echoOnNode1("before");
+        await().pollInSameThread().atMost(T).until(() -> repair.quiescent(server));
+        TcpState state = repair.dump(server);
+        repair.resume(server);
+        Path record = dir.resolve("replicated.rec");
+        Files.write(record, state.encode());
+        echoOnNode1("not-replicated"); // the record is now behind
+        net.link(RepNet.NODE1, false);
+        net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
+        net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
+        startNode2(record, "--check");
+        line("restored");
+        assertThat(line("verdict=")).startsWith("verdict=MISMATCH");
+        line("reset");
+        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
+                .hasMessageContaining("reset");
+    }
+
+    /**
      * The planned handover of one proxied connection: the client side (A:7000) and the backend
      * side, which left node1 from S:40001, an address that moves with the VIP (node1's source
      * ports would be 40000-40999, node2's 41000-41999, so restored 4-tuples never clash). Both

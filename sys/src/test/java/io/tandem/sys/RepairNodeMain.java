@@ -41,7 +41,9 @@ public final class RepairNodeMain {
             List<TcpState> states = new ArrayList<>();
             long bytes = 0;
             for (Path p : records) {
-                states.add(TcpState.decode(Files.readAllBytes(p)));
+                // Aged by the time since the record was written (the file's mtime: one clock here).
+                long age = Math.max(0, System.currentTimeMillis() - Files.getLastModifiedTime(p).toMillis());
+                states.add(TcpState.decode(Files.readAllBytes(p)).aged(age));
                 bytes += Files.size(p);
             }
             long c0 = repair.calls();

@@ -64,4 +64,15 @@ class TcpStateTest {
                 new InetSocketAddress(InetAddress.ofLiteral("2001:db8::2"), 2), 0, 0, 0, 1, 0, 0, 0, W, 0,
                 new byte[0], new byte[0])).hasMessageContaining("expected the family of local");
     }
+
+    @Test
+    void agingMovesOnlyTheTimestampClockOnWrappingLikeTheKernels() {
+        TcpState s = v4(new byte[0], 0, new byte[0]);
+        TcpState old = s.aged(1_500);
+        assertThat(old.timestamp()).isEqualTo(-123456 + 1_500);
+        assertThat(old.sendSeq()).isEqualTo(s.sendSeq());
+        assertThat(old.window()).isEqualTo(s.window());
+        assertThat(v4(new byte[0], 0, new byte[0]).aged(0)).isEqualTo(s);
+        assertThatThrownBy(() -> s.aged(-1)).hasMessageContaining("millis: -1 (expected >= 0)");
+    }
 }
