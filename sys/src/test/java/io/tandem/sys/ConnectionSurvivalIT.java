@@ -165,6 +165,17 @@ class ConnectionSurvivalIT {
                 .hasMessageContaining("reset");
     }
 
+    /** The same on the new node: A has arrived, the connection is not restored yet, a RST. */
+    @Test
+    void withoutAHoldBackOnTheNewNodeASegmentBeforeTheRestoreIsAnsweredWithAReset() throws Exception {
+        echoOnNode1("before");
+        dumpAndClose();
+        moveVip();
+        client.getOutputStream().write("after-the-move\n".getBytes(StandardCharsets.US_ASCII));
+        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
+                .hasMessageContaining("reset");
+    }
+
     @Test
     void withTheHoldBackASegmentSentInTheGapReachesTheRestoredSocket() throws Exception {
         echoOnNode1("before");
