@@ -166,8 +166,8 @@ class MetricsTest {
         metrics.bindVip(vip);
         metrics.bindBackend(vip, a, () -> true);
 
-        // 22 per VIP (4 of them the sni refusal reasons), 7 per backend, 3 per backend zone
-        assertThat(metersTagged("web")).isEqualTo(before).isEqualTo(22 + 7 + 3);
+        // 22 per VIP (4 of them the sni refusal reasons), 9 per backend (2 of them the p99 latency gauges), 3 per backend zone
+        assertThat(metersTagged("web")).isEqualTo(before).isEqualTo(22 + 9 + 3);
     }
 
     @Test
@@ -190,7 +190,7 @@ class MetricsTest {
                 .contains("tandem_vip_connections_total{vip=\"web\"} 7.0")
                 .contains("tandem_backend_connections_total{backend=\"127.0.0.1:9001\",vip=\"web\"} 3.0")
                 .contains("tandem_backend_eligible{backend=\"127.0.0.1:9001\",vip=\"web\"} 0.0");
-        assertThat(metersTagged("web")).isEqualTo(22 + 7 + 3);
+        assertThat(metersTagged("web")).isEqualTo(22 + 9 + 3);
     }
 
     @Test
