@@ -16,7 +16,7 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
                        Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
                        Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
                        int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
-                       List<Address> addresses, Optional<String> zone) {
+                       List<Address> addresses, Optional<String> zone, AnnounceSettings announce) {
     public HaConfig {
         requireNonNull(nodeId, "nodeId");
         requireNonNull(cluster, "cluster");
@@ -37,6 +37,19 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
         requireNonNull(addressLifetime, "addressLifetime");
         addresses = List.copyOf(requireNonNull(addresses, "addresses"));
         requireNonNull(zone, "zone");
+        requireNonNull(announce, "announce");
+    }
+
+    /** A group that announces its addresses with ARP ({@code ha.announce} absent). */
+    public HaConfig(String nodeId, String cluster, HostPort listen, List<Peer> peers, String zkConnect,
+                    Duration zkSessionTimeout, Duration zkConnectionTimeout, String interfaceName,
+                    Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
+                    Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
+                    int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
+                    List<Address> addresses, Optional<String> zone) {
+        this(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout, interfaceName,
+                heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt, preemptDelay,
+                garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, AnnounceSettings.ARP);
     }
 
     /** A group whose nodes declare no zone (this node's {@code node.zone} unknown). */
@@ -58,7 +71,14 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
     public HaConfig withZone(Optional<String> nodeZone) {
         return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
                 interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
-                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone);
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone, announce);
+    }
+
+    /** This config announcing its addresses as {@code announce} says ({@code ha.announce}). */
+    public HaConfig withAnnounce(AnnounceSettings settings) {
+        return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
+                interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, settings);
     }
 
     /** Each node id of the group (this one and every peer) and its zone, where declared. */
