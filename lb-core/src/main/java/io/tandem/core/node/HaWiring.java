@@ -68,6 +68,7 @@ final class HaWiring {
         try {
             HaNode node = startNode(announcer.haNodeConfig(), announcer.addressManager(), control, metrics);
             announcer.attach(node::view);
+            control.attachAnnounce(announcer::view);
             AnnounceMetrics.register(metrics.registry(), announcer, config);
             return new Started(node, announcer);
         } catch (IOException | RuntimeException e) {

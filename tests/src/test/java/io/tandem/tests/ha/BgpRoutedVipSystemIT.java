@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tandem.tests.TandemProcess;
 import io.tandem.tests.ha.PairSystem.Attempt;
 import io.tandem.tests.ha.PairSystem.Gap;
@@ -103,6 +104,9 @@ class BgpRoutedVipSystemIT {
             startSingleOwner("k" + trial);
             assertThat(sys.hasVip("bgpn1")).as("the owner holds the VIP on its loopback").isTrue();
             assertThat(sys.hasVip("bgpn2")).as("the standby does not").isFalse();
+            if (trial == 1) {
+                awaitAnnounceView();
+            }
             Child client = sys.client(30_000, 20);
             await("client served through the router").atMost(Duration.ofSeconds(20))
                     .pollInterval(Duration.ofMillis(50))
@@ -195,5 +199,111 @@ class BgpRoutedVipSystemIT {
         sys("zookeeper-loss single-owner", "attempts_after=%d failed=%d", after.size(), failed);
         assertThat(after).isNotEmpty();
         assertThat(failed).isZero();
+    }
+
+    /** /api/ha and /metrics of the owner show what BIRD exports and the session states; the standby exports nothing. */
+    private void awaitAnnounceView() {
+        await("bgpn1's /api/ha shows the VIP exported on an established session with BFD up")
+                .atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                    JsonNode a = sys.ha("bgpn1").orElseThrow().path("announce");
+                    assertThat(a.path("mode").asText()).isEqualTo("bgp");
+                    assertThat(a.path("birdRunning").asBoolean()).isTrue();
+                    assertThat(a.path("announced").toString()).isEqualTo("[\"" + VIP + "\"]");
+                    assertThat(a.path("sessions").get(0).path("neighbor").asText()).isEqualTo("198.19.1.1");
+                    assertThat(a.path("sessions").get(0).path("bgpState").asText()).isEqualTo("Established");
+                    assertThat(a.path("bfd").get(0).path("state").asText()).isEqualTo("Up");
+                    assertThat(sys.metric("bgpn1", "tandem_ha_bgp_session_up{peer=\"198.19.1.1\"}")).isEqualTo(1.0);
+                    assertThat(sys.metric("bgpn1", "tandem_ha_bfd_session_up{peer=\"198.19.1.1\"}")).isEqualTo(1.0);
+                    assertThat(sys.metric("bgpn1", "tandem_ha_bgp_announced{address=\"" + VIP + "\"}"))
+                            .isEqualTo(1.0);
+                    JsonNode b = sys.ha("bgpn2").orElseThrow().path("announce");
+                    assertThat(b.path("announced").size()).isZero();
+                    assertThat(b.path("sessions").get(0).path("bgpState").asText()).isEqualTo("Established");
+                });
+    }
+
+    /** Starts both nodes in anycast mode and waits until the router has a two-way ECMP route. */
+    private void startAnycast(String cluster) throws Exception {
+        TandemProcess n1 = sys.startNode("bgpn1", cluster, true);
+        TandemProcess n2 = sys.startNode("bgpn2", cluster, true);
+        await("the router has an ECMP route over both nodes").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))) && peerLinkUp("bgpn1") && peerLinkUp("bgpn2"));
+    }
+
+    private double served(String node) throws Exception {
+        return sys.metric(node, "tandem_vip_connections_total{vip=\"web\"}");
+    }
+
+    @Test
+    @Order(4)
+    void anycastSpreadsNewConnectionsOverBothNodesAndAKill9MovesEveryNewOneToTheSurvivor() throws Exception {
+        List<Long> gaps = new ArrayList<>();
+        List<Long> withdrawn = new ArrayList<>();
+        for (int trial = 1; trial <= TRIALS; trial++) {
+            startAnycast("a" + trial);
+            assertThat(sys.hasVip("bgpn1")).isTrue();
+            assertThat(sys.hasVip("bgpn2")).isTrue();
+            double before1 = served("bgpn1");
+            double before2 = served("bgpn2");
+            Child client = sys.client(40_000, 20);
+            await("client served through the router").atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 100);
+            double share1 = served("bgpn1") - before1;
+            double share2 = served("bgpn2") - before2;
+            sys("anycast spread", "trial=%d bgpn1=%.0f bgpn2=%.0f connections", trial, share1, share2);
+            assertThat(share1).as("bgpn1 serves a share").isGreaterThanOrEqualTo(10);
+            assertThat(share2).as("bgpn2 serves a share").isGreaterThanOrEqualTo(10);
+            JsonNode a = sys.ha("bgpn1").orElseThrow().path("announce");
+            assertThat(a.path("anycast").asBoolean()).isTrue();
+            assertThat(a.path("anycastUp").asBoolean()).isTrue();
+            double load = load();
+            sys.node("bgpn2").signal("KILL");
+            long t0 = System.currentTimeMillis();
+            await("the dead node's path is gone from the router").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> !sys.routeNextHops().contains(hop("bgpn2")));
+            long gone = System.currentTimeMillis() - t0;
+            assertThat(sys.routeNextHops()).containsExactly(hop("bgpn1"));
+            double after1 = served("bgpn1");
+            await("client served after the kill").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a2 -> a2.ok() && a2.start() > t0)
+                            .count() >= 50);
+            client.kill();
+            List<Attempt> all = PairSystem.attempts(client, VIP);
+            long goneAt = t0 + gone;
+            long okAfter = all.stream().filter(x -> x.ok() && x.start() > goneAt).count();
+            long failedAfter = all.stream().filter(x -> !x.ok() && x.start() > goneAt).count();
+            assertThat(served("bgpn1") - after1).as("every new connection went to bgpn1")
+                    .isGreaterThanOrEqualTo(okAfter - 5.0);
+            Gap g = Gap.of(all, t0);
+            sys("kill-9 anycast", "trial=%d route_gone_ms=%d client_gap_ms=%d unserved_ms=%d failed=%d"
+                    + " failed_after_route_gone=%d load1=%.2f", trial, gone, g.gap(), g.unserved(), g.failedAfterFault(),
+                    failedAfter, load);
+            assertThat(failedAfter).as("connections opened after the route was gone").isZero();
+            gaps.add(g.gap());
+            withdrawn.add(gone);
+            sys.afterEach("anycast-trial" + trial);
+        }
+        sys("kill-9 anycast", "trials=%d client_gap_ms=%s route_gone_ms=%s", TRIALS, sorted(gaps), sorted(withdrawn));
+    }
+
+    @Test
+    @Order(5)
+    void anAnycastNodeCutOffFromZooKeeperAndItsPeerWithdrawsAndReturnsWithTheLink() throws Exception {
+        startAnycast("i1");
+        sys.net().link("bgpn1", false); // its management cable: ZooKeeper and the peer; the router link stays
+        long t0 = System.currentTimeMillis();
+        try {
+            await("isolated bgpn1 withdraws").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))) && !sys.hasVip("bgpn1"));
+            sys("anycast isolation", "withdrawn_after_ms=%d", System.currentTimeMillis() - t0);
+        } finally {
+            sys.net().link("bgpn1", true);
+        }
+        await("bgpn1 announces again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> sys.routeNextHops().stream().sorted().toList().equals(List.of(hop("bgpn1"), hop("bgpn2"))));
     }
 }
