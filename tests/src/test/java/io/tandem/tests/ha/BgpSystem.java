@@ -283,6 +283,8 @@ final class BgpSystem implements AutoCloseable {
         nodes.clear();
         running.clear();
         for (String n : NODES) {
+            net.link(n, true);
+            net.exec(n, "iptables", "-F");
             net.exec(n, "ip", "addr", "del", VIP + "/32", "dev", "lo");
         }
         if (zk != null && !zk.isAlive()) {
