@@ -137,12 +137,6 @@ final class Bird implements AutoCloseable {
         return starts.get();
     }
 
-    /** The BIRD process now, if one runs. */
-    ProcessHandle.Info info() {
-        Process p = process;
-        return p == null ? null : p.info();
-    }
-
     long pid() {
         Process p = process;
         return p != null && p.isAlive() ? p.pid() : -1;
