@@ -345,4 +345,47 @@ class BgpRoutedVipSystemIT {
         }
         sys("silent-link anycast", "route_gone_ms=%s", sorted(gone));
     }
+
+    @Test
+    @Order(7)
+    void aFrozenOwnersRouteIsWithdrawnWhenTheKernelExpiresItsAddressWithAddressLifetime() throws Exception {
+        // SIGSTOP freezes Tandem but not its BIRD (pdeathsig fires on death only): the route to the
+        // frozen owner stays while the survivor takes the lease and announces too. With
+        // ha.address_lifetime the kernel removes the frozen node's address, and BIRD withdraws.
+        TandemProcess n1 = sys.startNode("bgpn1", "f1", false, "2s");
+        await("bgpn1 connected to ZooKeeper").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100))
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("zk").asText().equals("CONNECTED")).orElse(false));
+        sys.startNode("bgpn2", "f1", false, "2s");
+        await("the router routes the VIP to bgpn1 alone").atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))) && peerLinkUp("bgpn2"));
+        Child client = sys.client(30_000, 20);
+        await("client served").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 10);
+        n1.signal("STOP");
+        long t0 = System.currentTimeMillis();
+        try {
+            await("the survivor announces").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> sys.routeNextHops().contains(hop("bgpn2")));
+            long both = System.currentTimeMillis() - t0;
+            boolean twoRoutes = sys.routeNextHops().size() == 2;
+            await("the frozen owner's route is gone").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+            long alone = System.currentTimeMillis() - t0;
+            await("client served after the freeze").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > t0 + alone)
+                            .count() >= 10);
+            client.kill();
+            List<Attempt> all = PairSystem.attempts(client, VIP);
+            Gap g = Gap.of(all, t0);
+            long failedAfter = all.stream().filter(a -> !a.ok() && a.start() > t0 + alone).count();
+            sys("freeze single-owner", "survivor_announced_ms=%d two_routes_seen=%s frozen_route_gone_ms=%d"
+                    + " client_gap_ms=%d failed=%d failed_after_gone=%d load1=%.2f", both, twoRoutes, alone, g.gap(),
+                    g.failedAfterFault(), failedAfter, load());
+            assertThat(alone).as("withdrawn within the 2 s lifetime plus slack").isLessThan(6_000);
+            assertThat(failedAfter).isZero();
+        } finally {
+            n1.signal("CONT");
+        }
+    }
 }

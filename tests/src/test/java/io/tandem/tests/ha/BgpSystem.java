@@ -179,6 +179,11 @@ final class BgpSystem implements AutoCloseable {
 
     /** Starts (or restarts) node {@code id}; {@code anycast} makes the VIP an anycast address. */
     TandemProcess startNode(String id, String cluster, boolean anycast) throws IOException {
+        return startNode(id, cluster, anycast, "0");
+    }
+
+    /** {@link #startNode(String, String, boolean)} with {@code ha.address_lifetime} ({@code "0"} = off). */
+    TandemProcess startNode(String id, String cluster, boolean anycast, String addressLifetime) throws IOException {
         String other = id.equals("bgpn1") ? "bgpn2" : "bgpn1";
         int i = LINK.get(id);
         Path config = dir.resolve(id + "-" + cluster + ".yaml");
@@ -201,6 +206,7 @@ final class BgpSystem implements AutoCloseable {
                   probe_timeout: 250ms
                   isolation_grace: 250ms
                   claim_delay: 20s
+                  address_lifetime: %s
                   preempt: {enabled: false}
                   addresses:
                     - {address: %s, preferred_owner: bgpn1}
@@ -212,7 +218,7 @@ final class BgpSystem implements AutoCloseable {
                     bfd: {interval: 50ms, multiplier: 3}
                     run_dir: %s
                 """.formatted(VIP, id, cluster, MGMT.get(id), PEER_PORT, other, MGMT.get(other), PEER_PORT, ZK_PORT,
-                VIP, anycast, i, dir.resolve("bird-" + id)));
+                addressLifetime, VIP, anycast, i, dir.resolve("bird-" + id)));
         TandemProcess p = TandemProcess.startWith(net.in(id), "run", "--config", config.toString());
         nodes.add(p);
         running.put(id, p);
