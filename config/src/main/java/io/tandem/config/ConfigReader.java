@@ -28,7 +28,7 @@ final class ConfigReader {
     static final List<String> LOGGING_KEYS = List.of("format");
     static final List<String> HA_KEYS = List.of("node_id", "cluster", "listen", "peers", "zookeeper", "interface",
             "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "address_lifetime",
-            "addresses", "self_fence");
+            "addresses", "self_fence", "announce");
     static final List<String> HA_ZK_KEYS = List.of("connect", "session_timeout", "connection_timeout");
     static final List<String> HA_HEARTBEAT_KEYS = List.of("interval", "timeout");
     static final List<String> HA_PREEMPT_KEYS = List.of("enabled", "delay");
@@ -170,6 +170,7 @@ final class ConfigReader {
         LocalitySettings locality = localitySettings(s);
         ha = ha.map(h -> h.withZone(locality.node().zone()));
         SelfLoops.check(readVips, adminValid ? Optional.of(admin) : Optional.empty(), ha, problems);
+        AnnounceReader.checkAnycastPolicies(readVips, ha);
         if (problems.count() > 0) {
             return result(null);
         }
@@ -777,12 +778,13 @@ final class ConfigReader {
                         .ifPresent(x -> addresses.add(new HaConfig.Address(x, owner)));
             }
         }
+        AnnounceSettings announce = s.child("announce").map(AnnounceReader::read).orElse(AnnounceSettings.ARP);
         if (problems.count() != before || nodeId.isEmpty() || listen.isEmpty()) {
             return Optional.empty();
         }
         return Optional.of(new HaConfig(nodeId.get(), cluster, listen.get(), peers, zkConnect, zkSession,
                 zkConnection, iface, hbInterval, hbTimeout, probe, grace, claim, preempt, preemptDelay, garpCount,
-                garpSpacing, garpRepeat, lifetime, addresses).withSelfFence(selfFence));
+                garpSpacing, garpRepeat, lifetime, addresses).withAnnounce(announce).withSelfFence(selfFence));
     }
 
     private OutlierDetection outlier(Section s) {

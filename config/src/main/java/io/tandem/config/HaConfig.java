@@ -16,7 +16,8 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
                        Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
                        Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
                        int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
-                       List<Address> addresses, Optional<String> zone, SelfFence selfFence) {
+                       List<Address> addresses, Optional<String> zone, AnnounceSettings announce,
+                       SelfFence selfFence) {
     /**
      * {@code ha.self_fence}: the kernel dead-man's switch that stops a starved or frozen node from
      * accepting traffic for its VIP addresses before a peer can take them over (docs/ha.md
@@ -44,10 +45,11 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
         requireNonNull(addressLifetime, "addressLifetime");
         addresses = List.copyOf(requireNonNull(addresses, "addresses"));
         requireNonNull(zone, "zone");
+        requireNonNull(announce, "announce");
         requireNonNull(selfFence, "selfFence");
     }
 
-    /** A config with the default self-fencing ({@code auto}). */
+    /** A group that announces its addresses with ARP ({@code ha.announce} absent), self-fence {@code auto}. */
     public HaConfig(String nodeId, String cluster, HostPort listen, List<Peer> peers, String zkConnect,
                     Duration zkSessionTimeout, Duration zkConnectionTimeout, String interfaceName,
                     Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
@@ -56,7 +58,8 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
                     List<Address> addresses, Optional<String> zone) {
         this(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout, interfaceName,
                 heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt, preemptDelay,
-                garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, SelfFence.AUTO);
+                garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, AnnounceSettings.ARP,
+                SelfFence.AUTO);
     }
 
     /** A group whose nodes declare no zone (this node's {@code node.zone} unknown). */
@@ -78,16 +81,24 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
     public HaConfig withZone(Optional<String> nodeZone) {
         return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
                 interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
-                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone, selfFence);
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone, announce,
+                selfFence);
+    }
+
+    /** This config announcing its addresses as {@code announce} says ({@code ha.announce}). */
+    public HaConfig withAnnounce(AnnounceSettings settings) {
+        return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
+                interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, settings,
+                selfFence);
     }
 
     /** This config with {@code ha.self_fence} set. */
     public HaConfig withSelfFence(SelfFence mode) {
         return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
                 interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
-                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, mode);
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, announce, mode);
     }
-
 
     /** Each node id of the group (this one and every peer) and its zone, where declared. */
     public java.util.Map<String, String> zones() {

@@ -83,6 +83,31 @@ public final class AdminClient implements AutoCloseable {
     }
 
     /**
+     * The {@code announce} member of {@code GET /api/ha} in BGP mode (what BIRD exports, its
+     * sessions); empty without an {@code ha} section, in ARP mode, or from a node too old to say.
+     *
+     * @throws AdminApiException when the node cannot be reached or answers anything but 200/404
+     */
+    public Optional<io.tandem.ha.announce.Announcer.AnnounceView> fetchAnnounce(HostPort admin,
+                                                                               Optional<String> token) {
+        HttpResponse<String> r = send(admin, token, "GET", "/api/ha");
+        if (r.statusCode() == 404) {
+            return Optional.empty();
+        }
+        expect(admin, r, 200);
+        com.fasterxml.jackson.databind.JsonNode a = parse(admin, r,
+                new TypeReference<com.fasterxml.jackson.databind.JsonNode>() { }).path("announce");
+        if (!"bgp".equals(a.path("mode").asText())) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(AdminJson.MAPPER.treeToValue(a, io.tandem.ha.announce.Announcer.AnnounceView.class));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * {@code POST /api/reload}. A rejected config is not an exception: the outcome lists the errors.
      *
      * @throws AdminApiException when the node cannot be reached or answers other than 200/422

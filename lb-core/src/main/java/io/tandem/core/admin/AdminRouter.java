@@ -272,7 +272,7 @@ final class AdminRouter {
             case 2 -> switch (s.get(0) + "/" + s.get(1)) {
                 case "api/node" -> read ? offloop(() -> AdminResponse.json(200, control.view())) : notAllowed(GET_HEAD);
                 case "api/ha" -> read ? offloop(() -> control.haView()
-                        .map(v -> AdminResponse.json(200, v))
+                        .map(v -> AdminResponse.json(200, withAnnounce(v)))
                         .orElseGet(() -> AdminResponse.error(404, "this node is not part of an HA group (no ha section)")))
                         : notAllowed(GET_HEAD);
                 case "api/vips" -> read ? offloop(() -> AdminResponse.json(200, control.view().vips()))
@@ -662,5 +662,16 @@ final class AdminRouter {
         BadRequest(String message) {
             super(message, null, false, false);
         }
+    }
+
+    /**
+     * {@code /api/ha}: the HA view plus, in BGP mode, an {@code announce} member (what BIRD exports,
+     * its BGP and BFD sessions); ARP mode reads {@code "announce": {"mode": "arp"}}.
+     */
+    private com.fasterxml.jackson.databind.JsonNode withAnnounce(io.tandem.ha.HaView view) {
+        com.fasterxml.jackson.databind.node.ObjectNode n = AdminJson.MAPPER.valueToTree(view);
+        n.set("announce", control.announceView().<com.fasterxml.jackson.databind.JsonNode>map(AdminJson.MAPPER::valueToTree)
+                .orElseGet(() -> AdminJson.MAPPER.createObjectNode().put("mode", "arp")));
+        return n;
     }
 }

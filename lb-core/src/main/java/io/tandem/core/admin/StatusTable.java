@@ -53,6 +53,46 @@ public final class StatusTable {
         return render(view, Optional.empty());
     }
 
+    /** The table, with the HA section, and in BGP mode ({@code ha.announce}) what this node announces. */
+    public static String render(NodeView view, Optional<HaView> ha,
+                                Optional<io.tandem.ha.announce.Announcer.AnnounceView> announce) {
+        requireNonNull(announce, "announce");
+        String table = render(view, ha);
+        if (announce.isEmpty()) {
+            return table;
+        }
+        StringBuilder out = new StringBuilder(table);
+        announceSection(out, announce.get());
+        return out.toString();
+    }
+
+    /**
+     * <pre>
+     * announce bgp single-owner  bird up (pid 4120, 1 start)  announced 198.19.200.10
+     *   neighbor 198.19.1.1  bgp Established  bfd Up
+     * </pre>
+     */
+    private static void announceSection(StringBuilder out, io.tandem.ha.announce.Announcer.AnnounceView a) {
+        out.append("announce bgp ").append(a.anycast() ? "anycast" : "single-owner");
+        if (a.anycast()) {
+            out.append(Boolean.TRUE.equals(a.anycastUp()) ? " (up here)" : " (WITHDRAWN here)");
+        }
+        out.append("  bird ").append(a.birdRunning() ? "up (pid " + a.birdPid() + ", " + a.birdStarts()
+                + (a.birdStarts() == 1 ? " start)" : " starts)") : "DOWN");
+        out.append("  announced ").append(a.announced().isEmpty() ? "nothing" : String.join(", ", a.announced()))
+                .append('\n');
+        for (io.tandem.ha.announce.BirdStatus.Session s : a.sessions()) {
+            String bfd = a.bfd().stream().filter(b -> b.neighbor().equals(s.neighbor()))
+                    .map(io.tandem.ha.announce.BirdStatus.BfdSession::state).findFirst().orElse("-");
+            out.append("  neighbor ").append(s.neighbor()).append("  bgp ")
+                    .append(s.bgpState().isEmpty() ? s.state() : s.bgpState());
+            if (!s.established() && !s.info().isEmpty()) {
+                out.append(" (").append(s.info()).append(')');
+            }
+            out.append("  bfd ").append(bfd).append('\n');
+        }
+    }
+
     /** The table, with the HA section and {@code standby} VIPs when {@code ha} is present. */
     public static String render(NodeView view, Optional<HaView> ha) {
         requireNonNull(view, "view");

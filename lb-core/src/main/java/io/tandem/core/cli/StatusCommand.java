@@ -42,9 +42,11 @@ final class StatusCommand implements Callable<Integer> {
         NodeView view;
         Optional<io.tandem.core.control.PostureReport> posture = Optional.empty();
         Optional<io.tandem.ha.HaView> ha;
+        Optional<io.tandem.ha.announce.Announcer.AnnounceView> announce;
         try (AdminClient client = new AdminClient()) {
             view = client.fetchNode(address, bearer);
             ha = json ? Optional.empty() : client.fetchHa(address, bearer); // --json prints /api/node as it is
+            announce = ha.isPresent() ? client.fetchAnnounce(address, bearer) : Optional.empty();
             if (!json) {
                 posture = posture(client, address, bearer);
             }
@@ -58,7 +60,7 @@ final class StatusCommand implements Callable<Integer> {
                     .enable(SerializationFeature.INDENT_OUTPUT);
             spec.commandLine().getOut().println(mapper.writeValueAsString(view));
         } else {
-            spec.commandLine().getOut().print(StatusTable.render(view, ha));
+            spec.commandLine().getOut().print(StatusTable.render(view, ha, announce));
             posture.ifPresent(p -> spec.commandLine().getOut().print(io.tandem.core.admin.PostureText.summary(p)));
         }
         spec.commandLine().getOut().flush();

@@ -106,6 +106,8 @@ final class ConfigChanges {
             "HaConfig.selfFence", "ha.self_fence", Apply.RESTART,
             // The group's zone spread is computed when the HA node starts (node.zone, as HA reads it).
             "HaConfig.zone", "node.zone (ha zone spread)", Apply.RESTART,
+            // BIRD's config is written and the anycast/lease split made when the HA node starts.
+            "HaConfig.announce", "ha.announce", Apply.RESTART,
             // Discovery: any change restarts the sources (their last snapshots are kept meanwhile).
             "DiscoverySettings.zookeeper", "discovery.zookeeper", Apply.LOOP,
             "DiscoverySettings.marathon", "discovery.marathon", Apply.LOOP,

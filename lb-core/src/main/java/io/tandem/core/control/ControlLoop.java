@@ -95,6 +95,8 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     private volatile long generation;
     /** The HA group's view; null until {@link #attachHa} (a node without an {@code ha} section). */
     private volatile Supplier<HaView> haView;
+    /** The announcer's view in BGP mode; null otherwise. */
+    private volatile Supplier<io.tandem.ha.announce.Announcer.AnnounceView> announceView;
 
     /**
      * @param configSource re-read on every reload (the file behind {@code --config}); quick mode
@@ -148,6 +150,17 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
     public void attachHa(Supplier<HaView> view, EjectionListener ejections) {
         this.haView = requireNonNull(view, "view");
         effects.onEjection(requireNonNull(ejections, "ejections"));
+    }
+
+    /** The announcer's view ({@code ha.announce: {mode: bgp}}), for {@code /api/ha}. */
+    public void attachAnnounce(Supplier<io.tandem.ha.announce.Announcer.AnnounceView> view) {
+        this.announceView = requireNonNull(view, "view");
+    }
+
+    @Override
+    public Optional<io.tandem.ha.announce.Announcer.AnnounceView> announceView() {
+        Supplier<io.tandem.ha.announce.Announcer.AnnounceView> v = announceView;
+        return v == null ? Optional.empty() : Optional.of(v.get());
     }
 
     @Override

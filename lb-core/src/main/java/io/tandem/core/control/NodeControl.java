@@ -21,6 +21,15 @@ public interface NodeControl {
     }
 
     /**
+     * How this node announces its VIP addresses ({@code ha.announce}): in BGP mode what BIRD
+     * exports and its BGP and BFD sessions; empty in ARP mode or without an HA group. The
+     * {@code announce} member of {@code /api/ha}.
+     */
+    default java.util.Optional<io.tandem.ha.announce.Announcer.AnnounceView> announceView() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * The config in force, every default filled in (restart-only keys at their running values);
      * {@link ControlLoop#config()}. Null before the first config is applied.
      */

@@ -7,7 +7,9 @@ import io.micrometer.core.instrument.Timer;
 import io.tandem.config.HaConfig;
 import io.tandem.core.control.ControlLoop;
 import io.tandem.core.metrics.Metrics;
+import io.tandem.ha.AddressManager;
 import io.tandem.ha.HaNode;
+import io.tandem.ha.announce.Announcer;
 import io.tandem.ha.HaView;
 import io.tandem.ha.IpAddressManager;
 import io.tandem.ha.KernelFence;
@@ -47,10 +49,42 @@ final class HaWiring {
     }
 
     static HaNode start(HaConfig config, ControlLoop control, Metrics metrics) throws IOException {
+        return startAnnouncing(config, control, metrics).node();
+    }
+
+    /** A started HA node and, with {@code ha.announce: {mode: bgp}}, its announcer (else null). */
+    record Started(HaNode node, Announcer announcer) {
+    }
+
+    /**
+     * {@link #start}, and in BGP mode first the {@link Announcer} (BIRD, supervised): the HA node
+     * then puts its addresses on the VIP interface without gratuitous ARP, and in anycast mode holds
+     * no lease for them (the announcer puts them up while the node is not isolated). The caller
+     * closes the announcer after the HA node.
+     */
+    static Started startAnnouncing(HaConfig config, ControlLoop control, Metrics metrics) throws IOException {
+        if (!config.announce().bgp()) {
+            return new Started(startNode(config, new IpAddressManager(config.interfaceName()), control, metrics),
+                    null);
+        }
+        Announcer announcer = Announcer.start(config);
+        try {
+            HaNode node = startNode(announcer.haNodeConfig(), announcer.addressManager(), control, metrics);
+            announcer.attach(node::view);
+            control.attachAnnounce(announcer::view);
+            AnnounceMetrics.register(metrics.registry(), announcer, config);
+            return new Started(node, announcer);
+        } catch (IOException | RuntimeException e) {
+            announcer.close();
+            throw e;
+        }
+    }
+
+    private static HaNode startNode(HaConfig config, AddressManager manager, ControlLoop control, Metrics metrics)
+            throws IOException {
         List<String> addresses = config.addresses().stream().map(HaConfig.Address::address).toList();
         registerCounters(metrics, addresses);
-        HaNode node = HaNode.start(config, new IpAddressManager(config.interfaceName()), fence(config),
-                listener(control, metrics));
+        HaNode node = HaNode.start(config, manager, fence(config), listener(control, metrics));
         control.attachHa(node::view, node::publishBackendEjected);
         registerGauges(metrics.registry(), node::view, config);
         registerFence(metrics.registry(), node);

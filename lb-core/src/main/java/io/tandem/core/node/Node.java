@@ -46,6 +46,8 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final ConfigWatcher watcher;
     private final HaNode ha;
+    /** BIRD and the anycast addresses with {@code ha.announce: {mode: bgp}}; null otherwise. */
+    private volatile io.tandem.ha.announce.Announcer announcer;
     private final DiscoveryWiring discovery;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
@@ -148,9 +150,12 @@ public final class Node implements AutoCloseable {
             throw e instanceof StartException se ? se : new StartException(e.toString(), e);
         }
         HaNode ha = null;
+        io.tandem.ha.announce.Announcer announcer = null;
         if (cfg.ha().isPresent()) {
             try {
-                ha = HaWiring.start(cfg.ha().get(), control, metrics);
+                HaWiring.Started started = HaWiring.startAnnouncing(cfg.ha().get(), control, metrics);
+                ha = started.node();
+                announcer = started.announcer();
             } catch (IOException | IllegalArgumentException e) {
                 discovery.close();
                 if (admin != null) {
@@ -166,6 +171,7 @@ public final class Node implements AutoCloseable {
                 .map(f -> ConfigWatcher.start(f, () -> reloads.reload("file"), ConfigWatcher.SETTLE, ConfigWatcher.POLL))
                 .orElse(null);
         Node node = new Node(cfg, transport, workers, metrics, control, reloads, admin, watcher, ha, discovery);
+        node.announcer = announcer;
         for (String w : io.tandem.config.ConfigSummary.warnings(cfg)) {
             log.warn("config warning node={} warning=\"{}\"", options.name(), w);
         }
@@ -245,6 +251,9 @@ public final class Node implements AutoCloseable {
         if (ha != null) {
             // Give the VIP addresses up first so a peer takes new clients over at once.
             ha.close();
+        }
+        if (announcer != null) {
+            announcer.close(); // after the HA node: its addresses are withdrawn by now; then BIRD stops
         }
         control.stopAccepting().join();
         long deadline = start + drain.toNanos();

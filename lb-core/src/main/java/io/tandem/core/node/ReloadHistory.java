@@ -121,6 +121,11 @@ final class ReloadHistory implements NodeControl {
     }
 
     @Override
+    public Optional<io.tandem.ha.announce.Announcer.AnnounceView> announceView() {
+        return control.announceView();
+    }
+
+    @Override
     public CompletableFuture<NodeView.BackendView> backendAction(String vip, String backend, BackendAction action) {
         return control.backendAction(vip, backend, action);
     }

@@ -1,0 +1,391 @@
+package io.tandem.tests.ha;
+
+import static io.tandem.tests.ha.BgpSystem.NODES;
+import static io.tandem.tests.ha.BgpSystem.VIP;
+import static io.tandem.tests.ha.BgpSystem.hop;
+import static io.tandem.tests.ha.BgpSystem.sys;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tandem.tests.TandemProcess;
+import io.tandem.tests.ha.PairSystem.Attempt;
+import io.tandem.tests.ha.PairSystem.Gap;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Routed VIPs ({@code ha.announce: {mode: bgp}}) with real BIRD 2 processes on both nodes and on a
+ * router, in network namespaces ({@link BgpSystem}): the nodes sit on different L3 segments, so
+ * the VIP reaches the client only through a BGP route. Single owner: the lease holder's route is
+ * the only one; {@code kill -9} of the owner removes it without the dead node's help (its BIRD dies
+ * with it: {@code pdeathsig}) and the survivor's route replaces it; a graceful stop withdraws and
+ * hands over; ZooKeeper's loss changes nothing. Anycast: both nodes announce, the router spreads
+ * new connections by ECMP, and a killed node's share moves to the other. Prints one
+ * {@code BGP-SYS} line per measurement. Linux + root + bird2 only.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BgpRoutedVipSystemIT {
+    /** Trials of each kill scenario: 2 in the suite, {@code -Dbgp.trials=5} for the numbers in docs/ha.md. */
+    private static final int TRIALS = Integer.getInteger("bgp.trials", 2);
+    private BgpSystem sys;
+
+    @BeforeAll
+    void build() throws Exception {
+        String why = BgpSystem.unavailableReason();
+        assumeTrue(why == null, () -> "BGP system test skipped: " + why);
+        sys = BgpSystem.create();
+    }
+
+    @AfterAll
+    void remove() throws Exception {
+        if (sys != null) {
+            sys.close();
+        }
+    }
+
+    @AfterEach
+    void stop(TestInfo test) throws Exception {
+        sys.afterEach(test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test"));
+    }
+
+    /** Starts bgpn1 (the preferred owner), then bgpn2, and waits for the route via bgpn1 alone. */
+    private void startSingleOwner(String cluster) throws Exception {
+        TandemProcess n1 = sys.startNode("bgpn1", cluster, false);
+        await("bgpn1 connected to ZooKeeper").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100))
+                .failFast("bgpn1 exited", () -> !n1.process().isAlive())
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("zk").asText().equals("CONNECTED")).orElse(false));
+        TandemProcess n2 = sys.startNode("bgpn2", cluster, false);
+        await("the router routes the VIP to bgpn1 alone").atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))) && peerLinkUp("bgpn2")
+                        && birdEstablished("bgpn2"));
+    }
+
+    private boolean peerLinkUp(String node) {
+        return sys.ha(node).map(v -> v.path("peers").size() > 0 && v.path("peers").get(0).path("linkUp").asBoolean())
+                .orElse(false);
+    }
+
+    /** The router's BGP session to {@code node} is Established. */
+    private boolean birdEstablished(String node) throws Exception {
+        for (String line : sys.birdc("show protocols").split("\n")) {
+            if (line.startsWith(node + " ")) {
+                return line.contains("Established");
+            }
+        }
+        return false;
+    }
+
+    private static double load() throws Exception {
+        return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    }
+
+    @Test
+    @Order(1)
+    void theLeaseHoldersRouteCarriesTheClientAndAKill9OfItMovesTheRouteToTheSurvivorWithoutItsHelp() throws Exception {
+        List<Long> gaps = new ArrayList<>();
+        List<Long> withdrawn = new ArrayList<>();
+        for (int trial = 1; trial <= TRIALS; trial++) {
+            startSingleOwner("k" + trial);
+            assertThat(sys.hasVip("bgpn1")).as("the owner holds the VIP on its loopback").isTrue();
+            assertThat(sys.hasVip("bgpn2")).as("the standby does not").isFalse();
+            if (trial == 1) {
+                awaitAnnounceView();
+            }
+            Child client = sys.client(30_000, 20);
+            await("client served through the router").atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 10);
+            double load = load();
+            sys.node("bgpn1").signal("KILL");
+            long t0 = System.currentTimeMillis();
+            await("the dead owner's route is gone from the router").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> !sys.routeNextHops().contains(hop("bgpn1")));
+            long gone = System.currentTimeMillis() - t0;
+            await("the router routes the VIP to bgpn2").atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+            await("client served after the kill").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > t0)
+                            .count() >= 10);
+            assertThat(birdEstablished("bgpn1")).as("the killed node's BIRD died with it").isFalse();
+            client.kill();
+            Gap g = Gap.of(PairSystem.attempts(client, VIP), t0);
+            sys("kill-9 single-owner", "trial=%d route_gone_ms=%d client_gap_ms=%d unserved_ms=%d failed=%d load1=%.2f",
+                    trial, gone, g.gap(), g.unserved(), g.failedAfterFault(), load);
+            gaps.add(g.gap());
+            withdrawn.add(gone);
+            assertThat(g.failedAfterRecovery()).as("no failure once served again").isZero();
+            assertThat(g.gap()).as("client-visible gap, generous bound on a loaded box").isLessThan(15_000);
+            sys.afterEach("kill9-trial" + trial);
+        }
+        sys("kill-9 single-owner", "trials=%d client_gap_ms=%s route_gone_ms=%s", TRIALS, sorted(gaps),
+                sorted(withdrawn));
+    }
+
+    private static List<Long> sorted(List<Long> xs) {
+        return xs.stream().sorted().toList();
+    }
+
+    @Test
+    @Order(2)
+    void aGracefulStopOfTheOwnerWithdrawsItsRouteAndTheSurvivorTakesTheVipOver() throws Exception {
+        startSingleOwner("g1");
+        Child client = sys.client(30_000, 20);
+        await("client served").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 10);
+        TandemProcess n1 = sys.node("bgpn1");
+        n1.signal("TERM");
+        long t0 = System.currentTimeMillis();
+        await("the router routes the VIP to bgpn2").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+        long moved = System.currentTimeMillis() - t0;
+        assertThat(n1.waitForExit(Duration.ofSeconds(30))).as("bgpn1 exits").isTrue();
+        await("client served after the stop").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > t0)
+                        .count() >= 10);
+        assertThat(n1.output()).contains("announcer closed").contains("bird stopped");
+        assertThat(sys.hasVip("bgpn1")).isFalse();
+        client.kill();
+        List<Attempt> all = PairSystem.attempts(client, VIP);
+        Gap g = Gap.of(all, t0);
+        // A connection open on the stopping owner cannot finish: once the route moves, the router
+        // sends its packets to bgpn2, which does not know it (docs/ha.md "Routed VIPs (BGP)"). The
+        // owner resets such connections at the release (as in ARP mode); every one opened after the
+        // route moved must be served.
+        long movedAt = t0 + moved;
+        long failedAfterMove = all.stream().filter(a -> !a.ok() && a.start() > movedAt).count();
+        sys("graceful-stop single-owner", "route_moved_ms=%d client_gap_ms=%d failed=%d failed_after_move=%d"
+                + " load1=%.2f", moved, g.gap(), g.failedAfterFault(), failedAfterMove, load());
+        assertThat(failedAfterMove).as("connections opened after the route moved").isZero();
+        assertThat(g.gap()).isLessThan(15_000);
+    }
+
+    @Test
+    @Order(3)
+    void losingZooKeeperChangesNoAnnouncementTheRouteFollowsTheLease() throws Exception {
+        startSingleOwner("z1");
+        Child client = sys.client(30_000, 20);
+        await("client served").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 10);
+        sys.killZooKeeper();
+        long t0 = System.currentTimeMillis();
+        await("both nodes see ZooKeeper gone").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> NODES.stream().noneMatch(n -> sys.ha(n).map(v -> v.path("zk").asText().equals("CONNECTED"))
+                        .orElse(true)));
+        long end = System.currentTimeMillis() + 3_000;
+        while (System.currentTimeMillis() < end) {
+            assertThat(sys.routeNextHops()).as("route unchanged without ZooKeeper").containsExactly(hop("bgpn1"));
+            Thread.sleep(100); // sampling a state that must not change for 3 s
+        }
+        client.kill();
+        List<Attempt> after = PairSystem.attempts(client, VIP).stream().filter(a -> a.start() > t0).toList();
+        long failed = after.stream().filter(a -> !a.ok()).count();
+        sys("zookeeper-loss single-owner", "attempts_after=%d failed=%d", after.size(), failed);
+        assertThat(after).isNotEmpty();
+        assertThat(failed).isZero();
+    }
+
+    /** /api/ha and /metrics of the owner show what BIRD exports and the session states; the standby exports nothing. */
+    private void awaitAnnounceView() {
+        await("bgpn1's /api/ha shows the VIP exported on an established session with BFD up")
+                .atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                    JsonNode a = sys.ha("bgpn1").orElseThrow().path("announce");
+                    assertThat(a.path("mode").asText()).isEqualTo("bgp");
+                    assertThat(a.path("birdRunning").asBoolean()).isTrue();
+                    assertThat(a.path("announced").toString()).isEqualTo("[\"" + VIP + "\"]");
+                    assertThat(a.path("sessions").get(0).path("neighbor").asText()).isEqualTo("198.19.1.1");
+                    assertThat(a.path("sessions").get(0).path("bgpState").asText()).isEqualTo("Established");
+                    assertThat(a.path("bfd").get(0).path("state").asText()).isEqualTo("Up");
+                    assertThat(sys.metric("bgpn1", "tandem_ha_bgp_session_up{peer=\"198.19.1.1\"}")).isEqualTo(1.0);
+                    assertThat(sys.metric("bgpn1", "tandem_ha_bfd_session_up{peer=\"198.19.1.1\"}")).isEqualTo(1.0);
+                    assertThat(sys.metric("bgpn1", "tandem_ha_bgp_announced{address=\"" + VIP + "\"}"))
+                            .isEqualTo(1.0);
+                    JsonNode b = sys.ha("bgpn2").orElseThrow().path("announce");
+                    assertThat(b.path("announced").size()).isZero();
+                    assertThat(b.path("sessions").get(0).path("bgpState").asText()).isEqualTo("Established");
+                });
+    }
+
+    /** Starts both nodes in anycast mode and waits until the router has a two-way ECMP route. */
+    private void startAnycast(String cluster) throws Exception {
+        TandemProcess n1 = sys.startNode("bgpn1", cluster, true);
+        TandemProcess n2 = sys.startNode("bgpn2", cluster, true);
+        await("the router has an ECMP route over both nodes").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))) && peerLinkUp("bgpn1") && peerLinkUp("bgpn2"));
+    }
+
+    private double served(String node) throws Exception {
+        return sys.metric(node, "tandem_vip_connections_total{vip=\"web\"}");
+    }
+
+    @Test
+    @Order(4)
+    void anycastSpreadsNewConnectionsOverBothNodesAndAKill9MovesEveryNewOneToTheSurvivor() throws Exception {
+        List<Long> gaps = new ArrayList<>();
+        List<Long> withdrawn = new ArrayList<>();
+        for (int trial = 1; trial <= TRIALS; trial++) {
+            startAnycast("a" + trial);
+            assertThat(sys.hasVip("bgpn1")).isTrue();
+            assertThat(sys.hasVip("bgpn2")).isTrue();
+            double before1 = served("bgpn1");
+            double before2 = served("bgpn2");
+            Child client = sys.client(40_000, 20);
+            await("client served through the router").atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 100);
+            double share1 = served("bgpn1") - before1;
+            double share2 = served("bgpn2") - before2;
+            sys("anycast spread", "trial=%d bgpn1=%.0f bgpn2=%.0f connections", trial, share1, share2);
+            assertThat(share1).as("bgpn1 serves a share").isGreaterThanOrEqualTo(10);
+            assertThat(share2).as("bgpn2 serves a share").isGreaterThanOrEqualTo(10);
+            JsonNode a = sys.ha("bgpn1").orElseThrow().path("announce");
+            assertThat(a.path("anycast").asBoolean()).isTrue();
+            assertThat(a.path("anycastUp").asBoolean()).isTrue();
+            double load = load();
+            sys.node("bgpn2").signal("KILL");
+            long t0 = System.currentTimeMillis();
+            await("the dead node's path is gone from the router").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> !sys.routeNextHops().contains(hop("bgpn2")));
+            long gone = System.currentTimeMillis() - t0;
+            assertThat(sys.routeNextHops()).containsExactly(hop("bgpn1"));
+            double after1 = served("bgpn1");
+            long readAt = System.currentTimeMillis(); // attempts started after this are counted in the delta below
+            await("client served after the kill").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a2 -> a2.ok() && a2.start() > t0)
+                            .count() >= 50);
+            client.kill();
+            List<Attempt> all = PairSystem.attempts(client, VIP);
+            long goneAt = t0 + gone;
+            long okSinceRead = all.stream().filter(x -> x.ok() && x.start() > readAt).count();
+            long failedAfter = all.stream().filter(x -> !x.ok() && x.start() > goneAt).count();
+            assertThat(served("bgpn1") - after1).as("every connection served since the kill was served by bgpn1")
+                    .isGreaterThanOrEqualTo(okSinceRead);
+            Gap g = Gap.of(all, t0);
+            sys("kill-9 anycast", "trial=%d route_gone_ms=%d client_gap_ms=%d unserved_ms=%d failed=%d"
+                    + " failed_after_route_gone=%d load1=%.2f", trial, gone, g.gap(), g.unserved(), g.failedAfterFault(),
+                    failedAfter, load);
+            assertThat(failedAfter).as("connections opened after the route was gone").isZero();
+            gaps.add(g.gap());
+            withdrawn.add(gone);
+            sys.afterEach("anycast-trial" + trial);
+        }
+        sys("kill-9 anycast", "trials=%d client_gap_ms=%s route_gone_ms=%s", TRIALS, sorted(gaps), sorted(withdrawn));
+    }
+
+    @Test
+    @Order(5)
+    void anAnycastNodeCutOffFromZooKeeperAndItsPeerWithdrawsAndReturnsWithTheLink() throws Exception {
+        startAnycast("i1");
+        sys.net().link("bgpn1", false); // its management cable: ZooKeeper and the peer; the router link stays
+        long t0 = System.currentTimeMillis();
+        try {
+            await("isolated bgpn1 withdraws").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))) && !sys.hasVip("bgpn1"));
+            sys("anycast isolation", "withdrawn_after_ms=%d", System.currentTimeMillis() - t0);
+        } finally {
+            sys.net().link("bgpn1", true);
+        }
+        await("bgpn1 announces again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> sys.routeNextHops().stream().sorted().toList().equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+    }
+
+    @Test
+    @Order(6)
+    void anAnycastNodeWhoseRouterLinkGoesSilentLosesItsPathByBfdAndTheOtherServesEveryNewConnection()
+            throws Exception {
+        List<Long> gone = new ArrayList<>();
+        for (int trial = 1; trial <= Math.min(TRIALS, 3); trial++) {
+            startAnycast("b" + trial);
+            Child client = sys.client(30_000, 20);
+            await("client served").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 20);
+            // a silent link: no FIN, no BGP Cease, nothing; only BFD (50 ms x 3) or the 3 s hold time can tell
+            io.tandem.tests.netns.Topology.Result r = sys.net().exec("bgpn2", "sh", "-c",
+                    "iptables -I INPUT -i eth1 -j DROP && iptables -I OUTPUT -o eth1 -j DROP");
+            long t0 = System.currentTimeMillis();
+            assertThat(r.code()).as(r.output()).isZero();
+            await("the silent node's path is gone from the router").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> !sys.routeNextHops().contains(hop("bgpn2")));
+            long ms = System.currentTimeMillis() - t0;
+            String bfd = sys.birdc("show bfd sessions");
+            await("client served after the cut").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > t0 + ms)
+                            .count() >= 20);
+            client.kill();
+            List<Attempt> all = PairSystem.attempts(client, VIP);
+            long failedAfter = all.stream().filter(a -> !a.ok() && a.start() > t0 + ms).count();
+            Gap g = Gap.of(all, t0);
+            sys("silent-link anycast", "trial=%d route_gone_ms=%d client_gap_ms=%d failed=%d failed_after_route_gone=%d"
+                    + " load1=%.2f", trial, ms, g.gap(), g.failedAfterFault(), failedAfter, load());
+            assertThat(ms).as("BFD, not the 3 s hold time, took the path away").isLessThan(2_500);
+            assertThat(failedAfter).isZero();
+            gone.add(ms);
+            sys.net().exec("bgpn2", "iptables", "-F");
+            sys.afterEach("silent-trial" + trial);
+        }
+        sys("silent-link anycast", "route_gone_ms=%s", sorted(gone));
+    }
+
+    @Test
+    @Order(7)
+    void aFrozenOwnersRouteIsWithdrawnWhenTheKernelExpiresItsAddressWithAddressLifetime() throws Exception {
+        // SIGSTOP freezes Tandem but not its BIRD (pdeathsig fires on death only): the route to the
+        // frozen owner stays while the survivor takes the lease and announces too. With
+        // ha.address_lifetime the kernel removes the frozen node's address, and BIRD withdraws.
+        TandemProcess n1 = sys.startNode("bgpn1", "f1", false, "2s");
+        await("bgpn1 connected to ZooKeeper").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100))
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("zk").asText().equals("CONNECTED")).orElse(false));
+        sys.startNode("bgpn2", "f1", false, "2s");
+        await("the router routes the VIP to bgpn1 alone").atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))) && peerLinkUp("bgpn2"));
+        Child client = sys.client(30_000, 20);
+        await("client served").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 10);
+        n1.signal("STOP");
+        long t0 = System.currentTimeMillis();
+        try {
+            await("the survivor announces").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> sys.routeNextHops().contains(hop("bgpn2")));
+            long both = System.currentTimeMillis() - t0;
+            boolean twoRoutes = sys.routeNextHops().size() == 2;
+            await("the frozen owner's route is gone").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+            long alone = System.currentTimeMillis() - t0;
+            await("client served after the freeze").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > t0 + alone)
+                            .count() >= 10);
+            client.kill();
+            List<Attempt> all = PairSystem.attempts(client, VIP);
+            Gap g = Gap.of(all, t0);
+            long failedAfter = all.stream().filter(a -> !a.ok() && a.start() > t0 + alone).count();
+            sys("freeze single-owner", "survivor_announced_ms=%d two_routes_seen=%s frozen_route_gone_ms=%d"
+                    + " client_gap_ms=%d failed=%d failed_after_gone=%d load1=%.2f", both, twoRoutes, alone, g.gap(),
+                    g.failedAfterFault(), failedAfter, load());
+            assertThat(alone).as("withdrawn within the 2 s lifetime plus slack").isLessThan(6_000);
+            assertThat(failedAfter).isZero();
+        } finally {
+            n1.signal("CONT");
+        }
+    }
+}
