@@ -91,6 +91,17 @@ final class FenceDeadline {
     }
 
     /**
+     * The control thread ran at {@code now} (every tick, whether or not the node holds anything):
+     * a gap longer than {@code downWindow} since the previous run is a stall.
+     */
+    void ran(long now) {
+        if (lastDecision >= 0 && now - lastDecision > downWindow) {
+            suspendedUntil = now + downWindow + interval;
+        }
+        lastDecision = Math.max(lastDecision, now);
+    }
+
+    /**
      * The instant (same clock as {@code now}) until which packets may be let in; at or before
      * {@code now} when nothing may be renewed. Called at every decision (each heartbeat tick);
      * the gaps between calls are how a stall is noticed.
@@ -107,10 +118,7 @@ final class FenceDeadline {
      *     would not see the probe that precedes a takeover, so bound (2) does not hold for it)
      */
     long deadline(Map<String, Boolean> peers, boolean seesProbes, long now) {
-        if (lastDecision >= 0 && now - lastDecision > downWindow) {
-            suspendedUntil = now + downWindow + interval;
-        }
-        lastDecision = Math.max(lastDecision, now);
+        ran(now);
         boolean running = now >= suspendedUntil && seesProbes;
         long deadline = now + window;
         for (Map.Entry<String, Boolean> p : peers.entrySet()) {

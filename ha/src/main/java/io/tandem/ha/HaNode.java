@@ -266,6 +266,7 @@ public final class HaNode implements AutoCloseable {
                         config.nodeId(), arbiter.heldEpochs().keySet());
             }
             step();
+            fenceDeadline.ran(now); // also while holding nothing: the first serve after must not look like a stall
             renewFence(arbiter.heldEpochs().keySet());
             sendHeartbeat();
             lastTickDone = now();

@@ -108,6 +108,20 @@ class FenceDeadlineTest {
         assertThat(d.deadline(Map.of(), false, 1_010)).isEqualTo(1_010 + WINDOW);
     }
 
+    /**
+     * A node that held nothing for a while (ticking, but never renewing) serves its first address:
+     * the ticks it ran are no stall, so it may let packets in at once (found by the nemesis: new
+     * owners listed their address for a median 263 ms before accepting).
+     */
+    @Test
+    void ticksWhileHoldingNothingAreNoStall() {
+        d.deadline(Map.of("lb2", true), 900); // held an address then, released it since
+        for (long t = 1_000; t <= 5_000; t += INTERVAL) {
+            d.ran(t);
+        }
+        assertThat(d.deadline(Map.of("lb2", false), 5_010)).isEqualTo(5_010 + DOWN);
+    }
+
     @Test
     void windowsOutOfOrderAreRefused() {
         assertThatThrownBy(() -> new FenceDeadline(50, 75, 25)).hasMessageContaining("down window");
