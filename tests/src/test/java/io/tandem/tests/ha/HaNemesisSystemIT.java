@@ -152,7 +152,9 @@ class HaNemesisSystemIT {
             String load = NemesisRig.loadAverage();
             Report r = report("run", rig, client, from, to, wallFrom, wallTo);
             String summary = "seed=" + seed + " duration=" + duration + " faults=" + n + " load(1/5/15m)=" + load
-                    + " settled=" + settled + " in " + settledAfter + " ms after the last heal\n" + r.text
+                    + " settled=" + settled + " in " + settledAfter + " ms after the last heal\nrun start (+0) = nanoTime "
+                    + from + " = " + java.time.Instant.ofEpochMilli(wallFrom) + " (node logs are in wall-clock time)\n"
+                    + r.text
                     + (notes.isEmpty() ? "" : "notes:\n  " + String.join("\n  ", notes) + "\n");
             Files.writeString(OUT.resolve("run-summary.txt"), summary);
             rig.saveSamples(OUT.resolve("run-samples.txt"));
@@ -275,6 +277,61 @@ class HaNemesisSystemIT {
                         kind, i + 1).isLessThanOrEqualTo(dualBound);
             }
             soft.assertAll();
+        }
+    }
+
+    /**
+     * A node killed with SIGKILL leaves its VIP on its interface; its restarted process must not
+     * complete handshakes on that address (which the peer now owns) before it sweeps it. The
+     * nemesis found the new process binding its VIP listeners (IP_FREEBIND) seconds before the HA
+     * layer starts and removes the leftover: both kernels accept for the VIP meanwhile.
+     */
+    @Test
+    @Order(4)
+    void restartedNodeDoesNotAcceptOnTheAddressItsKilledPredecessorLeftBehind() throws Exception {
+        pair.startPair("nemrestart");
+        try (NemesisRig rig = new NemesisRig(pair)) {
+            rig.startSamplers();
+            Child client = pair.client(120_000);
+            pair.awaitClientOk(client, 5);
+            await("each VIP on its preferred owner").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> rig.acceptingNow(50).get(VIP10).equals(Set.of("lb1"))
+                            && rig.acceptingNow(50).get(VIP11).equals(Set.of("lb2")));
+            long t0 = System.nanoTime();
+            rig.kill("lb1");
+            await("lb2 serves .10").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> rig.acceptingNow(5).get(VIP10).equals(Set.of("lb2")));
+            boolean leftover = pair.net().has("lb1", VIP10);
+            long restart = System.nanoTime();
+            rig.restart("lb1");
+            rig.logged(t0, "kill-9 lb1, restart at +" + (restart - t0) / MS + "ms");
+            pair.lb1().awaitLine("ha node started", Duration.ofSeconds(60));
+            await("lb1 rejoined").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> pair.peerLinkUp("lb1") && pair.zkConnected("lb1"));
+            hold(2_000);
+            long t1 = System.nanoTime();
+            List<Sample> samples = rig.samples();
+            Analysis acc = OwnershipTimeline.analyse(samples, NemesisRig.NODES, VIP10, Notion.ACCEPTING, MAX_GAP, t0,
+                    t1, rig.faults(), TAIL);
+            Analysis lst = OwnershipTimeline.analyse(samples, NemesisRig.NODES, VIP10, Notion.LISTED, MAX_GAP, t0, t1,
+                    rig.faults(), TAIL);
+            String bound = pair.lb1().output().lines().filter(l -> l.contains("listener bound")).findFirst()
+                    .orElse("?");
+            String started = pair.lb1().output().lines().filter(l -> l.contains("ha node started")).findFirst()
+                    .orElse("?");
+            String text = String.format("restart after kill -9 (load %s): leftover .10 on lb1 after the kill: %s;"
+                            + " restart at +%d ms; .10 accepting on both: %s; listed on both: %s%n  new lb1: %s%n"
+                            + "  new lb1: %s%n", NemesisRig.loadAverage(), leftover, (restart - t0) / MS,
+                    acc.of(Kind.DUAL).stream().map(i -> "+" + (i.start() - t0) / MS + " for " + i.millis() + " ms")
+                            .toList(),
+                    lst.of(Kind.DUAL).stream().map(i -> "+" + (i.start() - t0) / MS + " for " + i.millis() + " ms")
+                            .toList(), bound, started);
+            Files.writeString(OUT.resolve("restart-summary.txt"), text);
+            rig.saveSamples(OUT.resolve("restart-samples.txt"));
+            System.out.print("NEMESIS " + text);
+            org.assertj.core.api.Assertions.assertThat(acc.longer(Kind.DUAL, dualBound))
+                    .as("intervals with .10 accepting on the restarted lb1 and on lb2, longer than %d ms", dualBound)
+                    .isEmpty();
         }
     }
 
