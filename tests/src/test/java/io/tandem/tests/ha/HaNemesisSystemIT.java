@@ -338,6 +338,65 @@ class HaNemesisSystemIT {
         }
     }
 
+    /**
+     * Found by the nemesis (seed -2849064551115202997, fault #8): a preemption hand-back begun by
+     * a holder whose ZooKeeper is silently unreachable. Preemption waits for the preferred owner
+     * to be back (link up, ZooKeeper connected) for the hold-down; the holder then removes the
+     * address and deletes its owner znode, and the preferred owner claims once the znode is gone.
+     * With the holder's ZooKeeper traffic dropped (not yet noticed: the client's read timeout is
+     * 2/3 of the session), the delete waits for ZooKeeper to answer again and nobody serves the
+     * address meanwhile: 1.5 s in that run. docs/ha.md promises "a gap of a few ms".
+     * Disabled until ha/ fixes it (e.g. no voluntary release without a recent ZooKeeper answer);
+     * run it with {@code -Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition}.
+     */
+    @Test
+    @Order(5)
+    @org.junit.jupiter.api.Disabled("issue #19 nemesis finding: a PREEMPTED hand-back by a holder silently cut from"
+            + " ZooKeeper leaves the address unowned until ZooKeeper answers again (ha/ fix pending)")
+    void preemptionHandBackByAHolderSilentlyCutFromZooKeeperLeavesTheAddressUnowned() throws Exception {
+        pair.startPair("nempreempt");
+        try (NemesisRig rig = new NemesisRig(pair)) {
+            rig.startSamplers();
+            Child client = pair.client(120_000);
+            pair.awaitClientOk(client, 5);
+            await("each VIP on its preferred owner").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> rig.acceptingNow(50).get(VIP10).equals(Set.of("lb1")));
+            long t0 = System.nanoTime();
+            rig.freeze("lb1");
+            try {
+                await("lb2 takes .10 from the frozen lb1").atMost(Duration.ofSeconds(10))
+                        .pollInterval(Duration.ofMillis(20)).until(() -> rig.acceptingNow(3).get(VIP10).contains("lb2"));
+            } finally {
+                rig.thaw("lb1");
+            }
+            long thawed = System.nanoTime();
+            rig.logged(t0, "freeze lb1 until lb2 took .10");
+            // preemption (3 s hold-down) fires ~3 s after lb1's link is back: cut lb2 from ZooKeeper before
+            hold(1_500);
+            long cut = System.nanoTime();
+            rig.cutZooKeeper("lb2");
+            hold(4_000);
+            rig.healRules();
+            rig.logged(cut, "zk-cut lb2 4000ms");
+            await("lb1 serves .10 again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> rig.acceptingNow(50).get(VIP10).equals(Set.of("lb1")));
+            long t1 = System.nanoTime();
+            Analysis acc = OwnershipTimeline.analyse(rig.samples(), NemesisRig.NODES, VIP10, Notion.ACCEPTING,
+                    MAX_GAP, thawed, t1, rig.faults(), TAIL);
+            String text = String.format("preemption while the holder is cut from ZooKeeper (load %s): thaw at +%d ms,"
+                            + " cut at +%d ms; .10 with no accepting owner: %s; on both: %s; lb2 released %s%n",
+                    NemesisRig.loadAverage(), (thawed - t0) / MS, (cut - t0) / MS,
+                    acc.of(Kind.OWNERLESS).stream().map(i -> "+" + (i.start() - t0) / MS + " for " + i.millis()
+                            + " ms").toList(),
+                    acc.of(Kind.DUAL).stream().map(i -> "+" + (i.start() - t0) / MS + " for " + i.millis() + " ms")
+                            .toList(), pair.releases("lb2", 0));
+            Files.writeString(OUT.resolve("preempt-summary.txt"), text);
+            System.out.print("NEMESIS " + text);
+            org.assertj.core.api.Assertions.assertThat(acc.longer(Kind.OWNERLESS, 500))
+                    .as(".10 with no accepting owner for more than 500 ms around the preemption hand-back").isEmpty();
+        }
+    }
+
     // --- the nemesis ---
 
     private void applyOne(NemesisRig rig, Random rng, int n) throws Exception {
