@@ -28,7 +28,7 @@ final class ConfigReader {
     static final List<String> LOGGING_KEYS = List.of("format");
     static final List<String> HA_KEYS = List.of("node_id", "cluster", "listen", "peers", "zookeeper", "interface",
             "heartbeat", "probe_timeout", "isolation_grace", "claim_delay", "preempt", "garp", "address_lifetime",
-            "addresses");
+            "addresses", "self_fence");
     static final List<String> HA_ZK_KEYS = List.of("connect", "session_timeout", "connection_timeout");
     static final List<String> HA_HEARTBEAT_KEYS = List.of("interval", "timeout");
     static final List<String> HA_PREEMPT_KEYS = List.of("enabled", "delay");
@@ -731,6 +731,8 @@ final class ConfigReader {
             s.errorAt("address_lifetime", s.get("address_lifetime"),
                     "0 or whole seconds of at least 2s (the kernel counts address lifetimes in seconds)");
         }
+        HaConfig.SelfFence selfFence = s.choice("self_fence", orderedMap("auto", HaConfig.SelfFence.AUTO,
+                "nftables", HaConfig.SelfFence.NFTABLES, "off", HaConfig.SelfFence.OFF), HaConfig.SelfFence.AUTO);
         List<HaConfig.Address> addresses = new ArrayList<>();
         JsonNode al = s.get("addresses");
         String addrExpected = "a list of VIP addresses, each an IP literal or {address: IP, preferred_owner: NODE}";
@@ -780,7 +782,7 @@ final class ConfigReader {
         }
         return Optional.of(new HaConfig(nodeId.get(), cluster, listen.get(), peers, zkConnect, zkSession,
                 zkConnection, iface, hbInterval, hbTimeout, probe, grace, claim, preempt, preemptDelay, garpCount,
-                garpSpacing, garpRepeat, lifetime, addresses));
+                garpSpacing, garpRepeat, lifetime, addresses).withSelfFence(selfFence));
     }
 
     private OutlierDetection outlier(Section s) {

@@ -16,7 +16,14 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
                        Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
                        Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
                        int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
-                       List<Address> addresses, Optional<String> zone) {
+                       List<Address> addresses, Optional<String> zone, SelfFence selfFence) {
+    /**
+     * {@code ha.self_fence}: the kernel dead-man's switch that stops a starved or frozen node from
+     * accepting traffic for its VIP addresses before a peer can take them over (docs/ha.md
+     * "Self-fencing"). {@code AUTO} uses nftables when it can be installed and says so when not.
+     */
+    public enum SelfFence { AUTO, NFTABLES, OFF }
+
     public HaConfig {
         requireNonNull(nodeId, "nodeId");
         requireNonNull(cluster, "cluster");
@@ -37,6 +44,19 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
         requireNonNull(addressLifetime, "addressLifetime");
         addresses = List.copyOf(requireNonNull(addresses, "addresses"));
         requireNonNull(zone, "zone");
+        requireNonNull(selfFence, "selfFence");
+    }
+
+    /** A config with the default self-fencing ({@code auto}). */
+    public HaConfig(String nodeId, String cluster, HostPort listen, List<Peer> peers, String zkConnect,
+                    Duration zkSessionTimeout, Duration zkConnectionTimeout, String interfaceName,
+                    Duration heartbeatInterval, Duration heartbeatTimeout, Duration probeTimeout,
+                    Duration isolationGrace, Duration claimDelay, boolean preempt, Duration preemptDelay,
+                    int garpCount, Duration garpSpacing, Duration garpRepeatAfter, Duration addressLifetime,
+                    List<Address> addresses, Optional<String> zone) {
+        this(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout, interfaceName,
+                heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt, preemptDelay,
+                garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, SelfFence.AUTO);
     }
 
     /** A group whose nodes declare no zone (this node's {@code node.zone} unknown). */
@@ -58,8 +78,16 @@ public record HaConfig(String nodeId, String cluster, HostPort listen, List<Peer
     public HaConfig withZone(Optional<String> nodeZone) {
         return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
                 interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
-                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone);
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, nodeZone, selfFence);
     }
+
+    /** This config with {@code ha.self_fence} set. */
+    public HaConfig withSelfFence(SelfFence mode) {
+        return new HaConfig(nodeId, cluster, listen, peers, zkConnect, zkSessionTimeout, zkConnectionTimeout,
+                interfaceName, heartbeatInterval, heartbeatTimeout, probeTimeout, isolationGrace, claimDelay, preempt,
+                preemptDelay, garpCount, garpSpacing, garpRepeatAfter, addressLifetime, addresses, zone, mode);
+    }
+
 
     /** Each node id of the group (this one and every peer) and its zone, where declared. */
     public java.util.Map<String, String> zones() {

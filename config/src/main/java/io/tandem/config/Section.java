@@ -230,6 +230,10 @@ final class Section {
     }
 
     private <E> Optional<E> choiceValue(String key, JsonNode n, Map<String, E> spellings) {
+        // YAML 1.1 reads a bare off/on (no/yes) as a boolean: a set with an "off" ("on") spelling takes it.
+        if (n.isBoolean() && spellings.containsKey(n.booleanValue() ? "on" : "off")) {
+            return Optional.of(spellings.get(n.booleanValue() ? "on" : "off"));
+        }
         if (n.isTextual()) {
             for (Map.Entry<String, E> e : spellings.entrySet()) {
                 if (e.getKey().equalsIgnoreCase(n.textValue())) {

@@ -78,6 +78,29 @@ class HaConfigTest {
     }
 
     @Test
+    void selfFenceIsAutoByDefaultAndTakesItsThreeSpellingsOnly() {
+        String base = """
+                ha:
+                  node_id: lb1
+                  listen: 198.18.0.1:7946
+                  peers: [{id: lb2, address: 198.18.0.2:7946}]
+                  zookeeper: {connect: "198.18.0.9:2181"}
+                  %s
+                  addresses: [198.18.1.10]
+                vips: []
+                """;
+        assertThat(valid(base.formatted("")).ha().orElseThrow().selfFence()).isEqualTo(HaConfig.SelfFence.AUTO);
+        assertThat(valid(base.formatted("self_fence: nftables")).ha().orElseThrow().selfFence())
+                .isEqualTo(HaConfig.SelfFence.NFTABLES);
+        assertThat(valid(base.formatted("self_fence: off")).ha().orElseThrow().selfFence())
+                .isEqualTo(HaConfig.SelfFence.OFF);
+        ConfigResult r = ConfigLoader.parse(base.formatted("self_fence: iptables"), "t.yaml");
+        assertThat(r).isInstanceOf(ConfigResult.Invalid.class);
+        assertThat(((ConfigResult.Invalid) r).errors().toString()).contains("ha.self_fence", "iptables", "auto",
+                "nftables", "off");
+    }
+
+    @Test
     void preemptionCanBeTurnedOffOrGivenAnotherHoldDown() {
         String base = """
                 ha:

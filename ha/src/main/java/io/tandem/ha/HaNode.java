@@ -47,6 +47,13 @@ public final class HaNode implements AutoCloseable {
     private final HaConfig config;
     private final Group group;
     private final AddressManager addresses;
+    private final KernelFence fence;
+    private final FenceDeadline fenceDeadline;
+    private final AtomicLong fenceRenewals = new AtomicLong();
+    private final AtomicLong fenceFailures = new AtomicLong();
+    private final AtomicLong fenceRenewNanosMax = new AtomicLong();
+    /** How often the fence is renewed: every heartbeat, or more often when probe_timeout is short. */
+    private final long fencePeriod;
     private final OwnershipListener listener;
     private final long incarnation;
     private final Arbiter arbiter;
@@ -74,10 +81,20 @@ public final class HaNode implements AutoCloseable {
     private ScheduledFuture<?> ticker;
     private volatile HaView view;
 
-    private HaNode(HaConfig config, AddressManager addresses, OwnershipListener listener) throws IOException {
+    private HaNode(HaConfig config, AddressManager addresses, KernelFence fence, OwnershipListener listener)
+            throws IOException {
         this.config = config;
         this.group = Group.of(config);
         this.addresses = addresses;
+        this.fence = fence;
+        long interval = config.heartbeatInterval().toMillis();
+        long probe = config.probeTimeout().toMillis();
+        // Margin for ZooKeeper delivering a probe and our answer (FenceDeadline, rule 2): one
+        // interval, at most a quarter of the probe timeout.
+        long down = Math.max(1, probe - Math.min(interval, probe / 4));
+        this.fenceDeadline = new FenceDeadline(Math.max(down, config.heartbeatTimeout().toMillis() + probe
+                - 2 * interval), down, interval);
+        this.fencePeriod = Math.max(1, Math.min(interval, down / 3));
         this.listener = listener;
         this.incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
         List<String> peerIds = config.peers().stream().map(HaConfig.Peer::id).toList();
@@ -144,16 +161,36 @@ public final class HaNode implements AutoCloseable {
      */
     public static HaNode start(HaConfig config, AddressManager addresses, OwnershipListener listener)
             throws IOException {
-        return start(config, addresses, listener, true);
+        return start(config, addresses, KernelFence.OFF, listener, true);
+    }
+
+    /**
+     * Starts a node with a self-fence ({@link KernelFence}): installed before anything else, so
+     * every managed address drops packets until this node holds it and renews it.
+     *
+     * @throws IOException when the peer-link port cannot be bound or the fence cannot be installed
+     */
+    public static HaNode start(HaConfig config, AddressManager addresses, KernelFence fence,
+                               OwnershipListener listener) throws IOException {
+        return start(config, addresses, fence, listener, true);
     }
 
     /** {@code watchdog} false: tests that simulate a whole-process freeze (SIGSTOP stops the watchdog too). */
     static HaNode start(HaConfig config, AddressManager addresses, OwnershipListener listener, boolean watchdog)
             throws IOException {
+        return start(config, addresses, KernelFence.OFF, listener, watchdog);
+    }
+
+    static HaNode start(HaConfig config, AddressManager addresses, KernelFence fence, OwnershipListener listener,
+                        boolean watchdog) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(addresses, "addresses");
+        requireNonNull(fence, "fence");
         requireNonNull(listener, "listener");
-        HaNode node = new HaNode(config, addresses, listener);
+        HaNode node = new HaNode(config, addresses, fence, listener);
+        if (!fence.active()) { // a caller may install it first, to choose what to do when it cannot
+            fence.install(config.addresses().stream().map(HaConfig.Address::address).toList());
+        }
         addresses.warmUp();
         for (HaConfig.Address v : config.addresses()) {
             try {
@@ -166,6 +203,10 @@ public final class HaNode implements AutoCloseable {
         node.store.start();
         long tick = config.heartbeatInterval().toMillis();
         node.ticker = node.control.scheduleWithFixedDelay(node::tick, tick, tick, TimeUnit.MILLISECONDS);
+        if (fence.active() && node.fencePeriod < tick) {
+            node.control.scheduleWithFixedDelay(() -> node.renewFence(node.arbiter.heldEpochs().keySet()),
+                    node.fencePeriod, node.fencePeriod, TimeUnit.MILLISECONDS);
+        }
         if (!config.addressLifetime().isZero()) {
             long every = Math.max(250, config.addressLifetime().toMillis() / 3);
             node.control.scheduleAtFixedRate(node::renewAddresses, every, every, TimeUnit.MILLISECONDS);
@@ -223,6 +264,7 @@ public final class HaNode implements AutoCloseable {
                         config.nodeId(), arbiter.heldEpochs().keySet());
             }
             step();
+            renewFence(arbiter.heldEpochs().keySet());
             sendHeartbeat();
             lastTickDone = now();
         } catch (RuntimeException e) {
@@ -273,8 +315,76 @@ public final class HaNode implements AutoCloseable {
     }
 
     private void sendHeartbeat() {
-        link.send(new PeerMessage.Heartbeat(config.nodeId(), incarnation, ++sequence, arbiter.zkUsable(),
-                arbiter.heldEpochs()));
+        Map<String, PeerMessage.Echo> echoes = new HashMap<>();
+        for (Arbiter.Peer p : arbiter.peers()) {
+            if (p.heartbeat != null) {
+                echoes.put(p.id, new PeerMessage.Echo(p.heartbeat.incarnation(), p.heartbeat.sequence()));
+            }
+        }
+        long seq = ++sequence;
+        fenceDeadline.sent(seq, now()); // before sending: an earlier anchor is the safe side
+        link.send(new PeerMessage.Heartbeat(config.nodeId(), incarnation, seq, arbiter.zkUsable(),
+                arbiter.heldEpochs(), echoes));
+    }
+
+    /**
+     * Lets packets in for {@code vipAddresses} until the fence deadline (on the control thread,
+     * before the heartbeat that promises them: see {@link FenceDeadline}). The relative timeout
+     * is computed right before the netlink call; if the call returns late (the thread was
+     * descheduled around it, so the kernel may have counted from later than we did), it is
+     * renewed again at once with what is left, so an over-long element lives only as long as
+     * this thread is kept from running. A failed renewal releases the addresses: a node that
+     * cannot renew its fence would blackhole them.
+     */
+    private void renewFence(java.util.Collection<String> vipAddresses) {
+        if (!fence.active() || vipAddresses.isEmpty()) {
+            return;
+        }
+        Map<String, Boolean> links = new HashMap<>();
+        for (Arbiter.Peer p : arbiter.peers()) {
+            links.put(p.id, p.up);
+        }
+        long deadline = fenceDeadline.deadline(links, now());
+        for (int attempt = 0; attempt < 2; attempt++) {
+            long t0 = System.nanoTime();
+            long valid = deadline - t0 / 1_000_000;
+            try {
+                if (valid < 1) {
+                    if (attempt > 0) {
+                        for (String a : vipAddresses) {
+                            fence.revoke(a);
+                        }
+                    }
+                    return;
+                }
+                fence.renew(vipAddresses, valid);
+            } catch (IOException | RuntimeException e) {
+                fenceFailures.incrementAndGet();
+                log.error("self-fence renewal failed node={} addresses={} error=\"{}\" (releasing them: packets to them "
+                        + "would be dropped)", config.nodeId(), vipAddresses, e.toString());
+                long now = now();
+                for (String a : List.copyOf(vipAddresses)) {
+                    arbiter.addressFailed(a, now);
+                }
+                return;
+            }
+            long took = System.nanoTime() - t0;
+            fenceRenewals.incrementAndGet();
+            fenceRenewNanosMax.accumulateAndGet(took, Math::max);
+            if (took < 2_000_000) {
+                return;
+            }
+        }
+    }
+
+    /** The self-fence: what it is, whether it filters, renewals, failures, the slowest renewal in µs. */
+    public record FenceStats(String description, boolean active, long renewals, long failures, long maxRenewMicros) {
+    }
+
+    /** The self-fence's counters (any thread). */
+    public FenceStats fenceStats() {
+        return new FenceStats(fence.describe(), fence.active(), fenceRenewals.get(), fenceFailures.get(),
+                fenceRenewNanosMax.get() / 1000);
     }
 
     private void onZkState(ZkState state, long sessionId) {
@@ -294,6 +404,10 @@ public final class HaNode implements AutoCloseable {
         boolean wasUp = p != null && p.up;
         long previousIncarnation = p != null && p.heartbeat != null ? p.heartbeat.incarnation() : 0;
         arbiter.heartbeat(peer, hb, at);
+        PeerMessage.Echo echo = hb.echoes().get(config.nodeId());
+        if (echo != null && echo.incarnation() == incarnation) {
+            fenceDeadline.acked(peer, echo.sequence());
+        }
         if (p != null && !wasUp) {
             log.info("peer link up node={} peer={} incarnation={}{}", config.nodeId(), peer, hb.incarnation(),
                     previousIncarnation != 0 && previousIncarnation != hb.incarnation() ? " restarted=true" : "");
@@ -402,6 +516,9 @@ public final class HaNode implements AutoCloseable {
     }
 
     private void serve(Action.Serve s) {
+        // The fence first (on this thread, before the address exists): packets are let in from
+        // the moment the address is added, never before this node holds it.
+        renewFence(List.of(s.vipAddress()));
         long token = tokens.incrementAndGet();
         serveToken.put(s.vipAddress(), token);
         String detail = s.fromPeer() == null ? "" : "from " + s.fromPeer();
@@ -508,6 +625,14 @@ public final class HaNode implements AutoCloseable {
 
     private void release(Action.Release r) {
         serveToken.remove(r.vipAddress());
+        if (fence.active()) {
+            try {
+                fence.revoke(r.vipAddress());
+            } catch (IOException | RuntimeException e) {
+                log.error("self-fence revoke failed node={} address={} error=\"{}\" (the address is removed anyway; "
+                        + "the element expires by itself)", config.nodeId(), r.vipAddress(), e.toString());
+            }
+        }
         chain(r.vipAddress(), () -> {
             long t0 = now();
             try {
@@ -619,6 +744,7 @@ public final class HaNode implements AutoCloseable {
         link.close();
         store.close();
         io.shutdownNow();
+        fence.close();
         log.info("ha node closed node={}", config.nodeId());
     }
 

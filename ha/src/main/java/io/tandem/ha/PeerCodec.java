@@ -40,6 +40,13 @@ final class PeerCodec {
                         out.writeUTF(e.getKey());
                         out.writeLong(e.getValue());
                     }
+                    // Appended after the fields older nodes read; they ignore the rest of a frame.
+                    out.writeInt(h.echoes().size());
+                    for (Map.Entry<String, PeerMessage.Echo> e : h.echoes().entrySet()) {
+                        out.writeUTF(e.getKey());
+                        out.writeLong(e.getValue().incarnation());
+                        out.writeLong(e.getValue().sequence());
+                    }
                 }
                 case PeerMessage.BackendEjected b -> {
                     out.writeByte(BACKEND_EJECTED);
@@ -90,7 +97,17 @@ final class PeerCodec {
                 for (int i = 0; i < n; i++) {
                     held.put(d.readUTF(), d.readLong());
                 }
-                yield new PeerMessage.Heartbeat(node, incarnation, seq, zk, held);
+                Map<String, PeerMessage.Echo> echoes = new HashMap<>();
+                if (d.available() > 0) { // absent from an older node's heartbeat
+                    int m = d.readInt();
+                    if (m < 0 || m > 4096) {
+                        throw new IOException("echo count: " + m + " (expected 0..4096)");
+                    }
+                    for (int i = 0; i < m; i++) {
+                        echoes.put(d.readUTF(), new PeerMessage.Echo(d.readLong(), d.readLong()));
+                    }
+                }
+                yield new PeerMessage.Heartbeat(node, incarnation, seq, zk, held, echoes);
             }
             case BACKEND_EJECTED -> new PeerMessage.BackendEjected(d.readUTF(), d.readUTF(),
                     new HostPort(d.readUTF(), d.readInt()), d.readUTF(), d.readLong());

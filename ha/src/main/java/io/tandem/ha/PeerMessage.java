@@ -21,13 +21,26 @@ public sealed interface PeerMessage {
      * @param sequence increases by one per heartbeat
      * @param zkConnected whether the sender has a live ZooKeeper session (preemption waits for it)
      * @param held the addresses the sender serves, with their epochs
+     * @param echoes per node id, the incarnation and sequence of the last heartbeat the sender
+     *     received from that node: the receiver learns which of its heartbeats arrived, which
+     *     bounds how long it may let packets in under the self-fence ({@link FenceDeadline})
      */
-    record Heartbeat(String nodeId, long incarnation, long sequence, boolean zkConnected, Map<String, Long> held)
-            implements PeerMessage {
+    record Heartbeat(String nodeId, long incarnation, long sequence, boolean zkConnected, Map<String, Long> held,
+                     Map<String, Echo> echoes) implements PeerMessage {
         public Heartbeat {
             requireNonNull(nodeId, "nodeId");
             held = Map.copyOf(new TreeMap<>(requireNonNull(held, "held")));
+            echoes = Map.copyOf(requireNonNull(echoes, "echoes"));
         }
+
+        /** A heartbeat that acknowledges nothing (as a node before the self-fence sends). */
+        public Heartbeat(String nodeId, long incarnation, long sequence, boolean zkConnected, Map<String, Long> held) {
+            this(nodeId, incarnation, sequence, zkConnected, held, Map.of());
+        }
+    }
+
+    /** The last heartbeat received from one node: its incarnation and sequence. */
+    record Echo(long incarnation, long sequence) {
     }
 
     /**

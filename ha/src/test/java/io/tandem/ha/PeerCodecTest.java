@@ -23,6 +23,30 @@ class PeerCodecTest {
     }
 
     @Test
+    void heartbeatEchoesSurviveTheWire() throws IOException {
+        var hb = new PeerMessage.Heartbeat("lb1", 42, 7, true, Map.of("10.0.0.1", 3L),
+                Map.of("lb2", new PeerMessage.Echo(99, 1234), "lb3", new PeerMessage.Echo(5, 6)));
+        assertThat(roundTrip(hb)).isEqualTo(hb);
+    }
+
+    /** A heartbeat from a node that predates the echoes (the frame ends after the claims) still reads. */
+    @Test
+    void aHeartbeatWithoutEchoesFromAnOlderNodeReadsWithNone() throws IOException {
+        var hb = new PeerMessage.Heartbeat("lb1", 42, 7, true, Map.of("10.0.0.1", 3L),
+                Map.of("lb2", new PeerMessage.Echo(99, 1234)));
+        byte[] frame = PeerCodec.encode(hb);
+        int echoBytes = 4 + 2 + 3 + 8 + 8; // count, "lb2" as modified UTF-8, incarnation, sequence
+        byte[] old = java.util.Arrays.copyOf(frame, frame.length - echoBytes);
+        int len = old.length - 4;
+        old[0] = (byte) (len >>> 24);
+        old[1] = (byte) (len >>> 16);
+        old[2] = (byte) (len >>> 8);
+        old[3] = (byte) len;
+        PeerMessage read = PeerCodec.read(new DataInputStream(new ByteArrayInputStream(old)));
+        assertThat(read).isEqualTo(new PeerMessage.Heartbeat("lb1", 42, 7, true, Map.of("10.0.0.1", 3L)));
+    }
+
+    @Test
     void backendEjectedSurvivesTheWire() throws IOException {
         var m = new PeerMessage.BackendEjected("lb2", "orders", HostPort.of("198.18.1.5", 8080), "connect refused", 1234);
         assertThat(roundTrip(m)).isEqualTo(m);

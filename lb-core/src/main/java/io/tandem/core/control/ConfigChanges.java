@@ -103,6 +103,7 @@ final class ConfigChanges {
             "HaConfig.garpRepeatAfter", "ha.garp.repeat_after", Apply.RESTART,
             "HaConfig.addressLifetime", "ha.address_lifetime", Apply.RESTART,
             "HaConfig.addresses", "ha.addresses", Apply.RESTART,
+            "HaConfig.selfFence", "ha.self_fence", Apply.RESTART,
             // The group's zone spread is computed when the HA node starts (node.zone, as HA reads it).
             "HaConfig.zone", "node.zone (ha zone spread)", Apply.RESTART,
             // Discovery: any change restarts the sources (their last snapshots are kept meanwhile).

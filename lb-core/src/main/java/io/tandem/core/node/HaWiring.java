@@ -1,5 +1,6 @@
 package io.tandem.core.node;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -9,6 +10,8 @@ import io.tandem.core.metrics.Metrics;
 import io.tandem.ha.HaNode;
 import io.tandem.ha.HaView;
 import io.tandem.ha.IpAddressManager;
+import io.tandem.ha.KernelFence;
+import io.tandem.ha.NftFence;
 import io.tandem.ha.OwnershipCause;
 import io.tandem.ha.OwnershipListener;
 import io.tandem.ha.PeerMessage;
@@ -46,11 +49,52 @@ final class HaWiring {
     static HaNode start(HaConfig config, ControlLoop control, Metrics metrics) throws IOException {
         List<String> addresses = config.addresses().stream().map(HaConfig.Address::address).toList();
         registerCounters(metrics, addresses);
-        HaNode node = HaNode.start(config, new IpAddressManager(config.interfaceName()),
+        HaNode node = HaNode.start(config, new IpAddressManager(config.interfaceName()), fence(config),
                 listener(control, metrics));
         control.attachHa(node::view, node::publishBackendEjected);
         registerGauges(metrics.registry(), node::view, config);
+        registerFence(metrics.registry(), node);
         return node;
+    }
+
+    /**
+     * The self-fence {@code ha.self_fence} asks for: {@code nftables} must install (else the node
+     * does not start: an operator who asked for it must not run without it), {@code auto} uses it
+     * when it installs and says loudly when it does not, {@code off} has none.
+     */
+    static KernelFence fence(HaConfig config) throws IOException {
+        if (config.selfFence() == HaConfig.SelfFence.OFF) {
+            log.info("self-fence off (ha.self_fence: off): a starved or frozen node keeps accepting its addresses "
+                    + "until it runs again");
+            return KernelFence.OFF;
+        }
+        NftFence fence;
+        try {
+            fence = NftFence.forNode(config.nodeId());
+            fence.install(config.addresses().stream().map(HaConfig.Address::address).toList());
+        } catch (IOException | RuntimeException | LinkageError e) {
+            if (config.selfFence() == HaConfig.SelfFence.NFTABLES) {
+                throw new IOException("ha.self_fence: nftables could not be installed: " + e.getMessage(), e);
+            }
+            log.warn("self-fence unavailable (ha.self_fence: auto) error=\"{}\" — running without it: a starved or "
+                    + "frozen node keeps accepting its addresses until it runs again (docs/ha.md, Self-fencing)",
+                    e.getMessage());
+            return KernelFence.OFF;
+        }
+        log.info("self-fence on: {}", fence.describe());
+        return fence;
+    }
+
+    static void registerFence(MeterRegistry registry, HaNode node) {
+        Gauge.builder("tandem.ha.self.fence.active", node, n -> n.fenceStats().active() ? 1 : 0)
+                .description("1 while the kernel self-fence (ha.self_fence) filters this node's VIP addresses, else 0")
+                .strongReference(true).register(registry);
+        FunctionCounter.builder("tandem.ha.self.fence.renewals", node, n -> n.fenceStats().renewals())
+                .description("Self-fence renewals (one nfnetlink transaction each, every heartbeat while holding)")
+                .register(registry); // weak reference: the node outlives its metrics
+        FunctionCounter.builder("tandem.ha.self.fence.failures", node, n -> n.fenceStats().failures())
+                .description("Self-fence renewals that failed (the addresses were released)")
+                .register(registry);
     }
 
     /** What the HA node tells this node: counted, logged, and a released address's connections reset. */

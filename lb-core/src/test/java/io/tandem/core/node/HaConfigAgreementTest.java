@@ -48,6 +48,9 @@ class HaConfigAgreementTest {
               heartbeat: {interval: 5ms, timeout: 10ms}         | true
               heartbeat: {interval: 10s, timeout: 60s}          | true
               probe_timeout: 5ms                                | true
+              self_fence: nftables                              | true
+              self_fence: off                                   | true
+              self_fence: iptables                              | false
               probe_timeout: 30s                                | true
               address_lifetime: 2s                              | true
               address_lifetime: 1h                              | true

@@ -1,0 +1,244 @@
+package io.tandem.ha;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The self-fence against a real kernel: a fresh network namespace {@code tandem-fence-*} with
+ * two VIP addresses on its loopback and a listener on each; one platform thread of this JVM
+ * enters the namespace ({@code setns}) and opens there the fence's netlink socket, the listeners
+ * and the client connections, so a connect "from inside" crosses the namespace's input hook as
+ * a client's packets would. Needs root, {@code ip netns} and the {@code nft} command; skipped
+ * with a message otherwise.
+ */
+class NftFenceIT {
+    private static final String VIP = "198.18.77.10";
+    private static final String OTHER = "198.18.77.11";
+    private static final int PORT = 8080;
+
+    private String ns;
+    private ExecutorService inside;
+    private NftFence fence;
+    private final List<ServerSocket> listeners = new ArrayList<>();
+
+    @BeforeEach
+    void namespace() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (nftables, setns): skipped");
+        assumeTrue(sh("ip", "netns", "list").code == 0, "ip netns unavailable: skipped");
+        assumeTrue(sh("nft", "--version").code == 0, "nft command unavailable (Debian nftables): skipped");
+        for (String line : sh("ip", "netns", "list").output.split("\n")) {
+            String name = line.split(" ")[0];
+            if (name.startsWith("tandem-fence-")) {
+                sh("ip", "netns", "delete", name); // a crashed run's
+            }
+        }
+        ns = "tandem-fence-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
+        ok(sh("ip", "netns", "add", ns));
+        ok(sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"));
+        ok(sh("ip", "netns", "exec", ns, "ip", "addr", "add", VIP + "/32", "dev", "lo"));
+        ok(sh("ip", "netns", "exec", ns, "ip", "addr", "add", OTHER + "/32", "dev", "lo"));
+        inside = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("in-" + ns).unstarted(r));
+        in(() -> {
+            enter(ns);
+            for (String a : List.of(VIP, OTHER)) {
+                ServerSocket s = new ServerSocket();
+                s.bind(new InetSocketAddress(a, PORT), 512);
+                listeners.add(s);
+            }
+            fence = NftFence.inNamespace("lb-1.test", List.of("ip", "netns", "exec", ns), NftSetElements.open());
+            return null;
+        });
+    }
+
+    @AfterEach
+    void cleanup() throws Exception {
+        if (inside != null) {
+            in(() -> {
+                for (ServerSocket s : listeners) {
+                    s.close();
+                }
+                if (fence != null) {
+                    fence.close();
+                }
+                return null;
+            });
+            inside.shutdownNow();
+        }
+        if (ns != null) {
+            sh("ip", "netns", "delete", ns);
+        }
+    }
+
+    @Test
+    void anInstalledFenceDropsEveryManagedAddressUntilRenewedAndLeavesOthersAlone() throws Exception {
+        assertThat(accepts(VIP)).as("before the fence").isTrue();
+        fence.install(List.of(VIP));
+        assertThat(fence.active()).isTrue();
+        assertThat(accepts(VIP)).as("managed, never renewed").isFalse();
+        assertThat(accepts(OTHER)).as("not managed by the fence").isTrue();
+        String ruleset = sh("ip", "netns", "exec", ns, "nft", "list", "ruleset").output;
+        assertThat(ruleset).contains("table inet tandem_fence_lb_1_test", "table arp tandem_fence_lb_1_test",
+                "arp operation request arp daddr ip @vips4 arp daddr ip != @held4 drop");
+    }
+
+    @Test
+    void aRenewalLetsPacketsInForItsTimeoutAndNotLonger() throws Exception {
+        fence.install(List.of(VIP, OTHER));
+        long t0 = System.nanoTime();
+        fence.renew(List.of(VIP), 300);
+        assertThat(accepts(VIP)).as("renewed for 300 ms").isTrue();
+        assertThat(accepts(OTHER)).as("managed, not renewed").isFalse();
+        long closedAfter = -1;
+        while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3)) {
+            long attempt = System.nanoTime(); // a dropped SYN shows only when the connect times out
+            if (!accepts(VIP)) {
+                closedAfter = (attempt - t0) / 1_000_000;
+                break;
+            }
+            Thread.sleep(2); // sampling the kernel's verdict, not waiting for a condition of ours
+        }
+        System.out.println("self-fence element renewed for 300 ms stopped accepting after " + closedAfter + " ms");
+        assertThat(closedAfter).as("ms from the renewal until packets are dropped").isBetween(280L, 450L);
+    }
+
+    @Test
+    void aRenewalRefreshesAnElementThatIsStillValidAndARevokeDropsAtOnce() throws Exception {
+        fence.install(List.of(VIP));
+        fence.renew(List.of(VIP), 150);
+        Thread.sleep(100); // part of the first timeout runs out
+        long renewedAt = System.nanoTime();
+        fence.renew(List.of(VIP), 400);
+        Thread.sleep(200); // past the first timeout, inside the second
+        assertThat(accepts(VIP)).as("the second renewal replaced the first element's timeout").isTrue();
+        assertThat((System.nanoTime() - renewedAt) / 1_000_000).isLessThan(400);
+        fence.revoke(VIP);
+        assertThat(accepts(VIP)).as("revoked").isFalse();
+        fence.revoke(VIP); // absent now: still no error
+    }
+
+    @Test
+    void closeRemovesBothTables() throws Exception {
+        fence.install(List.of(VIP));
+        fence.close();
+        assertThat(fence.active()).isFalse();
+        assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "ruleset").output).doesNotContain("tandem_fence");
+        assertThat(accepts(VIP)).isTrue();
+        fence = null;
+    }
+
+    /** What a renewal costs (printed; the bound only catches a pathological path such as a spawned nft). */
+    @Test
+    void aRenewalCostsMicrosecondsNotMilliseconds() throws Exception {
+        fence.install(List.of(VIP, OTHER));
+        int n = 2000;
+        long[] took = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t = System.nanoTime();
+            fence.renew(List.of(VIP, OTHER), 500);
+            took[i] = System.nanoTime() - t;
+        }
+        java.util.Arrays.sort(took);
+        long p50 = took[n / 2] / 1000;
+        long p99 = took[n * 99 / 100] / 1000;
+        System.out.println("self-fence renewal of 2 addresses (3 sets x add+delete+add, one batch): p50 " + p50
+                + " us, p99 " + p99 + " us over " + n);
+        assertThat(p50).isLessThan(2_000);
+        assertThat(accepts(VIP)).isTrue();
+    }
+
+    @Test
+    void aBadTableIsRefusedWithTheKernelsErrorAndNothingChanges() throws Exception {
+        fence.install(List.of(VIP));
+        NftFence stranger = NftFence.inNamespace("nobody", List.of("ip", "netns", "exec", ns),
+                in(NftSetElements::open));
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> stranger.renew(List.of(VIP), 500))
+                    .isInstanceOf(NftSetElements.Refused.class).hasMessageContaining("errno 2");
+        } finally {
+            in(() -> {
+                stranger.close();
+                return null;
+            });
+        }
+        assertThat(accepts(VIP)).isFalse();
+    }
+
+    private boolean accepts(String address) throws Exception {
+        return in(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(address, PORT), 100);
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
+    private <T> T in(Callable<T> task) throws Exception {
+        return inside.submit(task).get(30, TimeUnit.SECONDS);
+    }
+
+    private static void enter(String namespace) throws Exception {
+        try {
+            enterOrThrow(namespace);
+        } catch (Exception | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
+    }
+
+    private static void enterOrThrow(String namespace) throws Throwable {
+        Linker linker = Linker.nativeLinker();
+        var libc = linker.defaultLookup();
+        MethodHandle open = linker.downcallHandle(libc.find("open").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        MethodHandle setns = linker.downcallHandle(libc.find("setns").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            fd = (int) open.invokeExact(arena.allocateFrom("/run/netns/" + namespace), 0);
+        }
+        if (fd < 0 || (int) setns.invokeExact(fd, 0x40000000 /* CLONE_NEWNET */) != 0) {
+            throw new IOException("setns into " + namespace + " failed");
+        }
+    }
+
+    private record Result(int code, String output) {
+    }
+
+    private static Result sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return new Result(-1, out);
+        }
+        return new Result(p.exitValue(), out);
+    }
+
+    private static void ok(Result r) {
+        assertThat(r.code).as(r.output).isZero();
+    }
+}
