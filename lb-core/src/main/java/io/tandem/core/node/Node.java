@@ -182,8 +182,17 @@ public final class Node implements AutoCloseable {
      * address this node's kernel would complete handshakes for a VIP the peer owns now, until
      * the HA layer's own sweep at its start, seconds later on a loaded host (the partition
      * nemesis measured 1.6-1.9 s of two accepting owners). HaNode sweeps again: harmless.
+     * Skipped when the peer-link port is taken: another instance of this node is running (a
+     * second {@code tandem run} by mistake), and its addresses are not leftovers.
      */
     private static void sweepLeftoverAddresses(io.tandem.config.HaConfig ha) {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.bind(new InetSocketAddress(ha.listen().host(), ha.listen().port()));
+        } catch (IOException | RuntimeException e) {
+            log.warn("leftover address sweep before binding skipped listen={}:{} error=\"{}\" (another instance"
+                    + " running?)", ha.listen().host(), ha.listen().port(), e.toString());
+            return;
+        }
         io.tandem.ha.IpAddressManager addresses = new io.tandem.ha.IpAddressManager(ha.interfaceName());
         for (io.tandem.config.HaConfig.Address a : ha.addresses()) {
             try {

@@ -397,6 +397,40 @@ class HaNemesisSystemIT {
         }
     }
 
+    /**
+     * The guard of the early leftover sweep (lb-core Node): a second {@code tandem run} of a
+     * node that is running (an operator's mistake) fails to start, and must not remove the
+     * running node's addresses on its way (it would, were every HA address a leftover).
+     */
+    @Test
+    @Order(6)
+    void aSecondInstanceStartedByMistakeLeavesTheRunningNodesAddressesAlone() throws Exception {
+        pair.startPair("nemtwice");
+        try (NemesisRig rig = new NemesisRig(pair)) {
+            rig.startSamplers();
+            await("each VIP on its preferred owner").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> rig.acceptingNow(50).get(VIP10).equals(Set.of("lb1")));
+            long t0 = System.nanoTime();
+            io.tandem.tests.TandemProcess second = pair.startNode("lb1", pair.cluster());
+            boolean exited = second.waitForExit(Duration.ofSeconds(60));
+            hold(1_000);
+            long t1 = System.nanoTime();
+            Analysis acc = OwnershipTimeline.analyse(rig.samples(), NemesisRig.NODES, VIP10, Notion.ACCEPTING, MAX_GAP,
+                    t0, t1, List.of(), TAIL);
+            List<OwnershipTimeline.Segment> lb1 = OwnershipTimeline.segments(rig.samples(), "lb1", VIP10,
+                    Notion.LISTED, MAX_GAP, t0, t1);
+            say("second instance of lb1: exited=%s code=%s in %d ms; .10 on the running lb1: %s; no owner: %s; its"
+                    + " last lines: %s", exited, exited ? second.process().exitValue() : "-", (t1 - t0) / MS - 1_000,
+                    lb1, acc.of(Kind.OWNERLESS), second.output().lines().filter(l -> l.contains("level=ERROR")
+                            || l.contains("sweep") || l.contains("cannot")).limit(3).toList());
+            org.assertj.core.api.Assertions.assertThat(exited).as("the second instance exits").isTrue();
+            org.assertj.core.api.Assertions.assertThat(lb1).as("the running lb1 listed .10 throughout")
+                    .allMatch(seg -> seg.state() == OwnershipTimeline.State.OWNER);
+            org.assertj.core.api.Assertions.assertThat(acc.of(Kind.OWNERLESS)).as(".10 without an accepting owner")
+                    .isEmpty();
+        }
+    }
+
     // --- the nemesis ---
 
     private void applyOne(NemesisRig rig, Random rng, int n) throws Exception {
