@@ -489,6 +489,14 @@ final class Arbiter {
                 claim(out, vipAddress, OwnershipCause.PEER_DEAD, l, last.id);
                 continue;
             }
+            // we held it last (e.g. handed it back, PREEMPTED) and its preferred owner died before
+            // claiming it: take it back at once, as from a dead holder. Not for a lease nobody held
+            // yet: at a cold start a peer not up yet also reads as dead, and claim_delay is its grace
+            Peer pref = peers.get(preferred.get(vipAddress));
+            if (me.equals(l.holder()) && pref != null && pref.probe == ProbeState.DEAD) {
+                claim(out, vipAddress, OwnershipCause.PEER_DEAD, l, pref.id);
+                continue;
+            }
             long since = freeSince.computeIfAbsent(vipAddress, k -> now);
             if (now - since >= t.claimDelay()) {
                 claim(out, vipAddress, OwnershipCause.FREE_LEASE, l, null);

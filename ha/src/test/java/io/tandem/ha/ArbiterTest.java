@@ -396,6 +396,48 @@ class ArbiterTest {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PREEMPTED, true));
     }
 
+    /**
+     * Found by the partition nemesis: the preferred owner dies between the hand-back (the holder
+     * released the address, PREEMPTED, and deleted its owner znode) and its own claim. The lease
+     * is free, its last holder is the survivor itself, its preferred owner is proven dead: the
+     * survivor must take it back at once, not after the claim delay (3 s by default; 10 s without
+     * an owner in the nemesis run, whose config has 20 s).
+     */
+    @Test
+    void anAddressHandedBackToAPreferredOwnerThatDiesBeforeClaimingItIsTakenBackAtOnce() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(2, "a", SESSION)), now);
+        a.evaluate(now);
+        List<Action.Release> released = List.of();
+        while (released.isEmpty() && now < 20_000) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            released = only(a.evaluate(now), Action.Release.class);
+        }
+        assertThat(released).extracting(Action.Release::cause).containsExactly(OwnershipCause.PREEMPTED);
+        a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", free(2, "a", 3)), now);
+        // b dies before its claim
+        now += 5;
+        a.linkLost("b", "eof", now);
+        List<Action> probe = a.evaluate(now);
+        a.probeWritten("b", only(probe, Action.Probe.class).getFirst().nonce(), now);
+        long dead = now;
+        List<Action.Claim> claims = List.of();
+        while (claims.isEmpty() && now < dead + 2_000) {
+            now += 10;
+            claims = only(a.evaluate(now), Action.Claim.class);
+        }
+        assertThat(claims).extracting(Action.Claim::vipAddress).containsExactly("10.0.0.2");
+        assertThat(now - dead).as("ms from the preferred owner's death to the claim")
+                .isLessThan(T.claimDelay());
+    }
+
     @Test
     void aLateTickRevalidatesHeldAddressesAndKeepsThoseZooKeeperConfirms() {
         Arbiter a = steadyPair(false);

@@ -49,6 +49,10 @@ final class PairSystem implements AutoCloseable {
     private TandemProcess lb1;
     private TandemProcess lb2;
     private boolean ipv6;
+    /** The {@code ha.preempt} of the nodes started from now on (off: the scenarios assert where addresses stay). */
+    private String preempt = "{enabled: false}";
+    /** The ZooKeeper cluster name {@link #startPair} settled on (a retried cold start uses a new one). */
+    private String cluster;
 
     private PairSystem(Topology net, Path dir) {
         this.net = net;
@@ -62,10 +66,15 @@ final class PairSystem implements AutoCloseable {
 
     /** Builds the namespaces and starts ZooKeeper and the backend (not the nodes). */
     static PairSystem create() throws Exception {
+        return create("");
+    }
+
+    /** As {@link #create()}, the namespaces tagged {@code tag} ({@link Topology#create(String)}). */
+    static PairSystem create(String tag) throws Exception {
         Orphans.sweep();
         Topology.sweep();
         Path dir = Files.createTempDirectory("tandem-hasys");
-        Topology net = Topology.create();
+        Topology net = Topology.create(tag);
         PairSystem s = new PairSystem(net, dir);
         try {
             net.host("client", "198.18.0.2")
@@ -215,6 +224,7 @@ final class PairSystem implements AutoCloseable {
         }
         for (int attempt = 1; ; attempt++) {
             String c = attempt == 1 ? cluster : cluster + "r" + attempt;
+            this.cluster = c;
             lb1 = startNode("lb1", c);
             await("lb1 connected to ZooKeeper").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100))
                     .failFast("lb1 exited", () -> !lb1.process().isAlive()).until(() -> zkConnected("lb1"));
@@ -248,6 +258,16 @@ final class PairSystem implements AutoCloseable {
         }
     }
 
+    /** The cluster name the last {@link #startPair} settled on: for restarting a node into it. */
+    String cluster() {
+        return cluster;
+    }
+
+    /** Sets the {@code ha.preempt} value (YAML flow map) of every node started from now on. */
+    void preempt(String yaml) {
+        preempt = yaml;
+    }
+
     /** Starts a (new) node process {@code id} in {@code cluster}; it becomes {@link #lb1()}/{@link #lb2()}. */
     TandemProcess startNode(String id, String cluster) throws IOException {
         String other = id.equals("lb1") ? "lb2" : "lb1";
@@ -278,13 +298,13 @@ final class PairSystem implements AutoCloseable {
                   probe_timeout: 250ms
                   isolation_grace: 250ms
                   claim_delay: 20s
-                  preempt: {enabled: false}
+                  preempt: %s
                   addresses:
                     - {address: %s, preferred_owner: lb1}
                     - {address: %s, preferred_owner: lb2}
                 %s""".formatted(VIP10, net.address("be"), VIP11, net.address("be"), vip6, id, cluster,
                 net.address(id), PEER_PORT, other, net.address(other), PEER_PORT, net.address("zk"), ZK_PORT,
-                Topology.IFACE, VIP10, VIP11, ha6));
+                Topology.IFACE, preempt, VIP10, VIP11, ha6));
         TandemProcess p = TandemProcess.startWith(net.in(id), "run", "--config", config.toString());
         nodes.add(p);
         if (id.equals("lb1")) {

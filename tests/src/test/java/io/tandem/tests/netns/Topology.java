@@ -71,7 +71,18 @@ public final class Topology implements AutoCloseable {
 
     /** Creates the bridge namespace of this JVM's topology (deleting a leftover one of this pid). */
     public static Topology create() throws IOException {
-        Topology t = new Topology("tnd-" + ProcessHandle.current().pid() + "-");
+        return create("");
+    }
+
+    /**
+     * As {@link #create()}, the namespace names tagged {@code tnd-<pid>-<tag><host>} (e.g. "nem"),
+     * so that a test's namespaces are told apart at a glance; {@link #sweep()} still finds them.
+     */
+    public static Topology create(String tag) throws IOException {
+        if (!tag.matches("[a-z0-9]*")) {
+            throw new IllegalArgumentException("tag: " + tag + " (expected [a-z0-9]*)");
+        }
+        Topology t = new Topology("tnd-" + ProcessHandle.current().pid() + "-" + tag);
         t.deleteAll();
         try {
             t.ok(List.of("ip", "netns", "add", t.bridgeNs));
