@@ -79,3 +79,32 @@ def machine():
             "kernel": platform.release(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "haproxy": ver("haproxy -v | head -1"), "nginx": ver("nginx -v 2>&1"),
             "java": ver(f"{java()} -version 2>&1 | head -1")}
+
+
+def tandem_jar():
+    """The jar the harnesses run: $TANDEM_JAR when set (a jar built elsewhere), else this tree's build."""
+    return Path(os.environ.get("TANDEM_JAR") or ROOT / "lb-core/target/tandem.jar")
+
+
+def tandem_cmd(java_bin, config):
+    """`tandem run` on a config file, with the launcher's JVM flags ($TANDEM_JAVA_OPTS replaces them)."""
+    flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()
+    return [java_bin, *flags, "--enable-native-access=ALL-UNNAMED", "-jar", str(tandem_jar()), "run", "--no-watch",
+            "--config", str(config)]
+
+
+def sweep_tagged_rules(tag, chains=("OUTPUT",)):
+    """Deletes every iptables rule carrying the comment `tag` (a crashed earlier run may have left some)."""
+    for chain in chains:
+        try:
+            out = subprocess.run(["iptables", "-w", "-S", chain], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        for line in out.splitlines():
+            if tag in line and line.startswith("-A "):
+                subprocess.run(["iptables", "-w", "-D", *line[3:].replace('"', "").split()], capture_output=True,
+                               timeout=10)
+
+
+def load_average():
+    return Path("/proc/loadavg").read_text().split()[:3]
