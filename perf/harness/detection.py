@@ -134,8 +134,14 @@ def serve(port):
 
 
 def start_backend(port):
+    """A counting backend, once it says it listens: an open port alone could be a leftover of another run."""
     p = fo.Proc(f"backend-{port}", [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)])
     try:
+        deadline = mono() + 10
+        while p.first_line_after(0, f"listening {port}")[0] is None:
+            if p.p.poll() is not None or mono() > deadline:
+                raise RuntimeError(f"backend {port} did not start: " + "".join(l for _, l in p.lines[-5:]))
+            time.sleep(0.02)
         wait_host_port("127.0.0.1", port, proc=p.p)
     except RuntimeError:
         p.stop()
@@ -410,6 +416,9 @@ def run_trial(name, scenario, args):
         ready.wait(5)
         time.sleep(0.3)
         if scenario == "kill":
+            # The process is gone (zombie: its sockets closed, its FINs sent) when wait() returns: how much of
+            # the time out of the pool is the kernel tearing the process down, not the proxy.
+            threading.Thread(target=lambda: seen.update(exit=(backends[0].p.wait(), mono())[1]), daemon=True).start()
             backends[0].signal(signal.SIGKILL)
         elif scenario == "stop":
             backends[0].signal(signal.SIGSTOP)
@@ -429,6 +438,7 @@ def run_trial(name, scenario, args):
         r = marks(proxy, name, scenario, t_fault, fault_wall)
         r["down_poll_ms"] = round((seen["t"] - t_fault) * 1000, 1) if seen.get("t") else None
         r["down_poll_lower_ms"] = round((seen["before"] - t_fault) * 1000, 1) if seen.get("before") else None
+        r["victim_exit_ms"] = round((seen["exit"] - t_fault) * 1000, 1) if seen.get("exit") else None
         r["accepted_per_s_per_backend"] = round(sum(accepted) / len(accepted), 2)
         r["accepted_per_s"] = [round(p, 2) for p in accepted]
         r["syns_per_s_per_backend"] = round(sum(syns) / len(syns), 2) if syns else None
@@ -447,6 +457,7 @@ def run_trial(name, scenario, args):
 
 METRICS = [("out of pool, own clock, ms", "down_own_ms", 1), ("out of pool, poller, ms", "down_poll_ms", 1),
            ("first failed probe, ms", "first_failed_probe_ms", 1),
+           ("killed process reaped, ms", "victim_exit_ms", 1),
            ("probe SYNs/s per backend (idle)", "syns_per_s_per_backend", 2),
            ("accepted conn/s per backend (idle)", "accepted_per_s_per_backend", 2),
            ("proxy CPU ms/s (idle)", "cpu_ms_per_s_idle", 2)]
@@ -517,7 +528,10 @@ def render(s):
              f"iptables call, harness clock). *Own clock*: the proxy's own log timestamp of the backend leaving "
              f"the pool; *poller*: the first answer of an outside poller (every {a['poll_ms']} ms: Tandem's admin "
              "API, HAProxy's stats socket) that shows it out; *first failed probe*: Tandem's transition line minus "
-             "its `detection_ms`, HAProxy's first `Health check ... failed` line. Probe cost over "
+             "its `detection_ms`, HAProxy's first `Health check ... failed` line (both: when the first failing "
+             "probe's result was known); *killed process reaped* (kill only): when `wait()` on the killed backend "
+             "returned, i.e. the kernel had torn it down and closed its sockets — no proxy can see the death "
+             "before that. Probe cost over "
              f"{a['idle']} s idle before the fault (poller not running): *probe SYNs/s* = connection attempts to "
              "the backend's port per second, counted by the kernel (an iptables counting rule; HAProxy's "
              "connect-only check resets the connection before the server's `accept()` returns it, so the server "
