@@ -108,3 +108,20 @@ def sweep_tagged_rules(tag, chains=("OUTPUT",)):
 
 def load_average():
     return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def rotated(items, rep):
+    """`items` starting at position rep (mod len): each repetition puts another proxy first, so drift on a
+    shared machine spreads over all of them."""
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
+def harness_process_setup():
+    """Lifts the open-file limit to its hard cap and turns SIGTERM into KeyboardInterrupt, so a harness
+    killed politely still runs its cleanup (processes, iptables rules) and writes what it measured."""
+    import resource
+    import signal
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

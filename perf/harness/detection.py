@@ -46,7 +46,6 @@ import calendar
 import http.client
 import json
 import os
-import resource
 import selectors
 import shutil
 import signal
@@ -59,7 +58,8 @@ import time
 from pathlib import Path
 
 import failover as fo
-from common import ROOT, cpu_seconds, java, load_average, machine, sweep_tagged_rules, tandem_cmd, tree
+from common import (ROOT, cpu_seconds, harness_process_setup, java, load_average, machine, rotated,
+                    sweep_tagged_rules, tandem_cmd, tree)
 from zone_failover import fmt_ratio, ratio, wait_host_port
 
 BACKENDS = (25801, 25802)
@@ -163,8 +163,13 @@ def rule_specs(port):
 
 
 def silence(port):
+    """Inserts both rules; returns the monotonic instant the first (`--dport`: no SYN reaches the backend
+    any more) was in, so the report can say how much earlier than the fault instant the silence began."""
+    first = None
     for spec in rule_specs(port):
         subprocess.run(["iptables", "-w", "-I", *spec], check=True, capture_output=True, timeout=10)
+        first = first or mono()
+    return first
 
 
 def sweep_rules():
@@ -424,7 +429,7 @@ def run_trial(name, scenario, args):
             backends[0].signal(signal.SIGSTOP)
         else:
             silenced = True
-            silence(VICTIM)
+            seen["first_rule"] = silence(VICTIM)
         t_fault, fault_wall = mono(), time.time()
         deadline = t_fault + WAIT_DOWN_S
         th.join(timeout=WAIT_DOWN_S + 3)
@@ -439,6 +444,9 @@ def run_trial(name, scenario, args):
         r["down_poll_ms"] = round((seen["t"] - t_fault) * 1000, 1) if seen.get("t") else None
         r["down_poll_lower_ms"] = round((seen["before"] - t_fault) * 1000, 1) if seen.get("before") else None
         r["victim_exit_ms"] = round((seen["exit"] - t_fault) * 1000, 1) if seen.get("exit") else None
+        # silent: the fault instant is the end of the second iptables call; the first rule was in this much earlier
+        r["first_rule_before_fault_ms"] = (round((t_fault - seen["first_rule"]) * 1000, 1)
+                                           if seen.get("first_rule") else None)
         r["accepted_per_s_per_backend"] = round(sum(accepted) / len(accepted), 2)
         r["accepted_per_s"] = [round(p, 2) for p in accepted]
         r["syns_per_s_per_backend"] = round(sum(syns) / len(syns), 2) if syns else None
@@ -458,6 +466,7 @@ def run_trial(name, scenario, args):
 METRICS = [("out of pool, own clock, ms", "down_own_ms", 1), ("out of pool, poller, ms", "down_poll_ms", 1),
            ("first failed probe, ms", "first_failed_probe_ms", 1),
            ("killed process reaped, ms", "victim_exit_ms", 1),
+           ("silent: 1st rule in before the fault instant, ms", "first_rule_before_fault_ms", 1),
            ("probe SYNs/s per backend (idle)", "syns_per_s_per_backend", 2),
            ("accepted conn/s per backend (idle)", "accepted_per_s_per_backend", 2),
            ("proxy CPU ms/s (idle)", "cpu_ms_per_s_idle", 2)]
@@ -617,9 +626,7 @@ def main():
     args.count_syns = root
     if root:
         sweep_rules()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    harness_process_setup()
 
     global WORK, JAVA
     WORK = Path(tempfile.mkdtemp(prefix="tandem-detection-"))
@@ -632,9 +639,8 @@ def main():
     print(f"detection: load average before {load_before}", flush=True)
     try:
         for rep in range(args.reps):
-            order = proxies[rep % len(proxies):] + proxies[:rep % len(proxies)]
             for sc in scenarios:
-                for p in order:
+                for p in rotated(proxies, rep):
                     t = time.time()
                     try:
                         r = run_trial(p, sc, args)

@@ -121,6 +121,11 @@ def trial(proxy, scenario, own, poll, syns=2.0, cpu=1.0):
 
 
 class SummaryTest(unittest.TestCase):
+    def test_rotation_puts_each_proxy_first_in_turn(self):
+        from common import rotated
+        self.assertEqual([rotated(["a", "b", "c"], r)[0] for r in range(4)], ["a", "b", "c", "a"])
+        self.assertEqual(rotated(["a", "b", "c"], 1), ["b", "c", "a"])
+
     def test_percentiles_nearest_rank(self):
         self.assertEqual(d.pct([5, 1, 3], 0.5), 3)
         self.assertEqual(d.pct([5, 1, 3], 0.99), 5)   # p99 of 3 values is the max
