@@ -79,3 +79,49 @@ def machine():
             "kernel": platform.release(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "haproxy": ver("haproxy -v | head -1"), "nginx": ver("nginx -v 2>&1"),
             "java": ver(f"{java()} -version 2>&1 | head -1")}
+
+
+def tandem_jar():
+    """The jar the harnesses run: $TANDEM_JAR when set (a jar built elsewhere), else this tree's build."""
+    return Path(os.environ.get("TANDEM_JAR") or ROOT / "lb-core/target/tandem.jar")
+
+
+def tandem_cmd(java_bin, config):
+    """`tandem run` on a config file, with the launcher's JVM flags ($TANDEM_JAVA_OPTS replaces them)."""
+    flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()
+    return [java_bin, *flags, "--enable-native-access=ALL-UNNAMED", "-jar", str(tandem_jar()), "run", "--no-watch",
+            "--config", str(config)]
+
+
+def sweep_tagged_rules(tag, chains=("OUTPUT",)):
+    """Deletes every iptables rule carrying the comment `tag` (a crashed earlier run may have left some)."""
+    for chain in chains:
+        try:
+            out = subprocess.run(["iptables", "-w", "-S", chain], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        for line in out.splitlines():
+            if tag in line and line.startswith("-A "):
+                subprocess.run(["iptables", "-w", "-D", *line[3:].replace('"', "").split()], capture_output=True,
+                               timeout=10)
+
+
+def load_average():
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def rotated(items, rep):
+    """`items` starting at position rep (mod len): each repetition puts another proxy first, so drift on a
+    shared machine spreads over all of them."""
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
+def harness_process_setup():
+    """Lifts the open-file limit to its hard cap and turns SIGTERM into KeyboardInterrupt, so a harness
+    killed politely still runs its cleanup (processes, iptables rules) and writes what it measured."""
+    import resource
+    import signal
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -37,7 +37,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, TANDEM_FLAGS, cpu_seconds, java, machine, tree, wait_port
+from common import ROOT, cpu_seconds, java, machine, tandem_cmd, tree, wait_port
 
 BACKENDS = (25501, 25502)
 VICTIM = BACKENDS[0]
@@ -203,10 +203,7 @@ def start_proxy(name):
         return Proc(name, ["nginx", "-c", str(cfg), "-p", str(WORK)], [front])
     cfg = WORK / f"{name}.yaml"
     cfg.write_text(proxy_config(name))
-    flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()  # the launcher's flags
-    return Proc(name, [JAVA, *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
-                       str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
-                [front, TANDEM_ADMIN])
+    return Proc(name, tandem_cmd(JAVA, cfg), [front, TANDEM_ADMIN])
 
 
 def eject_line(proxy, name, t_fault):

@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 import failover as fo
-from common import ROOT, TANDEM_FLAGS, java, machine
+from common import java, load_average, machine, ROOT, sweep_tagged_rules, tandem_cmd
 
 PORT = 25601
 ZONES = {"zone-a": ("127.0.24.10", "127.0.24.11"), "zone-b": ("127.0.24.20", "127.0.24.21"),
@@ -87,14 +87,7 @@ def rule_args():
 
 def sweep_rules():
     """Deletes every rule this harness tagged (a crashed earlier run may have left one behind)."""
-    try:
-        out = subprocess.run(["iptables", "-w", "-S", "OUTPUT"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return
-    for line in out.splitlines():
-        if RULE_TAG in line and line.startswith("-A "):
-            subprocess.run(["iptables", "-w", "-D", *line[3:].replace('"', "").split()], capture_output=True,
-                           timeout=10)
+    sweep_tagged_rules(RULE_TAG)
 
 
 def iptables(op):
@@ -236,10 +229,7 @@ def start_proxy(name):
         return fo.Proc(name, ["nginx", "-c", str(cfg), "-p", str(WORK)], [front])
     cfg = WORK / "tandem.yaml"
     cfg.write_text(proxy_config(name))
-    flags = os.environ.get("TANDEM_JAVA_OPTS", TANDEM_FLAGS).split()
-    return fo.Proc(name, [JAVA, *flags, "--enable-native-access=ALL-UNNAMED", "-jar",
-                          str(ROOT / "lb-core/target/tandem.jar"), "run", "--no-watch", "--config", str(cfg)],
-                   [front, TANDEM_ADMIN])
+    return fo.Proc(name, tandem_cmd(JAVA, cfg), [front, TANDEM_ADMIN])
 
 
 def zone_down_line(proxy, name, t_fault):
@@ -698,8 +688,7 @@ def plot(s, runs, out):
 
 # ---------------------------------------------------------------- main
 
-def uptime():
-    return Path("/proc/loadavg").read_text().split()[:3]
+uptime = load_average
 
 
 def main():
