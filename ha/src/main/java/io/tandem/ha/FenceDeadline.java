@@ -28,8 +28,10 @@ import java.util.Map;
  * </ul>
  * Bound (2) holds only while the thread runs without stalls: after a gap between two decisions
  * longer than {@code downWindow}, a probe may have gone unanswered, so bound (2) is suspended
- * for {@code downWindow + interval} (= {@code probe_timeout}: by then a peer that took over has
- * claimed the lease, and the Arbiter has seen it and released). The deadline is the minimum over
+ * until the thread has run on time for {@code window + 2 × interval} (a peer's whole takeover
+ * path, {@code heartbeat.timeout + probe_timeout}): a starved thread, late on every tick, never
+ * gets it back while starved (the partition nemesis saw a node at 2 % CPU that ran two ticks
+ * close together re-open its fence after its peer had taken over). The deadline is the minimum over
  * the peers of the later bound, never more than {@code window} ahead. A process that is frozen, starved or dead renews nothing and its kernel drops the
  * packets by itself once the deadline passes; a healthy node whose link is cut one way keeps
  * its addresses (bound 2, renewed every tick).
@@ -67,6 +69,19 @@ final class FenceDeadline {
         return window;
     }
 
+    /**
+     * Whether to echo a peer's heartbeat back to it (its bound (1)): only once its link has been up
+     * for a whole takeover path ({@code heartbeat.timeout + probe_timeout}). A peer declared dead
+     * on a probe just before its heartbeats came back may still have a claim in flight; an echo
+     * then would let it renew while we take its address (the nemesis saw a node at 2 % CPU accept
+     * again after its peer took over). By the time this holds, any such claim has landed and our
+     * heartbeats — the same ones that carry the echo — name its new epoch, which the peer fences
+     * on before it renews.
+     */
+    static boolean mayEcho(boolean up, long upSince, long now, long takeoverPath) {
+        return up && upSince >= 0 && now - upSince >= takeoverPath;
+    }
+
     /** Records that heartbeat {@code seq} of this incarnation is sent at {@code at} (call before sending). */
     void sent(long seq, long at) {
         int i = (int) (seq % REMEMBERED);
@@ -96,7 +111,9 @@ final class FenceDeadline {
      */
     void ran(long now) {
         if (lastDecision >= 0 && now - lastDecision > downWindow) {
-            suspendedUntil = now + downWindow + interval;
+            suspendedUntil = now + window + 2 * interval; // heartbeat.timeout + probe_timeout
+        } else if (suspendedUntil > now && now - lastDecision > 2 * interval) {
+            suspendedUntil = now + window + 2 * interval; // still late: not running on time yet
         }
         lastDecision = Math.max(lastDecision, now);
     }

@@ -319,8 +319,10 @@ public final class HaNode implements AutoCloseable {
 
     private void sendHeartbeat() {
         Map<String, PeerMessage.Echo> echoes = new HashMap<>();
+        long now = now();
+        long takeoverPath = config.heartbeatTimeout().toMillis() + config.probeTimeout().toMillis();
         for (Arbiter.Peer p : arbiter.peers()) {
-            if (p.heartbeat != null) {
+            if (p.heartbeat != null && FenceDeadline.mayEcho(p.up, p.upSince, now, takeoverPath)) {
                 echoes.put(p.id, new PeerMessage.Echo(p.heartbeat.incarnation(), p.heartbeat.sequence()));
             }
         }

@@ -74,13 +74,30 @@ class FenceDeadlineTest {
     }
 
     @Test
-    void aStallSuspendsTheProbeRuleForAProbeTimeoutSoOnlyAcknowledgementsCanRenew() {
+    void aStallSuspendsTheProbeRuleUntilTheThreadRanOnTimeForAWholeTakeoverPath() {
         d.deadline(Map.of("lb2", false), 1_000);
         // Frozen for 400 ms: a probe written meanwhile went unanswered; the peer may own it now.
         assertThat(d.deadline(Map.of("lb2", false), 1_400)).isLessThanOrEqualTo(1_400);
         assertThat(d.deadline(Map.of("lb2", false), 1_425)).isLessThanOrEqualTo(1_425);
-        // probe_timeout (= down window + interval) after the stall ended, the rule is back.
-        assertThat(d.deadline(Map.of("lb2", false), 1_500)).isEqualTo(1_500 + DOWN);
+        for (long t = 1_450; t < 1_650; t += INTERVAL) {
+            assertThat(d.deadline(Map.of("lb2", false), t)).isLessThanOrEqualTo(t);
+        }
+        // timeout + probe_timeout (= window + 2 intervals) of on-time ticks after the stall: back.
+        assertThat(d.deadline(Map.of("lb2", false), 1_650)).isEqualTo(1_650 + DOWN);
+    }
+
+    /** 2 % CPU: ticks 100 ms apart, with now and then two close together — never on time long enough. */
+    @Test
+    void aStarvedThreadDoesNotGetTheProbeRuleBackFromTwoTicksCloseTogether() {
+        d.deadline(Map.of("lb2", false), 1_000);
+        long t = 1_000;
+        for (int i = 0; i < 20; i++) {
+            t += 100;
+            assertThat(d.deadline(Map.of("lb2", false), t)).as("late tick at %d", t).isLessThanOrEqualTo(t);
+            assertThat(d.deadline(Map.of("lb2", false), t + 5)).as("close tick at %d", t + 5)
+                    .isLessThanOrEqualTo(t + 5);
+            t += 5;
+        }
     }
 
     @Test
@@ -120,6 +137,15 @@ class FenceDeadlineTest {
             d.ran(t);
         }
         assertThat(d.deadline(Map.of("lb2", false), 5_010)).isEqualTo(5_010 + DOWN);
+    }
+
+    @Test
+    void aPeerIsEchoedOnlyOnceItsLinkHasBeenUpForAWholeTakeoverPath() {
+        assertThat(FenceDeadline.mayEcho(false, 1_000, 5_000, 250)).as("link down").isFalse();
+        assertThat(FenceDeadline.mayEcho(true, 4_900, 5_000, 250)).as("up again 100 ms ago: a claim may be in flight")
+                .isFalse();
+        assertThat(FenceDeadline.mayEcho(true, 4_750, 5_000, 250)).as("up for the whole path").isTrue();
+        assertThat(FenceDeadline.mayEcho(true, -1, 5_000, 250)).as("never up").isFalse();
     }
 
     @Test
