@@ -424,6 +424,7 @@ class ConnectionSurvivalIT {
         net.link(RepNet.NODE1, false); // host loss
         net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
         net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
+        net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
         startNode2(record, "--check");
         line("restored");
         assertThat(line("verdict=")).startsWith("verdict=MATCH");
@@ -449,6 +450,7 @@ class ConnectionSurvivalIT {
         net.link(RepNet.NODE1, false);
         net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
         net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
+        net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
         startNode2(record, "--check");
         line("restored");
         assertThat(line("verdict=")).startsWith("verdict=MISMATCH");
@@ -504,6 +506,8 @@ class ConnectionSurvivalIT {
         }
         net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
         net.in(RepNet.BACKEND, "ip", "neigh", "flush", "dev", "eth0");
+        net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
+        net.announce(RepNet.NODE2, SOURCE, RepNet.BACKEND);
         startNode2(frontRecord, backRecord.toString(), "--pair", "--check", "--lift", "rephold");
         String restored = line("restored");
         assertThat(line("verdict=")).startsWith("verdict=MATCH MATCH");
@@ -572,6 +576,7 @@ class ConnectionSurvivalIT {
         net.in(RepNet.NODE1, "ip", "addr", "del", VIP + "/32", "dev", "eth0");
         net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
         net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
+        net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
     }
 
     private void hold(String host) throws IOException {

@@ -82,6 +82,20 @@ final class RepNet implements AutoCloseable {
         return prefix + host;
     }
 
+    /**
+     * What the HA layer's gratuitous ARP does when {@code owner} takes {@code address}: each of
+     * {@code neighbours} points its entry for the address at the owner's MAC now. A plain
+     * {@code ip neigh flush} left it to the neighbour's own resolution, which after a host loss
+     * can first probe the old MAC for seconds (the restore check's 3 s then saw nothing: UNKNOWN,
+     * once in CI).
+     */
+    void announce(String owner, String address, String... neighbours) throws IOException {
+        String mac = in(owner, "cat", "/sys/class/net/eth0/address").strip();
+        for (String n : neighbours) {
+            in(n, "ip", "neigh", "replace", address, "lladdr", mac, "dev", "eth0", "nud", "reachable");
+        }
+    }
+
     /** Runs {@code cmd} inside {@code host}'s namespace; fails on a non-zero exit. */
     String in(String host, String... cmd) throws IOException {
         List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns(host)));
