@@ -334,12 +334,10 @@ public final class HaNode implements AutoCloseable {
 
     /**
      * Lets packets in for {@code vipAddresses} until the fence deadline (on the control thread,
-     * before the heartbeat that promises them: see {@link FenceDeadline}). The relative timeout
-     * is computed right before the netlink call; if the call returns late (the thread was
-     * descheduled around it, so the kernel may have counted from later than we did), it is
-     * renewed again at once with what is left, so an over-long element lives only as long as
-     * this thread is kept from running. A failed renewal releases the addresses: a node that
-     * cannot renew its fence would blackhole them.
+     * before the heartbeat that promises them: see {@link FenceDeadline}). The deadline is
+     * absolute in the kernel too ({@link KernelFence#renew}), so a call descheduled between the
+     * computation and the netlink send cannot stretch it. A failed renewal releases the
+     * addresses: a node that cannot renew its fence would blackhole them.
      */
     private void renewFence(java.util.Collection<String> vipAddresses) {
         if (!fence.active() || vipAddresses.isEmpty()) {
@@ -354,37 +352,25 @@ public final class HaNode implements AutoCloseable {
             // hear us, so we would not see the peer's probe either.
             seesProbes &= !(p.probe == Arbiter.ProbeState.SENT && now0 - p.probeSentAt > fenceDownWindow);
         }
-        long deadline = fenceDeadline.deadline(links, seesProbes, now0);
-        for (int attempt = 0; attempt < 2; attempt++) {
-            long t0 = System.nanoTime();
-            long valid = deadline - t0 / 1_000_000;
-            try {
-                if (valid < 1) {
-                    if (attempt > 0) {
-                        for (String a : vipAddresses) {
-                            fence.revoke(a);
-                        }
-                    }
-                    return;
-                }
-                fence.renew(vipAddresses, valid);
-            } catch (IOException | RuntimeException e) {
-                fenceFailures.incrementAndGet();
-                log.error("self-fence renewal failed node={} addresses={} error=\"{}\" (releasing them: packets to them "
-                        + "would be dropped)", config.nodeId(), vipAddresses, e.toString());
-                long now = now();
-                for (String a : List.copyOf(vipAddresses)) {
-                    arbiter.addressFailed(a, now);
-                }
-                return;
-            }
-            long took = System.nanoTime() - t0;
-            fenceRenewals.incrementAndGet();
-            fenceRenewNanosMax.accumulateAndGet(took, Math::max);
-            if (took < 2_000_000) {
-                return;
-            }
+        long until = fenceDeadline.deadline(links, seesProbes, now0) * 1_000_000;
+        long t0 = System.nanoTime();
+        if (until - t0 < 1_000_000) {
+            return; // nothing left to grant: the elements run out by themselves
         }
+        try {
+            fence.renew(vipAddresses, until);
+        } catch (IOException | RuntimeException e) {
+            fenceFailures.incrementAndGet();
+            log.error("self-fence renewal failed node={} addresses={} error=\"{}\" (releasing them: packets to them "
+                    + "would be dropped)", config.nodeId(), vipAddresses, e.toString());
+            long now = now();
+            for (String a : List.copyOf(vipAddresses)) {
+                arbiter.addressFailed(a, now);
+            }
+            return;
+        }
+        fenceRenewals.incrementAndGet();
+        fenceRenewNanosMax.accumulateAndGet(System.nanoTime() - t0, Math::max);
     }
 
     /** The self-fence: what it is, whether it filters, renewals, failures, the slowest renewal in µs. */

@@ -23,7 +23,7 @@ public interface KernelFence {
         }
 
         @Override
-        public void renew(Collection<String> addresses, long validMs) {
+        public void renew(Collection<String> addresses, long untilNanos) {
         }
 
         @Override
@@ -53,10 +53,12 @@ public interface KernelFence {
     void install(Collection<String> managed) throws IOException;
 
     /**
-     * Lets packets to {@code addresses} in for {@code validMs} from this call, in one
-     * transaction; the other addresses are left as they are.
+     * Lets packets to {@code addresses} in until {@code untilNanos} (the {@link System#nanoTime()}
+     * clock; at least 1 ms ahead), in one transaction; the other addresses are left as they are.
+     * The end is absolute: a call that reaches the kernel late (the thread was descheduled after
+     * computing the deadline) does not let packets in any longer.
      */
-    void renew(Collection<String> addresses, long validMs) throws IOException;
+    void renew(Collection<String> addresses, long untilNanos) throws IOException;
 
     /** Drops packets to {@code address} again at once (a release). */
     void revoke(String address) throws IOException;

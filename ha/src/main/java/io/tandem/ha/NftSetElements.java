@@ -49,14 +49,43 @@ final class NftSetElements implements AutoCloseable {
     private static final short NFTA_LIST_ELEM = 1;
     private static final short NFTA_SET_ELEM_KEY = 1;
     private static final short NFTA_SET_ELEM_TIMEOUT = 4;
+    private static final short NFTA_SET_ELEM_FLAGS = 3;
+    private static final int NFT_SET_ELEM_INTERVAL_END = 1;
     private static final short NFTA_DATA_VALUE = 1;
     private static final int SOCKADDR_NL_SIZE = 12;
     private static final int REPLY_BYTES = 16 * 1024;
 
-    /** One message of a batch: add ({@code timeoutMs} ≥ 1, or 0 for none) or delete {@code keys} of one set. */
-    record Op(boolean add, byte family, String table, String set, List<byte[]> keys, long timeoutMs) {
+    /**
+     * One message of a batch: add ({@code timeoutMs} ≥ 1, or 0 for none) or delete {@code keys} of
+     * one set; a delete with no keys flushes the set. {@code intervalEnds}, when not empty, marks
+     * index for index the keys that close an interval (an interval set holds a range as its first
+     * key and, flagged {@code NFT_SET_ELEM_INTERVAL_END}, the key one past its last).
+     */
+    record Op(boolean add, byte family, String table, String set, List<byte[]> keys, List<Boolean> intervalEnds,
+            long timeoutMs) {
         Op {
             keys = List.copyOf(keys);
+            intervalEnds = List.copyOf(intervalEnds);
+            if (!intervalEnds.isEmpty() && intervalEnds.size() != keys.size()) {
+                throw new IllegalArgumentException("intervalEnds: " + intervalEnds.size() + " (expected one per key: "
+                        + keys.size() + ")");
+            }
+            if (add && keys.isEmpty()) {
+                throw new IllegalArgumentException("keys: none (an add needs at least one element)");
+            }
+        }
+
+        Op(boolean add, byte family, String table, String set, List<byte[]> keys, long timeoutMs) {
+            this(add, family, table, set, keys, List.of(), timeoutMs);
+        }
+
+        /** Deletes every element of {@code set} (in the same transaction as what follows it). */
+        static Op flush(byte family, String table, String set) {
+            return new Op(false, family, table, set, List.of(), List.of(), 0);
+        }
+
+        boolean isFlush() {
+            return !add && keys.isEmpty();
         }
     }
 
@@ -176,21 +205,25 @@ final class NftSetElements implements AutoCloseable {
             b.put(op.family()).put((byte) 0).putShort((short) 0); // nfgenmsg: family, NFNETLINK_V0, res_id
             string(b, NFTA_SET_ELEM_LIST_TABLE, op.table());
             string(b, NFTA_SET_ELEM_LIST_SET, op.set());
-            int elements = b.position();
-            b.putShort((short) 0).putShort((short) (NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED));
-            for (byte[] key : op.keys()) {
-                int elem = b.position();
-                b.putShort((short) 0).putShort((short) (NFTA_LIST_ELEM | NLA_F_NESTED));
-                b.putShort((short) (4 + 4 + key.length)).putShort((short) (NFTA_SET_ELEM_KEY | NLA_F_NESTED));
-                b.putShort((short) (4 + key.length)).putShort(NFTA_DATA_VALUE).put(key);
-                pad(b);
-                if (op.add() && op.timeoutMs() > 0) {
-                    b.putShort((short) 12).putShort(NFTA_SET_ELEM_TIMEOUT);
-                    b.order(ByteOrder.BIG_ENDIAN).putLong(op.timeoutMs()).order(ByteOrder.nativeOrder());
+            if (!op.isFlush()) { // no element list at all: the kernel flushes the set
+                int elements = b.position();
+                b.putShort((short) 0).putShort((short) (NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED));
+                for (int i = 0; i < op.keys().size(); i++) {
+                    int elem = b.position();
+                    b.putShort((short) 0).putShort((short) (NFTA_LIST_ELEM | NLA_F_NESTED));
+                    value(b, NFTA_SET_ELEM_KEY, op.keys().get(i));
+                    if (!op.intervalEnds().isEmpty() && op.intervalEnds().get(i)) {
+                        b.putShort((short) 8).putShort(NFTA_SET_ELEM_FLAGS);
+                        b.order(ByteOrder.BIG_ENDIAN).putInt(NFT_SET_ELEM_INTERVAL_END).order(ByteOrder.nativeOrder());
+                    }
+                    if (op.add() && op.timeoutMs() > 0) {
+                        b.putShort((short) 12).putShort(NFTA_SET_ELEM_TIMEOUT);
+                        b.order(ByteOrder.BIG_ENDIAN).putLong(op.timeoutMs()).order(ByteOrder.nativeOrder());
+                    }
+                    b.putShort(elem, (short) (b.position() - elem));
                 }
-                b.putShort(elem, (short) (b.position() - elem));
+                b.putShort(elements, (short) (b.position() - elements));
             }
-            b.putShort(elements, (short) (b.position() - elements));
             if (b.position() - start != messageSize(op)) {
                 throw new IllegalStateException("nfnetlink message size " + (b.position() - start) + " != "
                         + messageSize(op));
@@ -200,6 +233,13 @@ final class NftSetElements implements AutoCloseable {
         return b.array();
     }
 
+    /** A nested {@code NFTA_DATA_VALUE} attribute of type {@code type}. */
+    private static void value(ByteBuffer b, short type, byte[] bytes) {
+        b.putShort((short) (4 + align4(4 + bytes.length))).putShort((short) (type | NLA_F_NESTED));
+        b.putShort((short) (4 + bytes.length)).putShort(NFTA_DATA_VALUE).put(bytes);
+        pad(b);
+    }
+
     private static void control(ByteBuffer b, short type, int seq) {
         b.putInt(20).putShort(type).putShort(NLM_F_REQUEST).putInt(seq).putInt(0);
         b.put((byte) 0).put((byte) 0).order(ByteOrder.BIG_ENDIAN).putShort((short) NFNL_SUBSYS_NFTABLES)
@@ -207,9 +247,16 @@ final class NftSetElements implements AutoCloseable {
     }
 
     private static int messageSize(Op op) {
-        int size = 16 + 4 + stringAttr(op.table()) + stringAttr(op.set()) + 4;
-        for (byte[] key : op.keys()) {
-            size += 4 + 4 + align4(4 + key.length) + (op.add() && op.timeoutMs() > 0 ? 12 : 0);
+        int size = 16 + 4 + stringAttr(op.table()) + stringAttr(op.set());
+        if (op.isFlush()) {
+            return size;
+        }
+        size += 4;
+        for (int i = 0; i < op.keys().size(); i++) {
+            size += 4 + 4 + align4(4 + op.keys().get(i).length) + (op.add() && op.timeoutMs() > 0 ? 12 : 0);
+            if (!op.intervalEnds().isEmpty() && op.intervalEnds().get(i)) {
+                size += 8;
+            }
         }
         return size;
     }

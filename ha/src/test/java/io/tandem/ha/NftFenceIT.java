@@ -102,25 +102,57 @@ class NftFenceIT {
         assertThat(accepts(OTHER)).as("not managed by the fence").isTrue();
         String ruleset = sh("ip", "netns", "exec", ns, "nft", "list", "ruleset").output;
         assertThat(ruleset).contains("table inet tandem_fence_lb_1_test", "table arp tandem_fence_lb_1_test",
-                "arp operation request arp daddr ip @vips4 arp daddr ip != @held4 drop");
+                "arp operation request arp daddr ip @vips4 arp daddr ip != @held4 drop",
+                "ip daddr vmap { 198.18.77.10 : jump a0 }",
+                "meta time != @until0 socket transparent 0 drop",
+                "arp operation request arp daddr ip vmap { 198.18.77.10 : jump a0 }");
+    }
+
+    /**
+     * The starvation case of issue #19: the deadline was computed, then the thread was kept from
+     * running for 200 ms before its netlink call reached the kernel. A timeout alone would count
+     * from the call and let packets in 200 ms past the deadline (a second owner meanwhile); the
+     * absolute element ends at the deadline itself.
+     */
+    @Test
+    void aRenewalThatReachesTheKernelLateStillEndsAtItsDeadline() throws Exception {
+        fence.install(List.of(VIP, OTHER));
+        long t0 = System.nanoTime();
+        fence.renew(List.of(VIP), t0 + TimeUnit.MILLISECONDS.toNanos(300), t0 - TimeUnit.MILLISECONDS.toNanos(200));
+        assertThat(accepts(VIP)).as("inside its deadline").isTrue();
+        long closedAfter = closesAfter(VIP, t0);
+        System.out.println("self-fence renewal computed 200 ms before its call, deadline +300 ms: stopped accepting after "
+                + closedAfter + " ms (a timeout alone: 500 ms)");
+        assertThat(closedAfter).as("ms from the call until packets are dropped").isBetween(250L, 420L);
+    }
+
+    @Test
+    void aRevokeEndsOnlyItsOwnAddressInTheAbsoluteSets() throws Exception {
+        fence.install(List.of(VIP, OTHER));
+        fence.renew(List.of(VIP, OTHER), ahead(5_000));
+        fence.revoke(VIP);
+        assertThat(accepts(VIP)).as("revoked").isFalse();
+        assertThat(accepts(OTHER)).as("still renewed").isTrue();
+        String table = NftFence.tableName("lb-1.test");
+        for (String family : List.of("inet", "arp")) {
+            assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", family, table, "until0").output)
+                    .as(family + " range of the revoked address").doesNotContain("elements");
+            assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", family, table, "until1").output)
+                    .as(family + " range of the other address").contains("elements = { \"1970-01-01 00:00:00\"-");
+        }
+        fence.renew(List.of(VIP), ahead(5_000));
+        assertThat(accepts(VIP)).as("renewed again").isTrue();
+        assertThat(accepts(OTHER)).as("untouched by the other address's renewal").isTrue();
     }
 
     @Test
     void aRenewalLetsPacketsInForItsTimeoutAndNotLonger() throws Exception {
         fence.install(List.of(VIP, OTHER));
         long t0 = System.nanoTime();
-        fence.renew(List.of(VIP), 300);
+        fence.renew(List.of(VIP), ahead(300));
         assertThat(accepts(VIP)).as("renewed for 300 ms").isTrue();
         assertThat(accepts(OTHER)).as("managed, not renewed").isFalse();
-        long closedAfter = -1;
-        while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3)) {
-            long attempt = System.nanoTime(); // a dropped SYN shows only when the connect times out
-            if (!accepts(VIP)) {
-                closedAfter = (attempt - t0) / 1_000_000;
-                break;
-            }
-            Thread.sleep(2); // sampling the kernel's verdict, not waiting for a condition of ours
-        }
+        long closedAfter = closesAfter(VIP, t0);
         System.out.println("self-fence element renewed for 300 ms stopped accepting after " + closedAfter + " ms");
         assertThat(closedAfter).as("ms from the renewal until packets are dropped").isBetween(280L, 450L);
     }
@@ -138,13 +170,18 @@ class NftFenceIT {
         String rules = sh("ip", "netns", "exec", ns, "nft", "list", "ruleset").output;
         assertThat(rules).contains("icmpv6 type nd-neighbor-solicit @th,64,128 @ndvips @th,64,128 != @ndheld drop",
                 "0x20010db8007700000000000000000010");
-        fence.renew(List.of(VIP, v6), 5_000);
+        fence.renew(List.of(VIP, v6), ahead(5_000));
         String table = NftFence.tableName("lb-1.test");
         assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", "inet", table, "held6").output)
                 .contains("2001:db8:77::10");
         assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", "inet", table, "ndheld").output)
                 .contains("0x20010db8007700000000000000000010");
+        assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", "inet", table, "until1").output)
+                .contains("elements = { \"1970-01-01 00:00:00\"-");
+        assertThat(rules).contains("ip6 daddr vmap { 2001:db8:77::10 : jump a1 }", "chain n1 {");
         fence.revoke(v6);
+        assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", "inet", table, "until1").output)
+                .doesNotContain("elements");
         assertThat(sh("ip", "netns", "exec", ns, "nft", "list", "set", "inet", table, "ndheld").output)
                 .doesNotContain("0x20010db8007700000000000000000010");
         assertThat(accepts(VIP)).as("the IPv4 address untouched by the IPv6 revoke").isTrue();
@@ -153,10 +190,10 @@ class NftFenceIT {
     @Test
     void aRenewalRefreshesAnElementThatIsStillValidAndARevokeDropsAtOnce() throws Exception {
         fence.install(List.of(VIP));
-        fence.renew(List.of(VIP), 150);
+        fence.renew(List.of(VIP), ahead(150));
         Thread.sleep(100); // part of the first timeout runs out
         long renewedAt = System.nanoTime();
-        fence.renew(List.of(VIP), 400);
+        fence.renew(List.of(VIP), ahead(400));
         Thread.sleep(200); // past the first timeout, inside the second
         assertThat(accepts(VIP)).as("the second renewal replaced the first element's timeout").isTrue();
         assertThat((System.nanoTime() - renewedAt) / 1_000_000).isLessThan(400);
@@ -200,25 +237,36 @@ class NftFenceIT {
         long[] took = new long[n];
         for (int i = 0; i < n; i++) {
             long t = System.nanoTime();
-            fence.renew(List.of(VIP, OTHER), 500);
+            fence.renew(List.of(VIP, OTHER), ahead(500));
             took[i] = System.nanoTime() - t;
         }
         java.util.Arrays.sort(took);
         long p50 = took[n / 2] / 1000;
         long p99 = took[n * 99 / 100] / 1000;
-        System.out.println("self-fence renewal of 2 addresses (3 sets x add+delete+add, one batch): p50 " + p50
+        System.out.println("self-fence renewal of 2 addresses (3 timeout sets x add+delete+add, 4 per-address ranges flushed + re-added, one batch): p50 " + p50
                 + " us, p99 " + p99 + " us over " + n);
         assertThat(p50).isLessThan(2_000);
         assertThat(accepts(VIP)).isTrue();
     }
 
     @Test
+    void anAddressTheFenceWasNotInstalledForIsRefusedBeforeAnythingIsSent() throws Exception {
+        fence.install(List.of(VIP));
+        fence.renew(List.of(VIP), ahead(5_000));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> fence.renew(List.of(VIP, OTHER), ahead(5_000)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("198.18.77.11")
+                .hasMessageContaining("expected one of the addresses the fence was installed for");
+        fence.revoke(VIP);
+        assertThat(accepts(VIP)).as("the refused renewal sent nothing: the revoke stands").isFalse();
+    }
+
+    @Test
     void aBadTableIsRefusedWithTheKernelsErrorAndNothingChanges() throws Exception {
         fence.install(List.of(VIP));
-        NftFence stranger = NftFence.inNamespace("nobody", List.of("ip", "netns", "exec", ns),
-                in(NftSetElements::open));
+        NftFence stranger = NftFence.assumingInstalled("nobody", List.of("ip", "netns", "exec", ns),
+                in(NftSetElements::open), List.of(VIP));
         try {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> stranger.renew(List.of(VIP), 500))
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> stranger.renew(List.of(VIP), ahead(500)))
                     .isInstanceOf(NftSetElements.Refused.class).hasMessageContaining("errno 2");
         } finally {
             in(() -> {
@@ -227,6 +275,22 @@ class NftFenceIT {
             });
         }
         assertThat(accepts(VIP)).isFalse();
+    }
+
+    /** Ms from {@code t0} until the first connect to {@code address} that is dropped (-1: none in 3 s). */
+    private long closesAfter(String address, long t0) throws Exception {
+        while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3)) {
+            long attempt = System.nanoTime(); // a dropped SYN shows only when the connect times out
+            if (!accepts(address)) {
+                return (attempt - t0) / 1_000_000;
+            }
+            Thread.sleep(2); // sampling the kernel's verdict, not waiting for a condition of ours
+        }
+        return -1;
+    }
+
+    private static long ahead(long ms) {
+        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
     }
 
     private boolean accepts(String address) throws Exception {
