@@ -39,4 +39,12 @@ sealed interface Action {
     /** After a freeze: read the epoch records of these addresses directly (not from the cache). */
     record Revalidate(Set<String> vipAddresses) implements Action {
     }
+
+    /**
+     * Read {@code vipAddress}'s epoch record directly and report whether ZooKeeper answered
+     * ({@link Arbiter#zkChecked}): a voluntary hand-back waits for a fresh answer, since the
+     * owner-node delete that lets the preferred owner claim needs ZooKeeper to hear us.
+     */
+    record CheckZooKeeper(String vipAddress) implements Action {
+    }
 }

@@ -101,6 +101,10 @@ final class Arbiter {
     private final List<String> vipAddresses;
     private final Map<String, String> preferred;
     private final boolean preempt;
+    /** When a direct ZooKeeper read last answered ({@link #zkChecked}); -1: never. */
+    private long zkAnsweredAt = -1;
+    /** When the outstanding direct read was asked for; -1: none outstanding. */
+    private long zkCheckSentAt = -1;
     private final Timing t;
 
     private ZkState zk = ZkState.NOT_STARTED;
@@ -151,6 +155,19 @@ final class Arbiter {
         }
         if (state == ZkState.CONNECTED) {
             sessionId = session;
+        }
+    }
+
+    /**
+     * A direct read asked for by {@link Action.CheckZooKeeper} came back ({@code answered}) or
+     * failed: only an answer proves ZooKeeper hears this node now. A silent cut (packets dropped,
+     * not yet noticed: the session still looks CONNECTED until the client's read timeout) shows
+     * as a read that fails late.
+     */
+    void zkChecked(boolean answered, long now) {
+        zkCheckSentAt = -1;
+        if (answered) {
+            zkAnsweredAt = now;
         }
     }
 
@@ -529,6 +546,15 @@ final class Arbiter {
         out.add(new Action.Claim(vipAddress, cause, seen, fromPeer));
     }
 
+    /**
+     * Hands an address back to its preferred owner once that owner has been up (link, ZooKeeper)
+     * for the hold-down. Only while ZooKeeper demonstrably hears us: the hand-back deletes our
+     * owner node, and the preferred owner claims once it is gone, so a hand-back by a node whose
+     * ZooKeeper traffic is silently dropped would leave the address unowned until ZooKeeper
+     * answers again (the partition nemesis measured 1.5–5 s). A direct read first (one round trip,
+     * {@link Action.CheckZooKeeper}); the release follows an answer younger than the heartbeat
+     * timeout.
+     */
     private void preempt(List<Action> out, long now) {
         for (Map.Entry<String, Held> e : List.copyOf(held.entrySet())) {
             String owner = preferred.get(e.getKey());
@@ -537,9 +563,17 @@ final class Arbiter {
             }
             Peer p = peers.get(owner);
             if (p != null && p.up && p.heartbeat != null && p.heartbeat.zkConnected()
-                    && now - p.upSince >= t.preemptDelay()) {
+                    && now - p.upSince >= t.preemptDelay() && zkUsable()) {
+                if (zkAnsweredAt < 0 || now - zkAnsweredAt > t.heartbeatTimeout()) {
+                    // one read at a time; a lost report is replaced after the re-probe interval
+                    if (zkCheckSentAt < 0 || now - zkCheckSentAt > t.reprobeInterval()) {
+                        zkCheckSentAt = now;
+                        out.add(new Action.CheckZooKeeper(e.getKey()));
+                    }
+                    continue;
+                }
                 release(out, e.getKey(), OwnershipCause.PREEMPTED, "preferred owner " + owner + " back for "
-                        + (now - p.upSince) + "ms");
+                        + (now - p.upSince) + "ms, ZooKeeper answered " + (now - zkAnsweredAt) + "ms ago");
             }
         }
     }

@@ -485,6 +485,19 @@ public final class HaNode implements AutoCloseable {
                 log.info("peer link lost node={} peer={} cause=heartbeat_timeout", me, d.peer());
                 link.drop(d.peer());
             }
+            case Action.CheckZooKeeper c -> io.execute(() -> {
+                boolean answered;
+                try {
+                    store.read(c.vipAddress());
+                    answered = true;
+                } catch (Exception e) {
+                    answered = false;
+                    log.info("zookeeper check before a hand-back failed node={} address={} error=\"{}\" (not handing "
+                            + "it back until ZooKeeper answers)", me, c.vipAddress(), e.toString());
+                }
+                boolean ok = answered;
+                post(() -> arbiter.zkChecked(ok, now()));
+            });
             case Action.Revalidate r -> io.execute(() -> {
                 for (String vipAddress : r.vipAddresses()) {
                     try {

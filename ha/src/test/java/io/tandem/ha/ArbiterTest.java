@@ -46,6 +46,17 @@ class ArbiterTest {
         return actions.stream().filter(type::isInstance).map(type::cast).toList();
     }
 
+    /** {@code actions}, with every {@link Action.CheckZooKeeper} answered at once and what that decides. */
+    private List<Action> answered(Arbiter a, List<Action> actions) {
+        if (only(actions, Action.CheckZooKeeper.class).isEmpty()) {
+            return actions;
+        }
+        a.zkChecked(true, now);
+        List<Action> all = new java.util.ArrayList<>(actions);
+        all.addAll(a.evaluate(now));
+        return all;
+    }
+
     /** a holds 10.0.0.1 at epoch 1, b holds 10.0.0.2 at epoch 1, link up. */
     private Arbiter steadyPair(boolean preempt) {
         Arbiter a = arbiter(preempt);
@@ -389,7 +400,7 @@ class ArbiterTest {
         while (released.isEmpty() && now < back + 10_000) {
             now += 20;
             a.heartbeat("b", hb(true, Map.of()), now);
-            released = only(a.evaluate(now), Action.Release.class);
+            released = only(answered(a, a.evaluate(now)), Action.Release.class);
         }
         assertThat(now - back).isBetween(5000L, 5020L);
         assertThat(released).extracting(Action.Release::vipAddress, Action.Release::cause, Action.Release::deleteOwner)
@@ -418,7 +429,7 @@ class ArbiterTest {
         while (released.isEmpty() && now < 20_000) {
             now += 20;
             a.heartbeat("b", hb(true, Map.of()), now);
-            released = only(a.evaluate(now), Action.Release.class);
+            released = only(answered(a, a.evaluate(now)), Action.Release.class);
         }
         assertThat(released).extracting(Action.Release::cause).containsExactly(OwnershipCause.PREEMPTED);
         a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", free(2, "a", 3)), now);
@@ -504,7 +515,7 @@ class ArbiterTest {
         while (now < back + 6000) {
             now += 20;
             a.heartbeat("b", hb(true, Map.of()), now);
-            List<Action> actions = a.evaluate(now);
+            List<Action> actions = answered(a, a.evaluate(now));
             assertThat(only(actions, Action.Claim.class)).as("no RECOVERED claim of a relinquished address").isEmpty();
         }
         assertThat(a.heldEpochs()).containsOnlyKeys("10.0.0.1");
@@ -595,11 +606,64 @@ class ArbiterTest {
         now = back;
         while (released.isEmpty() && now < back + 10_000) {
             a.heartbeat("b", hb(true, Map.of()), now);
-            released = only(a.evaluate(now), Action.Release.class);
+            released = only(answered(a, a.evaluate(now)), Action.Release.class);
             now += 20;
         }
         assertThat(now - 20 - back).as("the hold-down counts from the last time the link came up").isBetween(5000L, 5020L);
         assertThat(released).extracting(Action.Release::cause).containsExactly(OwnershipCause.PREEMPTED);
+    }
+
+    /**
+     * Found by the partition nemesis: a holder whose ZooKeeper traffic is silently dropped (its
+     * session still looks connected) handed the address back; the owner-node delete waited for
+     * ZooKeeper and nobody served the address for seconds. A hand-back now needs a direct read
+     * that came back less than a heartbeat timeout ago.
+     */
+    @Test
+    void aHandBackWaitsForAFreshZooKeeperAnswer() {
+        Arbiter a = steadyPair(true);
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        a.evaluate(now);
+        long back = now + 20;
+        List<Action.CheckZooKeeper> checks = List.of();
+        while (checks.isEmpty() && now < back + 10_000) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            List<Action> actions = a.evaluate(now);
+            assertThat(only(actions, Action.Release.class)).as("no hand-back before ZooKeeper answered").isEmpty();
+            checks = only(actions, Action.CheckZooKeeper.class);
+        }
+        assertThat(now - back).as("the check comes with the hold-down").isBetween(5000L, 5020L);
+        assertThat(checks).extracting(Action.CheckZooKeeper::vipAddress).containsExactly("10.0.0.2");
+        // the read hangs (a silent cut): no hand-back, and no second read piled up for a while
+        long asked = now;
+        while (now < asked + 500) {
+            now += 20;
+            a.heartbeat("b", hb(true, Map.of()), now);
+            List<Action> actions = a.evaluate(now);
+            assertThat(only(actions, Action.Release.class)).isEmpty();
+            assertThat(only(actions, Action.CheckZooKeeper.class)).isEmpty();
+        }
+        // it fails: asked again at once; an answer that is already stale does not count either
+        a.zkChecked(false, now);
+        now += 20;
+        a.heartbeat("b", hb(true, Map.of()), now);
+        assertThat(only(a.evaluate(now), Action.CheckZooKeeper.class)).hasSize(1);
+        a.zkChecked(true, now);
+        now += 61; // T: heartbeat timeout 60 ms
+        a.heartbeat("b", hb(true, Map.of()), now);
+        List<Action> stale = a.evaluate(now);
+        assertThat(only(stale, Action.Release.class)).as("answer older than the heartbeat timeout").isEmpty();
+        assertThat(only(stale, Action.CheckZooKeeper.class)).hasSize(1);
+        a.zkChecked(true, now);
+        assertThat(only(a.evaluate(now), Action.Release.class))
+                .extracting(Action.Release::vipAddress, Action.Release::cause)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", OwnershipCause.PREEMPTED));
     }
 
     @Test
