@@ -4,11 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -317,29 +312,7 @@ class NftFenceIT {
     }
 
     private static void enter(String namespace) throws Exception {
-        try {
-            enterOrThrow(namespace);
-        } catch (Exception | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
-        }
-    }
-
-    private static void enterOrThrow(String namespace) throws Throwable {
-        Linker linker = Linker.nativeLinker();
-        var libc = linker.defaultLookup();
-        MethodHandle open = linker.downcallHandle(libc.find("open").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-        MethodHandle setns = linker.downcallHandle(libc.find("setns").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        int fd;
-        try (Arena arena = Arena.ofConfined()) {
-            fd = (int) open.invokeExact(arena.allocateFrom("/run/netns/" + namespace), 0);
-        }
-        if (fd < 0 || (int) setns.invokeExact(fd, 0x40000000 /* CLONE_NEWNET */) != 0) {
-            throw new IOException("setns into " + namespace + " failed");
-        }
+        io.tandem.sys.NetNamespace.enter(namespace);
     }
 
     private record Result(int code, String output) {

@@ -3,11 +3,6 @@ package io.tandem.core.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -26,9 +21,6 @@ import java.util.concurrent.TimeUnit;
  * of the host. Needs root (CAP_SYS_ADMIN), as the pair demo does anyway.
  */
 final class NamespacePort implements AutoCloseable {
-    private static final int CLONE_NEWNET = 0x40000000;
-    private static final int O_RDONLY = 0;
-
     private final ServerSocket server;
     private final ExecutorService inside;
 
@@ -106,39 +98,8 @@ final class NamespacePort implements AutoCloseable {
 
     /** setns(2) of the calling (platform) thread into {@code /run/netns/<namespace>}. */
     private static Void enter(String namespace) throws IOException {
-        try {
-            enterOrThrow(namespace);
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
-        }
+        io.tandem.sys.NetNamespace.enter(namespace);
         return null;
-    }
-
-    private static void enterOrThrow(String namespace) throws Throwable {
-        Linker linker = Linker.nativeLinker();
-        var libc = linker.defaultLookup();
-        MethodHandle open = linker.downcallHandle(libc.find("open").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-        MethodHandle setns = linker.downcallHandle(libc.find("setns").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        MethodHandle close = linker.downcallHandle(libc.find("close").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        int fd;
-        try (Arena arena = Arena.ofConfined()) {
-            fd = (int) open.invokeExact(arena.allocateFrom("/run/netns/" + namespace), O_RDONLY);
-        }
-        if (fd < 0) {
-            throw new IOException("open /run/netns/" + namespace + " failed");
-        }
-        try {
-            if ((int) setns.invokeExact(fd, CLONE_NEWNET) != 0) {
-                throw new IOException("setns(" + namespace + ") failed (needs root)");
-            }
-        } finally {
-            int ignored = (int) close.invokeExact(fd);
-        }
     }
 
     private static void closeQuietly(Socket s) {
