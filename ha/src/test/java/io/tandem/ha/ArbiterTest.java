@@ -57,6 +57,16 @@ class ArbiterTest {
         return all;
     }
 
+    /** b's link is lost, its probe goes unanswered, and a's claim of 10.0.0.2 (epoch 2) commits. */
+    private void tookOverFromB(Arbiter a) {
+        a.linkLost("b", "eof", now);
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        a.probeWritten("b", nonce, now);
+        now += 60;
+        a.evaluate(now);
+        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+    }
+
     /** a holds 10.0.0.1 at epoch 1, b holds 10.0.0.2 at epoch 1, link up. */
     private Arbiter steadyPair(boolean preempt) {
         Arbiter a = arbiter(preempt);
@@ -370,12 +380,7 @@ class ArbiterTest {
     @Test
     void withoutPreemptionAReturningPreferredOwnerDoesNotGetItsAddressBack() {
         Arbiter a = steadyPair(false);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.evaluate(now);
         for (int i = 0; i < 500; i++) {
             now += 20;
@@ -388,12 +393,7 @@ class ArbiterTest {
     @Test
     void withPreemptionTheAddressIsHandedBackOnceThePreferredOwnerWasBackForTheDelay() {
         Arbiter a = steadyPair(true);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.evaluate(now);
         long back = now + 20;
         List<Action.Release> released = List.of();
@@ -417,12 +417,7 @@ class ArbiterTest {
     @Test
     void anAddressHandedBackToAPreferredOwnerThatDiesBeforeClaimingItIsTakenBackAtOnce() {
         Arbiter a = steadyPair(true);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(2, "a", SESSION)), now);
         a.evaluate(now);
         List<Action.Release> released = List.of();
@@ -503,12 +498,7 @@ class ArbiterTest {
     @Test
     void anAddressHandedBackIsNotRecoveredWhileOurOwnerNodeIsStillBeingDeleted() {
         Arbiter a = steadyPair(true);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.leases(Map.of("10.0.0.1", owned(1, "a", SESSION), "10.0.0.2", owned(2, "a", SESSION)), now);
         a.evaluate(now);
         long back = now;
@@ -584,12 +574,7 @@ class ArbiterTest {
     @Test
     void aPreferredOwnerWhoseLinkFlapsDuringTheHoldDownDoesNotGetItsAddressBackUntilItStaysUp() {
         Arbiter a = steadyPair(true);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.evaluate(now);
         // back, then gone again after 4 s (a crash loop), then back for good
         for (int i = 0; i < 200; i++) {
@@ -598,7 +583,7 @@ class ArbiterTest {
             assertThat(only(a.evaluate(now), Action.Release.class)).isEmpty();
         }
         a.linkLost("b", "eof", now);
-        nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
+        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
         a.probeWritten("b", nonce, now);
         a.probeAnswered("b", nonce, now + 5);
         long back = now + 100;
@@ -622,12 +607,7 @@ class ArbiterTest {
     @Test
     void aHandBackWaitsForAFreshZooKeeperAnswer() {
         Arbiter a = steadyPair(true);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.evaluate(now);
         long back = now + 20;
         List<Action.CheckZooKeeper> checks = List.of();
@@ -669,12 +649,7 @@ class ArbiterTest {
     @Test
     void aPreferredOwnerWithoutZooKeeperIsNotHandedItsAddress() {
         Arbiter a = steadyPair(true);
-        a.linkLost("b", "eof", now);
-        long nonce = only(a.evaluate(now), Action.Probe.class).getFirst().nonce();
-        a.probeWritten("b", nonce, now);
-        now += 60;
-        a.evaluate(now);
-        a.claimDone("10.0.0.2", OwnershipCause.PEER_DEAD, "b", now, 2, now);
+        tookOverFromB(a);
         a.evaluate(now);
         for (int i = 0; i < 500; i++) {
             now += 20;
