@@ -545,8 +545,10 @@ def render(s):
              "the backend's port per second, counted by the kernel (an iptables counting rule; HAProxy's "
              "connect-only check resets the connection before the server's `accept()` returns it, so the server "
              "never sees those); *accepted conn/s* = connections the backend's `accept()` returned; *proxy CPU "
-             "ms/s* = the proxy process tree's CPU time (10 ms clock ticks) per second of the window. No client "
-             "traffic at any time.", "",
+             "ms/s* = the proxy process tree's CPU time (10 ms clock ticks) per second of the window; the window "
+             "starts about a second after the backend is first up, so Tandem's figure includes the JVM's start-up "
+             "and the JIT compiling the probe path (it falls over minutes at a few probes/s; steady-state cost "
+             "per probe: probe-cost.md beside this file). No client traffic at any time.", "",
              f"Check timing, both proxies: interval {INTER_MS} ms, timeout {TIMEOUT_MS} ms, fall {FALL}, rise "
              f"{RISE}, fast interval {FASTINTER_MS} ms, down interval {DOWNINTER_MS} ms, jitter {SPREAD_PCT} % "
              "(Tandem's defaults). TCP check for kill and silent (Tandem's watch connection is on by default "
