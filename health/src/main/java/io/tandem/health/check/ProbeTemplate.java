@@ -41,6 +41,7 @@ final class ProbeTemplate {
     private final byte[] send;
     private final byte[] expectPrefix;
     private final Pattern expectRegex;
+    private final byte[] httpRequest;
 
     ProbeTemplate(InetSocketAddress target, HealthCheckSpec spec, Class<? extends SocketChannel> socketChannel,
                   Class<? extends DatagramChannel> datagramChannel, Supplier<SslContext> tls) {
@@ -57,6 +58,7 @@ final class ProbeTemplate {
         byte[] sendBytes = null;
         byte[] prefix = null;
         Pattern regex = null;
+        byte[] request = null;
         switch (spec) {
             case HealthCheckSpec.Tcp t -> b.channel(socketChannel);
             case HealthCheckSpec.Http h -> {
@@ -74,6 +76,7 @@ final class ProbeTemplate {
                 if (h.tls()) {
                     sslContext = tls.get();
                 }
+                request = HttpProbe.request(h, address);
             }
             case HealthCheckSpec.SendExpect s -> {
                 b.channel(socketChannel);
@@ -113,6 +116,7 @@ final class ProbeTemplate {
         this.send = sendBytes;
         this.expectPrefix = prefix;
         this.expectRegex = regex;
+        this.httpRequest = request;
     }
 
     InetSocketAddress address() {
@@ -138,7 +142,7 @@ final class ProbeTemplate {
         Bootstrap b = bound(loop);
         return switch (spec) {
             case HealthCheckSpec.Tcp t -> new TcpConnectProbe(b, loop, address, timeout, done);
-            case HealthCheckSpec.Http h -> new HttpProbe(b, loop, address, timeout, h, ssl, done);
+            case HealthCheckSpec.Http h -> new HttpProbe(b, loop, address, timeout, h, ssl, httpRequest, done);
             case HealthCheckSpec.SendExpect s ->
                     new SendExpectProbe(b, loop, address, timeout, send, expectPrefix, expectRegex, done);
             case HealthCheckSpec.Udp u -> new UdpProbe(b, loop, address, timeout, send, expectPrefix, done);
