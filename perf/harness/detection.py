@@ -16,10 +16,10 @@ proxy with one idle VIP over them, and one fault on backend 1:
 Proxies (rotated order each repetition):
   tandem        Tandem's defaults for the check type: `health_check: {type: tcp}` for kill/silent (its
                 watch connection is on by default for tcp checks), `{type: http}` for stop. Defaults:
-                interval 500ms, timeout 250ms, fall 2, rise 2, fast_interval 50ms, down_interval
-                500ms, jitter 0.1 (docs/configuration.md, health_check).
-  haproxy       the same timing: `check inter 500 fastinter 50 downinter 500 fall 2 rise 2`,
-                `timeout check 250ms`, `timeout connect 250ms`, `spread-checks 10`; `option httpchk`
+                interval 100ms, timeout 75ms, fall 2, rise 2, fast_interval 20ms, down_interval
+                500ms, jitter 0.1 (docs/configuration.md, health_check; 500/250/50 ms before issue 18).
+  haproxy       the same timing: `check inter 100 fastinter 20 downinter 500 fall 2 rise 2`,
+                `timeout check 75ms`, `timeout connect 75ms`, `spread-checks 10`; `option httpchk`
                 for stop; `option log-health-checks` so each failed probe is logged.
   tandem-fast   Tandem with tighter timing: interval 100ms, timeout 100ms, fast_interval 20ms, fall 2.
 
@@ -74,7 +74,7 @@ SCENARIO_TITLES = {"kill": "kill -9 of the backend process",
 # Issue 18's goals, ms from the fault, for the p99 of the time out of the pool.
 GOALS_MS = {"kill": 10, "silent": 300, "stop": 300}
 # Tandem's health_check defaults (docs/configuration.md), given to HAProxy too.
-INTER_MS, TIMEOUT_MS, FALL, RISE, FASTINTER_MS, DOWNINTER_MS, SPREAD_PCT = 500, 250, 2, 2, 50, 500, 10
+INTER_MS, TIMEOUT_MS, FALL, RISE, FASTINTER_MS, DOWNINTER_MS, SPREAD_PCT = 100, 75, 2, 2, 20, 500, 10
 FAST = {"interval": "100ms", "timeout": "100ms", "fast_interval": "20ms", "fall": 2}
 RULE_TAG = "tandem-detection-perf"
 WAIT_DOWN_S = 5.0     # after the fault, how long a trial waits for the proxy to drop the backend
@@ -545,8 +545,10 @@ def render(s):
              "the backend's port per second, counted by the kernel (an iptables counting rule; HAProxy's "
              "connect-only check resets the connection before the server's `accept()` returns it, so the server "
              "never sees those); *accepted conn/s* = connections the backend's `accept()` returned; *proxy CPU "
-             "ms/s* = the proxy process tree's CPU time (10 ms clock ticks) per second of the window. No client "
-             "traffic at any time.", "",
+             "ms/s* = the proxy process tree's CPU time (10 ms clock ticks) per second of the window; the window "
+             "starts about a second after the backend is first up, so Tandem's figure includes the JVM's start-up "
+             "and the JIT compiling the probe path (it falls over minutes at a few probes/s; steady-state cost "
+             "per probe: probe-cost.md beside this file). No client traffic at any time.", "",
              f"Check timing, both proxies: interval {INTER_MS} ms, timeout {TIMEOUT_MS} ms, fall {FALL}, rise "
              f"{RISE}, fast interval {FASTINTER_MS} ms, down interval {DOWNINTER_MS} ms, jitter {SPREAD_PCT} % "
              "(Tandem's defaults). TCP check for kill and silent (Tandem's watch connection is on by default "

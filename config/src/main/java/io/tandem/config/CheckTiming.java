@@ -13,10 +13,16 @@ import java.time.Duration;
  */
 public record CheckTiming(Duration interval, Duration timeout, int rise, int fall, double jitter,
                           Duration fastInterval, Duration downInterval, Watch watch) {
-    /** Millisecond-scale defaults: a dead backend is marked down within ~2 × 50 ms of checks. */
+    /**
+     * Sized for issue 18's goals on an idle VIP, from the fault: a silent host or a hung process
+     * (an application check) is marked down at worst interval × 1.1 + timeout + fast_interval × 1.1
+     * + timeout = 110 + 75 + 22 + 75 ≈ 282 ms after it stops answering (≤ 300 ms); a dead process
+     * within milliseconds (the watch connection). That is ~10 probes/s per backend: affordable since
+     * a probe costs little beside its connect (perf/results/detection-latest; was 500/250/50 ms).
+     */
     public static final CheckTiming DEFAULTS = new CheckTiming(
-            Duration.ofMillis(500), Duration.ofMillis(250), 2, 2, 0.1,
-            Duration.ofMillis(50), Duration.ofMillis(500));
+            Duration.ofMillis(100), Duration.ofMillis(75), 2, 2, 0.1,
+            Duration.ofMillis(20), Duration.ofMillis(500));
 
     /**
      * Whether the check holds a connection open to the backend between probes (a <em>watch</em>):

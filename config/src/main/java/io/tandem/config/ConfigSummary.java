@@ -11,7 +11,7 @@ import java.util.Locale;
  * {@code tandem validate} on success:
  * <pre>
  * 2 VIPs; admin API on 127.0.0.1:9090
- *   web  tcp 127.0.0.1:8080  round-robin  2 backends  http check GET /healthz every 500ms
+ *   web  tcp 127.0.0.1:8080  round-robin  2 backends  http check GET /healthz every 100ms
  *   dns  udp 127.0.0.1:5353  maglev       1 backend   udp check every 1s
  * </pre>
  */

@@ -37,7 +37,7 @@ class ConfigDumpTest {
         assertThat(vip.at("/policy").asText()).isEqualTo("round-robin");
         assertThat(vip.at("/protocol").asText()).isEqualTo("tcp");
         assertThat(vip.at("/health_check/type").asText()).isEqualTo("http");
-        assertThat(vip.at("/health_check/timing/interval").asText()).isEqualTo("500ms");
+        assertThat(vip.at("/health_check/timing/interval").asText()).isEqualTo("100ms");
         assertThat(vip.at("/backends/0/address").asText()).isEqualTo("127.0.0.1:9001");
         assertThat(vip.at("/timeouts").size()).isPositive();
     }

@@ -30,7 +30,7 @@ class ConfigSummaryTest {
 
         assertThat(ConfigSummary.describe(c)).isEqualTo("""
                 3 VIPs; admin API on 0.0.0.0:9090 (bearer token required)
-                  web  tcp 127.0.0.1:8080  round-robin        2 backends  http check GET /healthz every 500ms
+                  web  tcp 127.0.0.1:8080  round-robin        2 backends  http check GET /healthz every 100ms
                   dns  udp [::1]:5353      maglev             1 backend   udp check port 5300 every 1s
                   raw  tcp 127.0.0.1:7000  least-connections  1 backend   no health check
                 """);

@@ -10,7 +10,10 @@ public interface CheckListener {
     /** The check's verdict changed (or, for a new watcher, became known). */
     void onTransition(HealthTransition transition);
 
-    /** Every probe result, for check-latency metrics. Does nothing unless overridden. */
+    /**
+     * Every probe result, for check-latency metrics. Does nothing unless overridden; a listener
+     * that does not override it is not called (nor its executor woken) per probe, only on transitions.
+     */
     default void onProbe(ProbeResult result) {
     }
 }

@@ -11,15 +11,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
@@ -42,15 +37,18 @@ final class HttpProbe extends Probe {
     private final HealthCheckSpec.Http spec;
     private final SslContext ssl;           // null for plain HTTP
     private final String needle;            // body substring as ISO-8859-1 of its UTF-8 bytes, or null
+    private final byte[] request;           // the encoded request, shared by every probe of the check (never written to)
     private StringBuilder body;
     private int status = -1;
 
+    /** @param request {@link #request(HealthCheckSpec.Http, InetSocketAddress)}, encoded once per check */
     HttpProbe(Bootstrap bootstrap, EventLoop loop, InetSocketAddress address, Duration timeout,
-              HealthCheckSpec.Http spec, SslContext ssl, Consumer<Outcome> done) {
+              HealthCheckSpec.Http spec, SslContext ssl, byte[] request, Consumer<Outcome> done) {
         super(loop, address, timeout, done);
         this.bootstrap = bootstrap;
         this.spec = spec;
         this.ssl = ssl;
+        this.request = request;
         this.needle = spec.bodyContains().map(s -> new String(s.getBytes(UTF_8), ISO_8859_1)).orElse(null);
     }
 
@@ -67,7 +65,7 @@ final class HttpProbe extends Probe {
                 if (ssl != null) {
                     ch.pipeline().addLast(ssl.newHandler(ch.alloc(), sniHost(), address.getPort()));
                 }
-                ch.pipeline().addLast(new HttpClientCodec(4096, 16 * 1024, 8192), new ResponseHandler());
+                ch.pipeline().addLast(new ResponseDecoder(spec.method().equals("HEAD")), new ResponseHandler());
             }
         }).connect(address);
         f.addListener(fu -> {
@@ -82,6 +80,21 @@ final class HttpProbe extends Probe {
         return spec.host().map(HttpProbe::stripPort).orElse(address.getHostString());
     }
 
+    /**
+     * The request every probe of a check sends, encoded once: the same bytes Netty's request
+     * encoder wrote per probe before (method, path, then {@code host}, {@code user-agent},
+     * {@code accept} and {@code connection: close}). Method, path and host were validated with
+     * the config (tokens and visible ASCII).
+     */
+    static byte[] request(HealthCheckSpec.Http spec, InetSocketAddress address) {
+        String r = spec.method() + " " + spec.path() + " HTTP/1.1\r\n"
+                + "host: " + hostHeader(spec, address) + "\r\n"
+                + "user-agent: tandem-health\r\n"
+                + "accept: */*\r\n"
+                + "connection: close\r\n\r\n";
+        return r.getBytes(ISO_8859_1);
+    }
+
     private static String stripPort(String host) {
         if (host.startsWith("[")) {
             int close = host.indexOf(']');
@@ -91,7 +104,7 @@ final class HttpProbe extends Probe {
         return colon > 0 && host.indexOf(':', colon + 1) < 0 ? host.substring(0, colon) : host;
     }
 
-    private String hostHeader() {
+    private static String hostHeader(HealthCheckSpec.Http spec, InetSocketAddress address) {
         if (spec.host().isPresent()) {
             return spec.host().get();
         }
@@ -104,22 +117,30 @@ final class HttpProbe extends Probe {
         return defaultPort ? h : h + ":" + port;
     }
 
-    private FullHttpRequest request() {
-        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(spec.method()),
-                spec.path(), Unpooled.EMPTY_BUFFER);
-        req.headers()
-                .set(HttpHeaderNames.HOST, hostHeader())
-                .set(HttpHeaderNames.USER_AGENT, "tandem-health")
-                .set(HttpHeaderNames.ACCEPT, "*/*")
-                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        return req;
+    /**
+     * Netty's response decoder, told (as its client codec tells it) that a response to HEAD has no
+     * body whatever its {@code Content-Length}; the request itself is written pre-encoded.
+     */
+    private static final class ResponseDecoder extends HttpResponseDecoder {
+        private final boolean head;
+
+        ResponseDecoder(boolean head) {
+            super(4096, 16 * 1024, 8192);
+            this.head = head;
+        }
+
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+            boolean informational = msg instanceof HttpResponse r && r.status().code() < 200;
+            return (head && !informational) || super.isContentAlwaysEmpty(msg);
+        }
     }
 
     private final class ResponseHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             // With TLS the SslHandler holds this write until the handshake completes.
-            ctx.writeAndFlush(request()).addListener(fu -> {
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(request)).addListener(fu -> {
                 if (!fu.isSuccess()) {
                     finish(false, describe(fu.cause()));
                 }

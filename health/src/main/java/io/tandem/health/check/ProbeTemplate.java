@@ -27,11 +27,21 @@ final class ProbeTemplate {
     private final HealthCheckSpec spec;
     private final InetSocketAddress address;
     private final Duration timeout;
+    /** The watch connection's bootstrap (it relies on Netty's connect timeout: it has no timer of its own). */
     private final Bootstrap bootstrap;
+    /**
+     * The probes' bootstrap: as {@link #bootstrap}, without Netty's connect timer (each probe's own
+     * hard timer already bounds the connect: a second timer per probe was pure cost).
+     */
+    private final Bootstrap probeBootstrap;
+    /** {@link #probeBootstrap} bound to the loop of the check and, for TCP, its handler; built on first use. */
+    private Bootstrap boundProbeBootstrap;  // confined to the check's loop
+    private EventLoop boundLoop;
     private final SslContext ssl;
     private final byte[] send;
     private final byte[] expectPrefix;
     private final Pattern expectRegex;
+    private final byte[] httpRequest;
 
     ProbeTemplate(InetSocketAddress target, HealthCheckSpec spec, Class<? extends SocketChannel> socketChannel,
                   Class<? extends DatagramChannel> datagramChannel, Supplier<SslContext> tls) {
@@ -48,6 +58,7 @@ final class ProbeTemplate {
         byte[] sendBytes = null;
         byte[] prefix = null;
         Pattern regex = null;
+        byte[] request = null;
         switch (spec) {
             case HealthCheckSpec.Tcp t -> b.channel(socketChannel);
             case HealthCheckSpec.Http h -> {
@@ -65,6 +76,7 @@ final class ProbeTemplate {
                 if (h.tls()) {
                     sslContext = tls.get();
                 }
+                request = HttpProbe.request(h, address);
             }
             case HealthCheckSpec.SendExpect s -> {
                 b.channel(socketChannel);
@@ -99,10 +111,12 @@ final class ProbeTemplate {
                     .option(ChannelOption.SO_LINGER, 0);
         }
         this.bootstrap = b;
+        this.probeBootstrap = spec instanceof HealthCheckSpec.Udp ? b : b.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0);
         this.ssl = sslContext;
         this.send = sendBytes;
         this.expectPrefix = prefix;
         this.expectRegex = regex;
+        this.httpRequest = request;
     }
 
     InetSocketAddress address() {
@@ -123,14 +137,33 @@ final class ProbeTemplate {
         return new WatchConnection(bootstrap, loop, address, lost);
     }
 
+    /** A probe on {@code loop}; called on that loop (a shared check always passes its own). */
     Probe newProbe(EventLoop loop, Consumer<Probe.Outcome> done) {
+        Bootstrap b = bound(loop);
         return switch (spec) {
-            case HealthCheckSpec.Tcp t -> new TcpConnectProbe(bootstrap, loop, address, timeout, done);
-            case HealthCheckSpec.Http h -> new HttpProbe(bootstrap, loop, address, timeout, h, ssl, done);
+            case HealthCheckSpec.Tcp t -> new TcpConnectProbe(b, loop, address, timeout, done);
+            case HealthCheckSpec.Http h -> new HttpProbe(b, loop, address, timeout, h, ssl, httpRequest, done);
             case HealthCheckSpec.SendExpect s ->
-                    new SendExpectProbe(bootstrap, loop, address, timeout, send, expectPrefix, expectRegex, done);
-            case HealthCheckSpec.Udp u -> new UdpProbe(bootstrap, loop, address, timeout, send, expectPrefix, done);
+                    new SendExpectProbe(b, loop, address, timeout, send, expectPrefix, expectRegex, done);
+            case HealthCheckSpec.Udp u -> new UdpProbe(b, loop, address, timeout, send, expectPrefix, done);
         };
+    }
+
+    /**
+     * The probe bootstrap bound to {@code loop}, made once per check rather than cloned per probe;
+     * a TCP connect probe needs no handler of its own, so its bootstrap carries a shared one and
+     * each probe is a bare {@code connect}.
+     */
+    private Bootstrap bound(EventLoop loop) {
+        if (boundLoop != loop) {
+            Bootstrap b = probeBootstrap.clone(loop);
+            if (spec instanceof HealthCheckSpec.Tcp) {
+                b.handler(TcpConnectProbe.IGNORE);
+            }
+            boundProbeBootstrap = b;
+            boundLoop = loop;
+        }
+        return boundProbeBootstrap;
     }
 
     static String kind(HealthCheckSpec spec) {

@@ -267,11 +267,12 @@ final class SharedCheck {
             }
             w.delivered = verdict;
         }
-        if (t == null && result == null) {
-            return;
+        ProbeResult wanted = w.wantsProbes() ? result : null;
+        if (t == null && wanted == null) {
+            return; // nothing this watcher listens for: no task, no wake-up of the callback thread
         }
         HealthTransition transition = t;
-        LoopTasks.toCallbacks(callbacks, () -> w.deliver(transition, result), log, "health", name);
+        LoopTasks.toCallbacks(callbacks, () -> w.deliver(transition, wanted), log, "health", name);
     }
 
     @Override

@@ -13,6 +13,7 @@ final class Watcher implements CheckHandle {
     private final SharedCheck check;
     private final CheckListener listener;
     private final boolean trusted;
+    private final boolean wantsProbes;
     private final BiConsumer<SharedCheck, Watcher> onClose;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -24,12 +25,30 @@ final class Watcher implements CheckHandle {
         this.check = check;
         this.listener = listener;
         this.trusted = initial == InitialState.TRUSTED;
+        this.wantsProbes = overridesOnProbe(listener);
         this.onClose = onClose;
         this.delivered = trusted ? CheckState.UP : CheckState.PENDING;
     }
 
     boolean trusted() {
         return trusted;
+    }
+
+    /**
+     * Whether the listener does anything with single probe results. A listener that only hears
+     * transitions (the control loop's) is not handed every result: that was a wake-up of the
+     * callback thread per probe, for nothing, and most of a probe's cost beside the connect itself.
+     */
+    boolean wantsProbes() {
+        return wantsProbes;
+    }
+
+    private static boolean overridesOnProbe(CheckListener listener) {
+        try {
+            return listener.getClass().getMethod("onProbe", ProbeResult.class).getDeclaringClass() != CheckListener.class;
+        } catch (NoSuchMethodException | SecurityException e) {
+            return true; // cannot tell: deliver everything, as before
+        }
     }
 
     boolean closed() {

@@ -82,6 +82,13 @@ abstract class CheckerITBase {
         return c;
     }
 
+    /** A checker that hands listener calls to {@code callbackExecutor} (e.g. one that counts them). */
+    HealthChecker checker(TestTransport t, java.util.concurrent.Executor callbackExecutor) {
+        HealthChecker c = new HealthChecker(t.group(), t.socket(), t.datagram(), callbackExecutor, Clock.systemUTC());
+        checkers.add(c);
+        return c;
+    }
+
     /**
      * rise 1, fall 1, no jitter: every probe decides, so a test needs one probe. No watch
      * connection: these tests count probes and connections (WatchConnectionIT tests the watch).
