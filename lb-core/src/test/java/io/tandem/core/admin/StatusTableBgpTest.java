@@ -35,4 +35,12 @@ class StatusTableBgpTest {
         assertThat(StatusTable.render(FakeNode.sampleView(), Optional.empty(), Optional.of(a)))
                 .contains("announce bgp anycast (WITHDRAWN here)  bird DOWN  announced nothing\n");
     }
+
+    @Test
+    void anAddressHeldBackForItsBackendsSaysWhy() {
+        Announcer.AnnounceView a = new Announcer.AnnounceView("bgp", true, true, 4120, 1, true, List.of(), List.of(),
+                List.of(), true, java.util.Map.of("198.19.200.10", "no eligible backend"));
+        assertThat(StatusTable.render(FakeNode.sampleView(), Optional.empty(), Optional.of(a)))
+                .contains("  withheld 198.19.200.10: no eligible backend\n");
+    }
 }

@@ -388,4 +388,68 @@ class BgpRoutedVipSystemIT {
             n1.signal("CONT");
         }
     }
+
+    /** A TCP health check quick enough for the withdraw tests: down ~0.1 s after the path is cut. */
+    private static final String CHECK = "health_check: {type: tcp, interval: 100ms, down_interval: 100ms, rise: 2,"
+            + " fall: 2}";
+
+    @Test
+    @Order(8)
+    void anAnycastNodeWithNoEligibleBackendWithdrawsTheVipAndAnnouncesItAgainAfterTheHoldDown() throws Exception {
+        // Each node reaches the backend over its own management link; cutting bgpn1's path to it (a
+        // reset for every packet to the backend port) fails bgpn1's health checks only: bgpn1 has no
+        // eligible backend, bgpn2 has. bgpn1 must stop attracting its share of the clients.
+        String announce = "backend_hold_down: 1s";
+        TandemProcess n1 = sys.startNode("bgpn1", "w1", true, "0", CHECK, announce);
+        TandemProcess n2 = sys.startNode("bgpn2", "w1", true, "0", CHECK, announce);
+        await("the router has an ECMP route over both nodes").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        JsonNode before = sys.ha("bgpn1").orElseThrow().path("announce");
+        assertThat(before.path("withdrawWithoutBackends").asBoolean()).as("on by default with anycast").isTrue();
+        assertThat(before.path("withheld").size()).isZero();
+        Child client = sys.client(60_000, 20);
+        await("client served through the router").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 50);
+        double load = load();
+        io.tandem.tests.netns.Topology.Result r = sys.net().exec("bgpn1", "iptables", "-I", "OUTPUT", "-d",
+                "198.18.0.20", "-p", "tcp", "--dport", "8080", "-j", "REJECT", "--reject-with", "tcp-reset");
+        long t0 = System.currentTimeMillis();
+        assertThat(r.code()).as(r.output()).isZero();
+        await("bgpn1's path is gone from the router").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+        long gone = System.currentTimeMillis() - t0;
+        assertThat(sys.hasVip("bgpn1")).as("the address stays: only the route goes").isTrue();
+        await("/api/ha says why").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld")
+                        .path(VIP).asText()).isEqualTo("no eligible backend"));
+        double servedBy1 = served("bgpn1");
+        long readAt = System.currentTimeMillis();
+        await("client served by bgpn2 alone").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > readAt)
+                        .count() >= 50);
+        long failedAfter = PairSystem.attempts(client, VIP).stream()
+                .filter(a -> !a.ok() && a.start() > t0 + gone).count();
+        assertThat(served("bgpn1") - servedBy1).as("no new connection reached bgpn1 after the withdrawal").isZero();
+        assertThat(failedAfter).as("connections opened after the withdrawal that failed").isZero();
+        // back: the health check passes again (rise 2), then the 1 s hold-down, then the route
+        sys.net().exec("bgpn1", "iptables", "-F");
+        long t1 = System.currentTimeMillis();
+        await("bgpn1 announces again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        long back = System.currentTimeMillis() - t1;
+        double again = served("bgpn1");
+        await("bgpn1 serves a share again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> served("bgpn1") - again >= 10);
+        client.kill();
+        List<Attempt> all = PairSystem.attempts(client, VIP);
+        Gap g = Gap.of(all, t0);
+        sys("no-backend anycast", "route_gone_ms=%d reannounced_ms=%d client_gap_ms=%d failed=%d"
+                + " failed_after_route_gone=%d load1=%.2f", gone, back, g.gap(), g.failedAfterFault(), failedAfter, load);
+        assertThat(back).as("not before the 1 s hold-down").isGreaterThanOrEqualTo(1_000);
+        assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld").size()).isZero();
+    }
 }

@@ -184,6 +184,16 @@ final class BgpSystem implements AutoCloseable {
 
     /** {@link #startNode(String, String, boolean)} with {@code ha.address_lifetime} ({@code "0"} = off). */
     TandemProcess startNode(String id, String cluster, boolean anycast, String addressLifetime) throws IOException {
+        return startNode(id, cluster, anycast, addressLifetime, "", "");
+    }
+
+    /**
+     * {@link #startNode(String, String, boolean, String)} with more keys for the VIP {@code web}
+     * ({@code vipExtra}, e.g. a health check) and for {@code ha.announce} ({@code announceExtra}),
+     * each a flow mapping's entries such as {@code "health_check: {type: tcp}"}, or empty.
+     */
+    TandemProcess startNode(String id, String cluster, boolean anycast, String addressLifetime, String vipExtra,
+                            String announceExtra) throws IOException {
         String other = id.equals("bgpn1") ? "bgpn2" : "bgpn1";
         int i = LINK.get(id);
         Path config = dir.resolve(id + "-" + cluster + ".yaml");
@@ -195,6 +205,7 @@ final class BgpSystem implements AutoCloseable {
                     listen: %s:80
                     backends: [198.18.0.20:8080]
                     policy: maglev
+                %s
                 ha:
                   node_id: %s
                   cluster: %s
@@ -217,8 +228,10 @@ final class BgpSystem implements AutoCloseable {
                     neighbors: [{address: 198.19.%d.1, as: 65000}]
                     bfd: {interval: 50ms, multiplier: 3}
                     run_dir: %s
-                """.formatted(VIP, id, cluster, MGMT.get(id), PEER_PORT, other, MGMT.get(other), PEER_PORT, ZK_PORT,
-                addressLifetime, VIP, anycast, i, dir.resolve("bird-" + id)));
+                %s
+                """.formatted(VIP, vipExtra.isEmpty() ? "" : "    " + vipExtra, id, cluster, MGMT.get(id), PEER_PORT,
+                other, MGMT.get(other), PEER_PORT, ZK_PORT, addressLifetime, VIP, anycast, i, dir.resolve("bird-" + id),
+                announceExtra.isEmpty() ? "" : "    " + announceExtra));
         TandemProcess p = TandemProcess.startWith(net.in(id), "run", "--config", config.toString());
         nodes.add(p);
         running.put(id, p);
