@@ -423,8 +423,8 @@ class BgpRoutedVipSystemIT {
         long gone = System.currentTimeMillis() - t0;
         assertThat(sys.hasVip("bgpn1")).as("the address stays: only the route goes").isTrue();
         await("/api/ha says why").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
-                .untilAsserted(() -> assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld")
-                        .path(VIP).asText()).isEqualTo("no eligible backend"));
+                .untilAsserted(() -> assertThat(sys.ha("bgpn1").map(v -> v.path("announce").path("withheld")
+                        .path(VIP).asText()).orElse("(no answer)")).isEqualTo("no eligible backend"));
         double servedBy1 = served("bgpn1");
         long readAt = System.currentTimeMillis();
         await("client served by bgpn2 alone").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
@@ -451,5 +451,109 @@ class BgpRoutedVipSystemIT {
                 + " failed_after_route_gone=%d load1=%.2f", gone, back, g.gap(), g.failedAfterFault(), failedAfter, load);
         assertThat(back).as("not before the 1 s hold-down").isGreaterThanOrEqualTo(1_000);
         assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld").size()).isZero();
+    }
+
+    @Test
+    @Order(9)
+    void aSingleOwnerWithWithdrawWithoutBackendsOnWithdrawsButKeepsItsLease() throws Exception {
+        // The documented single-owner rule: the route goes, the lease stays (nobody else announces
+        // the address, so the router has no route for it until a backend is eligible again).
+        String announce = "withdraw_without_backends: true\n    backend_hold_down: 500ms";
+        TandemProcess n1 = sys.startNode("bgpn1", "s1", false, "0", CHECK, announce);
+        await("bgpn1 connected to ZooKeeper").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100))
+                .failFast("bgpn1 exited", () -> !n1.process().isAlive())
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("zk").asText().equals("CONNECTED")).orElse(false));
+        sys.startNode("bgpn2", "s1", false, "0", CHECK, announce);
+        await("the router routes the VIP to bgpn1 alone").atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))) && peerLinkUp("bgpn2"));
+        io.tandem.tests.netns.Topology.Result r = sys.net().exec("bgpn1", "iptables", "-I", "OUTPUT", "-d",
+                "198.18.0.20", "-p", "tcp", "--dport", "8080", "-j", "REJECT", "--reject-with", "tcp-reset");
+        long t0 = System.currentTimeMillis();
+        assertThat(r.code()).as(r.output()).isZero();
+        await("the route is gone").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().isEmpty());
+        long gone = System.currentTimeMillis() - t0;
+        Thread.sleep(1_000); // long enough for a lease to move, were it to
+        assertThat(sys.routeNextHops()).as("still no route: the peer holds no lease").isEmpty();
+        assertThat(sys.hasVip("bgpn1")).as("the owner keeps the address (its lease)").isTrue();
+        assertThat(sys.hasVip("bgpn2")).isFalse();
+        assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld").path(VIP).asText())
+                .isEqualTo("no eligible backend");
+        sys.net().exec("bgpn1", "iptables", "-F");
+        long t1 = System.currentTimeMillis();
+        await("the owner announces again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))));
+        sys("no-backend single-owner", "route_gone_ms=%d reannounced_ms=%d load1=%.2f", gone,
+                System.currentTimeMillis() - t1, load());
+    }
+
+    @Test
+    @Order(10)
+    void anycastCarriesUdpAndAnIpv6AddressThroughTheRouterAndAKill9MovesThemToTheSurvivor() throws Exception {
+        String v6 = BgpSystem.VIP6;
+        int udp = BgpSystem.UDP_PORT;
+        TandemProcess n1 = sys.startDualStackNode("bgpn1", "d1", true);
+        TandemProcess n2 = sys.startDualStackNode("bgpn2", "d1", true);
+        await("the router has ECMP routes over both nodes for both addresses").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList().equals(List.of(hop("bgpn1"), hop("bgpn2")))
+                        && sys.routeNodes6().equals(NODES));
+        await("/api/ha shows both addresses announced").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> assertThat(sys.ha("bgpn1")
+                        .map(v -> v.path("announce").path("announced").toString()).orElse("(no answer)"))
+                        .contains("\"" + VIP + "\"").contains("\"" + v6 + "\""));
+        String udp4 = VIP + ":" + udp;
+        String udp6 = "[" + v6 + "]:" + udp;
+        String tcp6 = "[" + v6 + "]:80";
+        double udpBefore1 = sys.metric("bgpn1", "tandem_udp_sessions_opened_total{vip=\"dns\"}");
+        double udpBefore2 = sys.metric("bgpn2", "tandem_udp_sessions_opened_total{vip=\"dns\"}");
+        double web6Before1 = sys.metric("bgpn1", "tandem_vip_connections_total{vip=\"web6\"}");
+        double web6Before2 = sys.metric("bgpn2", "tandem_vip_connections_total{vip=\"web6\"}");
+        Child u = sys.udpClient(60_000, 20, udp4, udp6);
+        Child t = sys.clientTo(60_000, 20, tcp6);
+        await("answers through the router").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> PairSystem.attempts(u, VIP).stream().filter(Attempt::ok).count() >= 100
+                        && PairSystem.attempts(u, "[" + v6 + "]").stream().filter(Attempt::ok).count() >= 100
+                        && PairSystem.attempts(t, "[" + v6 + "]").stream().filter(Attempt::ok).count() >= 100);
+        double udp1 = sys.metric("bgpn1", "tandem_udp_sessions_opened_total{vip=\"dns\"}") - udpBefore1;
+        double udp2 = sys.metric("bgpn2", "tandem_udp_sessions_opened_total{vip=\"dns\"}") - udpBefore2;
+        double web61 = sys.metric("bgpn1", "tandem_vip_connections_total{vip=\"web6\"}") - web6Before1;
+        double web62 = sys.metric("bgpn2", "tandem_vip_connections_total{vip=\"web6\"}") - web6Before2;
+        long failed4 = PairSystem.attempts(u, VIP).stream().filter(a -> !a.ok()).count();
+        long failed6 = PairSystem.attempts(u, "[" + v6 + "]").stream().filter(a -> !a.ok()).count();
+        long failedTcp6 = PairSystem.attempts(t, "[" + v6 + "]").stream().filter(a -> !a.ok()).count();
+        sys("anycast udp+ipv6", "udp4_sessions bgpn1=%.0f bgpn2=%.0f web6 bgpn1=%.0f bgpn2=%.0f failed udp4=%d"
+                + " udp6=%d tcp6=%d", udp1, udp2, web61, web62, failed4, failed6, failedTcp6);
+        assertThat(udp1).as("bgpn1 answers a share of the UDP flows").isGreaterThanOrEqualTo(10);
+        assertThat(udp2).as("bgpn2 answers a share of the UDP flows").isGreaterThanOrEqualTo(10);
+        assertThat(web61).as("bgpn1 serves a share over IPv6").isGreaterThanOrEqualTo(10);
+        assertThat(web62).as("bgpn2 serves a share over IPv6").isGreaterThanOrEqualTo(10);
+        assertThat(failed4 + failed6 + failedTcp6).as("no attempt failed before the kill").isZero();
+        sys.node("bgpn2").signal("KILL");
+        long t0 = System.currentTimeMillis();
+        await("the dead node's paths are gone").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1")))
+                        && sys.routeNodes6().equals(List.of("bgpn1")));
+        long gone = System.currentTimeMillis() - t0;
+        long goneAt = t0 + gone;
+        await("answered by the survivor").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> PairSystem.attempts(u, VIP).stream().filter(a -> a.ok() && a.start() > goneAt)
+                        .count() >= 50
+                        && PairSystem.attempts(u, "[" + v6 + "]").stream().filter(a -> a.ok() && a.start() > goneAt)
+                        .count() >= 50
+                        && PairSystem.attempts(t, "[" + v6 + "]").stream().filter(a -> a.ok() && a.start() > goneAt)
+                        .count() >= 50);
+        u.kill();
+        t.kill();
+        long after = java.util.stream.Stream.of(PairSystem.attempts(u, VIP), PairSystem.attempts(u, "[" + v6 + "]"),
+                        PairSystem.attempts(t, "[" + v6 + "]")).flatMap(List::stream)
+                .filter(a -> !a.ok() && a.start() > goneAt).count();
+        Gap g4 = Gap.of(PairSystem.attempts(u, VIP), t0);
+        Gap g6 = Gap.of(PairSystem.attempts(u, "[" + v6 + "]"), t0);
+        sys("kill-9 anycast udp+ipv6", "routes_gone_ms=%d udp4_gap_ms=%d udp6_gap_ms=%d failed_after_gone=%d"
+                + " load1=%.2f", gone, g4.gap(), g6.gap(), after, load());
+        assertThat(after).as("attempts started after both routes were gone that failed").isZero();
     }
 }
