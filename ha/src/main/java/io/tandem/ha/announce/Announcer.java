@@ -50,6 +50,8 @@ public final class Announcer implements AutoCloseable {
     private final AnycastRule rule = new AnycastRule();
     private volatile BirdStatus status = BirdStatus.DOWN;
     private volatile boolean anycastAnnounced;
+    /** Serializes adding/removing the anycast addresses with renewing their lifetime. */
+    private final Object anycastLock = new Object();
     private volatile boolean closed;
     /** Per address (in {@link #addresses}' order): the backend hold and what BIRD was last told (null: unknown). */
     private final List<BackendHold> holds = new ArrayList<>();
@@ -131,6 +133,28 @@ public final class Announcer implements AutoCloseable {
         requireNonNull(view, "view");
         if (settings.anycast()) {
             timer.scheduleWithFixedDelay(() -> anycastTick(view), 0, ANYCAST_TICK_MS, TimeUnit.MILLISECONDS);
+            if (!config.addressLifetime().isZero()) {
+                // As HaNode does for leased addresses: a frozen node stops renewing, the kernel expires the
+                // address and BIRD withdraws it (its BIRD is not frozen and would announce it forever).
+                long every = Math.max(250, config.addressLifetime().toMillis() / 3);
+                timer.scheduleAtFixedRate(this::renewAnycast, every, every, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private void renewAnycast() {
+        synchronized (anycastLock) {
+            if (closed || !anycastAnnounced) {
+                return;
+            }
+            for (String a : addresses) {
+                try {
+                    kernel.addWithLifetime(a, config.addressLifetime());
+                } catch (IOException | RuntimeException e) {
+                    log.warn("anycast address renewal failed node={} address={} error=\"{}\"", config.nodeId(), a,
+                            e.toString());
+                }
+            }
         }
     }
 
@@ -220,9 +244,17 @@ public final class Announcer implements AutoCloseable {
         if (want == anycastAnnounced) {
             return;
         }
+        synchronized (anycastLock) {
+            changeAnycast(want, v, link);
+        }
+    }
+
+    private void changeAnycast(boolean want, HaView v, boolean link) {
         for (String a : addresses) {
             try {
-                if (want) {
+                if (want && !config.addressLifetime().isZero()) {
+                    kernel.addWithLifetime(a, config.addressLifetime());
+                } else if (want) {
                     kernel.add(a);
                 } else {
                     kernel.remove(a);

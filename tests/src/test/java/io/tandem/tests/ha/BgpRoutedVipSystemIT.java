@@ -556,4 +556,46 @@ class BgpRoutedVipSystemIT {
                 + " load1=%.2f", gone, g4.gap(), g6.gap(), after, load());
         assertThat(after).as("attempts started after both routes were gone that failed").isZero();
     }
+
+    @Test
+    @Order(11)
+    void aFrozenAnycastNodesPathGoesWhenTheKernelExpiresItsAddressAndComesBackWhenItThaws() throws Exception {
+        // SIGSTOP freezes Tandem, not its BIRD: without a lifetime on the anycast addresses the frozen
+        // node's path stayed and the flows hashed to it failed until it thawed.
+        TandemProcess n1 = sys.startNode("bgpn1", "z1", true, "2s");
+        TandemProcess n2 = sys.startNode("bgpn2", "z1", true, "2s");
+        await("the router has an ECMP route over both nodes").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        Child client = sys.client(60_000, 20);
+        await("client served").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 50);
+        n2.signal("STOP");
+        long t0 = System.currentTimeMillis();
+        long gone;
+        try {
+            await("the frozen node's path is gone").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))));
+            gone = System.currentTimeMillis() - t0;
+            long goneAt = t0 + gone;
+            await("client served by bgpn1").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > goneAt)
+                            .count() >= 50);
+            // attempts whose SYN the frozen node's kernel answered before the path went wait out 1 s
+            long failedAfter = PairSystem.attempts(client, VIP).stream()
+                    .filter(a -> !a.ok() && a.start() > goneAt).count();
+            sys("freeze anycast", "frozen_path_gone_ms=%d failed_after_gone=%d load1=%.2f", gone, failedAfter, load());
+            assertThat(gone).as("withdrawn within the 2 s lifetime plus slack").isLessThan(6_000);
+            assertThat(failedAfter).isZero();
+        } finally {
+            n2.signal("CONT");
+        }
+        long t1 = System.currentTimeMillis();
+        await("the thawed node announces again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        sys("freeze anycast", "back_after_thaw_ms=%d", System.currentTimeMillis() - t1);
+    }
 }
