@@ -598,4 +598,28 @@ class BgpRoutedVipSystemIT {
                         .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
         sys("freeze anycast", "back_after_thaw_ms=%d", System.currentTimeMillis() - t1);
     }
+
+    @Test
+    @Order(12)
+    void aBirdThatRestartsWithTheAddressesHeldBackForBackendsGetsThemEnabledAgain() throws Exception {
+        // With withdraw_without_backends (on with anycast) bird.conf starts every address's protocol
+        // disabled; the announcer enables them. A BIRD that dies and is restarted by the supervisor
+        // starts them disabled again: the announcer must notice the new start and enable them again.
+        startAnycast("r1");
+        long pid = sys.ha("bgpn1").orElseThrow().path("announce").path("birdPid").asLong();
+        assertThat(pid).isPositive();
+        Process kill = new ProcessBuilder("kill", "-9", Long.toString(pid)).start();
+        assertThat(kill.waitFor()).isZero();
+        long t0 = System.currentTimeMillis();
+        await("bgpn1's path leaves with its BIRD").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+        await("bgpn1's restarted BIRD announces again").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(20)).until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        long back = System.currentTimeMillis() - t0;
+        await("/api/ha counts the second start").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200))
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("announce").path("birdStarts").asLong() == 2)
+                        .orElse(false));
+        sys("bird restart anycast", "path_back_after_ms=%d load1=%.2f", back, load());
+    }
 }
