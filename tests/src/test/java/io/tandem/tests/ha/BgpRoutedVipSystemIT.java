@@ -369,7 +369,7 @@ class BgpRoutedVipSystemIT {
                     .until(() -> sys.routeNextHops().contains(hop("bgpn2")));
             long both = System.currentTimeMillis() - t0;
             boolean twoRoutes = sys.routeNextHops().size() == 2;
-            await("the frozen owner's route is gone").atMost(Duration.ofSeconds(10))
+            await("the frozen owner's route is gone").atMost(Duration.ofSeconds(20))
                     .pollInterval(Duration.ofMillis(10)).until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
             long alone = System.currentTimeMillis() - t0;
             await("client served after the freeze").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
@@ -382,7 +382,9 @@ class BgpRoutedVipSystemIT {
             sys("freeze single-owner", "survivor_announced_ms=%d two_routes_seen=%s frozen_route_gone_ms=%d"
                     + " client_gap_ms=%d failed=%d failed_after_gone=%d load1=%.2f", both, twoRoutes, alone, g.gap(),
                     g.failedAfterFault(), failedAfter, load());
-            assertThat(alone).as("withdrawn within the 2 s lifetime plus slack").isLessThan(6_000);
+            // 1.6-1.9 s at load 10; 6.1 s in a full run at load 16-24 (the kernel's expiry work runs late):
+            // the bound says "the lifetime took it", not how fast (without it the route stays for good)
+            assertThat(alone).as("withdrawn by the 2 s lifetime (plus slack for a loaded box)").isLessThan(15_000);
             assertThat(failedAfter).isZero();
         } finally {
             n1.signal("CONT");
@@ -576,7 +578,7 @@ class BgpRoutedVipSystemIT {
         long t0 = System.currentTimeMillis();
         long gone;
         try {
-            await("the frozen node's path is gone").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+            await("the frozen node's path is gone").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
                     .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))));
             gone = System.currentTimeMillis() - t0;
             long goneAt = t0 + gone;
@@ -587,7 +589,8 @@ class BgpRoutedVipSystemIT {
             long failedAfter = PairSystem.attempts(client, VIP).stream()
                     .filter(a -> !a.ok() && a.start() > goneAt).count();
             sys("freeze anycast", "frozen_path_gone_ms=%d failed_after_gone=%d load1=%.2f", gone, failedAfter, load());
-            assertThat(gone).as("withdrawn within the 2 s lifetime plus slack").isLessThan(6_000);
+            // 1.6 s at load 10, 8.8 s in a full run at load 18 (see the single-owner freeze test)
+            assertThat(gone).as("withdrawn by the 2 s lifetime (plus slack for a loaded box)").isLessThan(15_000);
             assertThat(failedAfter).isZero();
         } finally {
             n2.signal("CONT");
