@@ -9,6 +9,13 @@ only). Two VIPs, 198.18.1.10 (prefers lb1) and 198.18.1.11 (prefers lb2), port 8
 
 Systems (each a pair on lb1/lb2):
   tandem          the packaged `tandem.jar run` with the `ha:` section's default timing.
+  tandem-bgp      the same with `ha.announce: {mode: bgp}` (single owner: the lease holder announces each VIP's
+                  /32 to a router namespace `rt` 198.18.0.1 running BIRD 2 with ECMP and BFD 50 ms x 3; the VIP is
+                  on the nodes' `lo`, `ha.address_lifetime: 2s`; the client routes the VIPs via the router).
+  tandem-bgp-anycast  the same with `anycast: true`: both nodes announce both VIPs, the router spreads flows
+                  (5-tuple hash). The victim alternates between the nodes; a new connection lands on the dead
+                  node until the router drops its path, so the *gap* there is fault -> the first success after
+                  the last failed attempt (the client whole again), and the wait is for 0.5 s of unbroken success.
   keepalived-1s   keepalived (VRRPv2, advert_int 1 = its default) + HAProxy (mode tcp) per node.
   keepalived-50ms the same with VRRPv3 and advert_int 0.05.
 Scenarios (the fault hits the node that currently holds 198.18.1.10):
@@ -51,13 +58,14 @@ from common import TANDEM_FLAGS
 
 P = "ttko"
 HOSTS = {"client": "198.18.0.2", "lb1": "198.18.0.11", "lb2": "198.18.0.12", "be": "198.18.0.20",
-         "zk": "198.18.0.30"}
+         "zk": "198.18.0.30", "rt": "198.18.0.1"}
 VIP, VIP2 = "198.18.1.10", "198.18.1.11"
 VIPS = (VIP, VIP2)
 PREFERRED = {VIP: "lb1", VIP2: "lb2"}
 NODES = ("lb1", "lb2")
 PORT, BE_PORT, ZK_PORT, PEER_PORT, ADMIN = 80, 8080, 2181, 7946, 9090
-SYSTEMS = ("tandem", "keepalived-1s", "keepalived-50ms")
+SYSTEMS = ("tandem", "keepalived-1s", "keepalived-50ms", "tandem-bgp", "tandem-bgp-anycast")
+LABEL = {"tandem-bgp": "tandem-bgp (single owner)", "tandem-bgp-anycast": "tandem-bgp (anycast)"}
 SCENARIOS = ("crash", "host", "freeze")
 ADVERT = {"keepalived-1s": 1.0, "keepalived-50ms": 0.05}
 CONNECT_TIMEOUT, ATTEMPT_TIMEOUT = 0.2, 1.0
@@ -177,6 +185,11 @@ def build_topology():
         sh(["ip", "-n", n, "addr", "add", f"{addr}/16", "dev", "eth0"])
         sh(["ip", "-n", n, "link", "set", "eth0", "up"])
         sh(["ip", "-n", n, "link", "set", "lo", "up"])
+    # The BGP systems' router forwards client -> node on the same segment: no ICMP redirect may teach the
+    # client to bypass it (it would keep sending to a dead node's MAC).
+    sh(nsx("rt", "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1",
+           "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0"))
+    sh(nsx("client", "sysctl", "-qw", "net.ipv4.conf.all.accept_redirects=0", "net.ipv4.conf.eth0.accept_redirects=0"))
 
 
 def nsx(host, *cmd):
@@ -184,7 +197,8 @@ def nsx(host, *cmd):
 
 
 def vips_on(host):
-    out = sh(["ip", "-n", ns(host), "-o", "-4", "addr", "show", "dev", "eth0"], check=False).stdout
+    # eth0 (ARP systems) or lo (BGP systems: the address is the announcement)
+    out = sh(["ip", "-n", ns(host), "-o", "-4", "addr", "show"], check=False).stdout
     return {a for a in re.findall(r"inet (\S+)/32", out)}
 
 
@@ -196,7 +210,8 @@ def link_up(host):
 
 def del_vips(host):
     for v in VIPS:
-        sh(["ip", "-n", ns(host), "addr", "del", f"{v}/32", "dev", "eth0"], check=False)
+        for dev in ("eth0", "lo"):
+            sh(["ip", "-n", ns(host), "addr", "del", f"{v}/32", "dev", dev], check=False)
 
 
 # ---------------------------------------------------------------- address / link monitor
@@ -225,7 +240,7 @@ class Monitor:
                     continue
                 t = time.mktime(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + float("0." + m.group(2))
                 body = m.group(4)
-                if "eth0" not in body:
+                if "eth0" not in body and not re.match(r"\d+: lo\b", body):
                     continue
                 a = re.search(r"\binet (\d+\.\d+\.\d+\.\d+)/32\b", body)
                 if a:
@@ -446,6 +461,115 @@ ha:
         return self.config("lb1")
 
 
+ROUTER_AS, NODE_AS = 65000, 65001
+
+
+def router_next_hops(vip):
+    out = sh(nsx("rt", "ip", "route", "show", f"{vip}/32"), check=False).stdout
+    return sorted(re.findall(r"via (\S+)", out))
+
+
+class TandemBgp(Tandem):
+    """Tandem with `ha.announce: {mode: bgp}` against BIRD 2 in `rt`; `anycast` = every node announces."""
+
+    def __init__(self, run_id, anycast):
+        super().__init__(run_id)
+        self.anycast = anycast
+        self.name = "tandem-bgp-anycast" if anycast else "tandem-bgp"
+        self.router = None
+        self.next_victim = 0
+
+    def config(self, me):
+        other = "lb2" if me == "lb1" else "lb1"
+        return f"""admin: {{listen: 127.0.0.1:{ADMIN}}}
+vips:
+  - {{name: web10, listen: "{VIP}:{PORT}", policy: maglev, backends: ["{HOSTS['be']}:{BE_PORT}"]}}
+  - {{name: web11, listen: "{VIP2}:{PORT}", policy: maglev, backends: ["{HOSTS['be']}:{BE_PORT}"]}}
+ha:
+  node_id: {me}
+  cluster: {self.cluster}
+  listen: {HOSTS[me]}:{PEER_PORT}
+  peers: [{{id: {other}, address: "{HOSTS[other]}:{PEER_PORT}"}}]
+  zookeeper: {{connect: "{HOSTS['zk']}:{ZK_PORT}"}}
+  interface: lo
+  address_lifetime: 2s
+  addresses:
+    - {{address: {VIP}, preferred_owner: lb1}}
+    - {{address: {VIP2}, preferred_owner: lb2}}
+  announce:
+    mode: bgp
+    anycast: {str(self.anycast).lower()}
+    local_as: {NODE_AS}
+    neighbors: [{{address: {HOSTS['rt']}, as: {ROUTER_AS}}}]
+    bfd: {{interval: 50ms, multiplier: 3}}
+    run_dir: {WORK}/bird-{me}
+"""
+
+    def router_config(self):
+        return f"""router id {HOSTS['rt']};
+log stderr all;
+protocol device {{ scan time 10; }}
+protocol kernel {{ ipv4 {{ import none; export all; }}; merge paths on; }}
+protocol bfd {{ interface "*" {{ min rx interval 50 ms; min tx interval 50 ms; multiplier 3; }}; }}
+template bgp node {{ local as {ROUTER_AS}; bfd on; hold time 3; connect retry time 1; error wait time 1, 5;
+  ipv4 {{ import all; export none; }}; }}
+protocol bgp lb1 from node {{ neighbor {HOSTS['lb1']} as {NODE_AS}; }}
+protocol bgp lb2 from node {{ neighbor {HOSTS['lb2']} as {NODE_AS}; }}
+"""
+
+    def start(self):
+        conf = WORK / "router-bird.conf"
+        conf.write_text(self.router_config())
+        self.router = Proc("router-bird", nsx("rt", "setpriv", "--pdeathsig", "KILL", "--", "bird", "-f", "-c",
+                                              str(conf), "-s", str(WORK / "router.ctl")))
+        for v in VIPS:
+            sh(nsx("client", "ip", "route", "replace", f"{v}/32", "via", HOSTS["rt"]))
+        super().start()
+
+    def ready(self):
+        for me in NODES:
+            v = self.api(me)
+            if not v or v.get("zk") != "CONNECTED" or not v.get("peers") \
+                    or not all(p.get("linkUp") for p in v["peers"]):
+                return False
+        if not all(link_up(n) for n in NODES):
+            return False
+        held = {n: vips_on(n) for n in NODES}
+        for vip in VIPS:
+            holders = sorted(HOSTS[n] for n in NODES if vip in held[n])
+            if self.anycast and len(holders) != len(NODES):
+                return False
+            if not self.anycast and len(holders) != 1:
+                return False
+            if router_next_hops(vip) != holders:
+                return False
+        return True
+
+    def settle(self, timeout=SETTLE_TIMEOUT):
+        wait_for(self.ready, timeout, f"{self.name} settled (ZooKeeper, peer links, the router's routes match the "
+                 "holders)", *self.nodes.values())
+
+    def pick_victim(self):
+        if not self.anycast:
+            holders = [n for n in NODES if VIP in vips_on(n)]
+            if len(holders) != 1:
+                raise RuntimeError(f"{VIP} held by {holders}")
+            return holders[0]
+        victim = NODES[self.next_victim % len(NODES)]
+        self.next_victim += 1
+        return victim
+
+    def stop(self):
+        super().stop()
+        if self.router:
+            self.router.stop()
+        for v in VIPS:
+            sh(nsx("client", "ip", "route", "del", f"{v}/32"), check=False)
+
+    def describe(self):
+        return self.config("lb1") + "\n# router (BIRD 2 in rt)\n" + self.router_config()
+
+
 class Keepalived:
     def __init__(self, name):
         self.name = name
@@ -627,10 +751,13 @@ def trial(system, scenario, client, monitors, proc_events, neigh):
         if time.time() - t_ready > 20:
             raise RuntimeError("client did not see 1 s of uninterrupted success within 20 s before the fault")
         time.sleep(0.05)
-    holders = [n for n in NODES if VIP in vips_on(n)]
-    if len(holders) != 1:
-        raise RuntimeError(f"{VIP} held by {holders}")
-    victim = holders[0]
+    if hasattr(system, "pick_victim"):
+        victim = system.pick_victim()
+    else:
+        holders = [n for n in NODES if VIP in vips_on(n)]
+        if len(holders) != 1:
+            raise RuntimeError(f"{VIP} held by {holders}")
+        victim = holders[0]
     survivor = "lb2" if victim == "lb1" else "lb1"
     load = os.getloadavg()[0]
     pids = system.pids(victim)
@@ -660,8 +787,19 @@ def trial(system, scenario, client, monitors, proc_events, neigh):
     # wait for the VIP to be served again
     deadline = t_fault + RECOVER_WAIT
     first = None
+    anycast = getattr(system, "anycast", False)
     while time.time() < deadline:
-        first = client.first_ok_after(t_fault)
+        if anycast:
+            # The survivor answers the flows hashed to it at once; whole again = 0.5 s of attempts that all
+            # succeeded, judged only once every one of them has finished (a hung one takes ATTEMPT_TIMEOUT).
+            w_end = time.time() - ATTEMPT_TIMEOUT - 0.05
+            window = [a for a in client.poll() if w_end - 0.5 <= a[0] <= w_end]
+            if w_end - 0.5 >= t_fault and window and all(a[2] == "ok" for a in window):
+                bad = [a[0] for a in client.poll() if a[2] != "ok" and t_fault <= a[0] <= w_end]
+                first = client.first_ok_after(max(bad) if bad else t_fault)
+                break
+        else:
+            first = client.first_ok_after(t_fault)
         if first:
             break
         time.sleep(0.02)
@@ -699,6 +837,13 @@ def trial(system, scenario, client, monitors, proc_events, neigh):
                 survivor_took)
     moved = [t for t, m in neigh.poll() if t >= t_fault and m == mac(survivor)]
     r["client_arp_moved_ms"] = round((moved[0] - t_fault) * 1000, 1) if moved else None
+    if isinstance(system, TandemBgp):
+        # the client reaches the VIP through the router: its ARP entry for the VIP (learnt from a node's ARP
+        # request sent from the VIP) carries no traffic; anycast: both nodes hold the address all along (and
+        # renew its lifetime), so "added on the survivor" means nothing either
+        r["client_arp_moved_ms"] = None
+        if system.anycast:
+            r["address_added_ms"] = None
     r.update(fault, load1=round(load, 2), settled=settled)
     if not settled:
         raise Unsettled(r)
@@ -761,7 +906,8 @@ def analyse(system, scenario, victim, survivor, t_fault, t_end, first, client, m
     r["client_spacing_ms"] = {"median": round(statistics.median(gaps) * 1000, 1),
                               "max": round(max(gaps) * 1000, 1)} if gaps else None
     r["address_added_ms"] = round((took[0][0] - t_fault) * 1000, 1) if took else None
-    sb = overlaps(monitors, proc_events, t_fault, t_end)
+    # anycast: both nodes hold the addresses by design; there is no split brain to measure
+    sb = [] if getattr(system, "anycast", False) else overlaps(monitors, proc_events, t_fault, t_end)
     r["split_brain_max_ms"] = round(max((e - s for _, s, e in sb), default=0) * 1000, 1)
     r["split_brain_windows"] = [(v, round((s - t_fault) * 1000, 1), round((e - s) * 1000, 1)) for v, s, e in sb]
     # the client's attempts around the fault, for the timeline plot (times relative to the fault, ms)
@@ -830,7 +976,7 @@ def summarise(trials, systems, scenarios):
                  "client_spacing_max": max((t["client_spacing_ms"]["max"] for t in rs if t.get("client_spacing_ms")), default=None),
                  "victim_exited_p50": pct([t.get("victim_exited_ms") for t in rs], .5),
                  "victim_exited_max": max((t["victim_exited_ms"] for t in rs if t.get("victim_exited_ms") is not None), default=None)}
-            if sy == "tandem":
+            if sy.startswith("tandem"):
                 for k in ("link_lost_ms", "probe_ms", "declared_dead_ms", "acquired_log_ms", "silence_ms", "decide_ms",
                           "address_ms", "victim_released_ms"):
                     vals = [t["tandem"].get(k) for t in rs if t.get("tandem")]
@@ -870,7 +1016,7 @@ def render(s):
     for sc, cells in s["summary"].items():
         for sy, c in cells.items():
             nr = f" ({c['not_recovered']} not recovered in {RECOVER_WAIT:.0f} s)" if c["not_recovered"] else ""
-            L.append(f"| {SC_TITLE[sc]} | {sy} | {c['trials']}{nr} | {f0(c['gap_p50'])} | {f0(c['gap_p99'])} | "
+            L.append(f"| {SC_TITLE[sc]} | {LABEL.get(sy, sy)} | {c['trials']}{nr} | {f0(c['gap_p50'])} | {f0(c['gap_p99'])} | "
                      f"{f0(c['gap_max'])} | {f0(c['gap_ok_to_ok_p50'])} | {f0(c['gap_ok_to_ok_p99'])} | "
                      f"{f0(c['failed_p50'])} | {f0(c['failed_p99'])} | {c['failed_after_recovery_max']} | "
                      f"{c['split_brain_max_ms']:.0f} | {f0(c['address_added_p50'])} / {f0(c['address_added_max'])} | "
@@ -935,7 +1081,8 @@ def plot(s, out):
         return
     scenarios = list(s["summary"])
     systems = [sy for sy in SYSTEMS if any(sy in s["summary"][sc] for sc in scenarios)]
-    colors = {"tandem": "#d62728", "keepalived-1s": "#1f77b4", "keepalived-50ms": "#17becf"}
+    colors = {"tandem": "#d62728", "keepalived-1s": "#1f77b4", "keepalived-50ms": "#17becf",
+              "tandem-bgp": "#ff7f0e", "tandem-bgp-anycast": "#8c564b"}
     fig, axes = plt.subplots(len(scenarios) + 1, 1, figsize=(12, 2.2 + 1.0 * len(systems) * (len(scenarios) + 1)),
                              squeeze=False)
     for ax, sc in zip(axes[:-1, 0], scenarios):
@@ -958,7 +1105,7 @@ def plot(s, out):
                 ax.plot([rep["address_added_ms"]], [i - 0.28], marker="^", color=colors[sy], ms=5)
             if rep.get("client_arp_moved_ms") is not None:
                 ax.plot([rep["client_arp_moved_ms"]], [i - 0.28], marker="D", color="#9467bd", ms=4)
-            if sy == "tandem" and rep.get("tandem"):
+            if sy.startswith("tandem") and rep.get("tandem"):
                 for k, mk in (("link_lost_ms", "o"), ("declared_dead_ms", "s")):
                     if rep["tandem"].get(k) is not None:
                         ax.plot([rep["tandem"][k]], [i - 0.28], marker=mk, color="k", ms=4, mfc="none")
@@ -1019,7 +1166,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=10, help="trials per system and scenario (1..30)")
     ap.add_argument("--block", type=int, default=5, help="trials per system before switching to the next system")
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--systems", default=",".join(SYSTEMS[:3]),
+                    help=f"from {','.join(SYSTEMS)} (the BGP ones need BIRD 2; not in the default set)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--interval", type=float, default=10, help="client: ms between connection attempts (2..50)")
     ap.add_argument("--out", default=str(ROOT / "perf" / "results" / "takeover-latest"))
@@ -1038,7 +1186,9 @@ def main():
     for tool in ("ip", "curl", "nginx") + (("keepalived", "haproxy") if any(s.startswith("keepalived") for s in systems) else ()):
         if not shutil.which(tool):
             sys.exit(f"takeover: needs {tool} (perf/takeover installs what is missing)")
-    if "tandem" in systems and not (ROOT / "lb-core/target/tandem.jar").exists():
+    if any(x.startswith("tandem-bgp") for x in systems) and not (shutil.which("bird") or Path("/usr/sbin/bird").exists()):
+        sys.exit("takeover: the tandem-bgp systems need BIRD 2 (apt-get install bird2)")
+    if any(x.startswith("tandem") for x in systems) and not (ROOT / "lb-core/target/tandem.jar").exists():
         sys.exit("takeover: lb-core/target/tandem.jar missing (perf/takeover builds it)")
 
     global WORK
@@ -1063,7 +1213,7 @@ events {{ worker_connections 1024; }}
 http {{ access_log off; server {{ listen {HOSTS['be']}:{BE_PORT}; location / {{ return 200 "ok\\n"; }} }} }}
 """)
         Proc("backend", nsx("be", "nginx", "-c", str(nconf), "-p", str(WORK)))
-        if "tandem" in systems:
+        if any(x.startswith("tandem") for x in systems):
             zk = Proc("zookeeper", nsx("zk", java(), "-cp", str(ROOT / "perf/target/benchmarks.jar"),
                                        "io.tandem.perf.demo.ZooKeeperMain", HOSTS["zk"], str(ZK_PORT)))
             zk.wait_line("zookeeper ready", 60)
@@ -1081,7 +1231,9 @@ http {{ access_log off; server {{ listen {HOSTS['be']}:{BE_PORT}; location / {{ 
                 for attempt in range(3):  # a pair that breaks is restarted fresh, at most twice per round
                     if all(done[(sy, sc)] >= target for sc in scenarios) or (mono() - started) / 60 > args.max_minutes:
                         break
-                    system = Tandem(f"{run_id}{rnd}{attempt}") if sy == "tandem" else Keepalived(sy)
+                    system = (Tandem(f"{run_id}{rnd}{attempt}") if sy == "tandem"
+                              else TandemBgp(f"{run_id}{rnd}{attempt}", sy == "tandem-bgp-anycast")
+                              if sy.startswith("tandem-bgp") else Keepalived(sy))
                     configs[sy] = system.describe()
                     proc_events = []
                     log(f"round {rnd + 1}/{rounds}: starting {sy}" + (f" (again, attempt {attempt + 1})" if attempt else ""))

@@ -13,7 +13,7 @@ import java.util.Optional;
 /** Reads {@code ha.announce} ({@link AnnounceSettings}); errors name path, value and what was expected. */
 final class AnnounceReader {
     static final List<String> KEYS = List.of("mode", "anycast", "local_as", "router_id", "neighbors", "bfd",
-            "hold_time", "bird", "birdc", "run_dir");
+            "hold_time", "bird", "birdc", "run_dir", "withdraw_without_backends", "backend_hold_down");
     static final List<String> NEIGHBOR_KEYS = List.of("address", "as");
     static final List<String> BFD_KEYS = List.of("interval", "multiplier");
     private static final long MAX_AS = 4_294_967_295L;
@@ -110,8 +110,18 @@ final class AnnounceReader {
         } else if (anycast) {
             s.error("anycast", "true", "false unless mode: bgp (anycast needs routing: ARP gives one owner per address)");
         }
+        // On by default with anycast: the other nodes announce the address too, so a node with nothing
+        // to send its share to should let the router give that share to them. Off by default for a
+        // single owner: nobody else announces the address, so a withdrawal turns refused connections
+        // into an unreachable address unless something else (another site) announces it.
+        boolean withdraw = s.bool("withdraw_without_backends", anycast);
+        Duration holdDown = s.duration("backend_hold_down", Duration.ZERO, Duration.ofMinutes(10), "",
+                AnnounceSettings.BACKEND_HOLD_DOWN);
+        if (withdraw && mode != AnnounceSettings.Mode.BGP && s.has("withdraw_without_backends")) {
+            s.error("withdraw_without_backends", "true", "false unless mode: bgp (ARP has no route to withdraw)");
+        }
         return new AnnounceSettings(mode, anycast, localAs.orElse(0L), routerId, neighbors, bfd, hold, bird, birdc,
-                runDir);
+                runDir, withdraw && mode == AnnounceSettings.Mode.BGP, holdDown);
     }
 
     private static Optional<Long> asNumber(Section s, String key) {

@@ -19,10 +19,17 @@ import java.util.Optional;
  * @param bfd BFD timing towards every neighbor, empty = no BFD
  * @param runDir where the generated {@code bird.conf}, the control socket and BIRD's log live;
  *               empty = {@code /run/tandem/bird-<cluster>-<node_id>}
+ * @param withdrawWithoutBackends withdraw an address's route while no VIP on it has an eligible
+ *               backend ({@code withdraw_without_backends}; default: the value of {@link #anycast})
+ * @param backendHoldDown after such a withdrawal, how long a backend must stay eligible before the
+ *               address is announced again ({@code backend_hold_down})
  */
 public record AnnounceSettings(Mode mode, boolean anycast, long localAs, Optional<String> routerId,
                                List<Neighbor> neighbors, Optional<Bfd> bfd, Duration holdTime, Path bird,
-                               Path birdc, Optional<Path> runDir) {
+                               Path birdc, Optional<Path> runDir, boolean withdrawWithoutBackends,
+                               Duration backendHoldDown) {
+    /** The default {@link #backendHoldDown}. */
+    public static final Duration BACKEND_HOLD_DOWN = Duration.ofSeconds(2);
     /** ARP, the behaviour of every config without {@code ha.announce}. */
     public static final AnnounceSettings ARP = new AnnounceSettings(Mode.ARP, false, 0, Optional.empty(), List.of(),
             Optional.empty(), Duration.ofSeconds(3), Path.of("/usr/sbin/bird"), Path.of("/usr/sbin/birdc"),
@@ -37,6 +44,14 @@ public record AnnounceSettings(Mode mode, boolean anycast, long localAs, Optiona
         requireNonNull(bird, "bird");
         requireNonNull(birdc, "birdc");
         requireNonNull(runDir, "runDir");
+        requireNonNull(backendHoldDown, "backendHoldDown");
+    }
+
+    /** The settings before {@code withdraw_without_backends}: its default (on with anycast) and the default hold-down. */
+    public AnnounceSettings(Mode mode, boolean anycast, long localAs, Optional<String> routerId, List<Neighbor> neighbors,
+                            Optional<Bfd> bfd, Duration holdTime, Path bird, Path birdc, Optional<Path> runDir) {
+        this(mode, anycast, localAs, routerId, neighbors, bfd, holdTime, bird, birdc, runDir, anycast,
+                BACKEND_HOLD_DOWN);
     }
 
     /** How addresses are made reachable. */

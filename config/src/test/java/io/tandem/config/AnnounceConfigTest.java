@@ -97,7 +97,7 @@ class AnnounceConfigTest {
                 "ha.announce.run_dir: \"relative/dir\" (expected an absolute path of at most 80 characters (the"
                         + " control socket's path must fit 108 bytes))",
                 "ha.announce.colour: unknown key (expected one of mode, anycast, local_as, router_id, neighbors, bfd,"
-                        + " hold_time, bird, birdc, run_dir)");
+                        + " hold_time, bird, birdc, run_dir, withdraw_without_backends, backend_hold_down)");
     }
 
     @Test
@@ -131,5 +131,35 @@ class AnnounceConfigTest {
         assertThat(ok.ha().orElseThrow().announce().anycast()).isTrue();
         assertThat(ok.vips().get(0).policy()).isEqualTo(PolicyKind.MAGLEV);
         assertThat(Optional.of(ok.ha().orElseThrow().addresses().get(0).address())).contains("198.19.200.10");
+    }
+
+    @Test
+    void withdrawWithoutBackendsIsOnWithAnycastOffForASingleOwnerAndNeedsBgp() {
+        String bgp = """
+                  announce:
+                    mode: bgp
+                    anycast: %s
+                    local_as: 65001
+                    neighbors: [{address: 198.19.1.1, as: 65000}]
+                %s""";
+        AnnounceSettings single = valid(HA.formatted(bgp.formatted("false", ""), "")).ha().orElseThrow().announce();
+        assertThat(single.withdrawWithoutBackends()).isFalse();
+        assertThat(single.backendHoldDown()).isEqualTo(Duration.ofSeconds(2));
+        AnnounceSettings any = valid(HA.formatted(bgp.formatted("true", ""), "    policy: maglev\n")).ha()
+                .orElseThrow().announce();
+        assertThat(any.withdrawWithoutBackends()).isTrue();
+        AnnounceSettings set = valid(HA.formatted(bgp.formatted("false",
+                "    withdraw_without_backends: true\n    backend_hold_down: 500ms\n"), "")).ha().orElseThrow()
+                .announce();
+        assertThat(set.withdrawWithoutBackends()).isTrue();
+        assertThat(set.backendHoldDown()).isEqualTo(Duration.ofMillis(500));
+        assertThat(errors(HA.formatted(bgp.formatted("false",
+                "    withdraw_without_backends: 1\n    backend_hold_down: forever\n"), ""))).hasSize(2)
+                .anyMatch(e -> e.startsWith("ha.announce.withdraw_without_backends: 1 (expected"))
+                .anyMatch(e -> e.startsWith("ha.announce.backend_hold_down: \"forever\" (expected"));
+        assertThat(errors(HA.formatted("""
+                  announce: {withdraw_without_backends: true}
+                """, ""))).containsExactly("ha.announce.withdraw_without_backends: true (expected false unless mode:"
+                + " bgp (ARP has no route to withdraw))");
     }
 }

@@ -36,6 +36,7 @@ public final class Announcer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Announcer.class);
     private static final long POLL_MS = 1_000;
     private static final long ANYCAST_TICK_MS = 20;
+    private static final long BACKEND_TICK_MS = 50;
 
     private final HaConfig config;
     private final AnnounceSettings settings;
@@ -44,12 +45,20 @@ public final class Announcer implements AutoCloseable {
     private final List<String> addresses;
     private final List<String> peerNames = new ArrayList<>();
     private final List<String> neighbors = new ArrayList<>();
-    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2,
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(3,
             Thread.ofPlatform().name("tandem-announce").daemon(true).factory());
     private final AnycastRule rule = new AnycastRule();
     private volatile BirdStatus status = BirdStatus.DOWN;
     private volatile boolean anycastAnnounced;
+    /** Serializes adding/removing the anycast addresses with renewing their lifetime. */
+    private final Object anycastLock = new Object();
     private volatile boolean closed;
+    /** Per address (in {@link #addresses}' order): the backend hold and what BIRD was last told (null: unknown). */
+    private final List<BackendHold> holds = new ArrayList<>();
+    private final Boolean[] vipEnabled;
+    private long birdStartsSeen = -1;
+    private volatile java.util.Map<String, String> withheld = java.util.Map.of();
+    private volatile java.util.Map<String, Boolean> lastEligible = java.util.Map.of();
 
     private Announcer(HaConfig config, Bird bird, AddressManager kernel) {
         this.config = config;
@@ -61,6 +70,10 @@ public final class Announcer implements AutoCloseable {
             peerNames.add(BirdConfig.peerName(i));
             neighbors.add(settings.neighbors().get(i).address());
         }
+        for (int i = 0; i < addresses.size(); i++) {
+            holds.add(new BackendHold());
+        }
+        this.vipEnabled = new Boolean[addresses.size()];
     }
 
     /** Writes {@code bird.conf} for {@code config} and starts BIRD; fails when BIRD rejects the config. */
@@ -120,6 +133,103 @@ public final class Announcer implements AutoCloseable {
         requireNonNull(view, "view");
         if (settings.anycast()) {
             timer.scheduleWithFixedDelay(() -> anycastTick(view), 0, ANYCAST_TICK_MS, TimeUnit.MILLISECONDS);
+            if (!config.addressLifetime().isZero()) {
+                // As HaNode does for leased addresses: a frozen node stops renewing, the kernel expires the
+                // address and BIRD withdraws it (its BIRD is not frozen and would announce it forever).
+                long every = Math.max(250, config.addressLifetime().toMillis() / 3);
+                timer.scheduleAtFixedRate(this::renewAnycast, every, every, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private void renewAnycast() {
+        synchronized (anycastLock) {
+            if (closed || !anycastAnnounced) {
+                return;
+            }
+            for (String a : addresses) {
+                try {
+                    kernel.addWithLifetime(a, config.addressLifetime());
+                } catch (IOException | RuntimeException e) {
+                    log.warn("anycast address renewal failed node={} address={} error=\"{}\"", config.nodeId(), a,
+                            e.toString());
+                }
+            }
+        }
+    }
+
+    /**
+     * With {@code withdraw_without_backends}, starts following {@code eligible}: for each VIP address
+     * (an IP literal), whether any VIP listening on it has an eligible backend now. An address it
+     * does not name (no VIP on it) is not held back. Until this is attached nothing is announced in
+     * that mode (the per-address protocols start disabled).
+     */
+    public void attachBackends(Supplier<java.util.Map<String, Boolean>> eligible) {
+        requireNonNull(eligible, "eligible");
+        if (settings.withdrawWithoutBackends()) {
+            timer.scheduleWithFixedDelay(() -> backendTick(eligible), 0, BACKEND_TICK_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void backendTick(Supplier<java.util.Map<String, Boolean>> eligible) {
+        if (closed) {
+            return;
+        }
+        java.util.Map<String, Boolean> byAddress;
+        try {
+            byAddress = normalized(eligible.get());
+            lastEligible = byAddress;
+        } catch (RuntimeException e) {
+            // the control loop did not answer in time: keep the last verdicts rather than guess
+            log.warn("backend eligibility unknown node={} error=\"{}\" (keeping the last verdicts)", config.nodeId(),
+                    e.toString());
+            byAddress = lastEligible;
+        }
+        long starts = bird.starts();
+        if (starts != birdStartsSeen) {
+            java.util.Arrays.fill(vipEnabled, null); // a new BIRD starts with them disabled again
+            birdStartsSeen = starts;
+        }
+        long now = System.nanoTime() / 1_000_000;
+        long hold = settings.backendHoldDown().toMillis();
+        java.util.Map<String, String> reasons = new java.util.TreeMap<>();
+        for (int i = 0; i < addresses.size(); i++) {
+            String a = addresses.get(i);
+            boolean any = byAddress.getOrDefault(normalize(a), true);
+            boolean want = holds.get(i).announce(any, now, hold);
+            String why = holds.get(i).reason(now, hold);
+            if (why != null) {
+                reasons.put(a, why);
+            }
+            if (Boolean.valueOf(want).equals(vipEnabled[i])) {
+                continue;
+            }
+            if (bird.setEnabled(BirdConfig.vipProtocol(i), want)) {
+                boolean first = vipEnabled[i] == null;
+                vipEnabled[i] = want;
+                if (want) {
+                    log.info("route announced node={} address={} reason=\"{}\"", config.nodeId(), a,
+                            first ? "eligible backend" : "eligible backend for the hold-down " + hold + "ms");
+                } else {
+                    log.warn("route withdrawn node={} address={} reason=\"no eligible backend on any VIP of the"
+                            + " address\"", config.nodeId(), a);
+                }
+            }
+        }
+        withheld = java.util.Map.copyOf(reasons);
+    }
+
+    private static java.util.Map<String, Boolean> normalized(java.util.Map<String, Boolean> in) {
+        java.util.Map<String, Boolean> out = new java.util.HashMap<>();
+        in.forEach((k, v) -> out.merge(normalize(k), v, Boolean::logicalOr));
+        return out;
+    }
+
+    private static String normalize(String address) {
+        try {
+            return java.net.InetAddress.ofLiteral(address).getHostAddress();
+        } catch (IllegalArgumentException e) {
+            return address;
         }
     }
 
@@ -134,9 +244,17 @@ public final class Announcer implements AutoCloseable {
         if (want == anycastAnnounced) {
             return;
         }
+        synchronized (anycastLock) {
+            changeAnycast(want, v, link);
+        }
+    }
+
+    private void changeAnycast(boolean want, HaView v, boolean link) {
         for (String a : addresses) {
             try {
-                if (want) {
+                if (want && !config.addressLifetime().isZero()) {
+                    kernel.addWithLifetime(a, config.addressLifetime());
+                } else if (want) {
                     kernel.add(a);
                 } else {
                     kernel.remove(a);
@@ -169,7 +287,8 @@ public final class Announcer implements AutoCloseable {
             announced.add(p.substring(0, p.indexOf('/')));
         }
         return new AnnounceView("bgp", settings.anycast(), s.running(), bird.pid(), bird.starts(),
-                settings.anycast() ? anycastAnnounced : null, List.copyOf(announced), s.sessions(), s.bfd());
+                settings.anycast() ? anycastAnnounced : null, List.copyOf(announced), s.sessions(), s.bfd(),
+                settings.withdrawWithoutBackends(), withheld);
     }
 
     /** Whether the anycast addresses are up now (false in single-owner mode). */
@@ -209,9 +328,24 @@ public final class Announcer implements AutoCloseable {
      *
      * @param announced the VIP addresses exported to at least one established BGP session
      * @param anycastUp in anycast mode whether this node has its addresses up; null in single-owner mode
+     * @param withdrawWithoutBackends whether {@code ha.announce.withdraw_without_backends} is on
+     * @param withheld the addresses held back for their backends, each with why ("no eligible
+     *                 backend", or the hold-down still running); empty when none is
      */
     public record AnnounceView(String mode, boolean anycast, boolean birdRunning, long birdPid, long birdStarts,
                                Boolean anycastUp, List<String> announced, List<BirdStatus.Session> sessions,
-                               List<BirdStatus.BfdSession> bfd) {
+                               List<BirdStatus.BfdSession> bfd, boolean withdrawWithoutBackends,
+                               java.util.Map<String, String> withheld) {
+        public AnnounceView {
+            withheld = withheld == null ? java.util.Map.of() : java.util.Map.copyOf(withheld);
+        }
+
+        /** The view before {@code withdraw_without_backends}. */
+        public AnnounceView(String mode, boolean anycast, boolean birdRunning, long birdPid, long birdStarts,
+                            Boolean anycastUp, List<String> announced, List<BirdStatus.Session> sessions,
+                            List<BirdStatus.BfdSession> bfd) {
+            this(mode, anycast, birdRunning, birdPid, birdStarts, anycastUp, announced, sessions, bfd, false,
+                    java.util.Map.of());
+        }
     }
 }

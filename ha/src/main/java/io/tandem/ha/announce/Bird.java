@@ -161,6 +161,23 @@ final class Bird implements AutoCloseable {
         return new BirdStatus(true, sessions, bfd.code() == 0 ? BirdStatus.parseBfd(bfd.output()) : List.of());
     }
 
+    /**
+     * Enables or disables protocol {@code name} ({@code birdc enable|disable}); true when BIRD
+     * answered that it is so now. A disabled {@code direct} protocol drops its routes, and the BGP
+     * sessions withdraw them; enabling it reads the interface again and announces.
+     */
+    boolean setEnabled(String name, boolean enabled) {
+        String verb = enabled ? "enable" : "disable";
+        Result r = birdc(verb, name);
+        boolean ok = r.code() == 0 && r.output().contains(name + ": ")
+                && r.output().contains(enabled ? "enabled" : "disabled");
+        if (!ok) {
+            log.warn("birdc {} failed protocol={} code={} output=\"{}\"", verb, name, r.code(),
+                    r.output().strip().replace('\n', ' '));
+        }
+        return ok;
+    }
+
     private Result birdc(String... command) {
         List<String> cmd = new ArrayList<>(List.of(birdc.toString(), "-s", socket.toString()));
         cmd.addAll(List.of(command));

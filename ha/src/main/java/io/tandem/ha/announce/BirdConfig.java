@@ -23,6 +23,15 @@ final class BirdConfig {
     private BirdConfig() {
     }
 
+    /**
+     * With {@code withdraw_without_backends}, the {@code direct} protocol of the {@code index}-th
+     * address (0-based): one per address, so that one can be disabled (its route withdrawn) while
+     * the address stays on the interface and the others stay announced.
+     */
+    static String vipProtocol(int index) {
+        return "tandem_vip_" + (index + 1);
+    }
+
     /** The BIRD protocol name of the {@code index}-th neighbor (0-based). */
     static String peerName(int index) {
         return "tandem_peer" + (index + 1);
@@ -38,11 +47,25 @@ final class BirdConfig {
         // No spaces in the times of `show protocols`: the status reader splits on whitespace.
         b.append("timeformat protocol \"%T\";\n");
         b.append("protocol device { scan time 10; }\n");
-        b.append("protocol direct ").append(DIRECT).append(" {\n");
-        b.append("  interface \"").append(iface).append("\";\n");
-        b.append("  ipv4 { import ").append(filter(v4)).append("; };\n");
-        b.append("  ipv6 { import ").append(filter(v6)).append("; };\n");
-        b.append("}\n");
+        if (s.withdrawWithoutBackends()) {
+            // Each address its own protocol, disabled until the announcer has seen an eligible backend
+            // behind it (also after BIRD restarts: it enables them again).
+            for (int i = 0; i < vipAddresses.size(); i++) {
+                String a = vipAddresses.get(i);
+                boolean four = v4(a);
+                b.append("protocol direct ").append(vipProtocol(i)).append(" {\n  disabled yes;\n");
+                b.append("  interface \"").append(iface).append("\";\n");
+                b.append("  ").append(four ? "ipv4" : "ipv6").append(" { import ")
+                        .append(filter(List.of(a + (four ? "/32" : "/128")))).append("; };\n");
+                b.append("}\n");
+            }
+        } else {
+            b.append("protocol direct ").append(DIRECT).append(" {\n");
+            b.append("  interface \"").append(iface).append("\";\n");
+            b.append("  ipv4 { import ").append(filter(v4)).append("; };\n");
+            b.append("  ipv6 { import ").append(filter(v6)).append("; };\n");
+            b.append("}\n");
+        }
         s.bfd().ifPresent(bfd -> {
             long ms = bfd.interval().toMillis();
             b.append("protocol bfd ").append(BFD).append(" {\n  interface \"*\" { min rx interval ").append(ms)
@@ -62,8 +85,9 @@ final class BirdConfig {
             long hold = s.holdTime().toSeconds();
             b.append("  hold time ").append(hold).append("; keepalive time ").append(Math.max(1, hold / 3))
                     .append("; connect retry time 1; error wait time 1, 10;\n");
-            b.append("  ").append(channel).append(" { import none; export where proto = \"").append(DIRECT)
-                    .append("\"; next hop self; };\n");
+            String exported = s.withdrawWithoutBackends() ? "proto ~ \"tandem_vip_*\"" : "proto = \"" + DIRECT + "\"";
+            b.append("  ").append(channel).append(" { import none; export where ").append(exported)
+                    .append("; next hop self; };\n");
             b.append("}\n");
         }
         return b.toString();

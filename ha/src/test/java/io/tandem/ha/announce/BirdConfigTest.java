@@ -43,4 +43,28 @@ class BirdConfigTest {
         assertThat(conf).doesNotContain("protocol bfd").doesNotContain("bfd on")
                 .contains("ipv6 { import none; };");
     }
+
+    @Test
+    void withdrawWithoutBackendsGivesEachAddressItsOwnDisabledProtocolAndBirdAcceptsIt() throws Exception {
+        AnnounceSettings base = settings(Optional.of(new AnnounceSettings.Bfd(Duration.ofMillis(50), 3)));
+        AnnounceSettings s = new AnnounceSettings(base.mode(), true, base.localAs(), base.routerId(), base.neighbors(),
+                base.bfd(), base.holdTime(), base.bird(), base.birdc(), base.runDir(), true, Duration.ofSeconds(2));
+        String conf = BirdConfig.render(s, "n1", "198.18.0.11", "lo", List.of("198.19.200.10", "2001:db8::10"));
+        assertThat(conf).doesNotContain("tandem_vips")
+                .contains("protocol direct tandem_vip_1 {\n  disabled yes;\n  interface \"lo\";\n"
+                        + "  ipv4 { import filter { if net ~ [ 198.19.200.10/32 ] then accept; reject; }; };\n}")
+                .contains("protocol direct tandem_vip_2 {\n  disabled yes;\n  interface \"lo\";\n"
+                        + "  ipv6 { import filter { if net ~ [ 2001:db8::10/128 ] then accept; reject; }; };\n}")
+                .contains("ipv4 { import none; export where proto ~ \"tandem_vip_*\"; next hop self; };");
+        java.nio.file.Path bird = java.nio.file.Path.of("/usr/sbin/bird");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(bird), "BIRD 2 not installed");
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("bird", ".conf");
+        try {
+            java.nio.file.Files.writeString(f, conf);
+            Bird.Result r = Bird.run(List.of(bird.toString(), "-p", "-c", f.toString()), 10_000);
+            assertThat(r.code()).as(r.output()).isZero();
+        } finally {
+            java.nio.file.Files.delete(f);
+        }
+    }
 }

@@ -91,6 +91,8 @@ public final class StatusTable {
             }
             out.append("  bfd ").append(bfd).append('\n');
         }
+        a.withheld().forEach((address, why) -> out.append("  withheld ").append(address).append(": ").append(why)
+                .append('\n'));
     }
 
     /** The table, with the HA section and {@code standby} VIPs when {@code ha} is present. */

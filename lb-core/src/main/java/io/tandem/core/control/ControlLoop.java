@@ -157,6 +157,30 @@ public final class ControlLoop implements NodeControl, AutoCloseable {
         this.announceView = requireNonNull(view, "view");
     }
 
+    /**
+     * For {@code ha.announce.withdraw_without_backends}: per VIP listen address, whether any VIP on
+     * it has a backend eligible by its own health now (panic routing aside: a pool in panic routes
+     * to backends that are not eligible, and that is what the announcer must not advertise). Asks
+     * the loop; throws when it does not answer within a second (the announcer keeps its last verdicts).
+     */
+    public Map<String, Boolean> eligibleByAddress() {
+        try {
+            return ask((r, now) -> {
+                Map<String, Boolean> out = new java.util.HashMap<>();
+                for (VipState vs : r.vips()) {
+                    boolean any = vs.backends.values().stream().anyMatch(BackendState::eligible);
+                    out.merge(vs.config.listen().host(), any, Boolean::logicalOr);
+                }
+                return Map.copyOf(out);
+            }).get(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading backend eligibility", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("control loop did not answer: " + e, e);
+        }
+    }
+
     @Override
     public Optional<io.tandem.ha.announce.Announcer.AnnounceView> announceView() {
         Supplier<io.tandem.ha.announce.Announcer.AnnounceView> v = announceView;

@@ -71,6 +71,7 @@ final class HaWiring {
         try {
             HaNode node = startNode(announcer.haNodeConfig(), announcer.addressManager(), control, metrics);
             announcer.attach(node::view);
+            announcer.attachBackends(control::eligibleByAddress);
             control.attachAnnounce(announcer::view);
             AnnounceMetrics.register(metrics.registry(), announcer, config);
             return new Started(node, announcer);

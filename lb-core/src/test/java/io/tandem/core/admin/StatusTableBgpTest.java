@@ -35,4 +35,28 @@ class StatusTableBgpTest {
         assertThat(StatusTable.render(FakeNode.sampleView(), Optional.empty(), Optional.of(a)))
                 .contains("announce bgp anycast (WITHDRAWN here)  bird DOWN  announced nothing\n");
     }
+
+    @Test
+    void anAddressHeldBackForItsBackendsSaysWhy() {
+        Announcer.AnnounceView a = new Announcer.AnnounceView("bgp", true, true, 4120, 1, true, List.of(), List.of(),
+                List.of(), true, java.util.Map.of("198.19.200.10", "no eligible backend"));
+        assertThat(StatusTable.render(FakeNode.sampleView(), Optional.empty(), Optional.of(a)))
+                .contains("  withheld 198.19.200.10: no eligible backend\n");
+    }
+
+    @Test
+    void theAnnounceViewSurvivesTheJsonRoundTripTandemStatusMakes() throws Exception {
+        Announcer.AnnounceView a = new Announcer.AnnounceView("bgp", true, true, 4120, 1, true, List.of(), List.of(),
+                List.of(), true, java.util.Map.of("198.19.200.10", "hold-down: a backend eligible for 500 ms of 2000 ms"));
+        String json = AdminJson.MAPPER.writeValueAsString(a);
+        assertThat(json).contains("\"withdrawWithoutBackends\":true")
+                .contains("\"withheld\":{\"198.19.200.10\":\"hold-down: a backend eligible for 500 ms of 2000 ms\"}");
+        assertThat(AdminJson.MAPPER.readValue(json, Announcer.AnnounceView.class)).isEqualTo(a);
+        // a node without the new fields (older version) still reads
+        Announcer.AnnounceView old = AdminJson.MAPPER.readValue("{\"mode\":\"bgp\",\"anycast\":false,"
+                + "\"birdRunning\":true,\"birdPid\":1,\"birdStarts\":1,\"anycastUp\":null,\"announced\":[],"
+                + "\"sessions\":[],\"bfd\":[]}", Announcer.AnnounceView.class);
+        assertThat(old.withheld()).isEmpty();
+        assertThat(old.withdrawWithoutBackends()).isFalse();
+    }
 }

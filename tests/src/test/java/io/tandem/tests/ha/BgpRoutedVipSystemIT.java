@@ -369,7 +369,7 @@ class BgpRoutedVipSystemIT {
                     .until(() -> sys.routeNextHops().contains(hop("bgpn2")));
             long both = System.currentTimeMillis() - t0;
             boolean twoRoutes = sys.routeNextHops().size() == 2;
-            await("the frozen owner's route is gone").atMost(Duration.ofSeconds(10))
+            await("the frozen owner's route is gone").atMost(Duration.ofSeconds(20))
                     .pollInterval(Duration.ofMillis(10)).until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
             long alone = System.currentTimeMillis() - t0;
             await("client served after the freeze").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
@@ -382,10 +382,247 @@ class BgpRoutedVipSystemIT {
             sys("freeze single-owner", "survivor_announced_ms=%d two_routes_seen=%s frozen_route_gone_ms=%d"
                     + " client_gap_ms=%d failed=%d failed_after_gone=%d load1=%.2f", both, twoRoutes, alone, g.gap(),
                     g.failedAfterFault(), failedAfter, load());
-            assertThat(alone).as("withdrawn within the 2 s lifetime plus slack").isLessThan(6_000);
+            // 1.6-1.9 s at load 10; 6.1 s in a full run at load 16-24 (the kernel's expiry work runs late):
+            // the bound says "the lifetime took it", not how fast (without it the route stays for good)
+            assertThat(alone).as("withdrawn by the 2 s lifetime (plus slack for a loaded box)").isLessThan(15_000);
             assertThat(failedAfter).isZero();
         } finally {
             n1.signal("CONT");
         }
+    }
+
+    /** A TCP health check quick enough for the withdraw tests: down ~0.1 s after the path is cut. */
+    private static final String CHECK = "health_check: {type: tcp, interval: 100ms, down_interval: 100ms, rise: 2,"
+            + " fall: 2}";
+
+    @Test
+    @Order(8)
+    void anAnycastNodeWithNoEligibleBackendWithdrawsTheVipAndAnnouncesItAgainAfterTheHoldDown() throws Exception {
+        // Each node reaches the backend over its own management link; cutting bgpn1's path to it (a
+        // reset for every packet to the backend port) fails bgpn1's health checks only: bgpn1 has no
+        // eligible backend, bgpn2 has. bgpn1 must stop attracting its share of the clients.
+        String announce = "backend_hold_down: 1s";
+        TandemProcess n1 = sys.startNode("bgpn1", "w1", true, "0", CHECK, announce);
+        TandemProcess n2 = sys.startNode("bgpn2", "w1", true, "0", CHECK, announce);
+        await("the router has an ECMP route over both nodes").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        JsonNode before = sys.ha("bgpn1").orElseThrow().path("announce");
+        assertThat(before.path("withdrawWithoutBackends").asBoolean()).as("on by default with anycast").isTrue();
+        assertThat(before.path("withheld").size()).isZero();
+        Child client = sys.client(60_000, 20);
+        await("client served through the router").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 50);
+        double load = load();
+        io.tandem.tests.netns.Topology.Result r = sys.net().exec("bgpn1", "iptables", "-I", "OUTPUT", "-d",
+                "198.18.0.20", "-p", "tcp", "--dport", "8080", "-j", "REJECT", "--reject-with", "tcp-reset");
+        long t0 = System.currentTimeMillis();
+        assertThat(r.code()).as(r.output()).isZero();
+        await("bgpn1's path is gone from the router").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+        long gone = System.currentTimeMillis() - t0;
+        assertThat(sys.hasVip("bgpn1")).as("the address stays: only the route goes").isTrue();
+        await("/api/ha says why").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(sys.ha("bgpn1").map(v -> v.path("announce").path("withheld")
+                        .path(VIP).asText()).orElse("(no answer)")).isEqualTo("no eligible backend"));
+        double servedBy1 = served("bgpn1");
+        long readAt = System.currentTimeMillis();
+        await("client served by bgpn2 alone").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > readAt)
+                        .count() >= 50);
+        long failedAfter = PairSystem.attempts(client, VIP).stream()
+                .filter(a -> !a.ok() && a.start() > t0 + gone).count();
+        assertThat(served("bgpn1") - servedBy1).as("no new connection reached bgpn1 after the withdrawal").isZero();
+        assertThat(failedAfter).as("connections opened after the withdrawal that failed").isZero();
+        // back: the health check passes again (rise 2), then the 1 s hold-down, then the route
+        sys.net().exec("bgpn1", "iptables", "-F");
+        long t1 = System.currentTimeMillis();
+        await("bgpn1 announces again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        long back = System.currentTimeMillis() - t1;
+        double again = served("bgpn1");
+        await("bgpn1 serves a share again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> served("bgpn1") - again >= 10);
+        client.kill();
+        List<Attempt> all = PairSystem.attempts(client, VIP);
+        Gap g = Gap.of(all, t0);
+        sys("no-backend anycast", "route_gone_ms=%d reannounced_ms=%d client_gap_ms=%d failed=%d"
+                + " failed_after_route_gone=%d load1=%.2f", gone, back, g.gap(), g.failedAfterFault(), failedAfter, load);
+        assertThat(back).as("not before the 1 s hold-down").isGreaterThanOrEqualTo(1_000);
+        assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld").size()).isZero();
+    }
+
+    @Test
+    @Order(9)
+    void aSingleOwnerWithWithdrawWithoutBackendsOnWithdrawsButKeepsItsLease() throws Exception {
+        // The documented single-owner rule: the route goes, the lease stays (nobody else announces
+        // the address, so the router has no route for it until a backend is eligible again).
+        String announce = "withdraw_without_backends: true\n    backend_hold_down: 500ms";
+        TandemProcess n1 = sys.startNode("bgpn1", "s1", false, "0", CHECK, announce);
+        await("bgpn1 connected to ZooKeeper").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100))
+                .failFast("bgpn1 exited", () -> !n1.process().isAlive())
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("zk").asText().equals("CONNECTED")).orElse(false));
+        sys.startNode("bgpn2", "s1", false, "0", CHECK, announce);
+        await("the router routes the VIP to bgpn1 alone").atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))) && peerLinkUp("bgpn2"));
+        io.tandem.tests.netns.Topology.Result r = sys.net().exec("bgpn1", "iptables", "-I", "OUTPUT", "-d",
+                "198.18.0.20", "-p", "tcp", "--dport", "8080", "-j", "REJECT", "--reject-with", "tcp-reset");
+        long t0 = System.currentTimeMillis();
+        assertThat(r.code()).as(r.output()).isZero();
+        await("the route is gone").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().isEmpty());
+        long gone = System.currentTimeMillis() - t0;
+        Thread.sleep(1_000); // long enough for a lease to move, were it to
+        assertThat(sys.routeNextHops()).as("still no route: the peer holds no lease").isEmpty();
+        assertThat(sys.hasVip("bgpn1")).as("the owner keeps the address (its lease)").isTrue();
+        assertThat(sys.hasVip("bgpn2")).isFalse();
+        assertThat(sys.ha("bgpn1").orElseThrow().path("announce").path("withheld").path(VIP).asText())
+                .isEqualTo("no eligible backend");
+        sys.net().exec("bgpn1", "iptables", "-F");
+        long t1 = System.currentTimeMillis();
+        await("the owner announces again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))));
+        sys("no-backend single-owner", "route_gone_ms=%d reannounced_ms=%d load1=%.2f", gone,
+                System.currentTimeMillis() - t1, load());
+    }
+
+    @Test
+    @Order(10)
+    void anycastCarriesUdpAndAnIpv6AddressThroughTheRouterAndAKill9MovesThemToTheSurvivor() throws Exception {
+        String v6 = BgpSystem.VIP6;
+        int udp = BgpSystem.UDP_PORT;
+        TandemProcess n1 = sys.startDualStackNode("bgpn1", "d1", true);
+        TandemProcess n2 = sys.startDualStackNode("bgpn2", "d1", true);
+        await("the router has ECMP routes over both nodes for both addresses").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList().equals(List.of(hop("bgpn1"), hop("bgpn2")))
+                        && sys.routeNodes6().equals(NODES));
+        await("/api/ha shows both addresses announced").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> assertThat(sys.ha("bgpn1")
+                        .map(v -> v.path("announce").path("announced").toString()).orElse("(no answer)"))
+                        .contains("\"" + VIP + "\"").contains("\"" + v6 + "\""));
+        String udp4 = VIP + ":" + udp;
+        String udp6 = "[" + v6 + "]:" + udp;
+        String tcp6 = "[" + v6 + "]:80";
+        double udpBefore1 = sys.metric("bgpn1", "tandem_udp_sessions_opened_total{vip=\"dns\"}");
+        double udpBefore2 = sys.metric("bgpn2", "tandem_udp_sessions_opened_total{vip=\"dns\"}");
+        double web6Before1 = sys.metric("bgpn1", "tandem_vip_connections_total{vip=\"web6\"}");
+        double web6Before2 = sys.metric("bgpn2", "tandem_vip_connections_total{vip=\"web6\"}");
+        Child u = sys.udpClient(60_000, 20, udp4, udp6);
+        Child t = sys.clientTo(60_000, 20, tcp6);
+        await("answers through the router").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> PairSystem.attempts(u, VIP).stream().filter(Attempt::ok).count() >= 100
+                        && PairSystem.attempts(u, "[" + v6 + "]").stream().filter(Attempt::ok).count() >= 100
+                        && PairSystem.attempts(t, "[" + v6 + "]").stream().filter(Attempt::ok).count() >= 100);
+        double udp1 = sys.metric("bgpn1", "tandem_udp_sessions_opened_total{vip=\"dns\"}") - udpBefore1;
+        double udp2 = sys.metric("bgpn2", "tandem_udp_sessions_opened_total{vip=\"dns\"}") - udpBefore2;
+        double web61 = sys.metric("bgpn1", "tandem_vip_connections_total{vip=\"web6\"}") - web6Before1;
+        double web62 = sys.metric("bgpn2", "tandem_vip_connections_total{vip=\"web6\"}") - web6Before2;
+        long failed4 = PairSystem.attempts(u, VIP).stream().filter(a -> !a.ok()).count();
+        long failed6 = PairSystem.attempts(u, "[" + v6 + "]").stream().filter(a -> !a.ok()).count();
+        long failedTcp6 = PairSystem.attempts(t, "[" + v6 + "]").stream().filter(a -> !a.ok()).count();
+        sys("anycast udp+ipv6", "udp4_sessions bgpn1=%.0f bgpn2=%.0f web6 bgpn1=%.0f bgpn2=%.0f failed udp4=%d"
+                + " udp6=%d tcp6=%d", udp1, udp2, web61, web62, failed4, failed6, failedTcp6);
+        assertThat(udp1).as("bgpn1 answers a share of the UDP flows").isGreaterThanOrEqualTo(10);
+        assertThat(udp2).as("bgpn2 answers a share of the UDP flows").isGreaterThanOrEqualTo(10);
+        assertThat(web61).as("bgpn1 serves a share over IPv6").isGreaterThanOrEqualTo(10);
+        assertThat(web62).as("bgpn2 serves a share over IPv6").isGreaterThanOrEqualTo(10);
+        assertThat(failed4 + failed6 + failedTcp6).as("no attempt failed before the kill").isZero();
+        sys.node("bgpn2").signal("KILL");
+        long t0 = System.currentTimeMillis();
+        await("the dead node's paths are gone").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1")))
+                        && sys.routeNodes6().equals(List.of("bgpn1")));
+        long gone = System.currentTimeMillis() - t0;
+        long goneAt = t0 + gone;
+        await("answered by the survivor").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> PairSystem.attempts(u, VIP).stream().filter(a -> a.ok() && a.start() > goneAt)
+                        .count() >= 50
+                        && PairSystem.attempts(u, "[" + v6 + "]").stream().filter(a -> a.ok() && a.start() > goneAt)
+                        .count() >= 50
+                        && PairSystem.attempts(t, "[" + v6 + "]").stream().filter(a -> a.ok() && a.start() > goneAt)
+                        .count() >= 50);
+        u.kill();
+        t.kill();
+        long after = java.util.stream.Stream.of(PairSystem.attempts(u, VIP), PairSystem.attempts(u, "[" + v6 + "]"),
+                        PairSystem.attempts(t, "[" + v6 + "]")).flatMap(List::stream)
+                .filter(a -> !a.ok() && a.start() > goneAt).count();
+        Gap g4 = Gap.of(PairSystem.attempts(u, VIP), t0);
+        Gap g6 = Gap.of(PairSystem.attempts(u, "[" + v6 + "]"), t0);
+        sys("kill-9 anycast udp+ipv6", "routes_gone_ms=%d udp4_gap_ms=%d udp6_gap_ms=%d failed_after_gone=%d"
+                + " load1=%.2f", gone, g4.gap(), g6.gap(), after, load());
+        assertThat(after).as("attempts started after both routes were gone that failed").isZero();
+    }
+
+    @Test
+    @Order(11)
+    void aFrozenAnycastNodesPathGoesWhenTheKernelExpiresItsAddressAndComesBackWhenItThaws() throws Exception {
+        // SIGSTOP freezes Tandem, not its BIRD: without a lifetime on the anycast addresses the frozen
+        // node's path stayed and the flows hashed to it failed until it thawed.
+        TandemProcess n1 = sys.startNode("bgpn1", "z1", true, "2s");
+        TandemProcess n2 = sys.startNode("bgpn2", "z1", true, "2s");
+        await("the router has an ECMP route over both nodes").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .failFast("a node exited", () -> !n1.process().isAlive() || !n2.process().isAlive())
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        Child client = sys.client(60_000, 20);
+        await("client served").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> PairSystem.attempts(client, VIP).stream().filter(Attempt::ok).count() >= 50);
+        n2.signal("STOP");
+        long t0 = System.currentTimeMillis();
+        long gone;
+        try {
+            await("the frozen node's path is gone").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn1"))));
+            gone = System.currentTimeMillis() - t0;
+            long goneAt = t0 + gone;
+            await("client served by bgpn1").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PairSystem.attempts(client, VIP).stream().filter(a -> a.ok() && a.start() > goneAt)
+                            .count() >= 50);
+            // attempts whose SYN the frozen node's kernel answered before the path went wait out 1 s
+            long failedAfter = PairSystem.attempts(client, VIP).stream()
+                    .filter(a -> !a.ok() && a.start() > goneAt).count();
+            sys("freeze anycast", "frozen_path_gone_ms=%d failed_after_gone=%d load1=%.2f", gone, failedAfter, load());
+            // 1.6 s at load 10, 8.8 s in a full run at load 18 (see the single-owner freeze test)
+            assertThat(gone).as("withdrawn by the 2 s lifetime (plus slack for a loaded box)").isLessThan(15_000);
+            assertThat(failedAfter).isZero();
+        } finally {
+            n2.signal("CONT");
+        }
+        long t1 = System.currentTimeMillis();
+        await("the thawed node announces again").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                .until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        sys("freeze anycast", "back_after_thaw_ms=%d", System.currentTimeMillis() - t1);
+    }
+
+    @Test
+    @Order(12)
+    void aBirdThatRestartsWithTheAddressesHeldBackForBackendsGetsThemEnabledAgain() throws Exception {
+        // With withdraw_without_backends (on with anycast) bird.conf starts every address's protocol
+        // disabled; the announcer enables them. A BIRD that dies and is restarted by the supervisor
+        // starts them disabled again: the announcer must notice the new start and enable them again.
+        startAnycast("r1");
+        long pid = sys.ha("bgpn1").orElseThrow().path("announce").path("birdPid").asLong();
+        assertThat(pid).isPositive();
+        Process kill = new ProcessBuilder("kill", "-9", Long.toString(pid)).start();
+        assertThat(kill.waitFor()).isZero();
+        long t0 = System.currentTimeMillis();
+        await("bgpn1's path leaves with its BIRD").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sys.routeNextHops().equals(List.of(hop("bgpn2"))));
+        await("bgpn1's restarted BIRD announces again").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(20)).until(() -> sys.routeNextHops().stream().sorted().toList()
+                        .equals(List.of(hop("bgpn1"), hop("bgpn2"))));
+        long back = System.currentTimeMillis() - t0;
+        await("/api/ha counts the second start").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200))
+                .until(() -> sys.ha("bgpn1").map(v -> v.path("announce").path("birdStarts").asLong() == 2)
+                        .orElse(false));
+        sys("bird restart anycast", "path_back_after_ms=%d load1=%.2f", back, load());
     }
 }

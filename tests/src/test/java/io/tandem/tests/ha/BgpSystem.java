@@ -39,6 +39,10 @@ import java.util.regex.Pattern;
  */
 final class BgpSystem implements AutoCloseable {
     static final String VIP = "198.19.200.10";
+    /** The IPv6 VIP of the dual-stack scenario (documentation prefix 2001:db8::/32). */
+    static final String VIP6 = "2001:db8:200::10";
+    /** The UDP port of the {@code dns} VIPs and of the UDP echo backend. */
+    static final int UDP_PORT = 5353;
     static final int ZK_PORT = 2181;
     static final int PEER_PORT = 7946;
     static final String ROUTER = "bgprt";
@@ -52,6 +56,7 @@ final class BgpSystem implements AutoCloseable {
     private final Path dir;
     private Child zk;
     private Child backend;
+    private Child udpBackend;
     private Process routerBird;
     private final List<TandemProcess> nodes = new ArrayList<>();
     private final List<Child> clients = new ArrayList<>();
@@ -90,6 +95,9 @@ final class BgpSystem implements AutoCloseable {
             s.backend = Child.start("backend", net.in("bgpbe"), BackendMain.class, "--address", "198.18.0.20",
                     "--port", "8080", "--name", "be1", "--owner", Long.toString(ProcessHandle.current().pid()))
                     .awaitLine(BackendMain.READY, Duration.ofSeconds(20));
+            s.udpBackend = Child.start("udp-backend", net.in("bgpbe"), UdpEchoMain.class, "198.18.0.20",
+                    Integer.toString(UDP_PORT), "be1", Long.toString(ProcessHandle.current().pid()))
+                    .awaitLine(UdpEchoMain.READY, Duration.ofSeconds(20));
             s.startRouter();
         } catch (Exception | AssertionError e) {
             s.close();
@@ -108,7 +116,13 @@ final class BgpSystem implements AutoCloseable {
                 "ip -n " + rt + " addr add 198.19.3.1/30 dev rc", "ip -n " + cl + " addr add 198.19.3.2/30 dev eth0",
                 "ip -n " + rt + " link set rc up", "ip -n " + cl + " link set eth0 up",
                 "ip -n " + cl + " route add 198.19.200.0/24 via 198.19.3.1",
-                "ip netns exec " + rt + " sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1");
+                "ip netns exec " + rt + " sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1",
+                // IPv6 beside (2001:db8::/32): used by the dual-stack scenario only; nodad, no DAD wait
+                "ip netns exec " + rt + " sysctl -qw net.ipv6.conf.all.forwarding=1"
+                        + " net.ipv6.fib_multipath_hash_policy=1",
+                "ip -n " + rt + " addr add 2001:db8:3::1/64 dev rc nodad",
+                "ip -n " + cl + " addr add 2001:db8:3::2/64 dev eth0 nodad",
+                "ip -n " + cl + " route add 2001:db8:200::/64 via 2001:db8:3::1");
         for (String n : NODES) {
             int i = LINK.get(n);
             String ns = net.ns(n);
@@ -116,7 +130,10 @@ final class BgpSystem implements AutoCloseable {
                     "ip -n " + rt + " addr add 198.19." + i + ".1/30 dev r" + i,
                     "ip -n " + ns + " addr add 198.19." + i + ".2/30 dev eth1",
                     "ip -n " + rt + " link set r" + i + " up", "ip -n " + ns + " link set eth1 up",
-                    "ip -n " + ns + " route add 198.19.3.0/24 via 198.19." + i + ".1");
+                    "ip -n " + ns + " route add 198.19.3.0/24 via 198.19." + i + ".1",
+                    "ip -n " + rt + " addr add 2001:db8:" + i + "::1/64 dev r" + i + " nodad",
+                    "ip -n " + ns + " addr add 2001:db8:" + i + "::2/64 dev eth1 nodad",
+                    "ip -n " + ns + " route add 2001:db8:3::/64 via 2001:db8:" + i + "::1");
         }
     }
 
@@ -127,11 +144,16 @@ final class BgpSystem implements AutoCloseable {
                 log stderr all;
                 protocol device { scan time 10; }
                 protocol kernel { ipv4 { import none; export all; }; merge paths on; }
+                protocol kernel { ipv6 { import none; export all; }; merge paths on; }
                 protocol bfd { interface "*" { min rx interval 50 ms; min tx interval 50 ms; multiplier 3; }; }
                 template bgp node { local as 65000; bfd on; hold time 3; connect retry time 1;
                   error wait time 1, 5; ipv4 { import all; export none; }; }
                 protocol bgp bgpn1 from node { neighbor 198.19.1.2 as 65001; }
                 protocol bgp bgpn2 from node { neighbor 198.19.2.2 as 65001; }
+                template bgp node6 { local as 65000; bfd on; hold time 3; connect retry time 1;
+                  error wait time 1, 5; ipv6 { import all; export none; }; }
+                protocol bgp bgpn1v6 from node6 { neighbor 2001:db8:1::2 as 65001; }
+                protocol bgp bgpn2v6 from node6 { neighbor 2001:db8:2::2 as 65001; }
                 """);
         List<String> cmd = new ArrayList<>(net.in(ROUTER));
         cmd.addAll(List.of("setpriv", "--pdeathsig", "KILL", "--", "/usr/sbin/bird", "-f", "-c", conf.toString(), "-s",
@@ -164,6 +186,18 @@ final class BgpSystem implements AutoCloseable {
         return hops;
     }
 
+    /** The nodes the router's kernel route to the IPv6 VIP leads to (by the router's interface to each). */
+    List<String> routeNodes6() throws IOException {
+        String out = net.exec(ROUTER, "ip", "-6", "route", "show", VIP6 + "/128").output();
+        List<String> via = new ArrayList<>();
+        for (String n : NODES) {
+            if (Pattern.compile("dev r" + LINK.get(n) + "\\b").matcher(out).find()) {
+                via.add(n);
+            }
+        }
+        return via;
+    }
+
     /** The router-facing address of {@code node}: the next hop it announces. */
     static String hop(String node) {
         return "198.19." + LINK.get(node) + ".2";
@@ -184,6 +218,30 @@ final class BgpSystem implements AutoCloseable {
 
     /** {@link #startNode(String, String, boolean)} with {@code ha.address_lifetime} ({@code "0"} = off). */
     TandemProcess startNode(String id, String cluster, boolean anycast, String addressLifetime) throws IOException {
+        return startNode(id, cluster, anycast, addressLifetime, "", "", false);
+    }
+
+    /**
+     * A dual-stack node: besides {@code web} (TCP, {@link #VIP}) the VIPs {@code dns} (UDP on
+     * {@link #VIP}), {@code web6} (TCP) and {@code dns6} (UDP) on {@link #VIP6}, the IPv6 address in
+     * {@code ha.addresses} and an IPv6 BGP session to the router beside the IPv4 one.
+     */
+    TandemProcess startDualStackNode(String id, String cluster, boolean anycast) throws IOException {
+        return startNode(id, cluster, anycast, "0", "", "", true);
+    }
+
+    /**
+     * {@link #startNode(String, String, boolean, String)} with more keys for the VIP {@code web}
+     * ({@code vipExtra}, e.g. a health check) and for {@code ha.announce} ({@code announceExtra}),
+     * each a flow mapping's entries such as {@code "health_check: {type: tcp}"}, or empty.
+     */
+    TandemProcess startNode(String id, String cluster, boolean anycast, String addressLifetime, String vipExtra,
+                            String announceExtra) throws IOException {
+        return startNode(id, cluster, anycast, addressLifetime, vipExtra, announceExtra, false);
+    }
+
+    private TandemProcess startNode(String id, String cluster, boolean anycast, String addressLifetime,
+                                    String vipExtra, String announceExtra, boolean dual) throws IOException {
         String other = id.equals("bgpn1") ? "bgpn2" : "bgpn1";
         int i = LINK.get(id);
         Path config = dir.resolve(id + "-" + cluster + ".yaml");
@@ -195,6 +253,8 @@ final class BgpSystem implements AutoCloseable {
                     listen: %s:80
                     backends: [198.18.0.20:8080]
                     policy: maglev
+                %s
+                %s
                 ha:
                   node_id: %s
                   cluster: %s
@@ -210,19 +270,33 @@ final class BgpSystem implements AutoCloseable {
                   preempt: {enabled: false}
                   addresses:
                     - {address: %s, preferred_owner: bgpn1}
+                %s
                   announce:
                     mode: bgp
                     anycast: %s
                     local_as: 65001
-                    neighbors: [{address: 198.19.%d.1, as: 65000}]
+                    neighbors: [{address: 198.19.%d.1, as: 65000}%s]
                     bfd: {interval: 50ms, multiplier: 3}
                     run_dir: %s
-                """.formatted(VIP, id, cluster, MGMT.get(id), PEER_PORT, other, MGMT.get(other), PEER_PORT, ZK_PORT,
-                addressLifetime, VIP, anycast, i, dir.resolve("bird-" + id)));
+                %s
+                """.formatted(VIP, vipExtra.isEmpty() ? "" : "    " + vipExtra, dual ? dualVips() : "", id, cluster,
+                MGMT.get(id), PEER_PORT, other, MGMT.get(other), PEER_PORT, ZK_PORT, addressLifetime, VIP,
+                dual ? "    - {address: \"" + VIP6 + "\", preferred_owner: bgpn1}" : "", anycast, i,
+                dual ? ", {address: \"2001:db8:" + i + "::1\", as: 65000}" : "", dir.resolve("bird-" + id),
+                announceExtra.isEmpty() ? "" : "    " + announceExtra));
         TandemProcess p = TandemProcess.startWith(net.in(id), "run", "--config", config.toString());
         nodes.add(p);
         running.put(id, p);
         return p;
+    }
+
+    private static String dualVips() {
+        return String.join("\n",
+                "  - {name: dns, listen: \"" + VIP + ":" + UDP_PORT + "\", protocol: udp, policy: maglev,",
+                "     backends: [\"198.18.0.20:" + UDP_PORT + "\"]}",
+                "  - {name: web6, listen: \"[" + VIP6 + "]:80\", policy: maglev, backends: [198.18.0.20:8080]}",
+                "  - {name: dns6, listen: \"[" + VIP6 + "]:" + UDP_PORT + "\", protocol: udp, policy: maglev,",
+                "     backends: [\"198.18.0.20:" + UDP_PORT + "\"]}");
     }
 
     TandemProcess node(String id) {
@@ -252,6 +326,26 @@ final class BgpSystem implements AutoCloseable {
     /** Whether {@code host} has the VIP on its loopback. */
     boolean hasVip(String host) throws IOException {
         return net.exec(host, "ip", "-o", "-4", "addr", "show", "dev", "lo").output().contains(" " + VIP + "/32");
+    }
+
+    /** A client loop behind the router: one datagram from a new source port to each target every {@code intervalMs}. */
+    Child udpClient(long durationMs, long intervalMs, String... targets) throws Exception {
+        List<String> args = new ArrayList<>(List.of(Long.toString(durationMs), Long.toString(intervalMs),
+                Long.toString(ProcessHandle.current().pid())));
+        args.addAll(List.of(targets));
+        Child c = Child.start("udp-client", net.in(CLIENT), UdpClientLoopMain.class, args.toArray(String[]::new));
+        clients.add(c);
+        return c;
+    }
+
+    /** A client loop behind the router: a new TCP connection (and GET) to each target every {@code intervalMs}. */
+    Child clientTo(long durationMs, long intervalMs, String... targets) throws Exception {
+        List<String> args = new ArrayList<>(List.of(Long.toString(durationMs), Long.toString(intervalMs),
+                Long.toString(ProcessHandle.current().pid())));
+        args.addAll(List.of(targets));
+        Child c = Child.start("client", net.in(CLIENT), ClientLoopMain.class, args.toArray(String[]::new));
+        clients.add(c);
+        return c;
     }
 
     /** A client loop behind the router: a new connection to the VIP every {@code intervalMs}. */
@@ -292,6 +386,7 @@ final class BgpSystem implements AutoCloseable {
             net.link(n, true);
             net.exec(n, "iptables", "-F");
             net.exec(n, "ip", "addr", "del", VIP + "/32", "dev", "lo");
+            net.exec(n, "ip", "addr", "del", VIP6 + "/128", "dev", "lo");
         }
         if (zk != null && !zk.isAlive()) {
             zk = Child.start("zookeeper", net.in("bgpzk"), ZooKeeperMain.class, Integer.toString(ZK_PORT),
@@ -315,6 +410,9 @@ final class BgpSystem implements AutoCloseable {
             }
             if (backend != null) {
                 backend.close();
+            }
+            if (udpBackend != null) {
+                udpBackend.close();
             }
             if (zk != null) {
                 zk.close();
