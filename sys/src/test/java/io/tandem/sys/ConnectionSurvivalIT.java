@@ -458,25 +458,31 @@ class ConnectionSurvivalIT {
      * segment. node1's probe when it resumed after taking the record was answered; node2's, sent
      * less than 500 ms later (CI starts node2's JVM in ~0.5 s: its first echo came 544–769 ms
      * after the close), was not, and a quiet client says nothing else. Here the client's limit is
-     * 8 s, so node2's first probe always falls within it: the check relies on probing again
+     * 8 s and node2's process is started (and waits) before node1's probe, so node2's first probe
+     * falls within the limit however slow the machine: the check relies on probing again
      * ({@link RestoreCheck#REPROBE}); with the resume's probe alone ({@code --probe-once}, the old
      * check) this ends UNKNOWN.
      */
     @Test
     void aProbeAnswerThePeerRateLimitedIsAskedForAgainUntilItComes() throws Exception {
         net.in(RepNet.CLIENT, "sysctl", "-q", "-w", "net.ipv4.tcp_invalid_ratelimit=8000");
+        Path record = dir.resolve("replicated.rec");
+        startNode2(record, "--check", "--within", System.getProperty("survival.within", "12"),
+                System.getProperty("survival.probe", "--check"), "--wait");
+        line("ready");
         echoOnNode1("node1");
         await().pollInSameThread().atMost(T).until(() -> repair.quiescent(server));
         TcpState state = repair.dump(server);
         repair.resume(server); // its window probe is answered: the client's limit starts now
-        Path record = dir.resolve("replicated.rec");
+        long answered = System.nanoTime();
         Files.write(record, state.encode());
         net.link(RepNet.NODE1, false);
         net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
         net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
-        startNode2(record, "--check", "--within", System.getProperty("survival.within", "12"),
-                System.getProperty("survival.probe", "--check"));
+        node2.getOutputStream().write('\n');
+        node2.getOutputStream().flush();
         line("restored");
+        System.out.println("SURVIVAL node2 went " + (System.nanoTime() - answered) / 1_000_000 + " ms after node1's probe");
         String v = line("verdict=");
         long skipped = counter(RepNet.CLIENT, "TcpExtTCPACKSkippedSeq");
         System.out.println("SURVIVAL rate-limited probe " + v + " client_skipped=" + skipped);

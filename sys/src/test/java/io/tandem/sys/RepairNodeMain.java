@@ -14,7 +14,7 @@ import java.util.List;
  * client side then the backend side) relays between the two, as the proxy would. Reports on stdout, one
  * {@code key=value} line per step.
  *
- * <p>Arguments: {@code <record file>... [--check [--probe-once] [--within <seconds, 3>]] [--pair] [--lift <nft table>]}
+ * <p>Arguments: {@code <record file>... [--check [--probe-once] [--within <seconds, 3>]] [--wait] [--pair] [--lift <nft table>]}
  * ({@code --probe-once}: the check relies on the resume's window probe alone, as before {@link RestoreCheck#REPROBE}).
  */
 public final class RepairNodeMain {
@@ -26,6 +26,7 @@ public final class RepairNodeMain {
         boolean check = false;
         boolean pair = false;
         boolean once = false;
+        boolean wait = false;
         Duration within = Duration.ofSeconds(3);
         String lift = null;
         for (int i = 0; i < args.length; i++) {
@@ -33,6 +34,8 @@ public final class RepairNodeMain {
                 check = true;
             } else if (args[i].equals("--within")) {
                 within = Duration.ofSeconds(Long.parseLong(args[++i]));
+            } else if (args[i].equals("--wait")) {
+                wait = true;
             } else if (args[i].equals("--probe-once")) {
                 once = true;
             } else if (args[i].equals("--pair")) {
@@ -45,6 +48,11 @@ public final class RepairNodeMain {
         }
         try (TcpRepair repair = TcpRepair.open(); RestoreCheck checker = check ? RestoreCheck.open() : null;
                 RawTcp raw = new RawTcp()) {
+            if (wait) { // started ahead (a JVM's start-up is no part of what is measured): go on a line on stdin
+                say("ready");
+                new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                        .readLine();
+            }
             List<TcpState> states = new ArrayList<>();
             long bytes = 0;
             for (Path p : records) {
