@@ -84,8 +84,8 @@ class BackendSourceIT {
         Socket s = new Socket();
         closeables.add(s);
         s.setSoTimeout(5_000);
-        s.connect(proxy, 5_000);
         try {
+            s.connect(proxy, 5_000); // a reset can beat the connect's return (NIO refuses at once)
             s.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
             byte[] in = s.getInputStream().readNBytes(4);
             return in.length == 4 ? s : null;
