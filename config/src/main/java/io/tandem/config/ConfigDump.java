@@ -80,6 +80,18 @@ public final class ConfigDump {
             case Path p -> p.toString();
             case Enum<?> e -> spelling(e);
             case Cidr c -> c.toString();
+            case BackendSource s -> {
+                if (!s.enabled()) {
+                    yield null;
+                }
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("address", s.kind() == BackendSource.Kind.VIP ? "vip" : s.address().getHostAddress());
+                if (s.hasPorts()) {
+                    out.put("ports", s.portLow() + "-" + s.portHigh());
+                    out.put("node_ports", s.nodeLow() + "-" + s.nodeHigh()); // this node's slice
+                }
+                yield out;
+            }
             case AccessControl a -> {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("allow", value(path, a.allow()));

@@ -1,6 +1,7 @@
 package io.tandem.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -53,7 +54,10 @@ final class ConfigReader {
     static final List<String> VIP_KEYS = List.of("name", "listen", "protocol", "policy", "retries",
             "proxy_protocol", "relay", "service", "backends", "limits", "timeouts", "health_check",
             "outlier_detection", "panic_threshold", "slow_start", "close_on_backend_down", "udp", "locality", "acl", "hash_balance_factor",
-            "proxy_protocol_in", "agent_check", "sni");
+            "proxy_protocol_in", "agent_check", "sni", "source");
+    /** {@code vips[].source}: where backend connections leave from (BackendSource). */
+    static final List<String> SOURCE_KEYS = List.of("address", "ports");
+    private static final java.util.regex.Pattern PORT_RANGE = java.util.regex.Pattern.compile("(\\d{1,5})-(\\d{1,5})");
     /** HAProxy's agent-port, agent-addr, agent-inter, agent-send (and a timeout of its own). */
     static final List<String> AGENT_CHECK_KEYS = List.of("port", "address", "interval", "timeout", "send");
     static final List<String> SNI_KEYS = List.of("routes", "on_malformed", "timeout", "max_length");
@@ -169,6 +173,15 @@ final class ConfigReader {
         Optional<HaConfig> ha = s.child("ha").flatMap(this::ha);
         LocalitySettings locality = localitySettings(s);
         ha = ha.map(h -> h.withZone(locality.node().zone()));
+        vips = sourcePortsForNode(vips, ha);
+        if (runtime.transport() == TransportKind.NIO) {
+            for (SelfLoops.ReadVip r : readVips) {
+                if (r.config().source().hasPorts()) {
+                    r.section().child("source").ifPresent(c -> c.error("ports", Render.quote(c.get("ports").textValue()),
+                            "no source ports with runtime.transport: nio (only epoll sets a socket's port range)"));
+                }
+            }
+        }
         SelfLoops.check(readVips, adminValid ? Optional.of(admin) : Optional.empty(), ha, problems);
         AnnounceReader.checkAnycastPolicies(readVips, ha);
         if (problems.count() > 0) {
@@ -946,13 +959,112 @@ final class ConfigReader {
             s.error("hash_balance_factor", String.valueOf(balance), "no hash_balance_factor unless policy is maglev "
                     + "(it bounds the load of a hashing policy)");
         }
+        BackendSource source = BackendSource.NONE;
+        if (s.has("source") && protocol == Protocol.UDP) {
+            s.error("source", "a mapping", "no source on a udp VIP (it sets where backend TCP connections leave from)");
+        } else {
+            List<BackendConfig> all = backends;
+            source = s.child("source").map(c -> source(c, listen, all)).orElse(BackendSource.NONE);
+        }
         if (problems.count() != before) {
             return Optional.empty();
         }
         HealthPolicy health = new HealthPolicy(trusted[0], outlier, panic, slowStart, closeOnDown, agent);
         return Optional.of(new VipConfig(name.orElseThrow(), listen.orElseThrow(), protocol, policy, backends,
                 limits, timeouts, retries, proxyProtocol, relay, check, health, service, udp, locality, acl, balance,
-                proxyIn, sni));
+                proxyIn, sni, source));
+    }
+
+    /**
+     * {@code source: {address: <ip> | vip, ports: "40000-49999"}}. The address family must be the
+     * backends' (checked against every backend given as an IP literal; a name resolved later to
+     * the other family fails its connects as a local error), {@code vip} needs a VIP listening on
+     * one address (not a wildcard), and the range must be 1..65535, low first.
+     */
+    private BackendSource source(Section s, Optional<HostPort> listen, List<BackendConfig> backends) {
+        s.allowKeys(SOURCE_KEYS);
+        String expectedAddress = "an IP address, e.g. 198.18.0.10, or vip (the VIP's listen address)";
+        Optional<String> text = s.nonEmptyText("address", expectedAddress);
+        if (!s.has("address")) {
+            s.missing("address", expectedAddress);
+            return BackendSource.NONE;
+        }
+        if (text.isEmpty()) {
+            return BackendSource.NONE;
+        }
+        InetAddress address = null;
+        if (text.get().equals("vip")) {
+            if (listen.isPresent() && InetAddress.ofLiteral(listen.get().host()).isAnyLocalAddress()) {
+                s.error("address", "vip", "an IP address: vip needs a VIP listening on one address, and listen is "
+                        + listen.get() + " (every address)");
+                return BackendSource.NONE;
+            }
+        } else if (!Addresses.isIpLiteral(text.get())) {
+            s.error("address", Render.quote(text.get()), expectedAddress);
+            return BackendSource.NONE;
+        } else {
+            address = InetAddress.ofLiteral(text.get());
+            if (address.isAnyLocalAddress() || address.isMulticastAddress()) {
+                s.error("address", Render.quote(text.get()), "a unicast address of one host (not a wildcard or multicast)");
+                return BackendSource.NONE;
+            }
+        }
+        InetAddress family = address != null ? address
+                : listen.map(l -> InetAddress.ofLiteral(l.host())).orElse(null);
+        if (family != null) {
+            for (BackendConfig b : backends) {
+                String host = b.address().host();
+                if (Addresses.isIpLiteral(host)
+                        && (InetAddress.ofLiteral(host) instanceof java.net.Inet4Address) != (family instanceof java.net.Inet4Address)) {
+                    s.error("address", Render.quote(text.get()), "an address of the backends' family: backend "
+                            + b.address() + " is " + (family instanceof java.net.Inet4Address ? "IPv6" : "IPv4")
+                            + ", the source " + (family instanceof java.net.Inet4Address ? "IPv4" : "IPv6"));
+                    return BackendSource.NONE;
+                }
+            }
+        }
+        int low = 0;
+        int high = 0;
+        if (s.has("ports")) {
+            String expectedPorts = "a port range low-high within 1-65535, e.g. \"40000-49999\"";
+            Optional<String> ports = s.text("ports", expectedPorts);
+            if (ports.isEmpty()) {
+                return BackendSource.NONE;
+            }
+            java.util.regex.Matcher m = PORT_RANGE.matcher(ports.get().strip());
+            if (!m.matches() || Integer.parseInt(m.group(1)) < 1 || Integer.parseInt(m.group(2)) > 65_535
+                    || Integer.parseInt(m.group(1)) > Integer.parseInt(m.group(2))) {
+                s.error("ports", Render.quote(ports.get()), expectedPorts);
+                return BackendSource.NONE;
+            }
+            low = Integer.parseInt(m.group(1));
+            high = Integer.parseInt(m.group(2));
+        }
+        return BackendSource.of(address, low, high);
+    }
+
+    /**
+     * Each VIP's source port range cut to this node's slice in an HA group
+     * ({@link BackendSource#forNode}); a range with fewer ports than nodes is an error.
+     */
+    private List<VipConfig> sourcePortsForNode(List<VipConfig> vips, Optional<HaConfig> ha) {
+        if (ha.isEmpty()) {
+            return vips;
+        }
+        List<String> peers = ha.get().peers().stream().map(HaConfig.Peer::id).toList();
+        List<VipConfig> out = new ArrayList<>();
+        for (VipConfig v : vips) {
+            Optional<BackendSource> mine = v.source().forNode(ha.get().nodeId(), peers);
+            if (mine.isEmpty()) {
+                Section at = readVips.stream().filter(r -> r.config() == v).findFirst().orElseThrow().section();
+                at.child("source").ifPresent(c -> c.error("ports", Render.quote(c.get("ports").textValue()),
+                        "at least " + (peers.size() + 1) + " ports: one slice per node of the HA group"));
+                out.add(v);
+            } else {
+                out.add(v.withSource(mine.get()));
+            }
+        }
+        return out;
     }
 
     /**

@@ -28,7 +28,7 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
                         ProxyProtocolVersion proxyProtocol, RelayMode relay,
                         Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
                         UdpOptions udp, VipLocality locality, AccessControl acl, int hashBalanceFactor,
-                        ProxyProtocolIn proxyProtocolIn, SniRouting sni) {
+                        ProxyProtocolIn proxyProtocolIn, SniRouting sni, BackendSource source) {
     public VipConfig {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
@@ -47,6 +47,7 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
         requireNonNull(acl, "acl");
         requireNonNull(proxyProtocolIn, "proxyProtocolIn");
         requireNonNull(sni, "sni");
+        requireNonNull(source, "source");
         if (hashBalanceFactor != 0 && (hashBalanceFactor < MIN_HASH_BALANCE_FACTOR || hashBalanceFactor > MAX_HASH_BALANCE_FACTOR)) {
             throw new IllegalArgumentException("hashBalanceFactor: " + hashBalanceFactor + " (expected 0 or "
                     + MIN_HASH_BALANCE_FACTOR + ".." + MAX_HASH_BALANCE_FACTOR + ")");
@@ -55,6 +56,23 @@ public record VipConfig(String name, HostPort listen, Protocol protocol, PolicyK
 
     public static final int MIN_HASH_BALANCE_FACTOR = 100;
     public static final int MAX_HASH_BALANCE_FACTOR = 10_000;
+
+    /** A VIP whose backend connections leave from where the kernel chooses (no {@code source}). */
+    public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,
+                     List<BackendConfig> backends, Limits limits, Timeouts timeouts, int retries,
+                     ProxyProtocolVersion proxyProtocol, RelayMode relay,
+                     Optional<HealthCheckSpec> healthCheck, HealthPolicy health, Optional<String> service,
+                     UdpOptions udp, VipLocality locality, AccessControl acl, int hashBalanceFactor,
+                     ProxyProtocolIn proxyProtocolIn, SniRouting sni) {
+        this(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay, healthCheck,
+                health, service, udp, locality, acl, hashBalanceFactor, proxyProtocolIn, sni, BackendSource.NONE);
+    }
+
+    /** This VIP with {@code source} as its backend source. */
+    public VipConfig withSource(BackendSource source) {
+        return new VipConfig(name, listen, protocol, policy, backends, limits, timeouts, retries, proxyProtocol, relay,
+                healthCheck, health, service, udp, locality, acl, hashBalanceFactor, proxyProtocolIn, sni, source);
+    }
 
     /** A VIP without SNI routing. */
     public VipConfig(String name, HostPort listen, Protocol protocol, PolicyKind policy,

@@ -39,11 +39,11 @@ class ConfigLoaderErrorsTest {
                         "vips[0].backends: [] (expected at least one backend)"),
                 bad("unknown key gets a did-you-mean", VIP + "    polcy: maglev\n",
                         "vips[0].polcy: unknown key (expected one of name, listen, protocol, policy, retries,"
-                                + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down, udp, locality, acl, hash_balance_factor, proxy_protocol_in, agent_check, sni;"
+                                + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down, udp, locality, acl, hash_balance_factor, proxy_protocol_in, agent_check, sni, source;"
                                 + " did you mean \"policy\"?)"),
                 bad("unknown key far from every allowed key gets no suggestion", VIP + "    colour: blue\n",
                         "vips[0].colour: unknown key (expected one of name, listen, protocol, policy, retries,"
-                                + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down, udp, locality, acl, hash_balance_factor, proxy_protocol_in, agent_check, sni)"),
+                                + " proxy_protocol, relay, service, backends, limits, timeouts, health_check, outlier_detection, panic_threshold, slow_start, close_on_backend_down, udp, locality, acl, hash_balance_factor, proxy_protocol_in, agent_check, sni, source)"),
                 bad("unknown root key", "vip: []\n",
                         "vip: unknown key (expected one of runtime, admin, logging, discovery, ha, node, locality, vips; did you mean \"vips\"?)",
                         "vips: missing (expected a list of VIPs; use [] for none)"),

@@ -95,6 +95,21 @@ public final class RestoreCheck implements AutoCloseable {
         }
     }
 
+    /**
+     * How long an undecided connection waits before its socket probes again: just over Linux's
+     * default limit on the answers to out-of-window segments ({@code net.ipv4.tcp_invalid_ratelimit},
+     * 500 ms per connection). A window probe is such a segment, so a peer that answered one
+     * (e.g. the old node's, or an earlier probe lost) less than 500 ms before answers nothing to
+     * the next: it counts {@code TCPACKSkippedSeq} and stays silent.
+     */
+    public static final Duration REPROBE = Duration.ofMillis(600);
+
+    /** Makes the restored socket of a connection (by its index in the checked list) probe its peer again. */
+    @FunctionalInterface
+    public interface Prober {
+        void probe(int index) throws ErrnoException;
+    }
+
     /** Reads the peer's segments of {@code state}'s connection for up to {@code within} and judges. */
     public Outcome check(TcpState state, Duration within) throws ErrnoException {
         return check(List.of(state), within).getFirst();
@@ -103,16 +118,39 @@ public final class RestoreCheck implements AutoCloseable {
     /**
      * Judges every connection of {@code states} (restored together: a takeover's batch, or the
      * two sockets of a proxied pair) from their peers' segments, for up to {@code within}
-     * altogether; the outcomes in the order of {@code states}.
+     * altogether; the outcomes in the order of {@code states}. Relies on the one window probe
+     * each socket sent when it was resumed: see {@link #check(List, Duration, Prober)}.
      */
     public List<Outcome> check(List<TcpState> states, Duration within) throws ErrnoException {
+        return check(states, within, null);
+    }
+
+    /**
+     * As {@link #check(List, Duration)}, and every {@link #REPROBE} each connection still
+     * undecided gets another window probe from its socket through {@code prober} (e.g.
+     * {@link TcpRepair#probe}): the answer to a single probe can be suppressed by the peer's
+     * rate limit on out-of-window answers, and then a quiet peer (nothing of its own to send)
+     * says nothing decisive within the deadline.
+     */
+    public List<Outcome> check(List<TcpState> states, Duration within, Prober prober) throws ErrnoException {
         List<Judge> judges = new ArrayList<>();
         for (TcpState s : states) {
             judges.add(new Judge(s));
         }
         int open = (int) judges.stream().filter(j -> j.outcome == null).count();
-        long deadline = System.nanoTime() + within.toNanos();
-        while (open > 0 && System.nanoTime() < deadline) {
+        long now = System.nanoTime();
+        long deadline = now + within.toNanos();
+        long nextProbe = now + REPROBE.toNanos();
+        while (open > 0 && (now = System.nanoTime()) < deadline) {
+            if (prober != null && now >= nextProbe) {
+                for (int i = 0; i < judges.size(); i++) {
+                    if (judges.get(i).outcome == null) {
+                        prober.probe(i);
+                        judges.get(i).probes++;
+                    }
+                }
+                nextProbe = now + REPROBE.toNanos();
+            }
             long n = Syscalls.recv(errno, fd, buf.address(), buf.byteSize(), Syscalls.MSG_DONTWAIT);
             if (n < 0) {
                 int e = Syscalls.errno(errno);
@@ -155,6 +193,7 @@ public final class RestoreCheck implements AutoCloseable {
         boolean dataAbove;
         int lastSeq;
         int lastAck;
+        int probes;
         Outcome outcome;
 
         Judge(TcpState state) {
@@ -206,7 +245,8 @@ public final class RestoreCheck implements AutoCloseable {
                 dataAbove = true;
             }
             if (ackOk && seqOk) {
-                outcome = new Outcome(Verdict.MATCH, seq, lastAck, "acknowledgement and sequence in range");
+                outcome = new Outcome(Verdict.MATCH, seq, lastAck, "acknowledgement and sequence in range"
+                        + (probes > 0 ? " (after " + probes + " more probe" + (probes > 1 ? "s" : "") + ")" : ""));
             }
         }
 
@@ -215,7 +255,8 @@ public final class RestoreCheck implements AutoCloseable {
                 return new Outcome(Verdict.MISMATCH, lastSeq, lastAck, "peer data only beyond "
                         + Integer.toUnsignedString(rcvNxt) + ": bytes it counts as delivered are missing");
             }
-            return new Outcome(Verdict.UNKNOWN, lastSeq, lastAck, "no decisive segment from the peer");
+            return new Outcome(Verdict.UNKNOWN, lastSeq, lastAck, "no decisive segment from the peer ("
+                    + (1 + probes) + " probes)");
         }
     }
 

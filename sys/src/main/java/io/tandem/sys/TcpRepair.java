@@ -188,6 +188,17 @@ public final class TcpRepair implements AutoCloseable {
     }
 
     /**
+     * Makes the live socket {@code fd} send another window probe (repair mode on and off again:
+     * leaving it is what sends one; nothing else changes). Its peer answers with an ACK, unless it
+     * answered an out-of-window segment of this connection less than
+     * {@code net.ipv4.tcp_invalid_ratelimit} (500 ms) ago. For {@link RestoreCheck}'s retries.
+     */
+    public void probe(int fd) throws ErrnoException {
+        setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_ON, "TCP_REPAIR on");
+        setInt(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF, "TCP_REPAIR off");
+    }
+
+    /**
      * Closes {@code fd}, a socket in repair mode, without a FIN or a RST: to the peer the
      * connection is simply still there, for its restored copy to carry on.
      */

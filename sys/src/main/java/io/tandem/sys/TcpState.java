@@ -95,13 +95,26 @@ public record TcpState(InetSocketAddress local, InetSocketAddress remote, int se
      * not even the restored socket's window probe would be answered). A clock that is ahead is
      * harmless: PAWS only refuses old stamps, and round-trip times are measured against the
      * socket's own clock.
+     *
+     * <p>The value's lowest bit is not a clock bit: since Linux 6.7 it says the socket stamps in
+     * microseconds ({@code TCP_TIMESTAMP} reads it that way and setting it switches the mode).
+     * It is kept as dumped (a millisecond clock moved on by an odd number of milliseconds would
+     * otherwise restore as a microsecond clock, which runs a thousand times faster: after ~36
+     * idle minutes its stamps look older than the peer's last one by the 32-bit comparison, and
+     * the peer drops every segment); when keeping it needs it, the clock goes one tick further on,
+     * never back.
      */
     public TcpState aged(long millis) {
         if (millis < 0) {
             throw new IllegalArgumentException("millis: " + millis + " (expected >= 0)");
         }
+        boolean usec = (timestamp & 1) != 0;
+        int t = timestamp + (int) (usec ? millis * 1000 : millis);
+        if (((t ^ timestamp) & 1) != 0) {
+            t++;
+        }
         return new TcpState(local, remote, sendSeq, recvSeq, options, mssClamp, sendWscale, recvWscale,
-                timestamp + (int) millis, window, unsent, sendQueue, recvQueue);
+                t, window, unsent, sendQueue, recvQueue);
     }
 
     /** Whether nothing is queued either way: the state a crash can lose nothing of. */

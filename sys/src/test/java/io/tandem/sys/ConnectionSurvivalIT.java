@@ -425,9 +425,6 @@ class ConnectionSurvivalIT {
      * on; then node1 drops off the network (its cable pulled: no FIN, no RST, nothing). node2
      * takes A and restores the connection from the replicated record.
      */
-    @org.junit.jupiter.api.Disabled("flaky in full CI runs (2 of 3): the restore check saw no answer from the client within 3 s"
-            + " (UNKNOWN) after the simulated host loss, also with the client's neighbour entry set; passes alone"
-            + " (5 of 5); cause not found yet (issue #24 closing note)")
     @Test
     void afterAHostLossTheReplicatedRecordOfAQuiescentConnectionCarriesOnOnNode2() throws Exception {
         for (int i = 0; i < 3; i++) {
@@ -444,8 +441,54 @@ class ConnectionSurvivalIT {
         net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
         startNode2(record, "--check");
         line("restored");
-        assertThat(line("verdict=")).startsWith("verdict=MATCH");
+        String v = line("verdict=");
+        if (!v.startsWith("verdict=MATCH")) {
+            diag();
+        }
+        assertThat(v).startsWith("verdict=MATCH");
         for (int i = 0; i < 10; i++) {
+            echoOnNode2("node2-" + i);
+        }
+    }
+
+    /**
+     * What made the two host-loss scenarios end UNKNOWN in CI: a peer answers at most one
+     * out-of-window segment of a connection per {@code net.ipv4.tcp_invalid_ratelimit} (500 ms
+     * by default) and counts the rest as {@code TcpExtTCPACKSkippedSeq}. A window probe is such a
+     * segment. node1's probe when it resumed after taking the record was answered; node2's, sent
+     * less than 500 ms later (CI starts node2's JVM in ~0.5 s: its first echo came 544–769 ms
+     * after the close), was not, and a quiet client says nothing else. Here the client's limit is
+     * 8 s and node2's process is started (and waits) before node1's probe, so node2's first probe
+     * falls within the limit however slow the machine: the check relies on probing again
+     * ({@link RestoreCheck#REPROBE}); with the resume's probe alone ({@code --probe-once}, the old
+     * check) this ends UNKNOWN.
+     */
+    @Test
+    void aProbeAnswerThePeerRateLimitedIsAskedForAgainUntilItComes() throws Exception {
+        net.in(RepNet.CLIENT, "sysctl", "-q", "-w", "net.ipv4.tcp_invalid_ratelimit=8000");
+        Path record = dir.resolve("replicated.rec");
+        startNode2(record, "--check", "--within", System.getProperty("survival.within", "12"),
+                System.getProperty("survival.probe", "--check"), "--wait");
+        line("ready");
+        echoOnNode1("node1");
+        await().pollInSameThread().atMost(T).until(() -> repair.quiescent(server));
+        TcpState state = repair.dump(server);
+        repair.resume(server); // its window probe is answered: the client's limit starts now
+        long answered = System.nanoTime();
+        Files.write(record, state.encode());
+        net.link(RepNet.NODE1, false);
+        net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
+        net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
+        node2.getOutputStream().write('\n');
+        node2.getOutputStream().flush();
+        line("restored");
+        System.out.println("SURVIVAL node2 went " + (System.nanoTime() - answered) / 1_000_000 + " ms after node1's probe");
+        String v = line("verdict=");
+        long skipped = counter(RepNet.CLIENT, "TcpExtTCPACKSkippedSeq");
+        System.out.println("SURVIVAL rate-limited probe " + v + " client_skipped=" + skipped);
+        assertThat(skipped).as("the client suppressed an answer (the premise)").isPositive();
+        assertThat(v).startsWith("verdict=MATCH").contains("more probe");
+        for (int i = 0; i < 5; i++) {
             echoOnNode2("node2-" + i);
         }
     }
@@ -455,9 +498,6 @@ class ConnectionSurvivalIT {
      * before an exchange node1 then made, and node1 is lost mid-conversation. node2's restore
      * finds the client ahead of the record and resets it cleanly: no stale byte, no hang.
      */
-    @org.junit.jupiter.api.Disabled("flaky in full CI runs (2 of 3): the restore check saw no answer from the client within 3 s"
-            + " (UNKNOWN) after the simulated host loss, also with the client's neighbour entry set; passes alone"
-            + " (5 of 5); cause not found yet (issue #24 closing note)")
     @Test
     void afterAHostLossAConnectionThatMovedOnSinceItsRecordIsResetCleanly() throws Exception {
         echoOnNode1("before");
@@ -473,7 +513,11 @@ class ConnectionSurvivalIT {
         net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
         startNode2(record, "--check");
         line("restored");
-        assertThat(line("verdict=")).startsWith("verdict=MISMATCH");
+        String v = line("verdict=");
+        if (!v.startsWith("verdict=MISMATCH")) {
+            diag();
+        }
+        assertThat(v).startsWith("verdict=MISMATCH");
         line("reset");
         assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
                 .hasMessageContaining("reset");
@@ -581,6 +625,21 @@ class ConnectionSurvivalIT {
         assertThat(client.getInputStream().readNBytes(msg.length)).isEqualTo(msg);
     }
 
+
+    /** A kernel counter of {@code host}'s namespace (nstat's absolute value; 0 when absent). */
+    private long counter(String host, String name) throws IOException {
+        return net.in(host, "nstat", "-azs", name).lines().filter(l -> l.startsWith(name + " "))
+                .mapToLong(l -> Long.parseLong(l.split("\\s+")[1])).findFirst().orElse(0);
+    }
+
+    private void diag() throws IOException {
+        System.out.println("DIAG client nstat: " + net.in(RepNet.CLIENT, "nstat", "-azs").lines()
+                .filter(l -> l.matches("(?i).*(paws|skipped|challenge|dupack|OutSegs|InSegs|RetransSegs|oow|ProbeDrop|OFO|TSEcr|Drop).*"))
+                .filter(l -> !l.matches(".*\\s0\\s+0\\.0\\s*$")).toList());
+        System.out.println("DIAG client ss: " + net.in(RepNet.CLIENT, "ss", "-tinoe").replace('\n', ' '));
+        System.out.println("DIAG node2 ss: " + net.in(RepNet.NODE2, "ss", "-tinoe").replace('\n', ' '));
+        System.out.println("DIAG client neigh: " + net.in(RepNet.CLIENT, "ip", "neigh").replace('\n', ' '));
+    }
 
     private Path dumpAndClose() throws Exception {
         TcpState s = repair.dump(server);

@@ -14,7 +14,8 @@ import java.util.List;
  * client side then the backend side) relays between the two, as the proxy would. Reports on stdout, one
  * {@code key=value} line per step.
  *
- * <p>Arguments: {@code <record file>... [--check] [--pair] [--lift <nft table>]}.
+ * <p>Arguments: {@code <record file>... [--check [--probe-once] [--within <seconds, 3>]] [--wait] [--pair] [--lift <nft table>]}
+ * ({@code --probe-once}: the check relies on the resume's window probe alone, as before {@link RestoreCheck#REPROBE}).
  */
 public final class RepairNodeMain {
     private RepairNodeMain() {
@@ -24,10 +25,19 @@ public final class RepairNodeMain {
         List<Path> records = new ArrayList<>();
         boolean check = false;
         boolean pair = false;
+        boolean once = false;
+        boolean wait = false;
+        Duration within = Duration.ofSeconds(3);
         String lift = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--check")) {
                 check = true;
+            } else if (args[i].equals("--within")) {
+                within = Duration.ofSeconds(Long.parseLong(args[++i]));
+            } else if (args[i].equals("--wait")) {
+                wait = true;
+            } else if (args[i].equals("--probe-once")) {
+                once = true;
             } else if (args[i].equals("--pair")) {
                 pair = true;
             } else if (args[i].equals("--lift")) {
@@ -38,12 +48,20 @@ public final class RepairNodeMain {
         }
         try (TcpRepair repair = TcpRepair.open(); RestoreCheck checker = check ? RestoreCheck.open() : null;
                 RawTcp raw = new RawTcp()) {
+            if (wait) { // started ahead (a JVM's start-up is no part of what is measured): go on a line on stdin
+                say("ready");
+                new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                        .readLine();
+            }
             List<TcpState> states = new ArrayList<>();
             long bytes = 0;
             for (Path p : records) {
                 // Aged by the time since the record was written (the file's mtime: one clock here).
                 long age = Math.max(0, System.currentTimeMillis() - Files.getLastModifiedTime(p).toMillis());
                 states.add(TcpState.decode(Files.readAllBytes(p)).aged(age));
+                if (records.size() <= 2) {
+                    say("aged ms=" + age + " ts=" + Integer.toUnsignedString(states.getLast().timestamp()));
+                }
                 bytes += Files.size(p);
             }
             long c0 = repair.calls();
@@ -65,7 +83,8 @@ public final class RepairNodeMain {
             say("restored connections=" + fds.length + " us=" + ((t1 - t0) + (t3 - t2)) / 1000 + " syscalls="
                     + (repair.calls() - c0) + " record_bytes=" + bytes);
             if (checker != null) {
-                List<RestoreCheck.Outcome> outcomes = checker.check(states, Duration.ofSeconds(3));
+                List<RestoreCheck.Outcome> outcomes = once ? checker.check(states, within)
+                        : checker.check(states, within, i -> repair.probe(fds[i]));
                 StringBuilder line = new StringBuilder("verdict=");
                 boolean bad = false;
                 for (int i = 0; i < outcomes.size(); i++) {

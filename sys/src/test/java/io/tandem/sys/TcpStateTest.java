@@ -75,4 +75,19 @@ class TcpStateTest {
         assertThat(v4(new byte[0], 0, new byte[0]).aged(0)).isEqualTo(s);
         assertThatThrownBy(() -> s.aged(-1)).hasMessageContaining("millis: -1 (expected >= 0)");
     }
+
+    /**
+     * The timestamp's lowest bit is the kernel's microsecond-mode flag (Linux 6.7+): aging a
+     * millisecond clock by an odd number of milliseconds must not switch the restored socket to
+     * microseconds; a microsecond clock ages in microseconds.
+     */
+    @Test
+    void agingKeepsTheTimestampsResolutionBit() {
+        TcpState ms = v4(new byte[0], 0, new byte[0]); // -123456: even, milliseconds
+        assertThat(ms.aged(1_001).timestamp()).isEqualTo(-123456 + 1_002); // one tick on, still even
+        assertThat(ms.aged(1_000).timestamp()).isEqualTo(-123456 + 1_000);
+        TcpState us = new TcpState(ms.local(), ms.remote(), 1, 2, TcpState.OPT_TIMESTAMPS, 1448, 7, 7, 1_000_001, W,
+                0, new byte[0], new byte[0]);
+        assertThat(us.aged(3).timestamp()).isEqualTo(1_003_001);
+    }
 }

@@ -133,6 +133,7 @@ final class ConfigChanges {
             "VipConfig.hashBalanceFactor", "hash_balance_factor", Apply.LOOP,
             "VipConfig.proxyProtocolIn", "proxy_protocol_in", Apply.LOOP,
             "VipConfig.sni", "sni", Apply.LOOP,
+            "VipConfig.source", "source", Apply.LOOP,
             // UDP listeners size their buffers and session tables when they bind.
             "VipConfig.udp", "udp", Apply.NESTED,
             "UdpOptions.maxDatagramSize", "udp.max_datagram_size", Apply.RESTART,
@@ -206,7 +207,7 @@ final class ConfigChanges {
     static VipConfig withUdp(VipConfig v, UdpOptions udp) {
         return new VipConfig(v.name(), v.listen(), v.protocol(), v.policy(), v.backends(), v.limits(), v.timeouts(),
                 v.retries(), v.proxyProtocol(), v.relay(), v.healthCheck(), v.health(), v.service(), udp, v.locality(),
-                v.acl(), v.hashBalanceFactor(), v.proxyProtocolIn(), v.sni());
+                v.acl(), v.hashBalanceFactor(), v.proxyProtocolIn(), v.sni(), v.source());
     }
 
     /** The YAML keys that differ between two versions of a VIP, e.g. {@code [policy, timeouts]}. */

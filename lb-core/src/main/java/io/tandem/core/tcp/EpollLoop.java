@@ -349,6 +349,35 @@ final class EpollLoop extends TcpLoop {
         return value.get(JAVA_INT, 0);
     }
 
+    /** linux/in.h: bind() reserves no port, connect() picks one per 4-tuple (Linux 4.2+). */
+    static final int IP_BIND_ADDRESS_NO_PORT = 24;
+    /** linux/in.h: this socket's own ephemeral range, {@code low | high << 16} (Linux 6.3+). */
+    static final int IP_LOCAL_PORT_RANGE = 51;
+
+    /**
+     * Binds {@code fd} to {@code address} before its connect: {@code IP_FREEBIND} (the address may
+     * arrive later, with the VIP), {@code IP_BIND_ADDRESS_NO_PORT} (the port is picked at connect,
+     * so one address serves a range per backend, not one range in all) and, with a range,
+     * {@code IP_LOCAL_PORT_RANGE}. These are SOL_IP options that IPv6 TCP sockets honour too.
+     */
+    void bindSource(int fd, InetAddress address, int portLow, int portHigh) throws IOException {
+        setInt(fd, Syscalls.SOL_IP, Syscalls.IP_FREEBIND, 1);
+        setInt(fd, Syscalls.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+        if (portLow != 0) {
+            value.set(JAVA_INT, 0, portLow | portHigh << 16);
+            if (Syscalls.setsockopt(errno, fd, Syscalls.SOL_IP, IP_LOCAL_PORT_RANGE, value.address(), 4) != 0) {
+                int e = Syscalls.errno(errno);
+                throw new Errno.ErrnoException("setsockopt(IP_LOCAL_PORT_RANGE) failed: " + Syscalls.strerror(e)
+                        + " (source ports need Linux 6.3+)", e);
+            }
+        }
+        InetSocketAddress local = new InetSocketAddress(address, 0);
+        int len = Syscalls.writeSockaddr(sockaddr, local);
+        if (Syscalls.bind(errno, fd, sockaddr.address(), len) != 0) {
+            throw error("bind", Syscalls.errno(errno), local);
+        }
+    }
+
     /** SO_LINGER {on, 0 s}: the next close resets the connection. */
     void lingerZero(int fd) throws IOException {
         value.set(JAVA_INT, 0, 1);

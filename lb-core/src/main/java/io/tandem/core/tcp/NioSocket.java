@@ -12,6 +12,7 @@ import io.netty.channel.nio.NioIoHandle;
 import io.netty.channel.nio.NioIoOps;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -185,6 +186,21 @@ final class NioSocket implements TcpSocket, NioIoHandle {
     @Override
     public void setNoDelay() throws IOException {
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+    }
+
+    /**
+     * java.nio has neither IP_FREEBIND nor IP_BIND_ADDRESS_NO_PORT nor a per-socket port range: an
+     * address is bound as it is (it must be on this host already, and the bind reserves the port
+     * for that address whatever the backend), a port range is refused. Validation refuses
+     * {@code source.ports} with {@code runtime.transport: nio}; with {@code auto} on a host
+     * without epoll each such connect fails as a local error with this message.
+     */
+    @Override
+    public void bindSource(InetAddress address, int portLow, int portHigh) throws IOException {
+        if (portLow != 0) {
+            throw new IOException("vips[].source.ports needs the epoll transport (NIO cannot set a socket's port range)");
+        }
+        channel.bind(new InetSocketAddress(address, 0));
     }
 
     /** SO_KEEPALIVE; java.nio has no TCP_USER_TIMEOUT. */

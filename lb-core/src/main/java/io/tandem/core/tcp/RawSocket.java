@@ -14,6 +14,7 @@ import io.tandem.sys.Syscalls;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
@@ -159,6 +160,11 @@ final class RawSocket extends EpollLoop.Handle implements TcpSocket {
         } catch (IOException e) {
             return e;
         }
+    }
+
+    @Override
+    public void bindSource(InetAddress address, int portLow, int portHigh) throws IOException {
+        loop.bindSource(intValue(), address, portLow, portHigh);
     }
 
     @Override

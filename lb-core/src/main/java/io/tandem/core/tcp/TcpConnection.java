@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tandem.config.AccessControl;
+import io.tandem.config.BackendSource;
 import io.tandem.config.Limits;
 import io.tandem.config.ProxyProtocolIn;
 import io.tandem.config.SniRouting;
@@ -852,6 +853,7 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             if (!timerArmedLate()) {
                 s.setLongLived(userTimeoutMillis());
             } // else: when the connection has lived a second (lived()); most end long before
+            bindSource(s);
             s.register(this);
             server = s;
         } catch (IOException | RuntimeException e) { // options or registration of a fresh socket: the node's fault too
@@ -861,6 +863,9 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
         }
         try {
             boolean connectedNow = s.connect(to);
+            if (config().source().hasPorts()) {
+                checkSourcePort(s);
+            }
             if (tracksAttempt()) {
                 InetSocketAddress local = s.localAddress(); // only for a backend that may be one of our listeners
                 if (local != null) {
@@ -874,6 +879,31 @@ final class TcpConnection implements Connection, TcpSocket.Owner, LateIdleTimers
             }
         } catch (IOException | RuntimeException e) {
             failAttempt(b, e); // the backend's failure, unless the errno says the node's (connectFailed)
+        }
+    }
+
+    /** {@code vips[].source}: the address (and this node's port slice) the backend connection leaves from. */
+    private void bindSource(TcpSocket s) throws IOException {
+        BackendSource source = config().source();
+        if (source.enabled()) {
+            s.bindSource(source.resolve(config().listen()).orElseThrow(), source.nodeLow(), source.nodeHigh());
+        }
+    }
+
+    /**
+     * The kernel takes a socket's port range only where it lies within
+     * {@code net.ipv4.ip_local_port_range}, and otherwise picks from that range silently: a port
+     * outside this node's slice could clash with another node's restored connections. Such a
+     * connect is refused as the node's own error (EADDRNOTAVAIL: the slice is, in effect, empty).
+     */
+    private void checkSourcePort(TcpSocket s) throws IOException {
+        InetSocketAddress local = s.localAddress();
+        BackendSource source = config().source();
+        if (local != null && (local.getPort() < source.nodeLow() || local.getPort() > source.nodeHigh())) {
+            throw new io.tandem.sys.Errno.ErrnoException("source port " + local.getPort() + " outside this node's range "
+                    + source.nodeLow() + "-" + source.nodeHigh() + " of vips[" + vip().name()
+                    + "].source.ports: the kernel ignores a range outside net.ipv4.ip_local_port_range",
+                    io.tandem.sys.Errno.EADDRNOTAVAIL);
         }
     }
 

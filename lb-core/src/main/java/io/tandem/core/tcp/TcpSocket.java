@@ -2,6 +2,7 @@ package io.tandem.core.tcp;
 
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
@@ -108,6 +109,16 @@ interface TcpSocket {
      * has it): what only a connection that lives needs.
      */
     void setLongLived(int userTimeoutMillis) throws IOException;
+
+    /**
+     * Before {@link #connect}: the connection leaves from {@code address} ({@code vips[].source}),
+     * with a port the kernel picks at connect from {@code portLow..portHigh} (0, 0: from its
+     * ephemeral range). A failure is the node's own (no source port left, an address it cannot
+     * use), never the backend's.
+     */
+    default void bindSource(InetAddress address, int portLow, int portHigh) throws IOException {
+        throw new IOException("vips[].source is not supported by this transport");
+    }
 
     /** This end's address; null when unknown (closed, or an NIO socket not connected yet). */
     InetSocketAddress localAddress();

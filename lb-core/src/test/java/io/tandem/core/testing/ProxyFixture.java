@@ -114,6 +114,7 @@ public final class ProxyFixture implements AutoCloseable {
         private ProxyProtocolIn proxyProtocolIn = ProxyProtocolIn.OFF;
         private io.tandem.config.SniRouting sni = io.tandem.config.SniRouting.OFF;
         private final List<Long> backendSets = new ArrayList<>();
+        private io.tandem.config.BackendSource source = io.tandem.config.BackendSource.NONE;
 
         private Builder(TransportKind kind) {
             this.kind = kind;
@@ -193,6 +194,12 @@ public final class ProxyFixture implements AutoCloseable {
             return this;
         }
 
+        /** {@code vips[].source}: where backend connections leave from. */
+        public Builder source(io.tandem.config.BackendSource source) {
+            this.source = source;
+            return this;
+        }
+
         public Builder proxyProtocolIn(ProxyProtocolIn in) {
             this.proxyProtocolIn = in;
             return this;
@@ -209,7 +216,7 @@ public final class ProxyFixture implements AutoCloseable {
             }
             VipConfig config = new VipConfig(name, listen, Protocol.TCP, PolicyKind.ROUND_ROBIN,
                     configs, limits, timeouts, retries, proxyProtocol, relay, Optional.empty(), health, Optional.empty(),
-                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl, 0, proxyProtocolIn, sni);
+                    UdpOptions.DEFAULTS, VipLocality.DEFAULTS, acl, 0, proxyProtocolIn, sni, source);
             io.tandem.core.pool.SniSets sets = io.tandem.core.pool.SniSets.NONE;
             if (sni.enabled()) {
                 List<BackendPool> pools = new ArrayList<>();
