@@ -1,11 +1,6 @@
 package io.tandem.sys;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,20 +19,12 @@ import java.util.regex.Pattern;
  * that has entered a host's namespace: sockets it creates live there, and may be used from any
  * thread afterwards.
  */
-@SuppressWarnings("restricted")
 final class RepNet implements AutoCloseable {
     static final String CLIENT = "c";
     static final String NODE1 = "n1";
     static final String NODE2 = "n2";
     static final String BACKEND = "b";
     private static final Pattern OURS = Pattern.compile("rep(\\d+)-[a-z0-9]+");
-    private static final int CLONE_NEWNET = 0x40000000;
-    private static final MethodHandle SETNS = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("setns").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    private static final MethodHandle OPEN = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
     private final String prefix = "rep" + ProcessHandle.current().pid() + "-";
 
@@ -107,16 +94,8 @@ final class RepNet implements AutoCloseable {
     <T> T call(String host, Callable<T> body) throws Exception {
         AtomicReference<Object> out = new AtomicReference<>();
         Thread t = Thread.ofPlatform().name("netns-" + host).start(() -> {
-            try (Arena a = Arena.ofConfined()) {
-                int fd = (int) OPEN.invokeExact(a.allocateFrom("/run/netns/" + ns(host)), 0x80000 /* O_RDONLY|O_CLOEXEC */);
-                if (fd < 0) {
-                    throw new IOException("open /run/netns/" + ns(host) + " failed");
-                }
-                int r = (int) SETNS.invokeExact(fd, CLONE_NEWNET);
-                Syscalls.close(Syscalls.newErrnoBuffer(a), fd);
-                if (r != 0) {
-                    throw new IOException("setns " + ns(host) + " failed");
-                }
+            try {
+                NetNamespace.enter(ns(host));
                 out.set(body.call());
             } catch (Throwable e) {
                 out.set(e);
