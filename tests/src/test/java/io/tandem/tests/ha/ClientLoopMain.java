@@ -19,6 +19,20 @@ public final class ClientLoopMain {
     }
 
     public static void main(String[] args) throws Exception {
+        runTargets(args, "client-", ClientLoopMain::loop);
+    }
+
+    /** One client's attempts at one target until {@code end} (wall clock), every {@code interval} ms. */
+    @FunctionalInterface
+    interface TargetLoop {
+        void run(String target, long end, long interval);
+    }
+
+    /**
+     * {@code DURATION_MS INTERVAL_MS OWNER_PID TARGET...}: exits with the owner process, runs
+     * {@code loop} on a platform thread per target and prints {@code client done} when all end.
+     */
+    static void runTargets(String[] args, String threadPrefix, TargetLoop loop) throws InterruptedException {
         long duration = Long.parseLong(args[0]);
         long interval = Long.parseLong(args[1]);
         OwnerWatch.exitWithOwner(Long.parseLong(args[2]));
@@ -26,7 +40,7 @@ public final class ClientLoopMain {
         Thread[] threads = new Thread[args.length - 3];
         for (int i = 3; i < args.length; i++) {
             String target = args[i];
-            threads[i - 3] = Thread.ofPlatform().name("client-" + target).start(() -> loop(target, end, interval));
+            threads[i - 3] = Thread.ofPlatform().name(threadPrefix + target).start(() -> loop.run(target, end, interval));
         }
         for (Thread t : threads) {
             t.join();

@@ -1,6 +1,5 @@
 package io.tandem.tests.ha;
 
-import io.tandem.tests.support.OwnerWatch;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -20,20 +19,7 @@ public final class UdpClientLoopMain {
     }
 
     public static void main(String[] args) throws Exception {
-        long duration = Long.parseLong(args[0]);
-        long interval = Long.parseLong(args[1]);
-        OwnerWatch.exitWithOwner(Long.parseLong(args[2]));
-        long end = System.currentTimeMillis() + duration;
-        Thread[] threads = new Thread[args.length - 3];
-        for (int i = 3; i < args.length; i++) {
-            String target = args[i];
-            threads[i - 3] = Thread.ofPlatform().name("udp-" + target).start(() -> loop(target, end, interval));
-        }
-        for (Thread t : threads) {
-            t.join();
-        }
-        System.out.println("client done");
-        System.out.flush();
+        ClientLoopMain.runTargets(args, "udp-", UdpClientLoopMain::loop);
     }
 
     private static void loop(String target, long end, long interval) {
