@@ -175,8 +175,7 @@ class ConnectionSurvivalIT {
         echoOnNode1("before");
         dumpAndClose();
         client.getOutputStream().write("in-the-gap\n".getBytes(StandardCharsets.US_ASCII));
-        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
-                .hasMessageContaining("reset");
+        assertClientReset();
     }
 
     /** The same on the new node: A has arrived, the connection is not restored yet, a RST. */
@@ -186,8 +185,7 @@ class ConnectionSurvivalIT {
         dumpAndClose();
         moveVip();
         client.getOutputStream().write("after-the-move\n".getBytes(StandardCharsets.US_ASCII));
-        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
-                .hasMessageContaining("reset");
+        assertClientReset();
     }
 
     @Test
@@ -242,19 +240,14 @@ class ConnectionSurvivalIT {
         for (int i = 0; i < 3; i++) {
             echoOnNode1("moved-on-" + i);
         }
-        hold(RepNet.NODE1); // the client's last delayed ACK must meet no closed socket, on either node
-        hold(RepNet.NODE2);
-        repair.discard(server);
-        server = -1;
-        Path record = dir.resolve("stale.rec");
-        Files.write(record, stale.encode());
+        // the client's last delayed ACK must meet no closed socket, on either node
+        Path record = discardForStale(stale, "stale.rec");
         moveVip();
         startNode2(record, "--check", "--lift", "rephold");
         line("restored");
         assertThat(line("verdict=")).startsWith("verdict=MISMATCH");
         line("reset");
-        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
-                .hasMessageContaining("reset");
+        assertClientReset();
     }
 
     /**
@@ -275,12 +268,7 @@ class ConnectionSurvivalIT {
         // close, the client then retransmits the bytes to node2, whose record is not stale after
         // all (it takes them: a MATCH, rightly).
         raw.word(server, Syscalls.IPPROTO_TCP, 12 /* TCP_QUICKACK */, 1);
-        hold(RepNet.NODE1);
-        hold(RepNet.NODE2);
-        repair.discard(server);
-        server = -1;
-        Path record = dir.resolve("stale-one-way.rec");
-        Files.write(record, stale.encode());
+        Path record = discardForStale(stale, "stale-one-way.rec");
         moveVip();
         startNode2(record, "--check", "--lift", "rephold");
         line("restored");
@@ -288,8 +276,7 @@ class ConnectionSurvivalIT {
         String verdict = line("verdict=");
         assertThat(verdict).startsWith("verdict=MISMATCH").contains("peer data only beyond");
         line("reset");
-        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
-                .hasMessageContaining("reset");
+        assertClientReset();
     }
 
     /**
@@ -303,12 +290,7 @@ class ConnectionSurvivalIT {
         TcpState stale = repair.dump(server);
         repair.resume(server);
         echoOnNode1("moved-on");
-        hold(RepNet.NODE1);
-        hold(RepNet.NODE2);
-        repair.discard(server);
-        server = -1;
-        Path record = dir.resolve("stale.rec");
-        Files.write(record, stale.encode());
+        Path record = discardForStale(stale, "stale.rec");
         moveVip();
         startNode2(record, "--lift", "rephold");
         line("restored");
@@ -519,8 +501,7 @@ class ConnectionSurvivalIT {
         }
         assertThat(v).startsWith("verdict=MISMATCH");
         line("reset");
-        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
-                .hasMessageContaining("reset");
+        assertClientReset();
     }
 
     /**
@@ -656,6 +637,26 @@ class ConnectionSurvivalIT {
         net.in(RepNet.NODE2, "ip", "addr", "add", VIP + "/32", "dev", "eth0");
         net.in(RepNet.CLIENT, "ip", "neigh", "flush", "dev", "eth0");
         net.announce(RepNet.NODE2, VIP, RepNet.CLIENT);
+    }
+
+    /** The client's next read ends in a reset: the connection was ended cleanly, not hung. */
+    private void assertClientReset() {
+        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class)
+                .hasMessageContaining("reset");
+    }
+
+    /**
+     * Both nodes hold back their resets, node1's socket is dropped without a FIN or RST, and
+     * {@code stale} (a record the connection has moved on from) is written to {@code file} for node2.
+     */
+    private Path discardForStale(TcpState stale, String file) throws Exception {
+        hold(RepNet.NODE1);
+        hold(RepNet.NODE2);
+        repair.discard(server);
+        server = -1;
+        Path record = dir.resolve(file);
+        Files.write(record, stale.encode());
+        return record;
     }
 
     private void hold(String host) throws IOException {

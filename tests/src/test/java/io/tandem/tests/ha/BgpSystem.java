@@ -358,13 +358,7 @@ final class BgpSystem implements AutoCloseable {
 
     /** Saves the outputs, stops nodes and clients, removes VIPs: the network as a scenario found it. */
     void afterEach(String testName) throws Exception {
-        Path logs = Files.createDirectories(Path.of("target", "bgpsys"));
-        for (int i = 0; i < nodes.size(); i++) {
-            Files.writeString(logs.resolve(testName + "-node" + i + ".log"), nodes.get(i).output());
-        }
-        for (int i = 0; i < clients.size(); i++) {
-            Files.writeString(logs.resolve(testName + "-client" + i + ".log"), String.join("\n", clients.get(i).lines()));
-        }
+        Path logs = FixtureProcesses.saveLogs("bgpsys", testName, nodes, clients);
         if (Files.exists(dir.resolve("router-bird.log"))) {
             Files.copy(dir.resolve("router-bird.log"), logs.resolve(testName + "-router-bird.log"),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -373,14 +367,7 @@ final class BgpSystem implements AutoCloseable {
     }
 
     private void stopAll() throws Exception {
-        for (Child c : clients) {
-            c.close();
-        }
-        clients.clear();
-        for (TandemProcess n : nodes) {
-            n.close();
-        }
-        nodes.clear();
+        FixtureProcesses.stop(nodes, clients);
         running.clear();
         for (String n : NODES) {
             net.link(n, true);

@@ -72,19 +72,30 @@ public final class ClientLoopMain {
             } catch (IOException e) {
                 result = "fail " + e.getClass().getSimpleName() + ":" + String.valueOf(e.getMessage()).replace(' ', '_');
             }
-            long done = System.currentTimeMillis();
-            synchronized (System.out) {
-                System.out.println("R " + host + " " + start + " " + done + " " + result);
-                System.out.flush();
-            }
-            long sleep = start + interval - System.currentTimeMillis();
-            if (sleep > 0) {
-                try {
-                    Thread.sleep(sleep);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            if (!report(host, start, result, interval)) {
+                return;
             }
         }
+    }
+
+    /**
+     * Prints one attempt's {@code R} line and sleeps out the rest of its interval; false when
+     * interrupted (the loop ends).
+     */
+    static boolean report(String host, long start, String result, long interval) {
+        long done = System.currentTimeMillis();
+        synchronized (System.out) {
+            System.out.println("R " + host + " " + start + " " + done + " " + result);
+            System.out.flush();
+        }
+        long sleep = start + interval - System.currentTimeMillis();
+        if (sleep > 0) {
+            try {
+                Thread.sleep(sleep);
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -145,14 +145,7 @@ final class PairSystem implements AutoCloseable {
 
     /** Saves every process's output to {@code target/hasys/<test>-*.log}, then stops nodes and clients. */
     void afterEach(String testName) throws Exception {
-        Path logs = Files.createDirectories(Path.of("target", "hasys"));
-        for (int i = 0; i < nodes.size(); i++) {
-            Files.writeString(logs.resolve(testName + "-node" + i + ".log"), nodes.get(i).output());
-        }
-        for (int i = 0; i < clients.size(); i++) {
-            Files.writeString(logs.resolve(testName + "-client" + i + ".log"),
-                    String.join("\n", clients.get(i).lines()));
-        }
+        Path logs = FixtureProcesses.saveLogs("hasys", testName, nodes, clients);
         if (zk != null) {
             Files.writeString(logs.resolve(testName + "-zookeeper.log"), String.join("\n", zk.lines()));
         }
@@ -160,14 +153,7 @@ final class PairSystem implements AutoCloseable {
     }
 
     private void stopAll() throws Exception {
-        for (Child c : clients) {
-            c.close();
-        }
-        clients.clear();
-        for (TandemProcess n : nodes) {
-            n.close();
-        }
-        nodes.clear();
+        FixtureProcesses.stop(nodes, clients);
         for (String host : List.of("lb1", "lb2")) {
             net.link(host, true);
             for (String vip : List.of(VIP10, VIP11)) {

@@ -44,17 +44,8 @@ public final class UdpClientLoopMain {
             } catch (IOException e) {
                 result = "fail " + e.getClass().getSimpleName() + ":" + String.valueOf(e.getMessage()).replace(' ', '_');
             }
-            synchronized (System.out) {
-                System.out.println("R " + host + " " + start + " " + System.currentTimeMillis() + " " + result);
-                System.out.flush();
-            }
-            long sleep = start + interval - System.currentTimeMillis();
-            if (sleep > 0) {
-                try {
-                    Thread.sleep(sleep);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            if (!ClientLoopMain.report(host, start, result, interval)) {
+                return;
             }
         }
     }
